@@ -1,0 +1,44 @@
+//! Domain types: each one can only be built through `parse`, so a value that exists is
+//! valid. The gRPC layer parses requests into these; the store only ever sees them.
+
+mod confirmation;
+mod order;
+mod payment;
+mod product;
+
+pub use confirmation::Confirmation;
+pub use order::{
+    Fingerprint, LineRequest, MAX_ITEM_QUANTITY, MAX_ITEMS, Order, OrderDraft, OrderLines,
+    OrderStatus, PaymentSummary, Phone, PricedLine, RequestId,
+};
+pub use payment::{
+    Address, CardBrand, CardNumber, CreditCard, Email, Expiry, PaymentMethod, PromoCode, UsState,
+    ZipCode,
+};
+pub use product::{
+    CallbackEndpoint, Cents, Description, ExternalRef, NewProduct, ProductId, ProviderId,
+    ProviderName, Quantity,
+};
+
+/// A request field that failed validation; becomes INVALID_ARGUMENT with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub String);
+
+impl ValidationError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// Parses an opaque id made of decimal digits (the store's bigint keys).
+fn parse_id(field: &str, raw: &str) -> Result<i64, ValidationError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(ValidationError::new(format!("{field} is required")));
+    }
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ValidationError::new(format!("{field} {raw:?} is not a valid id")))
+}

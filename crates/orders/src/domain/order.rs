@@ -1,0 +1,299 @@
+use sha2::{Digest, Sha256};
+
+use super::{PaymentMethod, ProductId, ValidationError};
+
+pub const MAX_ITEMS: usize = 100;
+pub const MAX_ITEM_QUANTITY: i64 = 10_000;
+
+/// The client's idempotency key: 1..=64 printable ASCII characters, no spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        if raw.is_empty() {
+            return Err(ValidationError::new(
+                "request_id is required: send a UUID that you reuse when retrying",
+            ));
+        }
+        if raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ValidationError::new(
+                "request_id must be at most 64 printable ASCII characters without spaces",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One item as the client sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRequest {
+    pub product_id: ProductId,
+    pub quantity: i64,
+}
+
+/// The order's line items: 1..=100 of them, one per product, each with a quantity in
+/// 1..=10,000, in the order the products first appeared in the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLines(Vec<LineRequest>);
+
+impl OrderLines {
+    /// Validates the items and merges those naming the same product, summing their
+    /// quantities (the chapter orders one product four times and expects 4 x price).
+    pub fn parse(items: &[LineRequest]) -> Result<Self, ValidationError> {
+        if items.is_empty() {
+            return Err(ValidationError::new("an order needs at least one item"));
+        }
+        if items.len() > MAX_ITEMS {
+            return Err(ValidationError::new(format!(
+                "an order may have at most {MAX_ITEMS} items, got {}",
+                items.len()
+            )));
+        }
+        let mut lines: Vec<LineRequest> = Vec::with_capacity(items.len());
+        for item in items {
+            if !(1..=MAX_ITEM_QUANTITY).contains(&item.quantity) {
+                return Err(ValidationError::new(format!(
+                    "quantity for product {} must be 1 to {MAX_ITEM_QUANTITY}, got {}",
+                    item.product_id, item.quantity
+                )));
+            }
+            match lines.iter_mut().find(|l| l.product_id == item.product_id) {
+                Some(line) => line.quantity += item.quantity,
+                None => lines.push(*item),
+            }
+        }
+        if let Some(line) = lines.iter().find(|l| l.quantity > MAX_ITEM_QUANTITY) {
+            return Err(ValidationError::new(format!(
+                "quantity for product {} adds up to {}; the limit is {MAX_ITEM_QUANTITY}",
+                line.product_id, line.quantity
+            )));
+        }
+        Ok(Self(lines))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &LineRequest> {
+        self.0.iter()
+    }
+
+    /// The distinct product ids, ascending: the order in which rows are locked, so two
+    /// orders naming the same products in different orders can never deadlock.
+    pub fn product_ids_sorted(&self) -> Vec<ProductId> {
+        let mut ids: Vec<ProductId> = self.0.iter().map(|l| l.product_id).collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// A customer phone number in E.164 form, e.g. `+14155550100`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let compact: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+            .collect();
+        let valid = compact.strip_prefix('+').is_some_and(|digits| {
+            (7..=15).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0')
+        });
+        if valid {
+            Ok(Self(compact))
+        } else {
+            Err(ValidationError::new(format!(
+                "phone {raw:?} must be in international E.164 form, e.g. \"+14155550100\""
+            )))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A SHA-256 digest of what an order asks for, kept with its request id so a retry can
+/// be told from a different request that reuses the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    pub fn from_db(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// A validated PlaceOrder request.
+#[derive(Debug, Clone)]
+pub struct OrderDraft {
+    pub request_id: RequestId,
+    pub lines: OrderLines,
+    pub payment: PaymentMethod,
+    pub phone: Option<Phone>,
+}
+
+impl OrderDraft {
+    /// Digests the request body. The card contributes brand, last four and expiry, never
+    /// its full number: an unkeyed hash of a card number can be reversed by brute force,
+    /// so it must not be stored either.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let mut h = Sha256::new();
+        let mut field = |s: &str| {
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        };
+        for line in self.lines.iter() {
+            field(&line.product_id.to_string());
+            field(&line.quantity.to_string());
+        }
+        match &self.payment {
+            PaymentMethod::CreditCard(card) => {
+                field("card");
+                field(card.brand.as_str());
+                field(card.number.last_four());
+                field(&format!("{}/{}", card.expiry.month(), card.expiry.year()));
+                let a = &card.billing_address;
+                field(&a.line_1);
+                field(a.line_2.as_deref().unwrap_or(""));
+                field(&a.city);
+                field(a.state.as_str());
+                field(a.zip.as_str());
+            }
+            PaymentMethod::PayPal(email) => {
+                field("paypal");
+                field(email.as_str());
+            }
+            PaymentMethod::Promotion(code) => {
+                field("promotion");
+                field(code.as_str());
+            }
+        }
+        field(self.phone.as_ref().map_or("", Phone::as_str));
+        Fingerprint(h.finalize().into())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Placed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn from_db(raw: &str) -> Option<Self> {
+        match raw {
+            "placed" => Some(Self::Placed),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: i64, quantity: i64) -> LineRequest {
+        LineRequest {
+            product_id: ProductId::from_db(id),
+            quantity,
+        }
+    }
+
+    #[test]
+    fn items_for_the_same_product_merge_keeping_first_position() {
+        let lines =
+            OrderLines::parse(&[item(7, 1), item(3, 2), item(7, 1), item(7, 2)]).expect("valid");
+        let merged: Vec<_> = lines
+            .iter()
+            .map(|l| (l.product_id.get(), l.quantity))
+            .collect();
+        assert_eq!(merged, vec![(7, 4), (3, 2)]);
+        assert_eq!(
+            lines.product_ids_sorted(),
+            vec![ProductId::from_db(3), ProductId::from_db(7)]
+        );
+    }
+
+    #[test]
+    fn item_count_and_quantities_are_bounded() {
+        assert!(OrderLines::parse(&[]).is_err());
+        assert!(OrderLines::parse(&[item(1, 0)]).is_err());
+        assert!(OrderLines::parse(&[item(1, MAX_ITEM_QUANTITY + 1)]).is_err());
+        assert!(OrderLines::parse(&[item(1, MAX_ITEM_QUANTITY), item(1, 1)]).is_err());
+        let many: Vec<_> = (1..=101).map(|i| item(i, 1)).collect();
+        assert!(OrderLines::parse(&many).is_err());
+        assert!(OrderLines::parse(&many[..100]).is_ok());
+    }
+
+    #[test]
+    fn request_ids_and_phones() {
+        assert!(RequestId::parse("").is_err());
+        assert!(RequestId::parse(&"a".repeat(65)).is_err());
+        assert!(RequestId::parse("has space").is_err());
+        assert!(RequestId::parse("6f1c3b0e-8d7a-4a57-9c0c-2f4d5e6a7b8c").is_ok());
+        assert_eq!(
+            Phone::parse("+1 (415) 555-0100").map(|p| p.0),
+            Ok("+14155550100".into())
+        );
+        assert!(Phone::parse("4155550100").is_err());
+        assert!(Phone::parse("+0123456789").is_err());
+    }
+}
+
+/// A line item as stored: position, product, quantity and the unit price paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedLine {
+    pub position: u32,
+    pub product_id: ProductId,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+}
+
+impl PricedLine {
+    pub fn price_cents(&self) -> i64 {
+        self.quantity * self.unit_price_cents
+    }
+}
+
+/// What is kept of a payment: never the full card number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentSummary {
+    CreditCard {
+        brand: super::CardBrand,
+        last_four: String,
+        expiry: super::Expiry,
+    },
+    PayPal {
+        email: String,
+    },
+    Promotion {
+        code: String,
+    },
+}
+
+/// A stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub confirmation: super::Confirmation,
+    pub status: OrderStatus,
+    pub lines: Vec<PricedLine>,
+    pub payment: PaymentSummary,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Order {
+    /// The total is derived from the line items rather than stored beside them, so the
+    /// two can never disagree.
+    pub fn total_cents(&self) -> i64 {
+        self.lines.iter().map(PricedLine::price_cents).sum()
+    }
+}

@@ -1,0 +1,219 @@
+use std::fmt;
+
+use super::{ValidationError, parse_id};
+
+/// A product's id: opaque to clients, a positive integer key inside the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProductId(i64);
+
+impl ProductId {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        parse_id("product_id", raw).map(Self)
+    }
+    pub fn from_db(id: i64) -> Self {
+        Self(id)
+    }
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A registered provider's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProviderId(i64);
+
+impl ProviderId {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        parse_id("provider_id", raw).map(Self)
+    }
+    pub fn from_db(id: i64) -> Self {
+        Self(id)
+    }
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ProviderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A product description: trimmed, 1..=1000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub const MAX_CHARS: usize = 1000;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(ValidationError::new("description must not be empty"));
+        }
+        let chars = trimmed.chars().count();
+        if chars > Self::MAX_CHARS {
+            return Err(ValidationError::new(format!(
+                "description is {chars} characters long; the limit is {}",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A non-negative number of units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Quantity(i64);
+
+impl Quantity {
+    pub fn parse(raw: i64) -> Result<Self, ValidationError> {
+        if raw < 0 {
+            return Err(ValidationError::new(format!(
+                "quantity must be zero or more, got {raw}"
+            )));
+        }
+        Ok(Self(raw))
+    }
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A non-negative amount of money in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cents(i64);
+
+impl Cents {
+    pub fn parse(field: &str, raw: i64) -> Result<Self, ValidationError> {
+        if raw < 0 {
+            return Err(ValidationError::new(format!(
+                "{field} must be zero or more, got {raw}"
+            )));
+        }
+        Ok(Self(raw))
+    }
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A provider's own reference for a product (e.g. a showtime id): 1..=200 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalRef(String);
+
+impl ExternalRef {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.chars().count() > 200 {
+            return Err(ValidationError::new(
+                "external_ref must be 1 to 200 characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A validated AddProduct request.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub description: Description,
+    pub quantity: Quantity,
+    pub price: Cents,
+    /// The owner and its reference, which make AddProduct idempotent. An external
+    /// reference cannot exist without a provider (the type makes that impossible).
+    pub provider: Option<(ProviderId, Option<ExternalRef>)>,
+}
+
+/// A provider's unique name: 1..=100 characters of letters, digits, `-`, `_` and `.`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderName(String);
+
+impl ProviderName {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        let ok = (1..=100).contains(&raw.len())
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            return Err(ValidationError::new(
+                "provider name must be 1 to 100 characters of letters, digits, '-', '_' or '.'",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a provider serves its callbacks: an `http://` or `https://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackEndpoint(String);
+
+impl CallbackEndpoint {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        let rest = raw
+            .strip_prefix("http://")
+            .or_else(|| raw.strip_prefix("https://"));
+        match rest {
+            Some(host)
+                if !host.is_empty() && raw.len() <= 2048 && !raw.contains(char::is_whitespace) =>
+            {
+                Ok(Self(raw.to_owned()))
+            }
+            _ => Err(ValidationError::new(format!(
+                "callback_endpoint {raw:?} must be an http:// or https:// URL"
+            ))),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn description_is_trimmed_and_bounded() {
+        assert_eq!(
+            Description::parse("  Seat  ").map(|d| d.0),
+            Ok("Seat".into())
+        );
+        assert!(Description::parse("   ").is_err());
+        assert!(Description::parse(&"é".repeat(1000)).is_ok());
+        assert!(Description::parse(&"é".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn ids_are_positive_integers() {
+        assert_eq!(ProductId::parse("42").map(ProductId::get), Ok(42));
+        for bad in ["", "0", "-3", "abc", "1.5", "99999999999999999999"] {
+            assert!(ProductId::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn callback_endpoint_needs_a_scheme() {
+        assert!(CallbackEndpoint::parse("http://movies:50051").is_ok());
+        assert!(CallbackEndpoint::parse("movies:50051").is_err());
+        assert!(CallbackEndpoint::parse("http://").is_err());
+    }
+}

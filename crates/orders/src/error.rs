@@ -1,0 +1,85 @@
+//! The service's one error type, and the one table that maps it to gRPC statuses.
+//!
+//! Handlers return [`Error`]; only [`Error::Unexpected`] becomes INTERNAL, and its
+//! details are logged, never sent: clients get a message they can act on for every
+//! error that is theirs to fix.
+
+use tonic::{Code, Status};
+
+use crate::domain::ValidationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed: INVALID_ARGUMENT.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Something the request names does not exist: NOT_FOUND.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is well-formed but the system's state refuses it (payment declined,
+    /// promotion used up): FAILED_PRECONDITION.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// Not enough stock: RESOURCE_EXHAUSTED.
+    #[error("{0}")]
+    OutOfStock(String),
+    /// An idempotency key reused with a different body: ALREADY_EXISTS.
+    #[error("{0}")]
+    Conflict(String),
+    /// Missing or wrong credential: UNAUTHENTICATED.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A dependency (the database) is down; retrying later can help: UNAVAILABLE.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure: INTERNAL, details in the logs only.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+    pub fn failed_precondition(message: impl Into<String>) -> Self {
+        Self::FailedPrecondition(message.into())
+    }
+
+    pub fn code(&self) -> Code {
+        match self {
+            Self::Invalid(_) => Code::InvalidArgument,
+            Self::NotFound(_) => Code::NotFound,
+            Self::FailedPrecondition(_) => Code::FailedPrecondition,
+            Self::OutOfStock(_) => Code::ResourceExhausted,
+            Self::Conflict(_) => Code::AlreadyExists,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Unexpected(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable("the orders database is unavailable; retry later".into())
+            }
+            other => Self::Unexpected(anyhow::Error::new(other).context("database error")),
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Self {
+        let code = e.code();
+        match e {
+            Error::Unexpected(err) => {
+                tracing::error!(error = ?err, "request failed unexpectedly");
+                Status::internal("internal error")
+            }
+            other => Status::new(code, other.to_string()),
+        }
+    }
+}

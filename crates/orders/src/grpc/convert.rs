@@ -1,0 +1,179 @@
+//! Wire (proto) types to domain types and back: the logical model the API speaks on one
+//! side, the validated domain on the other.
+
+use cinema_proto::orders::v1 as pb;
+
+use crate::domain::{
+    Address, CardBrand, CardNumber, Cents, CreditCard, Description, Email, Expiry, ExternalRef,
+    LineRequest, NewProduct, Order, OrderDraft, OrderLines, OrderStatus, PaymentMethod,
+    PaymentSummary, Phone, PricedLine, ProductId, PromoCode, ProviderId, Quantity, RequestId,
+    ValidationError,
+};
+
+pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, ValidationError> {
+    let provider = match (req.provider_id.as_deref(), req.external_ref.as_deref()) {
+        (None | Some(""), None | Some("")) => None,
+        (None | Some(""), Some(_)) => {
+            return Err(ValidationError::new(
+                "external_ref needs a provider_id: references are per provider",
+            ));
+        }
+        (Some(provider), external_ref) => Some((
+            ProviderId::parse(provider)?,
+            external_ref
+                .filter(|r| !r.is_empty())
+                .map(ExternalRef::parse)
+                .transpose()?,
+        )),
+    };
+    Ok(NewProduct {
+        description: Description::parse(&req.description)?,
+        quantity: Quantity::parse(req.quantity)?,
+        price: Cents::parse("price_cents", req.price_cents)?,
+        provider,
+    })
+}
+
+pub fn order_draft(
+    req: &pb::PlaceOrderRequest,
+    today: chrono::NaiveDate,
+) -> Result<OrderDraft, ValidationError> {
+    let request_id = RequestId::parse(&req.request_id)?;
+    let items = req
+        .items
+        .iter()
+        .map(|item| {
+            Ok(LineRequest {
+                product_id: ProductId::parse(&item.product_id)?,
+                quantity: item.quantity,
+            })
+        })
+        .collect::<Result<Vec<_>, ValidationError>>()?;
+    let lines = OrderLines::parse(&items)?;
+    let payment = payment_method(req.payment.as_ref(), today)?;
+    let phone = req
+        .customer
+        .as_ref()
+        .and_then(|c| c.phone.as_deref())
+        .filter(|p| !p.trim().is_empty())
+        .map(Phone::parse)
+        .transpose()?;
+    Ok(OrderDraft {
+        request_id,
+        lines,
+        payment,
+        phone,
+    })
+}
+
+fn payment_method(
+    payment: Option<&pb::Payment>,
+    today: chrono::NaiveDate,
+) -> Result<PaymentMethod, ValidationError> {
+    let method = payment.and_then(|p| p.method.as_ref()).ok_or_else(|| {
+        ValidationError::new("payment is required: a credit card, PayPal or a promotion code")
+    })?;
+    Ok(match method {
+        pb::payment::Method::CreditCard(card) => {
+            let brand = match pb::CardBrand::try_from(card.brand) {
+                Ok(pb::CardBrand::AmericanExpress) => CardBrand::AmericanExpress,
+                Ok(pb::CardBrand::Visa) => CardBrand::Visa,
+                Ok(pb::CardBrand::Mastercard) => CardBrand::MasterCard,
+                _ => {
+                    return Err(ValidationError::new(
+                        "card brand is required: AMERICAN_EXPRESS, VISA or MASTERCARD",
+                    ));
+                }
+            };
+            let address = card
+                .billing_address
+                .as_ref()
+                .ok_or_else(|| ValidationError::new("a card payment needs its billing address"))?;
+            PaymentMethod::CreditCard(CreditCard {
+                brand,
+                number: CardNumber::parse(&card.number, brand)?,
+                expiry: Expiry::parse(card.expiration_month, card.expiration_year, today)?,
+                billing_address: Address::parse(
+                    &address.line_1,
+                    &address.line_2,
+                    &address.city,
+                    &address.state,
+                    &address.zip_code,
+                )?,
+            })
+        }
+        pb::payment::Method::Paypal(paypal) => PaymentMethod::PayPal(Email::parse(&paypal.email)?),
+        pb::payment::Method::Promotion(promo) => {
+            PaymentMethod::Promotion(PromoCode::parse(&promo.code)?)
+        }
+    })
+}
+
+fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn line_item(line: &PricedLine) -> pb::LineItem {
+    pb::LineItem {
+        position: line.position,
+        product_id: line.product_id.to_string(),
+        quantity: line.quantity,
+        unit_price_cents: line.unit_price_cents,
+        price_cents: line.price_cents(),
+    }
+}
+
+pub fn order_placed(order: &Order) -> pb::OrderPlaced {
+    pb::OrderPlaced {
+        confirmation: order.confirmation.to_string(),
+        price_cents: order.total_cents(),
+        line_items: order.lines.iter().map(line_item).collect(),
+        created_at: Some(timestamp(order.created_at)),
+    }
+}
+
+fn card_brand(brand: CardBrand) -> pb::CardBrand {
+    match brand {
+        CardBrand::AmericanExpress => pb::CardBrand::AmericanExpress,
+        CardBrand::Visa => pb::CardBrand::Visa,
+        CardBrand::MasterCard => pb::CardBrand::Mastercard,
+    }
+}
+
+pub fn order(order: &Order) -> pb::Order {
+    let payment = match &order.payment {
+        PaymentSummary::CreditCard {
+            brand,
+            last_four,
+            expiry,
+        } => pb::payment_summary::Method::CreditCard(pb::CardSummary {
+            brand: card_brand(*brand).into(),
+            last_four: last_four.clone(),
+            expiration_month: u32::from(expiry.month()),
+            expiration_year: u32::from(expiry.year()),
+        }),
+        PaymentSummary::PayPal { email } => pb::payment_summary::Method::Paypal(pb::PayPal {
+            email: email.clone(),
+        }),
+        PaymentSummary::Promotion { code } => {
+            pb::payment_summary::Method::Promotion(pb::Promotion { code: code.clone() })
+        }
+    };
+    pb::Order {
+        confirmation: order.confirmation.to_string(),
+        status: match order.status {
+            OrderStatus::Placed => pb::OrderStatus::Placed,
+            OrderStatus::Cancelled => pb::OrderStatus::Cancelled,
+        }
+        .into(),
+        line_items: order.lines.iter().map(line_item).collect(),
+        total_cents: order.total_cents(),
+        payment: Some(pb::PaymentSummary {
+            method: Some(payment),
+        }),
+        created_at: Some(timestamp(order.created_at)),
+    }
+}

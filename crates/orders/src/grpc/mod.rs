@@ -1,0 +1,10 @@
+//! The gRPC layer: translates between the wire contract (`cinema-proto`) and the
+//! domain, checks credentials, and turns [`crate::error::Error`] into statuses. Thin by
+//! design: no SQL and no business rules live here.
+
+mod auth;
+mod convert;
+mod orders;
+
+pub use auth::AdminAuth;
+pub use orders::OrdersApi;

@@ -1,0 +1,137 @@
+use cinema_proto::orders::v1 as pb;
+use cinema_proto::orders::v1::orders_service_server::OrdersService;
+use tonic::{Request, Response, Status};
+
+use super::{AdminAuth, convert};
+use crate::checkout::Checkout;
+use crate::domain::{CallbackEndpoint, Confirmation, ProductId, ProviderName, ValidationError};
+use crate::error::Error;
+use crate::store::{self, AddedProduct};
+
+/// At most this many ids per GetAvailability call, so one call stays one cheap query.
+const MAX_AVAILABILITY_IDS: usize = 1000;
+
+/// The `OrdersService` implementation.
+#[derive(Debug, Clone)]
+pub struct OrdersApi {
+    pool: sqlx::PgPool,
+    checkout: Checkout,
+    auth: AdminAuth,
+}
+
+impl OrdersApi {
+    pub fn new(pool: sqlx::PgPool, checkout: Checkout, auth: AdminAuth) -> Self {
+        Self {
+            pool,
+            checkout,
+            auth,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl OrdersService for OrdersApi {
+    #[tracing::instrument(skip_all, fields(rpc = "RegisterProvider"))]
+    async fn register_provider(
+        &self,
+        request: Request<pb::RegisterProviderRequest>,
+    ) -> Result<Response<pb::RegisterProviderResponse>, Status> {
+        self.auth.check(&request)?;
+        let req = request.into_inner();
+        let name = ProviderName::parse(&req.name).map_err(Error::from)?;
+        let endpoint = CallbackEndpoint::parse(&req.callback_endpoint).map_err(Error::from)?;
+        let id = store::upsert_provider(&self.pool, &name, &endpoint).await?;
+        tracing::info!(provider = name.as_str(), provider_id = %id, "provider registered");
+        Ok(Response::new(pb::RegisterProviderResponse {
+            provider_id: id.to_string(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "AddProduct", product_id))]
+    async fn add_product(
+        &self,
+        request: Request<pb::AddProductRequest>,
+    ) -> Result<Response<pb::AddProductResponse>, Status> {
+        self.auth.check(&request)?;
+        let product = convert::new_product(request.get_ref()).map_err(Error::from)?;
+        let id = match store::add_product(&self.pool, &product).await? {
+            AddedProduct::Added(id) => id,
+            AddedProduct::Conflict(id) => {
+                return Err(Error::Conflict(format!(
+                    "product {id} already has this provider_id and external_ref with a \
+                     different description, quantity or price"
+                ))
+                .into());
+            }
+        };
+        tracing::Span::current().record("product_id", tracing::field::display(id));
+        Ok(Response::new(pb::AddProductResponse {
+            product_id: id.to_string(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "PlaceOrder"))]
+    async fn place_order(
+        &self,
+        request: Request<pb::PlaceOrderRequest>,
+    ) -> Result<Response<pb::OrderPlaced>, Status> {
+        let today = chrono::Utc::now().date_naive();
+        let draft = convert::order_draft(request.get_ref(), today).map_err(Error::from)?;
+        let order = self.checkout.place_order(&draft).await?;
+        Ok(Response::new(convert::order_placed(&order)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetOrder"))]
+    async fn get_order(
+        &self,
+        request: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let code = Confirmation::parse(&request.get_ref().confirmation).map_err(Error::from)?;
+        let order = store::get_order(&self.pool, &code)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no order with confirmation {code}")))?;
+        Ok(Response::new(convert::order(&order)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetAvailability"))]
+    async fn get_availability(
+        &self,
+        request: Request<pb::GetAvailabilityRequest>,
+    ) -> Result<Response<pb::GetAvailabilityResponse>, Status> {
+        let raw = &request.get_ref().product_ids;
+        if raw.is_empty() || raw.len() > MAX_AVAILABILITY_IDS {
+            return Err(Error::from(ValidationError::new(format!(
+                "send 1 to {MAX_AVAILABILITY_IDS} product ids, got {}",
+                raw.len()
+            )))
+            .into());
+        }
+        let mut ids: Vec<ProductId> = Vec::with_capacity(raw.len());
+        for id in raw {
+            let id = ProductId::parse(id).map_err(Error::from)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let found = store::availability(&self.pool, &ids).await?;
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !found.iter().any(|(f, _)| f == *id))
+            .map(ToString::to_string)
+            .collect();
+        if !missing.is_empty() {
+            return Err(
+                Error::not_found(format!("unknown product id(s): {}", missing.join(", "))).into(),
+            );
+        }
+        let products = ids
+            .iter()
+            .filter_map(|id| found.iter().find(|(f, _)| f == id))
+            .map(|(id, remaining)| pb::ProductAvailability {
+                product_id: id.to_string(),
+                quantity_remaining: *remaining,
+            })
+            .collect();
+        Ok(Response::new(pb::GetAvailabilityResponse { products }))
+    }
+}

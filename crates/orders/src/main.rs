@@ -1,0 +1,21 @@
+use cinema_orders::config::{Cli, Command};
+use cinema_orders::{Application, startup, telemetry};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            let pool = startup::connect(&cli.settings).await?;
+            startup::migrate(&pool).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let app = Application::build(cli.settings).await?;
+            app.run_until_stopped(startup::shutdown_signal()).await
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Building and running the service. `Application::build` binds the listener and
+//! prepares the database, so callers (main, tests, the local launcher) learn the bound
+//! address before serving starts; `run_until_stopped` serves until `shutdown` resolves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use cinema_proto::orders::v1::orders_service_server::OrdersServiceServer;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::checkout::Checkout;
+use crate::config::Settings;
+use crate::grpc::{AdminAuth, OrdersApi};
+use crate::payments::{PaymentProcessor, SimulatedProcessor};
+use crate::store;
+
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    pool: PgPool,
+    api: OrdersApi,
+}
+
+/// Connects to the database named in the settings.
+pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(settings.database_url.expose_secret())
+        .await
+        .context("cannot connect to the orders database (check DATABASE_URL)")
+}
+
+/// Applies the orders database's migrations.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    store::MIGRATOR
+        .run(pool)
+        .await
+        .context("cannot apply the orders database migrations")
+}
+
+impl Application {
+    /// Builds the service with the simulated payment processor.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Arc::new(SimulatedProcessor)).await
+    }
+
+    pub async fn build_with(
+        settings: Settings,
+        processor: Arc<dyn PaymentProcessor>,
+    ) -> anyhow::Result<Self> {
+        let admin_token = settings.admin_token.clone().context(
+            "ORDERS_ADMIN_TOKEN (or --admin-token) is required: it guards AddProduct and RegisterProvider",
+        )?;
+        let pool = connect(&settings).await?;
+        if !settings.skip_migrations {
+            migrate(&pool).await?;
+        }
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
+        let addr = listener.local_addr()?;
+        let api = OrdersApi::new(
+            pool.clone(),
+            Checkout::new(pool.clone(), processor),
+            AdminAuth::new(admin_token),
+        );
+        Ok(Self {
+            listener,
+            addr,
+            pool,
+            api,
+        })
+    }
+
+    /// The address the service listens on (useful when it was asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting calls, lets in-flight
+    /// calls finish, and returns.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<OrdersServiceServer<OrdersApi>>().await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(cinema_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("cannot build the reflection service")?;
+        let reflection_alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(cinema_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .context("cannot build the reflection service")?;
+
+        tracing::info!(addr = %self.addr, "orders service listening");
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining in-flight calls");
+            health
+                .set_not_serving::<OrdersServiceServer<OrdersApi>>()
+                .await;
+        };
+        tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(reflection_alpha)
+            .add_service(OrdersServiceServer::new(self.api))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await
+            .context("gRPC server failed")?;
+        self.pool.close().await;
+        tracing::info!("orders service stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,30 @@
+//! The only module that writes SQL. Functions take domain types and return domain
+//! types; every value is bound, never spliced into the query text.
+//!
+//! Functions that must run inside a caller's transaction take `&mut PgConnection`
+//! (pass `&mut *tx`); the rest take the pool.
+
+mod orders;
+mod products;
+
+pub use orders::*;
+pub use products::*;
+
+use sqlx::PgPool;
+
+/// The embedded migrations of the orders database.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/orders");
+
+/// Postgres' SQLSTATE for a foreign-key violation.
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+
+fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == FOREIGN_KEY_VIOLATION)
+}
+
+/// Whether the database answers: used by readiness and start-up.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}

@@ -1,0 +1,344 @@
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::{
+    CardBrand, Confirmation, Expiry, Fingerprint, Order, OrderStatus, PaymentMethod,
+    PaymentSummary, Phone, PricedLine, ProductId, PromoCode, RequestId, ZipCode,
+};
+use crate::error::Error;
+use crate::payments::Authorization;
+
+/// Serialises every transaction that handles the same request id, so two racing
+/// retries cannot both place the order: the second waits, then finds the first's.
+pub async fn lock_request_id(conn: &mut PgConnection, id: &RequestId) -> Result<(), Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The order already placed with this request id, with the fingerprint of its body.
+pub async fn find_by_request_id(
+    conn: &mut PgConnection,
+    id: &RequestId,
+) -> Result<Option<(i64, Fingerprint)>, Error> {
+    let row: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT id, request_fingerprint FROM orders WHERE request_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    row.map(|(id, fp)| {
+        Fingerprint::from_db(&fp).map(|fp| (id, fp)).ok_or_else(|| {
+            Error::Unexpected(anyhow::anyhow!("order {id} has a malformed fingerprint"))
+        })
+    })
+    .transpose()
+}
+
+/// A product row locked for the rest of the transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct LockedProduct {
+    pub id: ProductId,
+    pub price_cents: i64,
+    pub remaining: i64,
+}
+
+/// Locks the products' rows in ascending id order. Every checkout locks in this one
+/// order, so two orders naming the same products in opposite orders cannot deadlock.
+pub async fn lock_products(
+    conn: &mut PgConnection,
+    sorted_ids: &[ProductId],
+) -> Result<Vec<LockedProduct>, Error> {
+    let ids: Vec<i64> = sorted_ids.iter().map(|id| id.get()).collect();
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, price_cents, quantity_remaining FROM products
+         WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, price_cents, remaining)| LockedProduct {
+            id: ProductId::from_db(id),
+            price_cents,
+            remaining,
+        })
+        .collect())
+}
+
+pub async fn zip_exists(conn: &mut PgConnection, zip: &ZipCode) -> Result<bool, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM zip_codes WHERE zip = $1)")
+            .bind(zip.as_str())
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// Why a promotion code cannot pay.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PromotionRefused {
+    Unknown,
+    Inactive,
+    UsedUp,
+}
+
+/// Uses up one redemption of a promotion, within the checkout's transaction.
+pub async fn redeem_promotion(
+    conn: &mut PgConnection,
+    code: &PromoCode,
+) -> Result<Result<(), PromotionRefused>, Error> {
+    let redeemed = sqlx::query(
+        "UPDATE promotions SET uses_remaining = uses_remaining - 1
+         WHERE code = $1 AND active AND uses_remaining > 0",
+    )
+    .bind(code.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if redeemed == 1 {
+        return Ok(Ok(()));
+    }
+    let state: Option<(bool, i32)> =
+        sqlx::query_as("SELECT active, uses_remaining FROM promotions WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(Err(match state {
+        None => PromotionRefused::Unknown,
+        Some((false, _)) => PromotionRefused::Inactive,
+        Some((true, _)) => PromotionRefused::UsedUp,
+    }))
+}
+
+/// Takes `quantity` of each product. The rows must already be locked and checked; the
+/// table's check constraint still refuses to go below zero should that ever be wrong.
+pub async fn take_stock(conn: &mut PgConnection, lines: &[(ProductId, i64)]) -> Result<(), Error> {
+    let ids: Vec<i64> = lines.iter().map(|(id, _)| id.get()).collect();
+    let quantities: Vec<i64> = lines.iter().map(|(_, q)| *q).collect();
+    sqlx::query(
+        "UPDATE products p SET quantity_remaining = p.quantity_remaining - t.quantity
+         FROM unnest($1::bigint[], $2::bigint[]) AS t(id, quantity)
+         WHERE p.id = t.id",
+    )
+    .bind(&ids)
+    .bind(&quantities)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The row an order's payment lives in; exactly one per order.
+#[derive(Debug, Clone, Copy)]
+pub enum PaymentRow {
+    CreditCard(i64),
+    PayPal(i64),
+    Promotion(i64),
+}
+
+pub async fn insert_payment(
+    conn: &mut PgConnection,
+    method: &PaymentMethod,
+    authorization: &Authorization,
+) -> Result<PaymentRow, Error> {
+    Ok(match method {
+        PaymentMethod::CreditCard(card) => {
+            let a = &card.billing_address;
+            let id = sqlx::query_scalar(
+                "INSERT INTO credit_card_payments
+                     (brand, last_four, expiration_month, expiration_year,
+                      billing_line_1, billing_line_2, billing_city, billing_state, billing_zip,
+                      authorization_code)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 RETURNING id",
+            )
+            .bind(card.brand.as_str())
+            .bind(card.number.last_four())
+            .bind(i16::from(card.expiry.month()))
+            .bind(card.expiry.year() as i16)
+            .bind(&a.line_1)
+            .bind(a.line_2.as_deref())
+            .bind(&a.city)
+            .bind(a.state.as_str())
+            .bind(a.zip.as_str())
+            .bind(&authorization.code)
+            .fetch_one(conn)
+            .await?;
+            PaymentRow::CreditCard(id)
+        }
+        PaymentMethod::PayPal(email) => {
+            let id = sqlx::query_scalar(
+                "INSERT INTO paypal_payments (email, authorization_code) VALUES ($1, $2)
+                 RETURNING id",
+            )
+            .bind(email.as_str())
+            .bind(&authorization.code)
+            .fetch_one(conn)
+            .await?;
+            PaymentRow::PayPal(id)
+        }
+        PaymentMethod::Promotion(code) => {
+            let id = sqlx::query_scalar(
+                "INSERT INTO promotional_payments (promotion_code) VALUES ($1) RETURNING id",
+            )
+            .bind(code.as_str())
+            .fetch_one(conn)
+            .await?;
+            PaymentRow::Promotion(id)
+        }
+    })
+}
+
+/// Inserts the order row, or returns `None` if the confirmation code is already taken
+/// (the caller draws another). Any other conflict is an error.
+pub async fn insert_order(
+    conn: &mut PgConnection,
+    confirmation: &Confirmation,
+    request_id: &RequestId,
+    fingerprint: &Fingerprint,
+    phone: Option<&Phone>,
+    payment: PaymentRow,
+) -> Result<Option<i64>, Error> {
+    let (card, paypal, promo) = match payment {
+        PaymentRow::CreditCard(id) => (Some(id), None, None),
+        PaymentRow::PayPal(id) => (None, Some(id), None),
+        PaymentRow::Promotion(id) => (None, None, Some(id)),
+    };
+    Ok(sqlx::query_scalar(
+        "INSERT INTO orders
+             (confirmation_code, request_id, request_fingerprint, customer_phone,
+              credit_card_payment_id, paypal_payment_id, promotional_payment_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (confirmation_code) DO NOTHING
+         RETURNING id",
+    )
+    .bind(confirmation.as_str())
+    .bind(request_id.as_str())
+    .bind(fingerprint.as_bytes().as_slice())
+    .bind(phone.map(Phone::as_str))
+    .bind(card)
+    .bind(paypal)
+    .bind(promo)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn insert_line_items(
+    conn: &mut PgConnection,
+    order_id: i64,
+    lines: &[PricedLine],
+) -> Result<(), Error> {
+    let positions: Vec<i32> = lines.iter().map(|l| l.position as i32).collect();
+    let products: Vec<i64> = lines.iter().map(|l| l.product_id.get()).collect();
+    let quantities: Vec<i64> = lines.iter().map(|l| l.quantity).collect();
+    let prices: Vec<i64> = lines.iter().map(|l| l.unit_price_cents).collect();
+    sqlx::query(
+        "INSERT INTO line_items (order_id, position, product_id, quantity, unit_price_cents)
+         SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[])",
+    )
+    .bind(order_id)
+    .bind(&positions)
+    .bind(&products)
+    .bind(&quantities)
+    .bind(&prices)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Which order to load.
+#[derive(Debug, Clone, Copy)]
+pub enum OrderKey<'a> {
+    Id(i64),
+    Confirmation(&'a Confirmation),
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    confirmation_code: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    card_brand: Option<String>,
+    card_last_four: Option<String>,
+    card_exp_month: Option<i16>,
+    card_exp_year: Option<i16>,
+    paypal_email: Option<String>,
+    promotion_code: Option<String>,
+}
+
+pub async fn load_order(
+    conn: &mut PgConnection,
+    key: OrderKey<'_>,
+) -> Result<Option<Order>, Error> {
+    let (id, code) = match key {
+        OrderKey::Id(id) => (Some(id), None),
+        OrderKey::Confirmation(code) => (None, Some(code.as_str())),
+    };
+    let row: Option<OrderRow> = sqlx::query_as(
+        "SELECT o.id, o.confirmation_code, o.status, o.created_at,
+                c.brand AS card_brand, c.last_four AS card_last_four,
+                c.expiration_month AS card_exp_month, c.expiration_year AS card_exp_year,
+                pp.email AS paypal_email, pr.promotion_code
+         FROM orders o
+         LEFT JOIN credit_card_payments c ON c.id = o.credit_card_payment_id
+         LEFT JOIN paypal_payments pp ON pp.id = o.paypal_payment_id
+         LEFT JOIN promotional_payments pr ON pr.id = o.promotional_payment_id
+         WHERE o.id = $1 OR o.confirmation_code = $2",
+    )
+    .bind(id)
+    .bind(code)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+
+    let lines: Vec<(i32, i64, i64, i64)> = sqlx::query_as(
+        "SELECT position, product_id, quantity, unit_price_cents FROM line_items
+         WHERE order_id = $1 ORDER BY position",
+    )
+    .bind(row.id)
+    .fetch_all(conn)
+    .await?;
+
+    let corrupt = |what: &str| Error::Unexpected(anyhow::anyhow!("order {} has {what}", row.id));
+    let payment = match (&row.card_brand, &row.paypal_email, &row.promotion_code) {
+        (Some(brand), None, None) => PaymentSummary::CreditCard {
+            brand: CardBrand::from_db(brand).ok_or_else(|| corrupt("an unknown card brand"))?,
+            last_four: row.card_last_four.clone().unwrap_or_default(),
+            expiry: Expiry::from_db(
+                row.card_exp_month.unwrap_or_default(),
+                row.card_exp_year.unwrap_or_default(),
+            ),
+        },
+        (None, Some(email), None) => PaymentSummary::PayPal {
+            email: email.clone(),
+        },
+        (None, None, Some(code)) => PaymentSummary::Promotion { code: code.clone() },
+        _ => return Err(corrupt("not exactly one payment")),
+    };
+    Ok(Some(Order {
+        confirmation: Confirmation::from_db(row.confirmation_code.clone()),
+        status: OrderStatus::from_db(&row.status).ok_or_else(|| corrupt("an unknown status"))?,
+        lines: lines
+            .into_iter()
+            .map(
+                |(position, product_id, quantity, unit_price_cents)| PricedLine {
+                    position: position as u32,
+                    product_id: ProductId::from_db(product_id),
+                    quantity,
+                    unit_price_cents,
+                },
+            )
+            .collect(),
+        payment,
+        created_at: row.created_at,
+    }))
+}
+
+/// Loads an order outside any transaction.
+pub async fn get_order(pool: &PgPool, code: &Confirmation) -> Result<Option<Order>, Error> {
+    let mut conn = pool.acquire().await?;
+    load_order(&mut conn, OrderKey::Confirmation(code)).await
+}

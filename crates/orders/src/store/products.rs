@@ -1,0 +1,107 @@
+use sqlx::PgPool;
+
+use super::is_foreign_key_violation;
+use crate::domain::{CallbackEndpoint, NewProduct, ProductId, ProviderId, ProviderName};
+use crate::error::Error;
+
+/// Registers a provider, or updates the endpoint of the one with the same name.
+pub async fn upsert_provider(
+    pool: &PgPool,
+    name: &ProviderName,
+    endpoint: &CallbackEndpoint,
+) -> Result<ProviderId, Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO providers (name, callback_endpoint) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE
+             SET callback_endpoint = excluded.callback_endpoint, updated_at = now()
+         RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(endpoint.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(ProviderId::from_db(id))
+}
+
+/// The result of an idempotent AddProduct.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AddedProduct {
+    /// A new product, or the existing one registered earlier with the same values.
+    Added(ProductId),
+    /// The (provider, external_ref) pair is taken by a product with other values.
+    Conflict(ProductId),
+}
+
+pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedProduct, Error> {
+    let (provider_id, external_ref) = match &product.provider {
+        Some((provider, external_ref)) => (
+            Some(provider.get()),
+            external_ref.as_ref().map(|r| r.as_str()),
+        ),
+        None => (None, None),
+    };
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO products
+             (description, price_cents, quantity_total, quantity_remaining, provider_id, external_ref)
+         VALUES ($1, $2, $3, $3, $4, $5)
+         ON CONFLICT ON CONSTRAINT products_provider_external_ref_key DO NOTHING
+         RETURNING id",
+    )
+    .bind(product.description.as_str())
+    .bind(product.price.get())
+    .bind(product.quantity.get())
+    .bind(provider_id)
+    .bind(external_ref)
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| {
+        if is_foreign_key_violation(&e) {
+            Error::not_found(format!(
+                "provider {} is not registered",
+                provider_id.unwrap_or_default()
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    if let Some(id) = inserted {
+        return Ok(AddedProduct::Added(ProductId::from_db(id)));
+    }
+
+    // The pair exists: a provider retrying after a timeout gets its product back, and a
+    // different product under the same reference is refused.
+    let (id, description, price, quantity): (i64, String, i64, i64) = sqlx::query_as(
+        "SELECT id, description, price_cents, quantity_total FROM products
+         WHERE provider_id = $1 AND external_ref = $2",
+    )
+    .bind(provider_id)
+    .bind(external_ref)
+    .fetch_one(pool)
+    .await?;
+    let same = description == product.description.as_str()
+        && price == product.price.get()
+        && quantity == product.quantity.get();
+    let id = ProductId::from_db(id);
+    Ok(if same {
+        AddedProduct::Added(id)
+    } else {
+        AddedProduct::Conflict(id)
+    })
+}
+
+/// Remaining quantity of each product that exists, in no particular order.
+pub async fn availability(
+    pool: &PgPool,
+    ids: &[ProductId],
+) -> Result<Vec<(ProductId, i64)>, Error> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, quantity_remaining FROM products WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, remaining)| (ProductId::from_db(id), remaining))
+        .collect())
+}

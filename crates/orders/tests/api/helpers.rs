@@ -1,0 +1,227 @@
+use std::net::SocketAddr;
+
+use cinema_orders::Application;
+use cinema_orders::config::Settings;
+use cinema_proto::orders::v1 as pb;
+use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
+use cinema_testkit::TestDatabase;
+use secrecy::SecretString;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const VISA: &str = "4111 1111 1111 1111";
+pub const VISA_DIGITS: &str = "4111111111111111";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: OrdersServiceClient<Channel>,
+    pub pool: PgPool,
+    /// The database the service runs on; a restarted service must reuse it.
+    #[allow(dead_code)]
+    pub database: TestDatabase,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn settings(database: &TestDatabase) -> Settings {
+    Settings {
+        database_url: SecretString::from(database.url().to_owned()),
+        listen_addr: "127.0.0.1:0".parse().expect("valid address"),
+        admin_token: Some(SecretString::from(ADMIN_TOKEN.to_owned())),
+        skip_migrations: false,
+        db_max_connections: 10,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    cinema_testkit::init_test_logging();
+    let database = TestDatabase::create().await.expect("test database");
+    let app = Application::build(settings(&database))
+        .await
+        .expect("application builds");
+    let addr = app.local_addr();
+    let pool = app.pool().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    let client = OrdersServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("client connects");
+    TestApp {
+        addr,
+        client,
+        pool,
+        database,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn client(&self) -> OrdersServiceClient<Channel> {
+        self.client.clone()
+    }
+
+    /// Stops the server and waits until it has drained.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
+    }
+
+    pub async fn add_product(&self, description: &str, quantity: i64, price_cents: i64) -> String {
+        self.client()
+            .add_product(admin(pb::AddProductRequest {
+                description: description.into(),
+                quantity,
+                price_cents,
+                ..Default::default()
+            }))
+            .await
+            .expect("product added")
+            .into_inner()
+            .product_id
+    }
+
+    pub async fn availability(&self, product_id: &str) -> i64 {
+        self.client()
+            .get_availability(pb::GetAvailabilityRequest {
+                product_ids: vec![product_id.into()],
+            })
+            .await
+            .expect("availability")
+            .into_inner()
+            .products[0]
+            .quantity_remaining
+    }
+
+    /// Counts rows in the tables an order writes to, to check that a refused request
+    /// changed nothing.
+    pub async fn row_counts(&self) -> Vec<(String, i64)> {
+        let mut counts = Vec::new();
+        for table in [
+            "products",
+            "providers",
+            "orders",
+            "line_items",
+            "credit_card_payments",
+            "paypal_payments",
+            "promotional_payments",
+        ] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&self.pool)
+                .await
+                .expect("count");
+            counts.push((table.to_owned(), n));
+        }
+        let stock: i64 =
+            sqlx::query_scalar("SELECT coalesce(sum(quantity_remaining), 0)::bigint FROM products")
+                .fetch_one(&self.pool)
+                .await
+                .expect("stock");
+        counts.push(("stock".into(), stock));
+        let promo: i64 =
+            sqlx::query_scalar("SELECT coalesce(sum(uses_remaining), 0)::bigint FROM promotions")
+                .fetch_one(&self.pool)
+                .await
+                .expect("promotions");
+        counts.push(("promotion uses".into(), promo));
+        counts
+    }
+
+    pub async fn add_promotion(&self, code: &str, uses: i32, active: bool) {
+        sqlx::query("INSERT INTO promotions (code, uses_remaining, active) VALUES ($1, $2, $3)")
+            .bind(code)
+            .bind(uses)
+            .bind(active)
+            .execute(&self.pool)
+            .await
+            .expect("promotion inserted");
+    }
+}
+
+/// Wraps a message with the admin credential.
+pub fn admin<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {ADMIN_TOKEN}").parse().expect("ascii"),
+    );
+    request
+}
+
+pub fn billing_address() -> pb::Address {
+    pb::Address {
+        line_1: "77 Massachusetts Ave".into(),
+        line_2: String::new(),
+        city: "Cambridge".into(),
+        state: "MA".into(),
+        zip_code: "02139".into(),
+    }
+}
+
+pub fn card(number: &str) -> pb::Payment {
+    pb::Payment {
+        method: Some(pb::payment::Method::CreditCard(pb::CreditCard {
+            brand: pb::CardBrand::Visa.into(),
+            number: number.into(),
+            expiration_month: 12,
+            expiration_year: 2030,
+            billing_address: Some(billing_address()),
+        })),
+    }
+}
+
+pub fn paypal(email: &str) -> pb::Payment {
+    pb::Payment {
+        method: Some(pb::payment::Method::Paypal(pb::PayPal {
+            email: email.into(),
+        })),
+    }
+}
+
+pub fn promotion(code: &str) -> pb::Payment {
+    pb::Payment {
+        method: Some(pb::payment::Method::Promotion(pb::Promotion {
+            code: code.into(),
+        })),
+    }
+}
+
+pub fn item(product_id: &str, quantity: i64) -> pb::OrderItem {
+    pb::OrderItem {
+        product_id: product_id.into(),
+        quantity,
+    }
+}
+
+pub fn order(items: Vec<pb::OrderItem>, payment: pb::Payment) -> pb::PlaceOrderRequest {
+    pb::PlaceOrderRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        items,
+        payment: Some(payment),
+        customer: None,
+    }
+}
+
+/// Asserts a call failed with `code`, and returns its message.
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code) -> String {
+    match result {
+        Err(status) => {
+            assert_eq!(status.code(), code, "unexpected status: {status:?}");
+            status.message().to_owned()
+        }
+        Ok(value) => panic!("expected {code:?}, got {value:?}"),
+    }
+}

@@ -1,0 +1,10 @@
+//! Tests that drive the orders service over gRPC, against real Postgres, each test on
+//! its own fresh database.
+
+mod add_product;
+mod availability;
+mod helpers;
+mod place_order;
+mod place_order_concurrency;
+mod place_order_validation;
+mod server;

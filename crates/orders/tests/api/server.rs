@@ -1,0 +1,124 @@
+//! What operators and generic tools rely on: health, reflection, clean shutdown.
+
+use cinema_proto::orders::v1 as pb;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+use crate::helpers::*;
+
+async fn channel(app: &TestApp) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
+        .expect("valid uri")
+        .connect()
+        .await
+        .expect("connects")
+}
+
+#[tokio::test]
+async fn health_reports_serving_for_the_orders_service() {
+    let app = spawn_app().await;
+    let mut health = HealthClient::new(channel(&app).await);
+    for service in ["", "cinema.orders.v1.OrdersService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::Serving, "{service:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_with_only_reflection_can_discover_the_service() {
+    let app = spawn_app().await;
+    let mut reflection = ServerReflectionClient::new(channel(&app).await);
+    let requests = vec![
+        ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        },
+        ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(
+                "cinema.orders.v1.OrdersService".into(),
+            )),
+        },
+    ];
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter(requests))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+
+    let listed = responses
+        .message()
+        .await
+        .expect("stream")
+        .expect("a response");
+    let Some(MessageResponse::ListServicesResponse(list)) = listed.message_response else {
+        panic!("expected a service list, got {listed:?}");
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        names.contains(&"cinema.orders.v1.OrdersService"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+
+    let file = responses
+        .message()
+        .await
+        .expect("stream")
+        .expect("a response");
+    let Some(MessageResponse::FileDescriptorResponse(files)) = file.message_response else {
+        panic!("expected descriptors, got {file:?}");
+    };
+    use prost::Message;
+    let descriptors: Vec<_> = files
+        .file_descriptor_proto
+        .iter()
+        .map(|bytes| prost_types::FileDescriptorProto::decode(bytes.as_slice()).expect("decodes"))
+        .collect();
+    let methods: Vec<_> = descriptors
+        .iter()
+        .flat_map(|f| f.service.iter())
+        .flat_map(|s| s.method.iter().map(|m| m.name().to_owned()))
+        .collect();
+    for method in [
+        "AddProduct",
+        "PlaceOrder",
+        "GetOrder",
+        "GetAvailability",
+        "RegisterProvider",
+    ] {
+        assert!(
+            methods.iter().any(|m| m == method),
+            "{method} missing from {methods:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_server_stop_cleanly_and_close_its_port() {
+    let app = spawn_app().await;
+    let addr = app.addr;
+    let product = app.add_product("Seat", 1, 1).await;
+    let _ = pb::GetAvailabilityRequest {
+        product_ids: vec![product],
+    };
+    app.stop().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "nothing listens after shutdown"
+    );
+}

@@ -1,0 +1,166 @@
+//! Test support shared by every crate's tests.
+//!
+//! Each test gets its own freshly created database, so tests run in parallel without
+//! seeing each other's rows. The database *server* is:
+//!
+//! - the one at `DATABASE_URL` when that variable is set (CI, or a local Postgres), or
+//! - otherwise one Postgres container started with testcontainers, shared by the whole
+//!   test binary (a laptop with Docker and nothing else).
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection};
+use testcontainers_modules::postgres::Postgres;
+use testcontainers_modules::testcontainers::runners::AsyncRunner;
+use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
+use tokio::sync::OnceCell;
+use url::Url;
+
+/// Every database this kit creates starts with this prefix, followed by its creation
+/// time in seconds, so stale ones left by earlier runs can be recognised and dropped.
+const PREFIX: &str = "cinema_test_";
+/// Test databases older than this are dropped when a test binary starts.
+const STALE_AFTER_SECS: u64 = 6 * 60 * 60;
+
+/// The server every test database is created on: its admin URL, and the container that
+/// must stay alive for as long as the test binary runs (when one was started).
+struct Server {
+    admin_url: Url,
+    _container: Option<ContainerAsync<Postgres>>,
+}
+
+static SERVER: OnceCell<Server> = OnceCell::const_new();
+
+async fn server() -> anyhow::Result<&'static Server> {
+    SERVER
+        .get_or_try_init(|| async {
+            let server = match std::env::var("DATABASE_URL") {
+                Ok(url) => Server {
+                    admin_url: Url::parse(&url).context("DATABASE_URL is not a valid URL")?,
+                    _container: None,
+                },
+                Err(_) => start_container().await?,
+            };
+            drop_stale_databases(&server.admin_url).await?;
+            Ok(server)
+        })
+        .await
+}
+
+async fn start_container() -> anyhow::Result<Server> {
+    let container = Postgres::default()
+        .with_tag("16-alpine")
+        .start()
+        .await
+        .context(
+            "DATABASE_URL is not set and no Postgres container could be started: \
+             set DATABASE_URL to a Postgres server, or start Docker",
+        )?;
+    let host = container.get_host().await?;
+    let port = container.get_host_port_ipv4(5432).await?;
+    Ok(Server {
+        admin_url: Url::parse(&format!(
+            "postgres://postgres:postgres@{host}:{port}/postgres"
+        ))?,
+        _container: Some(container),
+    })
+}
+
+async fn connect(url: &Url) -> anyhow::Result<PgConnection> {
+    let options = PgConnectOptions::from_str(url.as_str())?;
+    PgConnection::connect_with(&options)
+        .await
+        .with_context(|| format!("cannot connect to Postgres at {}", redact(url)))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Drops databases that earlier test runs left behind, once they are old enough that
+/// no running test can still be using them (test binaries run in parallel).
+async fn drop_stale_databases(admin: &Url) -> anyhow::Result<()> {
+    let mut conn = connect(admin).await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1")
+            .bind(format!("{PREFIX}%"))
+            .fetch_all(&mut conn)
+            .await?;
+    let cutoff = now_secs().saturating_sub(STALE_AFTER_SECS);
+    for name in names {
+        let created = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|created| created < cutoff) {
+            // Another binary may be dropping the same one: failures are harmless.
+            let _ = conn
+                .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                .await;
+        }
+    }
+    Ok(())
+}
+
+/// A database created for one test.
+#[derive(Debug, Clone)]
+pub struct TestDatabase {
+    url: Url,
+    name: String,
+}
+
+impl TestDatabase {
+    /// Creates a new, empty database on the test server.
+    pub async fn create() -> anyhow::Result<Self> {
+        let server = server().await?;
+        let name = format!("{PREFIX}{}_{}", now_secs(), uuid::Uuid::new_v4().simple());
+        let mut conn = connect(&server.admin_url).await?;
+        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .with_context(|| format!("cannot create test database {name}"))?;
+        let mut url = server.admin_url.clone();
+        url.set_path(&format!("/{name}"));
+        Ok(Self { url, name })
+    }
+
+    /// The connection URL of this database.
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+fn redact(url: &Url) -> String {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    url.to_string()
+}
+
+/// Sets up logging for tests once: silent unless `TEST_LOG` is set, as in zero2prod.
+pub fn init_test_logging() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}

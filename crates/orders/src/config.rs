@@ -3,7 +3,8 @@
 
 use std::net::SocketAddr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use cinema_runtime::{LogFormat, parse_secret};
+use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
 #[derive(Debug, Parser)]
@@ -30,12 +31,6 @@ pub enum Command {
     Migrate,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Postgres connection URL of the orders database.
@@ -57,13 +52,6 @@ pub struct Settings {
     /// Size of the database connection pool.
     #[arg(long, env = "ORDERS_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
-}
-
-fn parse_secret(raw: &str) -> Result<SecretString, String> {
-    if raw.trim().is_empty() {
-        return Err("must not be empty".into());
-    }
-    Ok(SecretString::from(raw.to_owned()))
 }
 
 #[cfg(test)]

@@ -59,6 +59,12 @@ impl Error {
     }
 }
 
+impl From<cinema_runtime::AuthError> for Error {
+    fn from(e: cinema_runtime::AuthError) -> Self {
+        Self::Unauthenticated(e.to_string())
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match e {

@@ -23,6 +23,5 @@ pub mod grpc;
 pub mod payments;
 pub mod startup;
 pub mod store;
-pub mod telemetry;
 
 pub use startup::Application;

@@ -1,11 +1,11 @@
 use cinema_orders::config::{Cli, Command};
-use cinema_orders::{Application, startup, telemetry};
+use cinema_orders::{Application, startup};
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    cinema_runtime::init_telemetry(cli.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             let pool = startup::connect(&cli.settings).await?;
@@ -15,7 +15,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve => {
             let app = Application::build(cli.settings).await?;
-            app.run_until_stopped(startup::shutdown_signal()).await
+            app.run_until_stopped(cinema_runtime::shutdown_signal())
+                .await
         }
     }
 }

@@ -17,7 +17,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::checkout::Checkout;
 use crate::config::Settings;
-use crate::grpc::{AdminAuth, OrdersApi};
+use crate::grpc::OrdersApi;
 use crate::payments::{PaymentProcessor, SimulatedProcessor};
 use crate::store;
 
@@ -71,7 +71,7 @@ impl Application {
         let api = OrdersApi::new(
             pool.clone(),
             Checkout::new(pool.clone(), processor),
-            AdminAuth::new(admin_token),
+            cinema_runtime::BearerAuth::new(admin_token),
         );
         Ok(Self {
             listener,
@@ -128,27 +128,5 @@ impl Application {
         self.pool.close().await;
         tracing::info!("orders service stopped");
         Ok(())
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }

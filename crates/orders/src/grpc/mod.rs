@@ -2,9 +2,7 @@
 //! domain, checks credentials, and turns [`crate::error::Error`] into statuses. Thin by
 //! design: no SQL and no business rules live here.
 
-mod auth;
 mod convert;
 mod orders;
 
-pub use auth::AdminAuth;
 pub use orders::OrdersApi;

@@ -2,7 +2,9 @@ use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_service_server::OrdersService;
 use tonic::{Request, Response, Status};
 
-use super::{AdminAuth, convert};
+use cinema_runtime::BearerAuth;
+
+use super::convert;
 use crate::checkout::Checkout;
 use crate::domain::{CallbackEndpoint, Confirmation, ProductId, ProviderName, ValidationError};
 use crate::error::Error;
@@ -16,15 +18,16 @@ const MAX_AVAILABILITY_IDS: usize = 1000;
 pub struct OrdersApi {
     pool: sqlx::PgPool,
     checkout: Checkout,
-    auth: AdminAuth,
+    /// Guards the calls that change products and providers.
+    admin: BearerAuth,
 }
 
 impl OrdersApi {
-    pub fn new(pool: sqlx::PgPool, checkout: Checkout, auth: AdminAuth) -> Self {
+    pub fn new(pool: sqlx::PgPool, checkout: Checkout, admin: BearerAuth) -> Self {
         Self {
             pool,
             checkout,
-            auth,
+            admin,
         }
     }
 }
@@ -36,7 +39,7 @@ impl OrdersService for OrdersApi {
         &self,
         request: Request<pb::RegisterProviderRequest>,
     ) -> Result<Response<pb::RegisterProviderResponse>, Status> {
-        self.auth.check(&request)?;
+        self.admin.check(request.metadata()).map_err(Error::from)?;
         let req = request.into_inner();
         let name = ProviderName::parse(&req.name).map_err(Error::from)?;
         let endpoint = CallbackEndpoint::parse(&req.callback_endpoint).map_err(Error::from)?;
@@ -52,7 +55,7 @@ impl OrdersService for OrdersApi {
         &self,
         request: Request<pb::AddProductRequest>,
     ) -> Result<Response<pb::AddProductResponse>, Status> {
-        self.auth.check(&request)?;
+        self.admin.check(request.metadata()).map_err(Error::from)?;
         let product = convert::new_product(request.get_ref()).map_err(Error::from)?;
         let id = match store::add_product(&self.pool, &product).await? {
             AddedProduct::Added(id) => id,

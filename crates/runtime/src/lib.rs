@@ -1,0 +1,127 @@
+//! Plumbing every Cinema service shares, so each service crate holds only its own
+//! domain: logging set-up, the shutdown signal, secret configuration values, and the
+//! bearer-token check used for admin calls and callbacks.
+
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+/// Log output format, chosen with `LOG_FORMAT` / `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Installs the global tracing subscriber once. `RUST_LOG` overrides the filter.
+pub fn init_telemetry(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn,hyper=warn")
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// A clap value parser for secrets: refuses empty values, and wraps the rest so that
+/// printing the configuration never prints them.
+pub fn parse_secret(raw: &str) -> Result<SecretString, String> {
+    if raw.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(SecretString::from(raw.to_owned()))
+}
+
+/// Why a bearer-token check failed; each service maps it to UNAUTHENTICATED.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError(pub &'static str);
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Checks `authorization: Bearer <token>` against one expected token.
+#[derive(Debug, Clone)]
+pub struct BearerAuth {
+    token: SecretString,
+}
+
+impl BearerAuth {
+    pub fn new(token: SecretString) -> Self {
+        Self { token }
+    }
+
+    pub fn check(&self, metadata: &tonic::metadata::MetadataMap) -> Result<(), AuthError> {
+        let presented = metadata
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match presented {
+            // Constant-time comparison: response timing must not reveal the token.
+            Some(token)
+                if bool::from(
+                    token
+                        .as_bytes()
+                        .ct_eq(self.token.expose_secret().as_bytes()),
+                ) =>
+            {
+                Ok(())
+            }
+            Some(_) => Err(AuthError("the credential is not valid")),
+            None => Err(AuthError(
+                "this call needs a credential: send `authorization: Bearer <token>`",
+            )),
+        }
+    }
+
+    /// The `authorization` header value that passes this check, for clients.
+    pub fn header_value(token: &SecretString) -> Option<tonic::metadata::AsciiMetadataValue> {
+        format!("Bearer {}", token.expose_secret()).parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_must_match_exactly() {
+        let auth = BearerAuth::new(SecretString::from("s3cret".to_owned()));
+        let with = |value: &str| {
+            let mut md = tonic::metadata::MetadataMap::new();
+            md.insert("authorization", value.parse().expect("ascii"));
+            md
+        };
+        assert!(auth.check(&with("Bearer s3cret")).is_ok());
+        assert!(auth.check(&with("Bearer s3cre")).is_err());
+        assert!(auth.check(&with("s3cret")).is_err());
+        assert!(auth.check(&tonic::metadata::MetadataMap::new()).is_err());
+    }
+}

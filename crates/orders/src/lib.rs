@@ -11,17 +11,22 @@
 //! - [`checkout`]: the PlaceOrder flow, one transaction across store and payments.
 //! - [`store`]: sqlx queries; the only module that writes SQL.
 //! - [`payments`]: the payment processor trait and the simulated processor.
-//! - [`error`]: the one error type, and its mapping to `tonic::Code`.
+//! - errors: `cinema_runtime::error`, one type and its mapping to `tonic::Code`.
 //! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped`, used by
 //!   `main`, the tests and the local launcher alike.
 
 pub mod checkout;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod grpc;
 pub mod payments;
 pub mod startup;
 pub mod store;
 
 pub use startup::Application;
+
+/// The service-wide error type (shared by every Cinema service).
+pub use cinema_runtime::error::Error;
+pub mod error {
+    pub use cinema_runtime::error::Error;
+}

@@ -4,12 +4,20 @@
 //! only place generated code comes from. Services and clients depend on it instead of
 //! compiling protos themselves, so the contract has exactly one definition.
 //!
-//! Modules mirror the proto packages: `cinema.orders.v1` is [`orders::v1`].
+//! Modules mirror the proto packages: `cinema.orders.v1` is [`orders::v1`],
+//! `cinema.movies.v1` is [`movies::v1`].
 
 /// The encoded `FileDescriptorSet` of every proto in the workspace (imports included),
 /// for `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/cinema_descriptor.bin"));
+
+pub mod movies {
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all, clippy::pedantic)]
+        tonic::include_proto!("cinema.movies.v1");
+    }
+}
 
 pub mod orders {
     pub mod v1 {
@@ -36,7 +44,13 @@ mod tests {
                     .map(move |s| format!("{package}.{}", s.name()))
             })
             .collect();
-        assert!(services.contains(&"cinema.orders.v1.OrdersService".to_owned()));
+        for service in [
+            "cinema.orders.v1.OrdersService",
+            "cinema.movies.v1.MoviesService",
+            "cinema.movies.v1.MoviesAdmin",
+        ] {
+            assert!(services.contains(&service.to_owned()), "{service}");
+        }
         // Imports are included so reflection clients can resolve Timestamp.
         assert!(
             fds.file

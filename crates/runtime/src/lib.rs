@@ -2,6 +2,8 @@
 //! domain: logging set-up, the shutdown signal, secret configuration values, and the
 //! bearer-token check used for admin calls and callbacks.
 
+pub mod error;
+
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 

@@ -20,16 +20,7 @@ pub use product::{
     ProviderName, Quantity,
 };
 
-/// A request field that failed validation; becomes INVALID_ARGUMENT with this message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ValidationError(pub String);
-
-impl ValidationError {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-}
+pub use cinema_runtime::error::ValidationError;
 
 /// Parses an opaque id made of decimal digits (the store's bigint keys).
 fn parse_id(field: &str, raw: &str) -> Result<i64, ValidationError> {

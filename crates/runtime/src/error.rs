@@ -1,4 +1,4 @@
-//! The service's one error type, and the one table that maps it to gRPC statuses.
+//! The services' one error type, and the one table that maps it to gRPC statuses.
 //!
 //! Handlers return [`Error`]; only [`Error::Unexpected`] becomes INTERNAL, and its
 //! details are logged, never sent: clients get a message they can act on for every
@@ -6,7 +6,16 @@
 
 use tonic::{Code, Status};
 
-use crate::domain::ValidationError;
+/// A request field that failed validation; becomes INVALID_ARGUMENT with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub String);
+
+impl ValidationError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -44,6 +53,12 @@ impl Error {
     pub fn failed_precondition(message: impl Into<String>) -> Self {
         Self::FailedPrecondition(message.into())
     }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid(ValidationError::new(message))
+    }
+    pub fn unexpected(message: impl Into<String>) -> Self {
+        Self::Unexpected(anyhow::anyhow!(message.into()))
+    }
 
     pub fn code(&self) -> Code {
         match self {
@@ -59,8 +74,8 @@ impl Error {
     }
 }
 
-impl From<cinema_runtime::AuthError> for Error {
-    fn from(e: cinema_runtime::AuthError) -> Self {
+impl From<crate::AuthError> for Error {
+    fn from(e: crate::AuthError) -> Self {
         Self::Unauthenticated(e.to_string())
     }
 }
@@ -70,7 +85,7 @@ impl From<sqlx::Error> for Error {
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::warn!(error = %e, "database unavailable");
-                Self::Unavailable("the orders database is unavailable; retry later".into())
+                Self::Unavailable("the database is unavailable; retry later".into())
             }
             other => Self::Unexpected(anyhow::Error::new(other).context("database error")),
         }
@@ -87,5 +102,20 @@ impl From<Error> for Status {
             }
             other => Status::new(code, other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unexpected_errors_hide_their_message() {
+        let status = Status::from(Error::invalid("quantity must be positive"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "quantity must be positive");
+        let status = Status::from(Error::unexpected("connection string postgres://secret"));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("secret"));
     }
 }

@@ -1,0 +1,410 @@
+//! Movies, theatres, auditoriums and showtimes.
+
+use chrono::{DateTime, Utc};
+
+use super::{MovieId, TheatreId, ValidationError};
+
+fn bounded_text(field: &str, raw: &str, max: usize) -> Result<String, ValidationError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(ValidationError::new(format!("{field} is required")));
+    }
+    if value.chars().count() > max {
+        return Err(ValidationError::new(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rating {
+    G,
+    Pg,
+    Pg13,
+    R,
+    Nc17,
+}
+
+impl Rating {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::G => "G",
+            Self::Pg => "PG",
+            Self::Pg13 => "PG-13",
+            Self::R => "R",
+            Self::Nc17 => "NC-17",
+        }
+    }
+    pub fn from_db(raw: &str) -> Option<Self> {
+        [Self::G, Self::Pg, Self::Pg13, Self::R, Self::Nc17]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+    }
+}
+
+/// A validated CreateMovie request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMovie {
+    pub name: String,
+    pub length_minutes: u16,
+    pub rating: Rating,
+}
+
+impl NewMovie {
+    pub fn parse(
+        name: &str,
+        length_minutes: u32,
+        rating: Option<Rating>,
+    ) -> Result<Self, ValidationError> {
+        let name = bounded_text("name", name, 200)?;
+        if !(1..=600).contains(&length_minutes) {
+            return Err(ValidationError::new(format!(
+                "length_minutes must be 1 to 600, got {length_minutes}"
+            )));
+        }
+        let rating = rating
+            .ok_or_else(|| ValidationError::new("rating is required: G, PG, PG-13, R or NC-17"))?;
+        Ok(Self {
+            name,
+            length_minutes: length_minutes as u16,
+            rating,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movie {
+    pub id: MovieId,
+    pub name: String,
+    pub length_minutes: u16,
+    pub rating: Rating,
+}
+
+/// A five-digit US ZIP code. Whether it exists is the database's question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZipCode(String);
+
+impl ZipCode {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        if raw.len() == 5 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::new(format!(
+                "ZIP code {raw:?} must be five digits, e.g. \"02139\""
+            )))
+        }
+    }
+    pub fn from_db(raw: String) -> Self {
+        Self(raw)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A US phone number, kept as `+1` and ten digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsPhone(String);
+
+impl UsPhone {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        let national = match digits.len() {
+            10 => Some(digits.as_str()),
+            11 if digits.starts_with('1') => Some(&digits[1..]),
+            _ => None,
+        };
+        let only_punctuation = raw
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        match national {
+            Some(n) if only_punctuation && !n.starts_with(['0', '1']) => Ok(Self(format!("+1{n}"))),
+            _ => Err(ValidationError::new(format!(
+                "phone {raw:?} must be a US number such as \"(617) 555-0100\""
+            ))),
+        }
+    }
+    pub fn from_db(raw: String) -> Self {
+        Self(raw)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+const US_STATES: [&str; 56] = [
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY",
+    "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
+    "WI", "WY", "DC", "PR", "GU", "VI", "AS", "MP",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub line_1: String,
+    pub city: String,
+    pub state: String,
+    pub zip: ZipCode,
+}
+
+impl Address {
+    pub fn parse(
+        line_1: &str,
+        city: &str,
+        state: &str,
+        zip: &str,
+    ) -> Result<Self, ValidationError> {
+        let state = state.trim().to_ascii_uppercase();
+        if !US_STATES.contains(&state.as_str()) {
+            return Err(ValidationError::new(format!(
+                "state {state:?} is not a two-letter US state code such as \"MA\""
+            )));
+        }
+        Ok(Self {
+            line_1: bounded_text("address line_1", line_1, 256)?,
+            city: bounded_text("address city", city, 128)?,
+            state,
+            zip: ZipCode::parse(zip)?,
+        })
+    }
+}
+
+/// A point on Earth in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coordinates {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+impl Coordinates {
+    pub fn parse(latitude: f64, longitude: f64) -> Result<Self, ValidationError> {
+        if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+            return Err(ValidationError::new(format!(
+                "coordinates ({latitude}, {longitude}) are out of range"
+            )));
+        }
+        Ok(Self {
+            latitude,
+            longitude,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Auditorium {
+    pub room: String,
+    pub seats: u32,
+}
+
+impl Auditorium {
+    pub fn parse(room: &str, seats: u32) -> Result<Self, ValidationError> {
+        let room = bounded_text("auditorium room", room, 50)?;
+        if !(1..=10_000).contains(&seats) {
+            return Err(ValidationError::new(format!(
+                "auditorium {room:?} must have 1 to 10000 seats, got {seats}"
+            )));
+        }
+        Ok(Self { room, seats })
+    }
+}
+
+/// A validated CreateTheatre request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTheatre {
+    pub name: String,
+    pub phone: UsPhone,
+    pub address: Address,
+    pub auditoriums: Vec<Auditorium>,
+    /// `None`: take the ZIP code's coordinates.
+    pub coordinates: Option<Coordinates>,
+}
+
+impl NewTheatre {
+    pub fn parse(
+        name: &str,
+        phone: &str,
+        address: Address,
+        auditoriums: Vec<Auditorium>,
+        coordinates: Option<Coordinates>,
+    ) -> Result<Self, ValidationError> {
+        if auditoriums.is_empty() || auditoriums.len() > 50 {
+            return Err(ValidationError::new(format!(
+                "a theatre needs 1 to 50 auditoriums, got {}",
+                auditoriums.len()
+            )));
+        }
+        for (i, a) in auditoriums.iter().enumerate() {
+            if auditoriums[..i].iter().any(|b| b.room == a.room) {
+                return Err(ValidationError::new(format!(
+                    "auditorium room {:?} is listed twice",
+                    a.room
+                )));
+            }
+        }
+        Ok(Self {
+            name: bounded_text("name", name, 200)?,
+            phone: UsPhone::parse(phone)?,
+            address,
+            auditoriums,
+            coordinates,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theatre {
+    pub id: TheatreId,
+    pub name: String,
+    pub phone: UsPhone,
+    pub address: Address,
+    pub coordinates: Coordinates,
+    pub auditoriums: Vec<Auditorium>,
+    /// Distance from the searched ZIP code, when there was one.
+    pub distance_miles: Option<f64>,
+}
+
+/// The admin's idempotency key: 1..=64 printable ASCII characters, no spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        if raw.is_empty() {
+            return Err(ValidationError::new(
+                "request_id is required: send a UUID that you reuse when retrying",
+            ));
+        }
+        if raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ValidationError::new(
+                "request_id must be at most 64 printable ASCII characters without spaces",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A validated CreateShowtime request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewShowtime {
+    pub movie_id: MovieId,
+    pub theatre_id: TheatreId,
+    pub room: String,
+    pub start_time: DateTime<Utc>,
+    pub price_cents: i64,
+    pub request_id: RequestId,
+}
+
+impl NewShowtime {
+    pub fn parse(
+        movie_id: &str,
+        theatre_id: &str,
+        room: &str,
+        start_time: Option<DateTime<Utc>>,
+        price_cents: i64,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
+        let request_id = RequestId::parse(request_id)?;
+        let start_time =
+            start_time.ok_or_else(|| ValidationError::new("start_time is required"))?;
+        if start_time <= now {
+            return Err(ValidationError::new(format!(
+                "start_time {start_time} is in the past"
+            )));
+        }
+        if start_time > now + chrono::Duration::days(366) {
+            return Err(ValidationError::new("start_time is more than a year ahead"));
+        }
+        if price_cents < 0 {
+            return Err(ValidationError::new(format!(
+                "price_cents must be zero or more, got {price_cents}"
+            )));
+        }
+        Ok(Self {
+            movie_id: MovieId::parse(movie_id)?,
+            theatre_id: TheatreId::parse(theatre_id)?,
+            room: bounded_text("room", room, 50)?,
+            // Postgres keeps microseconds: truncate so a retry compares equal.
+            start_time: truncate_to_micros(start_time),
+            price_cents,
+            request_id,
+        })
+    }
+}
+
+fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Showtime {
+    pub id: super::ShowtimeId,
+    pub movie_id: MovieId,
+    pub theatre_id: TheatreId,
+    pub room: String,
+    pub start_time: DateTime<Utc>,
+    pub price_cents: i64,
+    pub product_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_normalise_to_plus_one() {
+        assert_eq!(
+            UsPhone::parse("(617) 555-0100").map(|p| p.0),
+            Ok("+16175550100".into())
+        );
+        assert_eq!(
+            UsPhone::parse("+1 617 555 0100").map(|p| p.0),
+            Ok("+16175550100".into())
+        );
+        assert!(UsPhone::parse("555-0100").is_err());
+        assert!(UsPhone::parse("617 555 01OO").is_err());
+        assert!(UsPhone::parse("(017) 555-0100").is_err());
+    }
+
+    #[test]
+    fn theatres_need_distinct_rooms() {
+        let address = Address::parse("1 Main St", "Cambridge", "ma", "02139").expect("valid");
+        let room = |r: &str| Auditorium::parse(r, 100).expect("valid");
+        assert!(
+            NewTheatre::parse(
+                "T",
+                "6175550100",
+                address.clone(),
+                vec![room("1"), room("2")],
+                None
+            )
+            .is_ok()
+        );
+        assert!(
+            NewTheatre::parse(
+                "T",
+                "6175550100",
+                address.clone(),
+                vec![room("1"), room("1")],
+                None
+            )
+            .is_err()
+        );
+        assert!(NewTheatre::parse("T", "6175550100", address, vec![], None).is_err());
+        assert!(Auditorium::parse("1", 0).is_err());
+    }
+
+    #[test]
+    fn movies_need_a_rating_and_a_sane_length() {
+        assert!(NewMovie::parse("Heat", 170, Some(Rating::R)).is_ok());
+        assert!(NewMovie::parse("Heat", 0, Some(Rating::R)).is_err());
+        assert!(NewMovie::parse("Heat", 601, Some(Rating::R)).is_err());
+        assert!(NewMovie::parse(" ", 100, Some(Rating::R)).is_err());
+        assert!(NewMovie::parse("Heat", 170, None).is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! What GetShowtimes and ListCurrentMovies search for.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+
+use super::{MovieId, ShowtimeId, TheatreId, ValidationError, ZipCode};
+
+/// How far ahead showtimes count as current.
+pub const CURRENT_WINDOW_DAYS: i64 = 14;
+/// At most this many ids per filter, so a filter stays one indexed query.
+pub const MAX_FILTER_IDS: usize = 500;
+
+/// A search radius in miles: default 15, at most 100.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Radius(f64);
+
+impl Radius {
+    pub const DEFAULT_MILES: f64 = 15.0;
+    pub const MAX_MILES: f64 = 100.0;
+
+    pub fn parse(raw: Option<f64>) -> Result<Self, ValidationError> {
+        match raw {
+            None => Ok(Self(Self::DEFAULT_MILES)),
+            Some(miles) if miles > 0.0 && miles <= Self::MAX_MILES => Ok(Self(miles)),
+            Some(miles) => Err(ValidationError::new(format!(
+                "radius_miles must be more than 0 and at most {}, got {miles}",
+                Self::MAX_MILES
+            ))),
+        }
+    }
+    pub fn miles(self) -> f64 {
+        self.0
+    }
+}
+
+/// Showtimes per page: default 100, at most 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(u32);
+
+impl PageSize {
+    pub const DEFAULT: u32 = 100;
+    pub const MAX: u32 = 500;
+
+    pub fn parse(raw: u32) -> Result<Self, ValidationError> {
+        match raw {
+            0 => Ok(Self(Self::DEFAULT)),
+            n if n <= Self::MAX => Ok(Self(n)),
+            n => Err(ValidationError::new(format!(
+                "page_size must be at most {}, got {n}",
+                Self::MAX
+            ))),
+        }
+    }
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Where the next page starts: after the showtime with this start time and id. Pages
+/// are ordered by (start_time, id), so the position is stable while rows are added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub start_time: DateTime<Utc>,
+    pub id: ShowtimeId,
+}
+
+impl Cursor {
+    /// Opaque to clients; versioned so its format can change.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "v1:{}:{}",
+            self.start_time.timestamp_micros(),
+            self.id
+        ))
+    }
+
+    pub fn parse(token: &str) -> Result<Option<Self>, ValidationError> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let invalid = || ValidationError::new("page_token is not a token this service issued");
+        let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let mut parts = text.split(':');
+        let (Some("v1"), Some(micros), Some(id), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        let start_time = micros
+            .parse()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or_else(invalid)?;
+        let id = ShowtimeId::parse(id).map_err(|_| invalid())?;
+        Ok(Some(Self { start_time, id }))
+    }
+}
+
+/// A validated GetShowtimes request. Empty lists do not restrict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowtimeFilter {
+    pub near: Option<(ZipCode, Radius)>,
+    pub theatre_ids: Vec<TheatreId>,
+    pub movie_ids: Vec<MovieId>,
+    pub page_size: PageSize,
+    pub after: Option<Cursor>,
+}
+
+/// A latitude/longitude box that contains every point within `miles` of a centre, so
+/// an index can narrow the search before the exact distance is computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoundingBox {
+    pub min_latitude: f64,
+    pub max_latitude: f64,
+    pub min_longitude: f64,
+    pub max_longitude: f64,
+}
+
+impl BoundingBox {
+    pub fn around(latitude: f64, longitude: f64, miles: f64) -> Self {
+        // One degree of latitude is ~69.05 miles everywhere; a degree of longitude
+        // shrinks with cos(latitude). A small margin keeps edge points inside.
+        let dlat = miles / 69.0 * 1.01;
+        let cos = latitude.to_radians().cos().abs().max(0.01);
+        let dlon = (miles / (69.17 * cos) * 1.01).min(180.0);
+        Self {
+            min_latitude: latitude - dlat,
+            max_latitude: latitude + dlat,
+            min_longitude: longitude - dlon,
+            max_longitude: longitude + dlon,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let cursor = Cursor {
+            start_time: DateTime::from_timestamp_micros(1_795_000_000_123_456).expect("valid"),
+            id: ShowtimeId::from_db(42),
+        };
+        assert_eq!(Cursor::parse(&cursor.encode()), Ok(Some(cursor)));
+        assert_eq!(Cursor::parse(""), Ok(None));
+        assert!(Cursor::parse("garbage!").is_err());
+        assert!(Cursor::parse(&URL_SAFE_NO_PAD.encode("v2:1:2")).is_err());
+    }
+
+    #[test]
+    fn radius_and_page_size_bounds() {
+        assert_eq!(Radius::parse(None).map(Radius::miles), Ok(15.0));
+        assert!(Radius::parse(Some(0.0)).is_err());
+        assert!(Radius::parse(Some(100.5)).is_err());
+        assert!(Radius::parse(Some(f64::NAN)).is_err());
+        assert_eq!(PageSize::parse(0).map(PageSize::get), Ok(100));
+        assert!(PageSize::parse(501).is_err());
+    }
+
+    #[test]
+    fn the_box_contains_the_circle() {
+        let b = BoundingBox::around(42.36, -71.10, 15.0);
+        // 15 miles due north and due east of Cambridge, MA.
+        assert!(b.max_latitude > 42.36 + 15.0 / 69.05);
+        assert!(b.max_longitude > -71.10 + 15.0 / (69.17 * 42.36f64.to_radians().cos()));
+    }
+}

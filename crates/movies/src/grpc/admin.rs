@@ -1,0 +1,75 @@
+use std::sync::Arc;
+
+use chrono::Utc;
+use cinema_proto::movies::v1 as pb;
+use cinema_proto::movies::v1::movies_admin_server::MoviesAdmin;
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::Error;
+use crate::scheduling::Scheduler;
+use crate::store;
+
+/// `MoviesAdmin`: catalogue writes. The admin credential is checked by an interceptor
+/// in front of the whole service (see `startup`), so no handler can forget it.
+#[derive(Debug, Clone)]
+pub struct AdminApi {
+    pool: PgPool,
+    scheduler: Arc<Scheduler>,
+}
+
+impl AdminApi {
+    pub fn new(pool: PgPool, scheduler: Arc<Scheduler>) -> Self {
+        Self { pool, scheduler }
+    }
+}
+
+#[tonic::async_trait]
+impl MoviesAdmin for AdminApi {
+    #[tracing::instrument(skip_all, fields(rpc = "CreateMovie"))]
+    async fn create_movie(
+        &self,
+        request: Request<pb::CreateMovieRequest>,
+    ) -> Result<Response<pb::Movie>, Status> {
+        let new = convert::new_movie(request.get_ref()).map_err(Error::from)?;
+        let movie = store::insert_movie(&self.pool, &new).await?;
+        tracing::info!(movie_id = %movie.id, "movie created");
+        Ok(Response::new(convert::movie(&movie)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CreateTheatre"))]
+    async fn create_theatre(
+        &self,
+        request: Request<pb::CreateTheatreRequest>,
+    ) -> Result<Response<pb::Theatre>, Status> {
+        let new = convert::new_theatre(request.get_ref()).map_err(Error::from)?;
+        let zip_location = store::zip_coordinates(&self.pool, &new.address.zip)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "ZIP code {} is not known",
+                    new.address.zip.as_str()
+                ))
+            })?;
+        let id = store::insert_theatre(&self.pool, &new, new.coordinates.unwrap_or(zip_location))
+            .await?;
+        let theatre = store::theatres_by_ids(&self.pool, &[id], None)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::unexpected(format!("theatre {id} vanished")))?;
+        tracing::info!(theatre_id = %id, "theatre created");
+        Ok(Response::new(convert::theatre(&theatre)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CreateShowtime"))]
+    async fn create_showtime(
+        &self,
+        request: Request<pb::CreateShowtimeRequest>,
+    ) -> Result<Response<pb::Showtime>, Status> {
+        let new = convert::new_showtime(request.get_ref(), Utc::now()).map_err(Error::from)?;
+        let showtime = self.scheduler.create_showtime(&new).await?;
+        Ok(Response::new(convert::showtime(&showtime)))
+    }
+}

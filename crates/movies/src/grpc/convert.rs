@@ -1,0 +1,167 @@
+//! Wire (proto) types to domain types and back.
+
+use chrono::{DateTime, Utc};
+use cinema_proto::movies::v1 as pb;
+
+use crate::domain::{
+    Address, Auditorium, Coordinates, Cursor, MAX_FILTER_IDS, Movie, MovieId, NewMovie,
+    NewShowtime, NewTheatre, PageSize, Radius, Rating, Showtime, ShowtimeFilter, Theatre,
+    TheatreId, ValidationError, ZipCode, parse_ids,
+};
+
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn from_timestamp(t: &prost_types::Timestamp) -> Result<DateTime<Utc>, ValidationError> {
+    u32::try_from(t.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
+        .ok_or_else(|| ValidationError::new("start_time is not a valid timestamp"))
+}
+
+/// A ZIP code filter with its radius; `None` when no ZIP was sent.
+pub fn near(
+    zip: Option<&str>,
+    radius: Option<f64>,
+) -> Result<Option<(ZipCode, Radius)>, ValidationError> {
+    match zip.map(str::trim).filter(|z| !z.is_empty()) {
+        Some(zip) => Ok(Some((ZipCode::parse(zip)?, Radius::parse(radius)?))),
+        None if radius.is_some() => Err(ValidationError::new(
+            "radius_miles needs a zip_code to measure from",
+        )),
+        None => Ok(None),
+    }
+}
+
+pub fn showtime_filter(req: &pb::GetShowtimesRequest) -> Result<ShowtimeFilter, ValidationError> {
+    Ok(ShowtimeFilter {
+        near: near(req.zip_code.as_deref(), req.radius_miles)?,
+        theatre_ids: parse_ids(
+            "theatre_ids",
+            &req.theatre_ids,
+            MAX_FILTER_IDS,
+            TheatreId::parse,
+        )?,
+        movie_ids: parse_ids("movie_ids", &req.movie_ids, MAX_FILTER_IDS, MovieId::parse)?,
+        page_size: PageSize::parse(req.page_size)?,
+        after: Cursor::parse(&req.page_token)?,
+    })
+}
+
+fn rating(raw: i32) -> Option<Rating> {
+    match pb::Rating::try_from(raw).ok()? {
+        pb::Rating::G => Some(Rating::G),
+        pb::Rating::Pg => Some(Rating::Pg),
+        pb::Rating::Pg13 => Some(Rating::Pg13),
+        pb::Rating::R => Some(Rating::R),
+        pb::Rating::Nc17 => Some(Rating::Nc17),
+        pb::Rating::Unspecified => None,
+    }
+}
+
+pub fn new_movie(req: &pb::CreateMovieRequest) -> Result<NewMovie, ValidationError> {
+    NewMovie::parse(&req.name, req.length_minutes, rating(req.rating))
+}
+
+pub fn new_theatre(req: &pb::CreateTheatreRequest) -> Result<NewTheatre, ValidationError> {
+    let address = req
+        .address
+        .as_ref()
+        .ok_or_else(|| ValidationError::new("address is required"))?;
+    let address = Address::parse(
+        &address.line_1,
+        &address.city,
+        &address.state,
+        &address.zip_code,
+    )?;
+    let auditoriums = req
+        .auditoriums
+        .iter()
+        .map(|a| Auditorium::parse(&a.room, a.seats))
+        .collect::<Result<Vec<_>, _>>()?;
+    let coordinates = match (req.latitude, req.longitude) {
+        (Some(lat), Some(lon)) => Some(Coordinates::parse(lat, lon)?),
+        (None, None) => None,
+        _ => {
+            return Err(ValidationError::new(
+                "send both latitude and longitude, or neither to use the ZIP code's",
+            ));
+        }
+    };
+    NewTheatre::parse(&req.name, &req.phone, address, auditoriums, coordinates)
+}
+
+pub fn new_showtime(
+    req: &pb::CreateShowtimeRequest,
+    now: DateTime<Utc>,
+) -> Result<NewShowtime, ValidationError> {
+    NewShowtime::parse(
+        &req.movie_id,
+        &req.theatre_id,
+        &req.room,
+        req.start_time.as_ref().map(from_timestamp).transpose()?,
+        req.price_cents,
+        &req.request_id,
+        now,
+    )
+}
+
+pub fn movie(movie: &Movie) -> pb::Movie {
+    pb::Movie {
+        id: movie.id.to_string(),
+        name: movie.name.clone(),
+        length_minutes: u32::from(movie.length_minutes),
+        rating: match movie.rating {
+            Rating::G => pb::Rating::G,
+            Rating::Pg => pb::Rating::Pg,
+            Rating::Pg13 => pb::Rating::Pg13,
+            Rating::R => pb::Rating::R,
+            Rating::Nc17 => pb::Rating::Nc17,
+        }
+        .into(),
+    }
+}
+
+pub fn theatre(theatre: &Theatre) -> pb::Theatre {
+    pb::Theatre {
+        id: theatre.id.to_string(),
+        name: theatre.name.clone(),
+        phone: theatre.phone.as_str().to_owned(),
+        address: Some(pb::Address {
+            line_1: theatre.address.line_1.clone(),
+            city: theatre.address.city.clone(),
+            state: theatre.address.state.clone(),
+            zip_code: theatre.address.zip.as_str().to_owned(),
+        }),
+        latitude: theatre.coordinates.latitude,
+        longitude: theatre.coordinates.longitude,
+        auditoriums: theatre
+            .auditoriums
+            .iter()
+            .map(|a| pb::Auditorium {
+                room: a.room.clone(),
+                seats: a.seats,
+            })
+            .collect(),
+        // Rounded: sub-metre precision would only add noise to the wire.
+        distance_miles: theatre
+            .distance_miles
+            .map(|d| (d * 1000.0).round() / 1000.0),
+    }
+}
+
+pub fn showtime(showtime: &Showtime) -> pb::Showtime {
+    pb::Showtime {
+        id: showtime.id.to_string(),
+        movie_id: showtime.movie_id.to_string(),
+        theatre_id: showtime.theatre_id.to_string(),
+        start_time: Some(timestamp(showtime.start_time)),
+        auditorium: showtime.room.clone(),
+        product_id: showtime.product_id.clone(),
+        price_cents: showtime.price_cents,
+    }
+}

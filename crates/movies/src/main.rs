@@ -1,0 +1,22 @@
+use cinema_movies::config::{Cli, Command};
+use cinema_movies::{Application, startup};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    cinema_runtime::init_telemetry(cli.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            let pool = startup::connect(&cli.settings).await?;
+            startup::migrate(&pool).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let app = Application::build(cli.settings).await?;
+            app.run_until_stopped(cinema_runtime::shutdown_signal())
+                .await
+        }
+    }
+}

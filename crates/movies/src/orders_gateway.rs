@@ -1,0 +1,123 @@
+//! The movies service's view of the orders service: register as a product provider,
+//! and register showtimes as products.
+
+use std::time::Duration;
+
+use cinema_proto::orders::v1 as orders;
+use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
+use secrecy::SecretString;
+use tokio::sync::OnceCell;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Status};
+
+use crate::Error;
+
+#[derive(Debug)]
+pub struct OrdersGateway {
+    client: OrdersServiceClient<Channel>,
+    /// The orders service's admin credential (AddProduct and RegisterProvider need it).
+    token: SecretString,
+    provider_name: String,
+    /// Where the orders service should call us back (sold-out notices).
+    callback_endpoint: String,
+    /// Our provider id, learnt from the first successful registration.
+    provider_id: OnceCell<String>,
+}
+
+impl OrdersGateway {
+    /// Does not connect yet: the movies service starts, and serves reads, while the
+    /// orders service is down.
+    pub fn new(
+        endpoint: &str,
+        token: SecretString,
+        provider_name: String,
+        callback_endpoint: String,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let channel = Endpoint::from_shared(endpoint.to_owned())?
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .connect_lazy();
+        Ok(Self {
+            client: OrdersServiceClient::new(channel),
+            token,
+            provider_name,
+            callback_endpoint,
+            provider_id: OnceCell::new(),
+        })
+    }
+
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(value) = cinema_runtime::BearerAuth::header_value(&self.token) {
+            request.metadata_mut().insert("authorization", value);
+        }
+        request
+    }
+
+    /// Registers this service as a provider (idempotent by name), once per process.
+    pub async fn provider_id(&self) -> Result<&str, Error> {
+        self.provider_id
+            .get_or_try_init(|| async {
+                let response = self
+                    .client
+                    .clone()
+                    .register_provider(self.request(orders::RegisterProviderRequest {
+                        name: self.provider_name.clone(),
+                        callback_endpoint: self.callback_endpoint.clone(),
+                    }))
+                    .await
+                    .map_err(|s| orders_error("RegisterProvider", s))?;
+                let id = response.into_inner().provider_id;
+                tracing::info!(provider_id = %id, "registered with the orders service");
+                Ok(id)
+            })
+            .await
+            .map(String::as_str)
+    }
+
+    /// Registers a product owned by this provider, idempotently on `external_ref`.
+    pub async fn add_product(
+        &self,
+        description: String,
+        quantity: i64,
+        price_cents: i64,
+        external_ref: String,
+    ) -> Result<String, Error> {
+        let provider_id = self.provider_id().await?.to_owned();
+        let response = self
+            .client
+            .clone()
+            .add_product(self.request(orders::AddProductRequest {
+                description,
+                quantity,
+                price_cents,
+                provider_id: Some(provider_id),
+                external_ref: Some(external_ref),
+            }))
+            .await
+            .map_err(|s| orders_error("AddProduct", s))?;
+        Ok(response.into_inner().product_id)
+    }
+}
+
+/// What the orders service's answer means for our caller: its being down is
+/// UNAVAILABLE (retry later); anything else is our bug or misconfiguration.
+fn orders_error(call: &str, status: Status) -> Error {
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
+            tracing::warn!(call, status = %status, "orders service unavailable");
+            Error::Unavailable(
+                "the orders service is unavailable; retry later with the same request_id".into(),
+            )
+        }
+        Code::Unauthenticated => {
+            tracing::error!(
+                call,
+                "the orders service refused our credential: check ORDERS_ADMIN_TOKEN"
+            );
+            Error::unexpected(format!("orders {call} refused our credential"))
+        }
+        _ => Error::unexpected(format!("orders {call} failed: {status}")),
+    }
+}

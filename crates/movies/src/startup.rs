@@ -1,0 +1,154 @@
+//! Building and running the service. `Application::build` binds the listener and
+//! prepares the database, so callers (main, tests, the local launcher) learn the bound
+//! address before serving starts; `run_until_stopped` serves until `shutdown` resolves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use cinema_proto::movies::v1::movies_admin_server::MoviesAdminServer;
+use cinema_proto::movies::v1::movies_service_server::MoviesServiceServer;
+use cinema_runtime::BearerAuth;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Status};
+
+use crate::config::Settings;
+use crate::grpc::{AdminApi, PublicApi};
+use crate::orders_gateway::OrdersGateway;
+use crate::scheduling::Scheduler;
+use crate::{Error, store};
+
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    pool: PgPool,
+    admin_auth: BearerAuth,
+    scheduler: Arc<Scheduler>,
+}
+
+pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(settings.database_url.expose_secret())
+        .await
+        .context("cannot connect to the movies database (check DATABASE_URL)")
+}
+
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    store::MIGRATOR
+        .run(pool)
+        .await
+        .context("cannot apply the movies database migrations")
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let admin_token = settings
+            .admin_token
+            .clone()
+            .context("MOVIES_ADMIN_TOKEN (or --admin-token) is required: it guards MoviesAdmin")?;
+        let orders_token = settings.orders_token.clone().context(
+            "ORDERS_ADMIN_TOKEN (or --orders-token) is required: showtimes are registered \
+             as products with the orders service",
+        )?;
+        let orders = OrdersGateway::new(
+            &settings.orders_endpoint,
+            orders_token,
+            settings.provider_name.clone(),
+            settings.callback_endpoint.clone(),
+            Duration::from_millis(settings.orders_timeout_ms),
+        )
+        .with_context(|| format!("invalid ORDERS_ENDPOINT {:?}", settings.orders_endpoint))?;
+
+        let pool = connect(&settings).await?;
+        if !settings.skip_migrations {
+            migrate(&pool).await?;
+        }
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
+        let addr = listener.local_addr()?;
+        let scheduler = Arc::new(Scheduler::new(
+            pool.clone(),
+            orders,
+            Duration::from_secs(u64::from(settings.cleaning_gap_minutes) * 60),
+        ));
+        Ok(Self {
+            listener,
+            addr,
+            pool,
+            admin_auth: BearerAuth::new(admin_token),
+            scheduler,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting calls, lets in-flight
+    /// calls finish, and returns.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<MoviesServiceServer<PublicApi>>().await;
+        health.set_serving::<MoviesAdminServer<AdminApi>>().await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(cinema_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("cannot build the reflection service")?;
+        let reflection_alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(cinema_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .context("cannot build the reflection service")?;
+
+        let auth = self.admin_auth.clone();
+        let admin = MoviesAdminServer::with_interceptor(
+            AdminApi::new(self.pool.clone(), self.scheduler.clone()),
+            move |request: Request<()>| -> Result<Request<()>, Status> {
+                auth.check(request.metadata()).map_err(Error::from)?;
+                Ok(request)
+            },
+        );
+
+        tracing::info!(addr = %self.addr, "movies service listening");
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining in-flight calls");
+            health
+                .set_not_serving::<MoviesServiceServer<PublicApi>>()
+                .await;
+            health
+                .set_not_serving::<MoviesAdminServer<AdminApi>>()
+                .await;
+        };
+        tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(reflection_alpha)
+            .add_service(MoviesServiceServer::new(PublicApi::new(self.pool.clone())))
+            .add_service(admin)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await
+            .context("gRPC server failed")?;
+        self.pool.close().await;
+        tracing::info!("movies service stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,261 @@
+use chrono::{Duration, Utc};
+use cinema_proto::movies::v1 as pb;
+use tonic::{Code, Request};
+
+use crate::helpers::*;
+
+fn wrong<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", "Bearer wrong".parse().expect("ascii"));
+    request
+}
+
+#[tokio::test]
+async fn admin_calls_without_the_credential_are_refused_and_write_nothing() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let before = stack.catalogue_counts().await;
+
+    let movie_request = pb::CreateMovieRequest {
+        name: "X".into(),
+        length_minutes: 90,
+        rating: pb::Rating::G.into(),
+    };
+    for request in [Request::new(movie_request.clone()), wrong(movie_request)] {
+        let status = stack
+            .admin
+            .clone()
+            .create_movie(request)
+            .await
+            .expect_err("refused");
+        assert_eq!(status.code(), Code::Unauthenticated);
+    }
+    let status = stack
+        .admin
+        .clone()
+        .create_theatre(Request::new(theatre_request("X", "02139", None)))
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = stack
+        .admin
+        .clone()
+        .create_showtime(wrong(showtime_request(
+            &movie,
+            &theatre,
+            "1",
+            hours_from_now(4),
+        )))
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    assert_eq!(stack.catalogue_counts().await, before);
+    assert_eq!(stack.orders_products().await, 0);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let before = stack.catalogue_counts().await;
+
+    let movie_cases = [
+        (
+            "empty name",
+            pb::CreateMovieRequest {
+                name: " ".into(),
+                length_minutes: 90,
+                rating: pb::Rating::G.into(),
+            },
+            Code::InvalidArgument,
+        ),
+        (
+            "zero length",
+            pb::CreateMovieRequest {
+                name: "X".into(),
+                length_minutes: 0,
+                rating: pb::Rating::G.into(),
+            },
+            Code::InvalidArgument,
+        ),
+        (
+            "no rating",
+            pb::CreateMovieRequest {
+                name: "X".into(),
+                length_minutes: 90,
+                rating: 0,
+            },
+            Code::InvalidArgument,
+        ),
+        (
+            "unknown rating",
+            pb::CreateMovieRequest {
+                name: "X".into(),
+                length_minutes: 90,
+                rating: 42,
+            },
+            Code::InvalidArgument,
+        ),
+    ];
+    for (name, request, code) in movie_cases {
+        let status = stack
+            .admin
+            .clone()
+            .create_movie(admin(request))
+            .await
+            .expect_err(name);
+        assert_eq!(status.code(), code, "{name}: {status:?}");
+    }
+
+    let theatre_with = |edit: &dyn Fn(&mut pb::CreateTheatreRequest)| {
+        let mut request = theatre_request("T", "02139", None);
+        edit(&mut request);
+        request
+    };
+    let theatre_cases: Vec<(&str, pb::CreateTheatreRequest, Code)> = vec![
+        (
+            "bad phone",
+            theatre_with(&|r| r.phone = "555-0100".into()),
+            Code::InvalidArgument,
+        ),
+        (
+            "bad state",
+            theatre_with(&|r| r.address.as_mut().expect("address").state = "XX".into()),
+            Code::InvalidArgument,
+        ),
+        (
+            "malformed zip",
+            theatre_with(&|r| r.address.as_mut().expect("address").zip_code = "123".into()),
+            Code::InvalidArgument,
+        ),
+        (
+            "unknown zip",
+            theatre_with(&|r| r.address.as_mut().expect("address").zip_code = "99999".into()),
+            Code::NotFound,
+        ),
+        (
+            "no address",
+            theatre_with(&|r| r.address = None),
+            Code::InvalidArgument,
+        ),
+        (
+            "no auditoriums",
+            theatre_with(&|r| r.auditoriums.clear()),
+            Code::InvalidArgument,
+        ),
+        (
+            "duplicate rooms",
+            theatre_with(&|r| r.auditoriums[1].room = "1".into()),
+            Code::InvalidArgument,
+        ),
+        (
+            "zero seats",
+            theatre_with(&|r| r.auditoriums[0].seats = 0),
+            Code::InvalidArgument,
+        ),
+        (
+            "latitude only",
+            theatre_with(&|r| r.latitude = Some(42.0)),
+            Code::InvalidArgument,
+        ),
+        (
+            "latitude out of range",
+            theatre_with(&|r| {
+                r.latitude = Some(91.0);
+                r.longitude = Some(0.0);
+            }),
+            Code::InvalidArgument,
+        ),
+    ];
+    for (name, request, code) in theatre_cases {
+        let status = stack
+            .admin
+            .clone()
+            .create_theatre(admin(request))
+            .await
+            .expect_err(name);
+        assert_eq!(status.code(), code, "{name}: {status:?}");
+    }
+
+    let showtime_with = |edit: &dyn Fn(&mut pb::CreateShowtimeRequest)| {
+        let mut request = showtime_request(&movie, &theatre, "1", hours_from_now(6));
+        edit(&mut request);
+        request
+    };
+    let showtime_cases: Vec<(&str, pb::CreateShowtimeRequest, Code, &str)> = vec![
+        (
+            "past start",
+            showtime_with(&|r| r.start_time = Some(ts(Utc::now() - Duration::hours(1)))),
+            Code::InvalidArgument,
+            "past",
+        ),
+        (
+            "no start",
+            showtime_with(&|r| r.start_time = None),
+            Code::InvalidArgument,
+            "start_time",
+        ),
+        (
+            "negative price",
+            showtime_with(&|r| r.price_cents = -1),
+            Code::InvalidArgument,
+            "price",
+        ),
+        (
+            "no request id",
+            showtime_with(&|r| r.request_id.clear()),
+            Code::InvalidArgument,
+            "request_id",
+        ),
+        (
+            "malformed movie",
+            showtime_with(&|r| r.movie_id = "heat".into()),
+            Code::InvalidArgument,
+            "movie_id",
+        ),
+        (
+            "unknown movie",
+            showtime_with(&|r| r.movie_id = "4242".into()),
+            Code::NotFound,
+            "4242",
+        ),
+        (
+            "unknown theatre",
+            showtime_with(&|r| r.theatre_id = "4343".into()),
+            Code::NotFound,
+            "4343",
+        ),
+        (
+            "unknown room",
+            showtime_with(&|r| r.room = "IMAX".into()),
+            Code::NotFound,
+            "IMAX",
+        ),
+        (
+            "empty room",
+            showtime_with(&|r| r.room = String::new()),
+            Code::InvalidArgument,
+            "room",
+        ),
+    ];
+    for (name, request, code, needle) in showtime_cases {
+        let status = stack
+            .admin
+            .clone()
+            .create_showtime(admin(request))
+            .await
+            .expect_err(name);
+        assert_eq!(status.code(), code, "{name}: {status:?}");
+        assert!(status.message().contains(needle), "{name}: {status:?}");
+    }
+
+    assert_eq!(stack.catalogue_counts().await, before);
+    assert_eq!(stack.orders_products().await, 0);
+    stack.stop().await;
+}

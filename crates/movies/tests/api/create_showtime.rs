@@ -1,0 +1,138 @@
+use chrono::Duration;
+use tonic::Code;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let showtime = stack
+        .showtime(&movie, &theatre, "2", hours_from_now(5))
+        .await;
+    assert!(!showtime.product_id.is_empty());
+    assert_eq!(
+        stack.availability(&showtime.product_id).await,
+        40,
+        "auditorium 2 has 40 seats"
+    );
+
+    let (provider, external_ref, description): (String, String, String) = sqlx::query_as(
+        "SELECT p.name, pr.external_ref, pr.description FROM products pr JOIN providers p ON p.id = pr.provider_id
+         WHERE pr.id = $1",
+    )
+    .bind(showtime.product_id.parse::<i64>().expect("id"))
+    .fetch_one(&stack.orders.as_ref().expect("orders").pool)
+    .await
+    .expect("product");
+    assert_eq!(provider, "movies");
+    assert_eq!(
+        external_ref, showtime.id,
+        "the showtime id is the external reference"
+    );
+    assert!(description.contains("Heat"), "{description}");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn with_orders_down_create_showtime_is_unavailable_and_writes_nothing() {
+    let stack = spawn_stack_without_orders().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let status = stack
+        .admin
+        .clone()
+        .create_showtime(admin(showtime_request(
+            &movie,
+            &theatre,
+            "1",
+            hours_from_now(5),
+        )))
+        .await
+        .expect_err("orders is down");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("orders"), "{status:?}");
+    assert_eq!(stack.count("showtimes").await, 0);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn retrying_with_the_same_request_id_creates_one_showtime_and_one_product() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let request = showtime_request(&movie, &theatre, "1", hours_from_now(5));
+
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let mut admin_client = stack.admin.clone();
+        let request = request.clone();
+        racing.spawn(async move { admin_client.create_showtime(admin(request)).await });
+    }
+    let mut created = Vec::new();
+    while let Some(result) = racing.join_next().await {
+        created.push(result.expect("task").expect("created").into_inner());
+    }
+    created.dedup();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(stack.count("showtimes").await, 1);
+    assert_eq!(stack.orders_products().await, 1);
+
+    let mut changed = request.clone();
+    changed.price_cents = 999;
+    let status = stack
+        .admin
+        .clone()
+        .create_showtime(admin(changed))
+        .await
+        .expect_err("conflict");
+    assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+    assert_eq!(stack.count("showtimes").await, 1);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn showtimes_may_not_overlap_in_one_auditorium() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await; // 170 min + 15 min cleaning = 185 min
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let start = hours_from_now(5);
+    stack.showtime(&movie, &theatre, "1", start).await;
+
+    for (label, offset) in [
+        ("during", 60),
+        ("during cleaning", 180),
+        ("just before", -10),
+    ] {
+        let status = stack
+            .admin
+            .clone()
+            .create_showtime(admin(showtime_request(
+                &movie,
+                &theatre,
+                "1",
+                start + Duration::minutes(offset),
+            )))
+            .await
+            .expect_err(label);
+        assert_eq!(
+            status.code(),
+            Code::FailedPrecondition,
+            "{label}: {status:?}"
+        );
+        assert!(status.message().contains("busy"), "{label}: {status:?}");
+    }
+    // The other room, and right after cleaning, are free.
+    stack.showtime(&movie, &theatre, "2", start).await;
+    stack
+        .showtime(&movie, &theatre, "1", start + Duration::minutes(185))
+        .await;
+    assert_eq!(stack.count("showtimes").await, 3);
+    assert_eq!(
+        stack.orders_products().await,
+        3,
+        "no product for refused showtimes"
+    );
+    stack.stop().await;
+}

@@ -1,0 +1,385 @@
+use chrono::Duration;
+use cinema_proto::movies::v1 as pb;
+use tonic::Code;
+
+use crate::helpers::*;
+
+/// Cambridge, MA (ZIP 02139) per the seeded ZIP table.
+const CAMBRIDGE: (f64, f64) = (42.3647, -71.1042);
+/// Miles per degree of latitude.
+const MILES_PER_DEGREE: f64 = 69.05;
+
+fn north_of_cambridge(miles: f64) -> Option<(f64, f64)> {
+    Some((CAMBRIDGE.0 + miles / MILES_PER_DEGREE, CAMBRIDGE.1))
+}
+
+fn near(zip: &str, radius: Option<f64>) -> pb::GetShowtimesRequest {
+    pb::GetShowtimesRequest {
+        zip_code: Some(zip.into()),
+        radius_miles: radius,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn the_zip_filter_keeps_theatres_within_the_radius_nearest_first() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    let here = stack.theatre("Here", "02139", None).await;
+    let ten = stack
+        .theatre("Ten miles", "02139", north_of_cambridge(10.0))
+        .await;
+    let twenty = stack
+        .theatre("Twenty miles", "02139", north_of_cambridge(20.0))
+        .await;
+    let nyc = stack.theatre("Manhattan", "10001", None).await;
+    for theatre in [&here, &ten, &twenty, &nyc] {
+        stack
+            .showtime(&movie, theatre, "1", hours_from_now(3))
+            .await;
+    }
+
+    let result = stack.get_showtimes(near("02139", None)).await;
+    let theatres: Vec<_> = result.theatres.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(
+        theatres,
+        vec![here.clone(), ten.clone()],
+        "nearest first, 15 miles by default"
+    );
+    let distances: Vec<f64> = result
+        .theatres
+        .iter()
+        .map(|t| t.distance_miles.expect("distance"))
+        .collect();
+    assert!(distances[0] < 0.01, "{distances:?}");
+    assert!((distances[1] - 10.0).abs() < 0.1, "{distances:?}");
+    assert_eq!(result.showtimes.len(), 2);
+
+    let wider = stack.get_showtimes(near("02139", Some(25.0))).await;
+    assert_eq!(
+        ids(&wider.theatres, |t| &t.id),
+        sorted(vec![here.clone(), ten.clone(), twenty.clone()])
+    );
+
+    let everywhere = stack
+        .get_showtimes(pb::GetShowtimesRequest::default())
+        .await;
+    assert_eq!(everywhere.theatres.len(), 4);
+    assert!(
+        everywhere
+            .theatres
+            .iter()
+            .all(|t| t.distance_miles.is_none())
+    );
+
+    let unknown = stack
+        .public
+        .clone()
+        .get_showtimes(near("99999", None))
+        .await;
+    assert!(
+        unknown
+            .expect_err("unknown zip")
+            .message()
+            .contains("99999")
+    );
+    for (zip, radius) in [
+        ("0213", None),
+        ("ABCDE", None),
+        ("02139", Some(0.0)),
+        ("02139", Some(100.5)),
+    ] {
+        let status = stack
+            .public
+            .clone()
+            .get_showtimes(near(zip, radius))
+            .await
+            .expect_err("invalid");
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{zip} {radius:?}: {status:?}"
+        );
+    }
+    let status = stack
+        .public
+        .clone()
+        .get_showtimes(near("99999", None))
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn filters_combine_and_each_movie_and_theatre_appears_once() {
+    let stack = spawn_stack().await;
+    let heat = stack.movie("Heat", 170).await;
+    let alien = stack.movie("Alien", 117).await;
+    let cambridge = stack.theatre("Cambridge", "02139", None).await;
+    let boston = stack.theatre("Boston", "02115", None).await;
+    let nyc = stack.theatre("Manhattan", "10001", None).await;
+    let mut all = Vec::new();
+    for theatre in [&cambridge, &boston, &nyc] {
+        for (i, movie) in [&heat, &alien].into_iter().enumerate() {
+            // Two showtimes per movie and theatre, in different rooms.
+            all.push(
+                stack
+                    .showtime(movie, theatre, "1", hours_from_now(2 + 4 * i as i64))
+                    .await
+                    .id,
+            );
+            all.push(
+                stack
+                    .showtime(movie, theatre, "2", hours_from_now(30 + 4 * i as i64))
+                    .await
+                    .id,
+            );
+        }
+    }
+
+    // All empty: everything current, each movie and theatre once.
+    let result = stack
+        .get_showtimes(pb::GetShowtimesRequest::default())
+        .await;
+    assert_eq!(ids(&result.showtimes, |s| &s.id), sorted(all.clone()));
+    assert_eq!(
+        result
+            .movies
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Alien", "Heat"]
+    );
+    assert_eq!(
+        ids(&result.theatres, |t| &t.id),
+        sorted(vec![cambridge.clone(), boston.clone(), nyc.clone()])
+    );
+    let starts: Vec<_> = result
+        .showtimes
+        .iter()
+        .map(|s| s.start_time.expect("start").seconds)
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] <= w[1]),
+        "ordered by start time"
+    );
+
+    // ZIP + movie.
+    let result = stack
+        .get_showtimes(pb::GetShowtimesRequest {
+            zip_code: Some("02139".into()),
+            movie_ids: vec![heat.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(result.movies.len(), 1);
+    assert_eq!(result.movies[0].id, heat);
+    assert_eq!(
+        ids(&result.theatres, |t| &t.id),
+        sorted(vec![cambridge.clone(), boston.clone()])
+    );
+    assert_eq!(result.showtimes.len(), 4);
+    assert!(
+        result
+            .showtimes
+            .iter()
+            .all(|s| s.movie_id == heat && s.theatre_id != nyc)
+    );
+
+    // Theatres only.
+    let result = stack
+        .get_showtimes(pb::GetShowtimesRequest {
+            theatre_ids: vec![nyc.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(result.theatres.len(), 1);
+    assert_eq!(result.movies.len(), 2);
+    assert_eq!(result.showtimes.len(), 4);
+    assert!(result.showtimes.iter().all(|s| s.theatre_id == nyc));
+    let theatre = &result.theatres[0];
+    assert_eq!(theatre.auditoriums.len(), 2);
+    assert_eq!(theatre.phone, "+16175550100");
+
+    // Every referenced id resolves within the same result.
+    for showtime in &result.showtimes {
+        assert!(result.movies.iter().any(|m| m.id == showtime.movie_id));
+        assert!(result.theatres.iter().any(|t| t.id == showtime.theatre_id));
+        assert!(!showtime.product_id.is_empty());
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn past_far_future_and_sold_out_showtimes_are_not_current() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let current = stack
+        .showtime(&movie, &theatre, "1", hours_from_now(3))
+        .await;
+    let sold_out = stack
+        .showtime(&movie, &theatre, "1", hours_from_now(8))
+        .await;
+    let far = stack
+        .showtime(&movie, &theatre, "1", hours_from_now(15 * 24))
+        .await;
+    // A showtime that has started: written directly, as the API refuses past starts.
+    sqlx::query(
+        "INSERT INTO showtimes (movie_id, theatre_id, room, start_time, busy_until, price_cents, product_id, request_id)
+         VALUES ($1, $2, '2', now() - interval '10 minutes', now() + interval '3 hours', 1000, 'p-past', 'r-past')",
+    )
+    .bind(movie.parse::<i64>().expect("id"))
+    .bind(theatre.parse::<i64>().expect("id"))
+    .execute(&stack.movies.pool)
+    .await
+    .expect("past showtime");
+    sqlx::query("UPDATE showtimes SET sold_out = true WHERE id = $1")
+        .bind(sold_out.id.parse::<i64>().expect("id"))
+        .execute(&stack.movies.pool)
+        .await
+        .expect("sold out");
+
+    let result = stack
+        .get_showtimes(pb::GetShowtimesRequest::default())
+        .await;
+    assert_eq!(ids(&result.showtimes, |s| &s.id), vec![current.id.clone()]);
+    let _ = far;
+
+    let movies = stack
+        .public
+        .clone()
+        .list_current_movies(pb::ListCurrentMoviesRequest {
+            zip_code: Some("10001".into()),
+            radius_miles: None,
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(movies.movies.is_empty(), "nothing current near New York");
+    let movies = stack
+        .public
+        .clone()
+        .list_current_movies(pb::ListCurrentMoviesRequest {
+            zip_code: Some("02139".into()),
+            radius_miles: None,
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(movies.movies.len(), 1);
+    assert_eq!(movies.movies[0].name, "Heat");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn paging_returns_every_showtime_exactly_once() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Short", 30).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(
+            stack
+                .showtime(
+                    &movie,
+                    &theatre,
+                    "1",
+                    hours_from_now(1) + Duration::hours(i),
+                )
+                .await
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = stack
+            .get_showtimes(pb::GetShowtimesRequest {
+                page_size: 3,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await;
+        pages += 1;
+        assert!(page.showtimes.len() <= 3);
+        assert_eq!(
+            page.movies.len(),
+            1,
+            "each page carries what its showtimes refer to"
+        );
+        seen.extend(page.showtimes.iter().map(|s| s.id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+        assert!(pages < 10, "paging must end");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, created, "in start order, each once");
+
+    for (size, token) in [(501, ""), (0, "not-a-token")] {
+        let status = stack
+            .public
+            .clone()
+            .get_showtimes(pb::GetShowtimesRequest {
+                page_size: size,
+                page_token: token.into(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("invalid");
+        assert_eq!(status.code(), Code::InvalidArgument);
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn get_movie_and_get_theatre() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let found = stack
+        .public
+        .clone()
+        .get_movie(pb::GetMovieRequest { id: movie.clone() })
+        .await
+        .expect("movie")
+        .into_inner();
+    assert_eq!(
+        (found.name.as_str(), found.length_minutes, found.rating()),
+        ("Heat", 170, pb::Rating::Pg13)
+    );
+    let found = stack
+        .public
+        .clone()
+        .get_theatre(pb::GetTheatreRequest {
+            id: theatre.clone(),
+        })
+        .await
+        .expect("theatre")
+        .into_inner();
+    assert_eq!(found.name, "Cambridge");
+    assert!(
+        (found.latitude - 42.3647).abs() < 1e-9,
+        "coordinates come from the ZIP"
+    );
+
+    let status = stack
+        .public
+        .clone()
+        .get_movie(pb::GetMovieRequest { id: "999".into() })
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+    let status = stack
+        .public
+        .clone()
+        .get_theatre(pb::GetTheatreRequest { id: "abc".into() })
+        .await
+        .expect_err("malformed");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    stack.stop().await;
+}

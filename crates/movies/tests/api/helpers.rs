@@ -1,0 +1,310 @@
+use std::net::SocketAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use cinema_movies::Application;
+use cinema_movies::config::Settings;
+use cinema_proto::movies::v1 as pb;
+use cinema_proto::movies::v1::movies_admin_client::MoviesAdminClient;
+use cinema_proto::movies::v1::movies_service_client::MoviesServiceClient;
+use cinema_proto::orders::v1 as orders_pb;
+use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
+use cinema_testkit::TestDatabase;
+use secrecy::SecretString;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+use tonic::Request;
+use tonic::transport::Channel;
+
+pub const ADMIN_TOKEN: &str = "movies-admin-token";
+pub const ORDERS_TOKEN: &str = "orders-admin-token";
+
+/// A service running in-process, stopped by `stop`.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub pool: PgPool,
+    shutdown: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        self.server
+            .await
+            .expect("server task")
+            .expect("server stops cleanly");
+    }
+}
+
+pub async fn spawn_orders() -> Running {
+    let database = TestDatabase::create().await.expect("orders database");
+    let app = cinema_orders::Application::build(cinema_orders::config::Settings {
+        database_url: SecretString::from(database.url().to_owned()),
+        listen_addr: "127.0.0.1:0".parse().expect("address"),
+        admin_token: Some(SecretString::from(ORDERS_TOKEN.to_owned())),
+        skip_migrations: false,
+        db_max_connections: 10,
+    })
+    .await
+    .expect("orders builds");
+    let addr = app.local_addr();
+    let pool = app.pool().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    Running {
+        addr,
+        pool,
+        shutdown: tx,
+        server,
+    }
+}
+
+pub struct TestStack {
+    pub movies: Running,
+    /// `None` when the stack was started with the orders service unreachable.
+    pub orders: Option<Running>,
+    pub public: MoviesServiceClient<Channel>,
+    pub admin: MoviesAdminClient<Channel>,
+}
+
+/// An address where nothing listens: a port we bound and released.
+async fn dead_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+pub async fn spawn_stack() -> TestStack {
+    let orders = spawn_orders().await;
+    spawn_movies(format!("http://{}", orders.addr), Some(orders)).await
+}
+
+pub async fn spawn_stack_without_orders() -> TestStack {
+    spawn_movies(dead_endpoint().await, None).await
+}
+
+async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestStack {
+    cinema_testkit::init_test_logging();
+    let database = TestDatabase::create().await.expect("movies database");
+    let app = Application::build(Settings {
+        database_url: SecretString::from(database.url().to_owned()),
+        listen_addr: "127.0.0.1:0".parse().expect("address"),
+        admin_token: Some(SecretString::from(ADMIN_TOKEN.to_owned())),
+        orders_endpoint,
+        orders_token: Some(SecretString::from(ORDERS_TOKEN.to_owned())),
+        orders_timeout_ms: 2000,
+        provider_name: "movies".into(),
+        callback_endpoint: "http://127.0.0.1:50051".into(),
+        cleaning_gap_minutes: 15,
+        skip_migrations: false,
+        db_max_connections: 10,
+    })
+    .await
+    .expect("movies builds");
+    let addr = app.local_addr();
+    let pool = app.pool().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    TestStack {
+        movies: Running {
+            addr,
+            pool,
+            shutdown: tx,
+            server,
+        },
+        orders,
+        public: MoviesServiceClient::new(channel.clone()),
+        admin: MoviesAdminClient::new(channel),
+    }
+}
+
+/// Wraps a message with the movies admin credential.
+pub fn admin<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {ADMIN_TOKEN}").parse().expect("ascii"),
+    );
+    request
+}
+
+pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    }
+}
+
+/// A whole minute some hours from now, so tests never race the clock.
+pub fn hours_from_now(hours: i64) -> DateTime<Utc> {
+    let t = Utc::now() + Duration::hours(hours);
+    DateTime::from_timestamp(t.timestamp() - t.timestamp() % 60, 0).expect("valid")
+}
+
+impl TestStack {
+    pub async fn stop(self) {
+        self.movies.stop().await;
+        if let Some(orders) = self.orders {
+            orders.stop().await;
+        }
+    }
+
+    pub fn orders_client(&self) -> OrdersServiceClient<Channel> {
+        let addr = self.orders.as_ref().expect("orders running").addr;
+        OrdersServiceClient::new(
+            Channel::from_shared(format!("http://{addr}"))
+                .expect("uri")
+                .connect_lazy(),
+        )
+    }
+
+    pub async fn movie(&self, name: &str, length_minutes: u32) -> String {
+        self.admin
+            .clone()
+            .create_movie(admin(pb::CreateMovieRequest {
+                name: name.into(),
+                length_minutes,
+                rating: pb::Rating::Pg13.into(),
+            }))
+            .await
+            .expect("movie created")
+            .into_inner()
+            .id
+    }
+
+    /// A theatre at explicit coordinates (or the ZIP's), with auditoriums "1" (100
+    /// seats) and "2" (40 seats).
+    pub async fn theatre(&self, name: &str, zip: &str, at: Option<(f64, f64)>) -> String {
+        self.admin
+            .clone()
+            .create_theatre(admin(theatre_request(name, zip, at)))
+            .await
+            .expect("theatre created")
+            .into_inner()
+            .id
+    }
+
+    pub async fn showtime(
+        &self,
+        movie: &str,
+        theatre: &str,
+        room: &str,
+        start: DateTime<Utc>,
+    ) -> pb::Showtime {
+        self.admin
+            .clone()
+            .create_showtime(admin(showtime_request(movie, theatre, room, start)))
+            .await
+            .expect("showtime created")
+            .into_inner()
+    }
+
+    pub async fn availability(&self, product_id: &str) -> i64 {
+        self.orders_client()
+            .get_availability(orders_pb::GetAvailabilityRequest {
+                product_ids: vec![product_id.into()],
+            })
+            .await
+            .expect("availability")
+            .into_inner()
+            .products[0]
+            .quantity_remaining
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.movies.pool)
+            .await
+            .expect("count")
+    }
+
+    /// Row counts of every catalogue table, to check that a refused call wrote nothing.
+    pub async fn catalogue_counts(&self) -> [i64; 4] {
+        [
+            self.count("movies").await,
+            self.count("theatres").await,
+            self.count("auditoriums").await,
+            self.count("showtimes").await,
+        ]
+    }
+
+    pub async fn orders_products(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM products")
+            .fetch_one(&self.orders.as_ref().expect("orders").pool)
+            .await
+            .expect("count")
+    }
+
+    pub async fn get_showtimes(&self, request: pb::GetShowtimesRequest) -> pb::ShowtimesResult {
+        self.public
+            .clone()
+            .get_showtimes(request)
+            .await
+            .expect("showtimes")
+            .into_inner()
+    }
+}
+
+pub fn theatre_request(name: &str, zip: &str, at: Option<(f64, f64)>) -> pb::CreateTheatreRequest {
+    pb::CreateTheatreRequest {
+        name: name.into(),
+        phone: "(617) 555-0100".into(),
+        address: Some(pb::Address {
+            line_1: "1 Main St".into(),
+            city: "Cambridge".into(),
+            state: "MA".into(),
+            zip_code: zip.into(),
+        }),
+        auditoriums: vec![
+            pb::Auditorium {
+                room: "1".into(),
+                seats: 100,
+            },
+            pb::Auditorium {
+                room: "2".into(),
+                seats: 40,
+            },
+        ],
+        latitude: at.map(|(lat, _)| lat),
+        longitude: at.map(|(_, lon)| lon),
+    }
+}
+
+pub fn showtime_request(
+    movie: &str,
+    theatre: &str,
+    room: &str,
+    start: DateTime<Utc>,
+) -> pb::CreateShowtimeRequest {
+    pb::CreateShowtimeRequest {
+        movie_id: movie.into(),
+        theatre_id: theatre.into(),
+        room: room.into(),
+        start_time: Some(ts(start)),
+        price_cents: 1250,
+        request_id: uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+pub fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    let mut ids: Vec<String> = items.iter().map(|i| id(i).to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}

@@ -1,0 +1,7 @@
+//! Tests that drive the movies service over gRPC, against real Postgres and a real
+//! orders service spawned in-process, each service on its own fresh database.
+
+mod admin;
+mod create_showtime;
+mod get_showtimes;
+mod helpers;

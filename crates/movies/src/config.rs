@@ -66,13 +66,16 @@ pub struct Settings {
     #[arg(long, env = "MOVIES_PROVIDER_NAME", default_value = "movies")]
     pub provider_name: String,
 
-    /// The address the orders service should use to call this service back.
-    #[arg(
-        long,
-        env = "MOVIES_CALLBACK_ENDPOINT",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub callback_endpoint: String,
+    /// The address the orders service should use to call this service back. Defaults
+    /// to `http://` + the address we listen on (set it when that is not reachable from
+    /// the orders service, e.g. behind a load balancer or in containers).
+    #[arg(long, env = "MOVIES_CALLBACK_ENDPOINT")]
+    pub callback_endpoint: Option<String>,
+
+    /// Bearer token the orders service presents on callbacks (its ORDERS_CALLBACK_TOKEN).
+    /// Required to serve.
+    #[arg(long, env = "MOVIES_CALLBACK_TOKEN", value_parser = parse_secret, hide_env_values = true)]
+    pub callback_token: Option<SecretString>,
 
     /// Minutes to clean an auditorium between two showtimes.
     #[arg(long, env = "MOVIES_CLEANING_GAP_MINUTES", default_value_t = 15)]

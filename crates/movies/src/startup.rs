@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use cinema_proto::movies::v1::movies_admin_server::MoviesAdminServer;
 use cinema_proto::movies::v1::movies_service_server::MoviesServiceServer;
+use cinema_proto::orders::v1::product_provider_server::ProductProviderServer;
 use cinema_runtime::BearerAuth;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
@@ -19,7 +20,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Status};
 
 use crate::config::Settings;
-use crate::grpc::{AdminApi, PublicApi};
+use crate::grpc::{AdminApi, CallbacksApi, PublicApi};
 use crate::orders_gateway::OrdersGateway;
 use crate::scheduling::Scheduler;
 use crate::{Error, store};
@@ -30,6 +31,8 @@ pub struct Application {
     addr: SocketAddr,
     pool: PgPool,
     admin_auth: BearerAuth,
+    /// Checks the orders service's callbacks.
+    callback_auth: BearerAuth,
     scheduler: Arc<Scheduler>,
 }
 
@@ -55,19 +58,14 @@ impl Application {
             .admin_token
             .clone()
             .context("MOVIES_ADMIN_TOKEN (or --admin-token) is required: it guards MoviesAdmin")?;
+        let callback_token = settings.callback_token.clone().context(
+            "MOVIES_CALLBACK_TOKEN (or --callback-token) is required: it authenticates the \
+             orders service's sold-out callbacks",
+        )?;
         let orders_token = settings.orders_token.clone().context(
             "ORDERS_ADMIN_TOKEN (or --orders-token) is required: showtimes are registered \
              as products with the orders service",
         )?;
-        let orders = OrdersGateway::new(
-            &settings.orders_endpoint,
-            orders_token,
-            settings.provider_name.clone(),
-            settings.callback_endpoint.clone(),
-            Duration::from_millis(settings.orders_timeout_ms),
-        )
-        .with_context(|| format!("invalid ORDERS_ENDPOINT {:?}", settings.orders_endpoint))?;
-
         let pool = connect(&settings).await?;
         if !settings.skip_migrations {
             migrate(&pool).await?;
@@ -76,6 +74,23 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
         let addr = listener.local_addr()?;
+
+        let callback_endpoint = match &settings.callback_endpoint {
+            Some(endpoint) => endpoint.clone(),
+            None if addr.ip().is_unspecified() => anyhow::bail!(
+                "MOVIES_CALLBACK_ENDPOINT is required when listening on {addr}: \
+                 say how the orders service reaches this service"
+            ),
+            None => format!("http://{addr}"),
+        };
+        let orders = OrdersGateway::new(
+            &settings.orders_endpoint,
+            orders_token,
+            settings.provider_name.clone(),
+            callback_endpoint,
+            Duration::from_millis(settings.orders_timeout_ms),
+        )
+        .with_context(|| format!("invalid ORDERS_ENDPOINT {:?}", settings.orders_endpoint))?;
         let scheduler = Arc::new(Scheduler::new(
             pool.clone(),
             orders,
@@ -86,6 +101,7 @@ impl Application {
             addr,
             pool,
             admin_auth: BearerAuth::new(admin_token),
+            callback_auth: BearerAuth::new(callback_token),
             scheduler,
         })
     }
@@ -127,6 +143,20 @@ impl Application {
             },
         );
 
+        let callback_auth = self.callback_auth.clone();
+        let callbacks = ProductProviderServer::with_interceptor(
+            CallbacksApi::new(self.pool.clone()),
+            move |request: Request<()>| -> Result<Request<()>, Status> {
+                callback_auth
+                    .check(request.metadata())
+                    .map_err(Error::from)?;
+                Ok(request)
+            },
+        );
+
+        // Register with orders in the background: our own start never waits for it.
+        let registration = tokio::spawn(register_with_orders(self.scheduler.clone()));
+
         tracing::info!(addr = %self.addr, "movies service listening");
         let shutdown = async move {
             shutdown.await;
@@ -144,11 +174,33 @@ impl Application {
             .add_service(reflection_alpha)
             .add_service(MoviesServiceServer::new(PublicApi::new(self.pool.clone())))
             .add_service(admin)
+            .add_service(callbacks)
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await
             .context("gRPC server failed")?;
+        registration.abort();
         self.pool.close().await;
         tracing::info!("movies service stopped");
         Ok(())
+    }
+}
+
+/// Registers this service as a product provider with orders, retrying with backoff
+/// until orders answers, so callbacks reach us even before the first CreateShowtime.
+async fn register_with_orders(scheduler: Arc<Scheduler>) {
+    use backon::{ExponentialBuilder, Retryable};
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(30))
+        .with_jitter()
+        .without_max_times();
+    let result = (|| async { scheduler.orders().provider_id().await.map(|_| ()) })
+        .retry(backoff)
+        .notify(|error, delay| {
+            tracing::warn!(%error, ?delay, "cannot register with the orders service yet; retrying");
+        })
+        .await;
+    if let Err(error) = result {
+        tracing::error!(%error, "gave up registering with the orders service");
     }
 }

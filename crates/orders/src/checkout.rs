@@ -14,10 +14,11 @@
 
 use std::sync::Arc;
 
-use crate::domain::{Confirmation, Order, OrderDraft, PaymentMethod, PricedLine};
+use crate::domain::{Confirmation, Order, OrderDraft, PaymentMethod, PricedLine, RequestId};
 use crate::error::Error;
 use crate::payments::PaymentProcessor;
-use crate::store::{self, OrderKey, PromotionRefused};
+use crate::store::outbox::{self, AvailabilityEvent, Kind};
+use crate::store::{self, OrderKey, PromotionRefused, StockChange};
 
 /// How many confirmation codes to draw before giving up; with 2^50 codes a second
 /// draw is already astronomically rare.
@@ -110,8 +111,11 @@ impl Checkout {
                 Error::failed_precondition(format!("payment declined: {decline}"))
             })?;
 
-        let taken: Vec<_> = lines.iter().map(|l| (l.product_id, l.quantity)).collect();
-        store::take_stock(&mut tx, &taken).await?;
+        let taken: Vec<_> = lines.iter().map(|l| (l.product_id, -l.quantity)).collect();
+        let changes = store::change_stock(&mut tx, &taken).await?;
+        // The row locks make this transaction the only one that can take these
+        // products to zero: one sold-out event per sell-out, however many buyers race.
+        enqueue_availability_events(&mut tx, &changes).await?;
         let payment = store::insert_payment(&mut tx, &draft.payment, &authorization).await?;
 
         let mut order_id = None;
@@ -144,6 +148,38 @@ impl Checkout {
         tx.commit().await?;
         tracing::info!(confirmation = %order.confirmation, total_cents = total, "order placed");
         Ok(order)
+    }
+
+    /// Cancels an order: returns its stock and its promotion use, and tells providers
+    /// about products that are available again. Cancelling twice returns the same
+    /// cancelled order.
+    #[tracing::instrument(skip_all, fields(confirmation = %code))]
+    pub async fn cancel_order(
+        &self,
+        code: &Confirmation,
+        request_id: &RequestId,
+    ) -> Result<Order, Error> {
+        let mut tx = self.pool.begin().await?;
+        let order = store::lock_order(&mut tx, code)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no order with confirmation {code}")))?;
+        if !order.cancelled {
+            let ids: Vec<_> = order.lines.iter().map(|(id, _)| *id).collect();
+            // Same lock order as checkout: ascending product id.
+            store::lock_products(&mut tx, &ids).await?;
+            let changes = store::change_stock(&mut tx, &order.lines).await?;
+            enqueue_availability_events(&mut tx, &changes).await?;
+            if let Some(promotion) = &order.promotion {
+                store::restore_promotion(&mut tx, promotion).await?;
+            }
+            store::mark_cancelled(&mut tx, order.id, request_id).await?;
+            tracing::info!("order cancelled");
+        }
+        let cancelled = store::load_order(&mut tx, OrderKey::Id(order.id))
+            .await?
+            .ok_or_else(|| Error::unexpected(format!("order {} vanished", order.id)))?;
+        tx.commit().await?;
+        Ok(cancelled)
     }
 
     /// Locks the order's products and prices its lines at today's prices, refusing the
@@ -187,4 +223,36 @@ impl Checkout {
         }
         Ok(lines)
     }
+}
+
+/// Writes an outbox event for every product of a provider that this transaction sold
+/// out or brought back into stock.
+async fn enqueue_availability_events(
+    conn: &mut sqlx::PgConnection,
+    changes: &[StockChange],
+) -> Result<(), Error> {
+    for change in changes {
+        let Some(provider) = change.provider else {
+            continue;
+        };
+        let kind = if change.sold_out() {
+            Kind::ProductSoldOut
+        } else if change.back_in_stock() {
+            Kind::ProductAvailable
+        } else {
+            continue;
+        };
+        outbox::enqueue(
+            conn,
+            &AvailabilityEvent {
+                kind,
+                provider,
+                product: change.product,
+                external_ref: change.external_ref.clone(),
+                remaining: change.remaining,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

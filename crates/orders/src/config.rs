@@ -52,6 +52,18 @@ pub struct Settings {
     /// Size of the database connection pool.
     #[arg(long, env = "ORDERS_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
+
+    /// Bearer token presented to providers on sold-out / available callbacks; they must
+    /// be configured to accept it. Required to serve.
+    #[arg(long, env = "ORDERS_CALLBACK_TOKEN", value_parser = parse_secret, hide_env_values = true)]
+    pub callback_token: Option<SecretString>,
+
+    /// Run the outbox dispatcher in this process (turn off to run API-only replicas).
+    #[arg(long, env = "ORDERS_DISPATCHER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dispatcher: bool,
+
+    #[command(flatten)]
+    pub dispatch: crate::dispatcher::DispatchSettings,
 }
 
 #[cfg(test)]

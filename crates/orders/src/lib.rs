@@ -11,12 +11,14 @@
 //! - [`checkout`]: the PlaceOrder flow, one transaction across store and payments.
 //! - [`store`]: sqlx queries; the only module that writes SQL.
 //! - [`payments`]: the payment processor trait and the simulated processor.
+//! - [`dispatcher`]: delivers the outbox (callbacks to providers) with retries.
 //! - errors: `cinema_runtime::error`, one type and its mapping to `tonic::Code`.
 //! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped`, used by
 //!   `main`, the tests and the local launcher alike.
 
 pub mod checkout;
 pub mod config;
+pub mod dispatcher;
 pub mod domain;
 pub mod grpc;
 pub mod payments;

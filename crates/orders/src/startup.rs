@@ -14,9 +14,11 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
 
 use crate::checkout::Checkout;
 use crate::config::Settings;
+use crate::dispatcher::Dispatcher;
 use crate::grpc::OrdersApi;
 use crate::payments::{PaymentProcessor, SimulatedProcessor};
 use crate::store;
@@ -27,6 +29,7 @@ pub struct Application {
     addr: SocketAddr,
     pool: PgPool,
     api: OrdersApi,
+    dispatcher: Option<Dispatcher>,
 }
 
 /// Connects to the database named in the settings.
@@ -60,6 +63,9 @@ impl Application {
         let admin_token = settings.admin_token.clone().context(
             "ORDERS_ADMIN_TOKEN (or --admin-token) is required: it guards AddProduct and RegisterProvider",
         )?;
+        let callback_token = settings.callback_token.clone().context(
+            "ORDERS_CALLBACK_TOKEN (or --callback-token) is required: providers accept callbacks only with it",
+        )?;
         let pool = connect(&settings).await?;
         if !settings.skip_migrations {
             migrate(&pool).await?;
@@ -73,11 +79,15 @@ impl Application {
             Checkout::new(pool.clone(), processor),
             cinema_runtime::BearerAuth::new(admin_token),
         );
+        let dispatcher = settings
+            .dispatcher
+            .then(|| Dispatcher::new(pool.clone(), settings.dispatch.clone(), callback_token));
         Ok(Self {
             listener,
             addr,
             pool,
             api,
+            dispatcher,
         })
     }
 
@@ -109,6 +119,11 @@ impl Application {
             .build_v1alpha()
             .context("cannot build the reflection service")?;
 
+        let stop_dispatcher = CancellationToken::new();
+        let dispatcher = self
+            .dispatcher
+            .map(|d| tokio::spawn(d.run(stop_dispatcher.clone())));
+
         tracing::info!(addr = %self.addr, "orders service listening");
         let shutdown = async move {
             shutdown.await;
@@ -125,6 +140,11 @@ impl Application {
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await
             .context("gRPC server failed")?;
+        // Calls have drained; let the dispatcher finish the delivery it is making.
+        stop_dispatcher.cancel();
+        if let Some(dispatcher) = dispatcher {
+            let _ = dispatcher.await;
+        }
         self.pool.close().await;
         tracing::info!("orders service stopped");
         Ok(())

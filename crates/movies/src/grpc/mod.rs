@@ -2,8 +2,10 @@
 //! errors into statuses. Thin by design: no SQL and no business rules live here.
 
 mod admin;
+mod callbacks;
 mod convert;
 mod public;
 
 pub use admin::AdminApi;
+pub use callbacks::CallbacksApi;
 pub use public::PublicApi;

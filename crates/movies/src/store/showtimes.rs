@@ -119,6 +119,53 @@ pub async fn current_movie_ids(
     Ok(rows.into_iter().map(|(id,)| MovieId::from_db(id)).collect())
 }
 
+/// What applying an availability event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Changed,
+    /// The showtime already reflects this event or a newer one.
+    AlreadyCurrent,
+    /// No showtime has this id and product.
+    UnknownShowtime,
+}
+
+/// Marks a showtime sold out or available, unless an event at least as new was
+/// already applied: applying the same event twice, or an old one late, changes nothing.
+pub async fn apply_availability(
+    pool: &PgPool,
+    showtime: ShowtimeId,
+    product_id: &str,
+    sold_out: bool,
+    sequence: i64,
+) -> Result<Applied, Error> {
+    let changed = sqlx::query(
+        "UPDATE showtimes SET sold_out = $3, availability_seq = $4
+         WHERE id = $1 AND product_id = $2 AND availability_seq < $4",
+    )
+    .bind(showtime.get())
+    .bind(product_id)
+    .bind(sold_out)
+    .bind(sequence)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        return Ok(Applied::Changed);
+    }
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM showtimes WHERE id = $1 AND product_id = $2)",
+    )
+    .bind(showtime.get())
+    .bind(product_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(if exists {
+        Applied::AlreadyCurrent
+    } else {
+        Applied::UnknownShowtime
+    })
+}
+
 /// Serialises CreateShowtime calls that carry the same request id.
 pub async fn lock_request_id(conn: &mut PgConnection, id: &RequestId) -> Result<(), Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))")

@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 
 pub const ADMIN_TOKEN: &str = "movies-admin-token";
 pub const ORDERS_TOKEN: &str = "orders-admin-token";
+pub const CALLBACK_TOKEN: &str = "callback-token";
 
 /// A service running in-process, stopped by `stop`.
 pub struct Running {
@@ -44,6 +45,15 @@ pub async fn spawn_orders() -> Running {
         admin_token: Some(SecretString::from(ORDERS_TOKEN.to_owned())),
         skip_migrations: false,
         db_max_connections: 10,
+        callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
+        dispatcher: true,
+        dispatch: cinema_orders::dispatcher::DispatchSettings {
+            min_delay_ms: 50,
+            max_delay_ms: 400,
+            sweep_ms: 200,
+            call_timeout_ms: 1000,
+            ..Default::default()
+        },
     })
     .await
     .expect("orders builds");
@@ -99,7 +109,8 @@ async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestS
         orders_token: Some(SecretString::from(ORDERS_TOKEN.to_owned())),
         orders_timeout_ms: 2000,
         provider_name: "movies".into(),
-        callback_endpoint: "http://127.0.0.1:50051".into(),
+        callback_endpoint: None,
+        callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
         cleaning_gap_minutes: 15,
         skip_migrations: false,
         db_max_connections: 10,
@@ -307,4 +318,20 @@ pub fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
 pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
+}
+
+/// Polls `check` until it returns `Some`, or panics after `deadline`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -2,6 +2,7 @@
 //! orders service spawned in-process, each service on its own fresh database.
 
 mod admin;
+mod callbacks;
 mod create_showtime;
 mod get_showtimes;
 mod helpers;

@@ -288,6 +288,7 @@ pub struct Order {
     pub lines: Vec<PricedLine>,
     pub payment: PaymentSummary,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Order {

@@ -175,5 +175,6 @@ pub fn order(order: &Order) -> pb::Order {
             method: Some(payment),
         }),
         created_at: Some(timestamp(order.created_at)),
+        cancelled_at: order.cancelled_at.map(timestamp),
     }
 }

@@ -6,7 +6,9 @@ use cinema_runtime::BearerAuth;
 
 use super::convert;
 use crate::checkout::Checkout;
-use crate::domain::{CallbackEndpoint, Confirmation, ProductId, ProviderName, ValidationError};
+use crate::domain::{
+    CallbackEndpoint, Confirmation, ProductId, ProviderName, RequestId, ValidationError,
+};
 use crate::error::Error;
 use crate::store::{self, AddedProduct};
 
@@ -93,6 +95,18 @@ impl OrdersService for OrdersApi {
         let order = store::get_order(&self.pool, &code)
             .await?
             .ok_or_else(|| Error::not_found(format!("no order with confirmation {code}")))?;
+        Ok(Response::new(convert::order(&order)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CancelOrder"))]
+    async fn cancel_order(
+        &self,
+        request: Request<pb::CancelOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let req = request.get_ref();
+        let code = Confirmation::parse(&req.confirmation).map_err(Error::from)?;
+        let request_id = RequestId::parse(&req.request_id).map_err(Error::from)?;
+        let order = self.checkout.cancel_order(&code, &request_id).await?;
         Ok(Response::new(convert::order(&order)))
     }
 

@@ -5,6 +5,7 @@
 //! (pass `&mut *tx`); the rest take the pool.
 
 mod orders;
+pub mod outbox;
 mod products;
 
 pub use orders::*;

@@ -3,7 +3,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::domain::{
     CardBrand, Confirmation, Expiry, Fingerprint, Order, OrderStatus, PaymentMethod,
-    PaymentSummary, Phone, PricedLine, ProductId, PromoCode, RequestId, ZipCode,
+    PaymentSummary, Phone, PricedLine, ProductId, PromoCode, ProviderId, RequestId, ZipCode,
 };
 use crate::error::Error;
 use crate::payments::Authorization;
@@ -113,20 +113,127 @@ pub async fn redeem_promotion(
     }))
 }
 
-/// Takes `quantity` of each product. The rows must already be locked and checked; the
-/// table's check constraint still refuses to go below zero should that ever be wrong.
-pub async fn take_stock(conn: &mut PgConnection, lines: &[(ProductId, i64)]) -> Result<(), Error> {
-    let ids: Vec<i64> = lines.iter().map(|(id, _)| id.get()).collect();
-    let quantities: Vec<i64> = lines.iter().map(|(_, q)| *q).collect();
-    sqlx::query(
-        "UPDATE products p SET quantity_remaining = p.quantity_remaining - t.quantity
-         FROM unnest($1::bigint[], $2::bigint[]) AS t(id, quantity)
-         WHERE p.id = t.id",
+/// A product whose stock a transaction changed, as it is after the change.
+#[derive(Debug, Clone)]
+pub struct StockChange {
+    pub product: ProductId,
+    pub remaining: i64,
+    /// How much the change added (positive) or took (negative).
+    pub delta: i64,
+    pub provider: Option<ProviderId>,
+    pub external_ref: Option<String>,
+}
+
+impl StockChange {
+    /// This change took the product to zero: its provider must hear it sold out.
+    pub fn sold_out(&self) -> bool {
+        self.remaining == 0 && self.delta < 0
+    }
+    /// This change lifted the product from zero: it is available again.
+    pub fn back_in_stock(&self) -> bool {
+        self.remaining > 0 && self.remaining == self.delta
+    }
+}
+
+/// Adds `delta` to each product's remaining quantity (negative to take stock). The rows
+/// must already be locked and checked; the table's check constraint still refuses to
+/// go below zero or above the registered total should that ever be wrong.
+pub async fn change_stock(
+    conn: &mut PgConnection,
+    deltas: &[(ProductId, i64)],
+) -> Result<Vec<StockChange>, Error> {
+    let ids: Vec<i64> = deltas.iter().map(|(id, _)| id.get()).collect();
+    let amounts: Vec<i64> = deltas.iter().map(|(_, d)| *d).collect();
+    // id, remaining, delta, provider, external_ref
+    type Row = (i64, i64, i64, Option<i64>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "UPDATE products p SET quantity_remaining = p.quantity_remaining + t.delta
+         FROM unnest($1::bigint[], $2::bigint[]) AS t(id, delta)
+         WHERE p.id = t.id
+         RETURNING p.id, p.quantity_remaining, t.delta, p.provider_id, p.external_ref",
     )
     .bind(&ids)
-    .bind(&quantities)
+    .bind(&amounts)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, remaining, delta, provider, external_ref)| StockChange {
+                product: ProductId::from_db(id),
+                remaining,
+                delta,
+                provider: provider.map(ProviderId::from_db),
+                external_ref,
+            },
+        )
+        .collect())
+}
+
+/// An order locked for cancellation.
+#[derive(Debug, Clone)]
+pub struct LockedOrder {
+    pub id: i64,
+    pub cancelled: bool,
+    pub lines: Vec<(ProductId, i64)>,
+    pub promotion: Option<String>,
+}
+
+pub async fn lock_order(
+    conn: &mut PgConnection,
+    code: &Confirmation,
+) -> Result<Option<LockedOrder>, Error> {
+    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT o.id, o.status, pr.promotion_code FROM orders o
+         LEFT JOIN promotional_payments pr ON pr.id = o.promotional_payment_id
+         WHERE o.confirmation_code = $1
+         FOR UPDATE OF o",
+    )
+    .bind(code.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((id, status, promotion)) = row else {
+        return Ok(None);
+    };
+    let lines: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT product_id, quantity FROM line_items WHERE order_id = $1 ORDER BY product_id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(LockedOrder {
+        id,
+        cancelled: status == "cancelled",
+        lines: lines
+            .into_iter()
+            .map(|(product, quantity)| (ProductId::from_db(product), quantity))
+            .collect(),
+        promotion,
+    }))
+}
+
+pub async fn mark_cancelled(
+    conn: &mut PgConnection,
+    order_id: i64,
+    request_id: &RequestId,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE orders SET status = 'cancelled', cancelled_at = now(), cancel_request_id = $2
+         WHERE id = $1",
+    )
+    .bind(order_id)
+    .bind(request_id.as_str())
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Gives a promotion back the redemption a cancelled order used.
+pub async fn restore_promotion(conn: &mut PgConnection, code: &str) -> Result<(), Error> {
+    sqlx::query("UPDATE promotions SET uses_remaining = uses_remaining + 1 WHERE code = $1")
+        .bind(code)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -261,6 +368,7 @@ struct OrderRow {
     confirmation_code: String,
     status: String,
     created_at: DateTime<Utc>,
+    cancelled_at: Option<DateTime<Utc>>,
     card_brand: Option<String>,
     card_last_four: Option<String>,
     card_exp_month: Option<i16>,
@@ -278,7 +386,7 @@ pub async fn load_order(
         OrderKey::Confirmation(code) => (None, Some(code.as_str())),
     };
     let row: Option<OrderRow> = sqlx::query_as(
-        "SELECT o.id, o.confirmation_code, o.status, o.created_at,
+        "SELECT o.id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
                 c.brand AS card_brand, c.last_four AS card_last_four,
                 c.expiration_month AS card_exp_month, c.expiration_year AS card_exp_year,
                 pp.email AS paypal_email, pr.promotion_code
@@ -334,6 +442,7 @@ pub async fn load_order(
             .collect(),
         payment,
         created_at: row.created_at,
+        cancelled_at: row.cancelled_at,
     }))
 }
 

@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 
 use cinema_orders::Application;
 use cinema_orders::config::Settings;
+use cinema_orders::dispatcher::DispatchSettings;
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
 use cinema_testkit::TestDatabase;
@@ -12,6 +13,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const CALLBACK_TOKEN: &str = "test-callback-token";
 pub const VISA: &str = "4111 1111 1111 1111";
 pub const VISA_DIGITS: &str = "4111111111111111";
 
@@ -19,8 +21,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: OrdersServiceClient<Channel>,
     pub pool: PgPool,
-    /// The database the service runs on; a restarted service must reuse it.
-    #[allow(dead_code)]
+    /// The database the service runs on; a restarted service reuses it.
     pub database: TestDatabase,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -33,13 +34,29 @@ pub fn settings(database: &TestDatabase) -> Settings {
         admin_token: Some(SecretString::from(ADMIN_TOKEN.to_owned())),
         skip_migrations: false,
         db_max_connections: 10,
+        callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
+        dispatcher: true,
+        // Fast retries so tests of the retry path finish quickly.
+        dispatch: DispatchSettings {
+            min_delay_ms: 50,
+            max_delay_ms: 400,
+            max_attempts: 15,
+            sweep_ms: 200,
+            call_timeout_ms: 1000,
+        },
     }
 }
 
 pub async fn spawn_app() -> TestApp {
-    cinema_testkit::init_test_logging();
     let database = TestDatabase::create().await.expect("test database");
-    let app = Application::build(settings(&database))
+    spawn_app_with(settings(&database), database).await
+}
+
+/// Starts the service with these settings on an existing test database (a restart, or
+/// a second replica).
+pub async fn spawn_app_with(settings: Settings, database: TestDatabase) -> TestApp {
+    cinema_testkit::init_test_logging();
+    let app = Application::build(settings)
         .await
         .expect("application builds");
     let addr = app.local_addr();
@@ -223,5 +240,21 @@ pub fn expect_code<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: C
             status.message().to_owned()
         }
         Ok(value) => panic!("expected {code:?}, got {value:?}"),
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics after `deadline`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -3,6 +3,8 @@
 
 mod add_product;
 mod availability;
+mod callbacks;
+mod fake_provider;
 mod helpers;
 mod place_order;
 mod place_order_concurrency;

@@ -1,0 +1,181 @@
+//! A product provider that records the callbacks it receives.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cinema_proto::orders::v1 as pb;
+use cinema_proto::orders::v1::product_provider_server::{ProductProvider, ProductProviderServer};
+use tokio::sync::oneshot;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+
+use crate::helpers::CALLBACK_TOKEN;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub event_id: String,
+    pub kind: &'static str,
+    pub product_id: String,
+    pub external_ref: String,
+    pub remaining: i64,
+    pub sequence: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Behaviour {
+    Accept,
+    /// Answer UNAVAILABLE to everything.
+    Fail,
+    /// Accept after a pause, to keep deliveries in flight.
+    AcceptSlowly(Duration),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    received: Vec<Received>,
+    in_flight: HashMap<String, usize>,
+    /// The most deliveries of one event ever in flight at the same time.
+    max_in_flight_per_event: usize,
+    refused: usize,
+}
+
+#[derive(Clone)]
+struct Service {
+    state: Arc<Mutex<State>>,
+    behaviour: Behaviour,
+}
+
+impl Service {
+    async fn handle(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        event: Received,
+    ) -> Result<Response<pb::CallbackAck>, Status> {
+        let authorized = metadata
+            .get("authorization")
+            .is_some_and(|v| v.to_str().ok() == Some(&format!("Bearer {CALLBACK_TOKEN}")));
+        if !authorized {
+            self.state.lock().expect("state").refused += 1;
+            return Err(Status::unauthenticated("bad callback token"));
+        }
+        {
+            let mut state = self.state.lock().expect("state");
+            let n = state.in_flight.entry(event.event_id.clone()).or_default();
+            *n += 1;
+            let n = *n;
+            state.max_in_flight_per_event = state.max_in_flight_per_event.max(n);
+        }
+        let result = match self.behaviour {
+            Behaviour::Fail => Err(Status::unavailable("provider is down for maintenance")),
+            Behaviour::Accept => Ok(()),
+            Behaviour::AcceptSlowly(pause) => {
+                tokio::time::sleep(pause).await;
+                Ok(())
+            }
+        };
+        let mut state = self.state.lock().expect("state");
+        *state.in_flight.entry(event.event_id.clone()).or_default() -= 1;
+        result?;
+        state.received.push(event);
+        Ok(Response::new(pb::CallbackAck {}))
+    }
+}
+
+#[tonic::async_trait]
+impl ProductProvider for Service {
+    async fn product_sold_out(
+        &self,
+        request: Request<pb::ProductSoldOut>,
+    ) -> Result<Response<pb::CallbackAck>, Status> {
+        let e = request.get_ref();
+        let event = Received {
+            event_id: e.event_id.clone(),
+            kind: "sold_out",
+            product_id: e.product_id.clone(),
+            external_ref: e.external_ref.clone(),
+            remaining: 0,
+            sequence: e.sequence,
+        };
+        self.handle(request.metadata(), event).await
+    }
+
+    async fn product_available(
+        &self,
+        request: Request<pb::ProductAvailable>,
+    ) -> Result<Response<pb::CallbackAck>, Status> {
+        let e = request.get_ref();
+        let event = Received {
+            event_id: e.event_id.clone(),
+            kind: "available",
+            product_id: e.product_id.clone(),
+            external_ref: e.external_ref.clone(),
+            remaining: e.remaining,
+            sequence: e.sequence,
+        };
+        self.handle(request.metadata(), event).await
+    }
+}
+
+pub struct FakeProvider {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl FakeProvider {
+    /// Starts on `addr` (port 0 picks one).
+    pub async fn start(addr: SocketAddr, behaviour: Behaviour) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("bind provider");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::new(Mutex::new(State::default()));
+        let service = Service {
+            state: state.clone(),
+            behaviour,
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(ProductProviderServer::new(service))
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                    let _ = rx.await;
+                }),
+        );
+        Self {
+            addr,
+            state,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().expect("state").received.clone()
+    }
+
+    pub fn max_in_flight_per_event(&self) -> usize {
+        self.state.lock().expect("state").max_in_flight_per_event
+    }
+}
+
+impl Drop for FakeProvider {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// An address where nothing listens yet (bound once, then released).
+pub async fn free_addr() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    listener.local_addr().expect("addr")
+}

@@ -1,0 +1,305 @@
+//! Regrouping the one generic `GetShowtimes` result, client-side: by theatre (for "where
+//! is this movie playing near me?") or by movie (for a theatre's page). No server call
+//! happens here, so these functions are tested on hand-made results.
+//!
+//! Grouping shares: every showtime of one movie holds the same `Arc<Movie>`, so a
+//! result with many showtimes costs one copy of each movie and theatre.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use cinema_proto::movies::v1 as pb;
+
+use crate::ClientError;
+
+/// A showtime with its movie and theatre resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Showtime {
+    pub id: String,
+    pub movie: Arc<pb::Movie>,
+    pub theatre: Arc<pb::Theatre>,
+    pub start_time: DateTime<Utc>,
+    pub auditorium: String,
+    /// The orders service's product id: what to put in an order.
+    pub product_id: String,
+    pub price_cents: i64,
+}
+
+/// A theatre and its showtimes, by start time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TheatreShowtimes {
+    pub theatre: Arc<pb::Theatre>,
+    pub showtimes: Vec<Showtime>,
+}
+
+/// A movie and its showtimes, by start time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovieShowtimes {
+    pub movie: Arc<pb::Movie>,
+    pub showtimes: Vec<Showtime>,
+}
+
+/// Theatres by distance (when known, nearest first), then name, then id.
+fn theatre_order(a: &pb::Theatre, b: &pb::Theatre) -> Ordering {
+    let distance = match (a.distance_miles, b.distance_miles) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    };
+    distance
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+fn movie_order(a: &pb::Movie, b: &pb::Movie) -> Ordering {
+    a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id))
+}
+
+fn showtime_order(a: &Showtime, b: &Showtime) -> Ordering {
+    a.start_time
+        .cmp(&b.start_time)
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// Resolves every showtime's references, sharing one `Arc` per movie and theatre.
+pub fn resolve(result: pb::ShowtimesResult) -> Result<Vec<Showtime>, ClientError> {
+    let movies: HashMap<String, Arc<pb::Movie>> = result
+        .movies
+        .into_iter()
+        .map(|m| (m.id.clone(), Arc::new(m)))
+        .collect();
+    let theatres: HashMap<String, Arc<pb::Theatre>> = result
+        .theatres
+        .into_iter()
+        .map(|t| (t.id.clone(), Arc::new(t)))
+        .collect();
+    result
+        .showtimes
+        .into_iter()
+        .map(|s| {
+            let movie = movies.get(&s.movie_id).cloned().ok_or_else(|| {
+                ClientError::Inconsistent(format!(
+                    "showtime {} refers to movie {}, which the result does not contain",
+                    s.id, s.movie_id
+                ))
+            })?;
+            let theatre = theatres.get(&s.theatre_id).cloned().ok_or_else(|| {
+                ClientError::Inconsistent(format!(
+                    "showtime {} refers to theatre {}, which the result does not contain",
+                    s.id, s.theatre_id
+                ))
+            })?;
+            let start_time = s
+                .start_time
+                .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))
+                .ok_or_else(|| {
+                    ClientError::Inconsistent(format!("showtime {} has no valid start time", s.id))
+                })?;
+            Ok(Showtime {
+                id: s.id,
+                movie,
+                theatre,
+                start_time,
+                auditorium: s.auditorium,
+                product_id: s.product_id,
+                price_cents: s.price_cents,
+            })
+        })
+        .collect()
+}
+
+/// Groups showtimes by theatre: theatres nearest first (then by name), each with its
+/// showtimes by start time.
+pub fn group_by_theatre(result: pb::ShowtimesResult) -> Result<Vec<TheatreShowtimes>, ClientError> {
+    let mut groups: Vec<TheatreShowtimes> = Vec::new();
+    for showtime in resolve(result)? {
+        match groups
+            .iter_mut()
+            .find(|g| Arc::ptr_eq(&g.theatre, &showtime.theatre))
+        {
+            Some(group) => group.showtimes.push(showtime),
+            None => groups.push(TheatreShowtimes {
+                theatre: showtime.theatre.clone(),
+                showtimes: vec![showtime],
+            }),
+        }
+    }
+    groups.sort_by(|a, b| theatre_order(&a.theatre, &b.theatre));
+    for group in &mut groups {
+        group.showtimes.sort_by(showtime_order);
+    }
+    Ok(groups)
+}
+
+/// Groups showtimes by movie: movies by name, each with its showtimes by start time.
+pub fn group_by_movie(result: pb::ShowtimesResult) -> Result<Vec<MovieShowtimes>, ClientError> {
+    let mut groups: Vec<MovieShowtimes> = Vec::new();
+    for showtime in resolve(result)? {
+        match groups
+            .iter_mut()
+            .find(|g| Arc::ptr_eq(&g.movie, &showtime.movie))
+        {
+            Some(group) => group.showtimes.push(showtime),
+            None => groups.push(MovieShowtimes {
+                movie: showtime.movie.clone(),
+                showtimes: vec![showtime],
+            }),
+        }
+    }
+    groups.sort_by(|a, b| movie_order(&a.movie, &b.movie));
+    for group in &mut groups {
+        group.showtimes.sort_by(showtime_order);
+    }
+    Ok(groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn movie(id: &str, name: &str) -> pb::Movie {
+        pb::Movie {
+            id: id.into(),
+            name: name.into(),
+            length_minutes: 100,
+            rating: pb::Rating::Pg.into(),
+        }
+    }
+
+    fn theatre(id: &str, name: &str, distance: Option<f64>) -> pb::Theatre {
+        pb::Theatre {
+            id: id.into(),
+            name: name.into(),
+            distance_miles: distance,
+            ..Default::default()
+        }
+    }
+
+    fn showtime(id: &str, movie: &str, theatre: &str, hour: i64) -> pb::Showtime {
+        pb::Showtime {
+            id: id.into(),
+            movie_id: movie.into(),
+            theatre_id: theatre.into(),
+            start_time: Some(prost_types::Timestamp {
+                seconds: 1_900_000_000 + hour * 3600,
+                nanos: 0,
+            }),
+            auditorium: "1".into(),
+            product_id: format!("p{id}"),
+            price_cents: 1000,
+        }
+    }
+
+    fn ids(showtimes: &[Showtime]) -> Vec<&str> {
+        showtimes.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    #[test]
+    fn an_empty_result_groups_into_nothing() {
+        assert_eq!(group_by_theatre(pb::ShowtimesResult::default()), Ok(vec![]));
+        assert_eq!(group_by_movie(pb::ShowtimesResult::default()), Ok(vec![]));
+    }
+
+    #[test]
+    fn one_theatre_gets_all_its_showtimes_in_start_order() {
+        let result = pb::ShowtimesResult {
+            movies: vec![movie("m1", "Heat"), movie("m2", "Alien")],
+            theatres: vec![theatre("t1", "Kendall", Some(1.0))],
+            showtimes: vec![
+                showtime("s3", "m1", "t1", 5),
+                showtime("s1", "m2", "t1", 1),
+                showtime("s2", "m1", "t1", 3),
+            ],
+            next_page_token: String::new(),
+        };
+        let groups = group_by_theatre(result).expect("consistent");
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].theatre.name, "Kendall");
+        assert_eq!(ids(&groups[0].showtimes), vec!["s1", "s2", "s3"]);
+    }
+
+    #[test]
+    fn many_theatres_nearest_first_then_by_name_and_values_are_shared() {
+        let result = pb::ShowtimesResult {
+            movies: vec![movie("m1", "Heat")],
+            theatres: vec![
+                theatre("t1", "Far", Some(9.0)),
+                theatre("t2", "Near B", Some(1.0)),
+                theatre("t3", "Near A", Some(1.0)),
+            ],
+            showtimes: vec![
+                showtime("s1", "m1", "t1", 1),
+                showtime("s2", "m1", "t2", 2),
+                showtime("s3", "m1", "t3", 3),
+                showtime("s4", "m1", "t2", 0),
+            ],
+            next_page_token: String::new(),
+        };
+        let groups = group_by_theatre(result).expect("consistent");
+        let names: Vec<_> = groups.iter().map(|g| g.theatre.name.as_str()).collect();
+        assert_eq!(names, vec!["Near A", "Near B", "Far"]);
+        assert_eq!(ids(&groups[1].showtimes), vec!["s4", "s2"]);
+        // One movie value, shared by every showtime, not copied.
+        let first = &groups[0].showtimes[0].movie;
+        for showtime in groups.iter().flat_map(|g| &g.showtimes) {
+            assert!(Arc::ptr_eq(first, &showtime.movie));
+        }
+        assert_eq!(Arc::strong_count(first), 4);
+        // And each theatre group shares its theatre with its showtimes.
+        for group in &groups {
+            for showtime in &group.showtimes {
+                assert!(Arc::ptr_eq(&group.theatre, &showtime.theatre));
+            }
+        }
+    }
+
+    #[test]
+    fn grouping_by_movie_orders_movies_by_name() {
+        let result = pb::ShowtimesResult {
+            movies: vec![
+                movie("m1", "Zodiac"),
+                movie("m2", "Alien"),
+                movie("m3", "Heat"),
+            ],
+            theatres: vec![theatre("t1", "Kendall", None)],
+            showtimes: vec![
+                showtime("s1", "m1", "t1", 1),
+                showtime("s2", "m2", "t1", 4),
+                showtime("s3", "m2", "t1", 2),
+                showtime("s4", "m3", "t1", 3),
+            ],
+            next_page_token: String::new(),
+        };
+        let groups = group_by_movie(result).expect("consistent");
+        let names: Vec<_> = groups.iter().map(|g| g.movie.name.as_str()).collect();
+        assert_eq!(names, vec!["Alien", "Heat", "Zodiac"]);
+        assert_eq!(ids(&groups[0].showtimes), vec!["s3", "s2"]);
+    }
+
+    #[test]
+    fn a_showtime_referring_to_a_missing_movie_or_theatre_is_an_error() {
+        let missing_movie = pb::ShowtimesResult {
+            movies: vec![],
+            theatres: vec![theatre("t1", "Kendall", None)],
+            showtimes: vec![showtime("s1", "m9", "t1", 1)],
+            next_page_token: String::new(),
+        };
+        assert!(matches!(
+            group_by_theatre(missing_movie),
+            Err(ClientError::Inconsistent(message)) if message.contains("m9")
+        ));
+        let missing_theatre = pb::ShowtimesResult {
+            movies: vec![movie("m1", "Heat")],
+            theatres: vec![],
+            showtimes: vec![showtime("s1", "m1", "t7", 1)],
+            next_page_token: String::new(),
+        };
+        assert!(matches!(
+            group_by_movie(missing_theatre),
+            Err(ClientError::Inconsistent(message)) if message.contains("t7")
+        ));
+    }
+}

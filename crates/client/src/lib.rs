@@ -1,0 +1,575 @@
+//! The front-end's view of Cinema: typed clients for the movies and orders services,
+//! one error type, and façade methods that regroup the one generic `GetShowtimes`
+//! result client-side (by theatre, by movie) without new server calls.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cinema_client::ClientError> {
+//! use cinema_client::{Cinema, ClientConfig};
+//! let cinema = Cinema::connect(ClientConfig::new("http://127.0.0.1:50051", "http://127.0.0.1:50052"))?;
+//! for theatre in cinema.showtimes_for_movie_near("1", "02139").await? {
+//!     println!("{}: {} showtimes", theatre.theatre.name, theatre.showtimes.len());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Every call has a deadline. Reads, and writes that carry a request id (`PlaceOrder`,
+//! `CancelOrder`, `CreateShowtime`; the client generates the id), are retried on
+//! UNAVAILABLE with exponential backoff: retrying them cannot do anything twice.
+
+mod error;
+pub mod facade;
+
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use cinema_proto::movies::v1 as movies;
+use cinema_proto::movies::v1::movies_admin_client::MoviesAdminClient;
+use cinema_proto::movies::v1::movies_service_client::MoviesServiceClient;
+use cinema_proto::orders::v1 as orders;
+use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
+use secrecy::{ExposeSecret, SecretString};
+use tonic::metadata::AsciiMetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::{Request, Status};
+
+/// The wire types, for building requests and reading answers.
+pub use cinema_proto::{movies::v1 as movies_pb, orders::v1 as orders_pb};
+pub use error::ClientError;
+pub use facade::{MovieShowtimes, Showtime, TheatreShowtimes};
+
+/// Where the services are and how to talk to them.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub movies_endpoint: String,
+    pub orders_endpoint: String,
+    /// Deadline of every call.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// TLS for both services; `None` for plaintext (local development).
+    pub tls: Option<ClientTlsConfig>,
+    /// The movies admin token, needed for `admin()` calls.
+    pub movies_admin_token: Option<SecretString>,
+    /// The orders admin token, needed for `orders().add_product`.
+    pub orders_admin_token: Option<SecretString>,
+    /// Retries after the first attempt, for calls that are safe to retry.
+    pub retries: usize,
+}
+
+impl ClientConfig {
+    pub fn new(movies_endpoint: impl Into<String>, orders_endpoint: impl Into<String>) -> Self {
+        Self {
+            movies_endpoint: movies_endpoint.into(),
+            orders_endpoint: orders_endpoint.into(),
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
+            tls: None,
+            movies_admin_token: None,
+            orders_admin_token: None,
+            retries: 3,
+        }
+    }
+
+    fn channel(&self, endpoint: &str) -> Result<Channel, ClientError> {
+        let mut endpoint = Endpoint::from_shared(endpoint.to_owned())
+            .map_err(|e| ClientError::InvalidInput(format!("endpoint {endpoint:?}: {e}")))?
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout);
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint
+                .tls_config(tls.clone())
+                .map_err(|e| ClientError::InvalidInput(format!("TLS configuration: {e}")))?;
+        }
+        // Lazy: a service that is down now is retried on each call, not at start-up.
+        Ok(endpoint.connect_lazy())
+    }
+
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(2))
+            .with_jitter()
+            .with_max_times(self.retries)
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call of the service it wraps.
+#[derive(Debug, Clone)]
+pub struct BearerToken(Option<AsciiMetadataValue>);
+
+impl BearerToken {
+    fn new(token: Option<&SecretString>) -> Self {
+        Self(token.and_then(|t| format!("Bearer {}", t.expose_secret()).parse().ok()))
+    }
+}
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Runs `call`, retrying it with `backoff` while it fails with a retryable error.
+async fn retrying<T, F, Fut>(
+    backoff: ExponentialBuilder,
+    what: &'static str,
+    call: F,
+) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Status>>,
+{
+    let mut call = call;
+    (|| {
+        let attempt = call();
+        async move { attempt.await.map_err(ClientError::from) }
+    })
+    .retry(backoff)
+    .when(ClientError::is_retryable)
+    .notify(|error, delay| tracing::debug!(call = what, %error, ?delay, "retrying"))
+    .await
+}
+
+/// Runs `call` once.
+async fn once<T>(call: impl Future<Output = Result<T, Status>>) -> Result<T, ClientError> {
+    call.await.map_err(ClientError::from)
+}
+
+/// Both services, through one entry point.
+#[derive(Debug, Clone)]
+pub struct Cinema {
+    movies: MoviesClient,
+    admin: AdminClient,
+    orders: OrdersClient,
+}
+
+impl Cinema {
+    /// Prepares connections to both services; nothing is dialled until the first call.
+    pub fn connect(config: ClientConfig) -> Result<Self, ClientError> {
+        let movies_channel = config.channel(&config.movies_endpoint)?;
+        let orders_channel = config.channel(&config.orders_endpoint)?;
+        let backoff = config.backoff();
+        Ok(Self {
+            movies: MoviesClient {
+                inner: MoviesServiceClient::new(movies_channel.clone()),
+                backoff,
+            },
+            admin: AdminClient {
+                inner: MoviesAdminClient::with_interceptor(
+                    movies_channel,
+                    BearerToken::new(config.movies_admin_token.as_ref()),
+                ),
+                backoff,
+            },
+            orders: OrdersClient {
+                inner: OrdersServiceClient::new(orders_channel.clone()),
+                admin: OrdersServiceClient::with_interceptor(
+                    orders_channel,
+                    BearerToken::new(config.orders_admin_token.as_ref()),
+                ),
+                backoff,
+            },
+        })
+    }
+
+    pub fn movies(&self) -> &MoviesClient {
+        &self.movies
+    }
+
+    pub fn admin(&self) -> &AdminClient {
+        &self.admin
+    }
+
+    pub fn orders(&self) -> &OrdersClient {
+        &self.orders
+    }
+
+    /// The theatres showing `movie_id` near `zip`, nearest first, each with its
+    /// showtimes.
+    pub async fn showtimes_for_movie_near(
+        &self,
+        movie_id: &str,
+        zip: &str,
+    ) -> Result<Vec<TheatreShowtimes>, ClientError> {
+        let result = self
+            .movies
+            .all_showtimes(movies::GetShowtimesRequest {
+                zip_code: Some(zip.to_owned()),
+                movie_ids: vec![movie_id.to_owned()],
+                ..Default::default()
+            })
+            .await?;
+        facade::group_by_theatre(result)
+    }
+
+    /// The movies at one theatre, by name, each with its showtimes.
+    pub async fn showtimes_at_theatre(
+        &self,
+        theatre_id: &str,
+    ) -> Result<Vec<MovieShowtimes>, ClientError> {
+        let result = self
+            .movies
+            .all_showtimes(movies::GetShowtimesRequest {
+                theatre_ids: vec![theatre_id.to_owned()],
+                ..Default::default()
+            })
+            .await?;
+        facade::group_by_movie(result)
+    }
+
+    /// For a home page: the movies with current showtimes near `zip` (everywhere when
+    /// `None`), by name.
+    pub async fn current_movies(
+        &self,
+        zip: Option<&str>,
+    ) -> Result<Vec<movies::Movie>, ClientError> {
+        self.movies.list_current_movies(zip).await
+    }
+}
+
+/// The public `MoviesService`.
+#[derive(Debug, Clone)]
+pub struct MoviesClient {
+    inner: MoviesServiceClient<Channel>,
+    backoff: ExponentialBuilder,
+}
+
+/// At most this many pages are fetched by `all_showtimes` (500 showtimes each).
+const MAX_PAGES: usize = 40;
+
+impl MoviesClient {
+    /// One page of showtimes.
+    pub async fn get_showtimes(
+        &self,
+        request: movies::GetShowtimesRequest,
+    ) -> Result<movies::ShowtimesResult, ClientError> {
+        retrying(self.backoff, "GetShowtimes", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .get_showtimes(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+
+    /// Every page of showtimes, merged into one normalized result.
+    pub async fn all_showtimes(
+        &self,
+        mut request: movies::GetShowtimesRequest,
+    ) -> Result<movies::ShowtimesResult, ClientError> {
+        request.page_size = 500;
+        let mut all = movies::ShowtimesResult::default();
+        for _ in 0..MAX_PAGES {
+            let page = self.get_showtimes(request.clone()).await?;
+            for movie in page.movies {
+                if !all.movies.iter().any(|m| m.id == movie.id) {
+                    all.movies.push(movie);
+                }
+            }
+            for theatre in page.theatres {
+                if !all.theatres.iter().any(|t| t.id == theatre.id) {
+                    all.theatres.push(theatre);
+                }
+            }
+            all.showtimes.extend(page.showtimes);
+            if page.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            request.page_token = page.next_page_token;
+        }
+        Err(ClientError::Inconsistent(format!(
+            "more than {MAX_PAGES} pages of showtimes: narrow the search"
+        )))
+    }
+
+    pub async fn list_current_movies(
+        &self,
+        zip: Option<&str>,
+    ) -> Result<Vec<movies::Movie>, ClientError> {
+        let request = movies::ListCurrentMoviesRequest {
+            zip_code: zip.map(str::to_owned),
+            radius_miles: None,
+        };
+        retrying(self.backoff, "ListCurrentMovies", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .list_current_movies(request)
+                    .await
+                    .map(|r| r.into_inner().movies)
+            }
+        })
+        .await
+    }
+
+    pub async fn get_movie(&self, id: &str) -> Result<movies::Movie, ClientError> {
+        let request = movies::GetMovieRequest { id: id.to_owned() };
+        retrying(self.backoff, "GetMovie", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .get_movie(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+
+    pub async fn get_theatre(&self, id: &str) -> Result<movies::Theatre, ClientError> {
+        let request = movies::GetTheatreRequest { id: id.to_owned() };
+        retrying(self.backoff, "GetTheatre", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .get_theatre(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+}
+
+/// `MoviesAdmin`: every call carries the movies admin token.
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    inner: MoviesAdminClient<InterceptedService<Channel, BearerToken>>,
+    backoff: ExponentialBuilder,
+}
+
+impl AdminClient {
+    /// Not retried: creating a movie twice would make two.
+    pub async fn create_movie(
+        &self,
+        request: movies::CreateMovieRequest,
+    ) -> Result<movies::Movie, ClientError> {
+        once(self.inner.clone().create_movie(request))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Not retried: creating a theatre twice would make two.
+    pub async fn create_theatre(
+        &self,
+        request: movies::CreateTheatreRequest,
+    ) -> Result<movies::Theatre, ClientError> {
+        once(self.inner.clone().create_theatre(request))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Retried safely: the request id (generated when empty) makes it idempotent.
+    pub async fn create_showtime(
+        &self,
+        mut request: movies::CreateShowtimeRequest,
+    ) -> Result<movies::Showtime, ClientError> {
+        if request.request_id.is_empty() {
+            request.request_id = uuid::Uuid::new_v4().to_string();
+        }
+        retrying(self.backoff, "CreateShowtime", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .create_showtime(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+}
+
+/// `OrdersService`.
+#[derive(Debug, Clone)]
+pub struct OrdersClient {
+    inner: OrdersServiceClient<Channel>,
+    /// The same service with the orders admin token, for `add_product` only.
+    admin: OrdersServiceClient<InterceptedService<Channel, BearerToken>>,
+    backoff: ExponentialBuilder,
+}
+
+/// What to order: `PlaceOrder` without its request id, which the client generates.
+#[derive(Debug, Clone, Default)]
+pub struct NewOrder {
+    pub items: Vec<orders::OrderItem>,
+    pub payment: orders::Payment,
+    pub phone: Option<String>,
+}
+
+impl OrdersClient {
+    /// Places an order under a fresh request id, retried with that same id: a retry
+    /// after a lost answer returns the first order, never a second one.
+    pub async fn place_order(&self, order: NewOrder) -> Result<orders::OrderPlaced, ClientError> {
+        self.place_order_with_id(uuid::Uuid::new_v4().to_string(), order)
+            .await
+    }
+
+    /// Places an order under the caller's request id (to retry across restarts).
+    pub async fn place_order_with_id(
+        &self,
+        request_id: String,
+        order: NewOrder,
+    ) -> Result<orders::OrderPlaced, ClientError> {
+        let request = orders::PlaceOrderRequest {
+            request_id,
+            items: order.items,
+            payment: Some(order.payment),
+            customer: Some(orders::Customer { phone: order.phone }),
+        };
+        retrying(self.backoff, "PlaceOrder", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .place_order(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+
+    pub async fn cancel_order(&self, confirmation: &str) -> Result<orders::Order, ClientError> {
+        let request = orders::CancelOrderRequest {
+            confirmation: confirmation.to_owned(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+        };
+        retrying(self.backoff, "CancelOrder", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .cancel_order(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+
+    pub async fn get_order(&self, confirmation: &str) -> Result<orders::Order, ClientError> {
+        let request = orders::GetOrderRequest {
+            confirmation: confirmation.to_owned(),
+        };
+        retrying(self.backoff, "GetOrder", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .get_order(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+
+    /// Seats (units) left for each product, in request order.
+    pub async fn availability(
+        &self,
+        product_ids: &[&str],
+    ) -> Result<Vec<orders::ProductAvailability>, ClientError> {
+        let request = orders::GetAvailabilityRequest {
+            product_ids: product_ids.iter().map(|id| (*id).to_owned()).collect(),
+        };
+        retrying(self.backoff, "GetAvailability", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .get_availability(request)
+                    .await
+                    .map(|r| r.into_inner().products)
+            }
+        })
+        .await
+    }
+
+    /// Adds a product (needs the orders admin token). Retried only when it names a
+    /// provider and an external reference, which make it idempotent.
+    pub async fn add_product(
+        &self,
+        request: orders::AddProductRequest,
+    ) -> Result<String, ClientError> {
+        let idempotent = request.provider_id.is_some() && request.external_ref.is_some();
+        let call = || {
+            let mut client = self.admin.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .add_product(request)
+                    .await
+                    .map(|r| r.into_inner().product_id)
+            }
+        };
+        if idempotent {
+            retrying(self.backoff, "AddProduct", call).await
+        } else {
+            once(call()).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_service_is_reported_as_unavailable_after_retries() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let mut config = ClientConfig::new(format!("http://{addr}"), format!("http://{addr}"));
+        config.retries = 1;
+        let cinema = Cinema::connect(config).expect("config is valid");
+        let error = cinema
+            .movies()
+            .get_movie("1")
+            .await
+            .expect_err("nothing listens");
+        assert!(matches!(error, ClientError::Unavailable(_)), "{error:?}");
+        assert!(error.is_retryable());
+    }
+
+    #[test]
+    fn statuses_map_to_what_went_wrong() {
+        use tonic::Code;
+        let cases = [
+            (Code::NotFound, "not found"),
+            (Code::InvalidArgument, "invalid input"),
+            (Code::ResourceExhausted, "sold out"),
+            (Code::FailedPrecondition, "refused"),
+            (Code::Unavailable, "unavailable"),
+            (Code::Unauthenticated, "unauthenticated"),
+        ];
+        for (code, prefix) in cases {
+            let error = ClientError::from(Status::new(code, "details"));
+            assert_eq!(error.to_string(), format!("{prefix}: details"));
+        }
+        assert!(!ClientError::from(Status::invalid_argument("x")).is_retryable());
+    }
+
+    #[test]
+    fn a_malformed_endpoint_is_refused_up_front() {
+        let error = Cinema::connect(ClientConfig::new("not a uri\n", "http://127.0.0.1:1"))
+            .expect_err("bad");
+        assert!(matches!(error, ClientError::InvalidInput(_)));
+    }
+}

@@ -1,0 +1,162 @@
+//! A harness that runs the whole system in-process, as the tests (and benchmarks) of
+//! this crate need it: the orders and movies services on port 0, each on its own fresh
+//! database, and a `cinema-client` connected to both. The database server is the one
+//! at `DATABASE_URL`, or one Postgres container when that is not set (see
+//! `cinema-testkit`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use cinema_client::{Cinema, ClientConfig};
+use cinema_testkit::TestDatabase;
+use secrecy::SecretString;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+
+pub const MOVIES_ADMIN_TOKEN: &str = "it-movies-admin";
+pub const ORDERS_ADMIN_TOKEN: &str = "it-orders-admin";
+pub const CALLBACK_TOKEN: &str = "it-callback";
+
+fn secret(s: &str) -> Option<SecretString> {
+    Some(SecretString::from(s.to_owned()))
+}
+
+/// One running service.
+#[derive(Debug)]
+pub struct Service {
+    pub addr: SocketAddr,
+    /// Its database, for assertions a front-end cannot make.
+    pub pool: PgPool,
+    shutdown: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Service {
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.context("service task panicked")?
+    }
+}
+
+/// Both services and a client, running in this process.
+#[derive(Debug)]
+pub struct Stack {
+    pub cinema: Cinema,
+    pub orders: Service,
+    pub movies: Service,
+}
+
+impl Stack {
+    pub async fn start() -> anyhow::Result<Self> {
+        cinema_testkit::init_test_logging();
+        let orders_db = TestDatabase::create().await?;
+        let movies_db = TestDatabase::create().await?;
+
+        let orders = cinema_orders::Application::build(cinema_orders::config::Settings {
+            database_url: SecretString::from(orders_db.url().to_owned()),
+            listen_addr: "127.0.0.1:0".parse()?,
+            admin_token: secret(ORDERS_ADMIN_TOKEN),
+            skip_migrations: false,
+            db_max_connections: 20,
+            callback_token: secret(CALLBACK_TOKEN),
+            dispatcher: true,
+            dispatch: cinema_orders::dispatcher::DispatchSettings {
+                min_delay_ms: 50,
+                max_delay_ms: 500,
+                sweep_ms: 500,
+                call_timeout_ms: 2000,
+                ..Default::default()
+            },
+        })
+        .await?;
+        let orders_addr = orders.local_addr();
+        let orders_pool = orders.pool().clone();
+        let (orders_stop, rx) = oneshot::channel::<()>();
+        let orders_task = tokio::spawn(orders.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+
+        let movies = cinema_movies::Application::build(cinema_movies::config::Settings {
+            database_url: SecretString::from(movies_db.url().to_owned()),
+            listen_addr: "127.0.0.1:0".parse()?,
+            admin_token: secret(MOVIES_ADMIN_TOKEN),
+            orders_endpoint: format!("http://{orders_addr}"),
+            orders_token: secret(ORDERS_ADMIN_TOKEN),
+            orders_timeout_ms: 5000,
+            provider_name: "movies".into(),
+            callback_endpoint: None,
+            callback_token: secret(CALLBACK_TOKEN),
+            cleaning_gap_minutes: 15,
+            skip_migrations: false,
+            db_max_connections: 20,
+        })
+        .await?;
+        let movies_addr = movies.local_addr();
+        let movies_pool = movies.pool().clone();
+        let (movies_stop, rx) = oneshot::channel::<()>();
+        let movies_task = tokio::spawn(movies.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+
+        let mut config = ClientConfig::new(
+            format!("http://{movies_addr}"),
+            format!("http://{orders_addr}"),
+        );
+        config.movies_admin_token = secret(MOVIES_ADMIN_TOKEN);
+        config.orders_admin_token = secret(ORDERS_ADMIN_TOKEN);
+        config.timeout = Duration::from_secs(10);
+        Ok(Self {
+            cinema: Cinema::connect(config)?,
+            orders: Service {
+                addr: orders_addr,
+                pool: orders_pool,
+                shutdown: orders_stop,
+                task: orders_task,
+            },
+            movies: Service {
+                addr: movies_addr,
+                pool: movies_pool,
+                shutdown: movies_stop,
+                task: movies_task,
+            },
+        })
+    }
+
+    /// Stops both services, draining in-flight calls.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.movies.stop().await?;
+        self.orders.stop().await
+    }
+}
+
+/// Polls `check` until it returns `Some`, or fails after `deadline`.
+pub async fn eventually<T, F, Fut>(
+    what: &str,
+    deadline: Duration,
+    mut check: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return Ok(value);
+        }
+        if start.elapsed() > deadline {
+            anyhow::bail!("timed out after {deadline:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A whole minute `hours` from now, as a protobuf timestamp.
+pub fn hours_from_now(hours: i64) -> prost_types::Timestamp {
+    let t = chrono::Utc::now() + chrono::Duration::hours(hours);
+    prost_types::Timestamp {
+        seconds: t.timestamp() - t.timestamp() % 60,
+        nanos: 0,
+    }
+}

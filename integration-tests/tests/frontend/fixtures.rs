@@ -1,0 +1,101 @@
+use cinema_client::movies_pb as movies;
+use cinema_client::orders_pb as orders;
+use cinema_client::{Cinema, NewOrder};
+use cinema_integration_tests::hours_from_now;
+
+pub async fn movie(cinema: &Cinema, name: &str, minutes: u32) -> movies::Movie {
+    cinema
+        .admin()
+        .create_movie(movies::CreateMovieRequest {
+            name: name.into(),
+            length_minutes: minutes,
+            rating: movies::Rating::Pg13.into(),
+        })
+        .await
+        .expect("movie created")
+}
+
+/// A theatre with a big auditorium "1" and a small one "2" (`small_seats`).
+pub async fn theatre(cinema: &Cinema, name: &str, zip: &str, small_seats: u32) -> movies::Theatre {
+    cinema
+        .admin()
+        .create_theatre(movies::CreateTheatreRequest {
+            name: name.into(),
+            phone: "617-555-0100".into(),
+            address: Some(movies::Address {
+                line_1: "1 Main St".into(),
+                city: "Somewhere".into(),
+                state: "MA".into(),
+                zip_code: zip.into(),
+            }),
+            auditoriums: vec![
+                movies::Auditorium {
+                    room: "1".into(),
+                    seats: 200,
+                },
+                movies::Auditorium {
+                    room: "2".into(),
+                    seats: small_seats,
+                },
+            ],
+            latitude: None,
+            longitude: None,
+        })
+        .await
+        .expect("theatre created")
+}
+
+pub async fn showtime(
+    cinema: &Cinema,
+    movie: &str,
+    theatre: &str,
+    room: &str,
+    hours: i64,
+) -> movies::Showtime {
+    cinema
+        .admin()
+        .create_showtime(movies::CreateShowtimeRequest {
+            movie_id: movie.into(),
+            theatre_id: theatre.into(),
+            room: room.into(),
+            start_time: Some(hours_from_now(hours)),
+            price_cents: 1250,
+            request_id: String::new(),
+        })
+        .await
+        .expect("showtime created")
+}
+
+pub fn visa() -> orders::Payment {
+    orders::Payment {
+        method: Some(orders::payment::Method::CreditCard(orders::CreditCard {
+            brand: orders::CardBrand::Visa.into(),
+            number: "4111 1111 1111 1111".into(),
+            expiration_month: 12,
+            expiration_year: 2030,
+            billing_address: Some(orders::Address {
+                line_1: "77 Massachusetts Ave".into(),
+                line_2: String::new(),
+                city: "Cambridge".into(),
+                state: "MA".into(),
+                zip_code: "02139".into(),
+            }),
+        })),
+    }
+}
+
+pub fn tickets(product_id: &str, quantity: i64) -> NewOrder {
+    NewOrder {
+        items: vec![orders::OrderItem {
+            product_id: product_id.into(),
+            quantity,
+        }],
+        payment: visa(),
+        phone: None,
+    }
+}
+
+pub fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}

@@ -1,0 +1,6 @@
+//! The integration-test application of the chapter: it drives the services only
+//! through `cinema-client`, exactly as a front-end would.
+
+mod chapter;
+mod fixtures;
+mod journey;

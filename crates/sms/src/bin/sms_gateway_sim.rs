@@ -1,0 +1,34 @@
+//! Serves the Watertel and Milio simulators until Ctrl-C.
+
+use std::net::SocketAddr;
+
+use cinema_sms::simulator::{SimSettings, Simulator};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sms-gateway-sim",
+    version,
+    about = "Simulates the Watertel and Milio SMS gateways"
+)]
+struct Cli {
+    #[arg(long, env = "SIM_LISTEN_ADDR", default_value = "127.0.0.1:50060")]
+    listen_addr: SocketAddr,
+    #[command(flatten)]
+    settings: SimSettings,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let sim = Simulator::start(cli.listen_addr, cli.settings).await?;
+    tracing::info!(watertel = %sim.watertel_url(), milio = %sim.milio_url(), texts = %sim.texts_url(), "SMS gateway simulator listening");
+    tokio::signal::ctrl_c().await?;
+    sim.stop().await;
+    Ok(())
+}

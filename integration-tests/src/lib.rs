@@ -68,6 +68,7 @@ impl Stack {
                 call_timeout_ms: 2000,
                 ..Default::default()
             },
+            sms: Default::default(),
         })
         .await?;
         let orders_addr = orders.local_addr();

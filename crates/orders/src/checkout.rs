@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::payments::PaymentProcessor;
 use crate::store::outbox::{self, AvailabilityEvent, Kind};
 use crate::store::{self, OrderKey, PromotionRefused, StockChange};
+use crate::texts;
 
 /// How many confirmation codes to draw before giving up; with 2^50 codes a second
 /// draw is already astronomically rare.
@@ -28,11 +29,17 @@ const CONFIRMATION_ATTEMPTS: usize = 5;
 pub struct Checkout {
     pool: sqlx::PgPool,
     processor: Arc<dyn PaymentProcessor>,
+    /// Whether customers who gave a phone number are texted (SMS is configured).
+    texts: bool,
 }
 
 impl Checkout {
-    pub fn new(pool: sqlx::PgPool, processor: Arc<dyn PaymentProcessor>) -> Self {
-        Self { pool, processor }
+    pub fn new(pool: sqlx::PgPool, processor: Arc<dyn PaymentProcessor>, texts: bool) -> Self {
+        Self {
+            pool,
+            processor,
+            texts,
+        }
     }
 
     #[tracing::instrument(skip_all, fields(request_id = draft.request_id.as_str()))]
@@ -102,14 +109,19 @@ impl Checkout {
             PaymentMethod::PayPal(_) => {}
         }
 
-        let authorization = self
-            .processor
-            .authorize(&draft.payment, total)
-            .await
-            .map_err(|decline| {
+        let authorization = match self.processor.authorize(&draft.payment, total).await {
+            Ok(authorization) => authorization,
+            Err(decline) => {
                 tracing::info!(reason = %decline, "payment declined");
-                Error::failed_precondition(format!("payment declined: {decline}"))
-            })?;
+                // Nothing of the order stays; the decline itself is recorded, with the
+                // customer's text, in a transaction of its own.
+                tx.rollback().await?;
+                self.record_decline(draft, total, &decline.reason).await?;
+                return Err(Error::failed_precondition(format!(
+                    "payment declined: {decline}"
+                )));
+            }
+        };
 
         let taken: Vec<_> = lines.iter().map(|l| (l.product_id, -l.quantity)).collect();
         let changes = store::change_stock(&mut tx, &taken).await?;
@@ -145,9 +157,35 @@ impl Checkout {
         let order = store::load_order(&mut tx, OrderKey::Id(order_id))
             .await?
             .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("order {order_id} vanished")))?;
+        if let (true, Some(phone)) = (self.texts, &draft.phone) {
+            // Queued with the order, sent later: the order never waits for a gateway.
+            outbox::enqueue_sms(&mut tx, phone, &texts::order_confirmed(&order)).await?;
+        }
         tx.commit().await?;
         tracing::info!(confirmation = %order.confirmation, total_cents = total, "order placed");
         Ok(order)
+    }
+
+    async fn record_decline(
+        &self,
+        draft: &OrderDraft,
+        total: i64,
+        reason: &str,
+    ) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        store::record_declined_checkout(
+            &mut tx,
+            &draft.request_id,
+            draft.phone.as_ref(),
+            total,
+            reason,
+        )
+        .await?;
+        if let (true, Some(phone)) = (self.texts, &draft.phone) {
+            outbox::enqueue_sms(&mut tx, phone, &texts::checkout_declined(total, reason)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Cancels an order: returns its stock and its promotion use, and tells providers

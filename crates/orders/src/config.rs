@@ -64,6 +64,84 @@ pub struct Settings {
 
     #[command(flatten)]
     pub dispatch: crate::dispatcher::DispatchSettings,
+
+    #[command(flatten)]
+    pub sms: SmsSettings,
+}
+
+/// The SMS gateways customers are texted through. Texts are off when neither gateway
+/// is configured.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SmsSettings {
+    /// Watertel's base URL (where `/api/login` and `/api/sms` live).
+    #[arg(long, env = "SMS_WATERTEL_URL")]
+    pub watertel_url: Option<String>,
+    #[arg(long, env = "SMS_WATERTEL_USERNAME", default_value = "")]
+    pub watertel_username: String,
+    #[arg(long, env = "SMS_WATERTEL_PASSWORD", value_parser = parse_secret, hide_env_values = true)]
+    pub watertel_password: Option<SecretString>,
+    /// Share of texts sent through Watertel.
+    #[arg(long, env = "SMS_WATERTEL_WEIGHT", default_value_t = 80)]
+    pub watertel_weight: u32,
+    /// Milio's base URL (where `/api/sms` lives).
+    #[arg(long, env = "SMS_MILIO_URL")]
+    pub milio_url: Option<String>,
+    #[arg(long, env = "SMS_MILIO_TOKEN", value_parser = parse_secret, hide_env_values = true)]
+    pub milio_token: Option<SecretString>,
+    /// The sender number registered with Milio.
+    #[arg(long, env = "SMS_MILIO_REGISTERED_PHONE", default_value = "")]
+    pub milio_registered_phone: String,
+    #[arg(long, env = "SMS_MILIO_WEIGHT", default_value_t = 20)]
+    pub milio_weight: u32,
+    /// Retries of one send inside the SMS stack (at once, then ~2 s, ~4 s, ...).
+    #[arg(long, env = "SMS_RETRIES", default_value_t = 3)]
+    pub retries: usize,
+    /// The first delayed retry's wait, doubled for each later one.
+    #[arg(long, env = "SMS_RETRY_BASE_MS", default_value_t = 2000)]
+    pub retry_base_ms: u64,
+}
+
+impl SmsSettings {
+    /// The SMS stack's configuration, or `None` when no gateway is configured.
+    pub fn to_config(&self) -> anyhow::Result<Option<cinema_sms::SmsConfig>> {
+        use anyhow::Context;
+        let mut gateways = Vec::new();
+        if let Some(base_url) = &self.watertel_url {
+            gateways.push(cinema_sms::GatewayConfig::Watertel {
+                weight: self.watertel_weight,
+                base_url: base_url.clone(),
+                username: self.watertel_username.clone(),
+                password: self
+                    .watertel_password
+                    .clone()
+                    .context("SMS_WATERTEL_PASSWORD is required with SMS_WATERTEL_URL")?,
+            });
+        }
+        if let Some(base_url) = &self.milio_url {
+            gateways.push(cinema_sms::GatewayConfig::Milio {
+                weight: self.milio_weight,
+                base_url: base_url.clone(),
+                access_token: self
+                    .milio_token
+                    .clone()
+                    .context("SMS_MILIO_TOKEN is required with SMS_MILIO_URL")?,
+                registered_phone: self.milio_registered_phone.clone(),
+            });
+        }
+        if gateways.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(cinema_sms::SmsConfig {
+            gateways,
+            default_region: crate::domain::Phone::DEFAULT_REGION,
+            retry: cinema_sms::RetryPolicy {
+                retries: self.retries,
+                base_delay: std::time::Duration::from_millis(self.retry_base_ms),
+                ..Default::default()
+            },
+            http: cinema_sms::HttpSettings::default(),
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::product_provider_client::ProductProviderClient;
+use cinema_sms::SmsClient;
 use secrecy::SecretString;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -80,9 +81,11 @@ impl DispatchSettings {
         Duration::from_millis(self.call_timeout_ms)
     }
 
-    /// Long enough that a delivery in progress always ends before its claim lapses.
+    /// Long enough that a delivery in progress always ends before its claim lapses
+    /// (a text goes through the SMS stack's own retries, which take longer than one
+    /// callback).
     fn lease(&self) -> Duration {
-        self.call_timeout() * 3 + Duration::from_secs(1)
+        (self.call_timeout() * 3 + Duration::from_secs(1)).max(Duration::from_secs(120))
     }
 
     /// The delay after `attempt` failed attempts, from backon's exponential schedule.
@@ -112,15 +115,23 @@ pub struct Dispatcher {
     callback_token: SecretString,
     /// One channel per provider endpoint, reused across deliveries.
     channels: Mutex<HashMap<String, Channel>>,
+    /// Sends texts; `None` when no SMS gateway is configured.
+    sms: Option<SmsClient>,
 }
 
 impl Dispatcher {
-    pub fn new(pool: PgPool, settings: DispatchSettings, callback_token: SecretString) -> Self {
+    pub fn new(
+        pool: PgPool,
+        settings: DispatchSettings,
+        callback_token: SecretString,
+        sms: Option<SmsClient>,
+    ) -> Self {
         Self {
             pool,
             settings,
             callback_token,
             channels: Mutex::new(HashMap::new()),
+            sms,
         }
     }
 
@@ -188,6 +199,9 @@ impl Dispatcher {
 
     #[tracing::instrument(skip_all, fields(outbox_id = message.id, attempt = message.attempt, kind = ?message.kind, product_id = %message.product))]
     async fn attempt(&self, message: &Claimed) -> Outcome {
+        if message.kind == Kind::Sms {
+            return self.text(message).await;
+        }
         match self.deliver(message).await {
             Ok(()) => {
                 tracing::info!("callback delivered");
@@ -207,16 +221,49 @@ impl Dispatcher {
                         "the provider refused our callback credential: check ORDERS_CALLBACK_TOKEN"
                     );
                 }
-                if permanent || message.attempt as u32 >= self.settings.max_attempts {
-                    tracing::error!(%error, "callback exhausted");
+                if permanent {
+                    tracing::error!(%error, "callback refused for good");
                     Outcome::Exhausted(error)
                 } else {
-                    let delay = self.settings.retry_delay(message.attempt as u32);
-                    tracing::warn!(%error, ?delay, "callback failed; will retry");
-                    Outcome::RetryAfter(delay, error)
+                    self.retry_or_exhaust(message, error, None)
                 }
             }
         }
+    }
+
+    /// Sends a text through the SMS stack (which retries briefly by itself). What the
+    /// stack could not send is retried later if retrying can help, and otherwise kept,
+    /// exhausted, with its error: never resent automatically.
+    async fn text(&self, message: &Claimed) -> Outcome {
+        let Some(sms) = &self.sms else {
+            let error = "no SMS gateway is configured".to_owned();
+            return self.retry_or_exhaust(message, error, None);
+        };
+        match sms.send_sms(&message.phone, &message.message).await {
+            Ok(()) => Outcome::Delivered,
+            Err(e) if e.is_retryable() => {
+                self.retry_or_exhaust(message, e.to_string(), e.retry_after())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "text cannot be sent");
+                Outcome::Exhausted(e.to_string())
+            }
+        }
+    }
+
+    fn retry_or_exhaust(
+        &self,
+        message: &Claimed,
+        error: String,
+        at_least: Option<Duration>,
+    ) -> Outcome {
+        if message.attempt as u32 >= self.settings.max_attempts {
+            tracing::error!(%error, "giving up after the last attempt");
+            return Outcome::Exhausted(error);
+        }
+        let delay = self.settings.retry_delay(message.attempt as u32);
+        tracing::warn!(%error, ?delay, "delivery failed; will retry");
+        Outcome::RetryAfter(at_least.map_or(delay, |min| delay.max(min)), error)
     }
 
     fn channel(&self, endpoint: &str) -> Result<Channel, tonic::Status> {
@@ -266,6 +313,7 @@ impl Dispatcher {
                 }))
                 .await
                 .map(|_| ()),
+            Kind::Sms => Err(tonic::Status::internal("texts are not callbacks")),
             Kind::ProductAvailable => client
                 .product_available(self.authorized(pb::ProductAvailable {
                     event_id,

@@ -11,7 +11,9 @@
 //! - [`checkout`]: the PlaceOrder flow, one transaction across store and payments.
 //! - [`store`]: sqlx queries; the only module that writes SQL.
 //! - [`payments`]: the payment processor trait and the simulated processor.
-//! - [`dispatcher`]: delivers the outbox (callbacks to providers) with retries.
+//! - [`dispatcher`]: delivers the outbox (callbacks to providers, texts to customers)
+//!   with retries.
+//! - [`texts`]: what customers are texted about their orders.
 //! - errors: `cinema_runtime::error`, one type and its mapping to `tonic::Code`.
 //! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped`, used by
 //!   `main`, the tests and the local launcher alike.
@@ -24,6 +26,7 @@ pub mod grpc;
 pub mod payments;
 pub mod startup;
 pub mod store;
+pub mod texts;
 
 pub use startup::Application;
 

@@ -74,14 +74,21 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
         let addr = listener.local_addr()?;
+        let sms = match settings.sms.to_config()? {
+            Some(config) => Some(config.build().context("invalid SMS configuration")?),
+            None => {
+                tracing::warn!("no SMS gateway configured: customers will not be texted");
+                None
+            }
+        };
         let api = OrdersApi::new(
             pool.clone(),
-            Checkout::new(pool.clone(), processor),
+            Checkout::new(pool.clone(), processor, sms.is_some()),
             cinema_runtime::BearerAuth::new(admin_token),
         );
         let dispatcher = settings
             .dispatcher
-            .then(|| Dispatcher::new(pool.clone(), settings.dispatch.clone(), callback_token));
+            .then(|| Dispatcher::new(pool.clone(), settings.dispatch.clone(), callback_token, sms));
         Ok(Self {
             listener,
             addr,

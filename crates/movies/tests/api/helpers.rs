@@ -54,6 +54,7 @@ pub async fn spawn_orders() -> Running {
             call_timeout_ms: 1000,
             ..Default::default()
         },
+        sms: Default::default(),
     })
     .await
     .expect("orders builds");

@@ -88,30 +88,25 @@ impl OrderLines {
     }
 }
 
-/// A customer phone number in E.164 form, e.g. `+14155550100`.
+/// A customer phone number that can receive texts, in E.164 form (`+14155550100`).
+/// Checked with the SMS module's own rules, so an accepted number can be texted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
 
 impl Phone {
+    /// Numbers without a country code are read as US numbers.
+    pub const DEFAULT_REGION: cinema_sms::Region = cinema_sms::Region::US;
+
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let compact: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-            .collect();
-        let valid = compact.strip_prefix('+').is_some_and(|digits| {
-            (7..=15).contains(&digits.len())
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && !digits.starts_with('0')
-        });
-        if valid {
-            Ok(Self(compact))
-        } else {
-            Err(ValidationError::new(format!(
-                "phone {raw:?} must be in international E.164 form, e.g. \"+14155550100\""
-            )))
-        }
+        cinema_sms::PhoneNumber::parse(raw, Self::DEFAULT_REGION)
+            .map(|p| Self(p.as_str().to_owned()))
+            .map_err(|e| {
+                ValidationError::new(format!(
+                    "customer phone: {e}; use a US number or the international form, e.g. \"+14155550100\""
+                ))
+            })
     }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -241,10 +236,14 @@ mod tests {
         assert!(RequestId::parse("has space").is_err());
         assert!(RequestId::parse("6f1c3b0e-8d7a-4a57-9c0c-2f4d5e6a7b8c").is_ok());
         assert_eq!(
-            Phone::parse("+1 (415) 555-0100").map(|p| p.0),
-            Ok("+14155550100".into())
+            Phone::parse("+1 (415) 555-0132").map(|p| p.0),
+            Ok("+14155550132".into())
         );
-        assert!(Phone::parse("4155550100").is_err());
+        assert_eq!(
+            Phone::parse("415 555 0132").map(|p| p.0),
+            Ok("+14155550132".into())
+        );
+        assert!(Phone::parse("555-0100").is_err());
         assert!(Phone::parse("+0123456789").is_err());
     }
 }

@@ -228,6 +228,28 @@ pub async fn mark_cancelled(
     Ok(())
 }
 
+/// Records a checkout whose payment was declined.
+pub async fn record_declined_checkout(
+    conn: &mut PgConnection,
+    request_id: &RequestId,
+    phone: Option<&Phone>,
+    total_cents: i64,
+    reason: &str,
+) -> Result<(), Error> {
+    let reason: String = reason.chars().take(500).collect();
+    sqlx::query(
+        "INSERT INTO declined_checkouts (request_id, customer_phone, total_cents, reason)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(request_id.as_str())
+    .bind(phone.map(Phone::as_str))
+    .bind(total_cents)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Gives a promotion back the redemption a cancelled order used.
 pub async fn restore_promotion(conn: &mut PgConnection, code: &str) -> Result<(), Error> {
     sqlx::query("UPDATE promotions SET uses_remaining = uses_remaining + 1 WHERE code = $1")

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use crate::Error;
-use crate::domain::{ProductId, ProviderId};
+use crate::domain::{Phone, ProductId, ProviderId};
 
 /// The Postgres channel on which new outbox rows are announced.
 pub const OUTBOX_CHANNEL: &str = "cinema_outbox";
@@ -20,6 +20,8 @@ pub const OUTBOX_CHANNEL: &str = "cinema_outbox";
 pub enum Kind {
     ProductSoldOut,
     ProductAvailable,
+    /// A text to a customer.
+    Sms,
 }
 
 impl Kind {
@@ -27,12 +29,14 @@ impl Kind {
         match self {
             Self::ProductSoldOut => "product_sold_out",
             Self::ProductAvailable => "product_available",
+            Self::Sms => "sms",
         }
     }
     fn from_db(raw: &str) -> Option<Self> {
         match raw {
             "product_sold_out" => Some(Self::ProductSoldOut),
             "product_available" => Some(Self::ProductAvailable),
+            "sms" => Some(Self::Sms),
             _ => None,
         }
     }
@@ -69,6 +73,27 @@ pub async fn enqueue(conn: &mut PgConnection, event: &AvailabilityEvent) -> Resu
     Ok(())
 }
 
+/// Queues a text to a customer in the caller's transaction.
+pub async fn enqueue_sms(
+    conn: &mut PgConnection,
+    phone: &Phone,
+    message: &str,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO outbox (kind, payload)
+         VALUES ('sms', jsonb_build_object('phone', $1::text, 'message', $2::text))",
+    )
+    .bind(phone.as_str())
+    .bind(message)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(OUTBOX_CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// A claimed message, ready to deliver.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -81,6 +106,9 @@ pub struct Claimed {
     /// This attempt's number (1 for the first); the fencing token for writing back.
     pub attempt: i32,
     pub endpoint: String,
+    /// For texts: the recipient and the message.
+    pub phone: String,
+    pub message: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -93,6 +121,8 @@ struct ClaimedRow {
     occurred_at: DateTime<Utc>,
     attempts: i32,
     endpoint: Option<String>,
+    phone: Option<String>,
+    message: Option<String>,
 }
 
 /// Claims up to `limit` due messages for `lease`.
@@ -109,6 +139,7 @@ pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<Cla
           WHERE o.id = due.id
       RETURNING o.id, o.kind, o.product_id, o.payload ->> 'external_ref' AS external_ref,
                 (o.payload ->> 'remaining')::bigint AS remaining, o.occurred_at, o.attempts,
+                o.payload ->> 'phone' AS phone, o.payload ->> 'message' AS message,
                 (SELECT callback_endpoint FROM providers p WHERE p.id = o.provider_id) AS endpoint",
     )
     .bind(limit)
@@ -127,6 +158,8 @@ pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<Cla
                 occurred_at: row.occurred_at,
                 attempt: row.attempts,
                 endpoint: row.endpoint.unwrap_or_default(),
+                phone: row.phone.unwrap_or_default(),
+                message: row.message.unwrap_or_default(),
                 id: row.id,
             })
         })

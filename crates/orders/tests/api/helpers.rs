@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 
 use cinema_orders::Application;
-use cinema_orders::config::Settings;
+use cinema_orders::config::{Settings, SmsSettings};
 use cinema_orders::dispatcher::DispatchSettings;
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
@@ -44,6 +44,7 @@ pub fn settings(database: &TestDatabase) -> Settings {
             sweep_ms: 200,
             call_timeout_ms: 1000,
         },
+        sms: SmsSettings::default(),
     }
 }
 

@@ -10,3 +10,4 @@ mod place_order;
 mod place_order_concurrency;
 mod place_order_validation;
 mod server;
+mod texts;

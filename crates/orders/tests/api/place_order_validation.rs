@@ -218,7 +218,7 @@ async fn bad_orders_get_precise_statuses_and_change_nothing() {
                 ..order(one(), card(VISA))
             },
             Code::InvalidArgument,
-            "E.164",
+            "phone",
         ),
         (
             "too many tickets",

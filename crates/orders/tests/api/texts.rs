@@ -1,0 +1,219 @@
+//! Order texts: queued with the order, sent through the SMS stack, never lost.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cinema_orders::config::SmsSettings;
+use cinema_sms::simulator::{SimSettings, Simulator, Text};
+use secrecy::SecretString;
+
+use crate::fake_provider::free_addr;
+use crate::helpers::*;
+
+const DEADLINE: Duration = Duration::from_secs(15);
+const PHONE: &str = "+1 (415) 555-0132";
+
+fn sms_settings(sim: SocketAddr) -> SmsSettings {
+    SmsSettings {
+        watertel_url: Some(format!("http://{sim}/watertel")),
+        watertel_username: "cinema".into(),
+        watertel_password: Some(SecretString::from("watertel-secret".to_owned())),
+        watertel_weight: 80,
+        milio_url: Some(format!("http://{sim}/milio")),
+        milio_token: Some(SecretString::from("milio-token".to_owned())),
+        milio_registered_phone: "+14155550100".into(),
+        milio_weight: 20,
+        retries: 1,
+        retry_base_ms: 50,
+    }
+}
+
+async fn spawn_app_texting(sim: SocketAddr) -> TestApp {
+    let database = cinema_testkit::TestDatabase::create()
+        .await
+        .expect("database");
+    let mut config = settings(&database);
+    config.sms = sms_settings(sim);
+    spawn_app_with(config, database).await
+}
+
+/// What the simulator accepted; nothing while it is down.
+async fn texts(sim: SocketAddr) -> Vec<Text> {
+    async {
+        let body = reqwest::get(format!("http://{sim}/texts")).await.ok()?;
+        body.json::<Vec<Text>>().await.ok()
+    }
+    .await
+    .unwrap_or_default()
+}
+
+fn with_phone(
+    mut request: cinema_proto::orders::v1::PlaceOrderRequest,
+) -> cinema_proto::orders::v1::PlaceOrderRequest {
+    request.customer = Some(cinema_proto::orders::v1::Customer {
+        phone: Some(PHONE.into()),
+    });
+    request
+}
+
+#[tokio::test]
+async fn an_order_with_a_phone_is_confirmed_by_text() {
+    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("sim");
+    let app = spawn_app_texting(sim.addr).await;
+    let product = app.add_product("Seat", 10, 1000).await;
+    let placed = app
+        .client()
+        .place_order(with_phone(order(vec![item(&product, 4)], card(VISA))))
+        .await
+        .expect("order")
+        .into_inner();
+
+    let texts = eventually("the confirmation text", DEADLINE, || async {
+        let texts = texts(sim.addr).await;
+        (!texts.is_empty()).then_some(texts)
+    })
+    .await;
+    assert_eq!(texts.len(), 1);
+    assert_eq!(texts[0].phone, "+14155550132");
+    assert!(
+        texts[0].message.contains(&placed.confirmation),
+        "{:?}",
+        texts[0]
+    );
+    assert!(
+        texts[0].message.contains("4 tickets") && texts[0].message.contains("$40.00"),
+        "{:?}",
+        texts[0]
+    );
+
+    // Orders without a phone send nothing.
+    app.client()
+        .place_order(order(vec![item(&product, 1)], card(VISA)))
+        .await
+        .expect("order");
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'sms'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(queued, 1);
+    app.stop().await;
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_declined_payment_is_recorded_and_texted() {
+    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("sim");
+    let app = spawn_app_texting(sim.addr).await;
+    let product = app.add_product("Seat", 10, 1000).await;
+    let status = app
+        .client()
+        .place_order(with_phone(order(
+            vec![item(&product, 2)],
+            card("4000 0000 0000 0002"),
+        )))
+        .await
+        .expect_err("declined");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+
+    let texts = eventually("the failed-checkout text", DEADLINE, || async {
+        let texts = texts(sim.addr).await;
+        (!texts.is_empty()).then_some(texts)
+    })
+    .await;
+    assert!(
+        texts[0].message.contains("declined") && texts[0].message.contains("$20.00"),
+        "{:?}",
+        texts[0]
+    );
+    let (declines, orders): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM declined_checkouts), (SELECT count(*) FROM orders)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("counts");
+    assert_eq!((declines, orders), (1, 0));
+    assert_eq!(app.availability(&product).await, 10, "no stock taken");
+    app.stop().await;
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn with_the_gateways_down_the_text_arrives_after_they_come_back() {
+    let addr = free_addr().await;
+    let app = spawn_app_texting(addr).await;
+    let product = app.add_product("Seat", 10, 1000).await;
+    let placed = app
+        .client()
+        .place_order(with_phone(order(vec![item(&product, 1)], card(VISA))))
+        .await
+        .expect("the order does not wait for the gateways")
+        .into_inner();
+    eventually("a failed attempt", DEADLINE, || async {
+        let (attempts, error): (i32, Option<String>) =
+            sqlx::query_as("SELECT attempts, last_error FROM outbox WHERE kind = 'sms'")
+                .fetch_one(&app.pool)
+                .await
+                .ok()?;
+        (attempts >= 1 && error.is_some()).then_some(())
+    })
+    .await;
+
+    let sim = Simulator::start(addr, SimSettings::default())
+        .await
+        .expect("sim");
+    let texts = eventually("the late text", DEADLINE, || async {
+        let texts = texts(sim.addr).await;
+        (!texts.is_empty()).then_some(texts)
+    })
+    .await;
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].message.contains(&placed.confirmation));
+    app.stop().await;
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_text_that_exhausts_its_retries_is_kept_with_its_last_error() {
+    let failing = SimSettings {
+        failure_rate: 1.0,
+        ..SimSettings::default()
+    };
+    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), failing)
+        .await
+        .expect("sim");
+    let database = cinema_testkit::TestDatabase::create()
+        .await
+        .expect("database");
+    let mut config = settings(&database);
+    config.sms = sms_settings(sim.addr);
+    config.dispatch.max_attempts = 2;
+    let app = spawn_app_with(config, database).await;
+    let product = app.add_product("Seat", 10, 1000).await;
+    app.client()
+        .place_order(with_phone(order(vec![item(&product, 1)], card(VISA))))
+        .await
+        .expect("order");
+
+    let (attempts, error) = eventually("exhaustion", DEADLINE, || async {
+        let (status, attempts, error): (String, i32, Option<String>) =
+            sqlx::query_as("SELECT status, attempts, last_error FROM outbox WHERE kind = 'sms'")
+                .fetch_one(&app.pool)
+                .await
+                .ok()?;
+        (status == "exhausted").then_some((attempts, error))
+    })
+    .await;
+    assert_eq!(attempts, 2);
+    assert!(
+        error
+            .expect("kept with its error")
+            .contains("failed with 500")
+    );
+    assert!(texts(sim.addr).await.is_empty());
+    app.stop().await;
+    sim.stop().await;
+}

@@ -328,6 +328,21 @@ impl MoviesClient {
         .await
     }
 
+    pub async fn get_showtime(&self, id: &str) -> Result<movies::ShowtimeDetails, ClientError> {
+        let request = movies::GetShowtimeRequest { id: id.to_owned() };
+        retrying(self.backoff, "GetShowtime", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .get_showtime(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+
     pub async fn get_theatre(&self, id: &str) -> Result<movies::Theatre, ClientError> {
         let request = movies::GetTheatreRequest { id: id.to_owned() };
         retrying(self.backoff, "GetTheatre", || {

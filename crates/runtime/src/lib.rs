@@ -4,6 +4,17 @@
 
 pub mod error;
 
+/// One row of the US ZIP code reference data, which both services keep a copy of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZipCodeRecord {
+    pub zip: String,
+    pub city: String,
+    pub state: String,
+    pub county: String,
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 

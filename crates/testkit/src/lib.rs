@@ -109,6 +109,16 @@ async fn drop_stale_databases(admin: &Url) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The admin URL of the test database server, and a fresh name prefix for databases
+/// that a test creates itself (they are dropped with the other stale test databases).
+pub async fn server_url_and_prefix() -> anyhow::Result<(String, String)> {
+    let server = server().await?;
+    Ok((
+        server.admin_url.to_string(),
+        format!("{PREFIX}{}_{}", now_secs(), uuid::Uuid::new_v4().simple()),
+    ))
+}
+
 /// A database created for one test.
 #[derive(Debug, Clone)]
 pub struct TestDatabase {

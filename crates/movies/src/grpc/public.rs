@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::Error;
-use crate::domain::{Cursor, MovieId, Radius, TheatreId, ZipCode};
+use crate::domain::{Cursor, MovieId, Radius, ShowtimeId, TheatreId, ZipCode};
 use crate::store::{self, Near};
 
 /// The public `MoviesService`: reads for front-ends.
@@ -112,6 +112,31 @@ impl MoviesService for PublicApi {
             .await?
             .ok_or_else(|| Error::not_found(format!("movie {id} does not exist")))?;
         Ok(Response::new(convert::movie(&movie)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetShowtime"))]
+    async fn get_showtime(
+        &self,
+        request: Request<pb::GetShowtimeRequest>,
+    ) -> Result<Response<pb::ShowtimeDetails>, Status> {
+        let id = ShowtimeId::parse(&request.get_ref().id).map_err(Error::from)?;
+        let (showtime, sold_out) = store::get_showtime(&self.pool, id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("showtime {id} does not exist")))?;
+        let movie = store::get_movie(&self.pool, showtime.movie_id)
+            .await?
+            .ok_or_else(|| Error::unexpected(format!("showtime {id} has no movie")))?;
+        let theatre = store::theatres_by_ids(&self.pool, &[showtime.theatre_id], None)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::unexpected(format!("showtime {id} has no theatre")))?;
+        Ok(Response::new(pb::ShowtimeDetails {
+            showtime: Some(convert::showtime(&showtime)),
+            movie: Some(convert::movie(&movie)),
+            theatre: Some(convert::theatre(&theatre)),
+            sold_out,
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetTheatre"))]

@@ -50,3 +50,32 @@ pub async fn movies_by_ids(pool: &PgPool, ids: &[MovieId]) -> Result<Vec<Movie>,
     .await?;
     rows.into_iter().map(movie).collect()
 }
+
+/// The ids and names of every movie and theatre (the demo loader creates only what is
+/// missing).
+pub async fn catalogue_names(
+    pool: &PgPool,
+) -> Result<
+    (
+        Vec<(MovieId, String)>,
+        Vec<(crate::domain::TheatreId, String)>,
+    ),
+    Error,
+> {
+    let movies: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM movies")
+        .fetch_all(pool)
+        .await?;
+    let theatres: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM theatres")
+        .fetch_all(pool)
+        .await?;
+    Ok((
+        movies
+            .into_iter()
+            .map(|(id, name)| (MovieId::from_db(id), name))
+            .collect(),
+        theatres
+            .into_iter()
+            .map(|(id, name)| (crate::domain::TheatreId::from_db(id), name))
+            .collect(),
+    ))
+}

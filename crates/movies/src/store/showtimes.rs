@@ -13,6 +13,8 @@ const EXCLUSION_VIOLATION: &str = "23P01";
 const UNIQUE_VIOLATION: &str = "23505";
 
 type ShowtimeRow = (i64, i64, i64, String, DateTime<Utc>, i64, String);
+/// A showtime row followed by its sold-out flag.
+type ShowtimeStatusRow = (i64, i64, i64, String, DateTime<Utc>, i64, String, bool);
 
 const SHOWTIME_COLUMNS: &str =
     "s.id, s.movie_id, s.theatre_id, s.room, s.start_time, s.price_cents, s.product_id";
@@ -164,6 +166,27 @@ pub async fn apply_availability(
     } else {
         Applied::UnknownShowtime
     })
+}
+
+/// One showtime by id, with whether it is sold out.
+pub async fn get_showtime(
+    pool: &PgPool,
+    id: ShowtimeId,
+) -> Result<Option<(Showtime, bool)>, Error> {
+    let row: Option<ShowtimeStatusRow> = sqlx::query_as(&format!(
+        "SELECT {SHOWTIME_COLUMNS}, s.sold_out FROM showtimes s WHERE s.id = $1"
+    ))
+    .bind(id.get())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(
+        |(id, movie, theatre, room, start, price, product, sold_out)| {
+            (
+                showtime((id, movie, theatre, room, start, price, product)),
+                sold_out,
+            )
+        },
+    ))
 }
 
 /// Serialises CreateShowtime calls that carry the same request id.

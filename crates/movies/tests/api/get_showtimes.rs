@@ -367,6 +367,35 @@ async fn get_movie_and_get_theatre() {
         "coordinates come from the ZIP"
     );
 
+    let showtime = stack
+        .showtime(&movie, &theatre, "1", hours_from_now(3))
+        .await;
+    let details = stack
+        .public
+        .clone()
+        .get_showtime(pb::GetShowtimeRequest {
+            id: showtime.id.clone(),
+        })
+        .await
+        .expect("showtime")
+        .into_inner();
+    assert_eq!(details.showtime.as_ref(), Some(&showtime));
+    assert_eq!(details.movie.map(|m| m.name).as_deref(), Some("Heat"));
+    assert_eq!(
+        details.theatre.map(|t| t.name).as_deref(),
+        Some("Cambridge")
+    );
+    assert!(!details.sold_out);
+    let status = stack
+        .public
+        .clone()
+        .get_showtime(pb::GetShowtimeRequest {
+            id: "987654".into(),
+        })
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+
     let status = stack
         .public
         .clone()

@@ -1,0 +1,358 @@
+//! The client subcommands: a command-line front-end built on `cinema-client`.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use cinema_client::facade::{self, TheatreShowtimes};
+use cinema_client::movies_pb as movies;
+use cinema_client::orders_pb as orders;
+use cinema_client::{Cinema, ClientConfig, MovieShowtimes, NewOrder};
+use clap::Args;
+use comfy_table::Table;
+use serde_json::{Value, json};
+
+use crate::ClientArgs;
+
+fn connect(args: &ClientArgs) -> anyhow::Result<Cinema> {
+    Ok(Cinema::connect(ClientConfig::new(
+        args.movies.clone(),
+        args.orders.clone(),
+    ))?)
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_BORDERS_ONLY)
+        .set_header(header.to_vec());
+    table
+}
+
+fn emit(args: &ClientArgs, json: Value, table: impl FnOnce() -> String) {
+    if args.json {
+        println!("{json:#}");
+    } else {
+        println!("{}", table());
+    }
+}
+
+fn dollars(cents: i64) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
+}
+
+fn rating(movie: &movies::Movie) -> &'static str {
+    match movie.rating() {
+        movies::Rating::G => "G",
+        movies::Rating::Pg => "PG",
+        movies::Rating::Pg13 => "PG-13",
+        movies::Rating::R => "R",
+        movies::Rating::Nc17 => "NC-17",
+        movies::Rating::Unspecified => "?",
+    }
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%a %b %d %H:%M UTC").to_string()
+}
+
+fn movie_json(m: &movies::Movie) -> Value {
+    json!({ "id": m.id, "name": m.name, "rating": rating(m), "length_minutes": m.length_minutes })
+}
+
+pub async fn movies(args: &ClientArgs, zip: Option<&str>) -> anyhow::Result<()> {
+    let list = connect(args)?.current_movies(zip).await?;
+    emit(
+        args,
+        Value::Array(list.iter().map(movie_json).collect()),
+        || {
+            let mut t = table(&["ID", "MOVIE", "RATING", "LENGTH"]);
+            for m in &list {
+                t.add_row(vec![
+                    m.id.clone(),
+                    m.name.clone(),
+                    rating(m).into(),
+                    format!("{} min", m.length_minutes),
+                ]);
+            }
+            t.to_string()
+        },
+    );
+    Ok(())
+}
+
+fn showtime_json(s: &facade::Showtime) -> Value {
+    json!({
+        "id": s.id, "movie_id": s.movie.id, "movie": s.movie.name, "theatre_id": s.theatre.id,
+        "theatre": s.theatre.name, "auditorium": s.auditorium, "start_time": s.start_time.to_rfc3339(),
+        "price_cents": s.price_cents, "product_id": s.product_id,
+    })
+}
+
+fn by_theatre(args: &ClientArgs, groups: &[TheatreShowtimes]) {
+    let json = groups
+        .iter()
+        .map(|g| {
+            json!({
+                "theatre": { "id": g.theatre.id, "name": g.theatre.name, "distance_miles": g.theatre.distance_miles },
+                "showtimes": g.showtimes.iter().map(showtime_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    emit(args, Value::Array(json), || {
+        let mut t = table(&[
+            "THEATRE", "MILES", "SHOWTIME", "MOVIE", "WHEN", "ROOM", "PRICE",
+        ]);
+        for g in groups {
+            let miles = g
+                .theatre
+                .distance_miles
+                .map(|d| format!("{d:.1}"))
+                .unwrap_or_default();
+            for (i, s) in g.showtimes.iter().enumerate() {
+                let (name, miles) = if i == 0 {
+                    (g.theatre.name.clone(), miles.clone())
+                } else {
+                    (String::new(), String::new())
+                };
+                t.add_row(vec![
+                    name,
+                    miles,
+                    s.id.clone(),
+                    s.movie.name.clone(),
+                    when(s.start_time),
+                    s.auditorium.clone(),
+                    dollars(s.price_cents),
+                ]);
+            }
+        }
+        t.to_string()
+    });
+}
+
+fn by_movie(args: &ClientArgs, groups: &[MovieShowtimes]) {
+    let json = groups
+        .iter()
+        .map(|g| json!({ "movie": movie_json(&g.movie), "showtimes": g.showtimes.iter().map(showtime_json).collect::<Vec<_>>() }))
+        .collect();
+    emit(args, Value::Array(json), || {
+        let mut t = table(&["MOVIE", "SHOWTIME", "WHEN", "ROOM", "PRICE"]);
+        for g in groups {
+            for (i, s) in g.showtimes.iter().enumerate() {
+                let name = if i == 0 {
+                    g.movie.name.clone()
+                } else {
+                    String::new()
+                };
+                t.add_row(vec![
+                    name,
+                    s.id.clone(),
+                    when(s.start_time),
+                    s.auditorium.clone(),
+                    dollars(s.price_cents),
+                ]);
+            }
+        }
+        t.to_string()
+    });
+}
+
+pub async fn showtimes(
+    args: &ClientArgs,
+    zip: Option<&str>,
+    movie: Option<&str>,
+    theatre: Option<&str>,
+) -> anyhow::Result<()> {
+    let cinema = connect(args)?;
+    match (zip, movie, theatre) {
+        (_, _, Some(theatre)) => {
+            let groups = cinema.showtimes_at_theatre(theatre).await?;
+            let groups: Vec<_> = groups
+                .into_iter()
+                .filter(|g| movie.is_none_or(|m| g.movie.id == m))
+                .collect();
+            by_movie(args, &groups);
+        }
+        (Some(zip), Some(movie), None) => {
+            by_theatre(args, &cinema.showtimes_for_movie_near(movie, zip).await?)
+        }
+        (zip, movie, None) => {
+            let result = cinema
+                .movies()
+                .all_showtimes(movies::GetShowtimesRequest {
+                    zip_code: zip.map(str::to_owned),
+                    movie_ids: movie.map(|m| vec![m.to_owned()]).unwrap_or_default(),
+                    ..Default::default()
+                })
+                .await?;
+            by_theatre(args, &facade::group_by_theatre(result)?);
+        }
+    }
+    Ok(())
+}
+
+/// `cinema buy`: pay by card (the simulated processor declines 4000 0000 0000 0002) or
+/// PayPal. Billing address fields default to a Cambridge, MA address for demos.
+#[derive(Debug, Args)]
+pub struct BuyArgs {
+    #[arg(long)]
+    showtime: String,
+    #[arg(long, default_value_t = 1)]
+    tickets: i64,
+    /// Card number; the brand is taken from its prefix.
+    #[arg(long, conflicts_with = "paypal", required_unless_present = "paypal")]
+    card: Option<String>,
+    /// Expiry as MM/YYYY.
+    #[arg(long, default_value = "12/2030")]
+    expires: String,
+    #[arg(long, default_value = "1 Main St")]
+    address: String,
+    #[arg(long, default_value = "Cambridge")]
+    city: String,
+    #[arg(long, default_value = "MA")]
+    state: String,
+    #[arg(long, default_value = "02139")]
+    billing_zip: String,
+    /// Pay with this PayPal account instead of a card.
+    #[arg(long)]
+    paypal: Option<String>,
+    /// Text the confirmation to this phone.
+    #[arg(long)]
+    phone: Option<String>,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+fn brand(number: &str) -> orders::CardBrand {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    if digits.starts_with("34") || digits.starts_with("37") {
+        orders::CardBrand::AmericanExpress
+    } else if digits.starts_with('4') {
+        orders::CardBrand::Visa
+    } else {
+        orders::CardBrand::Mastercard
+    }
+}
+
+pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
+    let cinema = connect(&args.client)?;
+    let details = cinema.movies().get_showtime(&args.showtime).await?;
+    let showtime = details.showtime.context("the answer has no showtime")?;
+    let payment = match (&args.card, &args.paypal) {
+        (_, Some(email)) => orders::payment::Method::Paypal(orders::PayPal {
+            email: email.clone(),
+        }),
+        (Some(number), None) => {
+            let (month, year) = args
+                .expires
+                .split_once('/')
+                .context("--expires must be MM/YYYY")?;
+            orders::payment::Method::CreditCard(orders::CreditCard {
+                brand: brand(number).into(),
+                number: number.clone(),
+                expiration_month: month.trim().parse().context("--expires month")?,
+                expiration_year: year.trim().parse().context("--expires year")?,
+                billing_address: Some(orders::Address {
+                    line_1: args.address.clone(),
+                    line_2: String::new(),
+                    city: args.city.clone(),
+                    state: args.state.clone(),
+                    zip_code: args.billing_zip.clone(),
+                }),
+            })
+        }
+        (None, None) => anyhow::bail!("give --card or --paypal"),
+    };
+    let placed = cinema
+        .orders()
+        .place_order(NewOrder {
+            items: vec![orders::OrderItem {
+                product_id: showtime.product_id.clone(),
+                quantity: args.tickets,
+            }],
+            payment: orders::Payment {
+                method: Some(payment),
+            },
+            phone: args.phone.clone(),
+        })
+        .await?;
+    let movie = details.movie.map(|m| m.name).unwrap_or_default();
+    let theatre = details.theatre.map(|t| t.name).unwrap_or_default();
+    emit(
+        &args.client,
+        json!({ "confirmation": placed.confirmation, "price_cents": placed.price_cents, "tickets": args.tickets,
+                "showtime_id": showtime.id, "movie": movie, "theatre": theatre }),
+        || {
+            format!(
+                "Confirmation {}: {} ticket(s) for {movie} at {theatre}, total {}.",
+                placed.confirmation,
+                args.tickets,
+                dollars(placed.price_cents)
+            )
+        },
+    );
+    Ok(())
+}
+
+fn order_json(order: &orders::Order) -> Value {
+    json!({
+        "confirmation": order.confirmation,
+        "status": match order.status() { orders::OrderStatus::Cancelled => "cancelled", _ => "placed" },
+        "total_cents": order.total_cents,
+        "line_items": order.line_items.iter().map(|l| json!({
+            "product_id": l.product_id, "quantity": l.quantity, "unit_price_cents": l.unit_price_cents
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn order_table(order: &orders::Order) -> String {
+    let status = match order.status() {
+        orders::OrderStatus::Cancelled => "cancelled",
+        _ => "placed",
+    };
+    let mut t = table(&["PRODUCT", "QUANTITY", "UNIT PRICE", "PRICE"]);
+    for l in &order.line_items {
+        t.add_row(vec![
+            l.product_id.clone(),
+            l.quantity.to_string(),
+            dollars(l.unit_price_cents),
+            dollars(l.price_cents),
+        ]);
+    }
+    format!(
+        "Order {} ({status}), total {}\n{t}",
+        order.confirmation,
+        dollars(order.total_cents)
+    )
+}
+
+pub async fn order(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> {
+    let order = connect(args)?.orders().get_order(confirmation).await?;
+    emit(args, order_json(&order), || order_table(&order));
+    Ok(())
+}
+
+pub async fn cancel(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> {
+    let order = connect(args)?.orders().cancel_order(confirmation).await?;
+    emit(args, order_json(&order), || order_table(&order));
+    Ok(())
+}
+
+pub async fn texts(args: &ClientArgs) -> anyhow::Result<()> {
+    let url = format!("{}/texts", args.sms.trim_end_matches('/'));
+    let texts: Vec<cinema_sms::simulator::Text> = reqwest::get(&url)
+        .await
+        .with_context(|| format!("cannot reach the SMS simulator at {url}"))?
+        .json()
+        .await?;
+    emit(args, serde_json::to_value(&texts)?, || {
+        let mut t = table(&["GATEWAY", "PHONE", "MESSAGE"]);
+        for text in &texts {
+            t.add_row(vec![
+                text.gateway.clone(),
+                text.phone.clone(),
+                text.message.clone(),
+            ]);
+        }
+        t.to_string()
+    });
+    Ok(())
+}

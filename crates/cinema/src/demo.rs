@@ -1,0 +1,339 @@
+//! Demo data: every US ZIP code (GeoNames, see `data/README.md`), a catalogue of movies
+//! and theatres in six metro areas, and a week of showtimes registered as products
+//! through the normal `CreateShowtime` path. Loading twice adds nothing twice: movies
+//! and theatres are matched by name, showtimes by a request id derived from their slot.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{BufRead, BufReader};
+
+use anyhow::Context;
+use chrono::{Duration, NaiveTime, TimeZone, Utc};
+use cinema_client::movies_pb as pb;
+use cinema_client::{Cinema, ClientError};
+use cinema_runtime::ZipCodeRecord;
+use sqlx::PgPool;
+
+/// The ZIP codes, gzipped, compiled into the binary: no download at run time.
+const ZIP_CODES: &[u8] = include_bytes!("../../../data/us-zip-codes.tsv.gz");
+
+const MOVIES: &[(&str, u32, pb::Rating)] = &[
+    ("Metropolis", 153, pb::Rating::Pg),
+    ("Casablanca", 102, pb::Rating::Pg),
+    ("Citizen Kane", 119, pb::Rating::Pg),
+    ("The General", 78, pb::Rating::G),
+    ("Nosferatu", 94, pb::Rating::Pg13),
+    ("His Girl Friday", 92, pb::Rating::G),
+    ("Night of the Living Dead", 96, pb::Rating::R),
+    ("It's a Wonderful Life", 130, pb::Rating::G),
+    ("Sherlock Jr.", 45, pb::Rating::G),
+    ("The Kid", 68, pb::Rating::G),
+    ("Safety Last!", 74, pb::Rating::G),
+    ("Charade", 113, pb::Rating::Pg),
+    ("The Lodger", 90, pb::Rating::Pg),
+    ("Detour", 68, pb::Rating::Pg13),
+    ("The Little Shop of Horrors", 72, pb::Rating::Pg),
+    ("Plan 9 from Outer Space", 79, pb::Rating::G),
+    ("Carnival of Souls", 78, pb::Rating::Pg13),
+    ("The Phantom of the Opera", 93, pb::Rating::Pg),
+    ("Steamboat Bill, Jr.", 70, pb::Rating::G),
+    ("A Trip to the Moon", 15, pb::Rating::G),
+    ("The Cabinet of Dr. Caligari", 76, pb::Rating::Pg13),
+    ("Battleship Potemkin", 75, pb::Rating::Pg13),
+    ("The Great Train Robbery", 12, pb::Rating::G),
+    ("Robinson Crusoe on Mars", 110, pb::Rating::Pg),
+    ("The Last Man on Earth", 86, pb::Rating::Pg13),
+    ("Dementia 13", 75, pb::Rating::R),
+    ("House on Haunted Hill", 75, pb::Rating::Pg13),
+    ("The Brain That Wouldn't Die", 82, pb::Rating::R),
+    ("D.O.A.", 83, pb::Rating::Pg13),
+    ("Scarlet Street", 102, pb::Rating::R),
+];
+
+struct DemoTheatre {
+    name: &'static str,
+    phone: &'static str,
+    street: &'static str,
+    city: &'static str,
+    state: &'static str,
+    zip: &'static str,
+}
+
+const THEATRES: &[DemoTheatre] = &[
+    DemoTheatre {
+        name: "Kendall Square Cinema",
+        phone: "617-555-0101",
+        street: "1 Kendall Sq",
+        city: "Cambridge",
+        state: "MA",
+        zip: "02139",
+    },
+    DemoTheatre {
+        name: "Fenway Screens",
+        phone: "617-555-0102",
+        street: "401 Park Dr",
+        city: "Boston",
+        state: "MA",
+        zip: "02115",
+    },
+    DemoTheatre {
+        name: "Davis Square Theatre",
+        phone: "617-555-0103",
+        street: "55 Davis Sq",
+        city: "Somerville",
+        state: "MA",
+        zip: "02144",
+    },
+    DemoTheatre {
+        name: "Chelsea Cineplex",
+        phone: "212-555-0104",
+        street: "260 W 23rd St",
+        city: "New York",
+        state: "NY",
+        zip: "10001",
+    },
+    DemoTheatre {
+        name: "Midtown Pictures",
+        phone: "212-555-0105",
+        street: "1 W 57th St",
+        city: "New York",
+        state: "NY",
+        zip: "10019",
+    },
+    DemoTheatre {
+        name: "Brooklyn Heights Cinema",
+        phone: "718-555-0106",
+        street: "70 Henry St",
+        city: "Brooklyn",
+        state: "NY",
+        zip: "11201",
+    },
+    DemoTheatre {
+        name: "Mission Picture House",
+        phone: "415-555-0107",
+        street: "2550 Mission St",
+        city: "San Francisco",
+        state: "CA",
+        zip: "94110",
+    },
+    DemoTheatre {
+        name: "SoMa Screens",
+        phone: "415-555-0108",
+        street: "835 Market St",
+        city: "San Francisco",
+        state: "CA",
+        zip: "94103",
+    },
+    DemoTheatre {
+        name: "Loop Theatre",
+        phone: "312-555-0109",
+        street: "175 N State St",
+        city: "Chicago",
+        state: "IL",
+        zip: "60601",
+    },
+    DemoTheatre {
+        name: "Lincoln Park Cinema",
+        phone: "773-555-0110",
+        street: "2424 N Lincoln Ave",
+        city: "Chicago",
+        state: "IL",
+        zip: "60614",
+    },
+    DemoTheatre {
+        name: "Hollywood Palace",
+        phone: "323-555-0111",
+        street: "6925 Hollywood Blvd",
+        city: "Los Angeles",
+        state: "CA",
+        zip: "90028",
+    },
+    DemoTheatre {
+        name: "Pike Street Cinema",
+        phone: "206-555-0112",
+        street: "1501 Pike Pl",
+        city: "Seattle",
+        state: "WA",
+        zip: "98101",
+    },
+];
+
+/// Rooms of every demo theatre. The screening room is tiny so a sell-out is easy to see.
+const ROOMS: &[(&str, u32)] = &[("1", 180), ("2", 90), ("Screening Room", 8)];
+
+/// Start times (UTC) each day; 3.5 h apart, more than any demo movie plus cleaning.
+const SLOTS: &[(u32, u32)] = &[(13, 0), (16, 30), (20, 0)];
+const DAYS: i64 = 7;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    zip_codes_added: u64,
+    movies_added: usize,
+    theatres_added: usize,
+    showtimes: usize,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "demo data: {} ZIP codes added, {} movies added, {} theatres added, {} showtimes in the next {DAYS} days",
+            self.zip_codes_added, self.movies_added, self.theatres_added, self.showtimes
+        )
+    }
+}
+
+fn zip_codes() -> anyhow::Result<Vec<ZipCodeRecord>> {
+    let reader = BufReader::new(flate2::read::GzDecoder::new(ZIP_CODES));
+    let mut records = Vec::with_capacity(41_000);
+    for (n, line) in reader.lines().enumerate().skip(1) {
+        let line = line?;
+        let f: Vec<&str> = line.split('\t').collect();
+        let [zip, city, state, county, lat, lon] = f[..] else {
+            anyhow::bail!("ZIP data line {} has {} fields", n + 1, f.len());
+        };
+        records.push(ZipCodeRecord {
+            zip: zip.into(),
+            city: city.into(),
+            state: state.into(),
+            county: county.into(),
+            latitude: lat.parse().with_context(|| format!("line {}", n + 1))?,
+            longitude: lon.parse().with_context(|| format!("line {}", n + 1))?,
+        });
+    }
+    Ok(records)
+}
+
+pub async fn load(
+    cinema: &Cinema,
+    movies_pool: &PgPool,
+    orders_pool: &PgPool,
+) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let zips = zip_codes()?;
+    report.zip_codes_added = cinema_movies::store::load_zip_codes(movies_pool, &zips).await?;
+    cinema_orders::store::load_zip_codes(orders_pool, &zips).await?;
+
+    let (existing_movies, existing_theatres) =
+        cinema_movies::store::catalogue_names(movies_pool).await?;
+    let mut movie_ids: HashMap<String, String> = existing_movies
+        .into_iter()
+        .map(|(id, name)| (name, id.to_string()))
+        .collect();
+    let mut theatre_ids: HashMap<String, String> = existing_theatres
+        .into_iter()
+        .map(|(id, name)| (name, id.to_string()))
+        .collect();
+
+    for (name, minutes, rating) in MOVIES {
+        if movie_ids.contains_key(*name) {
+            continue;
+        }
+        let movie = cinema
+            .admin()
+            .create_movie(pb::CreateMovieRequest {
+                name: (*name).into(),
+                length_minutes: *minutes,
+                rating: (*rating).into(),
+            })
+            .await?;
+        movie_ids.insert(movie.name, movie.id);
+        report.movies_added += 1;
+    }
+    for t in THEATRES {
+        if theatre_ids.contains_key(t.name) {
+            continue;
+        }
+        let theatre = cinema
+            .admin()
+            .create_theatre(pb::CreateTheatreRequest {
+                name: t.name.into(),
+                phone: t.phone.into(),
+                address: Some(pb::Address {
+                    line_1: t.street.into(),
+                    city: t.city.into(),
+                    state: t.state.into(),
+                    zip_code: t.zip.into(),
+                }),
+                auditoriums: ROOMS
+                    .iter()
+                    .map(|(room, seats)| pb::Auditorium {
+                        room: (*room).into(),
+                        seats: *seats,
+                    })
+                    .collect(),
+                latitude: None,
+                longitude: None,
+            })
+            .await?;
+        theatre_ids.insert(theatre.name, theatre.id);
+        report.theatres_added += 1;
+    }
+
+    let today = Utc::now().date_naive();
+    let soon = Utc::now() + Duration::minutes(5);
+    for day in 0..DAYS {
+        let date = today + Duration::days(day);
+        for (ti, t) in THEATRES.iter().enumerate() {
+            for (ri, (room, _)) in ROOMS.iter().enumerate() {
+                for (si, (hour, minute)) in SLOTS.iter().enumerate() {
+                    let time = NaiveTime::from_hms_opt(*hour, *minute, 0).context("slot time")?;
+                    let start = Utc.from_utc_datetime(&date.and_time(time));
+                    if start <= soon {
+                        continue;
+                    }
+                    let (movie, _, _) =
+                        MOVIES[(ti * 7 + ri * 3 + si + day as usize) % MOVIES.len()];
+                    let request = pb::CreateShowtimeRequest {
+                        movie_id: movie_ids[movie].clone(),
+                        theatre_id: theatre_ids[t.name].clone(),
+                        room: (*room).into(),
+                        start_time: Some(prost_types::Timestamp {
+                            seconds: start.timestamp(),
+                            nanos: 0,
+                        }),
+                        price_cents: 1200 + 150 * si as i64,
+                        // The slot names the showtime: a second load finds it again.
+                        request_id: format!("demo-{}-t{ti}-r{ri}-s{si}", date.format("%Y%m%d")),
+                    };
+                    match cinema.admin().create_showtime(request).await {
+                        Ok(_) => report.showtimes += 1,
+                        // A slot an admin filled by hand first is left alone.
+                        Err(ClientError::Refused(_) | ClientError::Conflict(_)) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_zip_codes_are_complete_and_well_formed() {
+        let zips = zip_codes().expect("parses");
+        assert!(zips.len() > 40_000, "{} rows", zips.len());
+        let cambridge = zips.iter().find(|z| z.zip == "02139").expect("02139");
+        assert_eq!(
+            (cambridge.city.as_str(), cambridge.state.as_str()),
+            ("Cambridge", "MA")
+        );
+        for t in THEATRES {
+            assert!(
+                zips.iter().any(|z| z.zip == t.zip),
+                "{} has an unknown ZIP",
+                t.name
+            );
+        }
+    }
+
+    #[test]
+    fn demo_movies_fit_between_slots() {
+        // 3.5 h between slots, minus the 15-minute cleaning gap.
+        assert!(MOVIES.iter().all(|(_, minutes, _)| *minutes <= 195));
+    }
+}

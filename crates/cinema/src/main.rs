@@ -1,0 +1,158 @@
+//! `cinema`: runs the whole stack with one command (`cinema up --demo`), and talks to it
+//! like a front-end (`cinema movies`, `showtimes`, `buy`, `order`, `cancel`, `texts`).
+
+mod commands;
+mod demo;
+mod up;
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cinema",
+    version,
+    about = "Run the Cinema stack locally, and use it"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the movies and orders services and the SMS gateway simulator, in this
+    /// process, until Ctrl-C.
+    Up(UpArgs),
+    /// Movies showing near a ZIP code (the home page).
+    Movies {
+        #[arg(long)]
+        zip: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Showtimes near a ZIP code, grouped by theatre (or by movie with --theatre).
+    Showtimes {
+        #[arg(long)]
+        zip: Option<String>,
+        #[arg(long)]
+        movie: Option<String>,
+        #[arg(long)]
+        theatre: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Buy tickets for a showtime.
+    Buy(commands::BuyArgs),
+    /// Show an order.
+    Order {
+        confirmation: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Cancel an order and give its seats back.
+    Cancel {
+        confirmation: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Texts the SMS gateway simulator delivered.
+    Texts {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+struct UpArgs {
+    /// Load demo data: every US ZIP code, a catalogue, and a week of showtimes. Loading
+    /// it again adds nothing twice.
+    #[arg(long)]
+    demo: bool,
+    /// The Postgres server; the stack creates its two databases there.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@localhost:5432/postgres",
+        hide_env_values = true
+    )]
+    database_url: String,
+    /// Databases are named `<prefix>_movies` and `<prefix>_orders`.
+    #[arg(long, default_value = "cinema")]
+    db_prefix: String,
+    #[arg(long, env = "CINEMA_MOVIES_ADDR", default_value = "127.0.0.1:50051")]
+    movies_addr: SocketAddr,
+    #[arg(long, env = "CINEMA_ORDERS_ADDR", default_value = "127.0.0.1:50052")]
+    orders_addr: SocketAddr,
+    #[arg(long, env = "CINEMA_SMS_ADDR", default_value = "127.0.0.1:50060")]
+    sms_addr: SocketAddr,
+    /// Log format of the services.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = cinema_runtime::LogFormat::Text)]
+    log_format: cinema_runtime::LogFormat,
+}
+
+/// Where the client subcommands find the stack.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    #[arg(long, env = "CINEMA_MOVIES", default_value = "http://127.0.0.1:50051")]
+    movies: String,
+    #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
+    orders: String,
+    /// The SMS gateway simulator.
+    #[arg(long, env = "CINEMA_SMS", default_value = "http://127.0.0.1:50060")]
+    sms: String,
+    /// Print JSON instead of tables, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => up::run(args).await,
+        Command::Movies { zip, client } => commands::movies(&client, zip.as_deref()).await,
+        Command::Showtimes {
+            zip,
+            movie,
+            theatre,
+            client,
+        } => {
+            commands::showtimes(
+                &client,
+                zip.as_deref(),
+                movie.as_deref(),
+                theatre.as_deref(),
+            )
+            .await
+        }
+        Command::Buy(args) => commands::buy(&args).await,
+        Command::Order {
+            confirmation,
+            client,
+        } => commands::order(&client, &confirmation).await,
+        Command::Cancel {
+            confirmation,
+            client,
+        } => commands::cancel(&client, &confirmation).await,
+        Command::Texts { client } => commands::texts(&client).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,169 @@
+//! `cinema up`: the whole stack in one process, for a newcomer's laptop.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use cinema_client::{Cinema, ClientConfig};
+use cinema_sms::simulator::{SimSettings, Simulator};
+use secrecy::SecretString;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::UpArgs;
+
+/// A token from the environment, or a random one for this run (never printed: the
+/// services and the demo loader in this process are its only users).
+fn token(var: &str) -> SecretString {
+    SecretString::from(std::env::var(var).unwrap_or_else(|_| uuid::Uuid::new_v4().to_string()))
+}
+
+fn no_postgres(url: &Url, error: &sqlx::Error) -> anyhow::Error {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    anyhow::anyhow!(
+        "no Postgres answers at {shown} ({error}).\n\
+         Fix it in one of these ways:\n  \
+         - start a local Postgres (e.g. `sudo systemctl start postgresql`, or \
+           `pg_ctlcluster <version> main start`);\n  \
+         - point DATABASE_URL at a Postgres server you can reach, \
+           e.g. DATABASE_URL=postgres://user:password@host:5432/postgres;\n  \
+         - or run the whole stack in containers with `docker compose up`."
+    )
+}
+
+/// Creates `name` on the server unless it exists, and returns its URL.
+async fn ensure_database(admin: &Url, name: &str) -> anyhow::Result<Url> {
+    let options = PgConnectOptions::from_str(admin.as_str())?;
+    let mut conn = tokio::time::timeout(Duration::from_secs(5), options.connect())
+        .await
+        .map_err(|_| no_postgres(admin, &sqlx::Error::PoolTimedOut))?
+        .map_err(|e| no_postgres(admin, &e))?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .with_context(|| format!("cannot create database {name}"))?;
+        println!("created database {name}");
+    }
+    conn.close().await?;
+    let mut url = admin.clone();
+    url.set_path(&format!("/{name}"));
+    Ok(url)
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    cinema_runtime::init_telemetry(args.log_format);
+    let admin = Url::parse(&args.database_url).context("DATABASE_URL is not a valid URL")?;
+    if !args
+        .db_prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        anyhow::bail!("--db-prefix may hold only letters, digits and '_'");
+    }
+    let orders_db = ensure_database(&admin, &format!("{}_orders", args.db_prefix)).await?;
+    let movies_db = ensure_database(&admin, &format!("{}_movies", args.db_prefix)).await?;
+
+    let sim_settings = SimSettings::default();
+    let sim = Simulator::start(args.sms_addr, sim_settings.clone())
+        .await
+        .with_context(|| format!("cannot listen on {} for the SMS simulator", args.sms_addr))?;
+
+    let orders_token = token("ORDERS_ADMIN_TOKEN");
+    let movies_token = token("MOVIES_ADMIN_TOKEN");
+    let callback_token = token("ORDERS_CALLBACK_TOKEN");
+
+    let orders = cinema_orders::Application::build(cinema_orders::config::Settings {
+        database_url: SecretString::from(orders_db.to_string()),
+        listen_addr: args.orders_addr,
+        admin_token: Some(orders_token.clone()),
+        skip_migrations: false,
+        db_max_connections: 10,
+        callback_token: Some(callback_token.clone()),
+        dispatcher: true,
+        dispatch: cinema_orders::dispatcher::DispatchSettings::default(),
+        sms: cinema_orders::config::SmsSettings {
+            watertel_url: Some(sim.watertel_url()),
+            watertel_username: sim_settings.watertel_username.clone(),
+            watertel_password: Some(SecretString::from(sim_settings.watertel_password.clone())),
+            watertel_weight: 80,
+            milio_url: Some(sim.milio_url()),
+            milio_token: Some(SecretString::from(sim_settings.milio_token.clone())),
+            milio_registered_phone: sim_settings.milio_registered_phone.clone(),
+            milio_weight: 20,
+            retries: 3,
+            retry_base_ms: 2000,
+        },
+    })
+    .await
+    .context("the orders service cannot start")?;
+    let movies = cinema_movies::Application::build(cinema_movies::config::Settings {
+        database_url: SecretString::from(movies_db.to_string()),
+        listen_addr: args.movies_addr,
+        admin_token: Some(movies_token.clone()),
+        orders_endpoint: format!("http://{}", orders.local_addr()),
+        orders_token: Some(orders_token.clone()),
+        orders_timeout_ms: 5000,
+        provider_name: "movies".into(),
+        callback_endpoint: None,
+        callback_token: Some(callback_token),
+        cleaning_gap_minutes: 15,
+        skip_migrations: false,
+        db_max_connections: 10,
+    })
+    .await
+    .context("the movies service cannot start")?;
+
+    let movies_url = format!("http://{}", movies.local_addr());
+    let orders_url = format!("http://{}", orders.local_addr());
+    let orders_pool = orders.pool().clone();
+    let movies_pool = movies.pool().clone();
+
+    let stop = CancellationToken::new();
+    let orders_task = tokio::spawn(orders.run_until_stopped(stop.clone().cancelled_owned()));
+    let movies_task = tokio::spawn(movies.run_until_stopped(stop.clone().cancelled_owned()));
+
+    if args.demo {
+        let mut config = ClientConfig::new(movies_url.clone(), orders_url.clone());
+        config.movies_admin_token = Some(movies_token);
+        config.orders_admin_token = Some(orders_token);
+        let cinema = Cinema::connect(config)?;
+        let report = crate::demo::load(&cinema, &movies_pool, &orders_pool)
+            .await
+            .context("loading the demo data failed")?;
+        println!("{report}");
+    }
+
+    let sms_url = format!("http://{}", sim.addr);
+    println!();
+    println!("Cinema is up.");
+    println!("  movies service   {movies_url}   (gRPC, reflection on)");
+    println!("  orders service   {orders_url}   (gRPC, reflection on)");
+    println!("  SMS simulator    {sms_url}   (texts: {sms_url}/texts)");
+    println!();
+    println!("Try, in another terminal:");
+    println!("  cargo run -q -p cinema -- showtimes --zip 02139");
+    println!(
+        "  cargo run -q -p cinema -- buy --showtime <ID> --tickets 2 --card 4111111111111111 --phone +14155550132"
+    );
+    println!();
+    println!("Ctrl-C stops everything.");
+
+    cinema_runtime::shutdown_signal().await;
+    println!("stopping...");
+    stop.cancel();
+    movies_task.await.context("movies task")??;
+    orders_task.await.context("orders task")??;
+    sim.stop().await;
+    println!("stopped.");
+    Ok(())
+}

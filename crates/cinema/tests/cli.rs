@@ -1,0 +1,217 @@
+//! `cinema` as a newcomer uses it: `cinema up --demo`, then the client subcommands.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const CINEMA: &str = env!("CARGO_BIN_EXE_cinema");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+struct Stack {
+    child: Child,
+    ports: [u16; 3],
+}
+
+impl Stack {
+    /// Starts `cinema up --demo` and waits until it says it is up.
+    fn up(database_url: &str, prefix: &str) -> Self {
+        let ports = [free_port(), free_port(), free_port()];
+        let mut child = Command::new(CINEMA)
+            .args(["up", "--demo", "--db-prefix", prefix])
+            .args(["--movies-addr", &format!("127.0.0.1:{}", ports[0])])
+            .args(["--orders-addr", &format!("127.0.0.1:{}", ports[1])])
+            .args(["--sms-addr", &format!("127.0.0.1:{}", ports[2])])
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cinema up starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("`cinema up --demo` did not say it was up in time");
+            if line.contains("Cinema is up.") {
+                break;
+            }
+        }
+        Self { child, ports }
+    }
+
+    fn cinema(&self, args: &[&str]) -> Value {
+        let output = Command::new(CINEMA)
+            .args(args)
+            .arg("--json")
+            .env(
+                "CINEMA_MOVIES",
+                format!("http://127.0.0.1:{}", self.ports[0]),
+            )
+            .env(
+                "CINEMA_ORDERS",
+                format!("http://127.0.0.1:{}", self.ports[1]),
+            )
+            .env("CINEMA_SMS", format!("http://127.0.0.1:{}", self.ports[2]))
+            .output()
+            .expect("cinema runs");
+        assert!(
+            output.status.success(),
+            "cinema {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON output")
+    }
+
+    /// Stops it the way Ctrl-C or `docker stop` would, and checks it exits cleanly.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("exits");
+        assert!(exit.success(), "cinema up exited with {exit:?}");
+    }
+}
+
+async fn counts(database_url: &str, prefix: &str) -> (i64, i64, i64) {
+    let url = url_with_db(database_url, &format!("{prefix}_movies"));
+    let pool = sqlx::PgPool::connect(&url).await.expect("movies db");
+    let counts = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM movies), (SELECT count(*) FROM theatres), (SELECT count(*) FROM showtimes)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("counts");
+    pool.close().await;
+    counts
+}
+
+fn url_with_db(server: &str, db: &str) -> String {
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{db}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
+    let (server, prefix) = cinema_testkit::server_url_and_prefix()
+        .await
+        .expect("database server");
+    let stack = Stack::up(&server, &prefix);
+
+    let movies = stack.cinema(&["movies", "--zip", "02139"]);
+    assert!(movies.as_array().expect("list").len() >= 10, "{movies}");
+
+    let near = stack.cinema(&["showtimes", "--zip", "02139"]);
+    let theatres: Vec<&str> = near
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["theatre"]["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        theatres[0], "Kendall Square Cinema",
+        "nearest first: {theatres:?}"
+    );
+    assert!(
+        theatres.contains(&"Fenway Screens") && !theatres.contains(&"Loop Theatre"),
+        "{theatres:?}"
+    );
+    let showtime = near[0]["showtimes"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let bought = stack.cinema(&[
+        "buy",
+        "--showtime",
+        &showtime,
+        "--tickets",
+        "2",
+        "--card",
+        "4111 1111 1111 1111",
+        "--phone",
+        "+14155550132",
+    ]);
+    let confirmation = bought["confirmation"]
+        .as_str()
+        .expect("confirmation")
+        .to_owned();
+    let order = stack.cinema(&["order", &confirmation]);
+    assert_eq!(order["status"], "placed");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let texts = stack.cinema(&["texts"]);
+        let delivered = texts.as_array().expect("texts").iter().any(|t| {
+            t["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(&confirmation))
+        });
+        if delivered {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no text for {confirmation}: {texts}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let cancelled = stack.cinema(&["cancel", &confirmation]);
+    assert_eq!(cancelled["status"], "cancelled");
+    stack.stop();
+
+    let (movies, theatres, showtimes) = counts(&server, &prefix).await;
+    assert!(
+        movies >= 30 && theatres >= 12 && showtimes > 100,
+        "{movies} {theatres} {showtimes}"
+    );
+    let again = Stack::up(&server, &prefix);
+    again.stop();
+    assert_eq!(
+        counts(&server, &prefix).await,
+        (movies, theatres, showtimes),
+        "a second --demo adds nothing"
+    );
+}
+
+#[test]
+fn up_without_postgres_says_how_to_fix_it() {
+    let port = free_port();
+    let output = Command::new(CINEMA)
+        .args(["up", "--sms-addr", &format!("127.0.0.1:{}", free_port())])
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        )
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for fix in [
+        "no Postgres answers",
+        "start a local Postgres",
+        "DATABASE_URL",
+        "docker compose up",
+    ] {
+        assert!(stderr.contains(fix), "missing {fix:?} in:\n{stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -29,6 +29,9 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Exit 0 if the service listening on the configured address is serving (for
+    /// container healthchecks).
+    Healthcheck,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,6 +13,12 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::Healthcheck => cinema_runtime::check_grpc_health(
+            cli.settings.listen_addr,
+            "cinema.orders.v1.OrdersService",
+        )
+        .await
+        .map_err(anyhow::Error::msg),
         Command::Serve => {
             let app = Application::build(cli.settings).await?;
             app.run_until_stopped(cinema_runtime::shutdown_signal())

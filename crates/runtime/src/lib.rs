@@ -120,6 +120,45 @@ impl BearerAuth {
     }
 }
 
+/// Asks the gRPC health service at `listen_addr` (an unspecified IP means this host)
+/// whether `service` is serving: what a container healthcheck runs, so images need no
+/// extra tool. Fails if it does not answer SERVING within three seconds.
+pub async fn check_grpc_health(
+    listen_addr: std::net::SocketAddr,
+    service: &str,
+) -> Result<(), String> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let mut addr = listen_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| e.to_string())?
+            .connect()
+            .await
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let status = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .map_err(|e| format!("health check failed: {e}"))?
+            .into_inner()
+            .status();
+        if status == ServingStatus::Serving {
+            Ok(())
+        } else {
+            Err(format!("{service} is {status:?}"))
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(3), check)
+        .await
+        .map_err(|_| format!("no answer from {addr} within 3 s"))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,3 +122,33 @@ async fn shutdown_lets_the_server_stop_cleanly_and_close_its_port() {
         "nothing listens after shutdown"
     );
 }
+
+#[tokio::test]
+async fn the_healthcheck_subcommand_passes_only_while_the_service_serves() {
+    let app = spawn_app().await;
+    let healthcheck = |addr: std::net::SocketAddr| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_orders-service"))
+            .arg("healthcheck")
+            .env("DATABASE_URL", "postgres://unused/unused")
+            .env("ORDERS_LISTEN_ADDR", addr.to_string())
+            .output()
+            .expect("runs")
+    };
+    let addr = app.addr;
+    let serving = tokio::task::spawn_blocking(move || healthcheck(addr))
+        .await
+        .expect("task");
+    assert!(
+        serving.status.success(),
+        "{}",
+        String::from_utf8_lossy(&serving.stderr)
+    );
+    app.stop().await;
+    let stopped = tokio::task::spawn_blocking(move || healthcheck(addr))
+        .await
+        .expect("task");
+    assert!(
+        !stopped.status.success(),
+        "a stopped service must fail its healthcheck"
+    );
+}

@@ -16,11 +16,35 @@ struct Cli {
     listen_addr: SocketAddr,
     #[command(flatten)]
     settings: SimSettings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Exit 0 if the simulator listening on the configured address answers (for
+    /// container healthchecks).
+    Healthcheck,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Healthcheck) = cli.command {
+        let mut addr = cli.listen_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .build()?;
+        client
+            .get(format!("http://{addr}/texts"))
+            .send()
+            .await?
+            .error_for_status()?;
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -1,0 +1,110 @@
+//! docker-compose.yml cannot be started here (no Docker engine), so it is checked for
+//! what must hold: it parses, every service has a healthcheck that the image can run,
+//! services wait for their dependencies to be healthy, and the two services agree on
+//! their shared settings.
+
+use serde_norway::Value;
+
+fn compose() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docker-compose.yml");
+    let text = std::fs::read_to_string(path).expect("docker-compose.yml exists");
+    serde_norway::from_str(&text).expect("docker-compose.yml is valid YAML")
+}
+
+fn env<'a>(service: &'a Value, key: &str) -> &'a str {
+    service["environment"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is set"))
+}
+
+#[test]
+fn the_compose_file_describes_a_healthy_stack() {
+    let compose = compose();
+    let services = compose["services"].as_mapping().expect("services");
+    let names: Vec<&str> = services.keys().filter_map(Value::as_str).collect();
+    for name in ["postgres", "orders", "movies", "sms-sim"] {
+        assert!(names.contains(&name), "missing service {name}");
+    }
+    for (name, service) in services {
+        let test = service["healthcheck"]["test"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name:?} has a healthcheck"));
+        assert!(!test.is_empty());
+    }
+    for (name, binary) in [
+        ("orders", "orders-service"),
+        ("movies", "movies-service"),
+        ("sms-sim", "sms-gateway-sim"),
+    ] {
+        let service = &compose["services"][name];
+        assert_eq!(
+            service["command"][0].as_str(),
+            Some(binary),
+            "{name} runs {binary}"
+        );
+        let test: Vec<&str> = service["healthcheck"]["test"]
+            .as_sequence()
+            .expect("test")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(
+            test,
+            vec!["CMD", binary, "healthcheck"],
+            "{name} checks itself with its own binary"
+        );
+    }
+    for (name, deps) in [
+        ("orders", vec!["postgres", "sms-sim"]),
+        ("movies", vec!["postgres", "orders"]),
+    ] {
+        for dep in deps {
+            assert_eq!(
+                compose["services"][name]["depends_on"][dep]["condition"].as_str(),
+                Some("service_healthy"),
+                "{name} waits for {dep} to be healthy"
+            );
+        }
+    }
+    let orders = &compose["services"]["orders"];
+    let movies = &compose["services"]["movies"];
+    assert_eq!(
+        env(orders, "ORDERS_ADMIN_TOKEN"),
+        env(movies, "ORDERS_ADMIN_TOKEN")
+    );
+    assert_eq!(
+        env(orders, "ORDERS_CALLBACK_TOKEN"),
+        env(movies, "MOVIES_CALLBACK_TOKEN")
+    );
+    assert_eq!(env(movies, "ORDERS_ENDPOINT"), "http://orders:50052");
+    assert!(env(orders, "DATABASE_URL").ends_with("/cinema_orders"));
+    assert!(env(movies, "DATABASE_URL").ends_with("/cinema_movies"));
+    // The init script creates exactly the databases the services use.
+    let init = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docker/postgres-init/01-databases.sql"
+    ))
+    .expect("init script");
+    assert!(
+        init.contains("CREATE DATABASE cinema_orders")
+            && init.contains("CREATE DATABASE cinema_movies")
+    );
+}
+
+#[test]
+fn the_dockerfile_builds_every_binary_compose_runs() {
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Dockerfile"))
+            .expect("Dockerfile");
+    for binary in [
+        "orders-service",
+        "movies-service",
+        "sms-gateway-sim",
+        "cinema",
+    ] {
+        assert!(
+            dockerfile.contains(&format!("--bin {binary}")),
+            "{binary} is built"
+        );
+    }
+}

@@ -114,7 +114,18 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<OrdersServiceServer<OrdersApi>>().await;
+        // NOT_SERVING until the first check finds the database answering.
+        health
+            .set_not_serving::<OrdersServiceServer<OrdersApi>>()
+            .await;
+        let stop_health = CancellationToken::new();
+        let health_tracker = tokio::spawn(cinema_runtime::track_database_health(
+            self.pool.clone(),
+            health.clone(),
+            vec![<OrdersServiceServer<OrdersApi> as tonic::server::NamedService>::NAME],
+            cinema_runtime::DATABASE_HEALTH_INTERVAL,
+            stop_health.clone(),
+        ));
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(cinema_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -135,6 +146,11 @@ impl Application {
         let shutdown = async move {
             shutdown.await;
             tracing::info!("shutting down: draining in-flight calls");
+            stop_health.cancel();
+            let _ = health_tracker.await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
             health
                 .set_not_serving::<OrdersServiceServer<OrdersApi>>()
                 .await;

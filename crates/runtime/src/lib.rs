@@ -159,6 +159,45 @@ pub async fn check_grpc_health(
         .map_err(|_| format!("no answer from {addr} within 3 s"))?
 }
 
+/// How often a service checks that its database still answers.
+pub const DATABASE_HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keeps the gRPC health of `services` (and of the server as a whole, the `""` entry)
+/// in step with the database: SERVING while it answers, NOT_SERVING while it does not.
+/// Checks at once, then every `interval`, until `stop` is cancelled.
+pub async fn track_database_health(
+    pool: sqlx::PgPool,
+    reporter: tonic_health::server::HealthReporter,
+    services: Vec<&'static str>,
+    interval: std::time::Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    use tonic_health::ServingStatus;
+    let mut last = None;
+    loop {
+        let ping = sqlx::query("SELECT 1").execute(&pool);
+        let healthy = matches!(tokio::time::timeout(interval, ping).await, Ok(Ok(_)));
+        let status = if healthy {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        if last != Some(status) {
+            if last.is_some() {
+                tracing::warn!(?status, "database health changed");
+            }
+            for service in std::iter::once("").chain(services.iter().copied()) {
+                reporter.set_service_status(service, status).await;
+            }
+            last = Some(status);
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,7 @@
 //! What operators and generic tools rely on: health, reflection, clean shutdown.
 
+use std::str::FromStr;
+
 use cinema_proto::orders::v1 as pb;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -19,21 +21,77 @@ async fn channel(app: &TestApp) -> tonic::transport::Channel {
         .expect("connects")
 }
 
+async fn health_of(app: &TestApp, service: &str) -> ServingStatus {
+    let mut health = HealthClient::new(channel(app).await);
+    health
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status()
+}
+
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
 #[tokio::test]
-async fn health_reports_serving_for_the_orders_service() {
+async fn health_reports_serving_once_the_database_answers() {
     let app = spawn_app().await;
-    let mut health = HealthClient::new(channel(&app).await);
     for service in ["", "cinema.orders.v1.OrdersService"] {
-        let status = health
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .expect("health answers")
-            .into_inner()
-            .status();
-        assert_eq!(status, ServingStatus::Serving, "{service:?}");
+        eventually("SERVING", DEADLINE, || async {
+            (health_of(&app, service).await == ServingStatus::Serving).then_some(())
+        })
+        .await;
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_follows_the_database_down_and_back_up() {
+    let app = spawn_app().await;
+    let service = "cinema.orders.v1.OrdersService";
+    eventually("SERVING", DEADLINE, || async {
+        (health_of(&app, service).await == ServingStatus::Serving).then_some(())
+    })
+    .await;
+
+    // Take the database away from the service: refuse new connections, end its
+    // sessions.
+    let admin_options = sqlx::postgres::PgConnectOptions::from_str(app.database.url())
+        .expect("url")
+        .database("postgres");
+    let admin = sqlx::PgPool::connect_with(admin_options)
+        .await
+        .expect("admin");
+    let name = app.database.name().to_owned();
+    sqlx::query(&format!(
+        r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS false"#
+    ))
+    .execute(&admin)
+    .await
+    .expect("refuse connections");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&admin)
+        .await
+        .expect("terminate sessions");
+    eventually("NOT_SERVING", DEADLINE, || async {
+        (health_of(&app, service).await == ServingStatus::NotServing).then_some(())
+    })
+    .await;
+    assert_eq!(health_of(&app, "").await, ServingStatus::NotServing);
+
+    sqlx::query(&format!(
+        r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS true"#
+    ))
+    .execute(&admin)
+    .await
+    .expect("allow connections");
+    eventually("SERVING again", DEADLINE, || async {
+        (health_of(&app, service).await == ServingStatus::Serving).then_some(())
+    })
+    .await;
     app.stop().await;
 }
 
@@ -134,6 +192,10 @@ async fn the_healthcheck_subcommand_passes_only_while_the_service_serves() {
             .output()
             .expect("runs")
     };
+    eventually("SERVING", DEADLINE, || async {
+        (health_of(&app, "").await == ServingStatus::Serving).then_some(())
+    })
+    .await;
     let addr = app.addr;
     let serving = tokio::task::spawn_blocking(move || healthcheck(addr))
         .await

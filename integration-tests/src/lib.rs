@@ -131,27 +131,7 @@ impl Stack {
     }
 }
 
-/// Polls `check` until it returns `Some`, or fails after `deadline`.
-pub async fn eventually<T, F, Fut>(
-    what: &str,
-    deadline: Duration,
-    mut check: F,
-) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = tokio::time::Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return Ok(value);
-        }
-        if start.elapsed() > deadline {
-            anyhow::bail!("timed out after {deadline:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+pub use cinema_testkit::eventually;
 
 /// A whole minute `hours` from now, as a protobuf timestamp.
 pub fn hours_from_now(hours: i64) -> prost_types::Timestamp {

@@ -211,8 +211,8 @@ pub async fn load(
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let zips = zip_codes()?;
-    report.zip_codes_added = cinema_movies::store::load_zip_codes(movies_pool, &zips).await?;
-    cinema_orders::store::load_zip_codes(orders_pool, &zips).await?;
+    report.zip_codes_added = cinema_runtime::load_zip_codes(movies_pool, &zips).await?;
+    cinema_runtime::load_zip_codes(orders_pool, &zips).await?;
 
     let (existing_movies, existing_theatres) =
         cinema_movies::store::catalogue_names(movies_pool).await?;

@@ -113,29 +113,13 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (health, health_service) = tonic_health::server::health_reporter();
-        // NOT_SERVING until the first check finds the database answering.
-        health
-            .set_not_serving::<OrdersServiceServer<OrdersApi>>()
-            .await;
-        let stop_health = CancellationToken::new();
-        let health_tracker = tokio::spawn(cinema_runtime::track_database_health(
+        let (standard, health) = cinema_runtime::standard_routes(
             self.pool.clone(),
-            health.clone(),
             vec![<OrdersServiceServer<OrdersApi> as tonic::server::NamedService>::NAME],
-            cinema_runtime::DATABASE_HEALTH_INTERVAL,
-            stop_health.clone(),
-        ));
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(cinema_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .context("cannot build the reflection service")?;
-        let reflection_alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(cinema_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()
-            .context("cannot build the reflection service")?;
+            cinema_proto::FILE_DESCRIPTOR_SET,
+        )
+        .await
+        .context("cannot build the health and reflection services")?;
 
         let stop_dispatcher = CancellationToken::new();
         let dispatcher = self
@@ -146,19 +130,10 @@ impl Application {
         let shutdown = async move {
             shutdown.await;
             tracing::info!("shutting down: draining in-flight calls");
-            stop_health.cancel();
-            let _ = health_tracker.await;
-            health
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
-            health
-                .set_not_serving::<OrdersServiceServer<OrdersApi>>()
-                .await;
+            health.shutting_down().await;
         };
         tonic::transport::Server::builder()
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(reflection_alpha)
+            .add_routes(standard)
             .add_service(OrdersServiceServer::new(self.api))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await

@@ -4,7 +4,9 @@
 
 pub mod error;
 
-/// One row of the US ZIP code reference data, which both services keep a copy of.
+/// One row of the US ZIP code reference data. Both services keep their own copy, in
+/// identical `zip_codes` tables (neither reads the other's database), so one loader
+/// serves both: [`load_zip_codes`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZipCodeRecord {
     pub zip: String,
@@ -159,6 +161,34 @@ pub async fn check_grpc_health(
         .map_err(|_| format!("no answer from {addr} within 3 s"))?
 }
 
+/// Loads ZIP code reference data into a service's `zip_codes` table; rows already
+/// present are kept as they are. Returns how many were added.
+pub async fn load_zip_codes(
+    pool: &sqlx::PgPool,
+    records: &[ZipCodeRecord],
+) -> Result<u64, sqlx::Error> {
+    let mut inserted = 0;
+    // Chunks keep each statement's arrays a reasonable size.
+    for chunk in records.chunks(5000) {
+        let column = |f: fn(&ZipCodeRecord) -> &str| -> Vec<&str> { chunk.iter().map(f).collect() };
+        inserted += sqlx::query(
+            "INSERT INTO zip_codes (zip, city, state, county, latitude, longitude)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[])
+             ON CONFLICT (zip) DO NOTHING",
+        )
+        .bind(column(|r| &r.zip))
+        .bind(column(|r| &r.city))
+        .bind(column(|r| &r.state))
+        .bind(column(|r| &r.county))
+        .bind(chunk.iter().map(|r| r.latitude).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.longitude).collect::<Vec<_>>())
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(inserted)
+}
+
 /// How often a service checks that its database still answers.
 pub const DATABASE_HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -196,6 +226,72 @@ pub async fn track_database_health(
             () = tokio::time::sleep(interval) => {}
         }
     }
+}
+
+/// The health of a running server, kept in step with its database.
+#[derive(Debug)]
+pub struct HealthGuard {
+    reporter: tonic_health::server::HealthReporter,
+    services: Vec<&'static str>,
+    stop: tokio_util::sync::CancellationToken,
+    tracker: tokio::task::JoinHandle<()>,
+}
+
+impl HealthGuard {
+    /// Reports NOT_SERVING for good: call when shutdown starts, so load balancers stop
+    /// sending calls while in-flight ones drain.
+    pub async fn shutting_down(self) {
+        self.stop.cancel();
+        let _ = self.tracker.await;
+        for service in std::iter::once("").chain(self.services) {
+            self.reporter
+                .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    }
+}
+
+/// What every Cinema server serves besides its own services: gRPC health (NOT_SERVING
+/// until the database answers, then following it; see [`track_database_health`]) and
+/// reflection (v1 and v1alpha, for every proto of the workspace and for health).
+pub async fn standard_routes(
+    pool: sqlx::PgPool,
+    services: Vec<&'static str>,
+    descriptor_set: &'static [u8],
+) -> Result<(tonic::service::Routes, HealthGuard), tonic_reflection::server::Error> {
+    let reporter = tonic_health::server::HealthReporter::new();
+    for service in std::iter::once("").chain(services.iter().copied()) {
+        reporter
+            .set_service_status(service, tonic_health::ServingStatus::NotServing)
+            .await;
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    let tracker = tokio::spawn(track_database_health(
+        pool,
+        reporter.clone(),
+        services.clone(),
+        DATABASE_HEALTH_INTERVAL,
+        stop.clone(),
+    ));
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(descriptor_set)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let routes = tonic::service::Routes::new(tonic_health::pb::health_server::HealthServer::new(
+        tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
+    ))
+    .add_service(reflection().build_v1()?)
+    .add_service(reflection().build_v1alpha()?);
+    Ok((
+        routes,
+        HealthGuard {
+            reporter,
+            services,
+            stop,
+            tracker,
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -174,3 +174,23 @@ pub fn init_test_logging() {
         }
     });
 }
+
+/// Polls `check` until it returns `Some`, and returns that; panics after `deadline`.
+/// For waiting on something asynchronous (a callback, a text) without a fixed sleep.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -68,8 +68,7 @@ async fn a_customer_finds_a_movie_buys_the_last_seats_and_a_cancellation_brings_
                 .all(|s| s.id != small.id);
         gone.then_some(())
     })
-    .await
-    .expect("delisted");
+    .await;
     let near = c
         .showtimes_for_movie_near(&heat.id, "02139")
         .await
@@ -95,8 +94,7 @@ async fn a_customer_finds_a_movie_buys_the_last_seats_and_a_cancellation_brings_
             .any(|s| s.id == small.id)
             .then_some(())
     })
-    .await
-    .expect("listed again");
+    .await;
     let left = c
         .orders()
         .availability(&[&small.product_id])

@@ -321,18 +321,4 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// Polls `check` until it returns `Some`, or panics after `deadline`.
-pub async fn eventually<T, F, Fut>(what: &str, deadline: std::time::Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = tokio::time::Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
+pub use cinema_testkit::eventually;

@@ -105,32 +105,3 @@ pub async fn availability(
         .map(|(id, remaining)| (ProductId::from_db(id), remaining))
         .collect())
 }
-
-/// Loads ZIP code reference data; rows already present are kept as they are.
-pub async fn load_zip_codes(
-    pool: &sqlx::PgPool,
-    records: &[cinema_runtime::ZipCodeRecord],
-) -> Result<u64, crate::Error> {
-    let mut inserted = 0;
-    // Chunks keep each statement's arrays a reasonable size.
-    for chunk in records.chunks(5000) {
-        let column = |f: fn(&cinema_runtime::ZipCodeRecord) -> &str| -> Vec<&str> {
-            chunk.iter().map(f).collect()
-        };
-        inserted += sqlx::query(
-            "INSERT INTO zip_codes (zip, city, state, county, latitude, longitude)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[])
-             ON CONFLICT (zip) DO NOTHING",
-        )
-        .bind(column(|r| &r.zip))
-        .bind(column(|r| &r.city))
-        .bind(column(|r| &r.state))
-        .bind(column(|r| &r.county))
-        .bind(chunk.iter().map(|r| r.latitude).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.longitude).collect::<Vec<_>>())
-        .execute(pool)
-        .await?
-        .rows_affected();
-    }
-    Ok(inserted)
-}

@@ -61,7 +61,7 @@ async fn ensure_database(admin: &Url, name: &str) -> anyhow::Result<Url> {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    cinema_runtime::init_telemetry(args.log_format);
+    cinema_runtime::init_telemetry(args.log_format, "cinema");
     let admin = Url::parse(&args.database_url).context("DATABASE_URL is not a valid URL")?;
     if !args
         .db_prefix

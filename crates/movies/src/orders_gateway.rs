@@ -49,6 +49,8 @@ impl OrdersGateway {
 
     fn request<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
+        // The orders service's logs for this call continue our trace.
+        cinema_runtime::telemetry::inject_trace_context(request.metadata_mut());
         if let Some(value) = cinema_runtime::BearerAuth::header_value(&self.token) {
             request.metadata_mut().insert("authorization", value);
         }

@@ -161,6 +161,7 @@ impl Application {
             health.shutting_down().await;
         };
         tonic::transport::Server::builder()
+            .trace_fn(cinema_runtime::telemetry::grpc_request_span)
             .add_routes(standard)
             .add_service(MoviesServiceServer::new(PublicApi::new(self.pool.clone())))
             .add_service(admin)

@@ -21,6 +21,7 @@ use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
+use tracing::Instrument;
 
 use crate::store::outbox::{self, Claimed, Kind, OUTBOX_CHANNEL, Outcome};
 
@@ -187,7 +188,11 @@ impl Dispatcher {
                 return Ok(());
             }
             let deliveries = batch.iter().map(|message| async move {
-                let outcome = self.attempt(message).await;
+                let span = tracing::info_span!("deliver", outbox_id = message.id);
+                if let Some(traceparent) = &message.traceparent {
+                    cinema_runtime::telemetry::continue_trace(&span, traceparent);
+                }
+                let outcome = self.attempt(message).instrument(span).await;
                 if let Err(e) = outbox::record(&self.pool, message, &outcome).await {
                     // The lease runs out and the message is retried: at least once.
                     tracing::warn!(outbox_id = message.id, error = %e, "cannot record delivery");
@@ -284,6 +289,7 @@ impl Dispatcher {
 
     fn authorized<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
+        cinema_runtime::telemetry::inject_trace_context(request.metadata_mut());
         if let Some(value) = cinema_runtime::BearerAuth::header_value(&self.callback_token) {
             request.metadata_mut().insert("authorization", value);
         }

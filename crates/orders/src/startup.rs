@@ -133,6 +133,7 @@ impl Application {
             health.shutting_down().await;
         };
         tonic::transport::Server::builder()
+            .trace_fn(cinema_runtime::telemetry::grpc_request_span)
             .add_routes(standard)
             .add_service(OrdersServiceServer::new(self.api))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)

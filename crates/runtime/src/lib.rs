@@ -3,6 +3,7 @@
 //! bearer-token check used for admin calls and callbacks.
 
 pub mod error;
+pub mod telemetry;
 
 /// One row of the US ZIP code reference data. Both services keep their own copy, in
 /// identical `zip_codes` tables (neither reads the other's database), so one loader
@@ -27,16 +28,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global tracing subscriber once. `RUST_LOG` overrides the filter.
-pub fn init_telemetry(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn,hyper=warn")
-    });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
+/// Installs logging and tracing for a service, once per process (see [`telemetry`]).
+pub fn init_telemetry(format: LogFormat, service: &'static str) {
+    telemetry::init(format, service);
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

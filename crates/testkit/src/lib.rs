@@ -159,19 +159,12 @@ fn redact(url: &Url) -> String {
     url.to_string()
 }
 
-/// Sets up logging for tests once: silent unless `TEST_LOG` is set, as in zero2prod.
+/// Sets up tracing for tests once: trace contexts propagate as in production, and
+/// logs stay silent unless `TEST_LOG` is set, as in zero2prod.
 pub fn init_test_logging() {
     static INIT: OnceLock<()> = OnceLock::new();
     INIT.get_or_init(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .with_test_writer()
-                .try_init();
-        }
+        cinema_runtime::telemetry::init_for_tests(std::env::var_os("TEST_LOG").is_some());
     });
 }
 

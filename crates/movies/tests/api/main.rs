@@ -6,3 +6,4 @@ mod callbacks;
 mod create_showtime;
 mod get_showtimes;
 mod helpers;
+mod tracing;

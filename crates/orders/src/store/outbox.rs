@@ -57,13 +57,16 @@ pub struct AvailabilityEvent {
 pub async fn enqueue(conn: &mut PgConnection, event: &AvailabilityEvent) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO outbox (kind, provider_id, product_id, payload)
-         VALUES ($1, $2, $3, jsonb_build_object('external_ref', $4::text, 'remaining', $5::bigint))",
+         VALUES ($1, $2, $3, jsonb_build_object('external_ref', $4::text, 'remaining', $5::bigint,
+                                               'traceparent', $6::text))",
     )
     .bind(event.kind.as_str())
     .bind(event.provider.get())
     .bind(event.product.get())
     .bind(event.external_ref.as_deref())
     .bind(event.remaining)
+    // Delivery happens later, elsewhere: it continues the trace of the change.
+    .bind(cinema_runtime::telemetry::current_traceparent())
     .execute(&mut *conn)
     .await?;
     sqlx::query("SELECT pg_notify($1, '')")
@@ -81,10 +84,12 @@ pub async fn enqueue_sms(
 ) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO outbox (kind, payload)
-         VALUES ('sms', jsonb_build_object('phone', $1::text, 'message', $2::text))",
+         VALUES ('sms', jsonb_build_object('phone', $1::text, 'message', $2::text,
+                                           'traceparent', $3::text))",
     )
     .bind(phone.as_str())
     .bind(message)
+    .bind(cinema_runtime::telemetry::current_traceparent())
     .execute(&mut *conn)
     .await?;
     sqlx::query("SELECT pg_notify($1, '')")
@@ -109,6 +114,8 @@ pub struct Claimed {
     /// For texts: the recipient and the message.
     pub phone: String,
     pub message: String,
+    /// The trace of the change that caused the message.
+    pub traceparent: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -123,6 +130,7 @@ struct ClaimedRow {
     endpoint: Option<String>,
     phone: Option<String>,
     message: Option<String>,
+    traceparent: Option<String>,
 }
 
 /// Claims up to `limit` due messages for `lease`.
@@ -140,6 +148,7 @@ pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<Cla
       RETURNING o.id, o.kind, o.product_id, o.payload ->> 'external_ref' AS external_ref,
                 (o.payload ->> 'remaining')::bigint AS remaining, o.occurred_at, o.attempts,
                 o.payload ->> 'phone' AS phone, o.payload ->> 'message' AS message,
+                o.payload ->> 'traceparent' AS traceparent,
                 (SELECT callback_endpoint FROM providers p WHERE p.id = o.provider_id) AS endpoint",
     )
     .bind(limit)
@@ -160,6 +169,7 @@ pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<Cla
                 endpoint: row.endpoint.unwrap_or_default(),
                 phone: row.phone.unwrap_or_default(),
                 message: row.message.unwrap_or_default(),
+                traceparent: row.traceparent,
                 id: row.id,
             })
         })

@@ -331,3 +331,36 @@ async fn cancelling_returns_stock_and_tells_the_provider_once_it_is_available_ag
     assert_eq!(status.code(), Code::InvalidArgument);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_callback_continues_the_trace_of_the_order_that_sold_out() {
+    let provider =
+        FakeProvider::start("127.0.0.1:0".parse().expect("addr"), Behaviour::Accept).await;
+    let app = spawn_app().await;
+    let provider_id = register(&app, &provider.endpoint()).await;
+    let product = provided_product(&app, &provider_id, "showtime-t", 1).await;
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut request = tonic::Request::new(order(vec![item(&product, 1)], card(VISA)));
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-00f067aa0ba902b7-01")
+            .parse()
+            .expect("ascii"),
+    );
+    app.client().place_order(request).await.expect("sold out");
+
+    let received = eventually("the callback", DEADLINE, || async {
+        provider.received().into_iter().next()
+    })
+    .await;
+    let traceparent = received
+        .traceparent
+        .expect("the callback carries a trace context");
+    assert_eq!(
+        traceparent.split('-').nth(1),
+        Some(trace_id),
+        "same trace, through the outbox: {traceparent}"
+    );
+    app.stop().await;
+}

@@ -21,6 +21,8 @@ pub struct Received {
     pub external_ref: String,
     pub remaining: i64,
     pub sequence: u64,
+    /// The W3C trace context the callback carried.
+    pub traceparent: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,8 +53,12 @@ impl Service {
     async fn handle(
         &self,
         metadata: &tonic::metadata::MetadataMap,
-        event: Received,
+        mut event: Received,
     ) -> Result<Response<pb::CallbackAck>, Status> {
+        event.traceparent = metadata
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let authorized = metadata
             .get("authorization")
             .is_some_and(|v| v.to_str().ok() == Some(&format!("Bearer {CALLBACK_TOKEN}")));
@@ -97,6 +103,7 @@ impl ProductProvider for Service {
             external_ref: e.external_ref.clone(),
             remaining: 0,
             sequence: e.sequence,
+            traceparent: None,
         };
         self.handle(request.metadata(), event).await
     }
@@ -113,6 +120,7 @@ impl ProductProvider for Service {
             external_ref: e.external_ref.clone(),
             remaining: e.remaining,
             sequence: e.sequence,
+            traceparent: None,
         };
         self.handle(request.metadata(), event).await
     }

@@ -12,9 +12,7 @@ use cinema_proto::movies::v1::movies_admin_server::MoviesAdminServer;
 use cinema_proto::movies::v1::movies_service_server::MoviesServiceServer;
 use cinema_proto::orders::v1::product_provider_server::ProductProviderServer;
 use cinema_runtime::BearerAuth;
-use secrecy::ExposeSecret;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Status};
@@ -37,10 +35,7 @@ pub struct Application {
 }
 
 pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    PgPoolOptions::new()
-        .max_connections(settings.db_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(settings.database_url.expose_secret())
+    cinema_runtime::connect_database(&settings.database_url, settings.db_max_connections)
         .await
         .context("cannot connect to the movies database (check DATABASE_URL)")
 }

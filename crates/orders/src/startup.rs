@@ -5,13 +5,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use cinema_proto::orders::v1::orders_service_server::OrdersServiceServer;
-use secrecy::ExposeSecret;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -34,10 +31,7 @@ pub struct Application {
 
 /// Connects to the database named in the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    PgPoolOptions::new()
-        .max_connections(settings.db_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(settings.database_url.expose_secret())
+    cinema_runtime::connect_database(&settings.database_url, settings.db_max_connections)
         .await
         .context("cannot connect to the orders database (check DATABASE_URL)")
 }

@@ -183,6 +183,19 @@ pub async fn load_zip_codes(
     Ok(inserted)
 }
 
+/// Opens a service's connection pool. A call waits at most five seconds for a
+/// connection, so a database that is down surfaces as UNAVAILABLE instead of a hang.
+pub async fn connect_database(
+    url: &SecretString,
+    max_connections: u32,
+) -> Result<sqlx::PgPool, sqlx::Error> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(url.expose_secret())
+        .await
+}
+
 /// How often a service checks that its database still answers.
 pub const DATABASE_HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 

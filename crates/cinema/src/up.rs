@@ -62,6 +62,8 @@ async fn ensure_database(admin: &Url, name: &str) -> anyhow::Result<Url> {
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     cinema_runtime::init_telemetry(args.log_format, "cinema");
+    // Before anything is announced: a Ctrl-C or SIGTERM from here on stops cleanly.
+    let mut stop_signal = std::pin::pin!(cinema_runtime::shutdown_signal());
     let admin = Url::parse(&args.database_url).context("DATABASE_URL is not a valid URL")?;
     if !args
         .db_prefix
@@ -132,17 +134,36 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let orders_task = tokio::spawn(orders.run_until_stopped(stop.clone().cancelled_owned()));
     let movies_task = tokio::spawn(movies.run_until_stopped(stop.clone().cancelled_owned()));
 
-    if args.demo {
+    // Loading the demo takes a while the first time; Ctrl-C must not wait for it.
+    let interrupted = if args.demo {
         let mut config = ClientConfig::new(movies_url.clone(), orders_url.clone());
         config.movies_admin_token = Some(movies_token);
         config.orders_admin_token = Some(orders_token);
         let cinema = Cinema::connect(config)?;
-        let report = crate::demo::load(&cinema, &movies_pool, &orders_pool)
-            .await
-            .context("loading the demo data failed")?;
-        println!("{report}");
+        tokio::select! {
+            report = crate::demo::load(&cinema, &movies_pool, &orders_pool) => {
+                println!("{}", report.context("loading the demo data failed")?);
+                false
+            }
+            () = &mut stop_signal => true,
+        }
+    } else {
+        false
+    };
+    if !interrupted {
+        announce(&movies_url, &orders_url, &sim);
+        stop_signal.await;
     }
+    println!("stopping...");
+    stop.cancel();
+    movies_task.await.context("movies task")??;
+    orders_task.await.context("orders task")??;
+    sim.stop().await;
+    println!("stopped.");
+    Ok(())
+}
 
+fn announce(movies_url: &str, orders_url: &str, sim: &Simulator) {
     let sms_url = format!("http://{}", sim.addr);
     println!();
     println!("Cinema is up.");
@@ -157,13 +178,4 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     );
     println!();
     println!("Ctrl-C stops everything.");
-
-    cinema_runtime::shutdown_signal().await;
-    println!("stopping...");
-    stop.cancel();
-    movies_task.await.context("movies task")??;
-    orders_task.await.context("orders task")??;
-    sim.stop().await;
-    println!("stopped.");
-    Ok(())
 }

@@ -20,9 +20,11 @@ async fn main() -> anyhow::Result<()> {
         .await
         .map_err(anyhow::Error::msg),
         Command::Serve => {
+            // Installed first, so a SIGTERM during start-up stops the service cleanly
+            // once it is up instead of killing it mid-migration.
+            let stop = cinema_runtime::shutdown_signal();
             let app = Application::build(cli.settings).await?;
-            app.run_until_stopped(cinema_runtime::shutdown_signal())
-                .await
+            app.run_until_stopped(stop).await
         }
     }
 }

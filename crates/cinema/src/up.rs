@@ -61,7 +61,7 @@ async fn ensure_database(admin: &Url, name: &str) -> anyhow::Result<Url> {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    cinema_runtime::init_telemetry(args.log_format, "cinema");
+    let _telemetry = cinema_runtime::init_telemetry(args.log_format, "cinema")?;
     // Before anything is announced: a Ctrl-C or SIGTERM from here on stops cleanly.
     let mut stop_signal = std::pin::pin!(cinema_runtime::shutdown_signal());
     let admin = Url::parse(&args.database_url).context("DATABASE_URL is not a valid URL")?;

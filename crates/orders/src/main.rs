@@ -5,7 +5,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    cinema_runtime::init_telemetry(cli.log_format, "orders-service");
+    let _telemetry = cinema_runtime::init_telemetry(cli.log_format, "orders-service")?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             let pool = startup::connect(&cli.settings).await?;

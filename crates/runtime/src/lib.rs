@@ -29,8 +29,12 @@ pub enum LogFormat {
 }
 
 /// Installs logging and tracing for a service, once per process (see [`telemetry`]).
-pub fn init_telemetry(format: LogFormat, service: &'static str) {
-    telemetry::init(format, service);
+/// Keep the returned guard until the process ends: dropping it flushes exported spans.
+pub fn init_telemetry(
+    format: LogFormat,
+    service: &'static str,
+) -> Result<telemetry::Telemetry, telemetry::TelemetryError> {
+    telemetry::init(format, service)
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not

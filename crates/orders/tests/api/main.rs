@@ -10,4 +10,5 @@ mod place_order;
 mod place_order_concurrency;
 mod place_order_validation;
 mod server;
+mod telemetry;
 mod texts;

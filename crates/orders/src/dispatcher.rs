@@ -107,6 +107,8 @@ impl DispatchSettings {
 
 /// Messages claimed per round trip.
 const BATCH: i64 = 32;
+/// The shortest pause between two looks at the outbox when nothing was claimable.
+const MIN_WAIT: Duration = Duration::from_millis(10);
 
 #[derive(Debug)]
 pub struct Dispatcher {
@@ -157,7 +159,9 @@ impl Dispatcher {
                 tracing::warn!(error = %e, "outbox dispatch failed; will retry");
             }
             let wait = match outbox::next_due_in(&self.pool).await {
-                Ok(Some(due)) => due.min(sweep),
+                // Still due right after a drain means another dispatcher holds it
+                // locked for a moment: look again shortly rather than spin.
+                Ok(Some(due)) => due.clamp(MIN_WAIT, sweep.max(MIN_WAIT)),
                 _ => sweep,
             };
             tokio::select! {

@@ -223,13 +223,16 @@ pub async fn record(pool: &PgPool, message: &Claimed, outcome: &Outcome) -> Resu
     Ok(())
 }
 
-/// How long until the earliest pending message is due (zero if one is due now).
+/// How long until the earliest pending message is due (zero if one is due now), or
+/// `None` when nothing is pending.
 pub async fn next_due_in(pool: &PgPool) -> Result<Option<Duration>, Error> {
+    // Clamped here, not with SQL's greatest(): greatest(0, NULL) is 0, which turned
+    // "nothing pending" into "due now" and kept an idle dispatcher polling non-stop.
     let seconds: Option<f64> = sqlx::query_scalar(
-        "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now()))::float8
+        "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
          FROM outbox WHERE status = 'pending'",
     )
     .fetch_one(pool)
     .await?;
-    Ok(seconds.map(Duration::from_secs_f64))
+    Ok(seconds.map(|s| Duration::from_secs_f64(s.max(0.0))))
 }

@@ -364,3 +364,36 @@ async fn the_callback_continues_the_trace_of_the_order_that_sold_out() {
     );
     app.stop().await;
 }
+
+/// Committed transactions in the app's database so far, as Postgres counts them.
+async fn transactions(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("stats")
+}
+
+#[tokio::test]
+async fn an_idle_dispatcher_waits_for_work_instead_of_polling() {
+    let app = spawn_app().await;
+    assert_eq!(
+        cinema_orders::store::outbox::next_due_in(&app.pool)
+            .await
+            .expect("query"),
+        None,
+        "nothing pending means nothing due"
+    );
+    // With nothing to deliver the dispatcher sweeps every 200 ms (these tests'
+    // setting) and health is checked every 2 s: a few dozen statements in three
+    // seconds. A dispatcher that polls in a loop runs thousands.
+    let before = transactions(&app).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = transactions(&app).await - before;
+    assert!(
+        during < 150,
+        "{during} transactions in 3 s while idle: the dispatcher is polling"
+    );
+    app.stop().await;
+}

@@ -10,8 +10,9 @@ use std::io::{BufRead, BufReader};
 use anyhow::Context;
 use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use cinema_client::movies_pb as pb;
-use cinema_client::{Cinema, ClientError};
+use cinema_client::{Cinema, ClientConfig, ClientError};
 use cinema_runtime::ZipCodeRecord;
+use secrecy::SecretString;
 use sqlx::PgPool;
 
 /// The ZIP codes, gzipped, compiled into the binary: no download at run time.
@@ -307,6 +308,39 @@ pub async fn load(
         }
     }
     Ok(report)
+}
+
+/// `cinema demo`: [`load`] into a running stack, over its public admin API and, for
+/// the ZIP codes, its databases.
+pub async fn run(args: &crate::DemoArgs) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let connect = |url: &SecretString, which: &'static str| {
+        let url = url.expose_secret().to_owned();
+        async move {
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(std::time::Duration::from_secs(10))
+                .connect(&url)
+                .await
+                .with_context(|| format!("cannot reach the {which} database"))
+        }
+    };
+    let movies_pool = connect(&args.movies_database_url, "movies").await?;
+    let orders_pool = connect(&args.orders_database_url, "orders").await?;
+    let mut config = ClientConfig::new(args.movies.clone(), args.orders.clone());
+    config.movies_admin_token = Some(args.movies_admin_token.clone());
+    let cinema = Cinema::connect(config)?;
+    let report = load(&cinema, &movies_pool, &orders_pool)
+        .await
+        .map_err(|e| match e.downcast_ref::<ClientError>() {
+            Some(ClientError::Unauthenticated(_)) => anyhow::anyhow!(
+                "the movies service refused the admin token: set MOVIES_ADMIN_TOKEN \
+                 (or --movies-admin-token) to the one the service runs with"
+            ),
+            _ => e.context("loading the demo data failed"),
+        })?;
+    println!("{report}");
+    Ok(())
 }
 
 #[cfg(test)]

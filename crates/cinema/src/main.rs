@@ -25,6 +25,9 @@ enum Command {
     /// Start the movies and orders services and the SMS gateway simulator, in this
     /// process, until Ctrl-C.
     Up(UpArgs),
+    /// Load the demo data into a stack that is already running (docker compose, or
+    /// `up` without `--demo`). Running it again adds nothing twice.
+    Demo(DemoArgs),
     /// Movies showing near a ZIP code (the home page).
     Movies {
         #[arg(long)]
@@ -92,6 +95,28 @@ struct UpArgs {
     log_format: cinema_runtime::LogFormat,
 }
 
+/// What `cinema demo` needs: the services, the movies admin token, and both services'
+/// databases (ZIP codes are reference data with no API; they go straight into each
+/// service's `zip_codes` table).
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// The movies service.
+    #[arg(long, env = "CINEMA_MOVIES", default_value = "http://127.0.0.1:50051")]
+    movies: String,
+    /// The orders service.
+    #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
+    orders: String,
+    /// The token the movies service accepts for admin calls.
+    #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = cinema_runtime::parse_secret, hide_env_values = true)]
+    movies_admin_token: secrecy::SecretString,
+    /// The movies service's database, for its ZIP codes.
+    #[arg(long, env = "MOVIES_DATABASE_URL", value_parser = cinema_runtime::parse_secret, hide_env_values = true)]
+    movies_database_url: secrecy::SecretString,
+    /// The orders service's database, for its ZIP codes (billing addresses).
+    #[arg(long, env = "ORDERS_DATABASE_URL", value_parser = cinema_runtime::parse_secret, hide_env_values = true)]
+    orders_database_url: secrecy::SecretString,
+}
+
 /// Where the client subcommands find the stack.
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
@@ -112,6 +137,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up::run(args).await,
+        Command::Demo(args) => demo::run(&args).await,
         Command::Movies { zip, client } => commands::movies(&client, zip.as_deref()).await,
         Command::Showtimes {
             zip,

@@ -21,12 +21,22 @@ struct Stack {
     ports: [u16; 3],
 }
 
+/// The movies admin token the stacks under test run with, so `cinema demo` can use it.
+const MOVIES_ADMIN_TOKEN: &str = "cli-test-movies-admin";
+
 impl Stack {
     /// Starts `cinema up --demo` and waits until it says it is up.
     fn up(database_url: &str, prefix: &str) -> Self {
+        Self::start(database_url, prefix, &["--demo"])
+    }
+
+    /// Starts `cinema up` with these extra arguments and waits until it says it is up.
+    fn start(database_url: &str, prefix: &str, extra: &[&str]) -> Self {
         let ports = [free_port(), free_port(), free_port()];
         let mut child = Command::new(CINEMA)
-            .args(["up", "--demo", "--db-prefix", prefix])
+            .args(["up", "--db-prefix", prefix])
+            .args(extra)
+            .env("MOVIES_ADMIN_TOKEN", MOVIES_ADMIN_TOKEN)
             .args(["--movies-addr", &format!("127.0.0.1:{}", ports[0])])
             .args(["--orders-addr", &format!("127.0.0.1:{}", ports[1])])
             .args(["--sms-addr", &format!("127.0.0.1:{}", ports[2])])
@@ -55,19 +65,22 @@ impl Stack {
         Self { child, ports }
     }
 
+    /// A `cinema` command pointed at this stack's services.
+    fn command(&self) -> Command {
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        let mut command = Command::new(CINEMA);
+        command
+            .env("CINEMA_MOVIES", url(self.ports[0]))
+            .env("CINEMA_ORDERS", url(self.ports[1]))
+            .env("CINEMA_SMS", url(self.ports[2]));
+        command
+    }
+
     fn cinema(&self, args: &[&str]) -> Value {
-        let output = Command::new(CINEMA)
+        let output = self
+            .command()
             .args(args)
             .arg("--json")
-            .env(
-                "CINEMA_MOVIES",
-                format!("http://127.0.0.1:{}", self.ports[0]),
-            )
-            .env(
-                "CINEMA_ORDERS",
-                format!("http://127.0.0.1:{}", self.ports[1]),
-            )
-            .env("CINEMA_SMS", format!("http://127.0.0.1:{}", self.ports[2]))
             .output()
             .expect("cinema runs");
         assert!(
@@ -76,6 +89,23 @@ impl Stack {
             String::from_utf8_lossy(&output.stderr)
         );
         serde_json::from_slice(&output.stdout).expect("JSON output")
+    }
+
+    /// `cinema demo` against this stack, as the compose stack's one-shot job runs it.
+    fn load_demo(&self, database_url: &str, prefix: &str, token: &str) -> std::process::Output {
+        self.command()
+            .arg("demo")
+            .env("MOVIES_ADMIN_TOKEN", token)
+            .env(
+                "MOVIES_DATABASE_URL",
+                url_with_db(database_url, &format!("{prefix}_movies")),
+            )
+            .env(
+                "ORDERS_DATABASE_URL",
+                url_with_db(database_url, &format!("{prefix}_orders")),
+            )
+            .output()
+            .expect("cinema demo runs")
     }
 
     /// Stops it the way Ctrl-C or `docker stop` would, and checks it exits cleanly.
@@ -88,6 +118,16 @@ impl Stack {
         assert!(status.success());
         let exit = self.child.wait().expect("exits");
         assert!(exit.success(), "cinema up exited with {exit:?}");
+    }
+}
+
+/// A test that fails midway must not leave a stack running behind it.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -190,6 +230,62 @@ async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
         (movies, theatres, showtimes),
         "a second --demo adds nothing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() {
+    let (server, prefix) = cinema_testkit::server_url_and_prefix()
+        .await
+        .expect("database server");
+    let stack = Stack::start(&server, &prefix, &[]);
+    assert_eq!(
+        counts(&server, &prefix).await,
+        (0, 0, 0),
+        "starts empty without --demo"
+    );
+
+    let refused = stack.load_demo(&server, &prefix, "not-the-token");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("admin token"), "{stderr}");
+    assert!(
+        !stderr.contains(MOVIES_ADMIN_TOKEN) && !stderr.contains("not-the-token"),
+        "tokens are never printed: {stderr}"
+    );
+    let (movies, theatres, _) = counts(&server, &prefix).await;
+    assert_eq!((movies, theatres), (0, 0), "a refused load adds nothing");
+
+    let loaded = stack.load_demo(&server, &prefix, MOVIES_ADMIN_TOKEN);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let near = stack.cinema(&["movies", "--zip", "02139"]);
+    assert!(near.as_array().expect("list").len() >= 10, "{near}");
+    // A purchase needs the ZIP codes in the orders database too (billing address).
+    let showtimes = stack.cinema(&["showtimes", "--zip", "02139"]);
+    let showtime = showtimes[0]["showtimes"][0]["id"].as_str().expect("id");
+    let bought = stack.cinema(&[
+        "buy",
+        "--showtime",
+        showtime,
+        "--card",
+        "4111 1111 1111 1111",
+    ]);
+    assert!(bought["confirmation"].is_string(), "{bought}");
+    let after_first = counts(&server, &prefix).await;
+    assert!(after_first.2 > 100, "{after_first:?}");
+
+    let again = stack.load_demo(&server, &prefix, MOVIES_ADMIN_TOKEN);
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 movies added, 0 theatres added"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert_eq!(counts(&server, &prefix).await, after_first);
+    stack.stop();
 }
 
 #[test]

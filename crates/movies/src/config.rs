@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use cinema_runtime::{LogFormat, parse_secret};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use secrecy::SecretString;
 
 #[derive(Debug, Parser)]
@@ -23,16 +23,8 @@ pub struct Cli {
     pub log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
-pub enum Command {
-    /// Serve gRPC (the default).
-    Serve,
-    /// Apply the database migrations and exit.
-    Migrate,
-    /// Exit 0 if the service listening on the configured address is serving (for
-    /// container healthchecks).
-    Healthcheck,
-}
+/// What the binary does; every service binary offers the same three.
+pub use cinema_runtime::ServiceCommand as Command;
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {

@@ -28,6 +28,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// The subcommands of every service binary.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum ServiceCommand {
+    /// Serve gRPC (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Exit 0 if the service listening on the configured address is serving (for
+    /// container healthchecks).
+    Healthcheck,
+}
+
 /// Installs logging and tracing for a service, once per process (see [`telemetry`]).
 /// Keep the returned guard until the process ends: dropping it flushes exported spans.
 pub fn init_telemetry(

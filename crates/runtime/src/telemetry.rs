@@ -101,19 +101,12 @@ pub struct Telemetry {
     exporting: bool,
 }
 
-impl Telemetry {
-    /// Whether spans are sent to an OTLP collector.
-    pub fn is_exporting(&self) -> bool {
-        self.exporting
-    }
-}
-
 impl Drop for Telemetry {
     fn drop(&mut self) {
         if self.exporting
             && let Err(error) = self.provider.shutdown()
         {
-            // The subscriber may already be gone at this point; stderr always is not.
+            // The subscriber may already be gone at this point; stderr is not.
             eprintln!("flushing traces to the OTLP endpoint failed: {error}");
         }
     }

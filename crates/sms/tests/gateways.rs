@@ -61,6 +61,16 @@ async fn sms_answers(server: &MockServer, token: &str, status: u16) {
         .await;
 }
 
+/// How a gateway's answer to `status` was classified, for the status tables.
+fn class(error: SmsError, status: u16) -> &'static str {
+    match error {
+        SmsError::Rejected(_) => "rejected",
+        SmsError::Misconfigured(_) => "misconfigured",
+        SmsError::Retryable { .. } => "retryable",
+        other => panic!("{status}: unexpected {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn watertel_logs_in_once_and_reuses_its_token() {
     let server = MockServer::start().await;
@@ -201,13 +211,7 @@ async fn watertel_status_codes_say_whose_problem_it_is() {
             .send(&phone(), &text())
             .await
             .expect_err("fails");
-        let kind = match error {
-            SmsError::Rejected(_) => "rejected",
-            SmsError::Misconfigured(_) => "misconfigured",
-            SmsError::Retryable { .. } => "retryable",
-            other => panic!("{status}: unexpected {other:?}"),
-        };
-        assert_eq!(kind, expect, "status {status}");
+        assert_eq!(class(error, status), expect, "status {status}");
     }
 }
 
@@ -343,13 +347,7 @@ async fn milio_status_codes_say_whose_problem_it_is() {
             .send(&phone(), &text())
             .await
             .expect_err("fails");
-        let kind = match error {
-            SmsError::Rejected(_) => "rejected",
-            SmsError::Misconfigured(_) => "misconfigured",
-            SmsError::Retryable { .. } => "retryable",
-            other => panic!("{status}: unexpected {other:?}"),
-        };
-        assert_eq!(kind, expect, "status {status}");
+        assert_eq!(class(error, status), expect, "status {status}");
     }
 }
 

@@ -1,7 +1,6 @@
 //! The client subcommands: a command-line front-end built on `cinema-client`.
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use cinema_client::facade::{self, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
@@ -50,8 +49,10 @@ fn rating(movie: &movies::Movie) -> &'static str {
     }
 }
 
-fn when(t: DateTime<Utc>) -> String {
-    t.format("%a %b %d %H:%M UTC").to_string()
+/// A showtime as a moviegoer reads it: the theatre's local time, with its zone's
+/// abbreviation (`Wed Nov 25 19:30 EST`).
+fn when(s: &facade::Showtime) -> String {
+    s.local_start().format("%a %b %d %H:%M %Z").to_string()
 }
 
 fn movie_json(m: &movies::Movie) -> Value {
@@ -83,6 +84,7 @@ fn showtime_json(s: &facade::Showtime) -> Value {
     json!({
         "id": s.id, "movie_id": s.movie.id, "movie": s.movie.name, "theatre_id": s.theatre.id,
         "theatre": s.theatre.name, "auditorium": s.auditorium, "start_time": s.start_time.to_rfc3339(),
+        "local_start_time": s.local_start().to_rfc3339(), "time_zone": s.theatre.time_zone,
         "price_cents": s.price_cents, "product_id": s.product_id,
     })
 }
@@ -118,7 +120,7 @@ fn by_theatre(args: &ClientArgs, groups: &[TheatreShowtimes]) {
                     miles,
                     s.id.clone(),
                     s.movie.name.clone(),
-                    when(s.start_time),
+                    when(s),
                     s.auditorium.clone(),
                     dollars(s.price_cents),
                 ]);
@@ -145,7 +147,7 @@ fn by_movie(args: &ClientArgs, groups: &[MovieShowtimes]) {
                 t.add_row(vec![
                     name,
                     s.id.clone(),
-                    when(s.start_time),
+                    when(s),
                     s.auditorium.clone(),
                     dollars(s.price_cents),
                 ]);

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 
 use anyhow::Context;
 use chrono::{Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use cinema_client::movies_pb as pb;
 use cinema_client::{Cinema, ClientConfig, ClientError};
 use cinema_runtime::ZipCodeRecord;
@@ -63,7 +64,7 @@ struct DemoTheatre {
 const THEATRES: &[DemoTheatre] = &[
     DemoTheatre {
         name: "Kendall Square Cinema",
-        phone: "617-555-0101",
+        phone: "+16175550101",
         street: "1 Kendall Sq",
         city: "Cambridge",
         state: "MA",
@@ -71,7 +72,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Fenway Screens",
-        phone: "617-555-0102",
+        phone: "+16175550102",
         street: "401 Park Dr",
         city: "Boston",
         state: "MA",
@@ -79,7 +80,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Davis Square Theatre",
-        phone: "617-555-0103",
+        phone: "+16175550103",
         street: "55 Davis Sq",
         city: "Somerville",
         state: "MA",
@@ -87,7 +88,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Chelsea Cineplex",
-        phone: "212-555-0104",
+        phone: "+12125550104",
         street: "260 W 23rd St",
         city: "New York",
         state: "NY",
@@ -95,7 +96,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Midtown Pictures",
-        phone: "212-555-0105",
+        phone: "+12125550105",
         street: "1 W 57th St",
         city: "New York",
         state: "NY",
@@ -103,7 +104,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Brooklyn Heights Cinema",
-        phone: "718-555-0106",
+        phone: "+17185550106",
         street: "70 Henry St",
         city: "Brooklyn",
         state: "NY",
@@ -111,7 +112,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Mission Picture House",
-        phone: "415-555-0107",
+        phone: "+14155550107",
         street: "2550 Mission St",
         city: "San Francisco",
         state: "CA",
@@ -119,7 +120,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "SoMa Screens",
-        phone: "415-555-0108",
+        phone: "+14155550108",
         street: "835 Market St",
         city: "San Francisco",
         state: "CA",
@@ -127,7 +128,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Loop Theatre",
-        phone: "312-555-0109",
+        phone: "+13125550109",
         street: "175 N State St",
         city: "Chicago",
         state: "IL",
@@ -135,7 +136,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Lincoln Park Cinema",
-        phone: "773-555-0110",
+        phone: "+17735550110",
         street: "2424 N Lincoln Ave",
         city: "Chicago",
         state: "IL",
@@ -143,7 +144,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Hollywood Palace",
-        phone: "323-555-0111",
+        phone: "+13235550111",
         street: "6925 Hollywood Blvd",
         city: "Los Angeles",
         state: "CA",
@@ -151,7 +152,7 @@ const THEATRES: &[DemoTheatre] = &[
     },
     DemoTheatre {
         name: "Pike Street Cinema",
-        phone: "206-555-0112",
+        phone: "+12065550112",
         street: "1501 Pike Pl",
         city: "Seattle",
         state: "WA",
@@ -162,7 +163,7 @@ const THEATRES: &[DemoTheatre] = &[
 /// Rooms of every demo theatre. The screening room is tiny so a sell-out is easy to see.
 const ROOMS: &[(&str, u32)] = &[("1", 180), ("2", 90), ("Screening Room", 8)];
 
-/// Start times (UTC) each day; 3.5 h apart, more than any demo movie plus cleaning.
+/// Start times each day on the theatre's clock; 3.5 h apart, more than any demo movie plus cleaning.
 const SLOTS: &[(u32, u32)] = &[(13, 0), (16, 30), (20, 0)];
 const DAYS: i64 = 7;
 
@@ -265,12 +266,24 @@ pub async fn load(
                     .collect(),
                 latitude: None,
                 longitude: None,
+                time_zone: None,
             })
             .await?;
         theatre_ids.insert(theatre.name, theatre.id);
         report.theatres_added += 1;
     }
 
+    // Slots are on each theatre's own clock: a 20:00 show is at 8 pm in Boston and in
+    // San Francisco alike.
+    let mut zones = HashMap::new();
+    for t in THEATRES {
+        let theatre = cinema.movies().get_theatre(&theatre_ids[t.name]).await?;
+        let zone: Tz = theatre
+            .time_zone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("theatre {} has an unknown time zone", theatre.name))?;
+        zones.insert(t.name, zone);
+    }
     let today = Utc::now().date_naive();
     let soon = Utc::now() + Duration::minutes(5);
     for day in 0..DAYS {
@@ -279,7 +292,14 @@ pub async fn load(
             for (ri, (room, _)) in ROOMS.iter().enumerate() {
                 for (si, (hour, minute)) in SLOTS.iter().enumerate() {
                     let time = NaiveTime::from_hms_opt(*hour, *minute, 0).context("slot time")?;
-                    let start = Utc.from_utc_datetime(&date.and_time(time));
+                    // `earliest`: a slot in a DST gap does not exist that day; skip it.
+                    let Some(start) = zones[t.name]
+                        .from_local_datetime(&date.and_time(time))
+                        .earliest()
+                        .map(|local| local.with_timezone(&Utc))
+                    else {
+                        continue;
+                    };
                     if start <= soon {
                         continue;
                     }

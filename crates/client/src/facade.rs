@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use cinema_proto::movies::v1 as pb;
 
 use crate::ClientError;
@@ -25,6 +26,20 @@ pub struct Showtime {
     /// The orders service's product id: what to put in an order.
     pub product_id: String,
     pub price_cents: i64,
+}
+
+impl Showtime {
+    /// The start time on the theatre's clock, which is what a moviegoer reads.
+    pub fn local_start(&self) -> DateTime<Tz> {
+        local_time(&self.theatre, self.start_time)
+    }
+}
+
+/// `instant` in the theatre's time zone. A zone this client's tz database does not
+/// know (a newer server) falls back to UTC, which is still a correct instant.
+pub fn local_time(theatre: &pb::Theatre, instant: DateTime<Utc>) -> DateTime<Tz> {
+    let zone = theatre.time_zone.parse::<Tz>().unwrap_or(Tz::UTC);
+    instant.with_timezone(&zone)
 }
 
 /// A theatre and its showtimes, by start time.
@@ -65,7 +80,7 @@ fn showtime_order(a: &Showtime, b: &Showtime) -> Ordering {
 }
 
 /// Resolves every showtime's references, sharing one `Arc` per movie and theatre.
-pub fn resolve(result: pb::ShowtimesResult) -> Result<Vec<Showtime>, ClientError> {
+pub fn resolve(result: pb::GetShowtimesResponse) -> Result<Vec<Showtime>, ClientError> {
     let movies: HashMap<String, Arc<pb::Movie>> = result
         .movies
         .into_iter()
@@ -113,7 +128,9 @@ pub fn resolve(result: pb::ShowtimesResult) -> Result<Vec<Showtime>, ClientError
 
 /// Groups showtimes by theatre: theatres nearest first (then by name), each with its
 /// showtimes by start time.
-pub fn group_by_theatre(result: pb::ShowtimesResult) -> Result<Vec<TheatreShowtimes>, ClientError> {
+pub fn group_by_theatre(
+    result: pb::GetShowtimesResponse,
+) -> Result<Vec<TheatreShowtimes>, ClientError> {
     let mut groups: Vec<TheatreShowtimes> = Vec::new();
     for showtime in resolve(result)? {
         match groups
@@ -135,7 +152,9 @@ pub fn group_by_theatre(result: pb::ShowtimesResult) -> Result<Vec<TheatreShowti
 }
 
 /// Groups showtimes by movie: movies by name, each with its showtimes by start time.
-pub fn group_by_movie(result: pb::ShowtimesResult) -> Result<Vec<MovieShowtimes>, ClientError> {
+pub fn group_by_movie(
+    result: pb::GetShowtimesResponse,
+) -> Result<Vec<MovieShowtimes>, ClientError> {
     let mut groups: Vec<MovieShowtimes> = Vec::new();
     for showtime in resolve(result)? {
         match groups
@@ -199,13 +218,19 @@ mod tests {
 
     #[test]
     fn an_empty_result_groups_into_nothing() {
-        assert_eq!(group_by_theatre(pb::ShowtimesResult::default()), Ok(vec![]));
-        assert_eq!(group_by_movie(pb::ShowtimesResult::default()), Ok(vec![]));
+        assert_eq!(
+            group_by_theatre(pb::GetShowtimesResponse::default()),
+            Ok(vec![])
+        );
+        assert_eq!(
+            group_by_movie(pb::GetShowtimesResponse::default()),
+            Ok(vec![])
+        );
     }
 
     #[test]
     fn one_theatre_gets_all_its_showtimes_in_start_order() {
-        let result = pb::ShowtimesResult {
+        let result = pb::GetShowtimesResponse {
             movies: vec![movie("m1", "Heat"), movie("m2", "Alien")],
             theatres: vec![theatre("t1", "Kendall", Some(1.0))],
             showtimes: vec![
@@ -223,7 +248,7 @@ mod tests {
 
     #[test]
     fn many_theatres_nearest_first_then_by_name_and_values_are_shared() {
-        let result = pb::ShowtimesResult {
+        let result = pb::GetShowtimesResponse {
             movies: vec![movie("m1", "Heat")],
             theatres: vec![
                 theatre("t1", "Far", Some(9.0)),
@@ -258,7 +283,7 @@ mod tests {
 
     #[test]
     fn grouping_by_movie_orders_movies_by_name() {
-        let result = pb::ShowtimesResult {
+        let result = pb::GetShowtimesResponse {
             movies: vec![
                 movie("m1", "Zodiac"),
                 movie("m2", "Alien"),
@@ -281,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_showtime_referring_to_a_missing_movie_or_theatre_is_an_error() {
-        let missing_movie = pb::ShowtimesResult {
+        let missing_movie = pb::GetShowtimesResponse {
             movies: vec![],
             theatres: vec![theatre("t1", "Kendall", None)],
             showtimes: vec![showtime("s1", "m9", "t1", 1)],
@@ -291,7 +316,7 @@ mod tests {
             group_by_theatre(missing_movie),
             Err(ClientError::Inconsistent(message)) if message.contains("m9")
         ));
-        let missing_theatre = pb::ShowtimesResult {
+        let missing_theatre = pb::GetShowtimesResponse {
             movies: vec![movie("m1", "Heat")],
             theatres: vec![],
             showtimes: vec![showtime("s1", "m1", "t7", 1)],

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use cinema_proto::movies::v1 as movies;
-use cinema_proto::movies::v1::movies_admin_client::MoviesAdminClient;
+use cinema_proto::movies::v1::movies_admin_service_client::MoviesAdminServiceClient;
 use cinema_proto::movies::v1::movies_service_client::MoviesServiceClient;
 use cinema_proto::orders::v1 as orders;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
@@ -136,6 +136,11 @@ where
     .await
 }
 
+/// The message a response wraps; a response without it is the server's mistake.
+fn required<T>(field: Option<T>, what: &str) -> Result<T, ClientError> {
+    field.ok_or_else(|| ClientError::Inconsistent(format!("the response has no {what}")))
+}
+
 /// Runs `call` once.
 async fn once<T>(call: impl Future<Output = Result<T, Status>>) -> Result<T, ClientError> {
     call.await.map_err(ClientError::from)
@@ -161,7 +166,7 @@ impl Cinema {
                 backoff,
             },
             admin: AdminClient {
-                inner: MoviesAdminClient::with_interceptor(
+                inner: MoviesAdminServiceClient::with_interceptor(
                     movies_channel,
                     BearerToken::new(config.movies_admin_token.as_ref()),
                 ),
@@ -248,7 +253,7 @@ impl MoviesClient {
     pub async fn get_showtimes(
         &self,
         request: movies::GetShowtimesRequest,
-    ) -> Result<movies::ShowtimesResult, ClientError> {
+    ) -> Result<movies::GetShowtimesResponse, ClientError> {
         retrying(self.backoff, "GetShowtimes", || {
             let mut client = self.inner.clone();
             let request = request.clone();
@@ -266,9 +271,9 @@ impl MoviesClient {
     pub async fn all_showtimes(
         &self,
         mut request: movies::GetShowtimesRequest,
-    ) -> Result<movies::ShowtimesResult, ClientError> {
+    ) -> Result<movies::GetShowtimesResponse, ClientError> {
         request.page_size = 500;
-        let mut all = movies::ShowtimesResult::default();
+        let mut all = movies::GetShowtimesResponse::default();
         for _ in 0..MAX_PAGES {
             let page = self.get_showtimes(request.clone()).await?;
             for movie in page.movies {
@@ -326,9 +331,11 @@ impl MoviesClient {
             }
         })
         .await
+        .and_then(|r| required(r.movie, "movie"))
     }
 
-    pub async fn get_showtime(&self, id: &str) -> Result<movies::ShowtimeDetails, ClientError> {
+    /// One showtime with its movie and theatre, and whether it is sold out.
+    pub async fn get_showtime(&self, id: &str) -> Result<movies::GetShowtimeResponse, ClientError> {
         let request = movies::GetShowtimeRequest { id: id.to_owned() };
         retrying(self.backoff, "GetShowtime", || {
             let mut client = self.inner.clone();
@@ -356,13 +363,14 @@ impl MoviesClient {
             }
         })
         .await
+        .and_then(|r| required(r.theatre, "theatre"))
     }
 }
 
-/// `MoviesAdmin`: every call carries the movies admin token.
+/// `MoviesAdminService`: every call carries the movies admin token.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
-    inner: MoviesAdminClient<InterceptedService<Channel, BearerToken>>,
+    inner: MoviesAdminServiceClient<InterceptedService<Channel, BearerToken>>,
     backoff: ExponentialBuilder,
 }
 
@@ -374,7 +382,7 @@ impl AdminClient {
     ) -> Result<movies::Movie, ClientError> {
         once(self.inner.clone().create_movie(request))
             .await
-            .map(tonic::Response::into_inner)
+            .and_then(|r| required(r.into_inner().movie, "movie"))
     }
 
     /// Not retried: creating a theatre twice would make two.
@@ -384,7 +392,7 @@ impl AdminClient {
     ) -> Result<movies::Theatre, ClientError> {
         once(self.inner.clone().create_theatre(request))
             .await
-            .map(tonic::Response::into_inner)
+            .and_then(|r| required(r.into_inner().theatre, "theatre"))
     }
 
     /// Retried safely: the request id (generated when empty) makes it idempotent.
@@ -406,6 +414,7 @@ impl AdminClient {
             }
         })
         .await
+        .and_then(|r| required(r.showtime, "showtime"))
     }
 }
 
@@ -429,7 +438,10 @@ pub struct NewOrder {
 impl OrdersClient {
     /// Places an order under a fresh request id, retried with that same id: a retry
     /// after a lost answer returns the first order, never a second one.
-    pub async fn place_order(&self, order: NewOrder) -> Result<orders::OrderPlaced, ClientError> {
+    pub async fn place_order(
+        &self,
+        order: NewOrder,
+    ) -> Result<orders::PlaceOrderResponse, ClientError> {
         self.place_order_with_id(uuid::Uuid::new_v4().to_string(), order)
             .await
     }
@@ -439,7 +451,7 @@ impl OrdersClient {
         &self,
         request_id: String,
         order: NewOrder,
-    ) -> Result<orders::OrderPlaced, ClientError> {
+    ) -> Result<orders::PlaceOrderResponse, ClientError> {
         let request = orders::PlaceOrderRequest {
             request_id,
             items: order.items,
@@ -475,6 +487,7 @@ impl OrdersClient {
             }
         })
         .await
+        .and_then(|r| required(r.order, "order"))
     }
 
     pub async fn get_order(&self, confirmation: &str) -> Result<orders::Order, ClientError> {
@@ -492,6 +505,7 @@ impl OrdersClient {
             }
         })
         .await
+        .and_then(|r| required(r.order, "order"))
     }
 
     /// Seats (units) left for each product, in request order.

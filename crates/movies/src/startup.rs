@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use cinema_proto::movies::v1::movies_admin_server::MoviesAdminServer;
+use cinema_proto::movies::v1::movies_admin_service_server::MoviesAdminServiceServer;
 use cinema_proto::movies::v1::movies_service_server::MoviesServiceServer;
-use cinema_proto::orders::v1::product_provider_server::ProductProviderServer;
+use cinema_proto::orders::v1::product_provider_service_server::ProductProviderServiceServer;
 use cinema_runtime::BearerAuth;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -119,7 +119,8 @@ impl Application {
             self.pool.clone(),
             vec![
                 <MoviesServiceServer<PublicApi> as tonic::server::NamedService>::NAME,
-                <MoviesAdminServer<AdminApi> as tonic::server::NamedService>::NAME,
+                <MoviesAdminServiceServer<AdminApi> as tonic::server::NamedService>::NAME,
+                <ProductProviderServiceServer<CallbacksApi> as tonic::server::NamedService>::NAME,
             ],
             cinema_proto::FILE_DESCRIPTOR_SET,
         )
@@ -127,7 +128,7 @@ impl Application {
         .context("cannot build the health and reflection services")?;
 
         let auth = self.admin_auth.clone();
-        let admin = MoviesAdminServer::with_interceptor(
+        let admin = MoviesAdminServiceServer::with_interceptor(
             AdminApi::new(self.pool.clone(), self.scheduler.clone()),
             move |request: Request<()>| -> Result<Request<()>, Status> {
                 auth.check(request.metadata()).map_err(Error::from)?;
@@ -136,7 +137,7 @@ impl Application {
         );
 
         let callback_auth = self.callback_auth.clone();
-        let callbacks = ProductProviderServer::with_interceptor(
+        let callbacks = ProductProviderServiceServer::with_interceptor(
             CallbacksApi::new(self.pool.clone()),
             move |request: Request<()>| -> Result<Request<()>, Status> {
                 callback_auth

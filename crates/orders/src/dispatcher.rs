@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use cinema_proto::orders::v1 as pb;
-use cinema_proto::orders::v1::product_provider_client::ProductProviderClient;
+use cinema_proto::orders::v1::product_provider_service_client::ProductProviderServiceClient;
 use cinema_sms::SmsClient;
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -301,7 +301,7 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, message: &Claimed) -> Result<(), tonic::Status> {
-        let mut client = ProductProviderClient::new(self.channel(&message.endpoint)?);
+        let mut client = ProductProviderServiceClient::new(self.channel(&message.endpoint)?);
         let occurred_at = Some(prost_types::Timestamp {
             seconds: message.occurred_at.timestamp(),
             nanos: message.occurred_at.timestamp_subsec_nanos() as i32,
@@ -314,7 +314,7 @@ impl Dispatcher {
         let external_ref = message.external_ref.clone();
         match message.kind {
             Kind::ProductSoldOut => client
-                .product_sold_out(self.authorized(pb::ProductSoldOut {
+                .product_sold_out(self.authorized(pb::ProductSoldOutRequest {
                     event_id,
                     product_id,
                     external_ref,
@@ -325,7 +325,7 @@ impl Dispatcher {
                 .map(|_| ()),
             Kind::Sms => Err(tonic::Status::internal("texts are not callbacks")),
             Kind::ProductAvailable => client
-                .product_available(self.authorized(pb::ProductAvailable {
+                .product_available(self.authorized(pb::ProductAvailableRequest {
                     event_id,
                     product_id,
                     external_ref,

@@ -47,7 +47,8 @@ mod tests {
         for service in [
             "cinema.orders.v1.OrdersService",
             "cinema.movies.v1.MoviesService",
-            "cinema.movies.v1.MoviesAdmin",
+            "cinema.movies.v1.MoviesAdminService",
+            "cinema.orders.v1.ProductProviderService",
         ] {
             assert!(services.contains(&service.to_owned()), "{service}");
         }

@@ -100,9 +100,26 @@ impl From<Error> for Status {
                 tracing::error!(error = ?err, "request failed unexpectedly");
                 Status::internal("internal error")
             }
-            other => Status::new(code, other.to_string()),
+            other => Status::new(code, bounded(other.to_string())),
         }
     }
+}
+
+/// The longest `grpc-message` we send. Messages quote at most 64 characters of input
+/// (see [`crate::text::quote`]); this is the backstop, because a client with default
+/// limits reads an oversized header as RESOURCE_EXHAUSTED, which here means sold out.
+pub const MAX_MESSAGE_BYTES: usize = 512;
+
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut cut = MAX_MESSAGE_BYTES - '…'.len_utf8();
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }
 
 #[cfg(test)]
@@ -117,5 +134,12 @@ mod tests {
         let status = Status::from(Error::unexpected("connection string postgres://secret"));
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("secret"));
+    }
+
+    #[test]
+    fn messages_are_bounded_whatever_a_handler_formats() {
+        let status = Status::from(Error::not_found("é".repeat(10_000)));
+        assert!(status.message().len() <= MAX_MESSAGE_BYTES);
+        assert!(status.message().ends_with('…'));
     }
 }

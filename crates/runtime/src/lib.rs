@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod telemetry;
+pub mod text;
 
 /// One row of the US ZIP code reference data. Both services keep their own copy, in
 /// identical `zip_codes` tables (neither reads the other's database), so one loader
@@ -282,9 +283,14 @@ impl HealthGuard {
     }
 }
 
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+
 /// What every Cinema server serves besides its own services: gRPC health (NOT_SERVING
 /// until the database answers, then following it; see [`track_database_health`]) and
-/// reflection (v1 and v1alpha, for every proto of the workspace and for health).
+/// reflection (v1 and v1alpha). Reflection lists exactly the services this server
+/// serves (`services`, health and reflection itself), though it can describe every
+/// message of `descriptor_set`: a client must not discover rpcs that this port would
+/// answer with UNIMPLEMENTED.
 pub async fn standard_routes(
     pool: sqlx::PgPool,
     services: Vec<&'static str>,
@@ -304,16 +310,21 @@ pub async fn standard_routes(
         DATABASE_HEALTH_INTERVAL,
         stop.clone(),
     ));
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
+    let reflection = |reflection_service: &str| {
+        let builder = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(descriptor_set)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(HEALTH_SERVICE)
+            .with_service_name(reflection_service);
+        services.iter().fold(builder, |builder, service| {
+            builder.with_service_name(*service)
+        })
     };
     let routes = tonic::service::Routes::new(tonic_health::pb::health_server::HealthServer::new(
         tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
     ))
-    .add_service(reflection().build_v1()?)
-    .add_service(reflection().build_v1alpha()?);
+    .add_service(reflection("grpc.reflection.v1.ServerReflection").build_v1()?)
+    .add_service(reflection("grpc.reflection.v1alpha.ServerReflection").build_v1alpha()?);
     Ok((
         routes,
         HealthGuard {

@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         .admin()
         .create_theatre(movies::CreateTheatreRequest {
             name: "Bench".into(),
-            phone: "617-555-0100".into(),
+            phone: "+16175550100".into(),
             address: Some(movies::Address {
                 line_1: "1 Main St".into(),
                 city: "Cambridge".into(),
@@ -54,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
                 .collect(),
             latitude: None,
             longitude: None,
+            time_zone: None,
         })
         .await?;
     let start = chrono::Utc::now() + chrono::Duration::hours(1);

@@ -21,7 +21,7 @@ pub async fn theatre(cinema: &Cinema, name: &str, zip: &str, small_seats: u32) -
         .admin()
         .create_theatre(movies::CreateTheatreRequest {
             name: name.into(),
-            phone: "617-555-0100".into(),
+            phone: "+16175550100".into(),
             address: Some(movies::Address {
                 line_1: "1 Main St".into(),
                 city: "Somewhere".into(),
@@ -40,6 +40,7 @@ pub async fn theatre(cinema: &Cinema, name: &str, zip: &str, small_seats: u32) -
             ],
             latitude: None,
             longitude: None,
+            time_zone: None,
         })
         .await
         .expect("theatre created")

@@ -117,7 +117,7 @@ async fn errors_reach_the_front_end_as_what_went_wrong() {
         Err(ClientError::NotFound(_))
     ));
     assert!(
-        matches!(c.showtimes_for_movie_near("1", "2139").await, Err(ClientError::InvalidInput(m)) if m.contains("ZIP"))
+        matches!(c.showtimes_for_movie_near("1", "2139").await, Err(ClientError::InvalidInput(m)) if m.contains("zip_code"))
     );
     assert!(matches!(
         c.orders().get_order("ABCDEFGHJK").await,

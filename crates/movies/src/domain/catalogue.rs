@@ -2,20 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{MovieId, TheatreId, ValidationError};
+use cinema_runtime::text::{quote, required_text as bounded_text};
 
-fn bounded_text(field: &str, raw: &str, max: usize) -> Result<String, ValidationError> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err(ValidationError::new(format!("{field} is required")));
-    }
-    if value.chars().count() > max {
-        return Err(ValidationError::new(format!(
-            "{field} is longer than {max} characters"
-        )));
-    }
-    Ok(value.to_owned())
-}
+use super::{MovieId, TheatreId, TimeZone, ValidationError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rating {
@@ -87,12 +76,12 @@ pub struct ZipCode(String);
 
 impl ZipCode {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let raw = raw.trim();
         if raw.len() == 5 && raw.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(ValidationError::new(format!(
-                "ZIP code {raw:?} must be five digits, e.g. \"02139\""
+                "zip_code {} must be five digits, e.g. \"02139\"",
+                quote(raw)
             )))
         }
     }
@@ -104,26 +93,26 @@ impl ZipCode {
     }
 }
 
-/// A US phone number, kept as `+1` and ten digits.
+/// A US phone number in E.164 form: `+1` and ten digits whose area code and exchange
+/// do not start with 0 or 1. Exactly that: no spaces or punctuation are cleaned away,
+/// so what is stored is what was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsPhone(String);
 
 impl UsPhone {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-        let national = match digits.len() {
-            10 => Some(digits.as_str()),
-            11 if digits.starts_with('1') => Some(&digits[1..]),
-            _ => None,
-        };
-        let only_punctuation = raw
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        match national {
-            Some(n) if only_punctuation && !n.starts_with(['0', '1']) => Ok(Self(format!("+1{n}"))),
-            _ => Err(ValidationError::new(format!(
-                "phone {raw:?} must be a US number such as \"(617) 555-0100\""
-            ))),
+        let national = raw.strip_prefix("+1").unwrap_or_default().as_bytes();
+        let valid = national.len() == 10
+            && national.iter().all(u8::is_ascii_digit)
+            && !matches!(national[0], b'0' | b'1')
+            && !matches!(national[3], b'0' | b'1');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::new(format!(
+                "phone {} must be a US number in E.164 form, e.g. \"+16175550100\"",
+                quote(raw)
+            )))
         }
     }
     pub fn from_db(raw: String) -> Self {
@@ -159,7 +148,8 @@ impl Address {
         let state = state.trim().to_ascii_uppercase();
         if !US_STATES.contains(&state.as_str()) {
             return Err(ValidationError::new(format!(
-                "state {state:?} is not a two-letter US state code such as \"MA\""
+                "address state {} is not a two-letter US state code such as \"MA\"",
+                quote(&state)
             )));
         }
         Ok(Self {
@@ -180,9 +170,14 @@ pub struct Coordinates {
 
 impl Coordinates {
     pub fn parse(latitude: f64, longitude: f64) -> Result<Self, ValidationError> {
-        if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+        if !(-90.0..=90.0).contains(&latitude) {
             return Err(ValidationError::new(format!(
-                "coordinates ({latitude}, {longitude}) are out of range"
+                "latitude must be -90 to 90, got {latitude}"
+            )));
+        }
+        if !(-180.0..=180.0).contains(&longitude) {
+            return Err(ValidationError::new(format!(
+                "longitude must be -180 to 180, got {longitude}"
             )));
         }
         Ok(Self {
@@ -203,7 +198,8 @@ impl Auditorium {
         let room = bounded_text("auditorium room", room, 50)?;
         if !(1..=10_000).contains(&seats) {
             return Err(ValidationError::new(format!(
-                "auditorium {room:?} must have 1 to 10000 seats, got {seats}"
+                "auditorium {} must have 1 to 10000 seats, got {seats}",
+                quote(&room)
             )));
         }
         Ok(Self { room, seats })
@@ -219,6 +215,8 @@ pub struct NewTheatre {
     pub auditoriums: Vec<Auditorium>,
     /// `None`: take the ZIP code's coordinates.
     pub coordinates: Option<Coordinates>,
+    /// `None`: derive it from the state and the coordinates.
+    pub time_zone: Option<TimeZone>,
 }
 
 impl NewTheatre {
@@ -228,6 +226,7 @@ impl NewTheatre {
         address: Address,
         auditoriums: Vec<Auditorium>,
         coordinates: Option<Coordinates>,
+        time_zone: Option<TimeZone>,
     ) -> Result<Self, ValidationError> {
         if auditoriums.is_empty() || auditoriums.len() > 50 {
             return Err(ValidationError::new(format!(
@@ -238,8 +237,8 @@ impl NewTheatre {
         for (i, a) in auditoriums.iter().enumerate() {
             if auditoriums[..i].iter().any(|b| b.room == a.room) {
                 return Err(ValidationError::new(format!(
-                    "auditorium room {:?} is listed twice",
-                    a.room
+                    "auditorium room {} is listed twice",
+                    quote(&a.room)
                 )));
             }
         }
@@ -249,6 +248,7 @@ impl NewTheatre {
             address,
             auditoriums,
             coordinates,
+            time_zone,
         })
     }
 }
@@ -261,6 +261,8 @@ pub struct Theatre {
     pub address: Address,
     pub coordinates: Coordinates,
     pub auditoriums: Vec<Auditorium>,
+    /// Where showtimes are shown in local time.
+    pub time_zone: TimeZone,
     /// Distance from the searched ZIP code, when there was one.
     pub distance_miles: Option<f64>,
 }
@@ -357,18 +359,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn phones_normalise_to_plus_one() {
+    fn phones_are_exactly_e164() {
         assert_eq!(
-            UsPhone::parse("(617) 555-0100").map(|p| p.0),
+            UsPhone::parse("+16175550100").map(|p| p.0),
             Ok("+16175550100".into())
         );
-        assert_eq!(
-            UsPhone::parse("+1 617 555 0100").map(|p| p.0),
-            Ok("+16175550100".into())
-        );
-        assert!(UsPhone::parse("555-0100").is_err());
-        assert!(UsPhone::parse("617 555 01OO").is_err());
-        assert!(UsPhone::parse("(017) 555-0100").is_err());
+        for bad in [
+            "(617) 555-0100",
+            "+1 617 555 0100",
+            "++16175550100",
+            "\u{7}+16175550100",
+            " +16175550100",
+            "+16175550100 ",
+            "+10175550100",
+            "+16171550100",
+            "+1617555010",
+            "+442079460958",
+        ] {
+            assert!(UsPhone::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic_nor_accept_control_chars(raw in proptest::prelude::any::<String>()) {
+            for accepted in [
+                UsPhone::parse(&raw).map(|p| p.0).ok(),
+                ZipCode::parse(&raw).map(|z| z.0).ok(),
+                RequestId::parse(&raw).map(|r| r.0).ok(),
+                NewMovie::parse(&raw, 100, Some(Rating::G)).map(|m| m.name).ok(),
+                Auditorium::parse(&raw, 10).map(|a| a.room).ok(),
+                Address::parse(&raw, &raw, "MA", "02139").map(|a| a.line_1).ok(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                proptest::prop_assert!(!accepted.chars().any(char::is_control));
+            }
+        }
     }
 
     #[test]
@@ -378,9 +406,10 @@ mod tests {
         assert!(
             NewTheatre::parse(
                 "T",
-                "6175550100",
+                "+16175550100",
                 address.clone(),
                 vec![room("1"), room("2")],
+                None,
                 None
             )
             .is_ok()
@@ -388,14 +417,15 @@ mod tests {
         assert!(
             NewTheatre::parse(
                 "T",
-                "6175550100",
+                "+16175550100",
                 address.clone(),
                 vec![room("1"), room("1")],
+                None,
                 None
             )
             .is_err()
         );
-        assert!(NewTheatre::parse("T", "6175550100", address, vec![], None).is_err());
+        assert!(NewTheatre::parse("T", "+16175550100", address, vec![], None, None).is_err());
         assert!(Auditorium::parse("1", 0).is_err());
     }
 

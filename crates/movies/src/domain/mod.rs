@@ -3,10 +3,12 @@
 
 mod catalogue;
 mod search;
+mod time_zone;
 
 pub use catalogue::*;
 pub use cinema_runtime::error::ValidationError;
 pub use search::*;
+pub use time_zone::TimeZone;
 
 /// Declares an opaque id: a positive integer key inside the service, a string outside.
 macro_rules! id_type {
@@ -16,18 +18,19 @@ macro_rules! id_type {
 
         impl $name {
             pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-                let raw = raw.trim();
                 if raw.is_empty() {
                     return Err(ValidationError::new(concat!($field, " is required")));
                 }
-                raw.parse::<i64>()
-                    .ok()
+                // Digits only: `i64::from_str` would also take a sign.
+                Some(raw)
+                    .filter(|raw| raw.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|raw| raw.parse::<i64>().ok())
                     .filter(|id| *id > 0)
                     .map(Self)
                     .ok_or_else(|| {
                         ValidationError::new(format!(
-                            concat!($field, " {:?} is not a valid id"),
-                            raw
+                            concat!($field, " {} is not a valid id"),
+                            cinema_runtime::text::quote(raw)
                         ))
                     })
             }

@@ -11,20 +11,22 @@ pub const CURRENT_WINDOW_DAYS: i64 = 14;
 /// At most this many ids per filter, so a filter stays one indexed query.
 pub const MAX_FILTER_IDS: usize = 500;
 
-/// A search radius in miles: default 15, at most 100.
+/// A search radius in miles: default 15, at least 0.5 (a block), at most 100.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Radius(f64);
 
 impl Radius {
     pub const DEFAULT_MILES: f64 = 15.0;
+    pub const MIN_MILES: f64 = 0.5;
     pub const MAX_MILES: f64 = 100.0;
 
     pub fn parse(raw: Option<f64>) -> Result<Self, ValidationError> {
         match raw {
             None => Ok(Self(Self::DEFAULT_MILES)),
-            Some(miles) if miles > 0.0 && miles <= Self::MAX_MILES => Ok(Self(miles)),
+            Some(miles) if (Self::MIN_MILES..=Self::MAX_MILES).contains(&miles) => Ok(Self(miles)),
             Some(miles) => Err(ValidationError::new(format!(
-                "radius_miles must be more than 0 and at most {}, got {miles}",
+                "radius_miles must be {} to {}, got {miles}",
+                Self::MIN_MILES,
                 Self::MAX_MILES
             ))),
         }
@@ -66,13 +68,13 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// Opaque to clients; versioned so its format can change.
+    /// Opaque to clients, versioned so its format can change, and checksummed so a
+    /// token the service did not issue (made up, truncated, edited) is refused rather
+    /// than silently read as some other position. The checksum is not a secret: a
+    /// forged cursor could only skip ahead in public data.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "v1:{}:{}",
-            self.start_time.timestamp_micros(),
-            self.id
-        ))
+        let body = format!("v1:{}:{}", self.start_time.timestamp_micros(), self.id);
+        URL_SAFE_NO_PAD.encode(format!("{body}:{}", checksum(&body)))
     }
 
     pub fn parse(token: &str) -> Result<Option<Self>, ValidationError> {
@@ -80,9 +82,16 @@ impl Cursor {
             return Ok(None);
         }
         let invalid = || ValidationError::new("page_token is not a token this service issued");
+        if token.len() > 200 {
+            return Err(invalid());
+        }
         let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let mut parts = text.split(':');
+        let (body, sum) = text.rsplit_once(':').ok_or_else(invalid)?;
+        if sum != checksum(body) {
+            return Err(invalid());
+        }
+        let mut parts = body.split(':');
         let (Some("v1"), Some(micros), Some(id), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -96,6 +105,13 @@ impl Cursor {
         let id = ShowtimeId::parse(id).map_err(|_| invalid())?;
         Ok(Some(Self { start_time, id }))
     }
+}
+
+/// The first 8 bytes of SHA-256 over a domain-separated body, in hex.
+fn checksum(body: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("cinema.movies.page_token/{body}"));
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A validated GetShowtimes request. Empty lists do not restrict.
@@ -148,12 +164,21 @@ mod tests {
         assert_eq!(Cursor::parse(""), Ok(None));
         assert!(Cursor::parse("garbage!").is_err());
         assert!(Cursor::parse(&URL_SAFE_NO_PAD.encode("v2:1:2")).is_err());
+        // Well-formed but not issued by us (the old, unchecked format).
+        assert!(Cursor::parse(&URL_SAFE_NO_PAD.encode("v1:-99999999999999999:1")).is_err());
+        // One character of a real token changed.
+        let mut edited = cursor.encode().into_bytes();
+        edited[3] = if edited[3] == b'A' { b'B' } else { b'A' };
+        let edited = String::from_utf8(edited).expect("ascii");
+        assert!(Cursor::parse(&edited).is_err());
     }
 
     #[test]
     fn radius_and_page_size_bounds() {
         assert_eq!(Radius::parse(None).map(Radius::miles), Ok(15.0));
         assert!(Radius::parse(Some(0.0)).is_err());
+        assert!(Radius::parse(Some(5e-324)).is_err());
+        assert!(Radius::parse(Some(f64::INFINITY)).is_err());
         assert!(Radius::parse(Some(100.5)).is_err());
         assert!(Radius::parse(Some(f64::NAN)).is_err());
         assert_eq!(PageSize::parse(0).map(PageSize::get), Ok(100));

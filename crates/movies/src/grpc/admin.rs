@@ -2,16 +2,17 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use cinema_proto::movies::v1 as pb;
-use cinema_proto::movies::v1::movies_admin_server::MoviesAdmin;
+use cinema_proto::movies::v1::movies_admin_service_server::MoviesAdminService;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::Error;
+use crate::domain::TimeZone;
 use crate::scheduling::Scheduler;
 use crate::store;
 
-/// `MoviesAdmin`: catalogue writes. The admin credential is checked by an interceptor
+/// `MoviesAdminService`: catalogue writes. The admin credential is checked by an interceptor
 /// in front of the whole service (see `startup`), so no handler can forget it.
 #[derive(Debug, Clone)]
 pub struct AdminApi {
@@ -26,23 +27,25 @@ impl AdminApi {
 }
 
 #[tonic::async_trait]
-impl MoviesAdmin for AdminApi {
+impl MoviesAdminService for AdminApi {
     #[tracing::instrument(skip_all, fields(rpc = "CreateMovie"))]
     async fn create_movie(
         &self,
         request: Request<pb::CreateMovieRequest>,
-    ) -> Result<Response<pb::Movie>, Status> {
+    ) -> Result<Response<pb::CreateMovieResponse>, Status> {
         let new = convert::new_movie(request.get_ref()).map_err(Error::from)?;
         let movie = store::insert_movie(&self.pool, &new).await?;
         tracing::info!(movie_id = %movie.id, "movie created");
-        Ok(Response::new(convert::movie(&movie)))
+        Ok(Response::new(pb::CreateMovieResponse {
+            movie: Some(convert::movie(&movie)),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "CreateTheatre"))]
     async fn create_theatre(
         &self,
         request: Request<pb::CreateTheatreRequest>,
-    ) -> Result<Response<pb::Theatre>, Status> {
+    ) -> Result<Response<pb::CreateTheatreResponse>, Status> {
         let new = convert::new_theatre(request.get_ref()).map_err(Error::from)?;
         let zip_location = store::zip_coordinates(&self.pool, &new.address.zip)
             .await?
@@ -52,24 +55,35 @@ impl MoviesAdmin for AdminApi {
                     new.address.zip.as_str()
                 ))
             })?;
-        let id = store::insert_theatre(&self.pool, &new, new.coordinates.unwrap_or(zip_location))
-            .await?;
+        let coordinates = new.coordinates.unwrap_or(zip_location);
+        let time_zone = new.time_zone.unwrap_or_else(|| {
+            TimeZone::for_us_location(
+                &new.address.state,
+                coordinates.latitude,
+                coordinates.longitude,
+            )
+        });
+        let id = store::insert_theatre(&self.pool, &new, coordinates, time_zone).await?;
         let theatre = store::theatres_by_ids(&self.pool, &[id], None)
             .await?
             .into_iter()
             .next()
             .ok_or_else(|| Error::unexpected(format!("theatre {id} vanished")))?;
         tracing::info!(theatre_id = %id, "theatre created");
-        Ok(Response::new(convert::theatre(&theatre)))
+        Ok(Response::new(pb::CreateTheatreResponse {
+            theatre: Some(convert::theatre(&theatre)),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "CreateShowtime"))]
     async fn create_showtime(
         &self,
         request: Request<pb::CreateShowtimeRequest>,
-    ) -> Result<Response<pb::Showtime>, Status> {
+    ) -> Result<Response<pb::CreateShowtimeResponse>, Status> {
         let new = convert::new_showtime(request.get_ref(), Utc::now()).map_err(Error::from)?;
         let showtime = self.scheduler.create_showtime(&new).await?;
-        Ok(Response::new(convert::showtime(&showtime)))
+        Ok(Response::new(pb::CreateShowtimeResponse {
+            showtime: Some(convert::showtime(&showtime)),
+        }))
     }
 }

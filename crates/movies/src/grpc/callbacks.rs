@@ -1,5 +1,5 @@
 use cinema_proto::orders::v1 as orders;
-use cinema_proto::orders::v1::product_provider_server::ProductProvider;
+use cinema_proto::orders::v1::product_provider_service_server::ProductProviderService;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
@@ -26,7 +26,7 @@ impl CallbacksApi {
         product_id: &str,
         sold_out: bool,
         sequence: u64,
-    ) -> Result<Response<orders::CallbackAck>, Status> {
+    ) -> Result<(), Status> {
         let showtime = ShowtimeId::parse(external_ref).map_err(|_| {
             Error::invalid(format!(
                 "external_ref {external_ref:?} is not one of our showtime ids"
@@ -50,29 +50,31 @@ impl CallbacksApi {
                 .into());
             }
         }
-        Ok(Response::new(orders::CallbackAck {}))
+        Ok(())
     }
 }
 
 #[tonic::async_trait]
-impl ProductProvider for CallbacksApi {
+impl ProductProviderService for CallbacksApi {
     #[tracing::instrument(skip_all, fields(rpc = "ProductSoldOut", event_id = %request.get_ref().event_id))]
     async fn product_sold_out(
         &self,
-        request: Request<orders::ProductSoldOut>,
-    ) -> Result<Response<orders::CallbackAck>, Status> {
+        request: Request<orders::ProductSoldOutRequest>,
+    ) -> Result<Response<orders::ProductSoldOutResponse>, Status> {
         let e = request.get_ref();
         self.apply(&e.external_ref, &e.product_id, true, e.sequence)
-            .await
+            .await?;
+        Ok(Response::new(orders::ProductSoldOutResponse {}))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ProductAvailable", event_id = %request.get_ref().event_id))]
     async fn product_available(
         &self,
-        request: Request<orders::ProductAvailable>,
-    ) -> Result<Response<orders::CallbackAck>, Status> {
+        request: Request<orders::ProductAvailableRequest>,
+    ) -> Result<Response<orders::ProductAvailableResponse>, Status> {
         let e = request.get_ref();
         self.apply(&e.external_ref, &e.product_id, false, e.sequence)
-            .await
+            .await?;
+        Ok(Response::new(orders::ProductAvailableResponse {}))
     }
 }

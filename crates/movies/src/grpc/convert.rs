@@ -6,7 +6,7 @@ use cinema_proto::movies::v1 as pb;
 use crate::domain::{
     Address, Auditorium, Coordinates, Cursor, MAX_FILTER_IDS, Movie, MovieId, NewMovie,
     NewShowtime, NewTheatre, PageSize, Radius, Rating, Showtime, ShowtimeFilter, Theatre,
-    TheatreId, ValidationError, ZipCode, parse_ids,
+    TheatreId, TimeZone, ValidationError, ZipCode, parse_ids,
 };
 
 pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
@@ -16,11 +16,29 @@ pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-fn from_timestamp(t: &prost_types::Timestamp) -> Result<DateTime<Utc>, ValidationError> {
-    u32::try_from(t.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
-        .ok_or_else(|| ValidationError::new("start_time is not a valid timestamp"))
+/// A protobuf Timestamp, as protobuf defines it: nanos in 0..=999,999,999 (chrono would
+/// read more as a leap second, i.e. silently as the next second) and seconds within
+/// years 1..=9999.
+fn from_timestamp(
+    field: &str,
+    t: &prost_types::Timestamp,
+) -> Result<DateTime<Utc>, ValidationError> {
+    const MIN_SECONDS: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const MAX_SECONDS: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    if !(0..=999_999_999).contains(&t.nanos) {
+        return Err(ValidationError::new(format!(
+            "{field}.nanos must be 0 to 999999999, got {}",
+            t.nanos
+        )));
+    }
+    if !(MIN_SECONDS..=MAX_SECONDS).contains(&t.seconds) {
+        return Err(ValidationError::new(format!(
+            "{field}.seconds is out of range, got {}",
+            t.seconds
+        )));
+    }
+    DateTime::from_timestamp(t.seconds, t.nanos as u32)
+        .ok_or_else(|| ValidationError::new(format!("{field} is not a valid timestamp")))
 }
 
 /// A ZIP code filter with its radius; `None` when no ZIP was sent.
@@ -28,7 +46,8 @@ pub fn near(
     zip: Option<&str>,
     radius: Option<f64>,
 ) -> Result<Option<(ZipCode, Radius)>, ValidationError> {
-    match zip.map(str::trim).filter(|z| !z.is_empty()) {
+    // A ZIP that is present must be one: a blank one is a mistake, not "anywhere".
+    match zip {
         Some(zip) => Ok(Some((ZipCode::parse(zip)?, Radius::parse(radius)?))),
         None if radius.is_some() => Err(ValidationError::new(
             "radius_miles needs a zip_code to measure from",
@@ -92,7 +111,15 @@ pub fn new_theatre(req: &pb::CreateTheatreRequest) -> Result<NewTheatre, Validat
             ));
         }
     };
-    NewTheatre::parse(&req.name, &req.phone, address, auditoriums, coordinates)
+    let time_zone = req.time_zone.as_deref().map(TimeZone::parse).transpose()?;
+    NewTheatre::parse(
+        &req.name,
+        &req.phone,
+        address,
+        auditoriums,
+        coordinates,
+        time_zone,
+    )
 }
 
 pub fn new_showtime(
@@ -103,7 +130,10 @@ pub fn new_showtime(
         &req.movie_id,
         &req.theatre_id,
         &req.room,
-        req.start_time.as_ref().map(from_timestamp).transpose()?,
+        req.start_time
+            .as_ref()
+            .map(|t| from_timestamp("start_time", t))
+            .transpose()?,
         req.price_cents,
         &req.request_id,
         now,
@@ -147,6 +177,7 @@ pub fn theatre(theatre: &Theatre) -> pb::Theatre {
                 seats: a.seats,
             })
             .collect(),
+        time_zone: theatre.time_zone.name().to_owned(),
         // Rounded: sub-metre precision would only add noise to the wire.
         distance_miles: theatre
             .distance_miles

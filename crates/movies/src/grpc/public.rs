@@ -50,7 +50,7 @@ impl MoviesService for PublicApi {
     async fn get_showtimes(
         &self,
         request: Request<pb::GetShowtimesRequest>,
-    ) -> Result<Response<pb::ShowtimesResult>, Status> {
+    ) -> Result<Response<pb::GetShowtimesResponse>, Status> {
         let filter = convert::showtime_filter(request.get_ref()).map_err(Error::from)?;
         let near = self.near(filter.near.clone()).await?;
         let mut showtimes = store::current_showtimes(&self.pool, &filter, near, Utc::now()).await?;
@@ -79,7 +79,7 @@ impl MoviesService for PublicApi {
         let theatres =
             store::theatres_by_ids(&self.pool, &theatre_ids, near.map(|n| n.origin)).await?;
 
-        Ok(Response::new(pb::ShowtimesResult {
+        Ok(Response::new(pb::GetShowtimesResponse {
             movies: movies.iter().map(convert::movie).collect(),
             theatres: theatres.iter().map(convert::theatre).collect(),
             showtimes: showtimes.iter().map(convert::showtime).collect(),
@@ -106,19 +106,21 @@ impl MoviesService for PublicApi {
     async fn get_movie(
         &self,
         request: Request<pb::GetMovieRequest>,
-    ) -> Result<Response<pb::Movie>, Status> {
+    ) -> Result<Response<pb::GetMovieResponse>, Status> {
         let id = MovieId::parse(&request.get_ref().id).map_err(Error::from)?;
         let movie = store::get_movie(&self.pool, id)
             .await?
             .ok_or_else(|| Error::not_found(format!("movie {id} does not exist")))?;
-        Ok(Response::new(convert::movie(&movie)))
+        Ok(Response::new(pb::GetMovieResponse {
+            movie: Some(convert::movie(&movie)),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetShowtime"))]
     async fn get_showtime(
         &self,
         request: Request<pb::GetShowtimeRequest>,
-    ) -> Result<Response<pb::ShowtimeDetails>, Status> {
+    ) -> Result<Response<pb::GetShowtimeResponse>, Status> {
         let id = ShowtimeId::parse(&request.get_ref().id).map_err(Error::from)?;
         let (showtime, sold_out) = store::get_showtime(&self.pool, id)
             .await?
@@ -131,7 +133,7 @@ impl MoviesService for PublicApi {
             .into_iter()
             .next()
             .ok_or_else(|| Error::unexpected(format!("showtime {id} has no theatre")))?;
-        Ok(Response::new(pb::ShowtimeDetails {
+        Ok(Response::new(pb::GetShowtimeResponse {
             showtime: Some(convert::showtime(&showtime)),
             movie: Some(convert::movie(&movie)),
             theatre: Some(convert::theatre(&theatre)),
@@ -143,13 +145,15 @@ impl MoviesService for PublicApi {
     async fn get_theatre(
         &self,
         request: Request<pb::GetTheatreRequest>,
-    ) -> Result<Response<pb::Theatre>, Status> {
+    ) -> Result<Response<pb::GetTheatreResponse>, Status> {
         let id = TheatreId::parse(&request.get_ref().id).map_err(Error::from)?;
         let theatre = store::theatres_by_ids(&self.pool, &[id], None)
             .await?
             .into_iter()
             .next()
             .ok_or_else(|| Error::not_found(format!("theatre {id} does not exist")))?;
-        Ok(Response::new(convert::theatre(&theatre)))
+        Ok(Response::new(pb::GetTheatreResponse {
+            theatre: Some(convert::theatre(&theatre)),
+        }))
     }
 }

@@ -2,7 +2,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::Error;
 use crate::domain::{
-    Address, Auditorium, Coordinates, NewTheatre, Theatre, TheatreId, UsPhone, ZipCode,
+    Address, Auditorium, Coordinates, NewTheatre, Theatre, TheatreId, TimeZone, UsPhone, ZipCode,
 };
 
 pub async fn zip_coordinates(pool: &PgPool, zip: &ZipCode) -> Result<Option<Coordinates>, Error> {
@@ -21,12 +21,13 @@ pub async fn insert_theatre(
     pool: &PgPool,
     new: &NewTheatre,
     coordinates: Coordinates,
+    time_zone: TimeZone,
 ) -> Result<TheatreId, Error> {
     let mut tx = pool.begin().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO theatres
-             (name, phone, address_line_1, city, state, zip, latitude, longitude)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             (name, phone, address_line_1, city, state, zip, latitude, longitude, time_zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING id",
     )
     .bind(&new.name)
@@ -37,6 +38,7 @@ pub async fn insert_theatre(
     .bind(new.address.zip.as_str())
     .bind(coordinates.latitude)
     .bind(coordinates.longitude)
+    .bind(time_zone.name())
     .fetch_one(&mut *tx)
     .await?;
     let rooms: Vec<&str> = new.auditoriums.iter().map(|a| a.room.as_str()).collect();
@@ -65,6 +67,7 @@ struct TheatreRow {
     zip: String,
     latitude: f64,
     longitude: f64,
+    time_zone: String,
     distance_miles: Option<f64>,
 }
 
@@ -78,6 +81,7 @@ pub async fn theatres_by_ids(
     let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
     let rows: Vec<TheatreRow> = sqlx::query_as(
         "SELECT id, name, phone, address_line_1, city, state, zip, latitude, longitude,
+                time_zone,
                 CASE WHEN $2::float8 IS NULL THEN NULL
                      ELSE great_circle_miles($2, $3, latitude, longitude) END AS distance_miles
          FROM theatres WHERE id = ANY($1)
@@ -95,33 +99,38 @@ pub async fn theatres_by_ids(
     .bind(&ids)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Theatre {
-            id: TheatreId::from_db(row.id),
-            auditoriums: auditoriums
-                .iter()
-                .filter(|(theatre, _, _)| *theatre == row.id)
-                .map(|(_, room, seats)| Auditorium {
-                    room: room.clone(),
-                    seats: *seats as u32,
-                })
-                .collect(),
-            name: row.name,
-            phone: UsPhone::from_db(row.phone),
-            address: Address {
-                line_1: row.address_line_1,
-                city: row.city,
-                state: row.state,
-                zip: ZipCode::from_db(row.zip),
-            },
-            coordinates: Coordinates {
-                latitude: row.latitude,
-                longitude: row.longitude,
-            },
-            distance_miles: row.distance_miles,
+    rows.into_iter()
+        .map(|row| {
+            let time_zone = TimeZone::parse(&row.time_zone).map_err(|e| {
+                Error::unexpected(format!("theatre {} has a bad time zone: {e}", row.id))
+            })?;
+            Ok(Theatre {
+                time_zone,
+                id: TheatreId::from_db(row.id),
+                auditoriums: auditoriums
+                    .iter()
+                    .filter(|(theatre, _, _)| *theatre == row.id)
+                    .map(|(_, room, seats)| Auditorium {
+                        room: room.clone(),
+                        seats: *seats as u32,
+                    })
+                    .collect(),
+                name: row.name,
+                phone: UsPhone::from_db(row.phone),
+                address: Address {
+                    line_1: row.address_line_1,
+                    city: row.city,
+                    state: row.state,
+                    zip: ZipCode::from_db(row.zip),
+                },
+                coordinates: Coordinates {
+                    latitude: row.latitude,
+                    longitude: row.longitude,
+                },
+                distance_miles: row.distance_miles,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The seats of one auditorium, if it exists.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use cinema_proto::movies::v1 as pb;
 use cinema_proto::orders::v1 as orders_pb;
-use cinema_proto::orders::v1::product_provider_client::ProductProviderClient;
+use cinema_proto::orders::v1::product_provider_service_client::ProductProviderServiceClient;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
@@ -100,16 +100,16 @@ async fn the_movies_service_registers_itself_with_orders_at_start_up() {
     stack.stop().await;
 }
 
-fn callbacks(stack: &TestStack) -> ProductProviderClient<Channel> {
-    ProductProviderClient::new(
+fn callbacks(stack: &TestStack) -> ProductProviderServiceClient<Channel> {
+    ProductProviderServiceClient::new(
         Channel::from_shared(format!("http://{}", stack.movies.addr))
             .expect("uri")
             .connect_lazy(),
     )
 }
 
-fn sold_out(showtime: &pb::Showtime, sequence: u64) -> orders_pb::ProductSoldOut {
-    orders_pb::ProductSoldOut {
+fn sold_out(showtime: &pb::Showtime, sequence: u64) -> orders_pb::ProductSoldOutRequest {
+    orders_pb::ProductSoldOutRequest {
         event_id: format!("e-{sequence}"),
         product_id: showtime.product_id.clone(),
         external_ref: showtime.id.clone(),
@@ -182,7 +182,7 @@ async fn callbacks_are_idempotent_and_an_older_event_never_wins() {
         assert!(!listed(&stack, &showtime.id).await);
     }
     // A late "available" from before the sell-out (sequence 3) changes nothing.
-    let stale = orders_pb::ProductAvailable {
+    let stale = orders_pb::ProductAvailableRequest {
         event_id: "e-3".into(),
         product_id: showtime.product_id.clone(),
         external_ref: showtime.id.clone(),
@@ -201,7 +201,7 @@ async fn callbacks_are_idempotent_and_an_older_event_never_wins() {
     // A newer one does.
     client
         .product_available(with_token(
-            orders_pb::ProductAvailable {
+            orders_pb::ProductAvailableRequest {
                 sequence: 6,
                 ..stale
             },

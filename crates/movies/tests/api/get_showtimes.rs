@@ -347,7 +347,9 @@ async fn get_movie_and_get_theatre() {
         .get_movie(pb::GetMovieRequest { id: movie.clone() })
         .await
         .expect("movie")
-        .into_inner();
+        .into_inner()
+        .movie
+        .expect("movie");
     assert_eq!(
         (found.name.as_str(), found.length_minutes, found.rating()),
         ("Heat", 170, pb::Rating::Pg13)
@@ -360,8 +362,14 @@ async fn get_movie_and_get_theatre() {
         })
         .await
         .expect("theatre")
-        .into_inner();
+        .into_inner()
+        .theatre
+        .expect("theatre");
     assert_eq!(found.name, "Cambridge");
+    assert_eq!(
+        found.time_zone, "America/New_York",
+        "derived from the address"
+    );
     assert!(
         (found.latitude - 42.3647).abs() < 1e-9,
         "coordinates come from the ZIP"

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use cinema_movies::Application;
 use cinema_movies::config::Settings;
 use cinema_proto::movies::v1 as pb;
-use cinema_proto::movies::v1::movies_admin_client::MoviesAdminClient;
+use cinema_proto::movies::v1::movies_admin_service_client::MoviesAdminServiceClient;
 use cinema_proto::movies::v1::movies_service_client::MoviesServiceClient;
 use cinema_proto::orders::v1 as orders_pb;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
@@ -77,7 +77,7 @@ pub struct TestStack {
     /// `None` when the stack was started with the orders service unreachable.
     pub orders: Option<Running>,
     pub public: MoviesServiceClient<Channel>,
-    pub admin: MoviesAdminClient<Channel>,
+    pub admin: MoviesAdminServiceClient<Channel>,
 }
 
 /// An address where nothing listens: a port we bound and released.
@@ -138,7 +138,7 @@ async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestS
         },
         orders,
         public: MoviesServiceClient::new(channel.clone()),
-        admin: MoviesAdminClient::new(channel),
+        admin: MoviesAdminServiceClient::new(channel),
     }
 }
 
@@ -193,6 +193,8 @@ impl TestStack {
             .await
             .expect("movie created")
             .into_inner()
+            .movie
+            .expect("movie")
             .id
     }
 
@@ -205,6 +207,8 @@ impl TestStack {
             .await
             .expect("theatre created")
             .into_inner()
+            .theatre
+            .expect("theatre")
             .id
     }
 
@@ -221,6 +225,8 @@ impl TestStack {
             .await
             .expect("showtime created")
             .into_inner()
+            .showtime
+            .expect("showtime")
     }
 
     pub async fn availability(&self, product_id: &str) -> i64 {
@@ -259,7 +265,10 @@ impl TestStack {
             .expect("count")
     }
 
-    pub async fn get_showtimes(&self, request: pb::GetShowtimesRequest) -> pb::ShowtimesResult {
+    pub async fn get_showtimes(
+        &self,
+        request: pb::GetShowtimesRequest,
+    ) -> pb::GetShowtimesResponse {
         self.public
             .clone()
             .get_showtimes(request)
@@ -272,7 +281,7 @@ impl TestStack {
 pub fn theatre_request(name: &str, zip: &str, at: Option<(f64, f64)>) -> pb::CreateTheatreRequest {
     pb::CreateTheatreRequest {
         name: name.into(),
-        phone: "(617) 555-0100".into(),
+        phone: "+16175550100".into(),
         address: Some(pb::Address {
             line_1: "1 Main St".into(),
             city: "Cambridge".into(),
@@ -291,6 +300,7 @@ pub fn theatre_request(name: &str, zip: &str, at: Option<(f64, f64)>) -> pb::Cre
         ],
         latitude: at.map(|(lat, _)| lat),
         longitude: at.map(|(_, lon)| lon),
+        time_zone: None,
     }
 }
 

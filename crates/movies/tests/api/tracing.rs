@@ -46,13 +46,13 @@ impl OrdersService for RecordingOrders {
     async fn place_order(
         &self,
         _: Request<orders::PlaceOrderRequest>,
-    ) -> Result<Response<orders::OrderPlaced>, Status> {
+    ) -> Result<Response<orders::PlaceOrderResponse>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
     async fn get_order(
         &self,
         _: Request<orders::GetOrderRequest>,
-    ) -> Result<Response<orders::Order>, Status> {
+    ) -> Result<Response<orders::GetOrderResponse>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
     async fn get_availability(
@@ -64,7 +64,7 @@ impl OrdersService for RecordingOrders {
     async fn cancel_order(
         &self,
         _: Request<orders::CancelOrderRequest>,
-    ) -> Result<Response<orders::Order>, Status> {
+    ) -> Result<Response<orders::CancelOrderResponse>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
 }
@@ -111,7 +111,9 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
         .expect("uri")
         .connect_lazy();
     let mut admin_client =
-        cinema_proto::movies::v1::movies_admin_client::MoviesAdminClient::new(channel);
+        cinema_proto::movies::v1::movies_admin_service_client::MoviesAdminServiceClient::new(
+            channel,
+        );
 
     let movie = admin_client
         .create_movie(admin(pb::CreateMovieRequest {
@@ -121,12 +123,16 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
         }))
         .await
         .expect("movie")
-        .into_inner();
+        .into_inner()
+        .movie
+        .expect("movie");
     let theatre = admin_client
         .create_theatre(admin(theatre_request("Kendall", "02139", None)))
         .await
         .expect("theatre")
-        .into_inner();
+        .into_inner()
+        .theatre
+        .expect("theatre");
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
     let mut request = admin(showtime_request(
         &movie.id,

@@ -31,7 +31,8 @@ impl Confirmation {
             Ok(Self(code))
         } else {
             Err(ValidationError::new(format!(
-                "{raw:?} is not a confirmation code (8 to 16 letters and digits, no 0, O, 1 or I)"
+                "confirmation {} is not a confirmation code (8 to 16 letters and digits, no 0, O, 1 or I)",
+                cinema_runtime::text::quote(raw)
             )))
         }
     }

@@ -24,12 +24,18 @@ pub use cinema_runtime::error::ValidationError;
 
 /// Parses an opaque id made of decimal digits (the store's bigint keys).
 fn parse_id(field: &str, raw: &str) -> Result<i64, ValidationError> {
-    let raw = raw.trim();
     if raw.is_empty() {
         return Err(ValidationError::new(format!("{field} is required")));
     }
-    raw.parse::<i64>()
-        .ok()
+    // Digits only: `i64::from_str` would also take a sign.
+    Some(raw)
+        .filter(|raw| raw.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|raw| raw.parse::<i64>().ok())
         .filter(|id| *id > 0)
-        .ok_or_else(|| ValidationError::new(format!("{field} {raw:?} is not a valid id")))
+        .ok_or_else(|| {
+            ValidationError::new(format!(
+                "{field} {} is not a valid id",
+                cinema_runtime::text::quote(raw)
+            ))
+        })
 }

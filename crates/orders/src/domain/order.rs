@@ -97,14 +97,27 @@ impl Phone {
     /// Numbers without a country code are read as US numbers.
     pub const DEFAULT_REGION: cinema_sms::Region = cinema_sms::Region::US;
 
+    /// Exactly E.164 (`+`, then 8 to 15 digits, the first not 0), and a number that
+    /// the numbering plan allows, so what is stored and texted is what was sent:
+    /// nothing around the number is cleaned away.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        cinema_sms::PhoneNumber::parse(raw, Self::DEFAULT_REGION)
-            .map(|p| Self(p.as_str().to_owned()))
-            .map_err(|e| {
-                ValidationError::new(format!(
-                    "customer phone: {e}; use a US number or the international form, e.g. \"+14155550100\""
-                ))
-            })
+        let invalid = |why: &str| {
+            ValidationError::new(format!(
+                "customer phone {} {why}; use the E.164 form, e.g. \"+14155550100\"",
+                cinema_runtime::text::quote(raw)
+            ))
+        };
+        let digits = raw.strip_prefix('+').unwrap_or_default();
+        let e164 = (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if !e164 {
+            return Err(invalid("is not in E.164 form"));
+        }
+        match cinema_sms::PhoneNumber::parse(raw, Self::DEFAULT_REGION) {
+            Ok(number) if number.as_str() == raw => Ok(Self(raw.to_owned())),
+            _ => Err(invalid("is not a valid phone number")),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -236,15 +249,50 @@ mod tests {
         assert!(RequestId::parse("has space").is_err());
         assert!(RequestId::parse("6f1c3b0e-8d7a-4a57-9c0c-2f4d5e6a7b8c").is_ok());
         assert_eq!(
-            Phone::parse("+1 (415) 555-0132").map(|p| p.0),
+            Phone::parse("+14155550132").map(|p| p.0),
             Ok("+14155550132".into())
         );
         assert_eq!(
-            Phone::parse("415 555 0132").map(|p| p.0),
-            Ok("+14155550132".into())
+            Phone::parse("+442079460958").map(|p| p.0),
+            Ok("+442079460958".into())
         );
-        assert!(Phone::parse("555-0100").is_err());
-        assert!(Phone::parse("+0123456789").is_err());
+        for bad in [
+            "+1 (415) 555-0132",
+            "415 555 0132",
+            "++14155550132",
+            "\u{7}+14155550132",
+            "+14155550132\0",
+            " +14155550132",
+            "555-0100",
+            "+0123456789",
+            "+1415555013",
+        ] {
+            assert!(Phone::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic_nor_accept_control_chars(raw in proptest::prelude::any::<String>()) {
+            for accepted in [
+                Phone::parse(&raw).map(|p| p.0).ok(),
+                RequestId::parse(&raw).map(|r| r.0).ok(),
+                super::super::Description::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
+                super::super::ExternalRef::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
+                super::super::CallbackEndpoint::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
+                super::super::ProviderName::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
+                super::super::Email::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
+                super::super::PromoCode::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
+                super::super::ZipCode::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
+                super::super::Confirmation::parse(&raw).map(|d| d.to_string()).ok(),
+                super::super::Address::parse(&raw, &raw, &raw, "MA", "02139").map(|a| a.line_1).ok(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                proptest::prop_assert!(!accepted.chars().any(char::is_control));
+            }
+        }
     }
 }
 

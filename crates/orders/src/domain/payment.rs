@@ -2,6 +2,7 @@
 //! payment processor; its `Debug` shows brand-neutral last four digits, and the store
 //! only ever receives [`CardNumber::last_four`].
 
+use cinema_runtime::text::{optional_text, quote, required_text};
 use std::fmt;
 
 use chrono::Datelike;
@@ -176,7 +177,8 @@ impl UsState {
             .map(|code| Self(code))
             .ok_or_else(|| {
                 ValidationError::new(format!(
-                    "state {raw:?} is not a two-letter US state code such as \"MA\""
+                    "billing address state {} is not a two-letter US state code such as \"MA\"",
+                    quote(raw)
                 ))
             })
     }
@@ -206,7 +208,8 @@ impl ZipCode {
             Ok(Self(five.to_owned()))
         } else {
             Err(ValidationError::new(format!(
-                "ZIP code {raw:?} must be five digits, e.g. \"02139\""
+                "billing address zip_code {} must be five digits, e.g. \"02139\"",
+                quote(raw)
             )))
         }
     }
@@ -232,27 +235,10 @@ impl Address {
         state: &str,
         zip: &str,
     ) -> Result<Self, ValidationError> {
-        let bounded = |field: &str, value: &str, max: usize| {
-            let value = value.trim();
-            if value.is_empty() {
-                Err(ValidationError::new(format!(
-                    "billing address {field} is required"
-                )))
-            } else if value.chars().count() > max {
-                Err(ValidationError::new(format!(
-                    "billing address {field} is longer than {max} characters"
-                )))
-            } else {
-                Ok(value.to_owned())
-            }
-        };
         Ok(Self {
-            line_1: bounded("line_1", line_1, 256)?,
-            line_2: match line_2.trim() {
-                "" => None,
-                other => Some(bounded("line_2", other, 256)?),
-            },
-            city: bounded("city", city, 128)?,
+            line_1: required_text("billing address line_1", line_1, 256)?,
+            line_2: optional_text("billing address line_2", line_2, 256)?,
+            city: required_text("billing address city", city, 128)?,
             state: UsState::parse(state)?,
             zip: ZipCode::parse(zip)?,
         })
@@ -287,7 +273,8 @@ impl Email {
             Ok(Self(raw.to_owned()))
         } else {
             Err(ValidationError::new(format!(
-                "{raw:?} is not a valid email address"
+                "paypal email {} is not a valid email address",
+                quote(raw)
             )))
         }
     }
@@ -311,7 +298,8 @@ impl PromoCode {
             Ok(Self(upper))
         } else {
             Err(ValidationError::new(format!(
-                "promotion code {raw:?} must be 3 to 32 letters, digits or dashes"
+                "promotion code {} must be 3 to 32 letters, digits or dashes",
+                quote(raw)
             )))
         }
     }

@@ -54,18 +54,7 @@ impl Description {
     pub const MAX_CHARS: usize = 1000;
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(ValidationError::new("description must not be empty"));
-        }
-        let chars = trimmed.chars().count();
-        if chars > Self::MAX_CHARS {
-            return Err(ValidationError::new(format!(
-                "description is {chars} characters long; the limit is {}",
-                Self::MAX_CHARS
-            )));
-        }
-        Ok(Self(trimmed.to_owned()))
+        cinema_runtime::text::required_text("description", raw, Self::MAX_CHARS).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -114,13 +103,7 @@ pub struct ExternalRef(String);
 
 impl ExternalRef {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let raw = raw.trim();
-        if raw.is_empty() || raw.chars().count() > 200 {
-            return Err(ValidationError::new(
-                "external_ref must be 1 to 200 characters",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
+        cinema_runtime::text::required_text("external_ref", raw, 200).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -171,14 +154,14 @@ impl CallbackEndpoint {
         let rest = raw
             .strip_prefix("http://")
             .or_else(|| raw.strip_prefix("https://"));
+        let clean = !raw.contains(|c: char| c.is_whitespace() || c.is_control());
         match rest {
-            Some(host)
-                if !host.is_empty() && raw.len() <= 2048 && !raw.contains(char::is_whitespace) =>
-            {
+            Some(host) if !host.is_empty() && raw.len() <= 2048 && clean => {
                 Ok(Self(raw.to_owned()))
             }
             _ => Err(ValidationError::new(format!(
-                "callback_endpoint {raw:?} must be an http:// or https:// URL"
+                "callback_endpoint {} must be an http:// or https:// URL",
+                cinema_runtime::text::quote(raw)
             ))),
         }
     }

@@ -55,7 +55,8 @@ pub fn order_draft(
         .customer
         .as_ref()
         .and_then(|c| c.phone.as_deref())
-        .filter(|p| !p.trim().is_empty())
+        // Absent or empty: no text. Anything else must be a phone number.
+        .filter(|p| !p.is_empty())
         .map(Phone::parse)
         .transpose()?;
     Ok(OrderDraft {
@@ -126,8 +127,8 @@ fn line_item(line: &PricedLine) -> pb::LineItem {
     }
 }
 
-pub fn order_placed(order: &Order) -> pb::OrderPlaced {
-    pb::OrderPlaced {
+pub fn order_placed(order: &Order) -> pb::PlaceOrderResponse {
+    pb::PlaceOrderResponse {
         confirmation: order.confirmation.to_string(),
         price_cents: order.total_cents(),
         line_items: order.lines.iter().map(line_item).collect(),

@@ -79,7 +79,7 @@ impl OrdersService for OrdersApi {
     async fn place_order(
         &self,
         request: Request<pb::PlaceOrderRequest>,
-    ) -> Result<Response<pb::OrderPlaced>, Status> {
+    ) -> Result<Response<pb::PlaceOrderResponse>, Status> {
         let today = chrono::Utc::now().date_naive();
         let draft = convert::order_draft(request.get_ref(), today).map_err(Error::from)?;
         let order = self.checkout.place_order(&draft).await?;
@@ -90,24 +90,28 @@ impl OrdersService for OrdersApi {
     async fn get_order(
         &self,
         request: Request<pb::GetOrderRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
+    ) -> Result<Response<pb::GetOrderResponse>, Status> {
         let code = Confirmation::parse(&request.get_ref().confirmation).map_err(Error::from)?;
         let order = store::get_order(&self.pool, &code)
             .await?
             .ok_or_else(|| Error::not_found(format!("no order with confirmation {code}")))?;
-        Ok(Response::new(convert::order(&order)))
+        Ok(Response::new(pb::GetOrderResponse {
+            order: Some(convert::order(&order)),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "CancelOrder"))]
     async fn cancel_order(
         &self,
         request: Request<pb::CancelOrderRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
+    ) -> Result<Response<pb::CancelOrderResponse>, Status> {
         let req = request.get_ref();
         let code = Confirmation::parse(&req.confirmation).map_err(Error::from)?;
         let request_id = RequestId::parse(&req.request_id).map_err(Error::from)?;
         let order = self.checkout.cancel_order(&code, &request_id).await?;
-        Ok(Response::new(convert::order(&order)))
+        Ok(Response::new(pb::CancelOrderResponse {
+            order: Some(convert::order(&order)),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetAvailability"))]

@@ -271,7 +271,9 @@ async fn cancelling_returns_stock_and_tells_the_provider_once_it_is_available_ag
         .cancel_order(cancel(&first.confirmation))
         .await
         .expect("cancelled")
-        .into_inner();
+        .into_inner()
+        .order
+        .expect("order");
     assert_eq!(cancelled.status(), pb::OrderStatus::Cancelled);
     assert!(cancelled.cancelled_at.is_some());
     assert_eq!(app.availability(&product).await, 2);
@@ -280,7 +282,9 @@ async fn cancelling_returns_stock_and_tells_the_provider_once_it_is_available_ag
         .cancel_order(cancel(&first.confirmation))
         .await
         .expect("idempotent")
-        .into_inner();
+        .into_inner()
+        .order
+        .expect("order");
     assert_eq!(again, cancelled, "cancelling twice returns the same result");
     assert_eq!(
         app.availability(&product).await,

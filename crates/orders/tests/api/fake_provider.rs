@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cinema_proto::orders::v1 as pb;
-use cinema_proto::orders::v1::product_provider_server::{ProductProvider, ProductProviderServer};
+use cinema_proto::orders::v1::product_provider_service_server::{
+    ProductProviderService, ProductProviderServiceServer,
+};
 use tokio::sync::oneshot;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
@@ -54,7 +56,7 @@ impl Service {
         &self,
         metadata: &tonic::metadata::MetadataMap,
         mut event: Received,
-    ) -> Result<Response<pb::CallbackAck>, Status> {
+    ) -> Result<(), Status> {
         event.traceparent = metadata
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
@@ -85,16 +87,16 @@ impl Service {
         *state.in_flight.entry(event.event_id.clone()).or_default() -= 1;
         result?;
         state.received.push(event);
-        Ok(Response::new(pb::CallbackAck {}))
+        Ok(())
     }
 }
 
 #[tonic::async_trait]
-impl ProductProvider for Service {
+impl ProductProviderService for Service {
     async fn product_sold_out(
         &self,
-        request: Request<pb::ProductSoldOut>,
-    ) -> Result<Response<pb::CallbackAck>, Status> {
+        request: Request<pb::ProductSoldOutRequest>,
+    ) -> Result<Response<pb::ProductSoldOutResponse>, Status> {
         let e = request.get_ref();
         let event = Received {
             event_id: e.event_id.clone(),
@@ -105,13 +107,14 @@ impl ProductProvider for Service {
             sequence: e.sequence,
             traceparent: None,
         };
-        self.handle(request.metadata(), event).await
+        self.handle(request.metadata(), event).await?;
+        Ok(Response::new(pb::ProductSoldOutResponse {}))
     }
 
     async fn product_available(
         &self,
-        request: Request<pb::ProductAvailable>,
-    ) -> Result<Response<pb::CallbackAck>, Status> {
+        request: Request<pb::ProductAvailableRequest>,
+    ) -> Result<Response<pb::ProductAvailableResponse>, Status> {
         let e = request.get_ref();
         let event = Received {
             event_id: e.event_id.clone(),
@@ -122,7 +125,8 @@ impl ProductProvider for Service {
             sequence: e.sequence,
             traceparent: None,
         };
-        self.handle(request.metadata(), event).await
+        self.handle(request.metadata(), event).await?;
+        Ok(Response::new(pb::ProductAvailableResponse {}))
     }
 }
 
@@ -147,7 +151,7 @@ impl FakeProvider {
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(ProductProviderServer::new(service))
+                .add_service(ProductProviderServiceServer::new(service))
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                     let _ = rx.await;
                 }),

@@ -47,7 +47,9 @@ async fn the_chapters_order_of_one_product_four_times_costs_four_times_its_price
         })
         .await
         .expect("order found")
-        .into_inner();
+        .into_inner()
+        .order
+        .expect("order");
     assert_eq!(stored.confirmation, placed.confirmation);
     assert_eq!(stored.status(), pb::OrderStatus::Placed);
     assert_eq!(stored.total_cents, 4000);

@@ -177,7 +177,7 @@ async fn bad_orders_get_precise_statuses_and_change_nothing() {
             "malformed zip",
             order(one(), address_with(|a| a.zip_code = "0213".into())),
             Code::InvalidArgument,
-            "ZIP",
+            "zip_code",
         ),
         (
             "unknown zip",

@@ -11,7 +11,7 @@ use crate::fake_provider::free_addr;
 use crate::helpers::*;
 
 const DEADLINE: Duration = Duration::from_secs(15);
-const PHONE: &str = "+1 (415) 555-0132";
+const PHONE: &str = "+14155550132";
 
 fn sms_settings(sim: SocketAddr) -> SmsSettings {
     SmsSettings {

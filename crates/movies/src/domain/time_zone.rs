@@ -1,0 +1,119 @@
+//! A theatre's IANA time zone: showtimes are stored as instants (UTC) and shown to
+//! moviegoers in the theatre's local time.
+
+use chrono_tz::Tz;
+
+use super::ValidationError;
+use cinema_runtime::text::quote;
+
+/// An IANA time zone name that the tz database knows, e.g. `America/New_York`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(Tz);
+
+impl TimeZone {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        // Exact names only (no trimming, no case folding): a zone is an identifier.
+        raw.parse::<Tz>().map(Self).map_err(|_| {
+            ValidationError::new(format!(
+                "time_zone {} is not an IANA time zone such as \"America/New_York\"",
+                quote(raw)
+            ))
+        })
+    }
+
+    /// The zone of a place in a US state or territory, from its two-letter code and
+    /// longitude. States split between zones are cut at an approximate meridian; a
+    /// theatre near such a line can name its zone on `CreateTheatre`.
+    pub fn for_us_location(state: &str, latitude: f64, longitude: f64) -> Self {
+        use chrono_tz::America as am;
+        use chrono_tz::Pacific as pa;
+        let zone = match state {
+            "CT" | "DE" | "DC" | "GA" | "ME" | "MD" | "MA" | "NH" | "NJ" | "NY" | "NC" | "OH"
+            | "PA" | "RI" | "SC" | "VT" | "VA" | "WV" => am::New_York,
+            // The western Upper Peninsula keeps Central time.
+            "MI" if longitude < -87.6 => am::Chicago,
+            "MI" => am::Detroit,
+            // The north-west (Gary) and south-west (Evansville) corners are Central.
+            "IN" if longitude < -86.9 => am::Chicago,
+            "IN" => am::Indiana::Indianapolis,
+            "KY" if longitude < -85.9 => am::Chicago,
+            "KY" => am::Kentucky::Louisville,
+            "TN" if longitude > -85.5 => am::New_York,
+            // The panhandle west of the Apalachicola river is Central.
+            "FL" if longitude < -85.0 => am::Chicago,
+            "FL" => am::New_York,
+            "KS" if longitude < -101.5 => am::Denver,
+            "NE" if longitude < -101.0 => am::Denver,
+            "ND" if longitude < -101.3 => am::Denver,
+            "SD" if longitude < -100.5 => am::Denver,
+            "TX" if longitude < -104.5 => am::Denver,
+            "AL" | "AR" | "IL" | "IA" | "LA" | "MN" | "MS" | "MO" | "OK" | "WI" | "TN" | "KS"
+            | "NE" | "ND" | "SD" | "TX" => am::Chicago,
+            "AZ" => am::Phoenix,
+            // The Idaho panhandle is Pacific.
+            "ID" if latitude > 45.5 => am::Los_Angeles,
+            "ID" => am::Boise,
+            "CO" | "MT" | "NM" | "UT" | "WY" => am::Denver,
+            "CA" | "NV" | "OR" | "WA" => am::Los_Angeles,
+            "AK" => am::Anchorage,
+            "HI" => pa::Honolulu,
+            "PR" => am::Puerto_Rico,
+            "VI" => am::St_Thomas,
+            "GU" => pa::Guam,
+            "AS" => pa::Pago_Pago,
+            "MP" => pa::Saipan,
+            _ => am::New_York,
+        };
+        Self(zone)
+    }
+
+    pub fn tz(self) -> Tz {
+        self.0
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn zones_follow_the_state_and_the_meridian() {
+        let zone = |state, lat, lon| TimeZone::for_us_location(state, lat, lon).name();
+        assert_eq!(zone("MA", 42.36, -71.10), "America/New_York");
+        assert_eq!(zone("IL", 41.88, -87.63), "America/Chicago");
+        assert_eq!(zone("CA", 37.77, -122.42), "America/Los_Angeles");
+        assert_eq!(zone("AZ", 33.45, -112.07), "America/Phoenix");
+        assert_eq!(zone("TX", 31.76, -106.49), "America/Denver"); // El Paso
+        assert_eq!(zone("TX", 29.76, -95.37), "America/Chicago"); // Houston
+        assert_eq!(zone("TN", 35.96, -83.92), "America/New_York"); // Knoxville
+        assert_eq!(zone("TN", 36.16, -86.78), "America/Chicago"); // Nashville
+        assert_eq!(zone("FL", 30.42, -87.22), "America/Chicago"); // Pensacola
+        assert_eq!(zone("HI", 21.31, -157.86), "Pacific/Honolulu");
+    }
+
+    #[test]
+    fn names_must_be_exact_iana_names() {
+        assert_eq!(
+            TimeZone::parse("America/New_York").map(TimeZone::name),
+            Ok("America/New_York")
+        );
+        assert!(TimeZone::parse("EST5EDT\0").is_err());
+        assert!(TimeZone::parse(" America/New_York").is_err());
+        assert!(TimeZone::parse("Mars/Olympus_Mons").is_err());
+        assert!(TimeZone::parse("").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics_nor_accepts_control_chars(raw in any::<String>()) {
+            if TimeZone::parse(&raw).is_ok() {
+                prop_assert!(!raw.chars().any(char::is_control));
+            }
+        }
+    }
+}

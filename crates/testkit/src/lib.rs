@@ -187,3 +187,43 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// The non-Rust tools some tests drive (buf, a Python with grpcio-tools), as installed
+/// by `scripts/install-test-tools` under `CINEMA_TOOLS` (default `~/.cache/cinema-tools`).
+pub mod tools {
+    use std::path::PathBuf;
+
+    fn root() -> PathBuf {
+        match std::env::var_os("CINEMA_TOOLS") {
+            Some(dir) => PathBuf::from(dir),
+            None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/cinema-tools"),
+        }
+    }
+
+    fn installed(relative: &str) -> PathBuf {
+        let path = root().join(relative);
+        assert!(
+            path.exists(),
+            "{} is missing: run scripts/install-test-tools (or scripts/test) first",
+            path.display()
+        );
+        path
+    }
+
+    /// The `buf` CLI.
+    pub fn buf() -> PathBuf {
+        installed("node_modules/.bin/buf")
+    }
+
+    /// A Python interpreter with `grpcio` and `grpcio-tools`.
+    pub fn python() -> PathBuf {
+        installed("venv/bin/python")
+    }
+
+    /// The workspace's root directory (where `proto/` is).
+    pub fn workspace_root() -> PathBuf {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        root.canonicalize().unwrap_or(root)
+    }
+}

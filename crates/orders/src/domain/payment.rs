@@ -130,7 +130,8 @@ impl Expiry {
         let this_year = u32::try_from(today.year()).unwrap_or(0);
         if !(2000..=this_year + 25).contains(&year) {
             return Err(ValidationError::new(format!(
-                "expiration year must be a four-digit year, got {year}"
+                "expiration year must be 2000 to {}, got {year}",
+                this_year + 25
             )));
         }
         if (year, month) < (this_year, today.month()) {

@@ -36,7 +36,7 @@ pub struct Settings {
     #[arg(long, env = "MOVIES_LISTEN_ADDR", default_value = "127.0.0.1:50051")]
     pub listen_addr: SocketAddr,
 
-    /// Bearer token required by every MoviesAdmin call. Required to serve.
+    /// Bearer token required by every MoviesAdminService call. Required to serve.
     #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = parse_secret, hide_env_values = true)]
     pub admin_token: Option<SecretString>,
 

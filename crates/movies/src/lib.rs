@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //!
-//! - [`grpc`]: `MoviesService` (public reads) and `MoviesAdmin` (writes, behind an
+//! - [`grpc`]: `MoviesService` (public reads) and `MoviesAdminService` (writes, behind an
 //!   admin-token interceptor). Translates proto <-> domain. Thin.
 //! - [`domain`]: types that cannot hold invalid values (`parse()` is the only way in).
 //! - [`scheduling`]: CreateShowtime, the flow that spans our database and orders.

@@ -49,10 +49,9 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let admin_token = settings
-            .admin_token
-            .clone()
-            .context("MOVIES_ADMIN_TOKEN (or --admin-token) is required: it guards MoviesAdmin")?;
+        let admin_token = settings.admin_token.clone().context(
+            "MOVIES_ADMIN_TOKEN (or --admin-token) is required: it guards MoviesAdminService",
+        )?;
         let callback_token = settings.callback_token.clone().context(
             "MOVIES_CALLBACK_TOKEN (or --callback-token) is required: it authenticates the \
              orders service's sold-out callbacks",

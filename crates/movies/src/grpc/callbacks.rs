@@ -7,7 +7,7 @@ use crate::Error;
 use crate::domain::ShowtimeId;
 use crate::store::{self, Applied};
 
-/// Our side of the orders service's `ProductProvider` callbacks: a showtime sold out,
+/// Our side of the orders service's `ProductProviderService` callbacks: a showtime sold out,
 /// or is available again. Authenticated by an interceptor (see `startup`); delivery is
 /// at least once, so applying an event is idempotent and ordered by its sequence.
 #[derive(Debug, Clone)]

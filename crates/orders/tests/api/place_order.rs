@@ -210,7 +210,7 @@ async fn the_same_request_id_twice_places_one_order() {
         .await
         .expect("retry")
         .into_inner();
-    assert_eq!(first, second, "a retry returns the original OrderPlaced");
+    assert_eq!(first, second, "a retry returns the original response");
     assert_eq!(app.availability(&product).await, 7);
 
     let mut changed = request.clone();

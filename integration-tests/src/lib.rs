@@ -69,6 +69,7 @@ impl Stack {
                 ..Default::default()
             },
             sms: Default::default(),
+            checkout: Default::default(),
         })
         .await?;
         let orders_addr = orders.local_addr();

@@ -274,6 +274,7 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
                 method: Some(payment),
             },
             phone: args.phone.clone(),
+            hold_id: None,
         })
         .await?;
     let movie = details.movie.map(|m| m.name).unwrap_or_default();

@@ -93,6 +93,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         callback_token: Some(callback_token.clone()),
         dispatcher: true,
         dispatch: cinema_orders::dispatcher::DispatchSettings::default(),
+        checkout: cinema_orders::config::CheckoutSettings {
+            payment_latency_ms: args.payment_latency_ms,
+            ..Default::default()
+        },
         sms: cinema_orders::config::SmsSettings {
             watertel_url: Some(sim.watertel_url()),
             watertel_username: sim_settings.watertel_username.clone(),

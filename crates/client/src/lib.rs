@@ -428,9 +428,12 @@ pub struct OrdersClient {
 }
 
 /// What to order: `PlaceOrder` without its request id, which the client generates.
+/// Either `items` (held and paid in one call) or a `hold_id` from
+/// [`OrdersClient::hold_products`] (a browser checkout: hold, then pay).
 #[derive(Debug, Clone, Default)]
 pub struct NewOrder {
     pub items: Vec<orders::OrderItem>,
+    pub hold_id: Option<String>,
     pub payment: orders::Payment,
     pub phone: Option<String>,
 }
@@ -457,6 +460,7 @@ impl OrdersClient {
             items: order.items,
             payment: Some(order.payment),
             customer: Some(orders::Customer { phone: order.phone }),
+            hold_id: order.hold_id.unwrap_or_default(),
         };
         retrying(self.backoff, "PlaceOrder", || {
             let mut client = self.inner.clone();
@@ -469,6 +473,69 @@ impl OrdersClient {
             }
         })
         .await
+    }
+
+    /// Holds units for `ttl_seconds` (0: the service's default, 10 minutes) under a
+    /// fresh request id, retried with that same id: a retry never holds twice.
+    pub async fn hold_products(
+        &self,
+        items: Vec<orders::OrderItem>,
+        ttl_seconds: u32,
+    ) -> Result<orders::Hold, ClientError> {
+        let request = orders::HoldProductsRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            items,
+            ttl_seconds,
+        };
+        retrying(self.backoff, "HoldProducts", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .hold_products(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+        .and_then(|r| required(r.hold, "hold"))
+    }
+
+    pub async fn get_hold(&self, hold_id: &str) -> Result<orders::Hold, ClientError> {
+        let request = orders::GetHoldRequest {
+            hold_id: hold_id.to_owned(),
+        };
+        retrying(self.backoff, "GetHold", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .get_hold(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+        .and_then(|r| required(r.hold, "hold"))
+    }
+
+    /// Gives the units back at once; retried safely (releasing twice changes nothing).
+    pub async fn release_hold(&self, hold_id: &str) -> Result<orders::Hold, ClientError> {
+        let request = orders::ReleaseHoldRequest {
+            hold_id: hold_id.to_owned(),
+        };
+        retrying(self.backoff, "ReleaseHold", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .release_hold(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+        .and_then(|r| required(r.hold, "hold"))
     }
 
     pub async fn cancel_order(&self, confirmation: &str) -> Result<orders::Order, ClientError> {

@@ -14,7 +14,6 @@ use cinema_proto::orders::v1::product_provider_service_server::ProductProviderSe
 use cinema_runtime::BearerAuth;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Status};
 
 use crate::config::Settings;
@@ -161,7 +160,7 @@ impl Application {
             .add_service(MoviesServiceServer::new(PublicApi::new(self.pool.clone())))
             .add_service(admin)
             .add_service(callbacks)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(cinema_runtime::incoming(self.listener), shutdown)
             .await
             .context("gRPC server failed")?;
         registration.abort();

@@ -1,29 +1,45 @@
-//! Placing an order: the one flow that spans the store and the payment processor.
+//! Checkout: hold the seats, pay outside every lock, confirm.
 //!
-//! Everything happens in one transaction, so an order is all or nothing:
+//! A real payment takes 200 ms to 2 s. Nothing here holds a row lock while it waits:
 //!
-//! 1. lock the request id (racing retries queue up behind each other) and return the
-//!    order already placed under it, if any;
-//! 2. lock the products' rows in ascending id order (no deadlocks) and check stock;
-//! 3. check what the payment needs from the database (billing ZIP, promotion);
-//! 4. ask the payment processor to authorize the total;
-//! 5. take the stock, write the payment, the order and its line items, commit.
+//! 1. **hold**: one short transaction moves the units from available to held (all or
+//!    nothing; the `WHERE available >= n` guard makes overselling impossible). A
+//!    HoldProducts call does this step alone; a PlaceOrder with items does it itself.
+//! 2. **authorize** with no transaction open, after writing down that it is about to
+//!    (`payment_authorizations`), so whatever a dead process authorized can be found.
+//! 3. **confirm** in one short transaction: the hold becomes the order, its payment and
+//!    line items; or, on a decline, nothing is sold.
 //!
-//! Any error before the commit rolls everything back: no stock is taken, no promotion
-//! is used up, and no row is written.
+//! A process that dies between the steps loses nothing: its hold expires by itself
+//! (the sweeper, in every replica, returns the units) and its authorization is then
+//! voided. PlaceOrder stays idempotent on its request id across all steps: a retry
+//! finds the order, the hold, or the authorization that the first attempt left.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::domain::{Confirmation, Order, OrderDraft, PaymentMethod, PricedLine, RequestId};
+use chrono::Utc;
+
+use crate::domain::{
+    Basket, Confirmation, Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, Order,
+    OrderDraft, OrderStatus, PaymentMethod, PaymentSummary, RequestId,
+};
 use crate::error::Error;
-use crate::payments::PaymentProcessor;
+use crate::payments::{Authorization, PaymentError, PaymentProcessor};
 use crate::store::outbox::{self, AvailabilityEvent, Kind};
-use crate::store::{self, OrderKey, PromotionRefused, StockChange};
+use crate::store::{
+    self, AuthorizationClaim, ConfirmInsert, HoldInsert, HoldKey, OrderKey, PromotionRefused,
+    StockChange,
+};
 use crate::texts;
 
-/// How many confirmation codes to draw before giving up; with 2^50 codes a second
-/// draw is already astronomically rare.
-const CONFIRMATION_ATTEMPTS: usize = 5;
+/// How often a retry that finds its request being paid for checks for the outcome, and
+/// how long past the payment timeout it waits before answering UNAVAILABLE.
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(20);
+const IN_FLIGHT_MARGIN: Duration = Duration::from_secs(2);
+
+/// How many expired holds one sweep returns to sale at most.
+const SWEEP_BATCH: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct Checkout {
@@ -31,53 +47,390 @@ pub struct Checkout {
     processor: Arc<dyn PaymentProcessor>,
     /// Whether customers who gave a phone number are texted (SMS is configured).
     texts: bool,
+    /// How long the hold a PlaceOrder-with-items makes for itself lasts: long enough
+    /// for any payment; if the process dies, the units are back on sale after it.
+    checkout_hold: HoldTtl,
+    /// The longest a processor may take to authorize before the checkout gives up.
+    payment_timeout: Duration,
+}
+
+/// Why the confirm step did not place the order.
+enum NotConfirmed {
+    /// The hold is no longer active: expired, released, or paid by another request.
+    HoldGone,
+    PromotionRefused,
+    Failed(Error),
+}
+
+impl From<Error> for NotConfirmed {
+    fn from(e: Error) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl From<sqlx::Error> for NotConfirmed {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+fn reused(request_id: &str) -> Error {
+    Error::Conflict(format!(
+        "request_id {} was already used for a different request; use a new request_id",
+        cinema_runtime::text::quote(request_id)
+    ))
+}
+
+fn promotion_refused(code: &str, why: PromotionRefused) -> Error {
+    match why {
+        PromotionRefused::Unknown => {
+            Error::not_found(format!("promotion code {code} does not exist"))
+        }
+        PromotionRefused::Inactive => {
+            Error::failed_precondition(format!("promotion code {code} is no longer active"))
+        }
+        PromotionRefused::UsedUp => {
+            Error::failed_precondition(format!("promotion code {code} has no uses left"))
+        }
+    }
 }
 
 impl Checkout {
-    pub fn new(pool: sqlx::PgPool, processor: Arc<dyn PaymentProcessor>, texts: bool) -> Self {
+    pub fn new(
+        pool: sqlx::PgPool,
+        processor: Arc<dyn PaymentProcessor>,
+        texts: bool,
+        checkout_hold: HoldTtl,
+        payment_timeout: Duration,
+    ) -> Self {
         Self {
             pool,
             processor,
             texts,
+            checkout_hold,
+            payment_timeout,
         }
+    }
+
+    /// Holds the draft's units, or returns the hold already made under its key.
+    #[tracing::instrument(skip_all, fields(key = draft.key.as_str()))]
+    pub async fn hold(&self, draft: &HoldDraft) -> Result<Hold, Error> {
+        let fingerprint = draft.fingerprint();
+        if let Some(hold) = self.existing_hold(&draft.key, &fingerprint).await? {
+            return Ok(hold);
+        }
+        let id = HoldId::new();
+        let expires_at = Utc::now() + draft.ttl.duration();
+        let mut tx = self.pool.begin().await?;
+        match store::insert_hold(&mut tx, id, draft, expires_at).await? {
+            HoldInsert::Held {
+                id: internal,
+                changes,
+            } => {
+                // Taking the last units sells a product out for its provider, held or not.
+                enqueue_availability_events(&mut tx, &changes).await?;
+                tx.commit().await?;
+                tracing::info!(hold_id = %id, %expires_at, "units held");
+                self.load_hold(HoldKey::Internal(internal)).await
+            }
+            HoldInsert::Short => {
+                tx.rollback().await?;
+                Err(self.why_short(draft).await?)
+            }
+            HoldInsert::Raced => {
+                tx.rollback().await?;
+                self.existing_hold(&draft.key, &fingerprint)
+                    .await?
+                    .ok_or_else(|| Error::unexpected("a racing hold vanished"))
+            }
+        }
+    }
+
+    async fn existing_hold(
+        &self,
+        key: &str,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<Hold>, Error> {
+        let mut conn = self.pool.acquire().await?;
+        let Some((id, stored)) = store::find_hold_by_key(&mut conn, key).await? else {
+            return Ok(None);
+        };
+        if stored != *fingerprint {
+            let request_id = key.split_once(':').map_or(key, |(_, id)| id);
+            return Err(reused(request_id));
+        }
+        drop(conn);
+        self.load_hold(HoldKey::Internal(id)).await.map(Some)
+    }
+
+    async fn load_hold(&self, key: HoldKey) -> Result<Hold, Error> {
+        let mut conn = self.pool.acquire().await?;
+        match store::load_hold(&mut conn, key).await? {
+            Some((_, hold)) => Ok(hold),
+            None => match key {
+                HoldKey::Public(id) => Err(Error::not_found(format!("no hold {id}"))),
+                HoldKey::Internal(id) => Err(Error::unexpected(format!("hold {id} vanished"))),
+            },
+        }
+    }
+
+    /// The NOT_FOUND or RESOURCE_EXHAUSTED that explains why a hold could not be made.
+    async fn why_short(&self, draft: &HoldDraft) -> Result<Error, Error> {
+        let ids: Vec<_> = draft.lines.iter().map(|l| l.product_id).collect();
+        let mut conn = self.pool.acquire().await?;
+        let available = store::available_units(&mut conn, &ids).await?;
+        let missing: Vec<String> = available
+            .iter()
+            .filter(|(_, left)| left.is_none())
+            .map(|(id, _)| id.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Ok(Error::not_found(format!(
+                "unknown product id(s): {}",
+                missing.join(", ")
+            )));
+        }
+        for line in draft.lines.iter() {
+            let left = available
+                .iter()
+                .find(|(id, _)| *id == line.product_id)
+                .and_then(|(_, left)| *left)
+                .unwrap_or(0);
+            if left < line.quantity {
+                return Ok(Error::OutOfStock(format!(
+                    "product {} has {left} left; {} requested",
+                    line.product_id, line.quantity
+                )));
+            }
+        }
+        // Someone else's cancellation or expiry freed units in between: a retry can win.
+        Ok(Error::Unavailable(
+            "availability changed while holding; retry".into(),
+        ))
+    }
+
+    pub async fn get_hold(&self, id: HoldId) -> Result<Hold, Error> {
+        self.load_hold(HoldKey::Public(id)).await
+    }
+
+    /// Releases an active hold, returning its units to sale. Releasing a hold that has
+    /// already ended returns it unchanged.
+    #[tracing::instrument(skip_all, fields(hold_id = %id))]
+    pub async fn release(&self, id: HoldId) -> Result<Hold, Error> {
+        let mut tx = self.pool.begin().await?;
+        let (internal, _) = store::load_hold(&mut tx, HoldKey::Public(id))
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no hold {id}")))?;
+        if let Some(changes) = store::end_hold(&mut tx, internal, HoldStatus::Released).await? {
+            enqueue_availability_events(&mut tx, &changes).await?;
+            tracing::info!("hold released");
+        }
+        tx.commit().await?;
+        self.load_hold(HoldKey::Internal(internal)).await
+    }
+
+    /// Returns the units of holds past their expiry to sale; the sweeper calls it in
+    /// every replica (holds are claimed with `SKIP LOCKED`), tests call it to drain.
+    /// Returns how many holds it expired.
+    pub async fn expire_due(&self) -> Result<usize, Error> {
+        let mut expired = 0;
+        while expired < SWEEP_BATCH {
+            let mut tx = self.pool.begin().await?;
+            let Some(hold) = store::claim_expired_hold(&mut tx).await? else {
+                break;
+            };
+            if let Some(changes) = store::end_hold(&mut tx, hold, HoldStatus::Expired).await? {
+                enqueue_availability_events(&mut tx, &changes).await?;
+            }
+            tx.commit().await?;
+            expired += 1;
+        }
+        if expired > 0 {
+            tracing::info!(expired, "expired holds returned to sale");
+        }
+        Ok(expired)
+    }
+
+    /// Voids authorizations that can no longer be captured (their hold ended without
+    /// them: a process died mid-checkout, or the hold expired while the processor
+    /// thought). Returns how many it voided.
+    pub async fn void_orphans(&self) -> Result<usize, Error> {
+        let orphans = {
+            let mut conn = self.pool.acquire().await?;
+            store::orphaned_authorizations(&mut conn, 0, SWEEP_BATCH as i64).await?
+        };
+        let mut voided = 0;
+        for orphan in orphans {
+            match self
+                .processor
+                .void(&orphan.request_id, orphan.code.as_deref())
+                .await
+            {
+                Ok(()) => {
+                    let mut conn = self.pool.acquire().await?;
+                    let from = ["pending", "authorized"];
+                    if store::set_authorization(
+                        &mut conn,
+                        &orphan.request_id,
+                        &from,
+                        "voided",
+                        None,
+                    )
+                    .await?
+                    {
+                        voided += 1;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(request_id = %orphan.request_id, %error, "void failed; will retry")
+                }
+            }
+        }
+        if voided > 0 {
+            tracing::info!(voided, "orphaned payment authorizations voided");
+        }
+        Ok(voided)
+    }
+
+    /// The order already placed under this request id, if any.
+    async fn replay(
+        &self,
+        request_id: &RequestId,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<Order>, Error> {
+        let mut conn = self.pool.acquire().await?;
+        let Some((order_id, stored)) = store::find_by_request_id(&mut conn, request_id).await?
+        else {
+            return Ok(None);
+        };
+        if stored != *fingerprint {
+            return Err(reused(request_id.as_str()));
+        }
+        tracing::info!("replaying the order already placed for this request id");
+        store::load_order(&mut conn, OrderKey::Id(order_id))
+            .await?
+            .map(Some)
+            .ok_or_else(|| Error::unexpected(format!("order {order_id} vanished")))
     }
 
     #[tracing::instrument(skip_all, fields(request_id = draft.request_id.as_str()))]
     pub async fn place_order(&self, draft: &OrderDraft) -> Result<Order, Error> {
         let fingerprint = draft.fingerprint();
-        let mut tx = self.pool.begin().await?;
-
-        store::lock_request_id(&mut tx, &draft.request_id).await?;
-        if let Some((order_id, stored)) =
-            store::find_by_request_id(&mut tx, &draft.request_id).await?
-        {
-            if stored != fingerprint {
-                return Err(Error::Conflict(format!(
-                    "request_id {:?} was already used for a different order; \
-                     use a new request_id for a new order",
-                    draft.request_id.as_str()
-                )));
-            }
-            tracing::info!("replaying the order already placed for this request id");
-            return store::load_order(&mut tx, OrderKey::Id(order_id))
-                .await?
-                .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("order {order_id} vanished")));
+        if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
+            return Ok(order);
         }
 
-        let lines = self.price_and_check_stock(&mut tx, draft).await?;
-        let total: i64 = lines
-            .iter()
-            .try_fold(0i64, |sum, line| {
-                line.quantity
-                    .checked_mul(line.unit_price_cents)
-                    .and_then(|price| sum.checked_add(price))
-            })
-            .ok_or_else(|| Error::failed_precondition("the order total is too large"))?;
+        // What the payment needs from the database, checked before anything is held:
+        // a request refused for bad input changes nothing.
+        self.check_payment_prerequisites(&draft.payment).await?;
 
-        match &draft.payment {
+        // 1. The seats: held already, or held now.
+        let (hold, made_here) = match &draft.basket {
+            Basket::Hold(id) => (self.get_hold(*id).await?, false),
+            Basket::Items(lines) => {
+                let own =
+                    HoldDraft::for_order(&draft.request_id, lines.clone(), self.checkout_hold);
+                (self.hold(&own).await?, true)
+            }
+        };
+        let internal = self.usable(&hold).await?;
+        let total = hold.total_cents();
+
+        // 2. Authorize, with no transaction open. A retry racing the attempt that is
+        //    authorizing waits for its outcome rather than paying a second time.
+        let rid = draft.request_id.as_str();
+        let deadline = tokio::time::Instant::now() + self.payment_timeout + IN_FLIGHT_MARGIN;
+        let authorization = loop {
+            let claim = {
+                let mut conn = self.pool.acquire().await?;
+                store::claim_authorization(&mut conn, rid, internal, total).await?
+            };
+            match claim {
+                AuthorizationClaim::Mine => {
+                    break self.authorize(draft, total, made_here, internal).await?;
+                }
+                AuthorizationClaim::Granted(code) => break Authorization { code },
+                AuthorizationClaim::Captured => {
+                    return self
+                        .replay(&draft.request_id, &fingerprint)
+                        .await?
+                        .ok_or_else(|| Error::unexpected("a captured payment has no order"));
+                }
+                AuthorizationClaim::InFlight if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(IN_FLIGHT_POLL).await;
+                    if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
+                        return Ok(order);
+                    }
+                }
+                AuthorizationClaim::InFlight => {
+                    return Err(Error::Unavailable(
+                        "this request is already being processed; retry in a moment".into(),
+                    ));
+                }
+            }
+        };
+
+        // 3. Confirm: the hold becomes the order.
+        match self
+            .confirm(draft, &fingerprint, internal, &hold, &authorization)
+            .await
+        {
+            Ok(order) => Ok(order),
+            Err(NotConfirmed::HoldGone) => {
+                // A concurrent retry of this very request may have confirmed it.
+                if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
+                    return Ok(order);
+                }
+                self.void(rid, Some(&authorization.code)).await?;
+                Err(Error::failed_precondition(format!(
+                    "hold {} expired or was released before the payment completed;                      nothing was charged: hold the seats again",
+                    hold.id
+                )))
+            }
+            Err(NotConfirmed::PromotionRefused) => {
+                self.void(rid, Some(&authorization.code)).await?;
+                if made_here {
+                    self.release(hold.id).await?;
+                }
+                let code = match &draft.payment {
+                    PaymentMethod::Promotion(code) => code.as_str().to_owned(),
+                    _ => String::new(),
+                };
+                Err(promotion_refused(&code, PromotionRefused::UsedUp))
+            }
+            // The authorization stays granted: a retry confirms it, or, once the hold
+            // expires, the sweeper voids it.
+            Err(NotConfirmed::Failed(e)) => Err(e),
+        }
+    }
+
+    /// The hold's internal id, if it can still be paid for.
+    async fn usable(&self, hold: &Hold) -> Result<i64, Error> {
+        if !hold.is_usable(Utc::now()) {
+            return Err(Error::failed_precondition(match hold.status {
+                HoldStatus::Confirmed => format!("hold {} is already paid for", hold.id),
+                HoldStatus::Released => {
+                    format!("hold {} was released: hold the seats again", hold.id)
+                }
+                HoldStatus::Active | HoldStatus::Expired => {
+                    format!("hold {} has expired: hold the seats again", hold.id)
+                }
+            }));
+        }
+        let mut conn = self.pool.acquire().await?;
+        store::load_hold(&mut conn, HoldKey::Public(hold.id))
+            .await?
+            .map(|(internal, _)| internal)
+            .ok_or_else(|| Error::unexpected(format!("hold {} vanished", hold.id)))
+    }
+
+    /// What the payment needs from the database, checked before asking the processor.
+    async fn check_payment_prerequisites(&self, payment: &PaymentMethod) -> Result<(), Error> {
+        let mut conn = self.pool.acquire().await?;
+        match payment {
             PaymentMethod::CreditCard(card) => {
                 let zip = &card.billing_address.zip;
-                if !store::zip_exists(&mut tx, zip).await? {
+                if !store::zip_exists(&mut conn, zip).await? {
                     return Err(crate::domain::ValidationError::new(format!(
                         "billing ZIP code {} is not a known US ZIP code",
                         zip.as_str()
@@ -85,84 +438,163 @@ impl Checkout {
                     .into());
                 }
             }
-            PaymentMethod::Promotion(code) => match store::redeem_promotion(&mut tx, code).await? {
-                Ok(()) => {}
-                Err(PromotionRefused::Unknown) => {
-                    return Err(Error::not_found(format!(
-                        "promotion code {} does not exist",
-                        code.as_str()
-                    )));
+            PaymentMethod::Promotion(code) => {
+                if let Err(why) = store::check_promotion(&mut conn, code).await? {
+                    return Err(promotion_refused(code.as_str(), why));
                 }
-                Err(PromotionRefused::Inactive) => {
-                    return Err(Error::failed_precondition(format!(
-                        "promotion code {} is no longer active",
-                        code.as_str()
-                    )));
-                }
-                Err(PromotionRefused::UsedUp) => {
-                    return Err(Error::failed_precondition(format!(
-                        "promotion code {} has no uses left",
-                        code.as_str()
-                    )));
-                }
-            },
+            }
             PaymentMethod::PayPal(_) => {}
         }
+        Ok(())
+    }
 
-        let authorization = match self.processor.authorize(&draft.payment, total).await {
-            Ok(authorization) => authorization,
-            Err(decline) => {
-                tracing::info!(reason = %decline, "payment declined");
-                // Nothing of the order stays; the decline itself is recorded, with the
-                // customer's text, in a transaction of its own.
+    /// Asks the processor, records its answer, and handles a refusal.
+    async fn authorize(
+        &self,
+        draft: &OrderDraft,
+        total: i64,
+        made_here: bool,
+        hold: i64,
+    ) -> Result<Authorization, Error> {
+        let rid = draft.request_id.as_str();
+        let answer = tokio::time::timeout(
+            self.payment_timeout,
+            self.processor.authorize(rid, &draft.payment, total),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(PaymentError::Unavailable(
+                "the payment processor did not answer in time; retry".into(),
+            ))
+        });
+        let mut conn = self.pool.acquire().await?;
+        match answer {
+            Ok(authorization) => {
+                let recorded = store::set_authorization(
+                    &mut conn,
+                    rid,
+                    &["pending"],
+                    "authorized",
+                    Some(&authorization.code),
+                )
+                .await?;
+                if !recorded {
+                    // The sweeper voided this attempt meanwhile (its hold ended): what
+                    // the processor just granted must be voided too.
+                    drop(conn);
+                    self.void(rid, Some(&authorization.code)).await?;
+                    return Err(Error::failed_precondition(
+                        "the hold expired before the payment completed; nothing was charged",
+                    ));
+                }
+                Ok(authorization)
+            }
+            Err(PaymentError::Declined(reason)) => {
+                tracing::info!(%reason, "payment declined");
+                store::set_authorization(&mut conn, rid, &["pending"], "declined", None).await?;
+                drop(conn);
+                // A hold the customer made keeps their seats for another card; one made
+                // by this request alone goes back on sale at once.
+                if made_here {
+                    self.release_internal(hold).await?;
+                }
+                self.record_decline(draft, total, &reason).await?;
+                Err(Error::failed_precondition(format!(
+                    "payment declined: {reason}"
+                )))
+            }
+            Err(PaymentError::Unavailable(reason)) => {
+                drop(conn);
+                tracing::warn!(%reason, "payment processor unavailable");
+                self.void(rid, None).await?;
+                Err(Error::Unavailable(reason))
+            }
+        }
+    }
+
+    async fn release_internal(&self, hold: i64) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(changes) = store::end_hold(&mut tx, hold, HoldStatus::Released).await? {
+            enqueue_availability_events(&mut tx, &changes).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Voids at the processor, then records it. A failed void is left to the sweeper.
+    async fn void(&self, request_id: &str, code: Option<&str>) -> Result<(), Error> {
+        match self.processor.void(request_id, code).await {
+            Ok(()) => {
+                let mut conn = self.pool.acquire().await?;
+                let from = ["pending", "authorized"];
+                store::set_authorization(&mut conn, request_id, &from, "voided", None).await?;
+            }
+            Err(error) => tracing::warn!(%error, "void failed; the sweeper will retry"),
+        }
+        Ok(())
+    }
+
+    /// The short transaction that turns the hold into the order.
+    async fn confirm(
+        &self,
+        draft: &OrderDraft,
+        fingerprint: &Fingerprint,
+        internal: i64,
+        hold: &Hold,
+        authorization: &Authorization,
+    ) -> Result<Order, NotConfirmed> {
+        let mut tx = self.pool.begin().await?;
+        let products: Vec<i64> = hold.lines.iter().map(|l| l.product_id.get()).collect();
+        if !store::confirm_hold(&mut tx, internal, &products).await? {
+            tx.rollback().await?;
+            return Err(NotConfirmed::HoldGone);
+        }
+        let confirmation = Confirmation::generate(&mut rand::rng());
+        let created_at = match store::insert_confirmed_order(
+            &mut tx,
+            &confirmation,
+            &draft.request_id,
+            fingerprint,
+            draft.phone.as_ref(),
+            &draft.payment,
+            authorization,
+            internal,
+        )
+        .await?
+        {
+            ConfirmInsert::Placed { created_at, .. } => created_at,
+            ConfirmInsert::PromotionRefused => {
                 tx.rollback().await?;
-                self.record_decline(draft, total, &decline.reason).await?;
-                return Err(Error::failed_precondition(format!(
-                    "payment declined: {decline}"
+                return Err(NotConfirmed::PromotionRefused);
+            }
+            // One code in 2^50 is taken: rather than leave half-written rows, roll back;
+            // the authorization stays granted and a retry confirms under a new code.
+            ConfirmInsert::CodeTaken => {
+                tx.rollback().await?;
+                return Err(NotConfirmed::Failed(Error::Unavailable(
+                    "confirmation code collision; retry".into(),
                 )));
             }
         };
-
-        let taken: Vec<_> = lines.iter().map(|l| (l.product_id, -l.quantity)).collect();
-        let changes = store::change_stock(&mut tx, &taken).await?;
-        // The row locks make this transaction the only one that can take these
-        // products to zero: one sold-out event per sell-out, however many buyers race.
-        enqueue_availability_events(&mut tx, &changes).await?;
-        let payment = store::insert_payment(&mut tx, &draft.payment, &authorization).await?;
-
-        let mut order_id = None;
-        for _ in 0..CONFIRMATION_ATTEMPTS {
-            let code = Confirmation::generate(&mut rand::rng());
-            order_id = store::insert_order(
-                &mut tx,
-                &code,
-                &draft.request_id,
-                &fingerprint,
-                draft.phone.as_ref(),
-                payment,
-            )
-            .await?;
-            if order_id.is_some() {
-                break;
-            }
-            tracing::warn!("confirmation code collision; drawing another");
-        }
-        let order_id = order_id.ok_or_else(|| {
-            Error::Unexpected(anyhow::anyhow!(
-                "no free confirmation code after {CONFIRMATION_ATTEMPTS} draws"
-            ))
-        })?;
-        store::insert_line_items(&mut tx, order_id, &lines).await?;
-
-        let order = store::load_order(&mut tx, OrderKey::Id(order_id))
-            .await?
-            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("order {order_id} vanished")))?;
+        // Built from what this transaction wrote, not read back.
+        let order = Order {
+            confirmation,
+            status: OrderStatus::Placed,
+            lines: hold.lines.clone(),
+            payment: PaymentSummary::of(&draft.payment),
+            created_at,
+            cancelled_at: None,
+        };
         if let (true, Some(phone)) = (self.texts, &draft.phone) {
             // Queued with the order, sent later: the order never waits for a gateway.
             outbox::enqueue_sms(&mut tx, phone, &texts::order_confirmed(&order)).await?;
         }
         tx.commit().await?;
-        tracing::info!(confirmation = %order.confirmation, total_cents = total, "order placed");
+        tracing::info!(
+            confirmation = %order.confirmation,
+            total_cents = order.total_cents(),
+            "order placed"
+        );
         Ok(order)
     }
 
@@ -218,48 +650,6 @@ impl Checkout {
             .ok_or_else(|| Error::unexpected(format!("order {} vanished", order.id)))?;
         tx.commit().await?;
         Ok(cancelled)
-    }
-
-    /// Locks the order's products and prices its lines at today's prices, refusing the
-    /// whole order if any product is unknown or short.
-    async fn price_and_check_stock(
-        &self,
-        conn: &mut sqlx::PgConnection,
-        draft: &OrderDraft,
-    ) -> Result<Vec<PricedLine>, Error> {
-        let locked = store::lock_products(conn, &draft.lines.product_ids_sorted()).await?;
-        let missing: Vec<String> = draft
-            .lines
-            .iter()
-            .filter(|line| !locked.iter().any(|p| p.id == line.product_id))
-            .map(|line| line.product_id.to_string())
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::not_found(format!(
-                "unknown product id(s): {}",
-                missing.join(", ")
-            )));
-        }
-        let mut lines = Vec::new();
-        for (index, line) in draft.lines.iter().enumerate() {
-            let product = locked
-                .iter()
-                .find(|p| p.id == line.product_id)
-                .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("locked product vanished")))?;
-            if product.remaining < line.quantity {
-                return Err(Error::OutOfStock(format!(
-                    "product {} has {} left; {} requested",
-                    product.id, product.remaining, line.quantity
-                )));
-            }
-            lines.push(PricedLine {
-                position: index as u32 + 1,
-                product_id: product.id,
-                quantity: line.quantity,
-                unit_price_cents: product.price_cents,
-            });
-        }
-        Ok(lines)
     }
 }
 

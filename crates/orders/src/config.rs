@@ -61,7 +61,41 @@ pub struct Settings {
     pub dispatch: crate::dispatcher::DispatchSettings,
 
     #[command(flatten)]
+    pub checkout: CheckoutSettings,
+
+    #[command(flatten)]
     pub sms: SmsSettings,
+}
+
+/// Holds, payments and the sweeper that returns expired holds to sale.
+#[derive(Debug, Clone, Args)]
+pub struct CheckoutSettings {
+    /// Simulated payment processor's delay per authorization. 0 in tests; a real
+    /// processor takes 200 to 2000 ms (300 is a realistic value for benchmarks).
+    #[arg(long, env = "ORDERS_PAYMENT_LATENCY_MS", default_value_t = 0)]
+    pub payment_latency_ms: u64,
+    /// The longest a payment authorization may take before the checkout answers
+    /// UNAVAILABLE (the customer's seats stay held; retrying is safe).
+    #[arg(long, env = "ORDERS_PAYMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub payment_timeout_ms: u64,
+    /// How long the hold a PlaceOrder with items makes for itself lasts: if the process
+    /// dies mid-checkout, the units are back on sale after this.
+    #[arg(long, env = "ORDERS_CHECKOUT_HOLD_SECS", default_value_t = 120)]
+    pub checkout_hold_secs: u32,
+    /// How often this replica looks for expired holds and orphaned authorizations.
+    #[arg(long, env = "ORDERS_HOLD_SWEEP_MS", default_value_t = 1000)]
+    pub hold_sweep_ms: u64,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        Self {
+            payment_latency_ms: 0,
+            payment_timeout_ms: 10_000,
+            checkout_hold_secs: 120,
+            hold_sweep_ms: 1000,
+        }
+    }
 }
 
 /// The SMS gateways customers are texted through. Texts are off when neither gateway

@@ -5,17 +5,18 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use cinema_proto::orders::v1::orders_service_server::OrdersServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkout::Checkout;
 use crate::config::Settings;
 use crate::dispatcher::Dispatcher;
+use crate::domain::HoldTtl;
 use crate::grpc::OrdersApi;
 use crate::payments::{PaymentProcessor, SimulatedProcessor};
 use crate::store;
@@ -27,6 +28,8 @@ pub struct Application {
     pool: PgPool,
     api: OrdersApi,
     dispatcher: Option<Dispatcher>,
+    checkout: Checkout,
+    hold_sweep: Duration,
 }
 
 /// Connects to the database named in the settings.
@@ -47,7 +50,8 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 impl Application {
     /// Builds the service with the simulated payment processor.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Self::build_with(settings, Arc::new(SimulatedProcessor)).await
+        let latency = Duration::from_millis(settings.checkout.payment_latency_ms);
+        Self::build_with(settings, Arc::new(SimulatedProcessor::new(latency))).await
     }
 
     pub async fn build_with(
@@ -75,9 +79,16 @@ impl Application {
                 None
             }
         };
+        let checkout = Checkout::new(
+            pool.clone(),
+            processor,
+            sms.is_some(),
+            HoldTtl::from_config(settings.checkout.checkout_hold_secs),
+            Duration::from_millis(settings.checkout.payment_timeout_ms),
+        );
         let api = OrdersApi::new(
             pool.clone(),
-            Checkout::new(pool.clone(), processor, sms.is_some()),
+            checkout.clone(),
             cinema_runtime::BearerAuth::new(admin_token),
         );
         let dispatcher = settings
@@ -89,6 +100,8 @@ impl Application {
             pool,
             api,
             dispatcher,
+            checkout,
+            hold_sweep: Duration::from_millis(settings.checkout.hold_sweep_ms.max(10)),
         })
     }
 
@@ -99,6 +112,12 @@ impl Application {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The checkout flow, for tests that drain expired holds deterministically
+    /// ([`Checkout::expire_due`]) instead of waiting for the sweeper.
+    pub fn checkout(&self) -> Checkout {
+        self.checkout.clone()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting calls, lets in-flight
@@ -119,6 +138,11 @@ impl Application {
         let dispatcher = self
             .dispatcher
             .map(|d| tokio::spawn(d.run(stop_dispatcher.clone())));
+        let sweeper = tokio::spawn(sweep_holds(
+            self.checkout.clone(),
+            self.hold_sweep,
+            stop_dispatcher.clone(),
+        ));
 
         tracing::info!(addr = %self.addr, "orders service listening");
         let shutdown = async move {
@@ -130,7 +154,7 @@ impl Application {
             .trace_fn(cinema_runtime::telemetry::grpc_request_span)
             .add_routes(standard)
             .add_service(OrdersServiceServer::new(self.api))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(cinema_runtime::incoming(self.listener), shutdown)
             .await
             .context("gRPC server failed")?;
         // Calls have drained; let the dispatcher finish the delivery it is making.
@@ -138,8 +162,29 @@ impl Application {
         if let Some(dispatcher) = dispatcher {
             let _ = dispatcher.await;
         }
+        let _ = sweeper.await;
         self.pool.close().await;
         tracing::info!("orders service stopped");
         Ok(())
+    }
+}
+
+/// Returns expired holds to sale and voids orphaned authorizations, every `every`, in
+/// every replica: rows are claimed with `SKIP LOCKED`, so replicas share the work.
+async fn sweep_holds(checkout: Checkout, every: Duration, stop: CancellationToken) {
+    // First sweep one period after start, like every later one.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(error) = checkout.expire_due().await {
+            tracing::warn!(%error, "expiring holds failed; will retry");
+        }
+        if let Err(error) = checkout.void_orphans().await {
+            tracing::warn!(%error, "voiding orphaned authorizations failed; will retry");
+        }
     }
 }

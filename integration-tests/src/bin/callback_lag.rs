@@ -96,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
                 }],
                 payment: payment.clone(),
                 phone: None,
+                hold_id: None,
             })
             .await?;
         let committed = Instant::now();

@@ -202,6 +202,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             customer: Some(orders::Customer {
                 phone: Some("+14155550132".into()),
             }),
+            hold_id: String::new(),
         };
         f(&mut r);
         let mut client = orders_client.clone();

@@ -56,6 +56,7 @@ async fn an_order_of_one_product_four_times_at_1000_cents_costs_4000() {
             items: vec![line.clone(), line.clone(), line.clone(), line],
             payment: visa(),
             phone: None,
+            hold_id: None,
         })
         .await
         .expect("order placed");

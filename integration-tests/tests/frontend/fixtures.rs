@@ -91,6 +91,7 @@ pub fn tickets(product_id: &str, quantity: i64) -> NewOrder {
             product_id: product_id.into(),
             quantity,
         }],
+        hold_id: None,
         payment: visa(),
         phone: None,
     }

@@ -61,6 +61,7 @@ async fn a_sold_out_showtime_disappears_and_a_cancellation_brings_it_back() {
             }],
             payment: Some(visa()),
             customer: None,
+            hold_id: String::new(),
         })
         .await
         .expect("all 40 seats")

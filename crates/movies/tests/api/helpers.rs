@@ -55,6 +55,7 @@ pub async fn spawn_orders() -> Running {
             ..Default::default()
         },
         sms: Default::default(),
+        checkout: Default::default(),
     })
     .await
     .expect("orders builds");

@@ -55,6 +55,24 @@ impl OrdersService for RecordingOrders {
     ) -> Result<Response<orders::GetOrderResponse>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
+    async fn hold_products(
+        &self,
+        _: Request<orders::HoldProductsRequest>,
+    ) -> Result<Response<orders::HoldProductsResponse>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+    async fn get_hold(
+        &self,
+        _: Request<orders::GetHoldRequest>,
+    ) -> Result<Response<orders::GetHoldResponse>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+    async fn release_hold(
+        &self,
+        _: Request<orders::ReleaseHoldRequest>,
+    ) -> Result<Response<orders::ReleaseHoldResponse>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
     async fn get_availability(
         &self,
         _: Request<orders::GetAvailabilityRequest>,

@@ -2,13 +2,15 @@
 //! valid. The gRPC layer parses requests into these; the store only ever sees them.
 
 mod confirmation;
+mod hold;
 mod order;
 mod payment;
 mod product;
 
 pub use confirmation::Confirmation;
+pub use hold::{Hold, HoldDraft, HoldId, HoldStatus, HoldTtl};
 pub use order::{
-    Fingerprint, LineRequest, MAX_ITEM_QUANTITY, MAX_ITEMS, Order, OrderDraft, OrderLines,
+    Basket, Fingerprint, LineRequest, MAX_ITEM_QUANTITY, MAX_ITEMS, Order, OrderDraft, OrderLines,
     OrderStatus, PaymentSummary, Phone, PricedLine, RequestId,
 };
 pub use payment::{

@@ -131,6 +131,9 @@ impl Phone {
 pub struct Fingerprint([u8; 32]);
 
 impl Fingerprint {
+    pub fn from_digest(digest: [u8; 32]) -> Self {
+        Self(digest)
+    }
     pub fn from_db(bytes: &[u8]) -> Option<Self> {
         bytes.try_into().ok().map(Self)
     }
@@ -139,11 +142,18 @@ impl Fingerprint {
     }
 }
 
+/// What a PlaceOrder pays for: seats already held, or items to hold first.
+#[derive(Debug, Clone)]
+pub enum Basket {
+    Hold(super::HoldId),
+    Items(OrderLines),
+}
+
 /// A validated PlaceOrder request.
 #[derive(Debug, Clone)]
 pub struct OrderDraft {
     pub request_id: RequestId,
-    pub lines: OrderLines,
+    pub basket: Basket,
     pub payment: PaymentMethod,
     pub phone: Option<Phone>,
 }
@@ -158,9 +168,17 @@ impl OrderDraft {
             h.update((s.len() as u64).to_be_bytes());
             h.update(s.as_bytes());
         };
-        for line in self.lines.iter() {
-            field(&line.product_id.to_string());
-            field(&line.quantity.to_string());
+        match &self.basket {
+            Basket::Items(lines) => {
+                for line in lines.iter() {
+                    field(&line.product_id.to_string());
+                    field(&line.quantity.to_string());
+                }
+            }
+            Basket::Hold(hold) => {
+                field("hold");
+                field(&hold.to_string());
+            }
         }
         match &self.payment {
             PaymentMethod::CreditCard(card) => {
@@ -325,6 +343,25 @@ pub enum PaymentSummary {
     Promotion {
         code: String,
     },
+}
+
+impl PaymentSummary {
+    /// What is kept of `method` once it has paid.
+    pub fn of(method: &super::PaymentMethod) -> Self {
+        match method {
+            super::PaymentMethod::CreditCard(card) => Self::CreditCard {
+                brand: card.brand,
+                last_four: card.number.last_four().to_owned(),
+                expiry: card.expiry,
+            },
+            super::PaymentMethod::PayPal(email) => Self::PayPal {
+                email: email.as_str().to_owned(),
+            },
+            super::PaymentMethod::Promotion(code) => Self::Promotion {
+                code: code.as_str().to_owned(),
+            },
+        }
+    }
 }
 
 /// A stored order.

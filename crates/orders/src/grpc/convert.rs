@@ -4,10 +4,10 @@
 use cinema_proto::orders::v1 as pb;
 
 use crate::domain::{
-    Address, CardBrand, CardNumber, Cents, CreditCard, Description, Email, Expiry, ExternalRef,
-    LineRequest, NewProduct, Order, OrderDraft, OrderLines, OrderStatus, PaymentMethod,
-    PaymentSummary, Phone, PricedLine, ProductId, PromoCode, ProviderId, Quantity, RequestId,
-    ValidationError,
+    Address, Basket, CardBrand, CardNumber, Cents, CreditCard, Description, Email, Expiry,
+    ExternalRef, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, LineRequest, NewProduct, Order,
+    OrderDraft, OrderLines, OrderStatus, PaymentMethod, PaymentSummary, Phone, PricedLine,
+    ProductId, PromoCode, ProviderId, Quantity, RequestId, ValidationError,
 };
 
 pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, ValidationError> {
@@ -34,13 +34,8 @@ pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, Validation
     })
 }
 
-pub fn order_draft(
-    req: &pb::PlaceOrderRequest,
-    today: chrono::NaiveDate,
-) -> Result<OrderDraft, ValidationError> {
-    let request_id = RequestId::parse(&req.request_id)?;
-    let items = req
-        .items
+fn order_lines(items: &[pb::OrderItem]) -> Result<OrderLines, ValidationError> {
+    let items = items
         .iter()
         .map(|item| {
             Ok(LineRequest {
@@ -49,7 +44,49 @@ pub fn order_draft(
             })
         })
         .collect::<Result<Vec<_>, ValidationError>>()?;
-    let lines = OrderLines::parse(&items)?;
+    OrderLines::parse(&items)
+}
+
+pub fn hold_draft(req: &pb::HoldProductsRequest) -> Result<HoldDraft, ValidationError> {
+    let request_id = RequestId::parse(&req.request_id)?;
+    let lines = order_lines(&req.items)?;
+    Ok(HoldDraft::requested(
+        &request_id,
+        lines,
+        HoldTtl::parse(req.ttl_seconds)?,
+    ))
+}
+
+pub fn hold(hold: &Hold) -> pb::Hold {
+    pb::Hold {
+        hold_id: hold.id.to_string(),
+        status: match hold.status {
+            HoldStatus::Active => pb::HoldStatus::Active,
+            HoldStatus::Confirmed => pb::HoldStatus::Confirmed,
+            HoldStatus::Released => pb::HoldStatus::Released,
+            HoldStatus::Expired => pb::HoldStatus::Expired,
+        }
+        .into(),
+        line_items: hold.lines.iter().map(line_item).collect(),
+        price_cents: hold.total_cents(),
+        expires_at: Some(timestamp(hold.expires_at)),
+    }
+}
+
+pub fn order_draft(
+    req: &pb::PlaceOrderRequest,
+    today: chrono::NaiveDate,
+) -> Result<OrderDraft, ValidationError> {
+    let request_id = RequestId::parse(&req.request_id)?;
+    let basket = match (req.hold_id.is_empty(), req.items.is_empty()) {
+        (true, _) => Basket::Items(order_lines(&req.items)?),
+        (false, true) => Basket::Hold(HoldId::parse(&req.hold_id)?),
+        (false, false) => {
+            return Err(ValidationError::new(
+                "send either hold_id or items, not both",
+            ));
+        }
+    };
     let payment = payment_method(req.payment.as_ref(), today)?;
     let phone = req
         .customer
@@ -61,7 +98,7 @@ pub fn order_draft(
         .transpose()?;
     Ok(OrderDraft {
         request_id,
-        lines,
+        basket,
         payment,
         phone,
     })

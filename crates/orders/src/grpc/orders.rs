@@ -7,7 +7,7 @@ use cinema_runtime::BearerAuth;
 use super::convert;
 use crate::checkout::Checkout;
 use crate::domain::{
-    CallbackEndpoint, Confirmation, ProductId, ProviderName, RequestId, ValidationError,
+    CallbackEndpoint, Confirmation, HoldId, ProductId, ProviderName, RequestId, ValidationError,
 };
 use crate::error::Error;
 use crate::store::{self, AddedProduct};
@@ -114,6 +114,42 @@ impl OrdersService for OrdersApi {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "HoldProducts"))]
+    async fn hold_products(
+        &self,
+        request: Request<pb::HoldProductsRequest>,
+    ) -> Result<Response<pb::HoldProductsResponse>, Status> {
+        let draft = convert::hold_draft(request.get_ref()).map_err(Error::from)?;
+        let hold = self.checkout.hold(&draft).await?;
+        Ok(Response::new(pb::HoldProductsResponse {
+            hold: Some(convert::hold(&hold)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetHold"))]
+    async fn get_hold(
+        &self,
+        request: Request<pb::GetHoldRequest>,
+    ) -> Result<Response<pb::GetHoldResponse>, Status> {
+        let id = HoldId::parse(&request.get_ref().hold_id).map_err(Error::from)?;
+        let hold = self.checkout.get_hold(id).await?;
+        Ok(Response::new(pb::GetHoldResponse {
+            hold: Some(convert::hold(&hold)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ReleaseHold"))]
+    async fn release_hold(
+        &self,
+        request: Request<pb::ReleaseHoldRequest>,
+    ) -> Result<Response<pb::ReleaseHoldResponse>, Status> {
+        let id = HoldId::parse(&request.get_ref().hold_id).map_err(Error::from)?;
+        let hold = self.checkout.release(id).await?;
+        Ok(Response::new(pb::ReleaseHoldResponse {
+            hold: Some(convert::hold(&hold)),
+        }))
+    }
+
     #[tracing::instrument(skip_all, fields(rpc = "GetAvailability"))]
     async fn get_availability(
         &self,
@@ -137,7 +173,7 @@ impl OrdersService for OrdersApi {
         let found = store::availability(&self.pool, &ids).await?;
         let missing: Vec<String> = ids
             .iter()
-            .filter(|id| !found.iter().any(|(f, _)| f == *id))
+            .filter(|id| !found.iter().any(|(f, _, _)| f == *id))
             .map(ToString::to_string)
             .collect();
         if !missing.is_empty() {
@@ -147,10 +183,12 @@ impl OrdersService for OrdersApi {
         }
         let products = ids
             .iter()
-            .filter_map(|id| found.iter().find(|(f, _)| f == id))
-            .map(|(id, remaining)| pb::ProductAvailability {
+            .filter_map(|id| found.iter().find(|(f, _, _)| f == id))
+            .map(|(id, available, held)| pb::ProductAvailability {
                 product_id: id.to_string(),
-                quantity_remaining: *remaining,
+                quantity_remaining: *available,
+                held: *held,
+                available: *available,
             })
             .collect();
         Ok(Response::new(pb::GetAvailabilityResponse { products }))

@@ -4,10 +4,12 @@
 //! Functions that must run inside a caller's transaction take `&mut PgConnection`
 //! (pass `&mut *tx`); the rest take the pool.
 
+mod holds;
 mod orders;
 pub mod outbox;
 mod products;
 
+pub use holds::*;
 pub use orders::*;
 pub use products::*;
 

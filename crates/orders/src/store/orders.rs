@@ -473,3 +473,132 @@ pub async fn get_order(pool: &PgPool, code: &Confirmation) -> Result<Option<Orde
     let mut conn = pool.acquire().await?;
     load_order(&mut conn, OrderKey::Confirmation(code)).await
 }
+
+/// What `insert_confirmed_order` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmInsert {
+    Placed {
+        order_id: i64,
+        created_at: DateTime<Utc>,
+    },
+    /// The confirmation code is taken: draw another and try again.
+    CodeTaken,
+    /// The promotion has no uses left (or was deactivated) since it was checked.
+    PromotionRefused,
+}
+
+/// Writes a paid order in one statement: the promotion redemption (for promotions), the
+/// payment row, the order, its line items copied from the hold, and the authorization
+/// marked captured. The hold must already be confirmed by this transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_confirmed_order(
+    conn: &mut PgConnection,
+    confirmation: &Confirmation,
+    request_id: &RequestId,
+    fingerprint: &Fingerprint,
+    phone: Option<&Phone>,
+    method: &PaymentMethod,
+    authorization: &Authorization,
+    hold: i64,
+) -> Result<ConfirmInsert, Error> {
+    let (kind, card, email, promotion) = match method {
+        PaymentMethod::CreditCard(card) => ("card", Some(card), None, None),
+        PaymentMethod::PayPal(email) => ("paypal", None, Some(email.as_str()), None),
+        PaymentMethod::Promotion(code) => ("promotion", None, None, Some(code.as_str())),
+    };
+    let address = card.map(|c| &c.billing_address);
+    let row: (Option<i64>, Option<DateTime<Utc>>, i64) = sqlx::query_as(
+        "WITH redeemed AS (
+             UPDATE promotions SET uses_remaining = uses_remaining - 1
+             WHERE $1 = 'promotion' AND code = $13 AND active AND uses_remaining > 0
+             RETURNING code
+         ),
+         card AS (
+             INSERT INTO credit_card_payments
+                 (brand, last_four, expiration_month, expiration_year, billing_line_1,
+                  billing_line_2, billing_city, billing_state, billing_zip, authorization_code)
+             SELECT $2::text, $3::text, $4::smallint, $5::smallint, $6::text, $7::text,
+                    $8::text, $9::text, $10::text, $11::text
+             WHERE $1 = 'card'
+             RETURNING id
+         ),
+         paypal AS (
+             INSERT INTO paypal_payments (email, authorization_code)
+             SELECT $12::text, $11::text WHERE $1 = 'paypal'
+             RETURNING id
+         ),
+         promo AS (
+             INSERT INTO promotional_payments (promotion_code)
+             SELECT code FROM redeemed
+             RETURNING id
+         ),
+         placed AS (
+             INSERT INTO orders
+                 (confirmation_code, request_id, request_fingerprint, customer_phone,
+                  credit_card_payment_id, paypal_payment_id, promotional_payment_id, hold_id)
+             SELECT $14::text, $15::text, $16::bytea, $17::text,
+                    (SELECT id FROM card), (SELECT id FROM paypal), (SELECT id FROM promo), $18
+             WHERE num_nonnulls((SELECT id FROM card), (SELECT id FROM paypal),
+                                (SELECT id FROM promo)) = 1
+             ON CONFLICT (confirmation_code) DO NOTHING
+             RETURNING id, created_at
+         ),
+         items AS (
+             INSERT INTO line_items (order_id, position, product_id, quantity, unit_price_cents)
+             SELECT placed.id, i.position, i.product_id, i.quantity, i.unit_price_cents
+             FROM placed, hold_items i WHERE i.hold_id = $18
+         ),
+         captured AS (
+             UPDATE payment_authorizations SET status = 'captured', updated_at = now()
+             WHERE request_id = $15 AND EXISTS (SELECT 1 FROM placed)
+         )
+         SELECT (SELECT id FROM placed), (SELECT created_at FROM placed),
+                (SELECT count(*) FROM redeemed)",
+    )
+    .bind(kind)
+    .bind(card.map(|c| c.brand.as_str()))
+    .bind(card.map(|c| c.number.last_four()))
+    .bind(card.map(|c| i16::from(c.expiry.month())))
+    .bind(card.map(|c| c.expiry.year() as i16))
+    .bind(address.map(|a| a.line_1.as_str()))
+    .bind(address.and_then(|a| a.line_2.as_deref()))
+    .bind(address.map(|a| a.city.as_str()))
+    .bind(address.map(|a| a.state.as_str()))
+    .bind(address.map(|a| a.zip.as_str()))
+    .bind(&authorization.code)
+    .bind(email)
+    .bind(promotion)
+    .bind(confirmation.as_str())
+    .bind(request_id.as_str())
+    .bind(fingerprint.as_bytes().as_slice())
+    .bind(phone.map(Phone::as_str))
+    .bind(hold)
+    .fetch_one(conn)
+    .await?;
+    Ok(match row {
+        (Some(order_id), Some(created_at), _) => ConfirmInsert::Placed {
+            order_id,
+            created_at,
+        },
+        (None, _, 0) if promotion.is_some() => ConfirmInsert::PromotionRefused,
+        _ => ConfirmInsert::CodeTaken,
+    })
+}
+
+/// Whether a promotion could pay now (checked before authorizing; redeemed at confirm).
+pub async fn check_promotion(
+    conn: &mut PgConnection,
+    code: &PromoCode,
+) -> Result<Result<(), PromotionRefused>, Error> {
+    let state: Option<(bool, i32)> =
+        sqlx::query_as("SELECT active, uses_remaining FROM promotions WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(match state {
+        None => Err(PromotionRefused::Unknown),
+        Some((false, _)) => Err(PromotionRefused::Inactive),
+        Some((true, 0)) => Err(PromotionRefused::UsedUp),
+        Some(_) => Ok(()),
+    })
+}

@@ -89,19 +89,20 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     })
 }
 
-/// Remaining quantity of each product that exists, in no particular order.
+/// Available and held units of each product that exists, in no particular order.
 pub async fn availability(
     pool: &PgPool,
     ids: &[ProductId],
-) -> Result<Vec<(ProductId, i64)>, Error> {
+) -> Result<Vec<(ProductId, i64, i64)>, Error> {
     let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
-    let rows: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, quantity_remaining FROM products WHERE id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, quantity_remaining, quantity_held FROM products WHERE id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, remaining)| (ProductId::from_db(id), remaining))
+        .map(|(id, available, held)| (ProductId::from_db(id), available, held))
         .collect())
 }

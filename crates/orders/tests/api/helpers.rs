@@ -23,6 +23,7 @@ pub struct TestApp {
     pub pool: PgPool,
     /// The database the service runs on; a restarted service reuses it.
     pub database: TestDatabase,
+    pub checkout: cinema_orders::checkout::Checkout,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -45,6 +46,7 @@ pub fn settings(database: &TestDatabase) -> Settings {
             call_timeout_ms: 1000,
         },
         sms: SmsSettings::default(),
+        checkout: Default::default(),
     }
 }
 
@@ -56,12 +58,29 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the service with these settings on an existing test database (a restart, or
 /// a second replica).
 pub async fn spawn_app_with(settings: Settings, database: TestDatabase) -> TestApp {
-    cinema_testkit::init_test_logging();
     let app = Application::build(settings)
         .await
         .expect("application builds");
+    serve(app, database).await
+}
+
+/// Starts the service with a payment processor of the test's own.
+pub async fn spawn_app_with_processor(
+    settings: Settings,
+    database: TestDatabase,
+    processor: std::sync::Arc<dyn cinema_orders::payments::PaymentProcessor>,
+) -> TestApp {
+    let app = Application::build_with(settings, processor)
+        .await
+        .expect("application builds");
+    serve(app, database).await
+}
+
+async fn serve(app: Application, database: TestDatabase) -> TestApp {
+    cinema_testkit::init_test_logging();
     let addr = app.local_addr();
     let pool = app.pool().clone();
+    let checkout = app.checkout();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -74,6 +93,7 @@ pub async fn spawn_app_with(settings: Settings, database: TestDatabase) -> TestA
         client,
         pool,
         database,
+        checkout,
         shutdown: Some(tx),
         server: Some(server),
     }
@@ -82,6 +102,16 @@ pub async fn spawn_app_with(settings: Settings, database: TestDatabase) -> TestA
 impl TestApp {
     pub fn client(&self) -> OrdersServiceClient<Channel> {
         self.client.clone()
+    }
+
+    /// Ends the server as a killed process would end: the serving task stops where it
+    /// is, with no drain and no cleanup. Returns the database, for a restart.
+    pub fn crash(mut self) -> TestDatabase {
+        self.shutdown.take();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        self.database
     }
 
     /// Stops the server and waits until it has drained.
@@ -154,6 +184,23 @@ impl TestApp {
                 .await
                 .expect("promotions");
         counts.push(("promotion uses".into(), promo));
+        for (name, query) in [
+            ("holds", "SELECT count(*) FROM holds"),
+            (
+                "held",
+                "SELECT coalesce(sum(quantity_held), 0)::bigint FROM products",
+            ),
+            (
+                "authorizations",
+                "SELECT count(*) FROM payment_authorizations",
+            ),
+        ] {
+            let n: i64 = sqlx::query_scalar(query)
+                .fetch_one(&self.pool)
+                .await
+                .expect("count");
+            counts.push((name.into(), n));
+        }
         counts
     }
 
@@ -229,6 +276,7 @@ pub fn order(items: Vec<pb::OrderItem>, payment: pb::Payment) -> pb::PlaceOrderR
         items,
         payment: Some(payment),
         customer: None,
+        hold_id: String::new(),
     }
 }
 

@@ -6,6 +6,7 @@ mod availability;
 mod callbacks;
 mod fake_provider;
 mod helpers;
+mod holds;
 mod place_order;
 mod place_order_concurrency;
 mod place_order_validation;

@@ -135,7 +135,21 @@ async fn a_declined_card_or_paypal_account_takes_no_stock() {
         Code::FailedPrecondition,
     );
     assert!(message.contains("declined"), "{message}");
-    assert_eq!(app.row_counts().await, before);
+    // The declined attempts stay on record (a released hold, a declined authorization);
+    // nothing is sold, held or paid.
+    let sold_or_paid = |counts: Vec<(String, i64)>| {
+        counts
+            .into_iter()
+            .filter(|(name, _)| name != "holds" && name != "authorizations")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sold_or_paid(app.row_counts().await), sold_or_paid(before));
+    let declined: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM payment_authorizations ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .expect("authorizations");
+    assert_eq!(declined, ["declined", "declined"]);
     app.stop().await;
 }
 

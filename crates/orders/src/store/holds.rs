@@ -1,0 +1,427 @@
+//! Holds and payment authorizations.
+//!
+//! Units of a product are available (`quantity_remaining`), held (`quantity_held`) or
+//! sold. Every statement that changes them touches each product row once, and a
+//! statement touching several products first locks them in ascending id order, like
+//! every other writer, so no two transactions can deadlock.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::StockChange;
+use crate::domain::{
+    Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, PricedLine, ProductId, ProviderId,
+};
+use crate::error::Error;
+
+const UNIQUE_VIOLATION: &str = "23505";
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == UNIQUE_VIOLATION)
+}
+
+/// The hold already made under this idempotency key, and what it was asked for.
+pub async fn find_hold_by_key(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<Option<(i64, Fingerprint)>, Error> {
+    let row: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT id, request_fingerprint FROM holds WHERE request_id = $1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    row.map(|(id, fp)| {
+        Fingerprint::from_db(&fp)
+            .map(|fp| (id, fp))
+            .ok_or_else(|| Error::unexpected(format!("hold {id} has a malformed fingerprint")))
+    })
+    .transpose()
+}
+
+/// Locks product rows in ascending id order (see the module doc). Needed only before a
+/// statement that changes more than one product.
+async fn lock_in_order(conn: &mut PgConnection, ids: &[i64]) -> Result<(), Error> {
+    if ids.len() > 1 {
+        sqlx::query("SELECT 1 FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What `insert_hold` did.
+#[derive(Debug)]
+pub enum HoldInsert {
+    /// The hold exists; these products' availability changed.
+    Held { id: i64, changes: Vec<StockChange> },
+    /// Some product is unknown or has too few units available; nothing was taken and
+    /// the caller must roll back.
+    Short,
+    /// Another request with the same key made its hold first; roll back and load it.
+    Raced,
+}
+
+/// Moves each line's units from available to held and records the hold, priced now:
+/// one statement, all or nothing. The `WHERE quantity_remaining >= n` is the oversell
+/// guard; a line it skips makes the whole hold `Short`.
+pub async fn insert_hold(
+    conn: &mut PgConnection,
+    id: HoldId,
+    draft: &HoldDraft,
+    expires_at: DateTime<Utc>,
+) -> Result<HoldInsert, Error> {
+    let lines: Vec<_> = draft.lines.iter().collect();
+    let products: Vec<i64> = lines.iter().map(|l| l.product_id.get()).collect();
+    let quantities: Vec<i64> = lines.iter().map(|l| l.quantity).collect();
+    let positions: Vec<i32> = (1..=lines.len() as i32).collect();
+    let mut sorted = products.clone();
+    sorted.sort_unstable();
+    lock_in_order(&mut *conn, &sorted).await?;
+    // id, remaining, delta, provider, external_ref, hold id
+    type Row = (i64, i64, i64, Option<i64>, Option<String>, Option<i64>);
+    let result: Result<Vec<Row>, sqlx::Error> = sqlx::query_as(
+        "WITH taken AS (
+             UPDATE products p
+             SET quantity_remaining = p.quantity_remaining - t.quantity,
+                 quantity_held = p.quantity_held + t.quantity
+             FROM unnest($1::bigint[], $2::bigint[], $3::int[]) AS t(id, quantity, position)
+             WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
+             RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
+                       p.provider_id, p.external_ref
+         ),
+         hold AS (
+             INSERT INTO holds (public_id, request_id, request_fingerprint, expires_at)
+             SELECT $4, $5, $6, $7 WHERE (SELECT count(*) FROM taken) = $8
+             RETURNING id
+         ),
+         items AS (
+             INSERT INTO hold_items (hold_id, position, product_id, quantity, unit_price_cents)
+             SELECT hold.id, taken.position, taken.id, taken.quantity, taken.price_cents
+             FROM hold, taken
+         )
+         SELECT taken.id, taken.quantity_remaining, -taken.quantity, taken.provider_id,
+                taken.external_ref, (SELECT id FROM hold)
+         FROM taken",
+    )
+    .bind(&products)
+    .bind(&quantities)
+    .bind(&positions)
+    .bind(id.get())
+    .bind(&draft.key)
+    .bind(draft.fingerprint().as_bytes().as_slice())
+    .bind(expires_at)
+    .bind(lines.len() as i64)
+    .fetch_all(conn)
+    .await;
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(e) if is_unique_violation(&e) => return Ok(HoldInsert::Raced),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(hold) = rows.first().and_then(|r| r.5) else {
+        return Ok(HoldInsert::Short);
+    };
+    Ok(HoldInsert::Held {
+        id: hold,
+        changes: rows.into_iter().map(stock_change).collect(),
+    })
+}
+
+fn stock_change(
+    (id, remaining, delta, provider, external_ref, _): (
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+    ),
+) -> StockChange {
+    StockChange {
+        product: ProductId::from_db(id),
+        remaining,
+        delta,
+        provider: provider.map(ProviderId::from_db),
+        external_ref,
+    }
+}
+
+/// Each product's available units (`None`: no such product), for explaining a `Short`.
+pub async fn available_units(
+    conn: &mut PgConnection,
+    ids: &[ProductId],
+) -> Result<Vec<(ProductId, Option<i64>)>, Error> {
+    let raw: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT t.id, p.quantity_remaining FROM unnest($1::bigint[]) AS t(id)
+         LEFT JOIN products p ON p.id = t.id",
+    )
+    .bind(&raw)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, left)| (ProductId::from_db(id), left))
+        .collect())
+}
+
+/// Which hold to load.
+#[derive(Debug, Clone, Copy)]
+pub enum HoldKey {
+    Internal(i64),
+    Public(HoldId),
+}
+
+/// A hold with its items, and its internal id.
+pub async fn load_hold(
+    conn: &mut PgConnection,
+    key: HoldKey,
+) -> Result<Option<(i64, Hold)>, Error> {
+    let (internal, public) = match key {
+        HoldKey::Internal(id) => (Some(id), None),
+        HoldKey::Public(id) => (None, Some(id.get())),
+    };
+    // hold id, public id, status, expires, position, product, quantity, unit price
+    type Row = (i64, uuid::Uuid, String, DateTime<Utc>, i32, i64, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT h.id, h.public_id, h.status, h.expires_at,
+                i.position, i.product_id, i.quantity, i.unit_price_cents
+         FROM holds h JOIN hold_items i ON i.hold_id = h.id
+         WHERE h.id = $1 OR h.public_id = $2
+         ORDER BY i.position",
+    )
+    .bind(internal)
+    .bind(public)
+    .fetch_all(conn)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let (id, public_id, status, expires_at) = (first.0, first.1, first.2.clone(), first.3);
+    let status = HoldStatus::from_db(&status)
+        .ok_or_else(|| Error::unexpected(format!("hold {id} has status {status}")))?;
+    Ok(Some((
+        id,
+        Hold {
+            id: HoldId::from_db(public_id),
+            status,
+            expires_at,
+            lines: rows
+                .into_iter()
+                .map(|r| PricedLine {
+                    position: r.4 as u32,
+                    product_id: ProductId::from_db(r.5),
+                    quantity: r.6,
+                    unit_price_cents: r.7,
+                })
+                .collect(),
+        },
+    )))
+}
+
+/// Ends an active hold (released by the customer, or expired) and returns its units to
+/// available. `None` when the hold is no longer active: someone else ended it first.
+pub async fn end_hold(
+    conn: &mut PgConnection,
+    hold: i64,
+    how: HoldStatus,
+) -> Result<Option<Vec<StockChange>>, Error> {
+    let ended = sqlx::query(
+        "UPDATE holds SET status = $2, ended_at = now() WHERE id = $1 AND status = 'active'",
+    )
+    .bind(hold)
+    .bind(how.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if ended == 0 {
+        return Ok(None);
+    }
+    let products: Vec<i64> = sqlx::query_scalar(
+        "SELECT product_id FROM hold_items WHERE hold_id = $1 ORDER BY product_id",
+    )
+    .bind(hold)
+    .fetch_all(&mut *conn)
+    .await?;
+    lock_in_order(&mut *conn, &products).await?;
+    type Row = (i64, i64, i64, Option<i64>, Option<String>, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "UPDATE products p
+         SET quantity_remaining = p.quantity_remaining + i.quantity,
+             quantity_held = p.quantity_held - i.quantity
+         FROM hold_items i
+         WHERE i.hold_id = $1 AND p.id = i.product_id
+         RETURNING p.id, p.quantity_remaining, i.quantity, p.provider_id, p.external_ref,
+                   NULL::bigint",
+    )
+    .bind(hold)
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(rows.into_iter().map(stock_change).collect()))
+}
+
+/// Claims one active hold past its expiry that no other replica is handling (`SKIP
+/// LOCKED`), locked for the rest of the transaction.
+pub async fn claim_expired_hold(conn: &mut PgConnection) -> Result<Option<i64>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM holds WHERE status = 'active' AND expires_at <= now()
+         ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Marks an active, unexpired hold confirmed and moves its units from held to sold.
+/// `false` when the hold is no longer usable (expired, released, or paid by another
+/// request): nothing changed.
+pub async fn confirm_hold(
+    conn: &mut PgConnection,
+    hold: i64,
+    products: &[i64],
+) -> Result<bool, Error> {
+    let confirmed = sqlx::query(
+        "UPDATE holds SET status = 'confirmed', ended_at = now()
+         WHERE id = $1 AND status = 'active' AND expires_at > now()",
+    )
+    .bind(hold)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if confirmed == 0 {
+        return Ok(false);
+    }
+    let mut sorted = products.to_vec();
+    sorted.sort_unstable();
+    lock_in_order(&mut *conn, &sorted).await?;
+    sqlx::query(
+        "UPDATE products p SET quantity_held = p.quantity_held - i.quantity
+         FROM hold_items i WHERE i.hold_id = $1 AND p.id = i.product_id",
+    )
+    .bind(hold)
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+/// Where a checkout's payment authorization stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizationClaim {
+    /// This request may ask the processor now (its row is `pending`, ours).
+    Mine,
+    /// Granted earlier (a retry after a crash): confirm with this code, do not ask again.
+    Granted(String),
+    /// Another attempt of the same request is asking right now.
+    InFlight,
+    /// Already captured: the order exists.
+    Captured,
+}
+
+/// How long a `pending` authorization belongs to the attempt that wrote it. Longer than
+/// any processor call; after it, the attempt is presumed dead and a retry takes over.
+const AUTHORIZATION_LEASE_SECS: i32 = 60;
+
+/// Records, before asking the processor, that this request is about to authorize
+/// `amount_cents` for `hold`: the write-ahead record a restart uses to void what a dead
+/// process authorized.
+pub async fn claim_authorization(
+    conn: &mut PgConnection,
+    request_id: &str,
+    hold: i64,
+    amount_cents: i64,
+) -> Result<AuthorizationClaim, Error> {
+    let mine: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO payment_authorizations (request_id, hold_id, amount_cents)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (request_id) DO UPDATE
+             SET status = 'pending', hold_id = $2, amount_cents = $3, updated_at = now(),
+                 authorization_code = NULL
+             WHERE payment_authorizations.status IN ('declined', 'voided')
+                OR (payment_authorizations.status = 'pending'
+                    AND payment_authorizations.updated_at < now() - make_interval(secs => $4))
+         RETURNING id",
+    )
+    .bind(request_id)
+    .bind(hold)
+    .bind(amount_cents)
+    .bind(AUTHORIZATION_LEASE_SECS)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if mine.is_some() {
+        return Ok(AuthorizationClaim::Mine);
+    }
+    let (status, code): (String, Option<String>) = sqlx::query_as(
+        "SELECT status, authorization_code FROM payment_authorizations WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(match (status.as_str(), code) {
+        ("authorized", Some(code)) => AuthorizationClaim::Granted(code),
+        ("captured", _) => AuthorizationClaim::Captured,
+        _ => AuthorizationClaim::InFlight,
+    })
+}
+
+/// Moves a request's authorization from one status to the next (recording the
+/// processor's code when there is one); `false` if it was not in `from`.
+pub async fn set_authorization(
+    conn: &mut PgConnection,
+    request_id: &str,
+    from: &[&str],
+    to: &str,
+    code: Option<&str>,
+) -> Result<bool, Error> {
+    let from: Vec<String> = from.iter().map(|s| (*s).to_owned()).collect();
+    Ok(sqlx::query(
+        "UPDATE payment_authorizations
+         SET status = $3, authorization_code = coalesce($4, authorization_code), updated_at = now()
+         WHERE request_id = $1 AND status = ANY($2)",
+    )
+    .bind(request_id)
+    .bind(&from)
+    .bind(to)
+    .bind(code)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// An authorization that can no longer become an order: its hold ended without it
+/// (expired, released, or paid by another request), and it is not being worked on.
+#[derive(Debug, Clone)]
+pub struct Orphan {
+    pub request_id: String,
+    pub code: Option<String>,
+}
+
+/// Authorizations to void: granted or pending, whose hold is no longer active and not
+/// confirmed by their own request, untouched for `grace_secs` (an attempt still in
+/// flight voids its own).
+pub async fn orphaned_authorizations(
+    conn: &mut PgConnection,
+    grace_secs: i32,
+    limit: i64,
+) -> Result<Vec<Orphan>, Error> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT a.request_id, a.authorization_code
+         FROM payment_authorizations a JOIN holds h ON h.id = a.hold_id
+         WHERE a.status IN ('pending', 'authorized')
+           AND (h.status IN ('expired', 'released')
+                OR (h.status = 'confirmed'
+                    AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.request_id = a.request_id)))
+           AND a.updated_at < now() - make_interval(secs => $1)
+         ORDER BY a.id LIMIT $2",
+    )
+    .bind(grace_secs)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(request_id, code)| Orphan { request_id, code })
+        .collect())
+}

@@ -327,6 +327,11 @@ pub async fn load(
             }
         }
     }
+    // Fresh statistics after a bulk load: with stale ones the planner scans every
+    // current showtime for each ZIP search instead of using the indexes.
+    for pool in [movies_pool, orders_pool] {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
     Ok(report)
 }
 

@@ -80,6 +80,11 @@ fn the_compose_file_describes_a_healthy_stack() {
         env(movies, "MOVIES_CALLBACK_TOKEN")
     );
     assert_eq!(env(movies, "ORDERS_ENDPOINT"), "http://orders:50052");
+    // Benchmarks set a realistic payment latency through the environment.
+    assert_eq!(
+        env(orders, "ORDERS_PAYMENT_LATENCY_MS"),
+        "${ORDERS_PAYMENT_LATENCY_MS:-0}"
+    );
     assert!(env(orders, "DATABASE_URL").ends_with("/cinema_orders"));
     assert!(env(movies, "DATABASE_URL").ends_with("/cinema_movies"));
     // The demo job reaches the services and their databases with their own settings.

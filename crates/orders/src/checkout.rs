@@ -113,25 +113,34 @@ impl Checkout {
     }
 
     /// Holds the draft's units, or returns the hold already made under its key.
-    #[tracing::instrument(skip_all, fields(key = draft.key.as_str()))]
     pub async fn hold(&self, draft: &HoldDraft) -> Result<Hold, Error> {
+        self.hold_with_id(draft).await.map(|(_, hold)| hold)
+    }
+
+    /// [`Self::hold`], with the hold's internal id.
+    #[tracing::instrument(skip_all, fields(key = draft.key.as_str()))]
+    async fn hold_with_id(&self, draft: &HoldDraft) -> Result<(i64, Hold), Error> {
         let fingerprint = draft.fingerprint();
         if let Some(hold) = self.existing_hold(&draft.key, &fingerprint).await? {
             return Ok(hold);
         }
         let id = HoldId::new();
+        // Postgres keeps microseconds: the hold returned now must equal the one read later.
         let expires_at = Utc::now() + draft.ttl.duration();
+        let expires_at = chrono::DateTime::from_timestamp_micros(expires_at.timestamp_micros())
+            .unwrap_or(expires_at);
         let mut tx = self.pool.begin().await?;
         match store::insert_hold(&mut tx, id, draft, expires_at).await? {
             HoldInsert::Held {
                 id: internal,
+                hold,
                 changes,
             } => {
                 // Taking the last units sells a product out for its provider, held or not.
                 enqueue_availability_events(&mut tx, &changes).await?;
                 tx.commit().await?;
                 tracing::info!(hold_id = %id, %expires_at, "units held");
-                self.load_hold(HoldKey::Internal(internal)).await
+                Ok((internal, hold))
             }
             HoldInsert::Short => {
                 tx.rollback().await?;
@@ -150,7 +159,7 @@ impl Checkout {
         &self,
         key: &str,
         fingerprint: &Fingerprint,
-    ) -> Result<Option<Hold>, Error> {
+    ) -> Result<Option<(i64, Hold)>, Error> {
         let mut conn = self.pool.acquire().await?;
         let Some((id, stored)) = store::find_hold_by_key(&mut conn, key).await? else {
             return Ok(None);
@@ -163,10 +172,10 @@ impl Checkout {
         self.load_hold(HoldKey::Internal(id)).await.map(Some)
     }
 
-    async fn load_hold(&self, key: HoldKey) -> Result<Hold, Error> {
+    async fn load_hold(&self, key: HoldKey) -> Result<(i64, Hold), Error> {
         let mut conn = self.pool.acquire().await?;
         match store::load_hold(&mut conn, key).await? {
-            Some((_, hold)) => Ok(hold),
+            Some(found) => Ok(found),
             None => match key {
                 HoldKey::Public(id) => Err(Error::not_found(format!("no hold {id}"))),
                 HoldKey::Internal(id) => Err(Error::unexpected(format!("hold {id} vanished"))),
@@ -210,7 +219,9 @@ impl Checkout {
     }
 
     pub async fn get_hold(&self, id: HoldId) -> Result<Hold, Error> {
-        self.load_hold(HoldKey::Public(id)).await
+        self.load_hold(HoldKey::Public(id))
+            .await
+            .map(|(_, hold)| hold)
     }
 
     /// Releases an active hold, returning its units to sale. Releasing a hold that has
@@ -226,7 +237,9 @@ impl Checkout {
             tracing::info!("hold released");
         }
         tx.commit().await?;
-        self.load_hold(HoldKey::Internal(internal)).await
+        self.load_hold(HoldKey::Internal(internal))
+            .await
+            .map(|(_, hold)| hold)
     }
 
     /// Returns the units of holds past their expiry to sale; the sweeper calls it in
@@ -325,15 +338,23 @@ impl Checkout {
         self.check_payment_prerequisites(&draft.payment).await?;
 
         // 1. The seats: held already, or held now.
-        let (hold, made_here) = match &draft.basket {
-            Basket::Hold(id) => (self.get_hold(*id).await?, false),
+        let ((internal, hold), made_here) = match &draft.basket {
+            Basket::Hold(id) => (self.load_hold(HoldKey::Public(*id)).await?, false),
             Basket::Items(lines) => {
                 let own =
                     HoldDraft::for_order(&draft.request_id, lines.clone(), self.checkout_hold);
-                (self.hold(&own).await?, true)
+                (self.hold_with_id(&own).await?, true)
             }
         };
-        let internal = self.usable(&hold).await?;
+        if let Err(refused) = usable(&hold) {
+            // Confirmed by a racing attempt of this very request: that is its order.
+            if hold.status == HoldStatus::Confirmed {
+                if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
+                    return Ok(order);
+                }
+            }
+            return Err(refused);
+        }
         let total = hold.total_cents();
 
         // 2. Authorize, with no transaction open. A retry racing the attempt that is
@@ -402,26 +423,6 @@ impl Checkout {
             // expires, the sweeper voids it.
             Err(NotConfirmed::Failed(e)) => Err(e),
         }
-    }
-
-    /// The hold's internal id, if it can still be paid for.
-    async fn usable(&self, hold: &Hold) -> Result<i64, Error> {
-        if !hold.is_usable(Utc::now()) {
-            return Err(Error::failed_precondition(match hold.status {
-                HoldStatus::Confirmed => format!("hold {} is already paid for", hold.id),
-                HoldStatus::Released => {
-                    format!("hold {} was released: hold the seats again", hold.id)
-                }
-                HoldStatus::Active | HoldStatus::Expired => {
-                    format!("hold {} has expired: hold the seats again", hold.id)
-                }
-            }));
-        }
-        let mut conn = self.pool.acquire().await?;
-        store::load_hold(&mut conn, HoldKey::Public(hold.id))
-            .await?
-            .map(|(internal, _)| internal)
-            .ok_or_else(|| Error::unexpected(format!("hold {} vanished", hold.id)))
     }
 
     /// What the payment needs from the database, checked before asking the processor.
@@ -651,6 +652,20 @@ impl Checkout {
         tx.commit().await?;
         Ok(cancelled)
     }
+}
+
+/// Refuses a hold that can no longer be paid for, saying why.
+fn usable(hold: &Hold) -> Result<(), Error> {
+    if hold.is_usable(Utc::now()) {
+        return Ok(());
+    }
+    Err(Error::failed_precondition(match hold.status {
+        HoldStatus::Confirmed => format!("hold {} is already paid for", hold.id),
+        HoldStatus::Released => format!("hold {} was released: hold the seats again", hold.id),
+        HoldStatus::Active | HoldStatus::Expired => {
+            format!("hold {} has expired: hold the seats again", hold.id)
+        }
+    }))
 }
 
 /// Writes an outbox event for every product of a provider that this transaction sold

@@ -55,8 +55,12 @@ async fn lock_in_order(conn: &mut PgConnection, ids: &[i64]) -> Result<(), Error
 /// What `insert_hold` did.
 #[derive(Debug)]
 pub enum HoldInsert {
-    /// The hold exists; these products' availability changed.
-    Held { id: i64, changes: Vec<StockChange> },
+    /// The hold exists, as written; these products' availability changed.
+    Held {
+        id: i64,
+        hold: Hold,
+        changes: Vec<StockChange>,
+    },
     /// Some product is unknown or has too few units available; nothing was taken and
     /// the caller must roll back.
     Short,
@@ -80,8 +84,17 @@ pub async fn insert_hold(
     let mut sorted = products.clone();
     sorted.sort_unstable();
     lock_in_order(&mut *conn, &sorted).await?;
-    // id, remaining, delta, provider, external_ref, hold id
-    type Row = (i64, i64, i64, Option<i64>, Option<String>, Option<i64>);
+    // id, remaining, delta, provider, external_ref, hold id, position, unit price
+    type Row = (
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+        i32,
+        i64,
+    );
     let result: Result<Vec<Row>, sqlx::Error> = sqlx::query_as(
         "WITH taken AS (
              UPDATE products p
@@ -103,7 +116,7 @@ pub async fn insert_hold(
              FROM hold, taken
          )
          SELECT taken.id, taken.quantity_remaining, -taken.quantity, taken.provider_id,
-                taken.external_ref, (SELECT id FROM hold)
+                taken.external_ref, (SELECT id FROM hold), taken.position, taken.price_cents
          FROM taken",
     )
     .bind(&products)
@@ -121,12 +134,40 @@ pub async fn insert_hold(
         Err(e) if is_unique_violation(&e) => return Ok(HoldInsert::Raced),
         Err(e) => return Err(e.into()),
     };
-    let Some(hold) = rows.first().and_then(|r| r.5) else {
+    let Some(internal) = rows.first().and_then(|r| r.5) else {
         return Ok(HoldInsert::Short);
     };
+    // Built from what the statement wrote, not read back.
+    let mut lines: Vec<PricedLine> = rows
+        .iter()
+        .map(|r| PricedLine {
+            position: r.6 as u32,
+            product_id: ProductId::from_db(r.0),
+            quantity: -r.2,
+            unit_price_cents: r.7,
+        })
+        .collect();
+    lines.sort_by_key(|l| l.position);
     Ok(HoldInsert::Held {
-        id: hold,
-        changes: rows.into_iter().map(stock_change).collect(),
+        id: internal,
+        hold: Hold {
+            id,
+            status: HoldStatus::Active,
+            lines,
+            expires_at,
+        },
+        changes: rows
+            .into_iter()
+            .map(
+                |(id, remaining, delta, provider, external_ref, ..)| StockChange {
+                    product: ProductId::from_db(id),
+                    remaining,
+                    delta,
+                    provider: provider.map(ProviderId::from_db),
+                    external_ref,
+                },
+            )
+            .collect(),
     })
 }
 

@@ -1,0 +1,457 @@
+//! `cinema-bench`: drives a running Cinema stack the way its users do and prints
+//! throughput and latency percentiles (HDR histograms) for each scenario, next to
+//! what the same Postgres does under pgbench's TPC-B in the same run.
+//!
+//! ```sh
+//! MOVIES_ADMIN_TOKEN=bench ORDERS_ADMIN_TOKEN=bench ORDERS_PAYMENT_LATENCY_MS=300 \
+//!   cargo run --release -p cinema -- up --demo &
+//! MOVIES_ADMIN_TOKEN=bench ORDERS_ADMIN_TOKEN=bench \
+//!   cargo run --release -p cinema-bench -- --workers 8 --seconds 20
+//! ```
+//!
+//! Scenarios: `place-order` (one ticket, spread over 200 products), `hold-and-pay`
+//! (HoldProducts then PlaceOrder for the hold: a browser checkout), `get-showtimes`
+//! (ZIP 02139 on the demo data), and `hot-showtime` (S seats, B buyers buying one
+//! ticket at a time until it sells out: the elapsed time, and a check that exactly S
+//! were sold).
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use cinema_client::movies_pb as movies;
+use cinema_client::orders_pb as orders;
+use cinema_client::{Cinema, ClientConfig, ClientError, NewOrder};
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use secrecy::SecretString;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cinema-bench",
+    version,
+    about = "Load-test a running Cinema stack"
+)]
+struct Args {
+    #[arg(long, env = "CINEMA_MOVIES", default_value = "http://127.0.0.1:50051")]
+    movies: String,
+    #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
+    orders: String,
+    /// Needed to create the benchmark's products, theatre and showtime.
+    #[arg(long, env = "MOVIES_ADMIN_TOKEN", hide_env_values = true)]
+    movies_admin_token: String,
+    #[arg(long, env = "ORDERS_ADMIN_TOKEN", hide_env_values = true)]
+    orders_admin_token: String,
+    /// Concurrent clients (closed loop: each sends its next call when the last answers).
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    /// How long each timed scenario runs.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Which scenarios to run (all by default).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Scenario>,
+    /// The ZIP code searched by `get-showtimes`.
+    #[arg(long, default_value = "02139")]
+    zip: String,
+    /// Seats of the hot showtime.
+    #[arg(long, default_value_t = 2000)]
+    seats: u32,
+    /// Buyers racing for the hot showtime.
+    #[arg(long, default_value_t = 200)]
+    buyers: usize,
+    /// The Postgres server for pgbench (it creates and uses a database of its own,
+    /// `cinema_bench_pgbench`). pgbench is skipped when it is not on PATH.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@localhost:5432/postgres",
+        hide_env_values = true
+    )]
+    database_url: String,
+    /// Skip pgbench.
+    #[arg(long)]
+    no_pgbench: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    PlaceOrder,
+    HoldAndPay,
+    GetShowtimes,
+    HotShowtime,
+}
+
+/// Latencies and outcomes of one timed scenario.
+struct Figures {
+    name: &'static str,
+    latencies: Histogram<u64>,
+    errors: u64,
+    elapsed: Duration,
+}
+
+impl Figures {
+    fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn print(&self, baseline: Option<f64>) {
+        let ms = |q: f64| self.latencies.value_at_quantile(q) as f64 / 1000.0;
+        let ratio = baseline
+            .map(|tps| format!("{:>6.0} %", 100.0 * self.per_second() / tps))
+            .unwrap_or_else(|| "      -".into());
+        println!(
+            "{:<16} {:>9.0}/s  p50 {:>7.2} ms  p90 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms  errors {:>4}  vs pgbench {ratio}",
+            self.name,
+            self.per_second(),
+            ms(0.50),
+            ms(0.90),
+            ms(0.99),
+            self.latencies.max() as f64 / 1000.0,
+            self.errors,
+        );
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
+}
+
+/// Runs `call` in `workers` closed loops for `duration`; a call's latency is recorded
+/// when it succeeds, and counted as an error otherwise.
+async fn timed<F, Fut>(name: &'static str, workers: usize, duration: Duration, call: F) -> Figures
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), ClientError>> + Send,
+{
+    let call = Arc::new(call);
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for worker in 0..workers {
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = histogram();
+            let mut errors = 0;
+            let mut n = 0;
+            while Instant::now() < deadline {
+                let began = Instant::now();
+                match call(worker * 1_000_000 + n).await {
+                    Ok(()) => latencies.saturating_record(began.elapsed().as_micros() as u64),
+                    Err(_) => errors += 1,
+                }
+                n += 1;
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut figures = Figures {
+        name,
+        latencies: histogram(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await.expect("worker");
+        figures.latencies.add(latencies).expect("same bounds");
+        figures.errors += errors;
+    }
+    figures.elapsed = start.elapsed();
+    figures
+}
+
+fn visa() -> orders::Payment {
+    orders::Payment {
+        method: Some(orders::payment::Method::CreditCard(orders::CreditCard {
+            brand: orders::CardBrand::Visa.into(),
+            number: "4111 1111 1111 1111".into(),
+            expiration_month: 12,
+            expiration_year: 2030,
+            billing_address: Some(orders::Address {
+                line_1: "77 Massachusetts Ave".into(),
+                line_2: String::new(),
+                city: "Cambridge".into(),
+                state: "MA".into(),
+                zip_code: "02139".into(),
+            }),
+        })),
+    }
+}
+
+fn one(product: &str) -> Vec<orders::OrderItem> {
+    vec![orders::OrderItem {
+        product_id: product.to_owned(),
+        quantity: 1,
+    }]
+}
+
+/// 200 products with stock enough for any run, so orders spread over many rows.
+async fn spread_products(cinema: &Cinema, run: &str) -> anyhow::Result<Arc<Vec<String>>> {
+    let mut products = Vec::new();
+    for i in 0..200 {
+        let id = cinema
+            .orders()
+            .add_product(orders::AddProductRequest {
+                description: format!("bench {run} product {i}"),
+                quantity: 10_000_000,
+                price_cents: 1250,
+                provider_id: None,
+                external_ref: None,
+            })
+            .await
+            .context("AddProduct (is ORDERS_ADMIN_TOKEN the stack's?)")?;
+        products.push(id);
+    }
+    Ok(Arc::new(products))
+}
+
+/// A showtime of `seats` seats, created through the movies service like any other, so
+/// its sell-out also reaches movies through the callback.
+async fn hot_showtime(cinema: &Cinema, run: &str, seats: u32) -> anyhow::Result<String> {
+    let admin = cinema.admin();
+    let movie = admin
+        .create_movie(movies::CreateMovieRequest {
+            name: format!("Bench premiere {run}"),
+            length_minutes: 120,
+            rating: movies::Rating::Pg13.into(),
+        })
+        .await
+        .context("CreateMovie (is MOVIES_ADMIN_TOKEN the stack's?)")?;
+    let theatre = admin
+        .create_theatre(movies::CreateTheatreRequest {
+            name: format!("Bench Palace {run}"),
+            phone: "+16175550199".into(),
+            address: Some(movies::Address {
+                line_1: "1 Bench St".into(),
+                city: "Cambridge".into(),
+                state: "MA".into(),
+                zip_code: "02139".into(),
+            }),
+            auditoriums: vec![movies::Auditorium {
+                room: "Premiere".into(),
+                seats,
+            }],
+            ..Default::default()
+        })
+        .await?;
+    let start = chrono::Utc::now() + chrono::Duration::days(3);
+    let showtime = admin
+        .create_showtime(movies::CreateShowtimeRequest {
+            movie_id: movie.id,
+            theatre_id: theatre.id,
+            room: "Premiere".into(),
+            start_time: Some(prost_types::Timestamp {
+                seconds: start.timestamp(),
+                nanos: 0,
+            }),
+            price_cents: 1800,
+            request_id: String::new(),
+        })
+        .await?;
+    Ok(showtime.product_id)
+}
+
+/// B buyers buy one ticket each, again and again, until the showtime is sold out.
+async fn sell_out(cinema: &Cinema, product: &str, seats: u32, buyers: usize) -> anyhow::Result<()> {
+    let sold = Arc::new(AtomicU64::new(0));
+    let other_errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..buyers {
+        let (cinema, product) = (cinema.clone(), product.to_owned());
+        let (sold, other_errors) = (sold.clone(), other_errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = histogram();
+            loop {
+                let began = Instant::now();
+                let order = NewOrder {
+                    items: one(&product),
+                    payment: visa(),
+                    ..Default::default()
+                };
+                match cinema.orders().place_order(order).await {
+                    Ok(_) => {
+                        latencies.saturating_record(began.elapsed().as_micros() as u64);
+                        sold.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(ClientError::SoldOut(_)) => return latencies,
+                    Err(_) => {
+                        other_errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    let mut latencies = histogram();
+    for task in tasks {
+        latencies
+            .add(task.await.expect("buyer"))
+            .expect("same bounds");
+    }
+    let elapsed = start.elapsed();
+    let left = cinema.orders().availability(&[product]).await?;
+    let sold = sold.load(Ordering::Relaxed);
+    println!(
+        "{:<16} {seats} seats, {buyers} buyers: sold out in {:.2} s ({:.0} orders/s), p50 {:.1} ms, p99 {:.1} ms; \
+         sold {sold}, left {} available + {} held, errors other than sold out: {}",
+        "hot-showtime",
+        elapsed.as_secs_f64(),
+        sold as f64 / elapsed.as_secs_f64(),
+        latencies.value_at_quantile(0.5) as f64 / 1000.0,
+        latencies.value_at_quantile(0.99) as f64 / 1000.0,
+        left[0].available,
+        left[0].held,
+        other_errors.load(Ordering::Relaxed),
+    );
+    if sold != u64::from(seats) || left[0].available != 0 {
+        bail!("the hot showtime sold {sold} of {seats} seats");
+    }
+    Ok(())
+}
+
+/// pgbench's TPC-B on the same server, same concurrency: the database's own ceiling.
+fn pgbench(database_url: &str, workers: usize, seconds: u64) -> anyhow::Result<Option<f64>> {
+    if Command::new("pgbench").arg("--version").output().is_err() {
+        println!("pgbench is not on PATH: no baseline");
+        return Ok(None);
+    }
+    let url = database_url
+        .rsplit_once('/')
+        .map(|(server, _)| format!("{server}/cinema_bench_pgbench"))
+        .context("DATABASE_URL has no database name")?;
+    // Exit status ignored: the database may exist from an earlier run.
+    let _ = Command::new("psql")
+        .args([database_url, "-qc", "CREATE DATABASE cinema_bench_pgbench"])
+        .output();
+    let init = Command::new("pgbench")
+        .args(["-i", "-s", "10", "-q", &url])
+        .output()
+        .context("pgbench -i")?;
+    if !init.status.success() {
+        bail!(
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+    }
+    let run = Command::new("pgbench")
+        .args([
+            "-n",
+            "-c",
+            &workers.to_string(),
+            "-j",
+            &workers.min(4).to_string(),
+            "-T",
+            &seconds.to_string(),
+            &url,
+        ])
+        .output()
+        .context("pgbench")?;
+    let out = String::from_utf8_lossy(&run.stdout);
+    let tps = out
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .with_context(|| format!("no tps in pgbench's output:\n{out}"))?;
+    println!(
+        "{:<16} {:>9.0}/s  (TPC-B, scale 10, {workers} clients, {seconds} s)",
+        "pgbench", tps
+    );
+    Ok(Some(tps))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut config = ClientConfig::new(args.movies.clone(), args.orders.clone());
+    config.movies_admin_token = Some(SecretString::from(args.movies_admin_token.clone()));
+    config.orders_admin_token = Some(SecretString::from(args.orders_admin_token.clone()));
+    // A benchmark measures the service, not the client's retries.
+    config.retries = 0;
+    let cinema = Cinema::connect(config)?;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let wants = |s: Scenario| args.only.is_empty() || args.only.contains(&s);
+    let duration = Duration::from_secs(args.seconds);
+
+    let baseline = if args.no_pgbench {
+        None
+    } else {
+        pgbench(&args.database_url, args.workers, args.seconds)?
+    };
+
+    if wants(Scenario::PlaceOrder) || wants(Scenario::HoldAndPay) {
+        let products = spread_products(&cinema, &run).await?;
+        if wants(Scenario::PlaceOrder) {
+            let (c, p) = (cinema.clone(), products.clone());
+            timed("place-order", args.workers, duration, move |n| {
+                let (c, p) = (c.clone(), p.clone());
+                async move {
+                    let order = NewOrder {
+                        items: one(&p[n % p.len()]),
+                        payment: visa(),
+                        ..Default::default()
+                    };
+                    c.orders().place_order(order).await.map(drop)
+                }
+            })
+            .await
+            .print(baseline);
+        }
+        if wants(Scenario::HoldAndPay) {
+            let (c, p) = (cinema.clone(), products.clone());
+            timed("hold-and-pay", args.workers, duration, move |n| {
+                let (c, p) = (c.clone(), p.clone());
+                async move {
+                    let hold = c.orders().hold_products(one(&p[n % p.len()]), 0).await?;
+                    let order = NewOrder {
+                        hold_id: Some(hold.hold_id),
+                        payment: visa(),
+                        ..Default::default()
+                    };
+                    c.orders().place_order(order).await.map(drop)
+                }
+            })
+            .await
+            .print(baseline);
+        }
+    }
+    if wants(Scenario::GetShowtimes) {
+        let found = cinema
+            .movies()
+            .get_showtimes(movies::GetShowtimesRequest {
+                zip_code: Some(args.zip.clone()),
+                ..Default::default()
+            })
+            .await?;
+        println!(
+            "{:<16} ZIP {}: {} showtimes, {} theatres, {} movies per call",
+            "get-showtimes",
+            args.zip,
+            found.showtimes.len(),
+            found.theatres.len(),
+            found.movies.len()
+        );
+        let (c, zip) = (cinema.clone(), args.zip.clone());
+        timed("get-showtimes", args.workers, duration, move |_| {
+            let (c, zip) = (c.clone(), zip.clone());
+            async move {
+                c.movies()
+                    .get_showtimes(movies::GetShowtimesRequest {
+                        zip_code: Some(zip),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(drop)
+            }
+        })
+        .await
+        .print(baseline);
+    }
+    if wants(Scenario::HotShowtime) {
+        let product = hot_showtime(&cinema, &run, args.seats).await?;
+        sell_out(&cinema, &product, args.seats, args.buyers).await?;
+    }
+    Ok(())
+}

@@ -348,10 +348,10 @@ impl Checkout {
         };
         if let Err(refused) = usable(&hold) {
             // Confirmed by a racing attempt of this very request: that is its order.
-            if hold.status == HoldStatus::Confirmed {
-                if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
-                    return Ok(order);
-                }
+            if hold.status == HoldStatus::Confirmed
+                && let Some(order) = self.replay(&draft.request_id, &fingerprint).await?
+            {
+                return Ok(order);
             }
             return Err(refused);
         }

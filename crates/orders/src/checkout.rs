@@ -114,15 +114,23 @@ impl Checkout {
 
     /// Holds the draft's units, or returns the hold already made under its key.
     pub async fn hold(&self, draft: &HoldDraft) -> Result<Hold, Error> {
-        self.hold_with_id(draft).await.map(|(_, hold)| hold)
+        self.hold_with_id(draft, None)
+            .await
+            .map(|(_, hold, _)| hold)
     }
 
-    /// [`Self::hold`], with the hold's internal id.
+    /// [`Self::hold`], with the hold's internal id. With `pay_for`, a new hold's
+    /// authorization is claimed for that request in the same transaction (one commit
+    /// fewer per order); `None` comes back when the hold already existed.
     #[tracing::instrument(skip_all, fields(key = draft.key.as_str()))]
-    async fn hold_with_id(&self, draft: &HoldDraft) -> Result<(i64, Hold), Error> {
+    async fn hold_with_id(
+        &self,
+        draft: &HoldDraft,
+        pay_for: Option<&RequestId>,
+    ) -> Result<(i64, Hold, Option<AuthorizationClaim>), Error> {
         let fingerprint = draft.fingerprint();
-        if let Some(hold) = self.existing_hold(&draft.key, &fingerprint).await? {
-            return Ok(hold);
+        if let Some((internal, hold)) = self.existing_hold(&draft.key, &fingerprint).await? {
+            return Ok((internal, hold, None));
         }
         let id = HoldId::new();
         // Postgres keeps microseconds: the hold returned now must equal the one read later.
@@ -138,9 +146,21 @@ impl Checkout {
             } => {
                 // Taking the last units sells a product out for its provider, held or not.
                 enqueue_availability_events(&mut tx, &changes).await?;
+                let claim = match pay_for {
+                    Some(request_id) => Some(
+                        store::claim_authorization(
+                            &mut tx,
+                            request_id.as_str(),
+                            internal,
+                            hold.total_cents(),
+                        )
+                        .await?,
+                    ),
+                    None => None,
+                };
                 tx.commit().await?;
                 tracing::info!(hold_id = %id, %expires_at, "units held");
-                Ok((internal, hold))
+                Ok((internal, hold, claim))
             }
             HoldInsert::Short => {
                 tx.rollback().await?;
@@ -148,9 +168,11 @@ impl Checkout {
             }
             HoldInsert::Raced => {
                 tx.rollback().await?;
-                self.existing_hold(&draft.key, &fingerprint)
+                let (internal, hold) = self
+                    .existing_hold(&draft.key, &fingerprint)
                     .await?
-                    .ok_or_else(|| Error::unexpected("a racing hold vanished"))
+                    .ok_or_else(|| Error::unexpected("a racing hold vanished"))?;
+                Ok((internal, hold, None))
             }
         }
     }
@@ -338,12 +360,17 @@ impl Checkout {
         self.check_payment_prerequisites(&draft.payment).await?;
 
         // 1. The seats: held already, or held now.
-        let ((internal, hold), made_here) = match &draft.basket {
-            Basket::Hold(id) => (self.load_hold(HoldKey::Public(*id)).await?, false),
+        let (internal, hold, mut claimed, made_here) = match &draft.basket {
+            Basket::Hold(id) => {
+                let (internal, hold) = self.load_hold(HoldKey::Public(*id)).await?;
+                (internal, hold, None, false)
+            }
             Basket::Items(lines) => {
                 let own =
                     HoldDraft::for_order(&draft.request_id, lines.clone(), self.checkout_hold);
-                (self.hold_with_id(&own).await?, true)
+                let (internal, hold, claimed) =
+                    self.hold_with_id(&own, Some(&draft.request_id)).await?;
+                (internal, hold, claimed, true)
             }
         };
         if let Err(refused) = usable(&hold) {
@@ -362,15 +389,17 @@ impl Checkout {
         let rid = draft.request_id.as_str();
         let deadline = tokio::time::Instant::now() + self.payment_timeout + IN_FLIGHT_MARGIN;
         let authorization = loop {
-            let claim = {
-                let mut conn = self.pool.acquire().await?;
-                store::claim_authorization(&mut conn, rid, internal, total).await?
+            let claim = match claimed.take() {
+                Some(claim) => claim,
+                None => {
+                    let mut conn = self.pool.acquire().await?;
+                    store::claim_authorization(&mut conn, rid, internal, total).await?
+                }
             };
             match claim {
                 AuthorizationClaim::Mine => {
                     break self.authorize(draft, total, made_here, internal).await?;
                 }
-                AuthorizationClaim::Granted(code) => break Authorization { code },
                 AuthorizationClaim::Captured => {
                     return self
                         .replay(&draft.request_id, &fingerprint)
@@ -468,30 +497,14 @@ impl Checkout {
                 "the payment processor did not answer in time; retry".into(),
             ))
         });
-        let mut conn = self.pool.acquire().await?;
         match answer {
-            Ok(authorization) => {
-                let recorded = store::set_authorization(
-                    &mut conn,
-                    rid,
-                    &["pending"],
-                    "authorized",
-                    Some(&authorization.code),
-                )
-                .await?;
-                if !recorded {
-                    // The sweeper voided this attempt meanwhile (its hold ended): what
-                    // the processor just granted must be voided too.
-                    drop(conn);
-                    self.void(rid, Some(&authorization.code)).await?;
-                    return Err(Error::failed_precondition(
-                        "the hold expired before the payment completed; nothing was charged",
-                    ));
-                }
-                Ok(authorization)
-            }
+            // Recorded with the capture, in the confirm transaction: if this process
+            // dies first, the row stays `pending` and is voided by request id once the
+            // hold has expired (a processor keys authorizations by that id too).
+            Ok(authorization) => Ok(authorization),
             Err(PaymentError::Declined(reason)) => {
                 tracing::info!(%reason, "payment declined");
+                let mut conn = self.pool.acquire().await?;
                 store::set_authorization(&mut conn, rid, &["pending"], "declined", None).await?;
                 drop(conn);
                 // A hold the customer made keeps their seats for another card; one made
@@ -505,7 +518,6 @@ impl Checkout {
                 )))
             }
             Err(PaymentError::Unavailable(reason)) => {
-                drop(conn);
                 tracing::warn!(%reason, "payment processor unavailable");
                 self.void(rid, None).await?;
                 Err(Error::Unavailable(reason))

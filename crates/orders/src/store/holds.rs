@@ -323,28 +323,25 @@ pub async fn confirm_hold(
     hold: i64,
     products: &[i64],
 ) -> Result<bool, Error> {
-    let confirmed = sqlx::query(
-        "UPDATE holds SET status = 'confirmed', ended_at = now()
-         WHERE id = $1 AND status = 'active' AND expires_at > now()",
-    )
-    .bind(hold)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if confirmed == 0 {
-        return Ok(false);
-    }
     let mut sorted = products.to_vec();
     sorted.sort_unstable();
     lock_in_order(&mut *conn, &sorted).await?;
-    sqlx::query(
-        "UPDATE products p SET quantity_held = p.quantity_held - i.quantity
-         FROM hold_items i WHERE i.hold_id = $1 AND p.id = i.product_id",
+    // A hold has at least one item, so no row moved means the hold was not usable.
+    let moved = sqlx::query(
+        "WITH confirmed AS (
+             UPDATE holds SET status = 'confirmed', ended_at = now()
+             WHERE id = $1 AND status = 'active' AND expires_at > now()
+             RETURNING id
+         )
+         UPDATE products p SET quantity_held = p.quantity_held - i.quantity
+         FROM hold_items i JOIN confirmed c ON c.id = i.hold_id
+         WHERE p.id = i.product_id",
     )
     .bind(hold)
     .execute(conn)
-    .await?;
-    Ok(true)
+    .await?
+    .rows_affected();
+    Ok(moved > 0)
 }
 
 /// Where a checkout's payment authorization stands.
@@ -352,8 +349,6 @@ pub async fn confirm_hold(
 pub enum AuthorizationClaim {
     /// This request may ask the processor now (its row is `pending`, ours).
     Mine,
-    /// Granted earlier (a retry after a crash): confirm with this code, do not ask again.
-    Granted(String),
     /// Another attempt of the same request is asking right now.
     InFlight,
     /// Already captured: the order exists.
@@ -393,15 +388,13 @@ pub async fn claim_authorization(
     if mine.is_some() {
         return Ok(AuthorizationClaim::Mine);
     }
-    let (status, code): (String, Option<String>) = sqlx::query_as(
-        "SELECT status, authorization_code FROM payment_authorizations WHERE request_id = $1",
-    )
-    .bind(request_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(match (status.as_str(), code) {
-        ("authorized", Some(code)) => AuthorizationClaim::Granted(code),
-        ("captured", _) => AuthorizationClaim::Captured,
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM payment_authorizations WHERE request_id = $1")
+            .bind(request_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(match status.as_str() {
+        "captured" => AuthorizationClaim::Captured,
         _ => AuthorizationClaim::InFlight,
     })
 }

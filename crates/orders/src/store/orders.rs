@@ -549,7 +549,8 @@ pub async fn insert_confirmed_order(
              FROM placed, hold_items i WHERE i.hold_id = $18
          ),
          captured AS (
-             UPDATE payment_authorizations SET status = 'captured', updated_at = now()
+             UPDATE payment_authorizations
+             SET status = 'captured', authorization_code = $11, updated_at = now()
              WHERE request_id = $15 AND EXISTS (SELECT 1 FROM placed)
          )
          SELECT (SELECT id FROM placed), (SELECT created_at FROM placed),

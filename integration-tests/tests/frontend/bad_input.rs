@@ -309,6 +309,54 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
                 .map(drop)
         }) as Call
     };
+    let hold_with = |f: &dyn Fn(&mut orders::HoldProductsRequest)| {
+        let mut r = orders::HoldProductsRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            items: vec![orders::OrderItem {
+                product_id: show.product_id.clone(),
+                quantity: 1,
+            }],
+            ttl_seconds: 0,
+        };
+        f(&mut r);
+        let mut client = orders_client.clone();
+        Box::pin(async move { client.hold_products(r).await.map(drop) }) as Call
+    };
+    let get_hold = |hold_id: String| {
+        let mut client = orders_client.clone();
+        Box::pin(async move {
+            client
+                .get_hold(orders::GetHoldRequest { hold_id })
+                .await
+                .map(drop)
+        }) as Call
+    };
+    let release_hold = |hold_id: String| {
+        let mut client = orders_client.clone();
+        Box::pin(async move {
+            client
+                .release_hold(orders::ReleaseHoldRequest { hold_id })
+                .await
+                .map(drop)
+        }) as Call
+    };
+    let available_again = |external_ref: String| {
+        let mut client = provider.clone();
+        let r = orders::ProductAvailableRequest {
+            event_id: "e2".into(),
+            product_id: show.product_id.clone(),
+            external_ref,
+            remaining: 1,
+            occurred_at: None,
+            sequence: 2,
+        };
+        Box::pin(async move {
+            client
+                .product_available(bearer(r, CALLBACK_TOKEN))
+                .await
+                .map(drop)
+        }) as Call
+    };
     let made_up_token =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("v1:-99999999999999999:1");
     let ts = |seconds: i64, nanos: i32| Some(prost_types::Timestamp { seconds, nanos });
@@ -578,7 +626,90 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             NotFound,
             sold_out_with(&|r| r.external_ref = "424242".into()),
         ),
+        (
+            "ProductAvailable NUL ref",
+            Invalid,
+            available_again("1\0".into()),
+        ),
+        (
+            "ProductAvailable unknown showtime",
+            NotFound,
+            available_again("424242".into()),
+        ),
         // OrdersService
+        (
+            "HoldProducts NUL request id",
+            Invalid,
+            hold_with(&|r| r.request_id = "h\0".into()),
+        ),
+        (
+            "HoldProducts 1 MB request id",
+            Invalid,
+            hold_with(&|r| r.request_id = huge()),
+        ),
+        (
+            "HoldProducts no items",
+            Invalid,
+            hold_with(&|r| r.items.clear()),
+        ),
+        (
+            "HoldProducts zero quantity",
+            Invalid,
+            hold_with(&|r| r.items[0].quantity = 0),
+        ),
+        (
+            "HoldProducts too long",
+            Invalid,
+            hold_with(&|r| r.ttl_seconds = u32::MAX),
+        ),
+        (
+            "HoldProducts unknown product",
+            NotFound,
+            hold_with(&|r| r.items[0].product_id = "424242".into()),
+        ),
+        (
+            "HoldProducts more than left",
+            Code::ResourceExhausted,
+            hold_with(&|r| r.items[0].quantity = 10_000),
+        ),
+        ("GetHold NUL id", Invalid, get_hold("\0".into())),
+        ("GetHold 1 MB id", Invalid, get_hold(huge())),
+        (
+            "GetHold unknown",
+            NotFound,
+            get_hold(uuid::Uuid::new_v4().to_string()),
+        ),
+        (
+            "ReleaseHold bad id",
+            Invalid,
+            release_hold("not-a-hold".into()),
+        ),
+        (
+            "ReleaseHold unknown",
+            NotFound,
+            release_hold(uuid::Uuid::new_v4().to_string()),
+        ),
+        (
+            "PlaceOrder hold and items",
+            Invalid,
+            order_with(&|r| r.hold_id = uuid::Uuid::new_v4().to_string()),
+        ),
+        (
+            "PlaceOrder unknown hold",
+            NotFound,
+            order_with(&|r| {
+                r.items.clear();
+                r.hold_id = uuid::Uuid::new_v4().to_string();
+            }),
+        ),
+        (
+            "PlaceOrder 1 MB hold id",
+            Invalid,
+            order_with(&|r| {
+                r.items.clear();
+                r.hold_id = huge();
+            }),
+        ),
         (
             "RegisterProvider NUL name",
             Invalid,
@@ -813,6 +944,6 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
         orders_before,
         "orders changed"
     );
-    assert!(total >= 80, "{total} cases");
+    assert!(total >= 100, "{total} cases");
     stack.stop().await.expect("stop");
 }

@@ -90,6 +90,9 @@ struct UpArgs {
     orders_addr: SocketAddr,
     #[arg(long, env = "CINEMA_SMS_ADDR", default_value = "127.0.0.1:50060")]
     sms_addr: SocketAddr,
+    /// Where the website is served.
+    #[arg(long, env = "CINEMA_WEB_ADDR", default_value = "127.0.0.1:8080")]
+    web_addr: SocketAddr,
     /// Delay of the simulated payment processor (a real one takes 200 to 2000 ms).
     #[arg(long, env = "ORDERS_PAYMENT_LATENCY_MS", default_value_t = 0)]
     payment_latency_ms: u64,

@@ -131,12 +131,22 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     let movies_url = format!("http://{}", movies.local_addr());
     let orders_url = format!("http://{}", orders.local_addr());
+    let web = cinema_web::Application::build(cinema_web::Settings {
+        listen_addr: args.web_addr,
+        movies_endpoint: movies_url.clone(),
+        orders_endpoint: orders_url.clone(),
+        secure_cookies: false,
+    })
+    .await
+    .context("the website cannot start")?;
+    let web_url = format!("http://{}", web.local_addr());
     let orders_pool = orders.pool().clone();
     let movies_pool = movies.pool().clone();
 
     let stop = CancellationToken::new();
     let orders_task = tokio::spawn(orders.run_until_stopped(stop.clone().cancelled_owned()));
     let movies_task = tokio::spawn(movies.run_until_stopped(stop.clone().cancelled_owned()));
+    let web_task = tokio::spawn(web.run_until_stopped(stop.clone().cancelled_owned()));
 
     // Loading the demo takes a while the first time; Ctrl-C must not wait for it.
     let interrupted = if args.demo {
@@ -155,11 +165,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         false
     };
     if !interrupted {
-        announce(&movies_url, &orders_url, &sim);
+        announce(&web_url, &movies_url, &orders_url, &sim);
         stop_signal.await;
     }
     println!("stopping...");
     stop.cancel();
+    web_task.await.context("web task")??;
     movies_task.await.context("movies task")??;
     orders_task.await.context("orders task")??;
     sim.stop().await;
@@ -167,10 +178,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn announce(movies_url: &str, orders_url: &str, sim: &Simulator) {
+fn announce(web_url: &str, movies_url: &str, orders_url: &str, sim: &Simulator) {
     let sms_url = format!("http://{}", sim.addr);
     println!();
-    println!("Cinema is up.");
+    println!("Cinema is up: open {web_url}");
+    println!("  website          {web_url}");
     println!("  movies service   {movies_url}   (gRPC, reflection on)");
     println!("  orders service   {orders_url}   (gRPC, reflection on)");
     println!("  SMS simulator    {sms_url}   (texts: {sms_url}/texts)");

@@ -18,7 +18,7 @@ fn free_port() -> u16 {
 
 struct Stack {
     child: Child,
-    ports: [u16; 3],
+    ports: [u16; 4],
 }
 
 /// The movies admin token the stacks under test run with, so `cinema demo` can use it.
@@ -32,7 +32,7 @@ impl Stack {
 
     /// Starts `cinema up` with these extra arguments and waits until it says it is up.
     fn start(database_url: &str, prefix: &str, extra: &[&str]) -> Self {
-        let ports = [free_port(), free_port(), free_port()];
+        let ports = [free_port(), free_port(), free_port(), free_port()];
         let mut child = Command::new(CINEMA)
             .args(["up", "--db-prefix", prefix])
             .args(extra)
@@ -40,6 +40,7 @@ impl Stack {
             .args(["--movies-addr", &format!("127.0.0.1:{}", ports[0])])
             .args(["--orders-addr", &format!("127.0.0.1:{}", ports[1])])
             .args(["--sms-addr", &format!("127.0.0.1:{}", ports[2])])
+            .args(["--web-addr", &format!("127.0.0.1:{}", ports[3])])
             .env("DATABASE_URL", database_url)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -58,7 +59,11 @@ impl Stack {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("`cinema up --demo` did not say it was up in time");
-            if line.contains("Cinema is up.") {
+            if line.contains("Cinema is up") {
+                assert!(
+                    line.ends_with(&format!("open http://127.0.0.1:{}", ports[3])),
+                    "the banner names the website: {line}"
+                );
                 break;
             }
         }
@@ -196,6 +201,34 @@ async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
         .to_owned();
     let order = stack.cinema(&["order", &confirmation]);
     assert_eq!(order["status"], "placed");
+
+    // Demo shows start in the afternoon and evening on each theatre's own clock.
+    for slot in near[0]["showtimes"].as_array().expect("showtimes") {
+        let local = slot["local_start_time"].as_str().expect("local time");
+        let hour: u32 = local[11..13].parse().expect("hour");
+        assert!([13, 16, 20].contains(&hour), "{local}");
+        assert_eq!(slot["time_zone"], "America/New_York");
+    }
+
+    // The website serves the same catalogue, and the order a moviegoer bought.
+    let web = format!("http://127.0.0.1:{}", stack.ports[3]);
+    let home = reqwest::get(format!("{web}/?zip=02139"))
+        .await
+        .expect("home page")
+        .text()
+        .await
+        .expect("html");
+    assert!(home.contains("Casablanca"), "{home}");
+    let page = reqwest::get(format!("{web}/orders/{confirmation}"))
+        .await
+        .expect("order page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains(&confirmation) && page.contains("Kendall Square Cinema"),
+        "{page}"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -6,3 +6,4 @@ mod chapter;
 mod fixtures;
 mod journey;
 mod python_client;
+mod web;

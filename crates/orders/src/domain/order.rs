@@ -321,6 +321,9 @@ pub struct PricedLine {
     pub product_id: ProductId,
     pub quantity: i64,
     pub unit_price_cents: i64,
+    /// The provider's reference for the product (a showtime id), so a front-end can
+    /// say what was bought.
+    pub external_ref: Option<String>,
 }
 
 impl PricedLine {

@@ -145,6 +145,7 @@ pub async fn insert_hold(
             product_id: ProductId::from_db(r.0),
             quantity: -r.2,
             unit_price_cents: r.7,
+            external_ref: r.4.clone(),
         })
         .collect();
     lines.sort_by_key(|l| l.position);
@@ -225,12 +226,23 @@ pub async fn load_hold(
         HoldKey::Internal(id) => (Some(id), None),
         HoldKey::Public(id) => (None, Some(id.get())),
     };
-    // hold id, public id, status, expires, position, product, quantity, unit price
-    type Row = (i64, uuid::Uuid, String, DateTime<Utc>, i32, i64, i64, i64);
+    // hold id, public id, status, expires, position, product, quantity, unit price, ref
+    type Row = (
+        i64,
+        uuid::Uuid,
+        String,
+        DateTime<Utc>,
+        i32,
+        i64,
+        i64,
+        i64,
+        Option<String>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT h.id, h.public_id, h.status, h.expires_at,
-                i.position, i.product_id, i.quantity, i.unit_price_cents
+                i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref
          FROM holds h JOIN hold_items i ON i.hold_id = h.id
+         JOIN products p ON p.id = i.product_id
          WHERE h.id = $1 OR h.public_id = $2
          ORDER BY i.position",
     )
@@ -257,6 +269,7 @@ pub async fn load_hold(
                     product_id: ProductId::from_db(r.5),
                     quantity: r.6,
                     unit_price_cents: r.7,
+                    external_ref: r.8,
                 })
                 .collect(),
         },

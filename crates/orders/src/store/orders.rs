@@ -424,9 +424,10 @@ pub async fn load_order(
     .await?;
     let Some(row) = row else { return Ok(None) };
 
-    let lines: Vec<(i32, i64, i64, i64)> = sqlx::query_as(
-        "SELECT position, product_id, quantity, unit_price_cents FROM line_items
-         WHERE order_id = $1 ORDER BY position",
+    let lines: Vec<(i32, i64, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT l.position, l.product_id, l.quantity, l.unit_price_cents, p.external_ref
+         FROM line_items l JOIN products p ON p.id = l.product_id
+         WHERE l.order_id = $1 ORDER BY l.position",
     )
     .bind(row.id)
     .fetch_all(conn)
@@ -454,11 +455,12 @@ pub async fn load_order(
         lines: lines
             .into_iter()
             .map(
-                |(position, product_id, quantity, unit_price_cents)| PricedLine {
+                |(position, product_id, quantity, unit_price_cents, external_ref)| PricedLine {
                     position: position as u32,
                     product_id: ProductId::from_db(product_id),
                     quantity,
                     unit_price_cents,
+                    external_ref,
                 },
             )
             .collect(),

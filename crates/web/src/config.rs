@@ -1,0 +1,21 @@
+//! Settings from flags and environment variables (flags win).
+
+use std::net::SocketAddr;
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to serve HTTP on. Port 0 picks a free port.
+    #[arg(long, env = "WEB_LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen_addr: SocketAddr,
+    /// The movies service.
+    #[arg(long, env = "CINEMA_MOVIES", default_value = "http://127.0.0.1:50051")]
+    pub movies_endpoint: String,
+    /// The orders service.
+    #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
+    pub orders_endpoint: String,
+    /// Mark cookies `Secure` (set it when the site is served over HTTPS).
+    #[arg(long, env = "WEB_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub secure_cookies: bool,
+}

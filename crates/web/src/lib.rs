@@ -1,0 +1,149 @@
+//! The moviegoer's website: the pages the chapter builds its services for, rendered on
+//! the server, working without JavaScript, talking to the services only through
+//! `cinema-client` and its façades.
+//!
+//! # Layout
+//!
+//! - [`routes`]: one handler per page; each calls the client and fills a template.
+//! - [`views`]: what templates print (local times by day, money, ratings).
+//! - [`csrf`]: double-submit tokens for every POST.
+//! - [`error`]: service errors as pages with the right status.
+//! - `templates/`: askama templates, checked at compile time; `static/`: the style
+//!   sheet and the few lines of script behind the checkout countdown, compiled in.
+
+pub mod config;
+pub mod csrf;
+pub mod error;
+pub mod routes;
+pub mod views;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use cinema_client::{Cinema, ClientConfig};
+use tokio::net::TcpListener;
+
+pub use config::Settings;
+use routes::AppState;
+
+/// The site, bound to its address and ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: Router,
+}
+
+const STYLE: &str = include_str!("../static/style.css");
+const SCRIPT: &str = include_str!("../static/checkout.js");
+
+/// A strict policy: only this site's own style sheet and script, no inline code, no
+/// framing, forms only to this site.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+     script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}
+
+/// The routes, over any client (tests pass one to an in-process stack).
+pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
+    let state = AppState {
+        cinema,
+        secure_cookies,
+    };
+    Router::new()
+        .route("/", get(routes::home))
+        .route("/movies/{id}", get(routes::movie))
+        .route("/theatres/{id}", get(routes::theatre))
+        .route("/showtimes/{id}", get(routes::showtime))
+        .route("/showtimes/{id}/hold", post(routes::hold))
+        .route("/checkout/{hold}", get(routes::checkout).post(routes::pay))
+        .route("/orders", get(routes::lookup))
+        .route("/orders/{confirmation}", get(routes::order))
+        .route(
+            "/orders/{confirmation}/cancel",
+            get(routes::confirm_cancel).post(routes::cancel),
+        )
+        .route("/healthz", get(routes::healthz))
+        .route(
+            "/static/style.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+        )
+        .route(
+            "/static/checkout.js",
+            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn(security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+impl Application {
+    /// Binds the listener and prepares the client (which dials lazily, so the site
+    /// starts even while a service is still starting).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let cinema = Cinema::connect(ClientConfig::new(
+            settings.movies_endpoint.clone(),
+            settings.orders_endpoint.clone(),
+        ))
+        .context("invalid service endpoints")?;
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
+        let addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            addr,
+            router: router(cinema, settings.secure_cookies),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, "web front-end listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the web server failed")?;
+        tracing::info!("web front-end stopped");
+        Ok(())
+    }
+}

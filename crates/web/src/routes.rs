@@ -1,0 +1,769 @@
+//! The pages. Handlers are thin: read the request, call `cinema-client` (its façades
+//! for the browsing pages, exactly as the chapter intends), hand a view to a template.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use cinema_client::orders_pb as orders;
+use cinema_client::{Cinema, ClientError, NewOrder};
+use serde::Deserialize;
+
+use crate::csrf;
+use crate::error::WebError;
+use crate::views::{self, Day, MovieCard};
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub cinema: Cinema,
+    pub secure_cookies: bool,
+}
+
+/// The most tickets one checkout may hold.
+const MAX_TICKETS: i64 = 10;
+const ZIP_COOKIE: &str = "zip";
+
+fn valid_zip(raw: &str) -> Option<String> {
+    let zip = raw.trim();
+    (zip.len() == 5 && zip.bytes().all(|b| b.is_ascii_digit())).then(|| zip.to_owned())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ZipQuery {
+    zip: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+struct HomePage {
+    zip: String,
+    zip_error: Option<String>,
+    movies: Vec<MovieCard>,
+}
+
+/// `/`: what is showing, near the ZIP code from the form or the cookie.
+pub async fn home(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<ZipQuery>,
+) -> Result<Response, WebError> {
+    let asked = query
+        .zip
+        .as_deref()
+        .map(str::trim)
+        .filter(|z| !z.is_empty());
+    let (zip, zip_error, jar) = match asked {
+        Some(raw) => match valid_zip(raw) {
+            Some(zip) => {
+                let cookie = Cookie::build((ZIP_COOKIE, zip.clone()))
+                    .path("/")
+                    .secure(state.secure_cookies)
+                    .same_site(SameSite::Lax)
+                    .permanent()
+                    .build();
+                (Some(zip), None, jar.add(cookie))
+            }
+            None => (
+                None,
+                Some(format!(
+                    "“{}” is not a ZIP code: enter five digits, like 02139.",
+                    raw.chars().take(20).collect::<String>()
+                )),
+                jar,
+            ),
+        },
+        None => (
+            jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value())),
+            None,
+            jar,
+        ),
+    };
+    let found = state.cinema.current_movies(zip.as_deref()).await;
+    let (movies, zip_error) = match found {
+        Ok(list) => (list.iter().map(MovieCard::from).collect(), zip_error),
+        Err(ClientError::NotFound(_)) => (
+            Vec::new(),
+            Some(format!(
+                "We do not know the ZIP code {}.",
+                zip.as_deref().unwrap_or_default()
+            )),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let page = HomePage {
+        zip: zip.unwrap_or_default(),
+        zip_error,
+        movies,
+    };
+    Ok((jar, page).into_response())
+}
+
+/// A theatre with its showtimes of one movie, by day.
+struct TheatreSlots {
+    id: String,
+    name: String,
+    address: String,
+    distance: Option<String>,
+    days: Vec<Day>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "movie.html")]
+struct MoviePage {
+    movie: MovieCard,
+    zip: String,
+    theatres: Vec<TheatreSlots>,
+}
+
+/// `/movies/{id}?zip=`: the movie's showtimes near the ZIP, by theatre (nearest
+/// first), then by day.
+pub async fn movie(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Query(query): Query<ZipQuery>,
+) -> Result<Response, WebError> {
+    let movie = match state.cinema.movies().get_movie(&id).await {
+        Ok(movie) => movie,
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
+            return Err(WebError::not_found("movie"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let zip = query
+        .zip
+        .as_deref()
+        .and_then(valid_zip)
+        .or_else(|| jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value())));
+    let theatres = match &zip {
+        Some(zip) => state
+            .cinema
+            .showtimes_for_movie_near(&movie.id, zip)
+            .await
+            .or_else(|e| match e {
+                ClientError::NotFound(_) => Ok(Vec::new()),
+                other => Err(other),
+            })?,
+        None => Vec::new(),
+    };
+    let page = MoviePage {
+        movie: MovieCard::from(&movie),
+        zip: zip.unwrap_or_default(),
+        theatres: theatres
+            .iter()
+            .map(|group| TheatreSlots {
+                id: group.theatre.id.clone(),
+                name: group.theatre.name.clone(),
+                address: views::address(&group.theatre),
+                distance: group.theatre.distance_miles.map(|d| format!("{d:.1} mi")),
+                days: views::by_day(&group.showtimes),
+            })
+            .collect(),
+    };
+    Ok(page.into_response())
+}
+
+/// A movie with its showtimes at one theatre, by day.
+struct MovieSlots {
+    movie: MovieCard,
+    days: Vec<Day>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "theatre.html")]
+struct TheatrePage {
+    name: String,
+    address: String,
+    phone: String,
+    phone_link: String,
+    movies: Vec<MovieSlots>,
+}
+
+/// `/theatres/{id}`: the theatre and its movies, each with its showtimes by day.
+pub async fn theatre(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let theatre = match state.cinema.movies().get_theatre(&id).await {
+        Ok(theatre) => theatre,
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
+            return Err(WebError::not_found("theatre"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let movies = state.cinema.showtimes_at_theatre(&theatre.id).await?;
+    let page = TheatrePage {
+        name: theatre.name.clone(),
+        address: views::address(&theatre),
+        phone: views::phone(&theatre.phone),
+        phone_link: theatre.phone.clone(),
+        movies: movies
+            .iter()
+            .map(|group| MovieSlots {
+                movie: MovieCard::from(group.movie.as_ref()),
+                days: views::by_day(&group.showtimes),
+            })
+            .collect(),
+    };
+    Ok(page.into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "showtime.html")]
+struct ShowtimePage {
+    id: String,
+    movie: MovieCard,
+    theatre_id: String,
+    theatre: String,
+    address: String,
+    when: String,
+    room: String,
+    price: String,
+    /// Tickets that can be chosen: 1..=min(10, seats left); empty when sold out.
+    choices: Vec<i64>,
+    csrf: String,
+    error: Option<String>,
+}
+
+async fn showtime_page(
+    state: &AppState,
+    id: &str,
+    csrf: String,
+    error: Option<String>,
+) -> Result<ShowtimePage, WebError> {
+    let details = match state.cinema.movies().get_showtime(id).await {
+        Ok(details) => details,
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
+            return Err(WebError::not_found("showtime"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (Some(showtime), Some(movie), Some(theatre)) =
+        (details.showtime, details.movie, details.theatre)
+    else {
+        return Err(
+            ClientError::Inconsistent("a showtime without its movie or theatre".into()).into(),
+        );
+    };
+    let left = if details.sold_out {
+        0
+    } else {
+        state
+            .cinema
+            .orders()
+            .availability(&[&showtime.product_id])
+            .await?
+            .first()
+            .map_or(0, |p| p.available)
+    };
+    let start = views::instant(showtime.start_time.as_ref());
+    let started = start <= chrono::Utc::now();
+    Ok(ShowtimePage {
+        id: showtime.id.clone(),
+        movie: MovieCard::from(&movie),
+        theatre_id: theatre.id.clone(),
+        theatre: theatre.name.clone(),
+        address: views::address(&theatre),
+        when: views::when(&theatre, start),
+        room: showtime.auditorium.clone(),
+        price: views::dollars(showtime.price_cents),
+        choices: if started {
+            Vec::new()
+        } else {
+            (1..=left.min(MAX_TICKETS)).collect()
+        },
+        csrf,
+        error,
+    })
+}
+
+/// `/showtimes/{id}`: choose how many tickets, then hold them.
+pub async fn showtime(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let page = showtime_page(&state, &id, token, None).await?;
+    Ok((jar, page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HoldForm {
+    csrf: String,
+    tickets: i64,
+}
+
+/// POST `/showtimes/{id}/hold`: holds the seats and goes to the checkout.
+pub async fn hold(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<HoldForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    let details = state
+        .cinema
+        .movies()
+        .get_showtime(&id)
+        .await
+        .map_err(|e| match e {
+            ClientError::NotFound(_) | ClientError::InvalidInput(_) => {
+                WebError::not_found("showtime")
+            }
+            other => other.into(),
+        })?;
+    let product = details.showtime.map(|s| s.product_id).unwrap_or_default();
+    let problem = if !(1..=MAX_TICKETS).contains(&form.tickets) {
+        Some(format!("Choose 1 to {MAX_TICKETS} tickets."))
+    } else {
+        let items = vec![orders::OrderItem {
+            product_id: product,
+            quantity: form.tickets,
+        }];
+        match state.cinema.orders().hold_products(items, 0).await {
+            Ok(hold) => {
+                return Ok(Redirect::to(&format!("/checkout/{}", hold.hold_id)).into_response());
+            }
+            Err(ClientError::SoldOut(_)) => Some(
+                "Not enough seats are left for that many tickets. Choose fewer, or another showtime."
+                    .to_owned(),
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let page = showtime_page(&state, &id, token, problem).await?;
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response())
+}
+
+/// What the customer typed, kept when the form comes back with an error. The card
+/// number is never echoed into a page, nor printed by `Debug`.
+#[derive(Default, Deserialize)]
+pub struct CheckoutForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    card_number: String,
+    #[serde(default)]
+    card_month: String,
+    #[serde(default)]
+    card_year: String,
+    #[serde(default)]
+    line_1: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    zip: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    promo: String,
+    #[serde(default)]
+    phone: String,
+}
+
+impl std::fmt::Debug for CheckoutForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckoutForm")
+            .field("method", &self.method)
+            .field("card_number", &"[redacted]")
+            .field("state", &self.state)
+            .field("zip", &self.zip)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "checkout.html")]
+struct CheckoutPage {
+    hold_id: String,
+    movie: String,
+    theatre: String,
+    when: String,
+    tickets: i64,
+    total: String,
+    /// When the seats are released, on the theatre's clock and as an instant.
+    expires_label: String,
+    expires_at: String,
+    active: bool,
+    form: CheckoutForm,
+    csrf: String,
+    error: Option<String>,
+}
+
+async fn checkout_page(
+    state: &AppState,
+    hold_id: &str,
+    form: CheckoutForm,
+    csrf: String,
+    error: Option<String>,
+) -> Result<CheckoutPage, WebError> {
+    let hold = match state.cinema.orders().get_hold(hold_id).await {
+        Ok(hold) => hold,
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
+            return Err(WebError::not_found("checkout"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let line = hold.line_items.first().cloned().unwrap_or_default();
+    let details = state
+        .cinema
+        .movies()
+        .get_showtime(&line.external_ref)
+        .await?;
+    let theatre = details.theatre.unwrap_or_default();
+    let showtime = details.showtime.unwrap_or_default();
+    let expires = views::instant(hold.expires_at.as_ref());
+    Ok(CheckoutPage {
+        hold_id: hold.hold_id.clone(),
+        movie: details.movie.map(|m| m.name).unwrap_or_default(),
+        theatre: theatre.name.clone(),
+        when: views::when(&theatre, views::instant(showtime.start_time.as_ref())),
+        tickets: line.quantity,
+        total: views::dollars(hold.price_cents),
+        expires_label: cinema_client::facade::local_time(&theatre, expires)
+            .format("%-I:%M %p")
+            .to_string(),
+        expires_at: expires.to_rfc3339(),
+        active: hold.status() == orders::HoldStatus::Active && expires > chrono::Utc::now(),
+        form,
+        csrf,
+        error,
+    })
+}
+
+/// `/checkout/{hold}`: the held seats, a countdown, and the payment form.
+pub async fn checkout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(hold_id): Path<String>,
+) -> Result<Response, WebError> {
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let form = CheckoutForm {
+        method: "card".into(),
+        ..Default::default()
+    };
+    let page = checkout_page(&state, &hold_id, form, token, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The card's brand from its number's prefix (what a payment form infers as you type).
+fn card_brand(digits: &str) -> orders::CardBrand {
+    let prefix = |n: usize| digits.get(..n).and_then(|p| p.parse::<u32>().ok());
+    match (prefix(1), prefix(2), prefix(4)) {
+        (Some(4), _, _) => orders::CardBrand::Visa,
+        (_, Some(34 | 37), _) => orders::CardBrand::AmericanExpress,
+        (_, Some(51..=55), _) | (_, _, Some(2221..=2720)) => orders::CardBrand::Mastercard,
+        _ => orders::CardBrand::Unspecified,
+    }
+}
+
+fn payment(form: &CheckoutForm) -> Result<orders::Payment, String> {
+    let method = match form.method.as_str() {
+        "card" => {
+            let digits: String = form
+                .card_number
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            let month = form
+                .card_month
+                .trim()
+                .parse()
+                .map_err(|_| "Enter the card's expiry month (1 to 12).".to_owned())?;
+            let year: u32 = form
+                .card_year
+                .trim()
+                .parse()
+                .map_err(|_| "Enter the card's expiry year, like 2030.".to_owned())?;
+            orders::payment::Method::CreditCard(orders::CreditCard {
+                brand: card_brand(&digits).into(),
+                number: form.card_number.trim().to_owned(),
+                expiration_month: month,
+                expiration_year: if year < 100 { 2000 + year } else { year },
+                billing_address: Some(orders::Address {
+                    line_1: form.line_1.clone(),
+                    line_2: String::new(),
+                    city: form.city.clone(),
+                    state: form.state.clone(),
+                    zip_code: form.zip.trim().to_owned(),
+                }),
+            })
+        }
+        "paypal" => orders::payment::Method::Paypal(orders::PayPal {
+            email: form.email.trim().to_owned(),
+        }),
+        "promotion" => orders::payment::Method::Promotion(orders::Promotion {
+            code: form.promo.trim().to_owned(),
+        }),
+        _ => return Err("Choose how to pay.".into()),
+    };
+    Ok(orders::Payment {
+        method: Some(method),
+    })
+}
+
+/// A phone number as people type it, in the E.164 form the services require; US
+/// numbers may omit the country code.
+fn e164(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let allowed = raw
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if !allowed || digits.is_empty() {
+        return None;
+    }
+    Some(match (raw.trim_start().starts_with('+'), digits.len()) {
+        (true, _) => format!("+{digits}"),
+        (false, 10) => format!("+1{digits}"),
+        (false, 11) if digits.starts_with('1') => format!("+{digits}"),
+        (false, _) => format!("+{digits}"),
+    })
+}
+
+/// POST `/checkout/{hold}`: pays; on success, the confirmation page.
+pub async fn pay(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(hold_id): Path<String>,
+    Form(form): Form<CheckoutForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    let phone = form.phone.trim();
+    let phone = if phone.is_empty() {
+        Ok(None)
+    } else {
+        e164(phone).map(Some).ok_or_else(|| {
+            "Enter a phone number like (415) 555-0132, or leave it empty.".to_owned()
+        })
+    };
+    let problem = match (payment(&form), phone) {
+        (Err(problem), _) | (_, Err(problem)) => problem,
+        (Ok(payment), Ok(phone)) => {
+            let order = NewOrder {
+                hold_id: Some(hold_id.clone()),
+                payment,
+                phone,
+                ..Default::default()
+            };
+            match state.cinema.orders().place_order(order).await {
+                Ok(placed) => {
+                    return Ok(
+                        Redirect::to(&format!("/orders/{}", placed.confirmation)).into_response()
+                    );
+                }
+                Err(ClientError::Refused(message)) if message.contains("declined") => {
+                    format!("Your payment was declined ({}). Your seats are still held: try another card.", message.trim_start_matches("payment declined: "))
+                }
+                Err(ClientError::Refused(message)) if message.contains("expired") || message.contains("released") => {
+                    "Your seats were released because time ran out. Go back to the showtime to hold them again.".to_owned()
+                }
+                Err(ClientError::Refused(message)) => message,
+                Err(ClientError::InvalidInput(message)) => format!("Please check your details: {message}."),
+                Err(ClientError::SoldOut(_)) => "Those seats are no longer available.".to_owned(),
+                Err(ClientError::NotFound(message)) if message.contains("promotion") => {
+                    "That promotion code does not exist.".to_owned()
+                }
+                Err(ClientError::Unavailable(_)) => {
+                    "We could not reach the payment service. Nothing was charged; please try again.".to_owned()
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    // Everything typed comes back except the card number.
+    let kept = CheckoutForm {
+        card_number: String::new(),
+        ..form
+    };
+    let page = checkout_page(&state, &hold_id, kept, token, Some(problem)).await?;
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response())
+}
+
+struct OrderLine {
+    movie: String,
+    theatre: String,
+    when: String,
+    tickets: i64,
+    price: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "order.html")]
+struct OrderPage {
+    confirmation: String,
+    cancelled: bool,
+    lines: Vec<OrderLine>,
+    total: String,
+    payment: String,
+    csrf: String,
+    confirm_cancel: bool,
+}
+
+async fn order_page(
+    state: &AppState,
+    confirmation: &str,
+    csrf: String,
+    confirm_cancel: bool,
+) -> Result<OrderPage, WebError> {
+    let order = match state.cinema.orders().get_order(confirmation).await {
+        Ok(order) => order,
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
+            return Err(WebError::not_found("order"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut lines = Vec::new();
+    for line in &order.line_items {
+        let details = state
+            .cinema
+            .movies()
+            .get_showtime(&line.external_ref)
+            .await?;
+        let theatre = details.theatre.unwrap_or_default();
+        let showtime = details.showtime.unwrap_or_default();
+        lines.push(OrderLine {
+            movie: details.movie.map(|m| m.name).unwrap_or_default(),
+            theatre: theatre.name.clone(),
+            when: views::when(&theatre, views::instant(showtime.start_time.as_ref())),
+            tickets: line.quantity,
+            price: views::dollars(line.price_cents),
+        });
+    }
+    use orders::payment_summary::Method;
+    let cancelled = order.status() == orders::OrderStatus::Cancelled;
+    let payment = match order.payment.and_then(|p| p.method) {
+        Some(Method::CreditCard(card)) => {
+            let brand = match card.brand() {
+                orders::CardBrand::Visa => "Visa",
+                orders::CardBrand::Mastercard => "Mastercard",
+                orders::CardBrand::AmericanExpress => "American Express",
+                orders::CardBrand::Unspecified => "Card",
+            };
+            format!("{brand} ending in {}", card.last_four)
+        }
+        Some(Method::Paypal(p)) => format!("PayPal ({})", p.email),
+        Some(Method::Promotion(p)) => format!("Promotion code {}", p.code),
+        None => String::new(),
+    };
+    Ok(OrderPage {
+        confirmation: order.confirmation.clone(),
+        cancelled,
+        lines,
+        total: views::dollars(order.total_cents),
+        payment,
+        csrf,
+        confirm_cancel,
+    })
+}
+
+/// `/orders/{confirmation}`: the order, with a Cancel button.
+pub async fn order(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(confirmation): Path<String>,
+) -> Result<Response, WebError> {
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let page = order_page(&state, &confirmation, token, false).await?;
+    Ok((jar, page).into_response())
+}
+
+/// `/orders/{confirmation}/cancel`: asks once more before cancelling.
+pub async fn confirm_cancel(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(confirmation): Path<String>,
+) -> Result<Response, WebError> {
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let page = order_page(&state, &confirmation, token, true).await?;
+    Ok((jar, page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// POST `/orders/{confirmation}/cancel`: cancels; the seats go back on sale.
+pub async fn cancel(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(confirmation): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    match state.cinema.orders().cancel_order(&confirmation).await {
+        Ok(order) => Ok(Redirect::to(&format!("/orders/{}", order.confirmation)).into_response()),
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
+            Err(WebError::not_found("order"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    #[serde(default)]
+    confirmation: String,
+}
+
+/// `/orders?confirmation=`: the lookup form on the home page.
+pub async fn lookup(Query(query): Query<LookupQuery>) -> Response {
+    let code: String = query
+        .confirmation
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if code.is_empty() {
+        Redirect::to("/").into_response()
+    } else {
+        Redirect::to(&format!("/orders/{code}")).into_response()
+    }
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn not_found() -> WebError {
+    WebError::not_found("page")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_read_as_people_type_them() {
+        assert_eq!(e164("(415) 555-0132").as_deref(), Some("+14155550132"));
+        assert_eq!(e164("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(e164("1 415 555 0132").as_deref(), Some("+14155550132"));
+        assert_eq!(e164("call me"), None);
+    }
+
+    #[test]
+    fn card_brands_follow_the_prefix() {
+        assert_eq!(card_brand("4111111111111111"), orders::CardBrand::Visa);
+        assert_eq!(
+            card_brand("5555555555554444"),
+            orders::CardBrand::Mastercard
+        );
+        assert_eq!(
+            card_brand("378282246310005"),
+            orders::CardBrand::AmericanExpress
+        );
+        assert_eq!(card_brand("6011"), orders::CardBrand::Unspecified);
+    }
+}

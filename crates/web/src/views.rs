@@ -1,0 +1,151 @@
+//! What templates show, computed from the services' answers: local times grouped by
+//! day, money, ratings. Templates only print these.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cinema_client::facade;
+use cinema_client::movies_pb as movies;
+
+pub fn dollars(cents: i64) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
+}
+
+pub fn rating(movie: &movies::Movie) -> &'static str {
+    match movie.rating() {
+        movies::Rating::G => "G",
+        movies::Rating::Pg => "PG",
+        movies::Rating::Pg13 => "PG-13",
+        movies::Rating::R => "R",
+        movies::Rating::Nc17 => "NC-17",
+        movies::Rating::Unspecified => "Not rated",
+    }
+}
+
+pub fn length(movie: &movies::Movie) -> String {
+    let (h, m) = (movie.length_minutes / 60, movie.length_minutes % 60);
+    match (h, m) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// A movie in a list.
+#[derive(Debug)]
+pub struct MovieCard {
+    pub id: String,
+    pub name: String,
+    pub rating: &'static str,
+    pub length: String,
+}
+
+impl From<&movies::Movie> for MovieCard {
+    fn from(m: &movies::Movie) -> Self {
+        Self {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            rating: rating(m),
+            length: length(m),
+        }
+    }
+}
+
+/// One showtime as a button: its local time and price.
+#[derive(Debug)]
+pub struct Slot {
+    pub id: String,
+    /// `7:30 PM`
+    pub time: String,
+    /// RFC 3339 with the theatre's offset, for `<time datetime>`.
+    pub datetime: String,
+    pub price: String,
+    pub room: String,
+}
+
+/// The showtimes of one local day, by time.
+#[derive(Debug)]
+pub struct Day {
+    /// `Wednesday, November 25`
+    pub label: String,
+    pub slots: Vec<Slot>,
+}
+
+/// Groups showtimes by the local day they start on, in the theatre's time zone.
+pub fn by_day(showtimes: &[facade::Showtime]) -> Vec<Day> {
+    let mut days: BTreeMap<NaiveDate, Vec<&facade::Showtime>> = BTreeMap::new();
+    for s in showtimes {
+        days.entry(s.local_start().date_naive())
+            .or_default()
+            .push(s);
+    }
+    days.into_iter()
+        .map(|(date, mut list)| {
+            list.sort_by_key(|s| s.start_time);
+            Day {
+                label: date.format("%A, %B %-d").to_string(),
+                slots: list
+                    .into_iter()
+                    .map(|s| {
+                        let local = s.local_start();
+                        Slot {
+                            id: s.id.clone(),
+                            time: local.format("%-I:%M %p").to_string(),
+                            datetime: local.to_rfc3339(),
+                            price: dollars(s.price_cents),
+                            room: s.auditorium.clone(),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// `Wednesday, November 25 at 7:30 PM EST`, on the theatre's clock.
+pub fn when(theatre: &movies::Theatre, instant: DateTime<Utc>) -> String {
+    facade::local_time(theatre, instant)
+        .format("%A, %B %-d at %-I:%M %p %Z")
+        .to_string()
+}
+
+pub fn address(theatre: &movies::Theatre) -> String {
+    theatre
+        .address
+        .as_ref()
+        .map(|a| format!("{}, {}, {} {}", a.line_1, a.city, a.state, a.zip_code))
+        .unwrap_or_default()
+}
+
+/// `+16175550101` as `(617) 555-0101`; other numbers as they are.
+pub fn phone(raw: &str) -> String {
+    match raw.strip_prefix("+1") {
+        Some(n) if n.len() == 10 => format!("({}) {}-{}", &n[..3], &n[3..6], &n[6..]),
+        _ => raw.to_owned(),
+    }
+}
+
+pub fn instant(t: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
+    t.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_lengths_and_phones_read_naturally() {
+        assert_eq!(dollars(1250), "$12.50");
+        assert_eq!(dollars(5), "$0.05");
+        let movie = |minutes| movies::Movie {
+            length_minutes: minutes,
+            ..Default::default()
+        };
+        assert_eq!(length(&movie(170)), "2 h 50 min");
+        assert_eq!(length(&movie(120)), "2 h");
+        assert_eq!(length(&movie(45)), "45 min");
+        assert_eq!(phone("+16175550101"), "(617) 555-0101");
+        assert_eq!(phone("+442079460958"), "+442079460958");
+    }
+}

@@ -1,0 +1,312 @@
+//! The website against the in-process stack: every page, its filters, each failure's
+//! message, CSRF refusal, and 404s, as a browser sees them over HTTP.
+
+use cinema_integration_tests::Stack;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::fixtures::*;
+
+/// The site on port 0, talking to the stack's services.
+async fn site(stack: &Stack) -> String {
+    let app = cinema_web::Application::build(cinema_web::Settings {
+        listen_addr: "127.0.0.1:0".parse().expect("addr"),
+        movies_endpoint: format!("http://{}", stack.movies.addr),
+        orders_endpoint: format!("http://{}", stack.orders.addr),
+        secure_cookies: false,
+    })
+    .await
+    .expect("site builds");
+    let url = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    url
+}
+
+/// Seats available and held for a product.
+async fn seats(cinema: &cinema_client::Cinema, product: &str) -> (i64, i64) {
+    let a = cinema
+        .orders()
+        .availability(&[product])
+        .await
+        .expect("availability");
+    (a[0].available, a[0].held)
+}
+
+/// A browser that does not follow redirects, so tests see where they point.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn page(client: &reqwest::Client, url: &str, cookie: &str) -> (StatusCode, String) {
+    let response = client
+        .get(url)
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .expect("GET");
+    let status = response.status();
+    (status, response.text().await.expect("body"))
+}
+
+/// The CSRF cookie a page set, and the token in its form.
+fn csrf(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("csrf="))
+        .and_then(|c| c.split(';').next())
+        .expect("a csrf cookie")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let alien = movie(c, "Alien", 117).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    let fenway = theatre(c, "Fenway", "02115", 40).await;
+    showtime(c, &heat.id, &kendall.id, "1", 4).await;
+    showtime(c, &heat.id, &fenway.id, "1", 6).await;
+    showtime(c, &alien.id, &kendall.id, "2", 5).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    // Home: filtered by ZIP, remembered in a cookie.
+    let response = b
+        .get(format!("{site}/?zip=02139"))
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    let csp = headers["content-security-policy"].to_str().expect("csp");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(
+        headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|c| c.starts_with("zip=02139")))
+    );
+    let home = response.text().await.expect("html");
+    assert!(home.contains("Heat") && home.contains("Alien"), "{home}");
+    assert!(home.contains(&format!("/movies/{}?zip=02139", heat.id)));
+    assert!(home.contains("PG-13") && home.contains("2 h 50 min"));
+    let (_, remembered) = page(&b, &format!("{site}/"), "zip=02139").await;
+    assert!(remembered.contains("near 02139"), "the cookie filters");
+    let (_, bad) = page(&b, &format!("{site}/?zip=abc"), "").await;
+    assert!(bad.contains("is not a ZIP code"), "{bad}");
+    let (_, unknown) = page(&b, &format!("{site}/?zip=99999"), "").await;
+    assert!(
+        unknown.contains("do not know the ZIP code 99999"),
+        "{unknown}"
+    );
+
+    // A movie: theatres nearest first, with distance, by day, in local time, priced.
+    let (status, movie_page) = page(&b, &format!("{site}/movies/{}?zip=02139", heat.id), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (k, f) = (
+        movie_page.find("Kendall").expect("Kendall"),
+        movie_page.find("Fenway").expect("Fenway"),
+    );
+    assert!(k < f, "nearest first");
+    assert!(movie_page.contains(" mi<") && movie_page.contains("$12.50"));
+    assert!(
+        movie_page.contains("-05:00") || movie_page.contains("-04:00"),
+        "local offset"
+    );
+    assert!(!movie_page.contains("Alien"), "only this movie's showtimes");
+
+    // A theatre: its movies, each with its showtimes.
+    let (status, theatre_page) = page(&b, &format!("{site}/theatres/{}", kendall.id), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(theatre_page.contains("Heat") && theatre_page.contains("Alien"));
+    assert!(theatre_page.contains("(617) 555-0100"));
+    assert!(!theatre_page.contains("Fenway"));
+
+    for missing in [
+        format!("{site}/movies/424242"),
+        format!("{site}/movies/not-an-id"),
+        format!("{site}/theatres/424242"),
+        format!("{site}/showtimes/424242"),
+        format!("{site}/orders/ABCDEFGHJK"),
+        format!("{site}/checkout/{}", uuid::Uuid::new_v4()),
+        format!("{site}/no-such-page"),
+    ] {
+        let (status, body) = page(&b, &missing, "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+        assert!(body.contains("could not find"), "{missing}: {body}");
+    }
+    let (status, ok) = page(&b, &format!("{site}/healthz"), "").await;
+    assert_eq!((status, ok.as_str()), (StatusCode::OK, "ok"));
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    let response = b
+        .get(format!("{site}/showtimes/{}", show.id))
+        .send()
+        .await
+        .expect("page");
+    let token = csrf(&response);
+    let cookie = format!("csrf={token}");
+    let html = response.text().await.expect("html");
+    assert!(
+        html.contains(&format!("value=\"{token}\"")),
+        "the form carries the token"
+    );
+    assert!(html.contains("Hold seats") && html.contains("$12.50"));
+
+    // A POST without the token is refused, and holds nothing.
+    let forged = b
+        .post(format!("{site}/showtimes/{}/hold", show.id))
+        .form(&[("csrf", "forged"), ("tickets", "2")])
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(seats(c, &show.product_id).await, (40, 0));
+
+    let held = b
+        .post(format!("{site}/showtimes/{}/hold", show.id))
+        .form(&[("csrf", token.as_str()), ("tickets", "2")])
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("hold");
+    assert_eq!(held.status(), StatusCode::SEE_OTHER);
+    let checkout = held.headers()[LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(checkout.starts_with("/checkout/"), "{checkout}");
+    assert_eq!(seats(c, &show.product_id).await, (38, 2));
+
+    let (status, form) = page(&b, &format!("{site}{checkout}"), &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("held until") && form.contains("$25.00") && form.contains("Heat"));
+
+    let pay = |card: &'static str| {
+        let (b, url, token, cookie) = (
+            b.clone(),
+            format!("{site}{checkout}"),
+            token.clone(),
+            cookie.clone(),
+        );
+        async move {
+            b.post(url)
+                .form(&[
+                    ("csrf", token.as_str()),
+                    ("method", "card"),
+                    ("card_number", card),
+                    ("card_month", "12"),
+                    ("card_year", "2030"),
+                    ("line_1", "77 Massachusetts Ave"),
+                    ("city", "Cambridge"),
+                    ("state", "MA"),
+                    ("zip", "02139"),
+                    ("phone", "(415) 555-0132"),
+                ])
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .expect("pay")
+        }
+    };
+    // Declined: the same form, what was typed kept, the card number not.
+    let declined = pay("4000 0000 0000 0002").await;
+    assert_eq!(declined.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = declined.text().await.expect("html");
+    assert!(
+        html.contains("declined") && html.contains("value=\"Cambridge\""),
+        "{html}"
+    );
+    assert!(html.contains("(415) 555-0132"));
+    assert!(!html.contains("4000 0000 0000 0002") && !html.contains("4000000000000002"));
+    assert_eq!(seats(c, &show.product_id).await, (38, 2), "still held");
+
+    let paid = pay("4111 1111 1111 1111").await;
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let order_url = paid.headers()[LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let (status, order) = page(&b, &format!("{site}{order_url}"), &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    let code = order_url.trim_start_matches("/orders/");
+    assert!(
+        order.contains(code) && order.contains("Visa ending in 1111"),
+        "{order}"
+    );
+    assert!(order.contains("2 tickets") && order.contains("Kendall"));
+    assert!(!order.contains("4111"), "no card number on the page");
+    assert_eq!(seats(c, &show.product_id).await, (38, 0));
+
+    // The lookup form finds it, whatever the case.
+    let found = b
+        .get(format!(
+            "{site}/orders?confirmation={}",
+            code.to_lowercase()
+        ))
+        .send()
+        .await
+        .expect("lookup");
+    assert_eq!(found.headers()[LOCATION], order_url.as_str());
+
+    // Cancel asks once more, then gives the seats back.
+    let (_, ask) = page(&b, &format!("{site}{order_url}/cancel"), &cookie).await;
+    assert!(ask.contains("Yes, cancel my order"));
+    let cancelled = b
+        .post(format!("{site}{order_url}/cancel"))
+        .form(&[("csrf", token.as_str())])
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(cancelled.status(), StatusCode::SEE_OTHER);
+    let (_, after) = page(&b, &format!("{site}{order_url}"), &cookie).await;
+    assert!(after.contains("was cancelled"), "{after}");
+    assert_eq!(seats(c, &show.product_id).await, (40, 0));
+
+    // A hold whose time ran out cannot be paid for, and says so.
+    let again = b
+        .post(format!("{site}/showtimes/{}/hold", show.id))
+        .form(&[("csrf", token.as_str()), ("tickets", "1")])
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("hold");
+    let checkout = again.headers()[LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    sqlx::query("UPDATE holds SET expires_at = now() - interval '1 second'")
+        .execute(&stack.orders.pool)
+        .await
+        .expect("aged");
+    let (_, expired) = page(&b, &format!("{site}{checkout}"), &cookie).await;
+    assert!(expired.contains("no longer held"), "{expired}");
+
+    // With the services down, pages say so instead of failing obscurely.
+    stack.stop().await.expect("stop");
+    let (status, down) = page(&b, &format!("{site}/?zip=02139"), "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(down.contains("box office"), "{down}");
+}

@@ -49,6 +49,13 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_texts(None).await
+    }
+
+    /// The stack with orders texting customers through `sms` (the gateway simulator).
+    pub async fn start_with_texts(
+        sms: Option<&cinema_sms::simulator::Simulator>,
+    ) -> anyhow::Result<Self> {
         cinema_testkit::init_test_logging();
         let orders_db = TestDatabase::create().await?;
         let movies_db = TestDatabase::create().await?;
@@ -68,7 +75,7 @@ impl Stack {
                 call_timeout_ms: 2000,
                 ..Default::default()
             },
-            sms: Default::default(),
+            sms: sms.map(texting).unwrap_or_default(),
             checkout: Default::default(),
         })
         .await?;
@@ -129,6 +136,23 @@ impl Stack {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.movies.stop().await?;
         self.orders.stop().await
+    }
+}
+
+/// Orders' SMS settings for the gateway simulator's default credentials.
+fn texting(sim: &cinema_sms::simulator::Simulator) -> cinema_orders::config::SmsSettings {
+    let creds = cinema_sms::simulator::SimSettings::default();
+    cinema_orders::config::SmsSettings {
+        watertel_url: Some(sim.watertel_url()),
+        watertel_username: creds.watertel_username.clone(),
+        watertel_password: Some(SecretString::from(creds.watertel_password.clone())),
+        watertel_weight: 80,
+        milio_url: Some(sim.milio_url()),
+        milio_token: Some(SecretString::from(creds.milio_token.clone())),
+        milio_registered_phone: creds.milio_registered_phone.clone(),
+        milio_weight: 20,
+        retries: 3,
+        retry_base_ms: 200,
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Slot {
 pub struct Day {
     /// `Wednesday, November 25`
     pub label: String,
+    /// The theatre's zone that day, `EST`: the times below are on its clock.
+    pub zone: String,
     pub slots: Vec<Slot>,
 }
 
@@ -84,6 +86,10 @@ pub fn by_day(showtimes: &[facade::Showtime]) -> Vec<Day> {
             list.sort_by_key(|s| s.start_time);
             Day {
                 label: date.format("%A, %B %-d").to_string(),
+                zone: list
+                    .first()
+                    .map(|s| s.local_start().format("%Z").to_string())
+                    .unwrap_or_default(),
                 slots: list
                     .into_iter()
                     .map(|s| {

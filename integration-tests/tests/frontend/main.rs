@@ -2,6 +2,7 @@
 //! through `cinema-client`, exactly as a front-end would.
 
 mod bad_input;
+mod browser;
 mod chapter;
 mod fixtures;
 mod journey;

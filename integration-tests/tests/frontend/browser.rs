@@ -1,0 +1,274 @@
+//! A moviegoer in a real browser: headless Chromium (Debian's package, driven through
+//! chromedriver with fantoccini) finds a movie near 02139, holds two seats, pays, gets
+//! a confirmation and its text, sees a declined card kept on the form, and cancels.
+//! Screenshots of each page land in `target/screenshots/`.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cinema_integration_tests::{Stack, eventually};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::fixtures::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver(Child, u16);
+
+impl Driver {
+    fn start() -> Self {
+        assert!(
+            std::path::Path::new(CHROMEDRIVER).exists(),
+            "{CHROMEDRIVER} is missing: run scripts/install-test-tools (apt-get install chromium chromium-driver)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self(child, port)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    // Several crypto providers are compiled in; chromedriver is plain HTTP, but the
+    // client still wants one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let options = serde_json::json!({
+        "binary": CHROMIUM,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--window-size=1000,1200",
+            format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.1))
+        .await
+        .expect("a browser session")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn snap(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("saved");
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn fill(client: &Client, css: &str, value: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("typed");
+}
+
+async fn click(client: &Client, locator: Locator<'_>) {
+    client
+        .find(locator)
+        .await
+        .expect("element")
+        .click()
+        .await
+        .expect("clicked");
+}
+
+async fn pay_with(client: &Client, card: &str) {
+    fill(client, "#card_number", card).await;
+    fill(client, "#card_month", "12").await;
+    fill(client, "#card_year", "2030").await;
+    fill(client, "#line_1", "77 Massachusetts Ave").await;
+    fill(client, "#city", "Cambridge").await;
+    fill(client, "#state", "MA").await;
+    fill(client, "#billing_zip", "02139").await;
+    fill(client, "#phone", "(415) 555-0132").await;
+    click(client, Locator::Css("form.checkout button[type=submit]")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_moviegoer_buys_tickets_in_a_real_browser() {
+    let sim = cinema_sms::simulator::Simulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        Default::default(),
+    )
+    .await
+    .expect("SMS simulator");
+    let stack = Stack::start_with_texts(Some(&sim)).await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let kendall = theatre(c, "Kendall Square", "02139", 40).await;
+    let show = showtime(c, &heat.id, &kendall.id, "2", 5).await;
+    let site = {
+        let app = cinema_web::Application::build(cinema_web::Settings {
+            listen_addr: "127.0.0.1:0".parse().expect("addr"),
+            movies_endpoint: format!("http://{}", stack.movies.addr),
+            orders_endpoint: format!("http://{}", stack.orders.addr),
+            secure_cookies: false,
+        })
+        .await
+        .expect("site");
+        let url = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        url
+    };
+    let driver = Driver::start();
+    let profile = std::env::temp_dir().join(format!("cinema-chromium-{}", uuid::Uuid::new_v4()));
+    let b = browser(&driver, &profile).await;
+
+    // Home: enter a ZIP code, see what is on.
+    b.goto(&format!("{site}/")).await.expect("home");
+    fill(&b, "#zip", "02139").await;
+    click(&b, Locator::Css("form[role=search] button")).await;
+    assert!(text_of(&b, "h1").await.contains("near 02139"));
+    snap(&b, "01-home").await;
+
+    // The movie, its showtimes by theatre; pick one.
+    click(&b, Locator::LinkText("Heat")).await;
+    assert_eq!(text_of(&b, "h1").await, "Heat");
+    assert!(
+        text_of(&b, "section.theatre h2")
+            .await
+            .contains("Kendall Square")
+    );
+    snap(&b, "02-movie").await;
+    click(&b, Locator::Css("a.slot")).await;
+    let showtime_url = b.current_url().await.expect("url").to_string();
+    assert!(showtime_url.ends_with(&format!("/showtimes/{}", show.id)));
+    snap(&b, "03-showtime").await;
+
+    // Hold two seats: the checkout counts down to their release.
+    b.find(Locator::Css("select#tickets"))
+        .await
+        .expect("tickets")
+        .select_by_value("2")
+        .await
+        .expect("chosen");
+    click(&b, Locator::Css("form button[type=submit]")).await;
+    assert!(
+        b.current_url()
+            .await
+            .expect("url")
+            .path()
+            .starts_with("/checkout/")
+    );
+    let countdown = text_of(&b, "#countdown").await;
+    assert!(
+        countdown.contains("left"),
+        "the countdown runs: {countdown:?}"
+    );
+    snap(&b, "04-checkout").await;
+
+    // Pay: the confirmation page shows the code.
+    pay_with(&b, "4111 1111 1111 1111").await;
+    let confirmation = text_of(&b, "#confirmation").await;
+    assert!(confirmation.len() >= 8, "{confirmation}");
+    let order_url = b.current_url().await.expect("url").to_string();
+    assert!(
+        b.source()
+            .await
+            .expect("html")
+            .contains("Visa ending in 1111")
+    );
+    snap(&b, "05-order").await;
+
+    // The text reached the SMS gateway.
+    let texts_url = sim.texts_url();
+    eventually("the confirmation text", Duration::from_secs(30), || {
+        let (url, code) = (texts_url.clone(), confirmation.clone());
+        async move {
+            let texts = reqwest::get(url).await.ok()?.text().await.ok()?;
+            (texts.contains(&code) && texts.contains("+14155550132")).then_some(())
+        }
+    })
+    .await;
+
+    // A declined card: the decline is shown, the form keeps what was typed but the
+    // card number, and the seats stay held.
+    b.goto(&showtime_url).await.expect("showtime");
+    click(&b, Locator::Css("form button[type=submit]")).await;
+    pay_with(&b, "4000 0000 0000 0002").await;
+    assert!(text_of(&b, "#checkout-error").await.contains("declined"));
+    let kept = |css: &'static str| {
+        let b = b.clone();
+        async move {
+            b.find(Locator::Css(css))
+                .await
+                .expect("field")
+                .prop("value")
+                .await
+                .expect("value")
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(kept("#city").await, "Cambridge");
+    assert_eq!(kept("#phone").await, "(415) 555-0132");
+    assert_eq!(
+        kept("#card_number").await,
+        "",
+        "the card number is not kept"
+    );
+    snap(&b, "06-declined").await;
+
+    // Cancel the order from its page (it asks once more): the seats come back.
+    b.goto(&order_url).await.expect("order");
+    click(&b, Locator::LinkText("Cancel order…")).await;
+    click(&b, Locator::Css("button.danger")).await;
+    assert!(b.source().await.expect("html").contains("was cancelled"));
+    snap(&b, "07-cancelled").await;
+    let seats = c
+        .orders()
+        .availability(&[&show.product_id])
+        .await
+        .expect("availability");
+    assert_eq!(
+        (seats[0].available, seats[0].held),
+        (38, 2),
+        "the cancelled two are back on sale; the declined checkout still holds its two"
+    );
+
+    b.close().await.expect("browser closes");
+    let _ = std::fs::remove_dir_all(profile);
+    stack.stop().await.expect("stop");
+    sim.stop().await;
+}

@@ -39,6 +39,9 @@ struct Args {
     movies: String,
     #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
     orders: String,
+    /// The website, for `movie-page`.
+    #[arg(long, env = "CINEMA_WEB", default_value = "http://127.0.0.1:8080")]
+    web: String,
     /// Needed to create the benchmark's products, theatre and showtime.
     #[arg(long, env = "MOVIES_ADMIN_TOKEN", hide_env_values = true)]
     movies_admin_token: String,
@@ -81,6 +84,7 @@ enum Scenario {
     PlaceOrder,
     HoldAndPay,
     GetShowtimes,
+    MoviePage,
     HotShowtime,
 }
 
@@ -444,6 +448,33 @@ async fn main() -> anyhow::Result<()> {
                     })
                     .await
                     .map(drop)
+            }
+        })
+        .await
+        .print(baseline);
+    }
+    if wants(Scenario::MoviePage) {
+        let movie = cinema
+            .current_movies(Some(&args.zip))
+            .await?
+            .into_iter()
+            .next()
+            .context("no movie is showing near the ZIP: load the demo data")?;
+        let url = format!("{}/movies/{}?zip={}", args.web, movie.id, args.zip);
+        let http = reqwest::Client::new();
+        timed("movie-page", args.workers, duration, move |_| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let page = http.get(&url).send().await;
+                match page {
+                    Ok(r) if r.status().is_success() => r
+                        .bytes()
+                        .await
+                        .map(drop)
+                        .map_err(|e| ClientError::Unavailable(e.to_string())),
+                    Ok(r) => Err(ClientError::Unavailable(format!("HTTP {}", r.status()))),
+                    Err(e) => Err(ClientError::Unavailable(e.to_string())),
+                }
             }
         })
         .await

@@ -22,7 +22,7 @@ fn the_compose_file_describes_a_healthy_stack() {
     let compose = compose();
     let services = compose["services"].as_mapping().expect("services");
     let names: Vec<&str> = services.keys().filter_map(Value::as_str).collect();
-    for name in ["postgres", "orders", "movies", "sms-sim"] {
+    for name in ["postgres", "orders", "movies", "sms-sim", "web"] {
         assert!(names.contains(&name), "missing service {name}");
     }
     for (name, service) in services {
@@ -38,6 +38,7 @@ fn the_compose_file_describes_a_healthy_stack() {
         ("orders", "orders-service"),
         ("movies", "movies-service"),
         ("sms-sim", "sms-gateway-sim"),
+        ("web", "cinema-web"),
     ] {
         let service = &compose["services"][name];
         assert_eq!(
@@ -60,6 +61,7 @@ fn the_compose_file_describes_a_healthy_stack() {
     for (name, deps) in [
         ("orders", vec!["postgres", "sms-sim"]),
         ("movies", vec!["postgres", "orders"]),
+        ("web", vec!["movies", "orders"]),
     ] {
         for dep in deps {
             assert_eq!(
@@ -127,15 +129,25 @@ fn the_dockerfile_builds_every_binary_compose_runs() {
     let dockerfile =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Dockerfile"))
             .expect("Dockerfile");
-    for binary in [
-        "orders-service",
-        "movies-service",
-        "sms-gateway-sim",
-        "cinema",
-    ] {
+    // Every command a service of ours runs (postgres runs its own image).
+    let compose = compose();
+    let binaries: Vec<&str> = compose["services"]
+        .as_mapping()
+        .expect("services")
+        .values()
+        .filter_map(|service| service["command"][0].as_str())
+        .collect();
+    assert!(binaries.contains(&"cinema-web"), "{binaries:?}");
+    for binary in binaries {
         assert!(
-            dockerfile.contains(&format!("--bin {binary}")),
+            dockerfile.contains(&format!("--bin {binary} "))
+                || dockerfile.contains(&format!("--bin {binary}\n")),
             "{binary} is built"
+        );
+        assert!(
+            dockerfile.contains(&format!("target/release/{binary} "))
+                || dockerfile.contains(&format!("target/release/{binary}\n")),
+            "{binary} is copied into the image"
         );
     }
 }

@@ -55,6 +55,10 @@ pub struct ClientConfig {
     pub orders_admin_token: Option<SecretString>,
     /// Retries after the first attempt, for calls that are safe to retry.
     pub retries: usize,
+    /// Adds to every call's metadata, e.g. the caller's trace context
+    /// (`cinema_runtime::telemetry::inject_trace_context`), so a front-end's request
+    /// and the calls it makes are one trace.
+    pub call_metadata: Option<fn(&mut tonic::metadata::MetadataMap)>,
 }
 
 impl ClientConfig {
@@ -68,6 +72,7 @@ impl ClientConfig {
             movies_admin_token: None,
             orders_admin_token: None,
             retries: 3,
+            call_metadata: None,
         }
     }
 
@@ -94,26 +99,39 @@ impl ClientConfig {
     }
 }
 
-/// Adds `authorization: Bearer <token>` to every call of the service it wraps.
+/// What every call of a client carries: `authorization: Bearer <token>` for the admin
+/// clients, and whatever the configured hook adds (the caller's trace).
 #[derive(Debug, Clone)]
-pub struct BearerToken(Option<AsciiMetadataValue>);
+pub struct CallMetadata {
+    bearer: Option<AsciiMetadataValue>,
+    hook: Option<fn(&mut tonic::metadata::MetadataMap)>,
+}
 
-impl BearerToken {
-    fn new(token: Option<&SecretString>) -> Self {
-        Self(token.and_then(|t| format!("Bearer {}", t.expose_secret()).parse().ok()))
+impl CallMetadata {
+    fn new(token: Option<&SecretString>, config: &ClientConfig) -> Self {
+        Self {
+            bearer: token.and_then(|t| format!("Bearer {}", t.expose_secret()).parse().ok()),
+            hook: config.call_metadata,
+        }
     }
 }
 
-impl tonic::service::Interceptor for BearerToken {
+impl tonic::service::Interceptor for CallMetadata {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(value) = &self.0 {
+        if let Some(value) = &self.bearer {
             request
                 .metadata_mut()
                 .insert("authorization", value.clone());
         }
+        if let Some(hook) = self.hook {
+            hook(request.metadata_mut());
+        }
         Ok(request)
     }
 }
+
+/// A generated client behind [`CallMetadata`].
+type With<C> = InterceptedService<C, CallMetadata>;
 
 /// Runs `call`, retrying it with `backoff` while it fails with a retryable error.
 async fn retrying<T, F, Fut>(
@@ -162,21 +180,27 @@ impl Cinema {
         let backoff = config.backoff();
         Ok(Self {
             movies: MoviesClient {
-                inner: MoviesServiceClient::new(movies_channel.clone()),
+                inner: MoviesServiceClient::with_interceptor(
+                    movies_channel.clone(),
+                    CallMetadata::new(None, &config),
+                ),
                 backoff,
             },
             admin: AdminClient {
                 inner: MoviesAdminServiceClient::with_interceptor(
                     movies_channel,
-                    BearerToken::new(config.movies_admin_token.as_ref()),
+                    CallMetadata::new(config.movies_admin_token.as_ref(), &config),
                 ),
                 backoff,
             },
             orders: OrdersClient {
-                inner: OrdersServiceClient::new(orders_channel.clone()),
+                inner: OrdersServiceClient::with_interceptor(
+                    orders_channel.clone(),
+                    CallMetadata::new(None, &config),
+                ),
                 admin: OrdersServiceClient::with_interceptor(
                     orders_channel,
-                    BearerToken::new(config.orders_admin_token.as_ref()),
+                    CallMetadata::new(config.orders_admin_token.as_ref(), &config),
                 ),
                 backoff,
             },
@@ -241,7 +265,7 @@ impl Cinema {
 /// The public `MoviesService`.
 #[derive(Debug, Clone)]
 pub struct MoviesClient {
-    inner: MoviesServiceClient<Channel>,
+    inner: MoviesServiceClient<With<Channel>>,
     backoff: ExponentialBuilder,
 }
 
@@ -370,7 +394,7 @@ impl MoviesClient {
 /// `MoviesAdminService`: every call carries the movies admin token.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
-    inner: MoviesAdminServiceClient<InterceptedService<Channel, BearerToken>>,
+    inner: MoviesAdminServiceClient<With<Channel>>,
     backoff: ExponentialBuilder,
 }
 
@@ -421,9 +445,9 @@ impl AdminClient {
 /// `OrdersService`.
 #[derive(Debug, Clone)]
 pub struct OrdersClient {
-    inner: OrdersServiceClient<Channel>,
+    inner: OrdersServiceClient<With<Channel>>,
     /// The same service with the orders admin token, for `add_product` only.
-    admin: OrdersServiceClient<InterceptedService<Channel, BearerToken>>,
+    admin: OrdersServiceClient<With<Channel>>,
     backoff: ExponentialBuilder,
 }
 

@@ -240,6 +240,26 @@ pub fn grpc_request_span(request: &tonic::codegen::http::Request<()>) -> tracing
     span
 }
 
+/// The span of one incoming HTTP request (the website's): like [`grpc_request_span`],
+/// it continues the caller's `traceparent` when there is one and records the trace id;
+/// the gRPC calls made while serving it carry that trace on (see
+/// [`inject_trace_context`]), so one page view is one trace across all three services.
+pub fn http_request_span<B>(request: &tonic::codegen::http::Request<B>) -> tracing::Span {
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&HeaderReader(request.headers()))
+    });
+    let (method, path) = (request.method(), request.uri().path());
+    let span = if path == "/healthz" {
+        tracing::debug_span!("http", %method, path = %path, trace_id = tracing::field::Empty)
+    } else {
+        tracing::info_span!("http", %method, path = %path, trace_id = tracing::field::Empty)
+    };
+    let _ = span.set_parent(parent);
+    let trace_id = span.context().span().span_context().trace_id();
+    span.record("trace_id", tracing::field::display(trace_id));
+    span
+}
+
 /// Adds the current trace context to an outgoing call's metadata.
 pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
     let cx = tracing::Span::current().context();

@@ -105,7 +105,13 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
         )
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn(security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |request: &axum::http::Request<axum::body::Body>| {
+                    cinema_runtime::telemetry::http_request_span(request)
+                },
+            ),
+        )
         .with_state(state)
 }
 
@@ -113,11 +119,13 @@ impl Application {
     /// Binds the listener and prepares the client (which dials lazily, so the site
     /// starts even while a service is still starting).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let cinema = Cinema::connect(ClientConfig::new(
+        let mut config = ClientConfig::new(
             settings.movies_endpoint.clone(),
             settings.orders_endpoint.clone(),
-        ))
-        .context("invalid service endpoints")?;
+        );
+        // Every call carries the page request's trace on to the services.
+        config.call_metadata = Some(cinema_runtime::telemetry::inject_trace_context);
+        let cinema = Cinema::connect(config).context("invalid service endpoints")?;
         let listener = TcpListener::bind(settings.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;

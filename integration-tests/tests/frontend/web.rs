@@ -310,3 +310,124 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(down.contains("box office"), "{down}");
 }
+
+/// A movies service that records the `traceparent` of every call and knows nothing.
+#[derive(Debug, Clone, Default)]
+struct RecordingMovies {
+    traceparents: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+}
+
+impl RecordingMovies {
+    fn record<T>(&self, request: &tonic::Request<T>) {
+        let traceparent = request
+            .metadata()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        self.traceparents.lock().expect("lock").push(traceparent);
+    }
+}
+
+#[tonic::async_trait]
+impl cinema_client::movies_pb::movies_service_server::MoviesService for RecordingMovies {
+    async fn get_showtimes(
+        &self,
+        request: tonic::Request<cinema_client::movies_pb::GetShowtimesRequest>,
+    ) -> Result<tonic::Response<cinema_client::movies_pb::GetShowtimesResponse>, tonic::Status>
+    {
+        self.record(&request);
+        Ok(tonic::Response::new(Default::default()))
+    }
+    async fn list_current_movies(
+        &self,
+        request: tonic::Request<cinema_client::movies_pb::ListCurrentMoviesRequest>,
+    ) -> Result<tonic::Response<cinema_client::movies_pb::ListCurrentMoviesResponse>, tonic::Status>
+    {
+        self.record(&request);
+        Ok(tonic::Response::new(Default::default()))
+    }
+    async fn get_movie(
+        &self,
+        request: tonic::Request<cinema_client::movies_pb::GetMovieRequest>,
+    ) -> Result<tonic::Response<cinema_client::movies_pb::GetMovieResponse>, tonic::Status> {
+        self.record(&request);
+        Err(tonic::Status::not_found("no movies here"))
+    }
+    async fn get_showtime(
+        &self,
+        request: tonic::Request<cinema_client::movies_pb::GetShowtimeRequest>,
+    ) -> Result<tonic::Response<cinema_client::movies_pb::GetShowtimeResponse>, tonic::Status> {
+        self.record(&request);
+        Err(tonic::Status::not_found("no showtimes here"))
+    }
+    async fn get_theatre(
+        &self,
+        request: tonic::Request<cinema_client::movies_pb::GetTheatreRequest>,
+    ) -> Result<tonic::Response<cinema_client::movies_pb::GetTheatreResponse>, tonic::Status> {
+        self.record(&request);
+        Err(tonic::Status::not_found("no theatres here"))
+    }
+}
+
+#[tokio::test]
+async fn a_page_view_and_its_service_calls_are_one_trace() {
+    cinema_testkit::init_test_logging();
+    let movies = RecordingMovies::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let movies_addr = listener.local_addr().expect("addr");
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(
+                cinema_client::movies_pb::movies_service_server::MoviesServiceServer::new(
+                    movies.clone(),
+                ),
+            )
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let app = cinema_web::Application::build(cinema_web::Settings {
+        listen_addr: "127.0.0.1:0".parse().expect("addr"),
+        movies_endpoint: format!("http://{movies_addr}"),
+        orders_endpoint: "http://127.0.0.1:9".into(),
+        secure_cookies: false,
+    })
+    .await
+    .expect("site builds");
+    let site = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+
+    // A caller that is itself traced: the page and its gRPC calls join its trace.
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = browser()
+        .get(format!("{site}/?zip=02139"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = movies.traceparents.lock().expect("lock").clone();
+    let forwarded = seen
+        .last()
+        .cloned()
+        .flatten()
+        .expect("the call carries a traceparent");
+    assert!(
+        forwarded.starts_with(&format!("00-{trace_id}-")),
+        "the same trace: {forwarded}"
+    );
+    assert!(
+        !forwarded.contains("00f067aa0ba902b7"),
+        "a span of the website's own, under the caller's: {forwarded}"
+    );
+
+    // Without one, each page view starts a trace of its own, still carried on.
+    browser()
+        .get(format!("{site}/?zip=02139"))
+        .send()
+        .await
+        .expect("home");
+    let seen = movies.traceparents.lock().expect("lock").clone();
+    let fresh = seen.last().cloned().flatten().expect("a traceparent");
+    assert!(!fresh.contains(trace_id), "{fresh}");
+}

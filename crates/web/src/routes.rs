@@ -127,29 +127,31 @@ pub async fn movie(
     Path(id): Path<String>,
     Query(query): Query<ZipQuery>,
 ) -> Result<Response, WebError> {
-    let movie = match state.cinema.movies().get_movie(&id).await {
+    let zip = query
+        .zip
+        .as_deref()
+        .and_then(valid_zip)
+        .or_else(|| jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value())));
+    // The movie and its showtimes are independent calls: ask for both at once.
+    let showtimes = async {
+        match &zip {
+            Some(zip) => state.cinema.showtimes_for_movie_near(&id, zip).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (movie, theatres) = tokio::join!(state.cinema.movies().get_movie(&id), showtimes);
+    let movie = match movie {
         Ok(movie) => movie,
         Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
             return Err(WebError::not_found("movie"));
         }
         Err(e) => return Err(e.into()),
     };
-    let zip = query
-        .zip
-        .as_deref()
-        .and_then(valid_zip)
-        .or_else(|| jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value())));
-    let theatres = match &zip {
-        Some(zip) => state
-            .cinema
-            .showtimes_for_movie_near(&movie.id, zip)
-            .await
-            .or_else(|e| match e {
-                ClientError::NotFound(_) => Ok(Vec::new()),
-                other => Err(other),
-            })?,
-        None => Vec::new(),
-    };
+    let theatres = theatres.or_else(|e| match e {
+        // An unknown ZIP: nothing near it.
+        ClientError::NotFound(_) => Ok(Vec::new()),
+        other => Err(other),
+    })?;
     let page = MoviePage {
         movie: MovieCard::from(&movie),
         zip: zip.unwrap_or_default(),
@@ -188,14 +190,18 @@ pub async fn theatre(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let theatre = match state.cinema.movies().get_theatre(&id).await {
+    let (theatre, movies) = tokio::join!(
+        state.cinema.movies().get_theatre(&id),
+        state.cinema.showtimes_at_theatre(&id)
+    );
+    let theatre = match theatre {
         Ok(theatre) => theatre,
         Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
             return Err(WebError::not_found("theatre"));
         }
         Err(e) => return Err(e.into()),
     };
-    let movies = state.cinema.showtimes_at_theatre(&theatre.id).await?;
+    let movies = movies?;
     let page = TheatrePage {
         name: theatre.name.clone(),
         address: views::address(&theatre),

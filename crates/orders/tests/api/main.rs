@@ -4,6 +4,7 @@
 mod add_product;
 mod availability;
 mod callbacks;
+mod crash;
 mod fake_provider;
 mod helpers;
 mod holds;

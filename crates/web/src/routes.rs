@@ -27,6 +27,18 @@ pub struct AppState {
 const MAX_TICKETS: i64 = 10;
 const ZIP_COOKIE: &str = "zip";
 
+/// The page's subject (a movie, a theatre, an order...): a service's NOT_FOUND, or an
+/// id that cannot be one, is this page's 404.
+fn subject<T>(answer: Result<T, ClientError>, what: &str) -> Result<T, WebError> {
+    match answer {
+        Ok(found) => Ok(found),
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
+            Err(WebError::not_found(what))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn valid_zip(raw: &str) -> Option<String> {
     let zip = raw.trim();
     (zip.len() == 5 && zip.bytes().all(|b| b.is_ascii_digit())).then(|| zip.to_owned())
@@ -140,13 +152,7 @@ pub async fn movie(
         }
     };
     let (movie, theatres) = tokio::join!(state.cinema.movies().get_movie(&id), showtimes);
-    let movie = match movie {
-        Ok(movie) => movie,
-        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
-            return Err(WebError::not_found("movie"));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let movie = subject(movie, "movie")?;
     let theatres = theatres.or_else(|e| match e {
         // An unknown ZIP: nothing near it.
         ClientError::NotFound(_) => Ok(Vec::new()),
@@ -194,13 +200,7 @@ pub async fn theatre(
         state.cinema.movies().get_theatre(&id),
         state.cinema.showtimes_at_theatre(&id)
     );
-    let theatre = match theatre {
-        Ok(theatre) => theatre,
-        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
-            return Err(WebError::not_found("theatre"));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let theatre = subject(theatre, "theatre")?;
     let movies = movies?;
     let page = TheatrePage {
         name: theatre.name.clone(),
@@ -241,13 +241,7 @@ async fn showtime_page(
     csrf: String,
     error: Option<String>,
 ) -> Result<ShowtimePage, WebError> {
-    let details = match state.cinema.movies().get_showtime(id).await {
-        Ok(details) => details,
-        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
-            return Err(WebError::not_found("showtime"));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let details = subject(state.cinema.movies().get_showtime(id).await, "showtime")?;
     let (Some(showtime), Some(movie), Some(theatre)) =
         (details.showtime, details.movie, details.theatre)
     else {
@@ -312,17 +306,7 @@ pub async fn hold(
     Form(form): Form<HoldForm>,
 ) -> Result<Response, WebError> {
     csrf::verify(&jar, &form.csrf)?;
-    let details = state
-        .cinema
-        .movies()
-        .get_showtime(&id)
-        .await
-        .map_err(|e| match e {
-            ClientError::NotFound(_) | ClientError::InvalidInput(_) => {
-                WebError::not_found("showtime")
-            }
-            other => other.into(),
-        })?;
+    let details = subject(state.cinema.movies().get_showtime(&id).await, "showtime")?;
     let product = details.showtime.map(|s| s.product_id).unwrap_or_default();
     let problem = if !(1..=MAX_TICKETS).contains(&form.tickets) {
         Some(format!("Choose 1 to {MAX_TICKETS} tickets."))
@@ -413,13 +397,7 @@ async fn checkout_page(
     csrf: String,
     error: Option<String>,
 ) -> Result<CheckoutPage, WebError> {
-    let hold = match state.cinema.orders().get_hold(hold_id).await {
-        Ok(hold) => hold,
-        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
-            return Err(WebError::not_found("checkout"));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let hold = subject(state.cinema.orders().get_hold(hold_id).await, "checkout")?;
     let line = hold.line_items.first().cloned().unwrap_or_default();
     let details = state
         .cinema
@@ -622,13 +600,7 @@ async fn order_page(
     csrf: String,
     confirm_cancel: bool,
 ) -> Result<OrderPage, WebError> {
-    let order = match state.cinema.orders().get_order(confirmation).await {
-        Ok(order) => order,
-        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
-            return Err(WebError::not_found("order"));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let order = subject(state.cinema.orders().get_order(confirmation).await, "order")?;
     let mut lines = Vec::new();
     for line in &order.line_items {
         let details = state
@@ -708,13 +680,11 @@ pub async fn cancel(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     csrf::verify(&jar, &form.csrf)?;
-    match state.cinema.orders().cancel_order(&confirmation).await {
-        Ok(order) => Ok(Redirect::to(&format!("/orders/{}", order.confirmation)).into_response()),
-        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
-            Err(WebError::not_found("order"))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let order = subject(
+        state.cinema.orders().cancel_order(&confirmation).await,
+        "order",
+    )?;
+    Ok(Redirect::to(&format!("/orders/{}", order.confirmation)).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -85,9 +85,30 @@ async fn snap(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("saved");
 }
 
+/// A click that submits a form or follows a link returns before the next page has
+/// loaded: wait until the page shows `needle` rather than reading the old one.
+async fn wait_for_text(client: &Client, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if client
+            .source()
+            .await
+            .is_ok_and(|html| html.contains(needle))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn text_of(client: &Client, css: &str) -> String {
     client
-        .find(Locator::Css(css))
+        .wait()
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
@@ -139,19 +160,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     let heat = movie(c, "Heat", 170).await;
     let kendall = theatre(c, "Kendall Square", "02139", 40).await;
     let show = showtime(c, &heat.id, &kendall.id, "2", 5).await;
-    let site = {
-        let app = cinema_web::Application::build(cinema_web::Settings {
-            listen_addr: "127.0.0.1:0".parse().expect("addr"),
-            movies_endpoint: format!("http://{}", stack.movies.addr),
-            orders_endpoint: format!("http://{}", stack.orders.addr),
-            secure_cookies: false,
-        })
-        .await
-        .expect("site");
-        let url = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until_stopped(std::future::pending()));
-        url
-    };
+    let site = site(&stack).await;
     let driver = Driver::start();
     let profile = std::env::temp_dir().join(format!("cinema-chromium-{}", uuid::Uuid::new_v4()));
     let b = browser(&driver, &profile).await;
@@ -160,11 +169,12 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     b.goto(&format!("{site}/")).await.expect("home");
     fill(&b, "#zip", "02139").await;
     click(&b, Locator::Css("form[role=search] button")).await;
-    assert!(text_of(&b, "h1").await.contains("near 02139"));
+    wait_for_text(&b, "near 02139").await;
     snap(&b, "01-home").await;
 
     // The movie, its showtimes by theatre; pick one.
     click(&b, Locator::LinkText("Heat")).await;
+    wait_for_text(&b, "Find showtimes").await;
     assert_eq!(text_of(&b, "h1").await, "Heat");
     assert!(
         text_of(&b, "section.theatre h2")
@@ -173,6 +183,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     );
     snap(&b, "02-movie").await;
     click(&b, Locator::Css("a.slot")).await;
+    wait_for_text(&b, "Hold seats").await;
     let showtime_url = b.current_url().await.expect("url").to_string();
     assert!(showtime_url.ends_with(&format!("/showtimes/{}", show.id)));
     snap(&b, "03-showtime").await;
@@ -185,6 +196,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         .await
         .expect("chosen");
     click(&b, Locator::Css("form button[type=submit]")).await;
+    wait_for_text(&b, "Pay with").await;
     assert!(
         b.current_url()
             .await
@@ -201,6 +213,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
 
     // Pay: the confirmation page shows the code.
     pay_with(&b, "4111 1111 1111 1111").await;
+    wait_for_text(&b, "Show this code at the box office").await;
     let confirmation = text_of(&b, "#confirmation").await;
     assert!(confirmation.len() >= 8, "{confirmation}");
     let order_url = b.current_url().await.expect("url").to_string();
@@ -227,7 +240,9 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     // card number, and the seats stay held.
     b.goto(&showtime_url).await.expect("showtime");
     click(&b, Locator::Css("form button[type=submit]")).await;
+    wait_for_text(&b, "Pay with").await;
     pay_with(&b, "4000 0000 0000 0002").await;
+    wait_for_text(&b, "checkout-error").await;
     assert!(text_of(&b, "#checkout-error").await.contains("declined"));
     let kept = |css: &'static str| {
         let b = b.clone();
@@ -253,8 +268,9 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     // Cancel the order from its page (it asks once more): the seats come back.
     b.goto(&order_url).await.expect("order");
     click(&b, Locator::LinkText("Cancel order…")).await;
+    wait_for_text(&b, "Yes, cancel my order").await;
     click(&b, Locator::Css("button.danger")).await;
-    assert!(b.source().await.expect("html").contains("was cancelled"));
+    wait_for_text(&b, "was cancelled").await;
     snap(&b, "07-cancelled").await;
     let seats = c
         .orders()

@@ -101,3 +101,18 @@ pub fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// The site on port 0, talking to the stack's services.
+pub async fn site(stack: &cinema_integration_tests::Stack) -> String {
+    let app = cinema_web::Application::build(cinema_web::Settings {
+        listen_addr: "127.0.0.1:0".parse().expect("addr"),
+        movies_endpoint: format!("http://{}", stack.movies.addr),
+        orders_endpoint: format!("http://{}", stack.orders.addr),
+        secure_cookies: false,
+    })
+    .await
+    .expect("site builds");
+    let url = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    url
+}

@@ -7,21 +7,6 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 use crate::fixtures::*;
 
-/// The site on port 0, talking to the stack's services.
-async fn site(stack: &Stack) -> String {
-    let app = cinema_web::Application::build(cinema_web::Settings {
-        listen_addr: "127.0.0.1:0".parse().expect("addr"),
-        movies_endpoint: format!("http://{}", stack.movies.addr),
-        orders_endpoint: format!("http://{}", stack.orders.addr),
-        secure_cookies: false,
-    })
-    .await
-    .expect("site builds");
-    let url = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    url
-}
-
 /// Seats available and held for a product.
 async fn seats(cinema: &cinema_client::Cinema, product: &str) -> (i64, i64) {
     let a = cinema

@@ -16,8 +16,10 @@ use crate::fixtures::*;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// chromedriver on a free port, killed when dropped.
-struct Driver(Child, u16);
+/// chromedriver on a free port, with the browser profile it runs Chromium in. Dropping
+/// it (also when the test panics) ends chromedriver *and* that browser: killing the
+/// driver alone would leave Chromium running.
+struct Driver(Child, u16, PathBuf);
 
 impl Driver {
     fn start() -> Self {
@@ -40,7 +42,9 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self(child, port)
+        let profile =
+            std::env::temp_dir().join(format!("cinema-chromium-{}", uuid::Uuid::new_v4()));
+        Self(child, port, profile)
     }
 }
 
@@ -48,10 +52,16 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        // The browser's command line names its unique profile directory.
+        let _ = Command::new("pkill")
+            .args(["-f", &self.2.display().to_string()])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.2);
     }
 }
 
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+async fn browser(driver: &Driver) -> Client {
+    let profile = &driver.2;
     // Several crypto providers are compiled in; chromedriver is plain HTTP, but the
     // client still wants one chosen.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -162,8 +172,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     let show = showtime(c, &heat.id, &kendall.id, "2", 5).await;
     let site = site(&stack).await;
     let driver = Driver::start();
-    let profile = std::env::temp_dir().join(format!("cinema-chromium-{}", uuid::Uuid::new_v4()));
-    let b = browser(&driver, &profile).await;
+    let b = browser(&driver).await;
 
     // Home: enter a ZIP code, see what is on.
     b.goto(&format!("{site}/")).await.expect("home");
@@ -284,7 +293,6 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     );
 
     b.close().await.expect("browser closes");
-    let _ = std::fs::remove_dir_all(profile);
     stack.stop().await.expect("stop");
     sim.stop().await;
 }

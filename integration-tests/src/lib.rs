@@ -66,6 +66,8 @@ impl Stack {
             admin_token: secret(ORDERS_ADMIN_TOKEN),
             skip_migrations: false,
             db_max_connections: 20,
+            metrics_addr: None,
+            health_interval_ms: 2000,
             callback_token: secret(CALLBACK_TOKEN),
             dispatcher: true,
             dispatch: cinema_orders::dispatcher::DispatchSettings {
@@ -99,6 +101,8 @@ impl Stack {
             cleaning_gap_minutes: 15,
             skip_migrations: false,
             db_max_connections: 20,
+            metrics_addr: None,
+            health_interval_ms: 2000,
         })
         .await?;
         let movies_addr = movies.local_addr();

@@ -18,7 +18,7 @@ fn connect(args: &ClientArgs) -> anyhow::Result<Cinema> {
     ))?)
 }
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(comfy_table::presets::UTF8_BORDERS_ONLY)
@@ -26,7 +26,7 @@ fn table(header: &[&str]) -> Table {
     table
 }
 
-fn emit(args: &ClientArgs, json: Value, table: impl FnOnce() -> String) {
+pub(crate) fn emit(args: &ClientArgs, json: Value, table: impl FnOnce() -> String) {
     if args.json {
         println!("{json:#}");
     } else {

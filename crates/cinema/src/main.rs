@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod outbox;
 mod up;
 
 use std::net::SocketAddr;
@@ -65,6 +66,8 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// The orders service's outbox: list messages, redrive exhausted ones.
+    Outbox(outbox::OutboxArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -99,6 +102,10 @@ struct UpArgs {
     /// Log format of the services.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = cinema_runtime::LogFormat::Text)]
     log_format: cinema_runtime::LogFormat,
+    /// Serve Prometheus metrics of both services on `http://<addr>/metrics` (off
+    /// unless given).
+    #[arg(long, env = "METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
 }
 
 /// What `cinema demo` needs: the services, the movies admin token, and both services'
@@ -169,6 +176,7 @@ async fn main() -> std::process::ExitCode {
             client,
         } => commands::cancel(&client, &confirmation).await,
         Command::Texts { client } => commands::texts(&client).await,
+        Command::Outbox(args) => outbox::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

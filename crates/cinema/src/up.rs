@@ -90,6 +90,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         admin_token: Some(orders_token.clone()),
         skip_migrations: false,
         db_max_connections: 10,
+        // One listener serves both services' metrics: they share this process's
+        // recorder, told apart by the `service` label.
+        metrics_addr: args.metrics_addr,
+        health_interval_ms: 2000,
         callback_token: Some(callback_token.clone()),
         dispatcher: true,
         dispatch: cinema_orders::dispatcher::DispatchSettings::default(),
@@ -125,6 +129,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         cleaning_gap_minutes: 15,
         skip_migrations: false,
         db_max_connections: 10,
+        metrics_addr: None,
+        health_interval_ms: 2000,
     })
     .await
     .context("the movies service cannot start")?;
@@ -140,6 +146,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     .await
     .context("the website cannot start")?;
     let web_url = format!("http://{}", web.local_addr());
+    let metrics_url = orders.metrics_addr().map(|a| format!("http://{a}/metrics"));
     let orders_pool = orders.pool().clone();
     let movies_pool = movies.pool().clone();
 
@@ -165,7 +172,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         false
     };
     if !interrupted {
-        announce(&web_url, &movies_url, &orders_url, &sim);
+        announce(
+            &web_url,
+            &movies_url,
+            &orders_url,
+            metrics_url.as_deref(),
+            &sim,
+        );
         stop_signal.await;
     }
     println!("stopping...");
@@ -178,7 +191,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn announce(web_url: &str, movies_url: &str, orders_url: &str, sim: &Simulator) {
+fn announce(
+    web_url: &str,
+    movies_url: &str,
+    orders_url: &str,
+    metrics_url: Option<&str>,
+    sim: &Simulator,
+) {
     let sms_url = format!("http://{}", sim.addr);
     println!();
     println!("Cinema is up: open {web_url}");
@@ -186,6 +205,9 @@ fn announce(web_url: &str, movies_url: &str, orders_url: &str, sim: &Simulator) 
     println!("  movies service   {movies_url}   (gRPC, reflection on)");
     println!("  orders service   {orders_url}   (gRPC, reflection on)");
     println!("  SMS simulator    {sms_url}   (texts: {sms_url}/texts)");
+    if let Some(metrics_url) = metrics_url {
+        println!("  metrics          {metrics_url}   (Prometheus, both services)");
+    }
     println!();
     println!("Try, in another terminal:");
     println!("  cargo run -q -p cinema -- showtimes --zip 02139");

@@ -88,6 +88,22 @@ fn the_compose_file_describes_a_healthy_stack() {
         "${ORDERS_PAYMENT_LATENCY_MS:-0}"
     );
     assert!(env(orders, "DATABASE_URL").ends_with("/cinema_orders"));
+    // Both services expose metrics, and say where to scrape them.
+    for service in [orders, movies] {
+        assert_eq!(env(service, "METRICS_ADDR"), "0.0.0.0:9090");
+        assert_eq!(
+            service["labels"]["prometheus.io/scrape"].as_str(),
+            Some("true")
+        );
+        assert_eq!(
+            service["labels"]["prometheus.io/port"].as_str(),
+            Some("9090")
+        );
+        assert_eq!(
+            service["labels"]["prometheus.io/path"].as_str(),
+            Some("/metrics")
+        );
+    }
     assert!(env(movies, "DATABASE_URL").ends_with("/cinema_movies"));
     // The demo job reaches the services and their databases with their own settings.
     let demo = &compose["services"]["demo"];

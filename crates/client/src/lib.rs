@@ -27,6 +27,7 @@ use cinema_proto::movies::v1 as movies;
 use cinema_proto::movies::v1::movies_admin_service_client::MoviesAdminServiceClient;
 use cinema_proto::movies::v1::movies_service_client::MoviesServiceClient;
 use cinema_proto::orders::v1 as orders;
+use cinema_proto::orders::v1::orders_admin_service_client::OrdersAdminServiceClient;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
 use secrecy::{ExposeSecret, SecretString};
 use tonic::metadata::AsciiMetadataValue;
@@ -199,6 +200,10 @@ impl Cinema {
                     CallMetadata::new(None, &config),
                 ),
                 admin: OrdersServiceClient::with_interceptor(
+                    orders_channel.clone(),
+                    CallMetadata::new(config.orders_admin_token.as_ref(), &config),
+                ),
+                outbox: OrdersAdminServiceClient::with_interceptor(
                     orders_channel,
                     CallMetadata::new(config.orders_admin_token.as_ref(), &config),
                 ),
@@ -448,6 +453,8 @@ pub struct OrdersClient {
     inner: OrdersServiceClient<With<Channel>>,
     /// The same service with the orders admin token, for `add_product` only.
     admin: OrdersServiceClient<With<Channel>>,
+    /// `OrdersAdminService`, with the orders admin token.
+    outbox: OrdersAdminServiceClient<With<Channel>>,
     backoff: ExponentialBuilder,
 }
 
@@ -642,6 +649,41 @@ impl OrdersClient {
         } else {
             once(call()).await
         }
+    }
+
+    /// Outbox messages, newest first (needs the orders admin token).
+    pub async fn list_outbox(
+        &self,
+        request: orders::ListOutboxRequest,
+    ) -> Result<orders::ListOutboxResponse, ClientError> {
+        retrying(self.backoff, "ListOutbox", || {
+            let mut client = self.outbox.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .list_outbox(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
+
+    /// Makes exhausted outbox messages pending again (needs the orders admin token).
+    /// Retried safely: redriving a message that is pending again is refused, and
+    /// redriving "all exhausted" twice redrives nothing the second time.
+    pub async fn redrive_outbox(
+        &self,
+        request: orders::RedriveOutboxRequest,
+    ) -> Result<Vec<String>, ClientError> {
+        once(async {
+            let mut client = self.outbox.clone();
+            client
+                .redrive_outbox(request)
+                .await
+                .map(|r| r.into_inner().ids)
+        })
+        .await
     }
 }
 

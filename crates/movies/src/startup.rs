@@ -31,6 +31,8 @@ pub struct Application {
     /// Checks the orders service's callbacks.
     callback_auth: BearerAuth,
     scheduler: Arc<Scheduler>,
+    metrics: Option<cinema_runtime::metrics::MetricsListener>,
+    health: cinema_runtime::health::Intervals,
 }
 
 pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
@@ -67,6 +69,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
         let addr = listener.local_addr()?;
+        let metrics = cinema_runtime::metrics::bind_optional(settings.metrics_addr).await?;
 
         let callback_endpoint = match &settings.callback_endpoint {
             Some(endpoint) => endpoint.clone(),
@@ -96,11 +99,21 @@ impl Application {
             admin_auth: BearerAuth::new(admin_token),
             callback_auth: BearerAuth::new(callback_token),
             scheduler,
+            metrics,
+            health: cinema_runtime::health::Intervals {
+                healthy: Duration::from_millis(settings.health_interval_ms.max(10)),
+                ..Default::default()
+            },
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.local_addr())
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -121,6 +134,7 @@ impl Application {
                 <ProductProviderServiceServer<CallbacksApi> as tonic::server::NamedService>::NAME,
             ],
             cinema_proto::FILE_DESCRIPTOR_SET,
+            self.health,
         )
         .await
         .context("cannot build the health and reflection services")?;
@@ -148,6 +162,13 @@ impl Application {
         // Register with orders in the background: our own start never waits for it.
         let registration = tokio::spawn(register_with_orders(self.scheduler.clone()));
 
+        let pool = self.pool.clone();
+        let _collector = cinema_runtime::metrics::register_collector(Arc::new(move || {
+            cinema_runtime::metrics::record_pool(SERVICE, &pool);
+            Box::pin(async {})
+        }));
+        let metrics = self.metrics.map(|m| m.spawn());
+
         tracing::info!(addr = %self.addr, "movies service listening");
         let shutdown = async move {
             shutdown.await;
@@ -156,6 +177,7 @@ impl Application {
         };
         tonic::transport::Server::builder()
             .trace_fn(cinema_runtime::telemetry::grpc_request_span)
+            .layer(cinema_runtime::metrics::GrpcMetricsLayer { service: SERVICE })
             .add_routes(standard)
             .add_service(MoviesServiceServer::new(PublicApi::new(self.pool.clone())))
             .add_service(admin)
@@ -164,11 +186,17 @@ impl Application {
             .await
             .context("gRPC server failed")?;
         registration.abort();
+        if let Some(metrics) = metrics {
+            metrics.stop().await;
+        }
         self.pool.close().await;
         tracing::info!("movies service stopped");
         Ok(())
     }
 }
+
+/// The `service` label of this service's metrics.
+const SERVICE: &str = "movies";
 
 /// Registers this service as a product provider with orders, retrying with backoff
 /// until orders answers, so callbacks reach us even before the first CreateShowtime.

@@ -15,7 +15,8 @@
 //! voided. PlaceOrder stays idempotent on its request id across all steps: a retry
 //! finds the order, the hold, or the authorization that the first attempt left.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -37,6 +38,8 @@ use crate::texts;
 /// how long past the payment timeout it waits before answering UNAVAILABLE.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(20);
 const IN_FLIGHT_MARGIN: Duration = Duration::from_secs(2);
+/// The longest a failed attempt spends giving its authorization claim up.
+const ABANDON_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// How many expired holds one sweep returns to sale at most.
 const SWEEP_BATCH: usize = 100;
@@ -52,6 +55,27 @@ pub struct Checkout {
     checkout_hold: HoldTtl,
     /// The longest a processor may take to authorize before the checkout gives up.
     payment_timeout: Duration,
+    /// This process, as recorded on the authorization claims its attempts make.
+    instance: uuid::Uuid,
+    /// Request ids whose attempt in this process is between its claim and its end:
+    /// a pending claim of ours that is not here belongs to an attempt that died.
+    authorizing: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Keeps a request id in [`Checkout::authorizing`] while its attempt runs, whatever way
+/// the attempt ends (an error, or the caller going away and the future being dropped).
+struct Authorizing {
+    set: Arc<Mutex<HashSet<String>>>,
+    request_id: String,
+}
+
+impl Drop for Authorizing {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.request_id);
+    }
 }
 
 /// Why the confirm step did not place the order.
@@ -109,7 +133,29 @@ impl Checkout {
             texts,
             checkout_hold,
             payment_timeout,
+            instance: uuid::Uuid::new_v4(),
+            authorizing: Arc::default(),
         }
+    }
+
+    /// Marks this attempt as the one authorizing `request_id` in this process.
+    fn authorizing(&self, request_id: &str) -> Authorizing {
+        self.authorizing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(request_id.to_owned());
+        Authorizing {
+            set: self.authorizing.clone(),
+            request_id: request_id.to_owned(),
+        }
+    }
+
+    /// Whether an attempt of `request_id` is running in this process.
+    fn is_authorizing(&self, request_id: &str) -> bool {
+        self.authorizing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(request_id)
     }
 
     /// Holds the draft's units, or returns the hold already made under its key.
@@ -153,6 +199,8 @@ impl Checkout {
                             request_id.as_str(),
                             internal,
                             hold.total_cents(),
+                            self.authorization_lease(),
+                            self.instance,
                         )
                         .await?,
                     ),
@@ -348,6 +396,30 @@ impl Checkout {
             .ok_or_else(|| Error::unexpected(format!("order {order_id} vanished")))
     }
 
+    /// Ends this attempt's claim on the request's authorization, so that a retry takes
+    /// over at once instead of waiting for the claim to lapse. Best effort, and brief:
+    /// the database may be why the attempt failed. Safe even if a concurrent attempt
+    /// holds the claim: the processor answers the same request id with the same
+    /// authorization, and only one confirmation of a hold can succeed.
+    async fn give_up_claim(&self, request_id: &str) {
+        let abandon = async {
+            let mut conn = self.pool.acquire().await?;
+            store::abandon_authorization(&mut conn, request_id).await
+        };
+        if !matches!(
+            tokio::time::timeout(ABANDON_TIMEOUT, abandon).await,
+            Ok(Ok(()))
+        ) {
+            tracing::debug!("could not give the authorization claim up; it will lapse");
+        }
+    }
+
+    /// How long an attempt's claim on a request's authorization lasts: its payment's
+    /// deadline, with margin for the confirmation that follows.
+    fn authorization_lease(&self) -> Duration {
+        self.payment_timeout + 2 * IN_FLIGHT_MARGIN
+    }
+
     #[tracing::instrument(skip_all, fields(request_id = draft.request_id.as_str()))]
     pub async fn place_order(&self, draft: &OrderDraft) -> Result<Order, Error> {
         let fingerprint = draft.fingerprint();
@@ -369,7 +441,17 @@ impl Checkout {
                 let own =
                     HoldDraft::for_order(&draft.request_id, lines.clone(), self.checkout_hold);
                 let (internal, hold, claimed) =
-                    self.hold_with_id(&own, Some(&draft.request_id)).await?;
+                    match self.hold_with_id(&own, Some(&draft.request_id)).await {
+                        Ok(held) => held,
+                        Err(e) => {
+                            // The connection may have died after the hold (and this
+                            // attempt's claim) committed: the client cannot know.
+                            if e.is_retryable() {
+                                self.give_up_claim(draft.request_id.as_str()).await;
+                            }
+                            return Err(e);
+                        }
+                    };
                 (internal, hold, claimed, true)
             }
         };
@@ -388,17 +470,40 @@ impl Checkout {
         //    authorizing waits for its outcome rather than paying a second time.
         let rid = draft.request_id.as_str();
         let deadline = tokio::time::Instant::now() + self.payment_timeout + IN_FLIGHT_MARGIN;
+        let mut _running = None;
         let authorization = loop {
             let claim = match claimed.take() {
                 Some(claim) => claim,
                 None => {
                     let mut conn = self.pool.acquire().await?;
-                    store::claim_authorization(&mut conn, rid, internal, total).await?
+                    store::claim_authorization(
+                        &mut conn,
+                        rid,
+                        internal,
+                        total,
+                        self.authorization_lease(),
+                        self.instance,
+                    )
+                    .await?
                 }
             };
             match claim {
                 AuthorizationClaim::Mine => {
+                    _running = Some(self.authorizing(rid));
                     break self.authorize(draft, total, made_here, internal).await?;
+                }
+                // Our own process's claim, with no attempt of ours running: the attempt
+                // that made it died with its call (the database went away under it).
+                // Take over now rather than wait for the claim to lapse; the processor
+                // answers the same request id with the same authorization.
+                AuthorizationClaim::InFlight {
+                    claimed_by: Some(owner),
+                } if owner == self.instance && !self.is_authorizing(rid) => {
+                    let mut conn = self.pool.acquire().await?;
+                    if store::take_over_authorization(&mut conn, rid, self.instance).await? {
+                        tracing::info!("taking over the payment of an attempt that died");
+                        claimed = Some(AuthorizationClaim::Mine);
+                    }
                 }
                 AuthorizationClaim::Captured => {
                     return self
@@ -406,13 +511,13 @@ impl Checkout {
                         .await?
                         .ok_or_else(|| Error::unexpected("a captured payment has no order"));
                 }
-                AuthorizationClaim::InFlight if tokio::time::Instant::now() < deadline => {
+                AuthorizationClaim::InFlight { .. } if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(IN_FLIGHT_POLL).await;
                     if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
                         return Ok(order);
                     }
                 }
-                AuthorizationClaim::InFlight => {
+                AuthorizationClaim::InFlight { .. } => {
                     return Err(Error::Unavailable(
                         "this request is already being processed; retry in a moment".into(),
                     ));
@@ -449,8 +554,13 @@ impl Checkout {
                 Err(promotion_refused(&code, PromotionRefused::UsedUp))
             }
             // The authorization stays granted: a retry confirms it, or, once the hold
-            // expires, the sweeper voids it.
-            Err(NotConfirmed::Failed(e)) => Err(e),
+            // expires, the sweeper voids it. This attempt is over, so a retry may take
+            // it over now rather than when its claim lapses (best effort, briefly: the
+            // database may be the reason this failed).
+            Err(NotConfirmed::Failed(e)) => {
+                self.give_up_claim(rid).await;
+                Err(e)
+            }
         }
     }
 

@@ -48,6 +48,16 @@ pub struct Settings {
     #[arg(long, env = "ORDERS_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
 
+    /// Serve Prometheus metrics on `http://<addr>/metrics`. Off when unset.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// How often gRPC health checks the database while it answers. A call that finds
+    /// the database unreachable triggers a check at once, and while it is down health
+    /// checks every 200 ms, so this only bounds how late a silent outage is noticed.
+    #[arg(long, env = "HEALTH_INTERVAL_MS", default_value_t = 2000)]
+    pub health_interval_ms: u64,
+
     /// Bearer token presented to providers on sold-out / available callbacks; they must
     /// be configured to accept it. Required to serve.
     #[arg(long, env = "ORDERS_CALLBACK_TOKEN", value_parser = parse_secret, hide_env_values = true)]

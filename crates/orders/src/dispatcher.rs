@@ -26,6 +26,11 @@ use tracing::Instrument;
 use crate::store::outbox::{self, Claimed, Kind, OUTBOX_CHANNEL, Outcome};
 
 /// How the dispatcher retries and paces itself.
+///
+/// The default schedule retries for a little over a day (see [`DispatchSettings::schedule`]
+/// and the README's "Operating Cinema"): 1 s, 2 s, 4 s, ... doubling with jitter up to
+/// one hour, then hourly, 36 attempts in all, before a message is marked exhausted and
+/// waits for an operator's redrive.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DispatchSettings {
     /// Delay before the first retry; later ones double, with jitter.
@@ -39,14 +44,14 @@ pub struct DispatchSettings {
     #[arg(
         long = "outbox-max-delay-ms",
         env = "ORDERS_OUTBOX_MAX_DELAY_MS",
-        default_value_t = 300_000
+        default_value_t = 3_600_000
     )]
     pub max_delay_ms: u64,
     /// Attempts before a message is marked exhausted.
     #[arg(
         long = "outbox-max-attempts",
         env = "ORDERS_OUTBOX_MAX_ATTEMPTS",
-        default_value_t = 15
+        default_value_t = 36
     )]
     pub max_attempts: u32,
     /// How often to look for due messages even without a notification.
@@ -56,23 +61,41 @@ pub struct DispatchSettings {
         default_value_t = 5000
     )]
     pub sweep_ms: u64,
-    /// Deadline of one delivery call.
+    /// Deadline of one callback attempt (one gRPC call to the provider).
     #[arg(
         long = "callback-timeout-ms",
         env = "ORDERS_CALLBACK_TIMEOUT_MS",
         default_value_t = 5000
     )]
     pub call_timeout_ms: u64,
+    /// Deadline of one text attempt, the SMS stack's own quick retries included.
+    #[arg(
+        long = "text-timeout-ms",
+        env = "ORDERS_TEXT_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub text_timeout_ms: u64,
+    /// Added to an attempt's deadline to make its lease: how long a claimed message
+    /// stays invisible to other replicas. A replica that dies mid-delivery leaves its
+    /// messages to the others this long after it claimed them.
+    #[arg(
+        long = "outbox-lease-margin-ms",
+        env = "ORDERS_OUTBOX_LEASE_MARGIN_MS",
+        default_value_t = 2000
+    )]
+    pub lease_margin_ms: u64,
 }
 
 impl Default for DispatchSettings {
     fn default() -> Self {
         Self {
             min_delay_ms: 1000,
-            max_delay_ms: 300_000,
-            max_attempts: 15,
+            max_delay_ms: 3_600_000,
+            max_attempts: 36,
             sweep_ms: 5000,
             call_timeout_ms: 5000,
+            text_timeout_ms: 30_000,
+            lease_margin_ms: 2000,
         }
     }
 }
@@ -82,11 +105,19 @@ impl DispatchSettings {
         Duration::from_millis(self.call_timeout_ms)
     }
 
-    /// Long enough that a delivery in progress always ends before its claim lapses
-    /// (a text goes through the SMS stack's own retries, which take longer than one
-    /// callback).
-    fn lease(&self) -> Duration {
-        (self.call_timeout() * 3 + Duration::from_secs(1)).max(Duration::from_secs(120))
+    /// The longest one attempt at a message of `kind` may take; it is abandoned (and
+    /// retried) after that, so it always ends before its lease lapses.
+    pub fn attempt_timeout(&self, kind: Kind) -> Duration {
+        match kind {
+            Kind::Sms => Duration::from_millis(self.text_timeout_ms),
+            Kind::ProductSoldOut | Kind::ProductAvailable => self.call_timeout(),
+        }
+    }
+
+    /// How long a claimed message of `kind` stays claimed: its attempt's deadline plus
+    /// the margin.
+    pub fn lease(&self, kind: Kind) -> Duration {
+        self.attempt_timeout(kind) + Duration::from_millis(self.lease_margin_ms)
     }
 
     /// The delay after `attempt` failed attempts, from backon's exponential schedule.
@@ -103,12 +134,71 @@ impl DispatchSettings {
             .unwrap_or(max)
             .min(max)
     }
+
+    /// For each retry (the delay after attempt 1, 2, ...), the shortest and longest
+    /// wait the jitter allows: the schedule an operator reads in the README.
+    pub fn schedule(&self) -> Vec<(Duration, Duration)> {
+        let max = Duration::from_millis(self.max_delay_ms);
+        (1..self.max_attempts)
+            .map(|attempt| {
+                let base = Duration::from_millis(self.min_delay_ms)
+                    .saturating_mul(2u32.saturating_pow(attempt - 1))
+                    .min(max);
+                (base, base.saturating_mul(2).min(max))
+            })
+            .collect()
+    }
 }
 
 /// Messages claimed per round trip.
 const BATCH: i64 = 32;
 /// The shortest pause between two looks at the outbox when nothing was claimable.
 const MIN_WAIT: Duration = Duration::from_millis(10);
+/// Identical failures within this window are logged once, then counted.
+const FOLD_WINDOW: Duration = Duration::from_secs(60);
+
+/// Decides which failure lines are worth writing: the first of a kind (same endpoint,
+/// same error) in each window, carrying how many identical ones the window before it
+/// swallowed. Deliberately small: a peer that is down fails every message the same
+/// way, and one line a minute says so as well as a thousand.
+#[derive(Debug)]
+struct LogFolder {
+    window: Duration,
+    seen: Mutex<HashMap<(String, String), (std::time::Instant, u64)>>,
+}
+
+impl LogFolder {
+    fn new(window: Duration) -> Self {
+        Self {
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Some(n)` when this failure should be logged, `n` being the identical failures
+    /// folded since the last line about it; `None` when it is folded.
+    fn admit(&self, endpoint: &str, error: &str) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, (since, _)| now.duration_since(*since) < self.window * 10);
+        match seen.get_mut(&(endpoint.to_owned(), error.to_owned())) {
+            Some((since, folded)) if now.duration_since(*since) < self.window => {
+                *folded += 1;
+                None
+            }
+            Some((since, folded)) => {
+                let summary = *folded;
+                *since = now;
+                *folded = 0;
+                Some(summary)
+            }
+            None => {
+                seen.insert((endpoint.to_owned(), error.to_owned()), (now, 0));
+                Some(0)
+            }
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Dispatcher {
@@ -120,6 +210,8 @@ pub struct Dispatcher {
     channels: Mutex<HashMap<String, Channel>>,
     /// Sends texts; `None` when no SMS gateway is configured.
     sms: Option<SmsClient>,
+    /// Keeps identical failures from flooding the log.
+    log_folder: LogFolder,
 }
 
 impl Dispatcher {
@@ -135,6 +227,7 @@ impl Dispatcher {
             callback_token,
             channels: Mutex::new(HashMap::new()),
             sms,
+            log_folder: LogFolder::new(FOLD_WINDOW),
         }
     }
 
@@ -156,7 +249,10 @@ impl Dispatcher {
         let sweep = Duration::from_millis(self.settings.sweep_ms);
         while !shutdown.is_cancelled() {
             if let Err(e) = self.drain().await {
-                tracing::warn!(error = %e, "outbox dispatch failed; will retry");
+                let error = e.to_string();
+                if let Some(folded) = self.log_folder.admit("orders-database", &error) {
+                    tracing::warn!(%error, similar_failures_folded = folded, "outbox dispatch failed; will retry");
+                }
             }
             let wait = match outbox::next_due_in(&self.pool).await {
                 // Still due right after a drain means another dispatcher holds it
@@ -187,16 +283,55 @@ impl Dispatcher {
     /// Delivers due messages until none are due.
     async fn drain(&self) -> Result<(), crate::Error> {
         loop {
-            let batch = outbox::claim(&self.pool, BATCH, self.settings.lease()).await?;
+            let batch = outbox::claim(
+                &self.pool,
+                BATCH,
+                self.settings.lease(Kind::ProductSoldOut),
+                self.settings.lease(Kind::Sms),
+            )
+            .await?;
             if batch.is_empty() {
                 return Ok(());
             }
             let deliveries = batch.iter().map(|message| async move {
-                let span = tracing::info_span!("deliver", outbox_id = message.id);
+                let span = tracing::info_span!(
+                    "deliver",
+                    outbox_id = message.id,
+                    kind = message.kind.as_str(),
+                    attempt = message.attempt,
+                    product_id = tracing::field::Empty,
+                );
+                if let Some(product) = message.product {
+                    span.record("product_id", tracing::field::display(product));
+                }
                 if let Some(traceparent) = &message.traceparent {
                     cinema_runtime::telemetry::continue_trace(&span, traceparent);
                 }
-                let outcome = self.attempt(message).instrument(span).await;
+                let deadline = self.settings.attempt_timeout(message.kind);
+                let outcome = match tokio::time::timeout(deadline, self.attempt(message))
+                    .instrument(span.clone())
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) => span.in_scope(|| {
+                        self.retry_or_exhaust(
+                            message,
+                            format!("no answer within {deadline:?}"),
+                            None,
+                        )
+                    }),
+                };
+                let result = match &outcome {
+                    Outcome::Delivered => "delivered",
+                    Outcome::RetryAfter(..) => "failed",
+                    Outcome::Exhausted(_) => "exhausted",
+                };
+                metrics::counter!(
+                    "cinema_outbox_attempts_total",
+                    "kind" => message.kind.as_str(),
+                    "result" => result
+                )
+                .increment(1);
                 if let Err(e) = outbox::record(&self.pool, message, &outcome).await {
                     // The lease runs out and the message is retried: at least once.
                     tracing::warn!(outbox_id = message.id, error = %e, "cannot record delivery");
@@ -206,7 +341,6 @@ impl Dispatcher {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(outbox_id = message.id, attempt = message.attempt, kind = ?message.kind, product_id = %message.product))]
     async fn attempt(&self, message: &Claimed) -> Outcome {
         if message.kind == Kind::Sms {
             return self.text(message).await;
@@ -266,13 +400,31 @@ impl Dispatcher {
         error: String,
         at_least: Option<Duration>,
     ) -> Outcome {
-        if message.attempt as u32 >= self.settings.max_attempts {
-            tracing::error!(%error, "giving up after the last attempt");
+        let attempt = message.attempt_in_round.max(1) as u32;
+        if attempt >= self.settings.max_attempts {
+            tracing::error!(
+                endpoint = message.target(),
+                %error,
+                "delivery failed on the last attempt; the message is exhausted (redrive it with `cinema outbox redrive`)"
+            );
             return Outcome::Exhausted(error);
         }
-        let delay = self.settings.retry_delay(message.attempt as u32);
-        tracing::warn!(%error, ?delay, "delivery failed; will retry");
-        Outcome::RetryAfter(at_least.map_or(delay, |min| delay.max(min)), error)
+        let delay = self.settings.retry_delay(attempt);
+        let delay = at_least.map_or(delay, |min| delay.max(min));
+        let next_attempt_at =
+            chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        // One line per failed attempt, but a peer that is down fails every message the
+        // same way: repeats are folded into one summary line a minute.
+        if let Some(folded) = self.log_folder.admit(message.target(), &error) {
+            tracing::warn!(
+                endpoint = message.target(),
+                %error,
+                next_attempt_at = %next_attempt_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                similar_failures_folded = folded,
+                "delivery failed; will retry"
+            );
+        }
+        Outcome::RetryAfter(delay, error)
     }
 
     fn channel(&self, endpoint: &str) -> Result<Channel, tonic::Status> {
@@ -301,7 +453,10 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, message: &Claimed) -> Result<(), tonic::Status> {
-        let mut client = ProductProviderServiceClient::new(self.channel(&message.endpoint)?);
+        let endpoint = message.endpoint.as_deref().ok_or_else(|| {
+            tonic::Status::failed_precondition("the provider has no callback endpoint")
+        })?;
+        let mut client = ProductProviderServiceClient::new(self.channel(endpoint)?);
         let occurred_at = Some(prost_types::Timestamp {
             seconds: message.occurred_at.timestamp(),
             nanos: message.occurred_at.timestamp_subsec_nanos() as i32,
@@ -310,8 +465,11 @@ impl Dispatcher {
         // Events about one product are written under its row lock, so outbox ids grow
         // with every event about it: they order events per product.
         let sequence = message.id as u64;
-        let product_id = message.product.to_string();
-        let external_ref = message.external_ref.clone();
+        let product_id = message
+            .product
+            .map(|p| p.to_string())
+            .ok_or_else(|| tonic::Status::internal("a callback without a product"))?;
+        let external_ref = message.external_ref.clone().unwrap_or_default();
         match message.kind {
             Kind::ProductSoldOut => client
                 .product_sold_out(self.authorized(pb::ProductSoldOutRequest {
@@ -364,5 +522,57 @@ mod tests {
             );
             assert!(settings.retry_delay(20) <= Duration::from_secs(10));
         }
+    }
+
+    #[test]
+    fn the_default_schedule_retries_for_at_least_a_day_then_stops() {
+        let settings = DispatchSettings::default();
+        let schedule = settings.schedule();
+        assert_eq!(schedule.len() + 1, settings.max_attempts as usize);
+        let shortest: Duration = schedule.iter().map(|(low, _)| *low).sum();
+        let longest: Duration = schedule.iter().map(|(_, high)| *high).sum();
+        assert!(shortest >= Duration::from_secs(24 * 3600), "{shortest:?}");
+        assert!(longest <= Duration::from_secs(27 * 3600), "{longest:?}");
+        // What the dispatcher actually waits stays inside the documented window.
+        for (attempt, (low, high)) in (1..).zip(&schedule) {
+            let delay = settings.retry_delay(attempt);
+            assert!(
+                delay >= *low && delay <= *high,
+                "attempt {attempt}: {delay:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lease_outlasts_its_attempt_and_is_short() {
+        let settings = DispatchSettings::default();
+        for kind in [Kind::ProductSoldOut, Kind::ProductAvailable, Kind::Sms] {
+            assert!(settings.lease(kind) > settings.attempt_timeout(kind));
+        }
+        assert!(settings.lease(Kind::ProductSoldOut) < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn identical_failures_are_folded_into_one_line_a_window() {
+        let folder = LogFolder::new(Duration::from_millis(50));
+        assert_eq!(folder.admit("http://a", "down"), Some(0));
+        assert_eq!(folder.admit("http://a", "down"), None);
+        assert_eq!(folder.admit("http://a", "down"), None);
+        assert_eq!(
+            folder.admit("http://b", "down"),
+            Some(0),
+            "another endpoint"
+        );
+        assert_eq!(
+            folder.admit("http://a", "refused"),
+            Some(0),
+            "another error"
+        );
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(
+            folder.admit("http://a", "down"),
+            Some(2),
+            "the summary counts"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use cinema_proto::orders::v1::orders_admin_service_server::OrdersAdminServiceServer;
 use cinema_proto::orders::v1::orders_service_server::OrdersServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -17,7 +18,7 @@ use crate::checkout::Checkout;
 use crate::config::Settings;
 use crate::dispatcher::Dispatcher;
 use crate::domain::HoldTtl;
-use crate::grpc::OrdersApi;
+use crate::grpc::{AdminApi, OrdersApi};
 use crate::payments::{PaymentProcessor, SimulatedProcessor};
 use crate::store;
 
@@ -27,9 +28,12 @@ pub struct Application {
     addr: SocketAddr,
     pool: PgPool,
     api: OrdersApi,
+    admin_api: AdminApi,
     dispatcher: Option<Dispatcher>,
     checkout: Checkout,
     hold_sweep: Duration,
+    metrics: Option<cinema_runtime::metrics::MetricsListener>,
+    health: cinema_runtime::health::Intervals,
 }
 
 /// Connects to the database named in the settings.
@@ -72,6 +76,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
         let addr = listener.local_addr()?;
+        let metrics = cinema_runtime::metrics::bind_optional(settings.metrics_addr).await?;
         let sms = match settings.sms.to_config()? {
             Some(config) => Some(config.build().context("invalid SMS configuration")?),
             None => {
@@ -86,11 +91,9 @@ impl Application {
             HoldTtl::from_config(settings.checkout.checkout_hold_secs),
             Duration::from_millis(settings.checkout.payment_timeout_ms),
         );
-        let api = OrdersApi::new(
-            pool.clone(),
-            checkout.clone(),
-            cinema_runtime::BearerAuth::new(admin_token),
-        );
+        let admin = cinema_runtime::BearerAuth::new(admin_token);
+        let api = OrdersApi::new(pool.clone(), checkout.clone(), admin.clone());
+        let admin_api = AdminApi::new(pool.clone(), admin);
         let dispatcher = settings
             .dispatcher
             .then(|| Dispatcher::new(pool.clone(), settings.dispatch.clone(), callback_token, sms));
@@ -99,15 +102,26 @@ impl Application {
             addr,
             pool,
             api,
+            admin_api,
             dispatcher,
             checkout,
             hold_sweep: Duration::from_millis(settings.checkout.hold_sweep_ms.max(10)),
+            metrics,
+            health: cinema_runtime::health::Intervals {
+                healthy: Duration::from_millis(settings.health_interval_ms.max(10)),
+                ..Default::default()
+            },
         })
     }
 
     /// The address the service listens on (useful when it was asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.local_addr())
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -128,8 +142,12 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (standard, health) = cinema_runtime::standard_routes(
             self.pool.clone(),
-            vec![<OrdersServiceServer<OrdersApi> as tonic::server::NamedService>::NAME],
+            vec![
+                <OrdersServiceServer<OrdersApi> as tonic::server::NamedService>::NAME,
+                <OrdersAdminServiceServer<AdminApi> as tonic::server::NamedService>::NAME,
+            ],
             cinema_proto::FILE_DESCRIPTOR_SET,
+            self.health,
         )
         .await
         .context("cannot build the health and reflection services")?;
@@ -144,6 +162,9 @@ impl Application {
             stop_dispatcher.clone(),
         ));
 
+        let _collector = cinema_runtime::metrics::register_collector(collector(self.pool.clone()));
+        let metrics = self.metrics.map(|m| m.spawn());
+
         tracing::info!(addr = %self.addr, "orders service listening");
         let shutdown = async move {
             shutdown.await;
@@ -152,8 +173,10 @@ impl Application {
         };
         tonic::transport::Server::builder()
             .trace_fn(cinema_runtime::telemetry::grpc_request_span)
+            .layer(cinema_runtime::metrics::GrpcMetricsLayer { service: SERVICE })
             .add_routes(standard)
             .add_service(OrdersServiceServer::new(self.api))
+            .add_service(OrdersAdminServiceServer::new(self.admin_api))
             .serve_with_incoming_shutdown(cinema_runtime::incoming(self.listener), shutdown)
             .await
             .context("gRPC server failed")?;
@@ -163,10 +186,43 @@ impl Application {
             let _ = dispatcher.await;
         }
         let _ = sweeper.await;
+        if let Some(metrics) = metrics {
+            metrics.stop().await;
+        }
         self.pool.close().await;
         tracing::info!("orders service stopped");
         Ok(())
     }
+}
+
+/// The `service` label of this service's metrics.
+const SERVICE: &str = "orders";
+
+/// Refreshes, at each scrape, the gauges read from the database: pool use, outbox
+/// messages by kind and status, active holds.
+fn collector(pool: PgPool) -> cinema_runtime::metrics::Collector {
+    Arc::new(move || {
+        let pool = pool.clone();
+        Box::pin(async move {
+            cinema_runtime::metrics::record_pool(SERVICE, &pool);
+            if pool.is_closed() {
+                return;
+            }
+            match store::outbox::depth(&pool).await {
+                Ok(rows) => {
+                    for (kind, status, count) in rows {
+                        metrics::gauge!("cinema_outbox_messages", "kind" => kind, "status" => status)
+                            .set(count as f64);
+                    }
+                }
+                Err(error) => tracing::debug!(%error, "cannot read the outbox depth"),
+            }
+            match store::active_holds(&pool).await {
+                Ok(count) => metrics::gauge!("cinema_holds_active").set(count as f64),
+                Err(error) => tracing::debug!(%error, "cannot count active holds"),
+            }
+        })
+    })
 }
 
 /// Returns expired holds to sale and voids orphaned authorizations, every `every`, in

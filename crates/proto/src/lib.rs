@@ -49,6 +49,7 @@ mod tests {
             "cinema.movies.v1.MoviesService",
             "cinema.movies.v1.MoviesAdminService",
             "cinema.orders.v1.ProductProviderService",
+            "cinema.orders.v1.OrdersAdminService",
         ] {
             assert!(services.contains(&service.to_owned()), "{service}");
         }

@@ -41,6 +41,10 @@ pub enum Error {
     /// A dependency (the database) is down; retrying later can help: UNAVAILABLE.
     #[error("{0}")]
     Unavailable(String),
+    /// The database refused the transaction because of a concurrent one (serialization
+    /// failure, deadlock): retried in-process by [`retry_conflicts`], then UNAVAILABLE.
+    #[error("{0}")]
+    Contention(String),
     /// A bug or an unexpected failure: INTERNAL, details in the logs only.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -60,6 +64,11 @@ impl Error {
         Self::Unexpected(anyhow::anyhow!(message.into()))
     }
 
+    /// Whether the same call may succeed if made again later.
+    pub fn is_retryable(&self) -> bool {
+        self.code() == Code::Unavailable
+    }
+
     pub fn code(&self) -> Code {
         match self {
             Self::Invalid(_) => Code::InvalidArgument,
@@ -68,7 +77,7 @@ impl Error {
             Self::OutOfStock(_) => Code::ResourceExhausted,
             Self::Conflict(_) => Code::AlreadyExists,
             Self::Unauthenticated(_) => Code::Unauthenticated,
-            Self::Unavailable(_) => Code::Unavailable,
+            Self::Unavailable(_) | Self::Contention(_) => Code::Unavailable,
             Self::Unexpected(_) => Code::Internal,
         }
     }
@@ -80,16 +89,83 @@ impl From<crate::AuthError> for Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
+/// What a failed database call means for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbFailure {
+    /// The database cannot be reached or is going away (connection refused or lost,
+    /// SQLSTATE classes 08 and 57: admin or crash shutdown, "cannot connect now"; too
+    /// many connections; no connection free in the pool). Retrying later can help.
+    Unreachable,
+    /// The transaction lost a race (serialization failure 40001, deadlock 40P01).
+    /// Running it again at once usually succeeds.
+    Conflict,
+    /// Anything else: a bug, a constraint the code did not expect.
+    Other,
+}
+
+impl DbFailure {
+    pub fn of(e: &sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::warn!(error = %e, "database unavailable");
-                Self::Unavailable("the database is unavailable; retry later".into())
-            }
-            other => Self::Unexpected(anyhow::Error::new(other).context("database error")),
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Self::Unreachable,
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                Some("40001" | "40P01") => Self::Conflict,
+                Some(code) if code.starts_with("08") || code.starts_with("57") => Self::Unreachable,
+                // too_many_connections: the server is full for now.
+                Some("53300") => Self::Unreachable,
+                _ => Self::Other,
+            },
+            _ => Self::Other,
         }
     }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match DbFailure::of(&e) {
+            DbFailure::Unreachable => {
+                tracing::warn!(error = %e, "database unavailable");
+                // Health turns NOT_SERVING now, not on its next poll.
+                crate::health::database_unreachable();
+                Self::Unavailable("the database is unavailable; retry the call".into())
+            }
+            DbFailure::Conflict => Self::Contention(
+                "the database could not serialize this call with a concurrent one; retry the call"
+                    .into(),
+            ),
+            DbFailure::Other => Self::Unexpected(anyhow::Error::new(e).context("database error")),
+        }
+    }
+}
+
+/// The attempts [`retry_conflicts`] makes in all.
+pub const CONFLICT_ATTEMPTS: usize = 3;
+
+/// Runs `op` again (up to [`CONFLICT_ATTEMPTS`] in all, with a few milliseconds of
+/// jittered backoff) while it fails with [`Error::Contention`]: a serialization
+/// failure or a deadlock is a lost race that a second run usually wins. Only for
+/// operations that are safe to run twice (idempotent on a request id, or read-only);
+/// what still conflicts after the last attempt goes back as UNAVAILABLE.
+pub async fn retry_conflicts<T, F, Fut>(op: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    use backon::Retryable;
+    op.retry(
+        backon::ExponentialBuilder::default()
+            .with_min_delay(std::time::Duration::from_millis(5))
+            .with_max_delay(std::time::Duration::from_millis(50))
+            .with_jitter()
+            .with_max_times(CONFLICT_ATTEMPTS - 1),
+    )
+    .sleep(tokio::time::sleep)
+    .when(|e: &Error| matches!(e, Error::Contention(_)))
+    .notify(|e, delay| tracing::debug!(error = %e, ?delay, "database conflict; running again"))
+    .await
 }
 
 impl From<Error> for Status {

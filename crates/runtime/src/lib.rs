@@ -3,6 +3,8 @@
 //! bearer-token check used for admin calls and callbacks.
 
 pub mod error;
+pub mod health;
+pub mod metrics;
 pub mod telemetry;
 pub mod text;
 
@@ -19,6 +21,7 @@ pub struct ZipCodeRecord {
     pub longitude: f64,
 }
 
+pub use health::HealthGuard;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
@@ -208,79 +211,22 @@ pub async fn load_zip_codes(
     Ok(inserted)
 }
 
-/// Opens a service's connection pool. A call waits at most five seconds for a
-/// connection, so a database that is down surfaces as UNAVAILABLE instead of a hang.
+/// How long a call waits for a database connection before it answers UNAVAILABLE.
+/// Well under `cinema-client`'s default deadline (10 s) and under the 5 s deadlines
+/// front-ends commonly set, so a database that is down reaches the caller as
+/// UNAVAILABLE, which it retries, rather than as DEADLINE_EXCEEDED.
+pub const DATABASE_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens a service's connection pool (see [`DATABASE_ACQUIRE_TIMEOUT`]).
 pub async fn connect_database(
     url: &SecretString,
     max_connections: u32,
 ) -> Result<sqlx::PgPool, sqlx::Error> {
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(std::time::Duration::from_secs(5))
+        .acquire_timeout(DATABASE_ACQUIRE_TIMEOUT)
         .connect(url.expose_secret())
         .await
-}
-
-/// How often a service checks that its database still answers.
-pub const DATABASE_HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Keeps the gRPC health of `services` (and of the server as a whole, the `""` entry)
-/// in step with the database: SERVING while it answers, NOT_SERVING while it does not.
-/// Checks at once, then every `interval`, until `stop` is cancelled.
-pub async fn track_database_health(
-    pool: sqlx::PgPool,
-    reporter: tonic_health::server::HealthReporter,
-    services: Vec<&'static str>,
-    interval: std::time::Duration,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    use tonic_health::ServingStatus;
-    let mut last = None;
-    loop {
-        let ping = sqlx::query("SELECT 1").execute(&pool);
-        let healthy = matches!(tokio::time::timeout(interval, ping).await, Ok(Ok(_)));
-        let status = if healthy {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        if last != Some(status) {
-            if last.is_some() {
-                tracing::warn!(?status, "database health changed");
-            }
-            for service in std::iter::once("").chain(services.iter().copied()) {
-                reporter.set_service_status(service, status).await;
-            }
-            last = Some(status);
-        }
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
-        }
-    }
-}
-
-/// The health of a running server, kept in step with its database.
-#[derive(Debug)]
-pub struct HealthGuard {
-    reporter: tonic_health::server::HealthReporter,
-    services: Vec<&'static str>,
-    stop: tokio_util::sync::CancellationToken,
-    tracker: tokio::task::JoinHandle<()>,
-}
-
-impl HealthGuard {
-    /// Reports NOT_SERVING for good: call when shutdown starts, so load balancers stop
-    /// sending calls while in-flight ones drain.
-    pub async fn shutting_down(self) {
-        self.stop.cancel();
-        let _ = self.tracker.await;
-        for service in std::iter::once("").chain(self.services) {
-            self.reporter
-                .set_service_status(service, tonic_health::ServingStatus::NotServing)
-                .await;
-        }
-    }
 }
 
 /// The connections a server accepts on `listener`, with `TCP_NODELAY` set: without it
@@ -293,7 +239,7 @@ pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::
 const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 
 /// What every Cinema server serves besides its own services: gRPC health (NOT_SERVING
-/// until the database answers, then following it; see [`track_database_health`]) and
+/// until the database answers, then following it; see [`health`]) and
 /// reflection (v1 and v1alpha). Reflection lists exactly the services this server
 /// serves (`services`, health and reflection itself), though it can describe every
 /// message of `descriptor_set`: a client must not discover rpcs that this port would
@@ -302,21 +248,10 @@ pub async fn standard_routes(
     pool: sqlx::PgPool,
     services: Vec<&'static str>,
     descriptor_set: &'static [u8],
+    intervals: health::Intervals,
 ) -> Result<(tonic::service::Routes, HealthGuard), tonic_reflection::server::Error> {
     let reporter = tonic_health::server::HealthReporter::new();
-    for service in std::iter::once("").chain(services.iter().copied()) {
-        reporter
-            .set_service_status(service, tonic_health::ServingStatus::NotServing)
-            .await;
-    }
-    let stop = tokio_util::sync::CancellationToken::new();
-    let tracker = tokio::spawn(track_database_health(
-        pool,
-        reporter.clone(),
-        services.clone(),
-        DATABASE_HEALTH_INTERVAL,
-        stop.clone(),
-    ));
+    let guard = HealthGuard::start(&pool, reporter.clone(), services.clone(), intervals).await;
     let reflection = |reflection_service: &str| {
         let builder = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(descriptor_set)
@@ -332,15 +267,7 @@ pub async fn standard_routes(
     ))
     .add_service(reflection("grpc.reflection.v1.ServerReflection").build_v1()?)
     .add_service(reflection("grpc.reflection.v1alpha.ServerReflection").build_v1alpha()?);
-    Ok((
-        routes,
-        HealthGuard {
-            reporter,
-            services,
-            stop,
-            tracker,
-        },
-    ))
+    Ok((routes, guard))
 }
 
 #[cfg(test)]

@@ -90,7 +90,9 @@ impl SmsClient {
             Err(e @ SmsError::Misconfigured(_)) => {
                 tracing::error!(error = %e, "SMS IS MISCONFIGURED: texts cannot be sent until it is fixed");
             }
-            Err(e) => tracing::warn!(%phone, error = %e, "text not sent"),
+            // The caller decides what a failure means (retry later, give up) and logs
+            // that once; a WARN here too would say the same thing twice.
+            Err(e) => tracing::debug!(%phone, error = %e, "text not sent"),
         }
         result
     }

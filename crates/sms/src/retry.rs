@@ -100,7 +100,9 @@ impl<S: SendSms> SendSms for Retrying<S> {
             .when(SmsError::is_retryable)
             .adjust(|error, delay| self.policy.adjust(error, delay))
             .notify(
-                |error, delay| tracing::warn!(%error, ?delay, "sending a text failed; retrying"),
+                // Debug: a retry that then succeeds is not news, and one that fails for
+                // good is reported once, by the caller.
+                |error, delay| tracing::debug!(%error, ?delay, "sending a text failed; retrying"),
             )
             .await
     }

@@ -227,3 +227,120 @@ pub mod tools {
         root.canonicalize().unwrap_or(root)
     }
 }
+
+/// A TCP proxy between a service and the test database server, so that a test can take
+/// the database away from one service (and only that one: other tests share the
+/// server) and give it back.
+pub mod outage {
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    use anyhow::Context;
+    use tokio::net::{TcpSocket, TcpStream};
+    use tokio::task::{JoinHandle, JoinSet};
+    use url::Url;
+
+    use super::{TestDatabase, connect, server};
+
+    /// Forwards `127.0.0.1:<port>` to the test server while up; while down, nothing
+    /// listens on the port, so connecting is refused, as with a server that stopped.
+    #[derive(Debug)]
+    pub struct DatabaseProxy {
+        addr: SocketAddr,
+        upstream: String,
+        admin_url: Url,
+        accept: Mutex<Option<JoinHandle<()>>>,
+        /// The connections being proxied, so going down can cut them.
+        sessions: Arc<Mutex<JoinSet<()>>>,
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    impl DatabaseProxy {
+        pub async fn start() -> anyhow::Result<Self> {
+            let admin_url = server().await?.admin_url.clone();
+            let upstream = format!(
+                "{}:{}",
+                admin_url.host_str().context("the server URL has no host")?,
+                admin_url.port().unwrap_or(5432)
+            );
+            let mut proxy = Self {
+                addr: "127.0.0.1:0".parse()?,
+                upstream,
+                admin_url,
+                accept: Mutex::new(None),
+                sessions: Arc::new(Mutex::new(JoinSet::new())),
+            };
+            proxy.addr = proxy.listen()?;
+            Ok(proxy)
+        }
+
+        /// Listens on the proxy's port (a free one the first time) and forwards.
+        fn listen(&self) -> anyhow::Result<SocketAddr> {
+            let socket = TcpSocket::new_v4()?;
+            // The same port again right after closing it.
+            socket.set_reuseaddr(true)?;
+            socket.bind(self.addr)?;
+            let listener = socket.listen(128)?;
+            let addr = listener.local_addr()?;
+            let upstream = self.upstream.clone();
+            let sessions = self.sessions.clone();
+            *lock(&self.accept) = Some(tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    let upstream = upstream.clone();
+                    lock(&sessions).spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(&upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                }
+            }));
+            Ok(addr)
+        }
+
+        /// `database`'s URL, through this proxy.
+        pub fn url(&self, database: &TestDatabase) -> String {
+            let mut url = database.url.clone();
+            let _ = url.set_host(Some("127.0.0.1"));
+            let _ = url.set_port(Some(self.addr.port()));
+            url.to_string()
+        }
+
+        /// What a Postgres restart looks like to the services using `database` through
+        /// this proxy: the server terminates their sessions (SQLSTATE 57P01, what a
+        /// fast shutdown sends to each), and connecting is refused until [`Self::up`].
+        pub async fn down(&self, database: &TestDatabase) -> anyhow::Result<()> {
+            let accept = lock(&self.accept).take();
+            if let Some(accept) = accept {
+                accept.abort();
+                let _ = accept.await;
+            }
+            let mut admin = connect(&self.admin_url).await?;
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(database.name())
+            .execute(&mut admin)
+            .await?;
+            lock(&self.sessions).abort_all();
+            Ok(())
+        }
+
+        /// Accepts connections again, on the same port.
+        pub fn up(&self) -> anyhow::Result<()> {
+            self.listen().map(|_| ())
+        }
+    }
+
+    impl Drop for DatabaseProxy {
+        fn drop(&mut self) {
+            if let Some(accept) = lock(&self.accept).take() {
+                accept.abort();
+            }
+            lock(&self.sessions).abort_all();
+        }
+    }
+}

@@ -75,11 +75,17 @@ impl MoviesAdminService for AdminApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "CreateShowtime"))]
+    #[tracing::instrument(skip_all, fields(rpc = "CreateShowtime", request_id))]
     async fn create_showtime(
         &self,
         request: Request<pb::CreateShowtimeRequest>,
     ) -> Result<Response<pb::CreateShowtimeResponse>, Status> {
+        // Every line logged while serving the call names its request id (quoted: it
+        // is the caller's input).
+        tracing::Span::current().record(
+            "request_id",
+            tracing::field::display(cinema_runtime::text::quote(&request.get_ref().request_id)),
+        );
         let new = convert::new_showtime(request.get_ref(), Utc::now()).map_err(Error::from)?;
         let showtime = self.scheduler.create_showtime(&new).await?;
         Ok(Response::new(pb::CreateShowtimeResponse {

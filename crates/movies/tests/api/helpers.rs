@@ -45,6 +45,8 @@ pub async fn spawn_orders() -> Running {
         admin_token: Some(SecretString::from(ORDERS_TOKEN.to_owned())),
         skip_migrations: false,
         db_max_connections: 10,
+        metrics_addr: None,
+        health_interval_ms: 2000,
         callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
         dispatcher: true,
         dispatch: cinema_orders::dispatcher::DispatchSettings {
@@ -116,6 +118,8 @@ async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestS
         cleaning_gap_minutes: 15,
         skip_migrations: false,
         db_max_connections: 10,
+        metrics_addr: None,
+        health_interval_ms: 2000,
     })
     .await
     .expect("movies builds");

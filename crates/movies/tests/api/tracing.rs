@@ -117,6 +117,8 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
         cleaning_gap_minutes: 15,
         skip_migrations: false,
         db_max_connections: 5,
+        metrics_addr: None,
+        health_interval_ms: 2000,
     })
     .await
     .expect("movies builds");

@@ -2,7 +2,9 @@
 //! domain, checks credentials, and turns [`crate::error::Error`] into statuses. Thin by
 //! design: no SQL and no business rules live here.
 
+mod admin;
 mod convert;
 mod orders;
 
+pub use admin::AdminApi;
 pub use orders::OrdersApi;

@@ -11,9 +11,19 @@ use crate::domain::{
 };
 use crate::error::Error;
 use crate::store::{self, AddedProduct};
+use cinema_runtime::error::retry_conflicts;
 
 /// At most this many ids per GetAvailability call, so one call stays one cheap query.
 const MAX_AVAILABILITY_IDS: usize = 1000;
+
+/// Puts the call's request id on its span, so every line logged while serving it
+/// (an unexpected error included) names it. Quoted: it is the caller's input.
+fn record_request_id(raw: &str) {
+    tracing::Span::current().record(
+        "request_id",
+        tracing::field::display(cinema_runtime::text::quote(raw)),
+    );
+}
 
 /// The `OrdersService` implementation.
 #[derive(Debug, Clone)]
@@ -75,14 +85,16 @@ impl OrdersService for OrdersApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "PlaceOrder"))]
+    #[tracing::instrument(skip_all, fields(rpc = "PlaceOrder", request_id))]
     async fn place_order(
         &self,
         request: Request<pb::PlaceOrderRequest>,
     ) -> Result<Response<pb::PlaceOrderResponse>, Status> {
+        record_request_id(&request.get_ref().request_id);
         let today = chrono::Utc::now().date_naive();
         let draft = convert::order_draft(request.get_ref(), today).map_err(Error::from)?;
-        let order = self.checkout.place_order(&draft).await?;
+        // Idempotent on the request id, so a lost race is simply run again.
+        let order = retry_conflicts(|| self.checkout.place_order(&draft)).await?;
         Ok(Response::new(convert::order_placed(&order)))
     }
 
@@ -100,27 +112,29 @@ impl OrdersService for OrdersApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "CancelOrder"))]
+    #[tracing::instrument(skip_all, fields(rpc = "CancelOrder", request_id))]
     async fn cancel_order(
         &self,
         request: Request<pb::CancelOrderRequest>,
     ) -> Result<Response<pb::CancelOrderResponse>, Status> {
         let req = request.get_ref();
+        record_request_id(&req.request_id);
         let code = Confirmation::parse(&req.confirmation).map_err(Error::from)?;
         let request_id = RequestId::parse(&req.request_id).map_err(Error::from)?;
-        let order = self.checkout.cancel_order(&code, &request_id).await?;
+        let order = retry_conflicts(|| self.checkout.cancel_order(&code, &request_id)).await?;
         Ok(Response::new(pb::CancelOrderResponse {
             order: Some(convert::order(&order)),
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "HoldProducts"))]
+    #[tracing::instrument(skip_all, fields(rpc = "HoldProducts", request_id))]
     async fn hold_products(
         &self,
         request: Request<pb::HoldProductsRequest>,
     ) -> Result<Response<pb::HoldProductsResponse>, Status> {
+        record_request_id(&request.get_ref().request_id);
         let draft = convert::hold_draft(request.get_ref()).map_err(Error::from)?;
-        let hold = self.checkout.hold(&draft).await?;
+        let hold = retry_conflicts(|| self.checkout.hold(&draft)).await?;
         Ok(Response::new(pb::HoldProductsResponse {
             hold: Some(convert::hold(&hold)),
         }))
@@ -144,7 +158,7 @@ impl OrdersService for OrdersApi {
         request: Request<pb::ReleaseHoldRequest>,
     ) -> Result<Response<pb::ReleaseHoldResponse>, Status> {
         let id = HoldId::parse(&request.get_ref().hold_id).map_err(Error::from)?;
-        let hold = self.checkout.release(id).await?;
+        let hold = retry_conflicts(|| self.checkout.release(id)).await?;
         Ok(Response::new(pb::ReleaseHoldResponse {
             hold: Some(convert::hold(&hold)),
         }))

@@ -362,54 +362,93 @@ pub async fn confirm_hold(
 pub enum AuthorizationClaim {
     /// This request may ask the processor now (its row is `pending`, ours).
     Mine,
-    /// Another attempt of the same request is asking right now.
-    InFlight,
+    /// Another attempt of the same request is asking right now, in the process
+    /// `claimed_by` (unknown for claims older than the column).
+    InFlight { claimed_by: Option<uuid::Uuid> },
     /// Already captured: the order exists.
     Captured,
 }
 
-/// How long a `pending` authorization belongs to the attempt that wrote it. Longer than
-/// any processor call; after it, the attempt is presumed dead and a retry takes over.
-const AUTHORIZATION_LEASE_SECS: i32 = 60;
-
 /// Records, before asking the processor, that this request is about to authorize
 /// `amount_cents` for `hold`: the write-ahead record a restart uses to void what a dead
 /// process authorized.
+///
+/// A `pending` row belongs to the attempt that wrote it for `lease` (longer than any
+/// processor call); after that the attempt is presumed dead and a retry takes over,
+/// asking the processor again under the same request id, which answers with the same
+/// authorization.
 pub async fn claim_authorization(
     conn: &mut PgConnection,
     request_id: &str,
     hold: i64,
     amount_cents: i64,
+    lease: std::time::Duration,
+    claimed_by: uuid::Uuid,
 ) -> Result<AuthorizationClaim, Error> {
     let mine: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO payment_authorizations (request_id, hold_id, amount_cents)
-         VALUES ($1, $2, $3)
+        "INSERT INTO payment_authorizations (request_id, hold_id, amount_cents, claimed_by)
+         VALUES ($1, $2, $3, $5)
          ON CONFLICT (request_id) DO UPDATE
              SET status = 'pending', hold_id = $2, amount_cents = $3, updated_at = now(),
-                 authorization_code = NULL
+                 authorization_code = NULL, claimed_by = $5
              WHERE payment_authorizations.status IN ('declined', 'voided')
                 OR (payment_authorizations.status = 'pending'
-                    AND payment_authorizations.updated_at < now() - make_interval(secs => $4))
+                    AND payment_authorizations.updated_at < now() - make_interval(secs => $4::float8))
          RETURNING id",
     )
     .bind(request_id)
     .bind(hold)
     .bind(amount_cents)
-    .bind(AUTHORIZATION_LEASE_SECS)
+    .bind(lease.as_secs_f64())
+    .bind(claimed_by)
     .fetch_optional(&mut *conn)
     .await?;
     if mine.is_some() {
         return Ok(AuthorizationClaim::Mine);
     }
-    let status: String =
-        sqlx::query_scalar("SELECT status FROM payment_authorizations WHERE request_id = $1")
-            .bind(request_id)
-            .fetch_one(conn)
-            .await?;
+    let (status, claimed_by): (String, Option<uuid::Uuid>) = sqlx::query_as(
+        "SELECT status, claimed_by FROM payment_authorizations WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_one(conn)
+    .await?;
     Ok(match status.as_str() {
         "captured" => AuthorizationClaim::Captured,
-        _ => AuthorizationClaim::InFlight,
+        _ => AuthorizationClaim::InFlight { claimed_by },
     })
+}
+
+/// Takes over a pending claim that `me` (this process) made for an attempt that is
+/// no longer running; `false` if the claim has moved on meanwhile.
+pub async fn take_over_authorization(
+    conn: &mut PgConnection,
+    request_id: &str,
+    me: uuid::Uuid,
+) -> Result<bool, Error> {
+    Ok(sqlx::query(
+        "UPDATE payment_authorizations SET updated_at = now()
+         WHERE request_id = $1 AND status = 'pending' AND claimed_by = $2",
+    )
+    .bind(request_id)
+    .bind(me)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Gives up an attempt's claim on a still-`pending` authorization (the attempt ended
+/// without confirming, on a transient failure), so the next retry takes over at once
+/// instead of waiting for the claim's lease to run out.
+pub async fn abandon_authorization(conn: &mut PgConnection, request_id: &str) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE payment_authorizations SET updated_at = '-infinity'
+         WHERE request_id = $1 AND status = 'pending'",
+    )
+    .bind(request_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Moves a request's authorization from one status to the next (recording the
@@ -471,4 +510,13 @@ pub async fn orphaned_authorizations(
         .into_iter()
         .map(|(request_id, code)| Orphan { request_id, code })
         .collect())
+}
+
+/// Holds still setting units aside, for metrics.
+pub async fn active_holds(pool: &sqlx::PgPool) -> Result<i64, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM holds WHERE status = 'active'")
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -11,7 +11,7 @@ use crate::helpers::*;
 
 const DEADLINE: Duration = Duration::from_secs(15);
 
-async fn register(app: &TestApp, endpoint: &str) -> String {
+pub async fn register(app: &TestApp, endpoint: &str) -> String {
     app.client()
         .register_provider(admin(pb::RegisterProviderRequest {
             name: "movies".into(),
@@ -23,7 +23,12 @@ async fn register(app: &TestApp, endpoint: &str) -> String {
         .provider_id
 }
 
-async fn provided_product(app: &TestApp, provider: &str, external_ref: &str, seats: i64) -> String {
+pub async fn provided_product(
+    app: &TestApp,
+    provider: &str,
+    external_ref: &str,
+    seats: i64,
+) -> String {
     app.client()
         .add_product(admin(pb::AddProductRequest {
             description: format!("Showtime {external_ref}"),

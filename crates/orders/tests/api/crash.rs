@@ -1,6 +1,7 @@
-//! The real `orders-service` process killed with SIGKILL while a customer's payment is
-//! being authorized (after the hold, before the confirmation): after a restart, the
-//! stock is back on sale and the authorization voided — never lost, never neither.
+//! The real `orders-service` process killed with SIGKILL: while a customer's payment is
+//! being authorized (after the hold, before the confirmation), after a restart the
+//! stock is back on sale and the authorization voided — never lost, never neither;
+//! while it delivers a callback, another process delivers it within seconds.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -15,10 +16,14 @@ use crate::helpers::*;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// The service as a child process, killed when dropped.
-struct Process(Child);
+pub struct Process(pub Child);
 
 impl Process {
-    fn start(database: &TestDatabase, addr: std::net::SocketAddr, env: &[(&str, &str)]) -> Self {
+    pub fn start(
+        database: &TestDatabase,
+        addr: std::net::SocketAddr,
+        env: &[(&str, &str)],
+    ) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_orders-service"))
             .env("DATABASE_URL", database.url())
             .env("ORDERS_LISTEN_ADDR", addr.to_string())
@@ -41,7 +46,7 @@ impl Drop for Process {
     }
 }
 
-async fn client(addr: std::net::SocketAddr) -> OrdersServiceClient<Channel> {
+pub async fn client(addr: std::net::SocketAddr) -> OrdersServiceClient<Channel> {
     let url = format!("http://{addr}");
     eventually("the service to serve", DEADLINE, || {
         let url = url.clone();
@@ -129,4 +134,51 @@ async fn sigkill_between_hold_and_confirm_loses_nothing() {
         "back on sale, not charged"
     );
     pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_claimed_by_a_killed_process_is_delivered_by_another_within_seconds() {
+    use crate::fake_provider::{Behaviour, FakeProvider};
+
+    cinema_testkit::init_test_logging();
+    // The first delivery never answers: the process dies while it waits.
+    let provider = FakeProvider::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        Behaviour::HangFirstCall,
+    )
+    .await;
+    let database = TestDatabase::create().await.expect("database");
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    // Default delivery settings: the lease is what this test is about.
+    let mut doomed = Process::start(&database, addr, &[]);
+    let mut orders = client(addr).await;
+    let product = provided_by(&mut orders, &provider.endpoint(), 1).await;
+    orders
+        .place_order(order(vec![item(&product, 1)], card(VISA)))
+        .await
+        .expect("sold out");
+    eventually("the sold-out callback to be in flight", DEADLINE, || {
+        let calls = provider.calls();
+        async move { (calls >= 1).then_some(()) }
+    })
+    .await;
+
+    doomed.0.kill().expect("SIGKILL");
+    doomed.0.wait().expect("reaped");
+    let killed_at = std::time::Instant::now();
+    let _survivor = Process::start(&database, addr, &[]);
+    let received = eventually("the callback, from the other process", DEADLINE, || {
+        let received = provider.received();
+        async move { (!received.is_empty()).then_some(received) }
+    })
+    .await;
+    let lag = killed_at.elapsed();
+    assert!(
+        lag < Duration::from_secs(10),
+        "redelivered {lag:?} after the kill"
+    );
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].product_id, product);
 }

@@ -34,6 +34,8 @@ pub enum Behaviour {
     Fail,
     /// Accept after a pause, to keep deliveries in flight.
     AcceptSlowly(Duration),
+    /// Never answer the first call (until its caller gives up or dies); accept the rest.
+    HangFirstCall,
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +45,8 @@ struct State {
     /// The most deliveries of one event ever in flight at the same time.
     max_in_flight_per_event: usize,
     refused: usize,
+    /// Authorized calls received, answered or not.
+    calls: usize,
 }
 
 #[derive(Clone)]
@@ -68,6 +72,11 @@ impl Service {
             self.state.lock().expect("state").refused += 1;
             return Err(Status::unauthenticated("bad callback token"));
         }
+        let first = {
+            let mut state = self.state.lock().expect("state");
+            state.calls += 1;
+            state.calls == 1
+        };
         {
             let mut state = self.state.lock().expect("state");
             let n = state.in_flight.entry(event.event_id.clone()).or_default();
@@ -82,6 +91,8 @@ impl Service {
                 tokio::time::sleep(pause).await;
                 Ok(())
             }
+            Behaviour::HangFirstCall if first => std::future::pending().await,
+            Behaviour::HangFirstCall => Ok(()),
         };
         let mut state = self.state.lock().expect("state");
         *state.in_flight.entry(event.event_id.clone()).or_default() -= 1;
@@ -169,6 +180,10 @@ impl FakeProvider {
 
     pub fn received(&self) -> Vec<Received> {
         self.state.lock().expect("state").received.clone()
+    }
+
+    pub fn calls(&self) -> usize {
+        self.state.lock().expect("state").calls
     }
 
     pub fn max_in_flight_per_event(&self) -> usize {

@@ -35,6 +35,8 @@ pub fn settings(database: &TestDatabase) -> Settings {
         admin_token: Some(SecretString::from(ADMIN_TOKEN.to_owned())),
         skip_migrations: false,
         db_max_connections: 10,
+        metrics_addr: None,
+        health_interval_ms: 2000,
         callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
         dispatcher: true,
         // Fast retries so tests of the retry path finish quickly.
@@ -44,6 +46,7 @@ pub fn settings(database: &TestDatabase) -> Settings {
             max_attempts: 15,
             sweep_ms: 200,
             call_timeout_ms: 1000,
+            ..Default::default()
         },
         sms: SmsSettings::default(),
         checkout: Default::default(),
@@ -213,6 +216,37 @@ impl TestApp {
             .await
             .expect("promotion inserted");
     }
+}
+
+/// Registers the provider "movies" calling back at `endpoint`, and adds one of its
+/// products ("showtime-1", `quantity` units at $10): for tests that talk to a service
+/// process through a bare client.
+pub async fn provided_by(
+    client: &mut OrdersServiceClient<Channel>,
+    endpoint: &str,
+    quantity: i64,
+) -> String {
+    let provider_id = client
+        .register_provider(admin(pb::RegisterProviderRequest {
+            name: "movies".into(),
+            callback_endpoint: endpoint.into(),
+        }))
+        .await
+        .expect("registered")
+        .into_inner()
+        .provider_id;
+    client
+        .add_product(admin(pb::AddProductRequest {
+            description: "Showtime 1".into(),
+            quantity,
+            price_cents: 1000,
+            provider_id: Some(provider_id),
+            external_ref: Some("showtime-1".into()),
+        }))
+        .await
+        .expect("product")
+        .into_inner()
+        .product_id
 }
 
 /// Wraps a message with the admin credential.

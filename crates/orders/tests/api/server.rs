@@ -132,6 +132,7 @@ async fn a_client_with_only_reflection_can_discover_the_service() {
     assert_eq!(
         names,
         [
+            "cinema.orders.v1.OrdersAdminService",
             "cinema.orders.v1.OrdersService",
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection",

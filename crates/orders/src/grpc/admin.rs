@@ -1,0 +1,179 @@
+//! `OrdersAdminService`: what operators ask of the outbox.
+
+use cinema_proto::orders::v1 as pb;
+use cinema_proto::orders::v1::orders_admin_service_server::OrdersAdminService;
+use cinema_runtime::BearerAuth;
+use tonic::{Request, Response, Status};
+
+use super::convert::timestamp;
+use crate::error::Error;
+use crate::store::outbox::{self, Kind, ListFilter, OutboxEntry, RedriveRefused};
+
+const DEFAULT_PAGE_SIZE: i64 = 50;
+const MAX_PAGE_SIZE: i32 = 500;
+const MAX_REDRIVE_IDS: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct AdminApi {
+    pool: sqlx::PgPool,
+    admin: BearerAuth,
+}
+
+impl AdminApi {
+    pub fn new(pool: sqlx::PgPool, admin: BearerAuth) -> Self {
+        Self { pool, admin }
+    }
+}
+
+fn status_filter(raw: i32) -> Result<Option<&'static str>, Error> {
+    match pb::OutboxStatus::try_from(raw) {
+        Ok(pb::OutboxStatus::Unspecified) => Ok(None),
+        Ok(pb::OutboxStatus::Pending) => Ok(Some("pending")),
+        Ok(pb::OutboxStatus::Delivered) => Ok(Some("delivered")),
+        Ok(pb::OutboxStatus::Exhausted) => Ok(Some("exhausted")),
+        Err(_) => Err(Error::invalid(format!(
+            "status: {raw} is not an OutboxStatus"
+        ))),
+    }
+}
+
+fn kind_filter(raw: i32) -> Result<Option<Kind>, Error> {
+    match pb::OutboxKind::try_from(raw) {
+        Ok(pb::OutboxKind::Unspecified) => Ok(None),
+        Ok(pb::OutboxKind::ProductSoldOut) => Ok(Some(Kind::ProductSoldOut)),
+        Ok(pb::OutboxKind::ProductAvailable) => Ok(Some(Kind::ProductAvailable)),
+        Ok(pb::OutboxKind::Sms) => Ok(Some(Kind::Sms)),
+        Err(_) => Err(Error::invalid(format!("kind: {raw} is not an OutboxKind"))),
+    }
+}
+
+/// An outbox id as the API spells it: decimal digits.
+fn parse_id(field: &str, raw: &str) -> Result<i64, Error> {
+    if raw.is_empty() || raw.len() > 18 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(format!(
+            "{field}: {} is not an outbox id (digits only)",
+            cinema_runtime::text::quote(raw)
+        )));
+    }
+    raw.parse()
+        .map_err(|_| Error::invalid(format!("{field}: not an outbox id")))
+}
+
+fn message(entry: &OutboxEntry) -> pb::OutboxMessage {
+    let kind = match Kind::from_db(&entry.kind) {
+        Some(Kind::ProductSoldOut) => pb::OutboxKind::ProductSoldOut,
+        Some(Kind::ProductAvailable) => pb::OutboxKind::ProductAvailable,
+        Some(Kind::Sms) => pb::OutboxKind::Sms,
+        None => pb::OutboxKind::Unspecified,
+    };
+    let status = match entry.status.as_str() {
+        "pending" => pb::OutboxStatus::Pending,
+        "delivered" => pb::OutboxStatus::Delivered,
+        "exhausted" => pb::OutboxStatus::Exhausted,
+        _ => pb::OutboxStatus::Unspecified,
+    };
+    pb::OutboxMessage {
+        id: entry.id.to_string(),
+        kind: kind.into(),
+        status: status.into(),
+        attempts: entry.attempts,
+        last_error: entry.last_error.clone().unwrap_or_default(),
+        occurred_at: Some(timestamp(entry.occurred_at)),
+        next_attempt_at: (status == pb::OutboxStatus::Pending)
+            .then(|| timestamp(entry.next_attempt_at)),
+        delivered_at: entry.delivered_at.map(timestamp),
+        product_id: entry.product_id.map(|p| p.to_string()).unwrap_or_default(),
+        endpoint: entry.endpoint.clone().unwrap_or_default(),
+        phone_last4: entry.phone_last4.clone().unwrap_or_default(),
+    }
+}
+
+#[tonic::async_trait]
+impl OrdersAdminService for AdminApi {
+    #[tracing::instrument(skip_all, fields(rpc = "ListOutbox"))]
+    async fn list_outbox(
+        &self,
+        request: Request<pb::ListOutboxRequest>,
+    ) -> Result<Response<pb::ListOutboxResponse>, Status> {
+        self.admin.check(request.metadata()).map_err(Error::from)?;
+        let req = request.into_inner();
+        let limit = match req.page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n @ 1..=MAX_PAGE_SIZE => i64::from(n),
+            n => {
+                return Err(Error::invalid(format!(
+                    "page_size: {n} is out of range (1 to {MAX_PAGE_SIZE}, or 0 for {DEFAULT_PAGE_SIZE})"
+                ))
+                .into());
+            }
+        };
+        let before = match req.page_token.as_str() {
+            "" => None,
+            token => Some(parse_id("page_token", token)?),
+        };
+        let filter = ListFilter {
+            status: status_filter(req.status)?,
+            kind: kind_filter(req.kind)?,
+            before,
+            limit: limit + 1,
+        };
+        let mut entries = outbox::list(&self.pool, &filter).await?;
+        let next_page_token = if entries.len() as i64 > limit {
+            entries.truncate(limit as usize);
+            entries.last().map(|e| e.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListOutboxResponse {
+            messages: entries.iter().map(message).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RedriveOutbox"))]
+    async fn redrive_outbox(
+        &self,
+        request: Request<pb::RedriveOutboxRequest>,
+    ) -> Result<Response<pb::RedriveOutboxResponse>, Status> {
+        self.admin.check(request.metadata()).map_err(Error::from)?;
+        let req = request.into_inner();
+        let ids = match (req.all_exhausted, req.ids.is_empty()) {
+            (true, true) => None,
+            (true, false) => {
+                return Err(Error::invalid("ids: must be empty with all_exhausted").into());
+            }
+            (false, true) => {
+                return Err(
+                    Error::invalid("ids: name at least one message, or set all_exhausted").into(),
+                );
+            }
+            (false, false) if req.ids.len() > MAX_REDRIVE_IDS => {
+                return Err(
+                    Error::invalid(format!("ids: at most {MAX_REDRIVE_IDS} per call")).into(),
+                );
+            }
+            (false, false) => Some(
+                req.ids
+                    .iter()
+                    .map(|id| parse_id("ids", id))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        let redriven = match outbox::redrive(&self.pool, ids.as_deref()).await? {
+            Ok(ids) => ids,
+            Err(RedriveRefused::Unknown(id)) => {
+                return Err(Error::not_found(format!("outbox message {id} does not exist")).into());
+            }
+            Err(RedriveRefused::NotExhausted { id, status }) => {
+                return Err(Error::failed_precondition(format!(
+                    "outbox message {id} is {status}: only exhausted messages can be redriven"
+                ))
+                .into());
+            }
+        };
+        tracing::info!(count = redriven.len(), "outbox messages redriven");
+        Ok(Response::new(pb::RedriveOutboxResponse {
+            ids: redriven.iter().map(i64::to_string).collect(),
+        }))
+    }
+}

@@ -41,9 +41,26 @@ impl ClientError {
     }
 }
 
+/// Whether the call failed below gRPC (the connection refused, reset or closed
+/// mid-call, as when a replica dies): tonic reports that as UNKNOWN "transport error",
+/// but no server answered, so it is the service being unavailable.
+fn is_transport_failure(status: &Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::transport::Error>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
 impl From<Status> for ClientError {
     fn from(status: Status) -> Self {
         let message = status.message().to_owned();
+        if status.code() == Code::Unknown && is_transport_failure(&status) {
+            return Self::Unavailable(format!("the connection failed ({message}); retry"));
+        }
         match status.code() {
             Code::NotFound => Self::NotFound(message),
             Code::InvalidArgument | Code::OutOfRange => Self::InvalidInput(message),

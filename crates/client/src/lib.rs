@@ -16,6 +16,7 @@
 //! `CancelOrder`, `CreateShowtime`; the client generates the id), are retried on
 //! UNAVAILABLE with exponential backoff: retrying them cannot do anything twice.
 
+pub mod balance;
 mod error;
 pub mod facade;
 
@@ -43,6 +44,8 @@ pub use facade::{MovieShowtimes, Showtime, TheatreShowtimes};
 /// Where the services are and how to talk to them.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// Where each service is: `http://host:port`, a comma-separated list of those, or
+    /// `dns:///host:port` for every address of a name (see [`balance`]).
     pub movies_endpoint: String,
     pub orders_endpoint: String,
     /// Deadline of every call.
@@ -77,18 +80,22 @@ impl ClientConfig {
         }
     }
 
-    fn channel(&self, endpoint: &str) -> Result<Channel, ClientError> {
-        let mut endpoint = Endpoint::from_shared(endpoint.to_owned())
-            .map_err(|e| ClientError::InvalidInput(format!("endpoint {endpoint:?}: {e}")))?
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout);
-        if let Some(tls) = &self.tls {
-            endpoint = endpoint
-                .tls_config(tls.clone())
-                .map_err(|e| ClientError::InvalidInput(format!("TLS configuration: {e}")))?;
-        }
-        // Lazy: a service that is down now is retried on each call, not at start-up.
-        Ok(endpoint.connect_lazy())
+    /// A channel to one service: one address, a comma-separated list, or
+    /// `dns:///host:port` (see [`balance`]), each server reached with this config's
+    /// deadlines and TLS. Lazy: a service that is down now is tried on each call.
+    fn channel(&self, spec: &str) -> Result<Channel, ClientError> {
+        let (timeout, connect_timeout, tls) =
+            (self.timeout, self.connect_timeout, self.tls.clone());
+        balance::channel(spec, move |endpoint: Endpoint| {
+            let endpoint = endpoint.timeout(timeout).connect_timeout(connect_timeout);
+            match &tls {
+                Some(tls) => endpoint
+                    .tls_config(tls.clone())
+                    .map_err(|e| format!("TLS configuration: {e}")),
+                None => Ok(endpoint),
+            }
+        })
+        .map_err(ClientError::InvalidInput)
     }
 
     fn backoff(&self) -> ExponentialBuilder {

@@ -40,7 +40,8 @@ pub struct Settings {
     #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = parse_secret, hide_env_values = true)]
     pub admin_token: Option<SecretString>,
 
-    /// The orders service's gRPC endpoint.
+    /// The orders service: `http://host:port`, a comma-separated list of them, or
+    /// `dns:///host:port` to balance over every address of a name (a headless Service).
     #[arg(
         long,
         env = "ORDERS_ENDPOINT",

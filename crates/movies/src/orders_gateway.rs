@@ -34,10 +34,12 @@ impl OrdersGateway {
         callback_endpoint: String,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())?
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .connect_lazy();
+        // One address, a list, or `dns:///host:port` (a headless Service): balanced
+        // per call over every orders replica (see `cinema_client::balance`).
+        let channel = cinema_client::balance::channel(endpoint, move |e: Endpoint| {
+            Ok(e.connect_timeout(timeout).timeout(timeout))
+        })
+        .map_err(anyhow::Error::msg)?;
         Ok(Self {
             client: OrdersServiceClient::new(channel),
             token,

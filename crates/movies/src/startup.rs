@@ -175,9 +175,7 @@ impl Application {
             tracing::info!("shutting down: draining in-flight calls");
             health.shutting_down().await;
         };
-        tonic::transport::Server::builder()
-            .trace_fn(cinema_runtime::telemetry::grpc_request_span)
-            .layer(cinema_runtime::metrics::GrpcMetricsLayer { service: SERVICE })
+        cinema_runtime::server_builder(SERVICE)
             .add_routes(standard)
             .add_service(MoviesServiceServer::new(PublicApi::new(self.pool.clone())))
             .add_service(admin)

@@ -171,9 +171,7 @@ impl Application {
             tracing::info!("shutting down: draining in-flight calls");
             health.shutting_down().await;
         };
-        tonic::transport::Server::builder()
-            .trace_fn(cinema_runtime::telemetry::grpc_request_span)
-            .layer(cinema_runtime::metrics::GrpcMetricsLayer { service: SERVICE })
+        cinema_runtime::server_builder(SERVICE)
             .add_routes(standard)
             .add_service(OrdersServiceServer::new(self.api))
             .add_service(OrdersAdminServiceServer::new(self.admin_api))

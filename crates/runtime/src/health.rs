@@ -31,6 +31,11 @@ pub fn database_unreachable() {
     UNREACHABLE.notify_waiters();
 }
 
+/// The health entry that says only "this process is alive and serving gRPC": always
+/// SERVING, whatever the database does. For liveness probes: a replica whose database
+/// is down must be taken out of the balance (readiness), not restarted.
+pub const LIVENESS: &str = "liveness";
+
 /// How often the tracker checks, and how long one check may take.
 #[derive(Debug, Clone, Copy)]
 pub struct Intervals {
@@ -71,6 +76,9 @@ impl HealthGuard {
         intervals: Intervals,
     ) -> Self {
         set_all(&reporter, &services, ServingStatus::NotServing).await;
+        reporter
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
         let stop = CancellationToken::new();
         let probe = Probe {
             options: (*pool.connect_options()).clone(),

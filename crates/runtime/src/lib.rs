@@ -236,6 +236,30 @@ pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
+/// How long a client's connection lives before the server asks it to reconnect
+/// (HTTP/2 GOAWAY, after which calls in flight finish and new ones go on a new
+/// connection). gRPC connections are long-lived and a Kubernetes Service balances
+/// connections, not calls: without an age limit, clients stay pinned to the replicas
+/// that were up when they connected, and new replicas get no traffic.
+pub const MAX_CONNECTION_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long calls still running on an aged connection may take before it is closed.
+pub const MAX_CONNECTION_AGE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The gRPC server every Cinema service runs: its calls traced (continuing the
+/// caller's trace) and counted in the metrics under `service`, and its connections
+/// aged out (see [`MAX_CONNECTION_AGE`]) so clients spread over replicas.
+pub fn server_builder(
+    service: &'static str,
+) -> tonic::transport::Server<
+    tower::layer::util::Stack<metrics::GrpcMetricsLayer, tower::layer::util::Identity>,
+> {
+    tonic::transport::Server::builder()
+        .max_connection_age(MAX_CONNECTION_AGE)
+        .max_connection_age_grace(MAX_CONNECTION_AGE_GRACE)
+        .trace_fn(telemetry::grpc_request_span)
+        .layer(metrics::GrpcMetricsLayer { service })
+}
+
 const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 
 /// What every Cinema server serves besides its own services: gRPC health (NOT_SERVING

@@ -9,10 +9,11 @@ pub struct Settings {
     /// Address to serve HTTP on. Port 0 picks a free port.
     #[arg(long, env = "WEB_LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen_addr: SocketAddr,
-    /// The movies service.
+    /// The movies service: `http://host:port`, a comma-separated list of them, or
+    /// `dns:///host:port` to balance over every address of a name.
     #[arg(long, env = "CINEMA_MOVIES", default_value = "http://127.0.0.1:50051")]
     pub movies_endpoint: String,
-    /// The orders service.
+    /// The orders service, spelled as for the movies service.
     #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
     pub orders_endpoint: String,
     /// Mark cookies `Secure` (set it when the site is served over HTTPS).

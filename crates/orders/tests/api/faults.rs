@@ -169,6 +169,22 @@ async fn health_turns_not_serving_at_the_first_failed_call_and_back_once_the_dat
         ServingStatus::NotServing,
         "health follows the failed call, not its next poll a minute away"
     );
+    // Liveness does not follow the database: a replica without one is taken out of
+    // the balance, not restarted.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("channel");
+    let liveness = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: cinema_runtime::health::LIVENESS.into(),
+        })
+        .await
+        .expect("liveness")
+        .into_inner()
+        .status();
+    assert_eq!(liveness, ServingStatus::Serving);
 
     proxy.up().expect("database back");
     let back = tokio::time::Instant::now();

@@ -162,6 +162,26 @@ fn texting(sim: &cinema_sms::simulator::Simulator) -> cinema_orders::config::Sms
 
 pub use cinema_testkit::eventually;
 
+/// The test card the simulated processor accepts, with a Cambridge, MA billing address.
+pub fn visa() -> cinema_client::orders_pb::Payment {
+    use cinema_client::orders_pb as orders;
+    orders::Payment {
+        method: Some(orders::payment::Method::CreditCard(orders::CreditCard {
+            brand: orders::CardBrand::Visa.into(),
+            number: "4111 1111 1111 1111".into(),
+            expiration_month: 12,
+            expiration_year: 2030,
+            billing_address: Some(orders::Address {
+                line_1: "77 Massachusetts Ave".into(),
+                line_2: String::new(),
+                city: "Cambridge".into(),
+                state: "MA".into(),
+                zip_code: "02139".into(),
+            }),
+        })),
+    }
+}
+
 /// A whole minute `hours` from now, as a protobuf timestamp.
 pub fn hours_from_now(hours: i64) -> prost_types::Timestamp {
     let t = chrono::Utc::now() + chrono::Duration::hours(hours);

@@ -15,7 +15,7 @@ use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use cinema_client::{Cinema, ClientConfig, NewOrder};
 use cinema_integration_tests::{
-    CALLBACK_TOKEN, MOVIES_ADMIN_TOKEN, ORDERS_ADMIN_TOKEN, eventually,
+    CALLBACK_TOKEN, MOVIES_ADMIN_TOKEN, ORDERS_ADMIN_TOKEN, eventually, visa,
 };
 use cinema_testkit::TestDatabase;
 use clap::Parser;
@@ -195,24 +195,6 @@ async fn catalogue(cinema: &Cinema, label: &str) -> Vec<movies::Showtime> {
         );
     }
     showtimes
-}
-
-fn visa() -> orders::Payment {
-    orders::Payment {
-        method: Some(orders::payment::Method::CreditCard(orders::CreditCard {
-            brand: orders::CardBrand::Visa.into(),
-            number: "4111111111111111".into(),
-            expiration_month: 12,
-            expiration_year: 2030,
-            billing_address: Some(orders::Address {
-                line_1: "77 Massachusetts Ave".into(),
-                line_2: String::new(),
-                city: "Cambridge".into(),
-                state: "MA".into(),
-                zip_code: "02139".into(),
-            }),
-        })),
-    }
 }
 
 /// Buyers buying one ticket at a time, each with a phone for a text, until every

@@ -43,22 +43,19 @@ impl ClientError {
 
 /// Whether the call failed below gRPC (the connection refused, reset or closed
 /// mid-call, as when a replica dies): tonic reports that as UNKNOWN "transport error",
-/// but no server answered, so it is the service being unavailable.
+/// or CANCELLED / INTERNAL "h2 protocol error", made here from the error underneath.
+/// A status the server sent has no such source, so this never hides a server's answer.
 fn is_transport_failure(status: &Status) -> bool {
-    let mut source = std::error::Error::source(status);
-    while let Some(error) = source {
-        if error.is::<tonic::transport::Error>() {
-            return true;
-        }
-        source = error.source();
-    }
-    false
+    matches!(
+        status.code(),
+        Code::Unknown | Code::Cancelled | Code::Internal
+    ) && std::error::Error::source(status).is_some()
 }
 
 impl From<Status> for ClientError {
     fn from(status: Status) -> Self {
         let message = status.message().to_owned();
-        if status.code() == Code::Unknown && is_transport_failure(&status) {
+        if is_transport_failure(&status) {
             return Self::Unavailable(format!("the connection failed ({message}); retry"));
         }
         match status.code() {
@@ -70,6 +67,31 @@ impl From<Status> for ClientError {
             Code::Unavailable | Code::DeadlineExceeded => Self::Unavailable(message),
             Code::Unauthenticated | Code::PermissionDenied => Self::Unauthenticated(message),
             code => Self::Other { code, message },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Broken;
+    impl std::fmt::Display for Broken {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("connection reset")
+        }
+    }
+    impl std::error::Error for Broken {}
+
+    #[test]
+    fn a_call_broken_below_grpc_is_unavailable_but_a_servers_answer_is_kept() {
+        for code in [Code::Unknown, Code::Cancelled, Code::Internal] {
+            let mut broken = Status::new(code, "h2 protocol error: http2 error");
+            broken.set_source(std::sync::Arc::new(Broken));
+            assert!(ClientError::from(broken).is_retryable(), "{code:?}");
+            let answered = Status::new(code, "the server said so");
+            assert!(!ClientError::from(answered).is_retryable(), "{code:?}");
         }
     }
 }

@@ -67,23 +67,7 @@ pub async fn showtime(
         .expect("showtime created")
 }
 
-pub fn visa() -> orders::Payment {
-    orders::Payment {
-        method: Some(orders::payment::Method::CreditCard(orders::CreditCard {
-            brand: orders::CardBrand::Visa.into(),
-            number: "4111 1111 1111 1111".into(),
-            expiration_month: 12,
-            expiration_year: 2030,
-            billing_address: Some(orders::Address {
-                line_1: "77 Massachusetts Ave".into(),
-                line_2: String::new(),
-                city: "Cambridge".into(),
-                state: "MA".into(),
-                zip_code: "02139".into(),
-            }),
-        })),
-    }
-}
+pub use cinema_integration_tests::visa;
 
 pub fn tickets(product_id: &str, quantity: i64) -> NewOrder {
     NewOrder {

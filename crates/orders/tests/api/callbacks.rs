@@ -12,15 +12,7 @@ use crate::helpers::*;
 const DEADLINE: Duration = Duration::from_secs(15);
 
 pub async fn register(app: &TestApp, endpoint: &str) -> String {
-    app.client()
-        .register_provider(admin(pb::RegisterProviderRequest {
-            name: "movies".into(),
-            callback_endpoint: endpoint.into(),
-        }))
-        .await
-        .expect("registered")
-        .into_inner()
-        .provider_id
+    register_provider(&mut app.client(), endpoint).await
 }
 
 pub async fn provided_product(

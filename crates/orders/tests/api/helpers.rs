@@ -218,6 +218,22 @@ impl TestApp {
     }
 }
 
+/// Registers the provider "movies" calling back at `endpoint`; returns its id.
+pub async fn register_provider(
+    client: &mut OrdersServiceClient<Channel>,
+    endpoint: &str,
+) -> String {
+    client
+        .register_provider(admin(pb::RegisterProviderRequest {
+            name: "movies".into(),
+            callback_endpoint: endpoint.into(),
+        }))
+        .await
+        .expect("registered")
+        .into_inner()
+        .provider_id
+}
+
 /// Registers the provider "movies" calling back at `endpoint`, and adds one of its
 /// products ("showtime-1", `quantity` units at $10): for tests that talk to a service
 /// process through a bare client.
@@ -226,15 +242,7 @@ pub async fn provided_by(
     endpoint: &str,
     quantity: i64,
 ) -> String {
-    let provider_id = client
-        .register_provider(admin(pb::RegisterProviderRequest {
-            name: "movies".into(),
-            callback_endpoint: endpoint.into(),
-        }))
-        .await
-        .expect("registered")
-        .into_inner()
-        .provider_id;
+    let provider_id = register_provider(client, endpoint).await;
     client
         .add_product(admin(pb::AddProductRequest {
             description: "Showtime 1".into(),

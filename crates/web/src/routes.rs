@@ -144,20 +144,22 @@ pub async fn movie(
         .as_deref()
         .and_then(valid_zip)
         .or_else(|| jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value())));
-    // The movie and its showtimes are independent calls: ask for both at once.
-    let showtimes = async {
-        match &zip {
-            Some(zip) => state.cinema.showtimes_for_movie_near(&id, zip).await,
-            None => Ok(Vec::new()),
-        }
+    // One call in the common case: GetShowtimes is normalized, so the movie comes with
+    // its showtimes. Only a movie with nothing near the ZIP (or no ZIP, or an id the
+    // search refuses) is asked for on its own, which also decides the 404.
+    let theatres = match &zip {
+        Some(zip) => match state.cinema.showtimes_for_movie_near(&id, zip).await {
+            Ok(theatres) => theatres,
+            // An unknown ZIP: nothing near it. A malformed id: GetMovie says 404 below.
+            Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => Vec::new(),
+            Err(other) => return Err(other.into()),
+        },
+        None => Vec::new(),
     };
-    let (movie, theatres) = tokio::join!(state.cinema.movies().get_movie(&id), showtimes);
-    let movie = subject(movie, "movie")?;
-    let theatres = theatres.or_else(|e| match e {
-        // An unknown ZIP: nothing near it.
-        ClientError::NotFound(_) => Ok(Vec::new()),
-        other => Err(other),
-    })?;
+    let movie = match theatres.first().and_then(|group| group.showtimes.first()) {
+        Some(showtime) => (*showtime.movie).clone(),
+        None => subject(state.cinema.movies().get_movie(&id).await, "movie")?,
+    };
     let page = MoviePage {
         movie: MovieCard::from(&movie),
         zip: zip.unwrap_or_default(),

@@ -108,6 +108,10 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         "local offset"
     );
     assert!(!movie_page.contains("Alien"), "only this movie's showtimes");
+    // Nothing near a faraway ZIP: still the movie's page, without theatres.
+    let (status, far) = page(&b, &format!("{site}/movies/{}?zip=94103", heat.id), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(far.contains("Heat") && !far.contains("Kendall"), "{far}");
 
     // A theatre: its movies, each with its showtimes.
     let (status, theatre_page) = page(&b, &format!("{site}/theatres/{}", kendall.id), "").await;
@@ -119,6 +123,8 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     for missing in [
         format!("{site}/movies/424242"),
         format!("{site}/movies/not-an-id"),
+        format!("{site}/movies/424242?zip=02139"),
+        format!("{site}/movies/not-an-id?zip=02139"),
         format!("{site}/theatres/424242"),
         format!("{site}/showtimes/424242"),
         format!("{site}/orders/ABCDEFGHJK"),

@@ -1,24 +1,58 @@
+use cinema_proto::error::Details;
+pub use cinema_proto::error::{ErrorKind, FieldViolation, Reason, Resource};
 use tonic::{Code, Status};
 
-/// What went wrong with a call, in the terms a front-end acts on.
+/// What a service said about a failure: its message (for people) and the
+/// machine-readable details of the error contract (for code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    /// The `ErrorInfo` reason, when the server sent one this client knows.
+    pub reason: Option<Reason>,
+    /// The resource not found, or the product sold out.
+    pub resource: Option<Resource>,
+    /// The invalid fields of the request.
+    pub violations: Vec<FieldViolation>,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            reason: None,
+            resource: None,
+            violations: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What went wrong with a call, in the terms a front-end acts on. Which variant a
+/// status becomes is decided by [`ErrorKind::of`], the contract's one table.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
-    /// The movie, theatre, showtime, product or order does not exist.
+    /// The movie, theatre, showtime, product or order does not exist; the failure's
+    /// `resource` says which.
     #[error("not found: {0}")]
-    NotFound(String),
-    /// The request was malformed; the message is the server's, meant for developers.
+    NotFound(Failure),
+    /// The request was malformed; `violations` name the fields.
     #[error("invalid input: {0}")]
-    InvalidInput(String),
-    /// Not enough seats (or units) left.
+    InvalidInput(Failure),
+    /// Not enough seats (or units) left of the product the `resource` names.
     #[error("sold out: {0}")]
-    SoldOut(String),
-    /// Refused in the current state: payment declined, promotion used up, auditorium
-    /// busy.
+    SoldOut(Failure),
+    /// Refused in the current state; the `reason` says why (`PAYMENT_DECLINED`,
+    /// `HOLD_EXPIRED`, `PROMOTION_UNUSABLE`, `AUDITORIUM_BUSY`, ...).
     #[error("refused: {0}")]
-    Refused(String),
+    Refused(Failure),
     /// A request id was reused for a different request, or a reference is taken.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Failure),
     /// The service could not be reached, or is overloaded; retrying later can help.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -29,7 +63,7 @@ pub enum ClientError {
     /// example a showtime referring to a movie missing from the same result).
     #[error("inconsistent answer: {0}")]
     Inconsistent(String),
-    /// Any other failure (a server bug: INTERNAL).
+    /// Any other failure (a server bug: INTERNAL; a call the server does not know).
     #[error("{code:?}: {message}")]
     Other { code: Code, message: String },
 }
@@ -39,34 +73,71 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
     }
-}
 
-/// Whether the call failed below gRPC (the connection refused, reset or closed
-/// mid-call, as when a replica dies): tonic reports that as UNKNOWN "transport error",
-/// or CANCELLED / INTERNAL "h2 protocol error", made here from the error underneath.
-/// A status the server sent has no such source, so this never hides a server's answer.
-fn is_transport_failure(status: &Status) -> bool {
-    matches!(
-        status.code(),
-        Code::Unknown | Code::Cancelled | Code::Internal
-    ) && std::error::Error::source(status).is_some()
+    /// A request the client refuses before sending it.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::InvalidInput(Failure::new(message))
+    }
+
+    fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::NotFound(f)
+            | Self::InvalidInput(f)
+            | Self::SoldOut(f)
+            | Self::Refused(f)
+            | Self::Conflict(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The server's `ErrorInfo` reason, if it sent one.
+    pub fn reason(&self) -> Option<Reason> {
+        self.failure().and_then(|f| f.reason)
+    }
+
+    /// The resource a NOT_FOUND or sold-out error is about.
+    pub fn resource(&self) -> Option<&Resource> {
+        self.failure().and_then(|f| f.resource.as_ref())
+    }
+
+    /// The invalid fields of a refused request.
+    pub fn violations(&self) -> &[FieldViolation] {
+        self.failure().map_or(&[], |f| f.violations.as_slice())
+    }
 }
 
 impl From<Status> for ClientError {
     fn from(status: Status) -> Self {
+        let kind = ErrorKind::of(&status);
         let message = status.message().to_owned();
-        if is_transport_failure(&status) {
-            return Self::Unavailable(format!("the connection failed ({message}); retry"));
-        }
-        match status.code() {
-            Code::NotFound => Self::NotFound(message),
-            Code::InvalidArgument | Code::OutOfRange => Self::InvalidInput(message),
-            Code::ResourceExhausted => Self::SoldOut(message),
-            Code::FailedPrecondition => Self::Refused(message),
-            Code::AlreadyExists | Code::Aborted => Self::Conflict(message),
-            Code::Unavailable | Code::DeadlineExceeded => Self::Unavailable(message),
-            Code::Unauthenticated | Code::PermissionDenied => Self::Unauthenticated(message),
-            code => Self::Other { code, message },
+        let failure = || {
+            let Details {
+                reason,
+                resource,
+                violations,
+            } = Details::of(&status);
+            Failure {
+                message: message.clone(),
+                reason,
+                resource,
+                violations,
+            }
+        };
+        match kind {
+            ErrorKind::NotFound => Self::NotFound(failure()),
+            ErrorKind::InvalidArgument => Self::InvalidInput(failure()),
+            ErrorKind::OutOfStock => Self::SoldOut(failure()),
+            ErrorKind::Refused => Self::Refused(failure()),
+            ErrorKind::Conflict => Self::Conflict(failure()),
+            ErrorKind::Unauthenticated => Self::Unauthenticated(message),
+            ErrorKind::Unavailable if std::error::Error::source(&status).is_some() => {
+                Self::Unavailable(format!("the connection failed ({message}); retry"))
+            }
+            ErrorKind::Unavailable => Self::Unavailable(message),
+            ErrorKind::Unsupported | ErrorKind::Internal => Self::Other {
+                code: status.code(),
+                message,
+            },
         }
     }
 }
@@ -90,8 +161,27 @@ mod tests {
             let mut broken = Status::new(code, "h2 protocol error: http2 error");
             broken.set_source(std::sync::Arc::new(Broken));
             assert!(ClientError::from(broken).is_retryable(), "{code:?}");
+        }
+        for code in [Code::Unknown, Code::Internal] {
             let answered = Status::new(code, "the server said so");
             assert!(!ClientError::from(answered).is_retryable(), "{code:?}");
         }
+    }
+
+    #[test]
+    fn a_sold_out_answer_names_its_product() {
+        let status = Details::reason(Reason::OutOfStock)
+            .with_resource(Resource::new("product", "7"))
+            .into_status(ErrorKind::OutOfStock, "product 7 has 0 left; 2 requested");
+        let error = ClientError::from(status);
+        assert!(matches!(error, ClientError::SoldOut(_)), "{error:?}");
+        assert_eq!(error.reason(), Some(Reason::OutOfStock));
+        assert_eq!(error.resource(), Some(&Resource::new("product", "7")));
+    }
+
+    #[test]
+    fn resource_exhausted_without_its_reason_is_worth_a_retry_not_sold_out() {
+        let error = ClientError::from(Status::resource_exhausted("message too large"));
+        assert!(error.is_retryable(), "{error:?}");
     }
 }

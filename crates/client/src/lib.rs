@@ -38,7 +38,7 @@ use tonic::{Request, Status};
 
 /// The wire types, for building requests and reading answers.
 pub use cinema_proto::{movies::v1 as movies_pb, orders::v1 as orders_pb};
-pub use error::ClientError;
+pub use error::{ClientError, ErrorKind, Failure, FieldViolation, Reason, Resource};
 pub use facade::{MovieShowtimes, Showtime, TheatreShowtimes};
 
 /// Where the services are and how to talk to them.
@@ -95,7 +95,7 @@ impl ClientConfig {
                 None => Ok(endpoint),
             }
         })
-        .map_err(ClientError::InvalidInput)
+        .map_err(ClientError::invalid_input)
     }
 
     fn backoff(&self) -> ExponentialBuilder {
@@ -723,7 +723,6 @@ mod tests {
         let cases = [
             (Code::NotFound, "not found"),
             (Code::InvalidArgument, "invalid input"),
-            (Code::ResourceExhausted, "sold out"),
             (Code::FailedPrecondition, "refused"),
             (Code::Unavailable, "unavailable"),
             (Code::Unauthenticated, "unauthenticated"),

@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use cinema_proto::error::ErrorKind;
 use cinema_proto::orders::v1 as orders;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Request, Status};
+use tonic::{Request, Status};
 
 use crate::Error;
 
@@ -108,14 +109,22 @@ impl OrdersGateway {
 /// What the orders service's answer means for our caller: its being down is
 /// UNAVAILABLE (retry later); anything else is our bug or misconfiguration.
 fn orders_error(call: &str, status: Status) -> Error {
-    match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
+    match ErrorKind::of(&status) {
+        kind if kind.is_retryable() => {
             tracing::warn!(call, status = %status, "orders service unavailable");
             Error::Unavailable(
                 "the orders service is unavailable; retry later with the same request_id".into(),
             )
         }
-        Code::Unauthenticated => {
+        // AddProduct: the showtime id reserved for this request id was registered with
+        // other values by an earlier attempt that did not finish.
+        ErrorKind::Conflict => Error::Conflict {
+            reason: cinema_runtime::error::Reason::RequestIdReused,
+            message: "an earlier attempt with this request_id registered other values; \
+                      use a new request_id"
+                .into(),
+        },
+        ErrorKind::Unauthenticated => {
             tracing::error!(
                 call,
                 "the orders service refused our credential: check ORDERS_ADMIN_TOKEN"

@@ -25,7 +25,7 @@ use crate::domain::{
     Basket, Confirmation, Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, Order,
     OrderDraft, OrderStatus, PaymentMethod, PaymentSummary, RequestId,
 };
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::payments::{Authorization, PaymentError, PaymentProcessor};
 use crate::store::outbox::{self, AvailabilityEvent, Kind};
 use crate::store::{
@@ -98,24 +98,29 @@ impl From<sqlx::Error> for NotConfirmed {
     }
 }
 
+fn no_hold(id: HoldId) -> Error {
+    Error::not_found("hold", id, format!("no hold {id}"))
+}
+
 fn reused(request_id: &str) -> Error {
-    Error::Conflict(format!(
-        "request_id {} was already used for a different request; use a new request_id",
-        cinema_runtime::text::quote(request_id)
-    ))
+    Error::request_id_reused(request_id)
 }
 
 fn promotion_refused(code: &str, why: PromotionRefused) -> Error {
     match why {
-        PromotionRefused::Unknown => {
-            Error::not_found(format!("promotion code {code} does not exist"))
-        }
-        PromotionRefused::Inactive => {
-            Error::failed_precondition(format!("promotion code {code} is no longer active"))
-        }
-        PromotionRefused::UsedUp => {
-            Error::failed_precondition(format!("promotion code {code} has no uses left"))
-        }
+        PromotionRefused::Unknown => Error::not_found(
+            "promotion_code",
+            code,
+            format!("promotion code {code} does not exist"),
+        ),
+        PromotionRefused::Inactive => Error::refused(
+            Reason::PromotionUnusable,
+            format!("promotion code {code} is no longer active"),
+        ),
+        PromotionRefused::UsedUp => Error::refused(
+            Reason::PromotionUnusable,
+            format!("promotion code {code} has no uses left"),
+        ),
     }
 }
 
@@ -247,7 +252,7 @@ impl Checkout {
         match store::load_hold(&mut conn, key).await? {
             Some(found) => Ok(found),
             None => match key {
-                HoldKey::Public(id) => Err(Error::not_found(format!("no hold {id}"))),
+                HoldKey::Public(id) => Err(no_hold(id)),
                 HoldKey::Internal(id) => Err(Error::unexpected(format!("hold {id} vanished"))),
             },
         }
@@ -264,10 +269,11 @@ impl Checkout {
             .map(|(id, _)| id.to_string())
             .collect();
         if !missing.is_empty() {
-            return Ok(Error::not_found(format!(
-                "unknown product id(s): {}",
-                missing.join(", ")
-            )));
+            return Ok(Error::not_found(
+                "product",
+                &missing[0],
+                format!("unknown product id(s): {}", missing.join(", ")),
+            ));
         }
         for line in draft.lines.iter() {
             let left = available
@@ -276,10 +282,13 @@ impl Checkout {
                 .and_then(|(_, left)| *left)
                 .unwrap_or(0);
             if left < line.quantity {
-                return Ok(Error::OutOfStock(format!(
-                    "product {} has {left} left; {} requested",
-                    line.product_id, line.quantity
-                )));
+                return Ok(Error::out_of_stock(
+                    line.product_id,
+                    format!(
+                        "product {} has {left} left; {} requested",
+                        line.product_id, line.quantity
+                    ),
+                ));
             }
         }
         // Someone else's cancellation or expiry freed units in between: a retry can win.
@@ -301,7 +310,7 @@ impl Checkout {
         let mut tx = self.pool.begin().await?;
         let (internal, _) = store::load_hold(&mut tx, HoldKey::Public(id))
             .await?
-            .ok_or_else(|| Error::not_found(format!("no hold {id}")))?;
+            .ok_or_else(|| no_hold(id))?;
         if let Some(changes) = store::end_hold(&mut tx, internal, HoldStatus::Released).await? {
             enqueue_availability_events(&mut tx, &changes).await?;
             tracing::info!("hold released");
@@ -537,10 +546,14 @@ impl Checkout {
                     return Ok(order);
                 }
                 self.void(rid, Some(&authorization.code)).await?;
-                Err(Error::failed_precondition(format!(
-                    "hold {} expired or was released before the payment completed;                      nothing was charged: hold the seats again",
-                    hold.id
-                )))
+                Err(Error::refused(
+                    Reason::HoldExpired,
+                    format!(
+                        "hold {} expired or was released before the payment completed; \
+                         nothing was charged: hold the seats again",
+                        hold.id
+                    ),
+                ))
             }
             Err(NotConfirmed::PromotionRefused) => {
                 self.void(rid, Some(&authorization.code)).await?;
@@ -571,10 +584,13 @@ impl Checkout {
             PaymentMethod::CreditCard(card) => {
                 let zip = &card.billing_address.zip;
                 if !store::zip_exists(&mut conn, zip).await? {
-                    return Err(crate::domain::ValidationError::new(format!(
-                        "billing ZIP code {} is not a known US ZIP code",
-                        zip.as_str()
-                    ))
+                    return Err(crate::domain::ValidationError::of(
+                        "payment.credit_card.billing_address.zip_code",
+                        format!(
+                            "billing ZIP code {} is not a known US ZIP code",
+                            zip.as_str()
+                        ),
+                    )
                     .into());
                 }
             }
@@ -623,9 +639,10 @@ impl Checkout {
                     self.release_internal(hold).await?;
                 }
                 self.record_decline(draft, total, &reason).await?;
-                Err(Error::failed_precondition(format!(
-                    "payment declined: {reason}"
-                )))
+                Err(Error::refused(
+                    Reason::PaymentDeclined,
+                    format!("payment declined: {reason}"),
+                ))
             }
             Err(PaymentError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "payment processor unavailable");
@@ -753,9 +770,9 @@ impl Checkout {
         request_id: &RequestId,
     ) -> Result<Order, Error> {
         let mut tx = self.pool.begin().await?;
-        let order = store::lock_order(&mut tx, code)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("no order with confirmation {code}")))?;
+        let order = store::lock_order(&mut tx, code).await?.ok_or_else(|| {
+            Error::not_found("order", code, format!("no order with confirmation {code}"))
+        })?;
         if !order.cancelled {
             let ids: Vec<_> = order.lines.iter().map(|(id, _)| *id).collect();
             // Same lock order as checkout: ascending product id.
@@ -781,13 +798,20 @@ fn usable(hold: &Hold) -> Result<(), Error> {
     if hold.is_usable(Utc::now()) {
         return Ok(());
     }
-    Err(Error::failed_precondition(match hold.status {
-        HoldStatus::Confirmed => format!("hold {} is already paid for", hold.id),
-        HoldStatus::Released => format!("hold {} was released: hold the seats again", hold.id),
-        HoldStatus::Active | HoldStatus::Expired => {
-            format!("hold {} has expired: hold the seats again", hold.id)
-        }
-    }))
+    Err(match hold.status {
+        HoldStatus::Confirmed => Error::refused(
+            Reason::HoldConfirmed,
+            format!("hold {} is already paid for", hold.id),
+        ),
+        HoldStatus::Released => Error::refused(
+            Reason::HoldExpired,
+            format!("hold {} was released: hold the seats again", hold.id),
+        ),
+        HoldStatus::Active | HoldStatus::Expired => Error::refused(
+            Reason::HoldExpired,
+            format!("hold {} has expired: hold the seats again", hold.id),
+        ),
+    })
 }
 
 /// Writes an outbox event for every product of a provider that this transaction sold

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use cinema_proto::error::ErrorKind;
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::product_provider_service_client::ProductProviderServiceClient;
 use cinema_sms::SmsClient;
@@ -19,7 +20,6 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
-use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument;
 
@@ -352,14 +352,17 @@ impl Dispatcher {
             }
             Err(status) => {
                 let error = format!("{:?}: {}", status.code(), status.message());
+                let kind = ErrorKind::of(&status);
+                // The provider's answer will not change: it does not know the product,
+                // refuses the event, or does not serve callbacks at all.
                 let permanent = matches!(
-                    status.code(),
-                    Code::NotFound
-                        | Code::InvalidArgument
-                        | Code::FailedPrecondition
-                        | Code::Unimplemented
+                    kind,
+                    ErrorKind::NotFound
+                        | ErrorKind::InvalidArgument
+                        | ErrorKind::Refused
+                        | ErrorKind::Unsupported
                 );
-                if status.code() == Code::Unauthenticated {
+                if kind == ErrorKind::Unauthenticated {
                     tracing::error!(
                         "the provider refused our callback credential: check ORDERS_CALLBACK_TOKEN"
                     );

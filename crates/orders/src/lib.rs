@@ -33,5 +33,5 @@ pub use startup::Application;
 /// The service-wide error type (shared by every Cinema service).
 pub use cinema_runtime::error::Error;
 pub mod error {
-    pub use cinema_runtime::error::Error;
+    pub use cinema_runtime::error::{Error, Reason};
 }

@@ -12,6 +12,8 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/cinema_descriptor.bin"));
 
+pub mod error;
+
 pub mod movies {
     pub mod v1 {
         #![allow(missing_docs, clippy::all, clippy::pedantic)]

@@ -4,16 +4,75 @@
 //! details are logged, never sent: clients get a message they can act on for every
 //! error that is theirs to fix.
 
+pub use cinema_proto::error::{Details, ErrorKind, Reason, Resource};
 use tonic::{Code, Status};
 
-/// A request field that failed validation; becomes INVALID_ARGUMENT with this message.
+/// A request field that failed validation; becomes INVALID_ARGUMENT with this message,
+/// and a `BadRequest` violation naming the field when it is known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ValidationError(pub String);
+#[error("{message}")]
+pub struct ValidationError {
+    field: Option<String>,
+    message: String,
+}
 
 impl ValidationError {
+    /// A violation whose field the caller names later (see [`ValidationError::at`]).
     pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
+        Self {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// A violation of the request field `field` (its path, as in `items[0].quantity`).
+    pub fn of(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// Names the field, unless a more precise one is already named: domain types do
+    /// not know where in a request they were, the gRPC layer does.
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field.get_or_insert_with(|| field.into());
+        self
+    }
+
+    /// Places the field inside `prefix`, the part of the request a nested type was
+    /// parsed from: `zip_code` within `billing_address` is `billing_address.zip_code`.
+    pub fn within(mut self, prefix: &str) -> Self {
+        self.field = Some(match self.field {
+            Some(field) => format!("{prefix}.{field}"),
+            None => prefix.to_owned(),
+        });
+        self
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Names the request field of a failed parse: `ZipCode::parse(raw).at("zip_code")?`.
+pub trait AtField<T> {
+    /// See [`ValidationError::at`].
+    fn at(self, field: impl Into<String>) -> Result<T, ValidationError>;
+    /// See [`ValidationError::within`].
+    fn within(self, prefix: &str) -> Result<T, ValidationError>;
+}
+
+impl<T> AtField<T> for Result<T, ValidationError> {
+    fn at(self, field: impl Into<String>) -> Result<T, ValidationError> {
+        self.map_err(|e| e.at(field))
+    }
+    fn within(self, prefix: &str) -> Result<T, ValidationError> {
+        self.map_err(|e| e.within(prefix))
     }
 }
 
@@ -23,18 +82,18 @@ pub enum Error {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     /// Something the request names does not exist: NOT_FOUND.
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{message}")]
+    NotFound { resource: Resource, message: String },
     /// The request is well-formed but the system's state refuses it (payment declined,
     /// promotion used up): FAILED_PRECONDITION.
-    #[error("{0}")]
-    FailedPrecondition(String),
-    /// Not enough stock: RESOURCE_EXHAUSTED.
-    #[error("{0}")]
-    OutOfStock(String),
-    /// An idempotency key reused with a different body: ALREADY_EXISTS.
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    Refused { reason: Reason, message: String },
+    /// Not enough stock of `product`: RESOURCE_EXHAUSTED with reason `OUT_OF_STOCK`.
+    #[error("{message}")]
+    OutOfStock { product: String, message: String },
+    /// An idempotency key or reference reused for something else: ALREADY_EXISTS.
+    #[error("{message}")]
+    Conflict { reason: Reason, message: String },
     /// Missing or wrong credential: UNAUTHENTICATED.
     #[error("{0}")]
     Unauthenticated(String),
@@ -51,11 +110,39 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::NotFound(message.into())
+    /// NOT_FOUND naming the resource: `resource_type` as listed on
+    /// [`Resource`], `name` its id as the API spells it.
+    pub fn not_found(
+        resource_type: &str,
+        name: impl std::fmt::Display,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::NotFound {
+            resource: Resource::new(resource_type, name.to_string()),
+            message: message.into(),
+        }
     }
-    pub fn failed_precondition(message: impl Into<String>) -> Self {
-        Self::FailedPrecondition(message.into())
+    pub fn refused(reason: Reason, message: impl Into<String>) -> Self {
+        Self::Refused {
+            reason,
+            message: message.into(),
+        }
+    }
+    pub fn out_of_stock(product: impl std::fmt::Display, message: impl Into<String>) -> Self {
+        Self::OutOfStock {
+            product: product.to_string(),
+            message: message.into(),
+        }
+    }
+    /// A request id reused for a different request.
+    pub fn request_id_reused(request_id: &str) -> Self {
+        Self::Conflict {
+            reason: Reason::RequestIdReused,
+            message: format!(
+                "request_id {} was already used for a different request; use a new request_id",
+                crate::text::quote(request_id)
+            ),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Invalid(ValidationError::new(message))
@@ -66,19 +153,42 @@ impl Error {
 
     /// Whether the same call may succeed if made again later.
     pub fn is_retryable(&self) -> bool {
-        self.code() == Code::Unavailable
+        self.kind().is_retryable()
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::InvalidArgument,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::Refused { .. } => ErrorKind::Refused,
+            Self::OutOfStock { .. } => ErrorKind::OutOfStock,
+            Self::Conflict { .. } => ErrorKind::Conflict,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::Unavailable(_) | Self::Contention(_) => ErrorKind::Unavailable,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
     }
 
     pub fn code(&self) -> Code {
+        self.kind().code()
+    }
+
+    /// The machine-readable part of the status this error becomes.
+    fn details(&self) -> Details {
         match self {
-            Self::Invalid(_) => Code::InvalidArgument,
-            Self::NotFound(_) => Code::NotFound,
-            Self::FailedPrecondition(_) => Code::FailedPrecondition,
-            Self::OutOfStock(_) => Code::ResourceExhausted,
-            Self::Conflict(_) => Code::AlreadyExists,
-            Self::Unauthenticated(_) => Code::Unauthenticated,
-            Self::Unavailable(_) | Self::Contention(_) => Code::Unavailable,
-            Self::Unexpected(_) => Code::Internal,
+            Self::Invalid(e) => Details::reason(Reason::InvalidArgument)
+                .with_violation(e.field().unwrap_or_default(), e.message()),
+            Self::NotFound { resource, .. } => {
+                Details::reason(Reason::NotFound).with_resource(resource.clone())
+            }
+            Self::Refused { reason, .. } | Self::Conflict { reason, .. } => {
+                Details::reason(*reason)
+            }
+            Self::OutOfStock { product, .. } => Details::reason(Reason::OutOfStock)
+                .with_resource(Resource::new("product", product.clone())),
+            Self::Unauthenticated(_) => Details::reason(Reason::Unauthenticated),
+            Self::Unavailable(_) | Self::Contention(_) => Details::reason(Reason::Unavailable),
+            Self::Unexpected(_) => Details::default(),
         }
     }
 }
@@ -170,13 +280,24 @@ where
 
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
-        let code = e.code();
         match e {
             Error::Unexpected(err) => {
                 tracing::error!(error = ?err, "request failed unexpectedly");
                 Status::internal("internal error")
             }
-            other => Status::new(code, bounded(other.to_string())),
+            other => {
+                // Details repeat what the message says (a field's complaint), so they are
+                // bounded the same way: together they travel in the trailers.
+                let mut details = other.details();
+                for violation in &mut details.violations {
+                    violation.description = bounded(std::mem::take(&mut violation.description));
+                    violation.field = bounded(std::mem::take(&mut violation.field));
+                }
+                if let Some(resource) = &mut details.resource {
+                    resource.name = bounded(std::mem::take(&mut resource.name));
+                }
+                details.into_status(other.kind(), bounded(other.to_string()))
+            }
         }
     }
 }
@@ -213,9 +334,40 @@ mod tests {
     }
 
     #[test]
+    fn a_validation_error_names_its_field() {
+        let status = Status::from(Error::from(
+            ValidationError::new("must be 5 digits")
+                .at("payment.credit_card.billing_address.zip_code"),
+        ));
+        let details = Details::of(&status);
+        assert_eq!(details.reason, Some(Reason::InvalidArgument));
+        assert_eq!(
+            details.violations[0].field,
+            "payment.credit_card.billing_address.zip_code"
+        );
+        // The first field named wins: the domain's is the more precise.
+        let inner = ValidationError::of("items[1].quantity", "must be positive").at("items");
+        assert_eq!(inner.field(), Some("items[1].quantity"));
+    }
+
+    #[test]
     fn messages_are_bounded_whatever_a_handler_formats() {
-        let status = Status::from(Error::not_found("é".repeat(10_000)));
+        let status = Status::from(Error::not_found(
+            "movie",
+            "1".repeat(10_000),
+            "é".repeat(10_000),
+        ));
         assert!(status.message().len() <= MAX_MESSAGE_BYTES);
         assert!(status.message().ends_with('…'));
+        // The details too: they travel in the same trailers.
+        let details = Details::of(&status);
+        assert!(details.resource.expect("resource").name.len() <= MAX_MESSAGE_BYTES);
+        let status = Status::from(Error::from(ValidationError::of(
+            "f".repeat(10_000),
+            "x".repeat(10_000),
+        )));
+        let violation = &Details::of(&status).violations[0];
+        assert!(violation.field.len() <= MAX_MESSAGE_BYTES);
+        assert!(violation.description.len() <= MAX_MESSAGE_BYTES);
     }
 }

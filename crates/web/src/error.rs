@@ -44,10 +44,10 @@ impl From<ClientError> for WebError {
     fn from(error: ClientError) -> Self {
         match error {
             ClientError::NotFound(_) => Self::not_found("page"),
-            ClientError::InvalidInput(message) => Self {
+            ClientError::InvalidInput(failure) => Self {
                 status: StatusCode::BAD_REQUEST,
                 title: "That did not look right",
-                message,
+                message: failure.message,
             },
             ClientError::Unavailable(_) => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,

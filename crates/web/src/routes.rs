@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::orders_pb as orders;
-use cinema_client::{Cinema, ClientError, NewOrder};
+use cinema_client::{Cinema, ClientError, NewOrder, Reason};
 use serde::Deserialize;
 
 use crate::csrf;
@@ -547,20 +547,29 @@ pub async fn pay(
                         Redirect::to(&format!("/orders/{}", placed.confirmation)).into_response()
                     );
                 }
-                Err(ClientError::Refused(message)) if message.contains("declined") => {
-                    format!("Your payment was declined ({}). Your seats are still held: try another card.", message.trim_start_matches("payment declined: "))
+                Err(ClientError::Refused(failure)) => match failure.reason {
+                    Some(Reason::PaymentDeclined) => format!(
+                        "Your payment was declined ({}). Your seats are still held: try another card.",
+                        failure.message.trim_start_matches("payment declined: ")
+                    ),
+                    Some(Reason::HoldExpired) => "Your seats were released because time ran out. \
+                        Go back to the showtime to hold them again."
+                        .to_owned(),
+                    _ => failure.message,
+                },
+                Err(ClientError::InvalidInput(failure)) => {
+                    format!("Please check your details: {failure}.")
                 }
-                Err(ClientError::Refused(message)) if message.contains("expired") || message.contains("released") => {
-                    "Your seats were released because time ran out. Go back to the showtime to hold them again.".to_owned()
-                }
-                Err(ClientError::Refused(message)) => message,
-                Err(ClientError::InvalidInput(message)) => format!("Please check your details: {message}."),
                 Err(ClientError::SoldOut(_)) => "Those seats are no longer available.".to_owned(),
-                Err(ClientError::NotFound(message)) if message.contains("promotion") => {
+                Err(ClientError::NotFound(failure))
+                    if failure.resource.as_ref().map(|r| r.resource_type.as_str())
+                        == Some("promotion_code") =>
+                {
                     "That promotion code does not exist.".to_owned()
                 }
                 Err(ClientError::Unavailable(_)) => {
-                    "We could not reach the payment service. Nothing was charged; please try again.".to_owned()
+                    "We could not reach the payment service. Nothing was charged; please try again."
+                        .to_owned()
                 }
                 Err(e) => return Err(e.into()),
             }

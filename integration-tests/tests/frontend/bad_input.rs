@@ -924,6 +924,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
     let movies_before = row_counts(&stack.movies.pool).await;
     let orders_before = row_counts(&stack.orders.pool).await;
     let total = cases.len();
+    let mut undescribed = Vec::new();
     for (name, expected, call) in cases {
         let status = call.await.expect_err(name);
         assert_eq!(status.code(), expected, "{name}: {status:?}");
@@ -933,6 +934,17 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             status.message().len()
         );
         assert!(!status.message().is_empty(), "{name}: an empty message");
+        // Machine-readable too: the error contract's reason, and the field or the
+        // resource it is about.
+        let details = cinema_proto::error::Details::of(&status);
+        let named = match expected {
+            Invalid => details.violations.iter().any(|v| !v.field.is_empty()),
+            NotFound => details.resource.is_some(),
+            _ => true,
+        };
+        if details.reason.is_none() || !named {
+            undescribed.push(format!("{name}: {details:?}"));
+        }
     }
     assert_eq!(
         row_counts(&stack.movies.pool).await,
@@ -945,5 +957,10 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
         "orders changed"
     );
     assert!(total >= 100, "{total} cases");
+    assert!(
+        undescribed.is_empty(),
+        "statuses without the error contract's reason, BadRequest field or ResourceInfo:\n{}",
+        undescribed.join("\n")
+    );
     stack.stop().await.expect("stop");
 }

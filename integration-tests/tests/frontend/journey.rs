@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cinema_client::ClientError;
+use cinema_client::{ClientError, Reason, Resource};
 use cinema_integration_tests::{Stack, eventually};
 
 use crate::fixtures::*;
@@ -53,6 +53,12 @@ async fn a_customer_finds_a_movie_buys_the_last_seats_and_a_cancellation_brings_
         .await
         .expect_err("no seat left");
     assert!(matches!(error, ClientError::SoldOut(_)), "{error:?}");
+    // The client says why and which product, from the error's details.
+    assert_eq!(error.reason(), Some(Reason::OutOfStock));
+    assert_eq!(
+        error.resource(),
+        Some(&Resource::new("product", &picked.product_id))
+    );
 
     // The sold-out showtime disappears from every façade; the other stays.
     eventually("the sold-out showtime to disappear", DEADLINE, || async {
@@ -117,7 +123,7 @@ async fn errors_reach_the_front_end_as_what_went_wrong() {
         Err(ClientError::NotFound(_))
     ));
     assert!(
-        matches!(c.showtimes_for_movie_near("1", "2139").await, Err(ClientError::InvalidInput(m)) if m.contains("zip_code"))
+        matches!(c.showtimes_for_movie_near("1", "2139").await, Err(ClientError::InvalidInput(m)) if m.message.contains("zip_code"))
     );
     assert!(matches!(
         c.orders().get_order("ABCDEFGHJK").await,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use cinema_runtime::text::{quote, required_text as bounded_text};
 
 use super::{MovieId, TheatreId, TimeZone, ValidationError};
+use cinema_runtime::error::AtField;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rating {
@@ -46,14 +47,16 @@ impl NewMovie {
         length_minutes: u32,
         rating: Option<Rating>,
     ) -> Result<Self, ValidationError> {
-        let name = bounded_text("name", name, 200)?;
+        let name = bounded_text("name", name, 200).at("name")?;
         if !(1..=600).contains(&length_minutes) {
-            return Err(ValidationError::new(format!(
-                "length_minutes must be 1 to 600, got {length_minutes}"
-            )));
+            return Err(ValidationError::of(
+                "length_minutes",
+                format!("length_minutes must be 1 to 600, got {length_minutes}"),
+            ));
         }
-        let rating = rating
-            .ok_or_else(|| ValidationError::new("rating is required: G, PG, PG-13, R or NC-17"))?;
+        let rating = rating.ok_or_else(|| {
+            ValidationError::of("rating", "rating is required: G, PG, PG-13, R or NC-17")
+        })?;
         Ok(Self {
             name,
             length_minutes: length_minutes as u16,
@@ -229,22 +232,25 @@ impl NewTheatre {
         time_zone: Option<TimeZone>,
     ) -> Result<Self, ValidationError> {
         if auditoriums.is_empty() || auditoriums.len() > 50 {
-            return Err(ValidationError::new(format!(
-                "a theatre needs 1 to 50 auditoriums, got {}",
-                auditoriums.len()
-            )));
+            return Err(ValidationError::of(
+                "auditoriums",
+                format!(
+                    "a theatre needs 1 to 50 auditoriums, got {}",
+                    auditoriums.len()
+                ),
+            ));
         }
         for (i, a) in auditoriums.iter().enumerate() {
             if auditoriums[..i].iter().any(|b| b.room == a.room) {
-                return Err(ValidationError::new(format!(
-                    "auditorium room {} is listed twice",
-                    quote(&a.room)
-                )));
+                return Err(ValidationError::of(
+                    format!("auditoriums[{i}].room"),
+                    format!("auditorium room {} is listed twice", quote(&a.room)),
+                ));
             }
         }
         Ok(Self {
-            name: bounded_text("name", name, 200)?,
-            phone: UsPhone::parse(phone)?,
+            name: bounded_text("name", name, 200).at("name")?,
+            phone: UsPhone::parse(phone).at("phone")?,
             address,
             auditoriums,
             coordinates,
@@ -311,26 +317,31 @@ impl NewShowtime {
         request_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Self, ValidationError> {
-        let request_id = RequestId::parse(request_id)?;
-        let start_time =
-            start_time.ok_or_else(|| ValidationError::new("start_time is required"))?;
+        let request_id = RequestId::parse(request_id).at("request_id")?;
+        let start_time = start_time
+            .ok_or_else(|| ValidationError::of("start_time", "start_time is required"))?;
         if start_time <= now {
-            return Err(ValidationError::new(format!(
-                "start_time {start_time} is in the past"
-            )));
+            return Err(ValidationError::of(
+                "start_time",
+                format!("start_time {start_time} is in the past"),
+            ));
         }
         if start_time > now + chrono::Duration::days(366) {
-            return Err(ValidationError::new("start_time is more than a year ahead"));
+            return Err(ValidationError::of(
+                "start_time",
+                "start_time is more than a year ahead",
+            ));
         }
         if price_cents < 0 {
-            return Err(ValidationError::new(format!(
-                "price_cents must be zero or more, got {price_cents}"
-            )));
+            return Err(ValidationError::of(
+                "price_cents",
+                format!("price_cents must be zero or more, got {price_cents}"),
+            ));
         }
         Ok(Self {
-            movie_id: MovieId::parse(movie_id)?,
-            theatre_id: TheatreId::parse(theatre_id)?,
-            room: bounded_text("room", room, 50)?,
+            movie_id: MovieId::parse(movie_id).at("movie_id")?,
+            theatre_id: TheatreId::parse(theatre_id).at("theatre_id")?,
+            room: bounded_text("room", room, 50).at("room")?,
             // Postgres keeps microseconds: truncate so a retry compares equal.
             start_time: truncate_to_micros(start_time),
             price_cents,

@@ -50,10 +50,11 @@ impl MoviesAdminService for AdminApi {
         let zip_location = store::zip_coordinates(&self.pool, &new.address.zip)
             .await?
             .ok_or_else(|| {
-                Error::not_found(format!(
-                    "ZIP code {} is not known",
-                    new.address.zip.as_str()
-                ))
+                Error::not_found(
+                    "zip_code",
+                    new.address.zip.as_str(),
+                    format!("ZIP code {} is not known", new.address.zip.as_str()),
+                )
             })?;
         let coordinates = new.coordinates.unwrap_or(zip_location);
         let time_zone = new.time_zone.unwrap_or_else(|| {

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use crate::Error;
-use crate::domain::ShowtimeId;
+use crate::domain::{ShowtimeId, ValidationError};
 use crate::store::{self, Applied};
 
 /// Our side of the orders service's `ProductProviderService` callbacks: a showtime sold out,
@@ -28,12 +28,19 @@ impl CallbacksApi {
         sequence: u64,
     ) -> Result<(), Status> {
         let showtime = ShowtimeId::parse(external_ref).map_err(|_| {
-            Error::invalid(format!(
-                "external_ref {external_ref:?} is not one of our showtime ids"
+            Error::from(ValidationError::of(
+                "external_ref",
+                format!(
+                    "external_ref {} is not one of our showtime ids",
+                    cinema_runtime::text::quote(external_ref)
+                ),
             ))
         })?;
         let sequence = i64::try_from(sequence)
-            .map_err(|_| Error::invalid(format!("sequence {sequence} is out of range")))?;
+            .map_err(|_| {
+                ValidationError::of("sequence", format!("sequence {sequence} is out of range"))
+            })
+            .map_err(Error::from)?;
         match store::apply_availability(&self.pool, showtime, product_id, sold_out, sequence)
             .await?
         {
@@ -44,9 +51,11 @@ impl CallbacksApi {
                 tracing::info!(%showtime, sequence, "stale or repeated event ignored")
             }
             Applied::UnknownShowtime => {
-                return Err(Error::not_found(format!(
-                    "no showtime {showtime} with product {product_id}"
-                ))
+                return Err(Error::not_found(
+                    "showtime",
+                    showtime,
+                    format!("no showtime {showtime} with product {product_id}"),
+                )
                 .into());
             }
         }

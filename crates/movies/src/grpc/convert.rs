@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use cinema_proto::movies::v1 as pb;
+use cinema_runtime::error::AtField;
 
 use crate::domain::{
     Address, Auditorium, Coordinates, Cursor, MAX_FILTER_IDS, Movie, MovieId, NewMovie,
@@ -26,19 +27,19 @@ fn from_timestamp(
     const MIN_SECONDS: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
     const MAX_SECONDS: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
     if !(0..=999_999_999).contains(&t.nanos) {
-        return Err(ValidationError::new(format!(
-            "{field}.nanos must be 0 to 999999999, got {}",
-            t.nanos
-        )));
+        return Err(ValidationError::of(
+            format!("{field}.nanos"),
+            format!("{field}.nanos must be 0 to 999999999, got {}", t.nanos),
+        ));
     }
     if !(MIN_SECONDS..=MAX_SECONDS).contains(&t.seconds) {
-        return Err(ValidationError::new(format!(
-            "{field}.seconds is out of range, got {}",
-            t.seconds
-        )));
+        return Err(ValidationError::of(
+            format!("{field}.seconds"),
+            format!("{field}.seconds is out of range, got {}", t.seconds),
+        ));
     }
     DateTime::from_timestamp(t.seconds, t.nanos as u32)
-        .ok_or_else(|| ValidationError::new(format!("{field} is not a valid timestamp")))
+        .ok_or_else(|| ValidationError::of(field, format!("{field} is not a valid timestamp")))
 }
 
 /// A ZIP code filter with its radius; `None` when no ZIP was sent.
@@ -48,8 +49,12 @@ pub fn near(
 ) -> Result<Option<(ZipCode, Radius)>, ValidationError> {
     // A ZIP that is present must be one: a blank one is a mistake, not "anywhere".
     match zip {
-        Some(zip) => Ok(Some((ZipCode::parse(zip)?, Radius::parse(radius)?))),
-        None if radius.is_some() => Err(ValidationError::new(
+        Some(zip) => Ok(Some((
+            ZipCode::parse(zip).at("zip_code")?,
+            Radius::parse(radius).at("radius_miles")?,
+        ))),
+        None if radius.is_some() => Err(ValidationError::of(
+            "radius_miles",
             "radius_miles needs a zip_code to measure from",
         )),
         None => Ok(None),
@@ -64,10 +69,12 @@ pub fn showtime_filter(req: &pb::GetShowtimesRequest) -> Result<ShowtimeFilter, 
             &req.theatre_ids,
             MAX_FILTER_IDS,
             TheatreId::parse,
-        )?,
-        movie_ids: parse_ids("movie_ids", &req.movie_ids, MAX_FILTER_IDS, MovieId::parse)?,
-        page_size: PageSize::parse(req.page_size)?,
-        after: Cursor::parse(&req.page_token)?,
+        )
+        .at("theatre_ids")?,
+        movie_ids: parse_ids("movie_ids", &req.movie_ids, MAX_FILTER_IDS, MovieId::parse)
+            .at("movie_ids")?,
+        page_size: PageSize::parse(req.page_size).at("page_size")?,
+        after: Cursor::parse(&req.page_token).at("page_token")?,
     })
 }
 
@@ -90,20 +97,22 @@ pub fn new_theatre(req: &pb::CreateTheatreRequest) -> Result<NewTheatre, Validat
     let address = req
         .address
         .as_ref()
-        .ok_or_else(|| ValidationError::new("address is required"))?;
+        .ok_or_else(|| ValidationError::of("address", "address is required"))?;
     let address = Address::parse(
         &address.line_1,
         &address.city,
         &address.state,
         &address.zip_code,
-    )?;
+    )
+    .within("address")?;
     let auditoriums = req
         .auditoriums
         .iter()
-        .map(|a| Auditorium::parse(&a.room, a.seats))
+        .enumerate()
+        .map(|(i, a)| Auditorium::parse(&a.room, a.seats).at(format!("auditoriums[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
     let coordinates = match (req.latitude, req.longitude) {
-        (Some(lat), Some(lon)) => Some(Coordinates::parse(lat, lon)?),
+        (Some(lat), Some(lon)) => Some(Coordinates::parse(lat, lon).at("latitude")?),
         (None, None) => None,
         _ => {
             return Err(ValidationError::new(
@@ -111,7 +120,12 @@ pub fn new_theatre(req: &pb::CreateTheatreRequest) -> Result<NewTheatre, Validat
             ));
         }
     };
-    let time_zone = req.time_zone.as_deref().map(TimeZone::parse).transpose()?;
+    let time_zone = req
+        .time_zone
+        .as_deref()
+        .map(TimeZone::parse)
+        .transpose()
+        .at("time_zone")?;
     NewTheatre::parse(
         &req.name,
         &req.phone,

@@ -54,12 +54,15 @@ impl OrderLines {
             )));
         }
         let mut lines: Vec<LineRequest> = Vec::with_capacity(items.len());
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
             if !(1..=MAX_ITEM_QUANTITY).contains(&item.quantity) {
-                return Err(ValidationError::new(format!(
-                    "quantity for product {} must be 1 to {MAX_ITEM_QUANTITY}, got {}",
-                    item.product_id, item.quantity
-                )));
+                return Err(ValidationError::of(
+                    format!("items[{i}].quantity"),
+                    format!(
+                        "quantity for product {} must be 1 to {MAX_ITEM_QUANTITY}, got {}",
+                        item.product_id, item.quantity
+                    ),
+                ));
             }
             match lines.iter_mut().find(|l| l.product_id == item.product_id) {
                 Some(line) => line.quantity += item.quantity,

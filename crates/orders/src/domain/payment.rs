@@ -8,6 +8,7 @@ use std::fmt;
 use chrono::Datelike;
 
 use super::ValidationError;
+use cinema_runtime::error::AtField;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardBrand {
@@ -237,11 +238,11 @@ impl Address {
         zip: &str,
     ) -> Result<Self, ValidationError> {
         Ok(Self {
-            line_1: required_text("billing address line_1", line_1, 256)?,
-            line_2: optional_text("billing address line_2", line_2, 256)?,
-            city: required_text("billing address city", city, 128)?,
-            state: UsState::parse(state)?,
-            zip: ZipCode::parse(zip)?,
+            line_1: required_text("billing address line_1", line_1, 256).at("line_1")?,
+            line_2: optional_text("billing address line_2", line_2, 256).at("line_2")?,
+            city: required_text("billing address city", city, 128).at("city")?,
+            state: UsState::parse(state).at("state")?,
+            zip: ZipCode::parse(zip).at("zip_code")?,
         })
     }
 }

@@ -6,7 +6,7 @@ use cinema_runtime::BearerAuth;
 use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::store::outbox::{self, Kind, ListFilter, OutboxEntry, RedriveRefused};
 
 const DEFAULT_PAGE_SIZE: i64 = 50;
@@ -162,12 +162,20 @@ impl OrdersAdminService for AdminApi {
         let redriven = match outbox::redrive(&self.pool, ids.as_deref()).await? {
             Ok(ids) => ids,
             Err(RedriveRefused::Unknown(id)) => {
-                return Err(Error::not_found(format!("outbox message {id} does not exist")).into());
+                return Err(Error::not_found(
+                    "outbox_message",
+                    id,
+                    format!("outbox message {id} does not exist"),
+                )
+                .into());
             }
             Err(RedriveRefused::NotExhausted { id, status }) => {
-                return Err(Error::failed_precondition(format!(
-                    "outbox message {id} is {status}: only exhausted messages can be redriven"
-                ))
+                return Err(Error::refused(
+                    Reason::NotRedrivable,
+                    format!(
+                        "outbox message {id} is {status}: only exhausted messages can be redriven"
+                    ),
+                )
                 .into());
             }
         };

@@ -2,6 +2,7 @@
 //! side, the validated domain on the other.
 
 use cinema_proto::orders::v1 as pb;
+use cinema_runtime::error::AtField;
 
 use crate::domain::{
     Address, Basket, CardBrand, CardNumber, Cents, CreditCard, Description, Email, Expiry,
@@ -14,22 +15,24 @@ pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, Validation
     let provider = match (req.provider_id.as_deref(), req.external_ref.as_deref()) {
         (None | Some(""), None | Some("")) => None,
         (None | Some(""), Some(_)) => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::of(
+                "provider_id",
                 "external_ref needs a provider_id: references are per provider",
             ));
         }
         (Some(provider), external_ref) => Some((
-            ProviderId::parse(provider)?,
+            ProviderId::parse(provider).at("provider_id")?,
             external_ref
                 .filter(|r| !r.is_empty())
                 .map(ExternalRef::parse)
-                .transpose()?,
+                .transpose()
+                .at("external_ref")?,
         )),
     };
     Ok(NewProduct {
-        description: Description::parse(&req.description)?,
-        quantity: Quantity::parse(req.quantity)?,
-        price: Cents::parse("price_cents", req.price_cents)?,
+        description: Description::parse(&req.description).at("description")?,
+        quantity: Quantity::parse(req.quantity).at("quantity")?,
+        price: Cents::parse("price_cents", req.price_cents).at("price_cents")?,
         provider,
     })
 }
@@ -37,23 +40,25 @@ pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, Validation
 fn order_lines(items: &[pb::OrderItem]) -> Result<OrderLines, ValidationError> {
     let items = items
         .iter()
-        .map(|item| {
+        .enumerate()
+        .map(|(i, item)| {
             Ok(LineRequest {
-                product_id: ProductId::parse(&item.product_id)?,
+                product_id: ProductId::parse(&item.product_id)
+                    .at(format!("items[{i}].product_id"))?,
                 quantity: item.quantity,
             })
         })
         .collect::<Result<Vec<_>, ValidationError>>()?;
-    OrderLines::parse(&items)
+    OrderLines::parse(&items).at("items")
 }
 
 pub fn hold_draft(req: &pb::HoldProductsRequest) -> Result<HoldDraft, ValidationError> {
-    let request_id = RequestId::parse(&req.request_id)?;
+    let request_id = RequestId::parse(&req.request_id).at("request_id")?;
     let lines = order_lines(&req.items)?;
     Ok(HoldDraft::requested(
         &request_id,
         lines,
-        HoldTtl::parse(req.ttl_seconds)?,
+        HoldTtl::parse(req.ttl_seconds).at("ttl_seconds")?,
     ))
 }
 
@@ -77,12 +82,13 @@ pub fn order_draft(
     req: &pb::PlaceOrderRequest,
     today: chrono::NaiveDate,
 ) -> Result<OrderDraft, ValidationError> {
-    let request_id = RequestId::parse(&req.request_id)?;
+    let request_id = RequestId::parse(&req.request_id).at("request_id")?;
     let basket = match (req.hold_id.is_empty(), req.items.is_empty()) {
         (true, _) => Basket::Items(order_lines(&req.items)?),
-        (false, true) => Basket::Hold(HoldId::parse(&req.hold_id)?),
+        (false, true) => Basket::Hold(HoldId::parse(&req.hold_id).at("hold_id")?),
         (false, false) => {
-            return Err(ValidationError::new(
+            return Err(ValidationError::of(
+                "hold_id",
                 "send either hold_id or items, not both",
             ));
         }
@@ -95,7 +101,8 @@ pub fn order_draft(
         // Absent or empty: no text. Anything else must be a phone number.
         .filter(|p| !p.is_empty())
         .map(Phone::parse)
-        .transpose()?;
+        .transpose()
+        .at("customer.phone")?;
     Ok(OrderDraft {
         request_id,
         basket,
@@ -109,7 +116,10 @@ fn payment_method(
     today: chrono::NaiveDate,
 ) -> Result<PaymentMethod, ValidationError> {
     let method = payment.and_then(|p| p.method.as_ref()).ok_or_else(|| {
-        ValidationError::new("payment is required: a credit card, PayPal or a promotion code")
+        ValidationError::of(
+            "payment",
+            "payment is required: a credit card, PayPal or a promotion code",
+        )
     })?;
     Ok(match method {
         pb::payment::Method::CreditCard(card) => {
@@ -118,31 +128,38 @@ fn payment_method(
                 Ok(pb::CardBrand::Visa) => CardBrand::Visa,
                 Ok(pb::CardBrand::Mastercard) => CardBrand::MasterCard,
                 _ => {
-                    return Err(ValidationError::new(
+                    return Err(ValidationError::of(
+                        "payment.credit_card.brand",
                         "card brand is required: AMERICAN_EXPRESS, VISA or MASTERCARD",
                     ));
                 }
             };
-            let address = card
-                .billing_address
-                .as_ref()
-                .ok_or_else(|| ValidationError::new("a card payment needs its billing address"))?;
+            let address = card.billing_address.as_ref().ok_or_else(|| {
+                ValidationError::of(
+                    "payment.credit_card.billing_address",
+                    "a card payment needs its billing address",
+                )
+            })?;
             PaymentMethod::CreditCard(CreditCard {
                 brand,
-                number: CardNumber::parse(&card.number, brand)?,
-                expiry: Expiry::parse(card.expiration_month, card.expiration_year, today)?,
+                number: CardNumber::parse(&card.number, brand).at("payment.credit_card.number")?,
+                expiry: Expiry::parse(card.expiration_month, card.expiration_year, today)
+                    .at("payment.credit_card.expiration_month")?,
                 billing_address: Address::parse(
                     &address.line_1,
                     &address.line_2,
                     &address.city,
                     &address.state,
                     &address.zip_code,
-                )?,
+                )
+                .within("payment.credit_card.billing_address")?,
             })
         }
-        pb::payment::Method::Paypal(paypal) => PaymentMethod::PayPal(Email::parse(&paypal.email)?),
+        pb::payment::Method::Paypal(paypal) => {
+            PaymentMethod::PayPal(Email::parse(&paypal.email).at("payment.paypal.email")?)
+        }
         pb::payment::Method::Promotion(promo) => {
-            PaymentMethod::Promotion(PromoCode::parse(&promo.code)?)
+            PaymentMethod::Promotion(PromoCode::parse(&promo.code).at("payment.promotion.code")?)
         }
     })
 }

@@ -9,8 +9,9 @@ use crate::checkout::Checkout;
 use crate::domain::{
     CallbackEndpoint, Confirmation, HoldId, ProductId, ProviderName, RequestId, ValidationError,
 };
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::store::{self, AddedProduct};
+use cinema_runtime::error::AtField;
 use cinema_runtime::error::retry_conflicts;
 
 /// At most this many ids per GetAvailability call, so one call stays one cheap query.
@@ -53,8 +54,12 @@ impl OrdersService for OrdersApi {
     ) -> Result<Response<pb::RegisterProviderResponse>, Status> {
         self.admin.check(request.metadata()).map_err(Error::from)?;
         let req = request.into_inner();
-        let name = ProviderName::parse(&req.name).map_err(Error::from)?;
-        let endpoint = CallbackEndpoint::parse(&req.callback_endpoint).map_err(Error::from)?;
+        let name = ProviderName::parse(&req.name)
+            .at("name")
+            .map_err(Error::from)?;
+        let endpoint = CallbackEndpoint::parse(&req.callback_endpoint)
+            .at("callback_endpoint")
+            .map_err(Error::from)?;
         let id = store::upsert_provider(&self.pool, &name, &endpoint).await?;
         tracing::info!(provider = name.as_str(), provider_id = %id, "provider registered");
         Ok(Response::new(pb::RegisterProviderResponse {
@@ -72,10 +77,13 @@ impl OrdersService for OrdersApi {
         let id = match store::add_product(&self.pool, &product).await? {
             AddedProduct::Added(id) => id,
             AddedProduct::Conflict(id) => {
-                return Err(Error::Conflict(format!(
-                    "product {id} already has this provider_id and external_ref with a \
-                     different description, quantity or price"
-                ))
+                return Err(Error::Conflict {
+                    reason: Reason::AlreadyExists,
+                    message: format!(
+                        "product {id} already has this provider_id and external_ref with a \
+                         different description, quantity or price"
+                    ),
+                }
                 .into());
             }
         };
@@ -103,10 +111,12 @@ impl OrdersService for OrdersApi {
         &self,
         request: Request<pb::GetOrderRequest>,
     ) -> Result<Response<pb::GetOrderResponse>, Status> {
-        let code = Confirmation::parse(&request.get_ref().confirmation).map_err(Error::from)?;
-        let order = store::get_order(&self.pool, &code)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("no order with confirmation {code}")))?;
+        let code = Confirmation::parse(&request.get_ref().confirmation)
+            .at("confirmation")
+            .map_err(Error::from)?;
+        let order = store::get_order(&self.pool, &code).await?.ok_or_else(|| {
+            Error::not_found("order", &code, format!("no order with confirmation {code}"))
+        })?;
         Ok(Response::new(pb::GetOrderResponse {
             order: Some(convert::order(&order)),
         }))
@@ -119,8 +129,12 @@ impl OrdersService for OrdersApi {
     ) -> Result<Response<pb::CancelOrderResponse>, Status> {
         let req = request.get_ref();
         record_request_id(&req.request_id);
-        let code = Confirmation::parse(&req.confirmation).map_err(Error::from)?;
-        let request_id = RequestId::parse(&req.request_id).map_err(Error::from)?;
+        let code = Confirmation::parse(&req.confirmation)
+            .at("confirmation")
+            .map_err(Error::from)?;
+        let request_id = RequestId::parse(&req.request_id)
+            .at("request_id")
+            .map_err(Error::from)?;
         let order = retry_conflicts(|| self.checkout.cancel_order(&code, &request_id)).await?;
         Ok(Response::new(pb::CancelOrderResponse {
             order: Some(convert::order(&order)),
@@ -145,7 +159,9 @@ impl OrdersService for OrdersApi {
         &self,
         request: Request<pb::GetHoldRequest>,
     ) -> Result<Response<pb::GetHoldResponse>, Status> {
-        let id = HoldId::parse(&request.get_ref().hold_id).map_err(Error::from)?;
+        let id = HoldId::parse(&request.get_ref().hold_id)
+            .at("hold_id")
+            .map_err(Error::from)?;
         let hold = self.checkout.get_hold(id).await?;
         Ok(Response::new(pb::GetHoldResponse {
             hold: Some(convert::hold(&hold)),
@@ -157,7 +173,9 @@ impl OrdersService for OrdersApi {
         &self,
         request: Request<pb::ReleaseHoldRequest>,
     ) -> Result<Response<pb::ReleaseHoldResponse>, Status> {
-        let id = HoldId::parse(&request.get_ref().hold_id).map_err(Error::from)?;
+        let id = HoldId::parse(&request.get_ref().hold_id)
+            .at("hold_id")
+            .map_err(Error::from)?;
         let hold = retry_conflicts(|| self.checkout.release(id)).await?;
         Ok(Response::new(pb::ReleaseHoldResponse {
             hold: Some(convert::hold(&hold)),
@@ -171,15 +189,20 @@ impl OrdersService for OrdersApi {
     ) -> Result<Response<pb::GetAvailabilityResponse>, Status> {
         let raw = &request.get_ref().product_ids;
         if raw.is_empty() || raw.len() > MAX_AVAILABILITY_IDS {
-            return Err(Error::from(ValidationError::new(format!(
-                "send 1 to {MAX_AVAILABILITY_IDS} product ids, got {}",
-                raw.len()
-            )))
+            return Err(Error::from(ValidationError::of(
+                "product_ids",
+                format!(
+                    "send 1 to {MAX_AVAILABILITY_IDS} product ids, got {}",
+                    raw.len()
+                ),
+            ))
             .into());
         }
         let mut ids: Vec<ProductId> = Vec::with_capacity(raw.len());
-        for id in raw {
-            let id = ProductId::parse(id).map_err(Error::from)?;
+        for (i, id) in raw.iter().enumerate() {
+            let id = ProductId::parse(id)
+                .at(format!("product_ids[{i}]"))
+                .map_err(Error::from)?;
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -191,9 +214,12 @@ impl OrdersService for OrdersApi {
             .map(ToString::to_string)
             .collect();
         if !missing.is_empty() {
-            return Err(
-                Error::not_found(format!("unknown product id(s): {}", missing.join(", "))).into(),
-            );
+            return Err(Error::not_found(
+                "product",
+                &missing[0],
+                format!("unknown product id(s): {}", missing.join(", ")),
+            )
+            .into());
         }
         let products = ids
             .iter()

@@ -10,14 +10,14 @@ pub async fn upsert_provider(
     name: &ProviderName,
     endpoint: &CallbackEndpoint,
 ) -> Result<ProviderId, Error> {
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar!(
         "INSERT INTO providers (name, callback_endpoint) VALUES ($1, $2)
          ON CONFLICT (name) DO UPDATE
              SET callback_endpoint = excluded.callback_endpoint, updated_at = now()
          RETURNING id",
+        name.as_str(),
+        endpoint.as_str(),
     )
-    .bind(name.as_str())
-    .bind(endpoint.as_str())
     .fetch_one(pool)
     .await?;
     Ok(ProviderId::from_db(id))
@@ -40,26 +40,28 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
         ),
         None => (None, None),
     };
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO products
+    let inserted: Option<i64> = sqlx::query_scalar!(
+"INSERT INTO products
              (description, price_cents, quantity_total, quantity_remaining, provider_id, external_ref)
          VALUES ($1, $2, $3, $3, $4, $5)
          ON CONFLICT ON CONSTRAINT products_provider_external_ref_key DO NOTHING
          RETURNING id",
-    )
-    .bind(product.description.as_str())
-    .bind(product.price.get())
-    .bind(product.quantity.get())
-    .bind(provider_id)
-    .bind(external_ref)
+product.description.as_str(),
+product.price.get(),
+product.quantity.get(),
+provider_id,
+external_ref,
+)
     .fetch_optional(pool)
     .await
     .map_err(|e| {
         if is_foreign_key_violation(&e) {
-            Error::not_found(format!(
-                "provider {} is not registered",
-                provider_id.unwrap_or_default()
-            ))
+            let provider = provider_id.unwrap_or_default();
+            Error::not_found(
+                "provider",
+                provider,
+                format!("provider {provider} is not registered"),
+            )
         } else {
             e.into()
         }

@@ -270,7 +270,7 @@ async fn database_failures_are_classified_by_sqlstate() {
     let runs = std::sync::atomic::AtomicUsize::new(0);
     let refused: Result<(), Error> = retry_conflicts(|| {
         runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        async { Err(Error::not_found("no such thing")) }
+        async { Err(Error::not_found("order", "X", "no such thing")) }
     })
     .await;
     assert_eq!(refused.expect_err("refused").code(), Code::NotFound);

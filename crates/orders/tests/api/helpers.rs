@@ -334,4 +334,18 @@ pub fn expect_code<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: C
     }
 }
 
+/// The error contract's details of a failed call, after checking its code.
+pub fn expect_details<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: Code,
+) -> cinema_proto::error::Details {
+    match result {
+        Err(status) => {
+            assert_eq!(status.code(), code, "unexpected status: {status:?}");
+            cinema_proto::error::Details::of(&status)
+        }
+        Ok(value) => panic!("expected {code:?}, got {value:?}"),
+    }
+}
+
 pub use cinema_testkit::eventually;

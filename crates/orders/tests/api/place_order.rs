@@ -1,3 +1,4 @@
+use cinema_proto::error::{Reason, Resource};
 use cinema_proto::orders::v1 as pb;
 use tonic::Code;
 
@@ -100,13 +101,20 @@ async fn an_order_short_of_one_product_takes_nothing_and_names_it() {
     let scarce = app.add_product("Scarce", 2, 100).await;
     let before = app.row_counts().await;
 
-    let message = expect_code(
-        app.client()
-            .place_order(order(vec![item(&plenty, 5), item(&scarce, 3)], card(VISA)))
-            .await,
-        Code::ResourceExhausted,
+    let status = app
+        .client()
+        .place_order(order(vec![item(&plenty, 5), item(&scarce, 3)], card(VISA)))
+        .await
+        .expect_err("too few");
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(
+        status.message().contains(&format!("product {scarce}")),
+        "{status:?}"
     );
-    assert!(message.contains(&format!("product {scarce}")), "{message}");
+    // A client learns which product, and that it is stock, without reading English.
+    let details = cinema_proto::error::Details::of(&status);
+    assert_eq!(details.reason, Some(Reason::OutOfStock));
+    assert_eq!(details.resource, Some(Resource::new("product", &scarce)));
     assert_eq!(app.row_counts().await, before);
     assert_eq!(app.availability(&plenty).await, 100);
     app.stop().await;
@@ -118,13 +126,13 @@ async fn a_declined_card_or_paypal_account_takes_no_stock() {
     let product = app.add_product("Seat", 10, 1000).await;
     let before = app.row_counts().await;
 
-    let message = expect_code(
+    let details = expect_details(
         app.client()
             .place_order(order(vec![item(&product, 1)], card("4000 0000 0000 0002")))
             .await,
         Code::FailedPrecondition,
     );
-    assert!(message.contains("declined"), "{message}");
+    assert_eq!(details.reason, Some(Reason::PaymentDeclined));
     let message = expect_code(
         app.client()
             .place_order(order(
@@ -229,8 +237,13 @@ async fn the_same_request_id_twice_places_one_order() {
 
     let mut changed = request.clone();
     changed.items[0].quantity = 4;
-    let message = expect_code(app.client().place_order(changed).await, Code::AlreadyExists);
-    assert!(message.contains("request_id"), "{message}");
+    let status = app.client().place_order(changed).await.expect_err("reused");
+    assert_eq!(status.code(), Code::AlreadyExists);
+    assert!(status.message().contains("request_id"), "{status:?}");
+    assert_eq!(
+        cinema_proto::error::Details::of(&status).reason,
+        Some(Reason::RequestIdReused)
+    );
     let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
         .fetch_one(&app.pool)
         .await

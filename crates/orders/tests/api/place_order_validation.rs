@@ -228,10 +228,59 @@ async fn bad_orders_get_precise_statuses_and_change_nothing() {
         ),
     ];
 
+    // What the error contract's details say, for the cases a client acts on.
+    let details: &[(&str, &str)] = &[
+        ("no request id", "field request_id"),
+        ("malformed product id", "field items[0].product_id"),
+        ("zero quantity", "field items[0].quantity"),
+        ("unknown product", "product 987654"),
+        ("no payment", "field payment"),
+        ("luhn", "field payment.credit_card.number"),
+        ("no brand", "field payment.credit_card.brand"),
+        (
+            "no billing address",
+            "field payment.credit_card.billing_address",
+        ),
+        (
+            "fake state",
+            "field payment.credit_card.billing_address.state",
+        ),
+        (
+            "malformed zip",
+            "field payment.credit_card.billing_address.zip_code",
+        ),
+        (
+            "unknown zip",
+            "field payment.credit_card.billing_address.zip_code",
+        ),
+        ("bad email", "field payment.paypal.email"),
+        ("unknown promo", "promotion_code NOPE-NOPE"),
+        ("used-up promo", "reason PROMOTION_UNUSABLE"),
+        ("bad phone", "field customer.phone"),
+        ("too many tickets", &*format!("product {product}")),
+    ];
+
     let before = app.row_counts().await;
     for (name, request, code, needle) in cases {
         let status = app.client().place_order(request).await.expect_err(name);
         assert_eq!(status.code(), code, "{name}: {status:?}");
+        let sent = cinema_proto::error::Details::of(&status);
+        assert!(sent.reason.is_some(), "{name}: no ErrorInfo reason");
+        if let Some((_, expected)) = details.iter().find(|(case, _)| *case == name) {
+            let described = match expected.split_once(' ') {
+                Some(("field", _)) => format!(
+                    "field {}",
+                    sent.violations.first().map_or("", |v| v.field.as_str())
+                ),
+                Some(("reason", _)) => format!("reason {}", sent.reason.expect("checked above")),
+                _ => sent
+                    .resource
+                    .as_ref()
+                    .map(|r| format!("{} {}", r.resource_type, r.name))
+                    .unwrap_or_default(),
+            };
+            assert_eq!(&described, expected, "{name}: {sent:?}");
+        }
         assert!(
             status.message().contains(needle),
             "{name}: message {:?} should mention {needle:?}",

@@ -77,6 +77,10 @@ struct Args {
     /// Skip pgbench.
     #[arg(long)]
     no_pgbench: bool,
+    /// The movies service's database on the same server, where pgbench runs
+    /// GetShowtimes' own statement (`cinema up` names it `<db-prefix>_movies`).
+    #[arg(long, default_value = "cinema_movies")]
+    movies_database: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -315,55 +319,142 @@ async fn sell_out(cinema: &Cinema, product: &str, seats: u32, buyers: usize) -> 
     Ok(())
 }
 
-/// pgbench's TPC-B on the same server, same concurrency: the database's own ceiling.
-fn pgbench(database_url: &str, workers: usize, seconds: u64) -> anyhow::Result<Option<f64>> {
+/// What pgbench runs: its TPC-B on a database of its own, or a script of ours against
+/// one of the stack's databases.
+enum PgbenchLoad<'a> {
+    TpcB,
+    Script {
+        database: &'a str,
+        script: String,
+        variables: Vec<(&'static str, String)>,
+    },
+}
+
+/// Runs pgbench on the same server, same concurrency; its tps.
+fn pgbench(
+    database_url: &str,
+    load: PgbenchLoad<'_>,
+    workers: usize,
+    seconds: u64,
+) -> anyhow::Result<Option<f64>> {
     if Command::new("pgbench").arg("--version").output().is_err() {
         println!("pgbench is not on PATH: no baseline");
         return Ok(None);
     }
-    let url = database_url
-        .rsplit_once('/')
-        .map(|(server, _)| format!("{server}/cinema_bench_pgbench"))
-        .context("DATABASE_URL has no database name")?;
-    // Exit status ignored: the database may exist from an earlier run.
-    let _ = Command::new("psql")
-        .args([database_url, "-qc", "CREATE DATABASE cinema_bench_pgbench"])
-        .output();
-    let init = Command::new("pgbench")
-        .args(["-i", "-s", "10", "-q", &url])
-        .output()
-        .context("pgbench -i")?;
-    if !init.status.success() {
-        bail!(
-            "pgbench -i failed: {}",
-            String::from_utf8_lossy(&init.stderr)
-        );
-    }
-    let run = Command::new("pgbench")
-        .args([
-            "-n",
-            "-c",
-            &workers.to_string(),
-            "-j",
-            &workers.min(4).to_string(),
-            "-T",
-            &seconds.to_string(),
-            &url,
-        ])
-        .output()
-        .context("pgbench")?;
+    let on = |database: &str| {
+        database_url
+            .rsplit_once('/')
+            .map(|(server, _)| format!("{server}/{database}"))
+            .context("DATABASE_URL has no database name")
+    };
+    let mut command = Command::new("pgbench");
+    command.args([
+        "-n",
+        "-c",
+        &workers.to_string(),
+        "-j",
+        &workers.min(4).to_string(),
+        "-T",
+        &seconds.to_string(),
+    ]);
+    // Kept until pgbench has read it.
+    let mut _script_file = None;
+    let url = match load {
+        PgbenchLoad::TpcB => {
+            let url = on("cinema_bench_pgbench")?;
+            // Exit status ignored: the database may exist from an earlier run.
+            let _ = Command::new("psql")
+                .args([database_url, "-qc", "CREATE DATABASE cinema_bench_pgbench"])
+                .output();
+            let init = Command::new("pgbench")
+                .args(["-i", "-s", "10", "-q", &url])
+                .output()
+                .context("pgbench -i")?;
+            if !init.status.success() {
+                bail!(
+                    "pgbench -i failed: {}",
+                    String::from_utf8_lossy(&init.stderr)
+                );
+            }
+            url
+        }
+        PgbenchLoad::Script {
+            database,
+            script,
+            variables,
+        } => {
+            let path = std::env::temp_dir().join(format!(
+                "cinema-bench-{}.sql",
+                uuid::Uuid::new_v4().simple()
+            ));
+            std::fs::write(&path, script).context("writing the pgbench script")?;
+            // Prepared, as the service's own statements are.
+            command.args(["-M", "prepared", "-f"]).arg(&path);
+            for (name, value) in variables {
+                command.arg("-D").arg(format!("{name}={value}"));
+            }
+            _script_file = Some(TempFile(path));
+            on(database)?
+        }
+    };
+    let run = command.arg(&url).output().context("pgbench")?;
     let out = String::from_utf8_lossy(&run.stdout);
     let tps = out
         .lines()
         .find_map(|l| l.strip_prefix("tps = "))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse::<f64>().ok())
-        .with_context(|| format!("no tps in pgbench's output:\n{out}"))?;
-    println!(
-        "{:<16} {:>9.0}/s  (TPC-B, scale 10, {workers} clients, {seconds} s)",
-        "pgbench", tps
-    );
+        .with_context(|| {
+            format!(
+                "no tps in pgbench's output:\n{out}{}",
+                String::from_utf8_lossy(&run.stderr)
+            )
+        })?;
     Ok(Some(tps))
+}
+
+/// Removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// GetShowtimes' own statement under pgbench, with the service's parameters for a
+/// first page near `zip`: what the database alone does for one search.
+fn pgbench_search(
+    database_url: &str,
+    movies_database: &str,
+    zip: &str,
+    workers: usize,
+    seconds: u64,
+) -> anyhow::Result<Option<f64>> {
+    // pgbench names parameters `:name`; the cursor is NULL on a first page.
+    let mut script = cinema_movies::store::SEARCH_SHOWTIMES_SQL
+        .replace("$7", "NULL")
+        .replace("$8", "NULL");
+    for n in [1, 2, 3, 4, 5, 6, 9] {
+        script = script.replace(&format!("${n}"), &format!(":p{n}"));
+    }
+    script.push_str(";\n");
+    let now = chrono::Utc::now();
+    let variables = vec![
+        ("p1", now.to_rfc3339()),
+        ("p2", (now + chrono::Duration::days(14)).to_rfc3339()),
+        ("p3", zip.to_owned()),
+        ("p4", "15".to_owned()),
+        ("p5", "{}".to_owned()),
+        ("p6", "{}".to_owned()),
+        ("p9", "100".to_owned()),
+    ];
+    let load = PgbenchLoad::Script {
+        database: movies_database,
+        script,
+        variables,
+    };
+    pgbench(database_url, load, workers, seconds)
 }
 
 #[tokio::main]
@@ -382,7 +473,19 @@ async fn main() -> anyhow::Result<()> {
     let baseline = if args.no_pgbench {
         None
     } else {
-        pgbench(&args.database_url, args.workers, args.seconds)?
+        let tps = pgbench(
+            &args.database_url,
+            PgbenchLoad::TpcB,
+            args.workers,
+            args.seconds,
+        )?;
+        if let Some(tps) = tps {
+            println!(
+                "{:<16} {:>9.0}/s  (TPC-B, scale 10, {} clients, {} s)",
+                "pgbench", tps, args.workers, args.seconds
+            );
+        }
+        tps
     };
 
     if wants(Scenario::PlaceOrder) || wants(Scenario::HoldAndPay) {
@@ -438,7 +541,7 @@ async fn main() -> anyhow::Result<()> {
             found.movies.len()
         );
         let (c, zip) = (cinema.clone(), args.zip.clone());
-        timed("get-showtimes", args.workers, duration, move |_| {
+        let figures = timed("get-showtimes", args.workers, duration, move |_| {
             let (c, zip) = (c.clone(), zip.clone());
             async move {
                 c.movies()
@@ -450,8 +553,27 @@ async fn main() -> anyhow::Result<()> {
                     .map(drop)
             }
         })
-        .await
-        .print(baseline);
+        .await;
+        figures.print(baseline);
+        let searched = Some(figures.per_second());
+        if !args.no_pgbench {
+            let same = pgbench_search(
+                &args.database_url,
+                &args.movies_database,
+                &args.zip,
+                args.workers,
+                args.seconds,
+            )?;
+            if let (Some(tps), Some(figures)) = (same, searched) {
+                println!(
+                    "{:<16} {:>9.0}/s  (GetShowtimes' statement, {} clients): the service does {:.0} %",
+                    "pgbench search",
+                    tps,
+                    args.workers,
+                    100.0 * figures / tps
+                );
+            }
+        }
     }
     if wants(Scenario::MoviePage) {
         let movie = cinema

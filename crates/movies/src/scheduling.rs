@@ -1,16 +1,17 @@
 //! CreateShowtime: the one flow that spans our database and the orders service.
 //!
-//! In one transaction: lock the request id (racing retries queue up), return the
-//! showtime already created under it if any, check the movie, the auditorium and that
-//! the auditorium is free, reserve the showtime's id, register the product with the
-//! orders service under that id, then insert the complete row and commit. If the
-//! orders service cannot be reached nothing is written, so no showtime ever exists
-//! without its product.
+//! Return the showtime already created under the request id if any; check the movie,
+//! the auditorium and that the auditorium is free; reserve the showtime's id for the
+//! request id; register the product with the orders service under that id; then insert
+//! the complete row. No transaction or lock is open while the orders service is called.
+//! If it cannot be reached no showtime is written, so none ever exists without its
+//! product.
 //!
-//! One gap remains by design: if the orders service created the product but its answer
-//! never reached us (a timeout), the retry reserves a new id and the first product is
-//! left unused at the orders service. It is never listed or sold, because no showtime
-//! refers to it.
+//! Retries and racing duplicates are safe without a lock: the reserved id is the same
+//! for every attempt of a request id, AddProduct is idempotent on (provider, that id),
+//! and the showtime row's unique request id lets exactly one attempt write it (the
+//! others read it back). A product registered by an attempt that then died is the one
+//! the retry finds, not a second one.
 
 use std::time::Duration;
 
@@ -20,7 +21,8 @@ use sqlx::PgPool;
 use crate::Error;
 use crate::domain::{NewShowtime, Showtime};
 use crate::orders_gateway::OrdersGateway;
-use crate::store;
+use crate::store::{self, Inserted};
+use cinema_runtime::error::Reason;
 
 #[derive(Debug)]
 pub struct Scheduler {
@@ -44,46 +46,49 @@ impl Scheduler {
     }
 
     #[tracing::instrument(skip_all, fields(request_id = new.request_id.as_str(), showtime_id))]
+    ///
+    /// No transaction or lock is held while the orders service is called: the showtime
+    /// id (the product's external reference) is reserved for the request id first, so
+    /// a retry or a racing duplicate registers the same product (AddProduct is
+    /// idempotent on it), and the showtime row's unique request id lets one of them
+    /// write it.
     pub async fn create_showtime(&self, new: &NewShowtime) -> Result<Showtime, Error> {
-        let mut tx = self.pool.begin().await?;
-        store::lock_request_id(&mut tx, &new.request_id).await?;
-        if let Some(existing) = store::find_by_request_id(&mut tx, &new.request_id).await? {
-            let same = existing.movie_id == new.movie_id
-                && existing.theatre_id == new.theatre_id
-                && existing.room == new.room
-                && existing.start_time == new.start_time
-                && existing.price_cents == new.price_cents;
-            if !same {
-                return Err(Error::Conflict(format!(
-                    "request_id {:?} already created showtime {} with other values",
-                    new.request_id.as_str(),
-                    existing.id
-                )));
-            }
+        if let Some(existing) = self.replay(new).await? {
             return Ok(existing);
         }
 
-        let (movie_name, length) = store::movie_name_and_length(&mut tx, new.movie_id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("movie {} does not exist", new.movie_id)))?;
-        if !store::theatre_exists(&mut tx, new.theatre_id).await? {
-            return Err(Error::not_found(format!(
-                "theatre {} does not exist",
-                new.theatre_id
-            )));
-        }
-        let seats = store::auditorium_seats(&mut tx, new.theatre_id, &new.room)
+        let (movie_name, length) = store::movie_name_and_length(&self.pool, new.movie_id)
             .await?
             .ok_or_else(|| {
-                Error::not_found(format!(
-                    "theatre {} has no auditorium {:?}",
-                    new.theatre_id, new.room
-                ))
+                Error::not_found(
+                    "movie",
+                    new.movie_id,
+                    format!("movie {} does not exist", new.movie_id),
+                )
+            })?;
+        if !store::theatre_exists(&self.pool, new.theatre_id).await? {
+            return Err(Error::not_found(
+                "theatre",
+                new.theatre_id,
+                format!("theatre {} does not exist", new.theatre_id),
+            ));
+        }
+        let seats = store::auditorium_seats(&self.pool, new.theatre_id, &new.room)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(
+                    "auditorium",
+                    format!("{}/{}", new.theatre_id, new.room),
+                    format!(
+                        "theatre {} has no auditorium {:?}",
+                        new.theatre_id, new.room
+                    ),
+                )
             })?;
 
         let busy_until = busy_until(new.start_time, length, self.cleaning_gap);
         if let Some((other, start, end)) = store::overlapping_showtime(
-            &mut tx,
+            &self.pool,
             new.theatre_id,
             &new.room,
             new.start_time,
@@ -91,14 +96,21 @@ impl Scheduler {
         )
         .await?
         {
-            return Err(Error::failed_precondition(format!(
-                "auditorium {:?} is busy from {start} to {end} with showtime {other} \
-                 (movie length plus cleaning time)",
-                new.room
-            )));
+            // Busy with this very request's showtime, written by a racing duplicate.
+            if let Some(existing) = self.replay(new).await? {
+                return Ok(existing);
+            }
+            return Err(Error::refused(
+                Reason::AuditoriumBusy,
+                format!(
+                    "auditorium {:?} is busy from {start} to {end} with showtime {other} \
+                     (movie length plus cleaning time)",
+                    new.room
+                ),
+            ));
         }
 
-        let id = store::reserve_showtime_id(&mut tx).await?;
+        let id = store::reserve_showtime_id(&self.pool, &new.request_id).await?;
         tracing::Span::current().record("showtime_id", tracing::field::display(id));
         let description = format!(
             "{movie_name} at theatre {}, auditorium {}, {}",
@@ -115,10 +127,43 @@ impl Scheduler {
                 id.to_string(),
             )
             .await?;
-        let showtime = store::insert_showtime(&mut tx, id, new, busy_until, &product_id).await?;
-        tx.commit().await?;
-        tracing::info!(product_id = %showtime.product_id, "showtime created");
-        Ok(showtime)
+        match store::insert_showtime(&self.pool, id, new, busy_until, &product_id).await {
+            Ok(Inserted::Created(showtime)) => {
+                tracing::info!(product_id = %showtime.product_id, "showtime created");
+                Ok(showtime)
+            }
+            Ok(Inserted::AlreadyThere) => self
+                .replay(new)
+                .await?
+                .ok_or_else(|| Error::unexpected("a showtime written by a racing call vanished")),
+            // The room may be taken by this very request's showtime, written by a
+            // racing duplicate in between.
+            Err(busy) => self.replay(new).await?.ok_or(busy),
+        }
+    }
+
+    /// The showtime this request id already created, if any; a conflict if it was made
+    /// with other values.
+    async fn replay(&self, new: &NewShowtime) -> Result<Option<Showtime>, Error> {
+        let Some(existing) = store::find_by_request_id(&self.pool, &new.request_id).await? else {
+            return Ok(None);
+        };
+        let same = existing.movie_id == new.movie_id
+            && existing.theatre_id == new.theatre_id
+            && existing.room == new.room
+            && existing.start_time == new.start_time
+            && existing.price_cents == new.price_cents;
+        if !same {
+            return Err(Error::Conflict {
+                reason: Reason::RequestIdReused,
+                message: format!(
+                    "request_id {:?} already created showtime {} with other values",
+                    new.request_id.as_str(),
+                    existing.id
+                ),
+            });
+        }
+        Ok(Some(existing))
     }
 }
 

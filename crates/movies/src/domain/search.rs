@@ -124,32 +124,6 @@ pub struct ShowtimeFilter {
     pub after: Option<Cursor>,
 }
 
-/// A latitude/longitude box that contains every point within `miles` of a centre, so
-/// an index can narrow the search before the exact distance is computed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BoundingBox {
-    pub min_latitude: f64,
-    pub max_latitude: f64,
-    pub min_longitude: f64,
-    pub max_longitude: f64,
-}
-
-impl BoundingBox {
-    pub fn around(latitude: f64, longitude: f64, miles: f64) -> Self {
-        // One degree of latitude is ~69.05 miles everywhere; a degree of longitude
-        // shrinks with cos(latitude). A small margin keeps edge points inside.
-        let dlat = miles / 69.0 * 1.01;
-        let cos = latitude.to_radians().cos().abs().max(0.01);
-        let dlon = (miles / (69.17 * cos) * 1.01).min(180.0);
-        Self {
-            min_latitude: latitude - dlat,
-            max_latitude: latitude + dlat,
-            min_longitude: longitude - dlon,
-            max_longitude: longitude + dlon,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,13 +157,5 @@ mod tests {
         assert!(Radius::parse(Some(f64::NAN)).is_err());
         assert_eq!(PageSize::parse(0).map(PageSize::get), Ok(100));
         assert!(PageSize::parse(501).is_err());
-    }
-
-    #[test]
-    fn the_box_contains_the_circle() {
-        let b = BoundingBox::around(42.36, -71.10, 15.0);
-        // 15 miles due north and due east of Cambridge, MA.
-        assert!(b.max_latitude > 42.36 + 15.0 / 69.05);
-        assert!(b.max_longitude > -71.10 + 15.0 / (69.17 * 42.36f64.to_radians().cos()));
     }
 }

@@ -6,8 +6,9 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::Error;
-use crate::domain::{Cursor, MovieId, Radius, ShowtimeId, TheatreId, ZipCode};
-use crate::store::{self, Near};
+use crate::domain::{Cursor, MovieId, ShowtimeId, TheatreId, ZipCode};
+use crate::store;
+use cinema_runtime::error::AtField;
 
 /// The public `MoviesService`: reads for front-ends.
 #[derive(Debug, Clone)]
@@ -19,29 +20,13 @@ impl PublicApi {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
-
-    /// Looks the ZIP code's coordinates up: an unknown ZIP is NOT_FOUND, not an empty
-    /// result, so a typo is not mistaken for "nothing showing near you".
-    async fn near(&self, near: Option<(ZipCode, Radius)>) -> Result<Option<Near>, Error> {
-        let Some((zip, radius)) = near else {
-            return Ok(None);
-        };
-        let origin = store::zip_coordinates(&self.pool, &zip)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("ZIP code {} is not known", zip.as_str())))?;
-        Ok(Some(Near { origin, radius }))
-    }
 }
 
-/// Distinct values in first-seen order.
-fn distinct<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
+/// An unknown ZIP is NOT_FOUND, not an empty result, so a typo is not mistaken for
+/// "nothing showing near you".
+fn unknown_zip(zip: Option<&ZipCode>) -> Error {
+    let zip = zip.map(ZipCode::as_str).unwrap_or_default();
+    Error::not_found("zip_code", zip, format!("ZIP code {zip} is not known"))
 }
 
 #[tonic::async_trait]
@@ -52,37 +37,22 @@ impl MoviesService for PublicApi {
         request: Request<pb::GetShowtimesRequest>,
     ) -> Result<Response<pb::GetShowtimesResponse>, Status> {
         let filter = convert::showtime_filter(request.get_ref()).map_err(Error::from)?;
-        let near = self.near(filter.near.clone()).await?;
-        let mut showtimes = store::current_showtimes(&self.pool, &filter, near, Utc::now()).await?;
-
-        let page_size = filter.page_size.get() as usize;
-        let next_page_token = if showtimes.len() > page_size {
-            showtimes.truncate(page_size);
-            showtimes
-                .last()
-                .map(|last| {
-                    Cursor {
-                        start_time: last.start_time,
-                        id: last.id,
-                    }
-                    .encode()
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
+        let page = store::search_showtimes(&self.pool, &filter, Utc::now())
+            .await?
+            .ok_or_else(|| unknown_zip(filter.near.as_ref().map(|(zip, _)| zip)))?;
+        let next_page_token = match page.showtimes.last() {
+            Some(last) if page.more => Cursor {
+                start_time: last.start_time,
+                id: last.id,
+            }
+            .encode(),
+            _ => String::new(),
         };
-
         // Normalized: each movie and theatre once, however many showtimes refer to it.
-        let movie_ids: Vec<MovieId> = distinct(showtimes.iter().map(|s| s.movie_id));
-        let theatre_ids: Vec<TheatreId> = distinct(showtimes.iter().map(|s| s.theatre_id));
-        let movies = store::movies_by_ids(&self.pool, &movie_ids).await?;
-        let theatres =
-            store::theatres_by_ids(&self.pool, &theatre_ids, near.map(|n| n.origin)).await?;
-
         Ok(Response::new(pb::GetShowtimesResponse {
-            movies: movies.iter().map(convert::movie).collect(),
-            theatres: theatres.iter().map(convert::theatre).collect(),
-            showtimes: showtimes.iter().map(convert::showtime).collect(),
+            movies: page.movies.iter().map(convert::movie).collect(),
+            theatres: page.theatres.iter().map(convert::theatre).collect(),
+            showtimes: page.showtimes.iter().map(convert::showtime).collect(),
             next_page_token,
         }))
     }
@@ -94,9 +64,9 @@ impl MoviesService for PublicApi {
     ) -> Result<Response<pb::ListCurrentMoviesResponse>, Status> {
         let req = request.get_ref();
         let near = convert::near(req.zip_code.as_deref(), req.radius_miles).map_err(Error::from)?;
-        let near = self.near(near).await?;
-        let ids = store::current_movie_ids(&self.pool, near, Utc::now()).await?;
-        let movies = store::movies_by_ids(&self.pool, &ids).await?;
+        let movies = store::current_movies(&self.pool, near.as_ref(), Utc::now())
+            .await?
+            .ok_or_else(|| unknown_zip(near.as_ref().map(|(zip, _)| zip)))?;
         Ok(Response::new(pb::ListCurrentMoviesResponse {
             movies: movies.iter().map(convert::movie).collect(),
         }))
@@ -107,10 +77,12 @@ impl MoviesService for PublicApi {
         &self,
         request: Request<pb::GetMovieRequest>,
     ) -> Result<Response<pb::GetMovieResponse>, Status> {
-        let id = MovieId::parse(&request.get_ref().id).map_err(Error::from)?;
+        let id = MovieId::parse(&request.get_ref().id)
+            .at("id")
+            .map_err(Error::from)?;
         let movie = store::get_movie(&self.pool, id)
             .await?
-            .ok_or_else(|| Error::not_found(format!("movie {id} does not exist")))?;
+            .ok_or_else(|| Error::not_found("movie", id, format!("movie {id} does not exist")))?;
         Ok(Response::new(pb::GetMovieResponse {
             movie: Some(convert::movie(&movie)),
         }))
@@ -121,10 +93,12 @@ impl MoviesService for PublicApi {
         &self,
         request: Request<pb::GetShowtimeRequest>,
     ) -> Result<Response<pb::GetShowtimeResponse>, Status> {
-        let id = ShowtimeId::parse(&request.get_ref().id).map_err(Error::from)?;
-        let (showtime, sold_out) = store::get_showtime(&self.pool, id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("showtime {id} does not exist")))?;
+        let id = ShowtimeId::parse(&request.get_ref().id)
+            .at("id")
+            .map_err(Error::from)?;
+        let (showtime, sold_out) = store::get_showtime(&self.pool, id).await?.ok_or_else(|| {
+            Error::not_found("showtime", id, format!("showtime {id} does not exist"))
+        })?;
         let movie = store::get_movie(&self.pool, showtime.movie_id)
             .await?
             .ok_or_else(|| Error::unexpected(format!("showtime {id} has no movie")))?;
@@ -146,12 +120,16 @@ impl MoviesService for PublicApi {
         &self,
         request: Request<pb::GetTheatreRequest>,
     ) -> Result<Response<pb::GetTheatreResponse>, Status> {
-        let id = TheatreId::parse(&request.get_ref().id).map_err(Error::from)?;
+        let id = TheatreId::parse(&request.get_ref().id)
+            .at("id")
+            .map_err(Error::from)?;
         let theatre = store::theatres_by_ids(&self.pool, &[id], None)
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| Error::not_found(format!("theatre {id} does not exist")))?;
+            .ok_or_else(|| {
+                Error::not_found("theatre", id, format!("theatre {id} does not exist"))
+            })?;
         Ok(Response::new(pb::GetTheatreResponse {
             theatre: Some(convert::theatre(&theatre)),
         }))

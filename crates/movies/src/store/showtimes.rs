@@ -1,124 +1,195 @@
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
+use sqlx::types::Json;
 
+use super::movies::MovieRow;
 use super::sqlstate;
+use super::theatres::TheatreRow;
 use crate::Error;
 use crate::domain::{
-    BoundingBox, CURRENT_WINDOW_DAYS, Coordinates, MovieId, NewShowtime, Radius, RequestId,
-    Showtime, ShowtimeFilter, ShowtimeId, TheatreId,
+    CURRENT_WINDOW_DAYS, Movie, MovieId, NewShowtime, Radius, RequestId, Showtime, ShowtimeFilter,
+    ShowtimeId, Theatre, TheatreId, ZipCode,
 };
 
 /// Postgres' SQLSTATE for an exclusion-constraint violation.
 const EXCLUSION_VIOLATION: &str = "23P01";
 const UNIQUE_VIOLATION: &str = "23505";
 
-type ShowtimeRow = (i64, i64, i64, String, DateTime<Utc>, i64, String);
-/// A showtime row followed by its sold-out flag.
-type ShowtimeStatusRow = (i64, i64, i64, String, DateTime<Utc>, i64, String, bool);
+/// A showtime as the store reads it.
+struct ShowtimeRow {
+    id: i64,
+    movie_id: i64,
+    theatre_id: i64,
+    room: String,
+    start_time: DateTime<Utc>,
+    price_cents: i64,
+    product_id: String,
+}
 
-const SHOWTIME_COLUMNS: &str =
-    "s.id, s.movie_id, s.theatre_id, s.room, s.start_time, s.price_cents, s.product_id";
-
-fn showtime(
-    (id, movie, theatre, room, start_time, price_cents, product_id): ShowtimeRow,
-) -> Showtime {
-    Showtime {
-        id: ShowtimeId::from_db(id),
-        movie_id: MovieId::from_db(movie),
-        theatre_id: TheatreId::from_db(theatre),
-        room,
-        start_time,
-        price_cents,
-        product_id,
+impl From<ShowtimeRow> for Showtime {
+    fn from(row: ShowtimeRow) -> Self {
+        Showtime {
+            id: ShowtimeId::from_db(row.id),
+            movie_id: MovieId::from_db(row.movie_id),
+            theatre_id: TheatreId::from_db(row.theatre_id),
+            room: row.room,
+            start_time: row.start_time,
+            price_cents: row.price_cents,
+            product_id: row.product_id,
+        }
     }
 }
 
-/// Where a search is centred, and how far it reaches.
-#[derive(Debug, Clone, Copy)]
-pub struct Near {
-    pub origin: Coordinates,
-    pub radius: Radius,
+/// One page of a showtime search, with the movies and theatres it refers to.
+#[derive(Debug)]
+pub struct ShowtimesPage {
+    /// By (start_time, id); at most the filter's page size.
+    pub showtimes: Vec<Showtime>,
+    /// Each movie of the page once, by name then id.
+    pub movies: Vec<Movie>,
+    /// Each theatre of the page once: by distance when searched near a ZIP code, then
+    /// by name then id.
+    pub theatres: Vec<Theatre>,
+    /// Whether showtimes follow the last one of this page.
+    pub more: bool,
 }
 
-/// Binds the parameters shared by the "current showtimes" searches: $1 now, $2 the end
-/// of the window, $3..$6 the bounding box, $7/$8 the origin, $9 the radius (all NULL
-/// without a ZIP), $10 theatre ids, $11 movie ids (empty: any).
-const CURRENT_SHOWTIMES_WHERE: &str = "
-    s.start_time > $1 AND s.start_time < $2 AND NOT s.sold_out
-    AND ($9::float8 IS NULL OR (
-        t.latitude BETWEEN $3 AND $4 AND t.longitude BETWEEN $5 AND $6
-        AND great_circle_miles($7, $8, t.latitude, t.longitude) <= $9))
-    AND (cardinality($10::bigint[]) = 0 OR s.theatre_id = ANY($10))
-    AND (cardinality($11::bigint[]) = 0 OR s.movie_id = ANY($11))";
-
-fn bind_current<'q, O>(
-    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    now: DateTime<Utc>,
-    near: Option<Near>,
-    theatres: Vec<i64>,
-    movies: Vec<i64>,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    let bbox =
-        near.map(|n| BoundingBox::around(n.origin.latitude, n.origin.longitude, n.radius.miles()));
-    query
-        .bind(now)
-        .bind(now + chrono::Duration::days(CURRENT_WINDOW_DAYS))
-        .bind(bbox.map(|b| b.min_latitude))
-        .bind(bbox.map(|b| b.max_latitude))
-        .bind(bbox.map(|b| b.min_longitude))
-        .bind(bbox.map(|b| b.max_longitude))
-        .bind(near.map(|n| n.origin.latitude))
-        .bind(near.map(|n| n.origin.longitude))
-        .bind(near.map(|n| n.radius.miles()))
-        .bind(theatres)
-        .bind(movies)
+/// A showtime as a search's JSON carries it: the start time as epoch microseconds,
+/// exactly what Postgres stores.
+#[derive(Debug, serde::Deserialize)]
+struct PageShowtime {
+    id: i64,
+    movie_id: i64,
+    theatre_id: i64,
+    room: String,
+    start_micros: i64,
+    price_cents: i64,
+    product_id: String,
 }
 
-/// One page of current showtimes matching the filter, by (start_time, id), with one
-/// extra row when there is a next page.
-pub async fn current_showtimes(
+impl PageShowtime {
+    fn into_showtime(self) -> Result<Showtime, Error> {
+        let start_time = DateTime::from_timestamp_micros(self.start_micros).ok_or_else(|| {
+            Error::unexpected(format!("showtime {} has a bad start time", self.id))
+        })?;
+        Ok(ShowtimeRow {
+            id: self.id,
+            movie_id: self.movie_id,
+            theatre_id: self.theatre_id,
+            room: self.room,
+            start_time,
+            price_cents: self.price_cents,
+            product_id: self.product_id,
+        }
+        .into())
+    }
+}
+
+/// The statement [`search_showtimes`] runs; public so the benchmark can run the very
+/// same one under pgbench.
+pub const SEARCH_SHOWTIMES_SQL: &str = include_str!("search_showtimes.sql");
+
+/// Searches current showtimes in one statement, so a search costs one round trip
+/// however many movies and theatres its page names: the page (one row more than
+/// asked, to know whether another follows), and the page's movies and theatres (with
+/// auditoriums and distance) aggregated as JSON.
+///
+/// `None` when the filter names a ZIP code the service does not know.
+pub async fn search_showtimes(
     pool: &PgPool,
     filter: &ShowtimeFilter,
-    near: Option<Near>,
     now: DateTime<Utc>,
-) -> Result<Vec<Showtime>, Error> {
-    let sql = format!(
-        "SELECT {SHOWTIME_COLUMNS} FROM showtimes s JOIN theatres t ON t.id = s.theatre_id
-         WHERE {CURRENT_SHOWTIMES_WHERE}
-           AND ($12::timestamptz IS NULL OR (s.start_time, s.id) > ($12, $13))
-         ORDER BY s.start_time, s.id
-         LIMIT $14"
-    );
-    let query = bind_current(
-        sqlx::query_as::<_, ShowtimeRow>(&sql),
+) -> Result<Option<ShowtimesPage>, Error> {
+    let (zip, radius) = near_parameters(filter.near.as_ref());
+    let theatres: Vec<i64> = filter.theatre_ids.iter().map(|id| id.get()).collect();
+    let movies: Vec<i64> = filter.movie_ids.iter().map(|id| id.get()).collect();
+    let row = sqlx::query_file!(
+        "src/store/search_showtimes.sql",
         now,
-        near,
-        filter.theatre_ids.iter().map(|id| id.get()).collect(),
-        filter.movie_ids.iter().map(|id| id.get()).collect(),
-    );
-    let rows = query
-        .bind(filter.after.map(|c| c.start_time))
-        .bind(filter.after.map(|c| c.id.get()))
-        .bind(i64::from(filter.page_size.get()) + 1)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.into_iter().map(showtime).collect())
+        now + chrono::Duration::days(CURRENT_WINDOW_DAYS),
+        zip,
+        radius,
+        &theatres,
+        &movies,
+        filter.after.map(|c| c.start_time),
+        filter.after.map(|c| c.id.get()),
+        i64::from(filter.page_size.get()),
+    )
+    .fetch_one(pool)
+    .await?;
+    if !row.zip_known {
+        return Ok(None);
+    }
+    Ok(Some(ShowtimesPage {
+        showtimes: row
+            .showtimes
+            .0
+            .into_iter()
+            .map(PageShowtime::into_showtime)
+            .collect::<Result<_, _>>()?,
+        movies: row
+            .movies
+            .0
+            .into_iter()
+            .map(MovieRow::into_movie)
+            .collect::<Result<_, _>>()?,
+        theatres: row
+            .theatres
+            .0
+            .into_iter()
+            .map(TheatreRow::into_theatre)
+            .collect::<Result<_, _>>()?,
+        more: row.more,
+    }))
 }
 
-/// The ids of movies with at least one current showtime (near the origin, if given).
-pub async fn current_movie_ids(
+fn near_parameters(near: Option<&(ZipCode, Radius)>) -> (Option<&str>, Option<f64>) {
+    match near {
+        Some((zip, radius)) => (Some(zip.as_str()), Some(radius.miles())),
+        None => (None, None),
+    }
+}
+
+/// The movies with at least one current showtime (near the ZIP code, if given), by
+/// name then id, in one statement. `None` when the ZIP code is not known.
+pub async fn current_movies(
     pool: &PgPool,
-    near: Option<Near>,
+    near: Option<&(ZipCode, Radius)>,
     now: DateTime<Utc>,
-) -> Result<Vec<MovieId>, Error> {
-    let sql = format!(
-        "SELECT DISTINCT s.movie_id FROM showtimes s JOIN theatres t ON t.id = s.theatre_id
-         WHERE {CURRENT_SHOWTIMES_WHERE}"
-    );
-    let rows: Vec<(i64,)> = bind_current(sqlx::query_as(&sql), now, near, vec![], vec![])
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.into_iter().map(|(id,)| MovieId::from_db(id)).collect())
+) -> Result<Option<Vec<Movie>>, Error> {
+    let (zip, radius) = near_parameters(near);
+    let row = sqlx::query!(
+        r#"WITH current AS (
+               SELECT DISTINCT s.movie_id FROM showtimes s
+               WHERE s.start_time > $1 AND s.start_time < $2 AND NOT s.sold_out
+                 AND ($3::text IS NULL OR s.theatre_id IN (
+                     SELECT theatre_id FROM theatres_within($3::text, $4::float8)))
+           )
+           SELECT
+               ($3::text IS NULL OR EXISTS (SELECT 1 FROM zip_codes WHERE zip = $3::text))
+                   AS "zip_known!",
+               (SELECT coalesce(json_agg(json_build_object(
+                           'id', m.id, 'name', m.name, 'length_minutes', m.length_minutes,
+                           'rating', m.rating)
+                       ORDER BY m.name, m.id), '[]')
+                FROM movies m WHERE m.id IN (SELECT movie_id FROM current))
+                   AS "movies!: Json<Vec<MovieRow>>""#,
+        now,
+        now + chrono::Duration::days(CURRENT_WINDOW_DAYS),
+        zip,
+        radius,
+    )
+    .fetch_one(pool)
+    .await?;
+    if !row.zip_known {
+        return Ok(None);
+    }
+    row.movies
+        .0
+        .into_iter()
+        .map(MovieRow::into_movie)
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 /// What applying an availability event did.
@@ -140,25 +211,26 @@ pub async fn apply_availability(
     sold_out: bool,
     sequence: i64,
 ) -> Result<Applied, Error> {
-    let changed = sqlx::query(
+    let changed = sqlx::query!(
         "UPDATE showtimes SET sold_out = $3, availability_seq = $4
          WHERE id = $1 AND product_id = $2 AND availability_seq < $4",
+        showtime.get(),
+        product_id,
+        sold_out,
+        sequence,
     )
-    .bind(showtime.get())
-    .bind(product_id)
-    .bind(sold_out)
-    .bind(sequence)
     .execute(pool)
     .await?
     .rows_affected();
     if changed == 1 {
         return Ok(Applied::Changed);
     }
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM showtimes WHERE id = $1 AND product_id = $2)",
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM showtimes WHERE id = $1 AND product_id = $2)
+           AS "exists!""#,
+        showtime.get(),
+        product_id,
     )
-    .bind(showtime.get())
-    .bind(product_id)
     .fetch_one(pool)
     .await?;
     Ok(if exists {
@@ -173,118 +245,160 @@ pub async fn get_showtime(
     pool: &PgPool,
     id: ShowtimeId,
 ) -> Result<Option<(Showtime, bool)>, Error> {
-    let row: Option<ShowtimeStatusRow> = sqlx::query_as(&format!(
-        "SELECT {SHOWTIME_COLUMNS}, s.sold_out FROM showtimes s WHERE s.id = $1"
-    ))
-    .bind(id.get())
+    let row = sqlx::query!(
+        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id, sold_out
+         FROM showtimes WHERE id = $1",
+        id.get(),
+    )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(
-        |(id, movie, theatre, room, start, price, product, sold_out)| {
-            (
-                showtime((id, movie, theatre, room, start, price, product)),
-                sold_out,
-            )
-        },
-    ))
+    Ok(row.map(|row| {
+        let showtime = ShowtimeRow {
+            id: row.id,
+            movie_id: row.movie_id,
+            theatre_id: row.theatre_id,
+            room: row.room,
+            start_time: row.start_time,
+            price_cents: row.price_cents,
+            product_id: row.product_id,
+        };
+        (showtime.into(), row.sold_out)
+    }))
 }
 
-/// Serialises CreateShowtime calls that carry the same request id.
-pub async fn lock_request_id(conn: &mut PgConnection, id: &RequestId) -> Result<(), Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))")
-        .bind(id.as_str())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn find_by_request_id(
-    conn: &mut PgConnection,
-    id: &RequestId,
-) -> Result<Option<Showtime>, Error> {
-    let row: Option<ShowtimeRow> = sqlx::query_as(&format!(
-        "SELECT {SHOWTIME_COLUMNS} FROM showtimes s WHERE s.request_id = $1"
-    ))
-    .bind(id.as_str())
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(showtime))
+pub async fn find_by_request_id(pool: &PgPool, id: &RequestId) -> Result<Option<Showtime>, Error> {
+    Ok(sqlx::query_as!(
+        ShowtimeRow,
+        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id
+         FROM showtimes WHERE request_id = $1",
+        id.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(Showtime::from))
 }
 
 pub async fn movie_name_and_length(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     movie: MovieId,
 ) -> Result<Option<(String, u16)>, Error> {
-    let row: Option<(String, i32)> =
-        sqlx::query_as("SELECT name, length_minutes FROM movies WHERE id = $1")
-            .bind(movie.get())
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(|(name, length)| (name, length as u16)))
+    let row = sqlx::query!(
+        "SELECT name, length_minutes FROM movies WHERE id = $1",
+        movie.get(),
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| (row.name, row.length_minutes as u16)))
 }
 
 /// A showtime already occupying an auditorium at some time in `[start, busy_until)`.
 pub async fn overlapping_showtime(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     theatre: TheatreId,
     room: &str,
     start: DateTime<Utc>,
     busy_until: DateTime<Utc>,
 ) -> Result<Option<(ShowtimeId, DateTime<Utc>, DateTime<Utc>)>, Error> {
-    let row: Option<(i64, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT id, start_time, busy_until FROM showtimes
          WHERE theatre_id = $1 AND room = $2
            AND tstzrange(start_time, busy_until) && tstzrange($3, $4)
          LIMIT 1",
+        theatre.get(),
+        room,
+        start,
+        busy_until,
     )
-    .bind(theatre.get())
-    .bind(room)
-    .bind(start)
-    .bind(busy_until)
-    .fetch_optional(conn)
+    .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, s, e)| (ShowtimeId::from_db(id), s, e)))
+    Ok(row.map(|row| (ShowtimeId::from_db(row.id), row.start_time, row.busy_until)))
 }
 
-/// Reserves a showtime id before the row exists: it is the product's external
-/// reference at the orders service, which must be known before the row is written.
-pub async fn reserve_showtime_id(conn: &mut PgConnection) -> Result<ShowtimeId, Error> {
-    let id: i64 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('showtimes', 'id'))")
-        .fetch_one(conn)
+/// The showtime id reserved for a request id, reserved now if it has none: it is the
+/// product's external reference at the orders service, which must be known (and the
+/// same for every retry of the request) before the row is written.
+pub async fn reserve_showtime_id(pool: &PgPool, request: &RequestId) -> Result<ShowtimeId, Error> {
+    // A racing duplicate's reservation may commit between this statement's snapshot
+    // and its insert: then neither half sees a row, and the next run finds it.
+    for _ in 0..3 {
+        let id = sqlx::query_scalar!(
+            r#"WITH reserved AS (
+                   INSERT INTO showtime_reservations (request_id, showtime_id)
+                   VALUES ($1, nextval(pg_get_serial_sequence('showtimes', 'id')))
+                   ON CONFLICT (request_id) DO NOTHING
+                   RETURNING showtime_id)
+               SELECT showtime_id AS "showtime_id!" FROM reserved
+               UNION ALL
+               SELECT showtime_id FROM showtime_reservations WHERE request_id = $1
+               LIMIT 1"#,
+            request.as_str(),
+        )
+        .fetch_optional(pool)
         .await?;
-    Ok(ShowtimeId::from_db(id))
+        if let Some(id) = id {
+            return Ok(ShowtimeId::from_db(id));
+        }
+    }
+    Err(Error::Contention(
+        "the showtime id reservation kept racing; retry the call".into(),
+    ))
+}
+
+/// What writing a showtime did.
+#[derive(Debug)]
+pub enum Inserted {
+    Created(Showtime),
+    /// A racing call with the same request id wrote it first.
+    AlreadyThere,
 }
 
 pub async fn insert_showtime(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     id: ShowtimeId,
     new: &NewShowtime,
     busy_until: DateTime<Utc>,
     product_id: &str,
-) -> Result<Showtime, Error> {
-    let row: ShowtimeRow = sqlx::query_as(&format!(
-        "INSERT INTO showtimes AS s
-             (id, movie_id, theatre_id, room, start_time, busy_until, price_cents, product_id, request_id)
+) -> Result<Inserted, Error> {
+    let row = sqlx::query_as!(
+        ShowtimeRow,
+        "INSERT INTO showtimes
+             (id, movie_id, theatre_id, room, start_time, busy_until, price_cents, product_id,
+              request_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         RETURNING {SHOWTIME_COLUMNS}"
-    ))
-    .bind(id.get())
-    .bind(new.movie_id.get())
-    .bind(new.theatre_id.get())
-    .bind(&new.room)
-    .bind(new.start_time)
-    .bind(busy_until)
-    .bind(new.price_cents)
-    .bind(product_id)
-    .bind(new.request_id.as_str())
-    .fetch_one(conn)
-    .await
-    .map_err(|e| match sqlstate(&e).as_deref() {
-        Some(EXCLUSION_VIOLATION) | Some(UNIQUE_VIOLATION) => Error::failed_precondition(format!(
-            "auditorium {:?} is already booked at that time",
-            new.room
-        )),
-        _ => e.into(),
-    })?;
-    Ok(showtime(row))
+         RETURNING id, movie_id, theatre_id, room, start_time, price_cents, product_id",
+        id.get(),
+        new.movie_id.get(),
+        new.theatre_id.get(),
+        new.room,
+        new.start_time,
+        busy_until,
+        new.price_cents,
+        product_id,
+        new.request_id.as_str(),
+    )
+    .fetch_one(pool)
+    .await;
+    match row {
+        Ok(row) => Ok(Inserted::Created(row.into())),
+        Err(e) => {
+            let constraint = e
+                .as_database_error()
+                .and_then(|d| d.constraint())
+                .unwrap_or_default()
+                .to_owned();
+            match sqlstate(&e).as_deref() {
+                Some(UNIQUE_VIOLATION)
+                    if constraint == "showtimes_pkey"
+                        || constraint == "showtimes_request_id_key" =>
+                {
+                    Ok(Inserted::AlreadyThere)
+                }
+                Some(EXCLUSION_VIOLATION) | Some(UNIQUE_VIOLATION) => Err(Error::refused(
+                    cinema_runtime::error::Reason::AuditoriumBusy,
+                    format!("auditorium {:?} is already booked at that time", new.room),
+                )),
+                _ => Err(e.into()),
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
+use sqlx::types::Json;
 
 use crate::Error;
 use crate::domain::{
@@ -6,15 +7,13 @@ use crate::domain::{
 };
 
 pub async fn zip_coordinates(pool: &PgPool, zip: &ZipCode) -> Result<Option<Coordinates>, Error> {
-    let row: Option<(f64, f64)> =
-        sqlx::query_as("SELECT latitude, longitude FROM zip_codes WHERE zip = $1")
-            .bind(zip.as_str())
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(latitude, longitude)| Coordinates {
-        latitude,
-        longitude,
-    }))
+    Ok(sqlx::query_as!(
+        Coordinates,
+        "SELECT latitude, longitude FROM zip_codes WHERE zip = $1",
+        zip.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub async fn insert_theatre(
@@ -24,40 +23,41 @@ pub async fn insert_theatre(
     time_zone: TimeZone,
 ) -> Result<TheatreId, Error> {
     let mut tx = pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO theatres
              (name, phone, address_line_1, city, state, zip, latitude, longitude, time_zone)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING id",
+        new.name,
+        new.phone.as_str(),
+        new.address.line_1,
+        new.address.city,
+        new.address.state,
+        new.address.zip.as_str(),
+        coordinates.latitude,
+        coordinates.longitude,
+        time_zone.name(),
     )
-    .bind(&new.name)
-    .bind(new.phone.as_str())
-    .bind(&new.address.line_1)
-    .bind(&new.address.city)
-    .bind(&new.address.state)
-    .bind(new.address.zip.as_str())
-    .bind(coordinates.latitude)
-    .bind(coordinates.longitude)
-    .bind(time_zone.name())
     .fetch_one(&mut *tx)
     .await?;
-    let rooms: Vec<&str> = new.auditoriums.iter().map(|a| a.room.as_str()).collect();
+    let rooms: Vec<String> = new.auditoriums.iter().map(|a| a.room.clone()).collect();
     let seats: Vec<i32> = new.auditoriums.iter().map(|a| a.seats as i32).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO auditoriums (theatre_id, room, seats)
          SELECT $1, * FROM unnest($2::text[], $3::int[])",
+        id,
+        &rooms,
+        &seats,
     )
-    .bind(id)
-    .bind(&rooms)
-    .bind(&seats)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(TheatreId::from_db(id))
 }
 
-#[derive(sqlx::FromRow)]
-struct TheatreRow {
+/// A theatre as the store reads it: a row, or an element of a search's JSON.
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
+pub(super) struct TheatreRow {
     id: i64,
     name: String,
     phone: String,
@@ -69,6 +69,47 @@ struct TheatreRow {
     longitude: f64,
     time_zone: String,
     distance_miles: Option<f64>,
+    auditoriums: Json<Vec<AuditoriumRow>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct AuditoriumRow {
+    room: String,
+    seats: i32,
+}
+
+impl TheatreRow {
+    pub(super) fn into_theatre(self) -> Result<Theatre, Error> {
+        let time_zone = TimeZone::parse(&self.time_zone).map_err(|e| {
+            Error::unexpected(format!("theatre {} has a bad time zone: {e}", self.id))
+        })?;
+        Ok(Theatre {
+            time_zone,
+            id: TheatreId::from_db(self.id),
+            auditoriums: self
+                .auditoriums
+                .0
+                .into_iter()
+                .map(|a| Auditorium {
+                    room: a.room,
+                    seats: a.seats as u32,
+                })
+                .collect(),
+            name: self.name,
+            phone: UsPhone::from_db(self.phone),
+            address: Address {
+                line_1: self.address_line_1,
+                city: self.city,
+                state: self.state,
+                zip: ZipCode::from_db(self.zip),
+            },
+            coordinates: Coordinates {
+                latitude: self.latitude,
+                longitude: self.longitude,
+            },
+            distance_miles: self.distance_miles,
+        })
+    }
 }
 
 /// The given theatres with their auditoriums, and their distance from `origin` when
@@ -79,80 +120,49 @@ pub async fn theatres_by_ids(
     origin: Option<Coordinates>,
 ) -> Result<Vec<Theatre>, Error> {
     let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
-    let rows: Vec<TheatreRow> = sqlx::query_as(
-        "SELECT id, name, phone, address_line_1, city, state, zip, latitude, longitude,
-                time_zone,
-                CASE WHEN $2::float8 IS NULL THEN NULL
-                     ELSE great_circle_miles($2, $3, latitude, longitude) END AS distance_miles
-         FROM theatres WHERE id = ANY($1)
-         ORDER BY distance_miles NULLS LAST, name, id",
+    let rows = sqlx::query_as!(
+        TheatreRow,
+        r#"SELECT id, name, phone, address_line_1, city, state, zip, latitude, longitude,
+                  time_zone,
+                  CASE WHEN $2::float8 IS NULL THEN NULL
+                       ELSE great_circle_miles($2, $3::float8, latitude, longitude)
+                  END AS distance_miles,
+                  (SELECT coalesce(json_agg(json_build_object('room', a.room, 'seats', a.seats)
+                                            ORDER BY a.room), '[]')
+                   FROM auditoriums a WHERE a.theatre_id = t.id)
+                  AS "auditoriums!: Json<Vec<AuditoriumRow>>"
+           FROM theatres t WHERE id = ANY($1)
+           ORDER BY distance_miles NULLS LAST, name, id"#,
+        &ids,
+        origin.map(|o| o.latitude),
+        origin.map(|o| o.longitude),
     )
-    .bind(&ids)
-    .bind(origin.map(|o| o.latitude))
-    .bind(origin.map(|o| o.longitude))
     .fetch_all(pool)
     .await?;
-    let auditoriums: Vec<(i64, String, i32)> = sqlx::query_as(
-        "SELECT theatre_id, room, seats FROM auditoriums WHERE theatre_id = ANY($1)
-         ORDER BY theatre_id, room",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|row| {
-            let time_zone = TimeZone::parse(&row.time_zone).map_err(|e| {
-                Error::unexpected(format!("theatre {} has a bad time zone: {e}", row.id))
-            })?;
-            Ok(Theatre {
-                time_zone,
-                id: TheatreId::from_db(row.id),
-                auditoriums: auditoriums
-                    .iter()
-                    .filter(|(theatre, _, _)| *theatre == row.id)
-                    .map(|(_, room, seats)| Auditorium {
-                        room: room.clone(),
-                        seats: *seats as u32,
-                    })
-                    .collect(),
-                name: row.name,
-                phone: UsPhone::from_db(row.phone),
-                address: Address {
-                    line_1: row.address_line_1,
-                    city: row.city,
-                    state: row.state,
-                    zip: ZipCode::from_db(row.zip),
-                },
-                coordinates: Coordinates {
-                    latitude: row.latitude,
-                    longitude: row.longitude,
-                },
-                distance_miles: row.distance_miles,
-            })
-        })
-        .collect()
+    rows.into_iter().map(TheatreRow::into_theatre).collect()
 }
 
 /// The seats of one auditorium, if it exists.
 pub async fn auditorium_seats(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     theatre: TheatreId,
     room: &str,
 ) -> Result<Option<u32>, Error> {
-    let seats: Option<i32> =
-        sqlx::query_scalar("SELECT seats FROM auditoriums WHERE theatre_id = $1 AND room = $2")
-            .bind(theatre.get())
-            .bind(room)
-            .fetch_optional(conn)
-            .await?;
+    let seats = sqlx::query_scalar!(
+        "SELECT seats FROM auditoriums WHERE theatre_id = $1 AND room = $2",
+        theatre.get(),
+        room,
+    )
+    .fetch_optional(pool)
+    .await?;
     Ok(seats.map(|s| s as u32))
 }
 
-pub async fn theatre_exists(conn: &mut PgConnection, theatre: TheatreId) -> Result<bool, Error> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM theatres WHERE id = $1)")
-            .bind(theatre.get())
-            .fetch_one(conn)
-            .await?,
+pub async fn theatre_exists(pool: &PgPool, theatre: TheatreId) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM theatres WHERE id = $1) AS "exists!""#,
+        theatre.get(),
     )
+    .fetch_one(pool)
+    .await?)
 }

@@ -58,6 +58,34 @@ async fn with_orders_down_create_showtime_is_unavailable_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn every_attempt_of_a_request_registers_its_product_under_the_same_showtime_id() {
+    let stack = spawn_stack_without_orders().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let request = showtime_request(&movie, &theatre, "1", hours_from_now(5));
+    // The orders service is down for both attempts: each got as far as calling it.
+    for _ in 0..2 {
+        let status = stack
+            .admin
+            .clone()
+            .create_showtime(admin(request.clone()))
+            .await
+            .expect_err("orders is down");
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    }
+    // One id, reserved for the request id: the product a retry registers is the one an
+    // unfinished attempt may already have registered, never a second one.
+    let reserved: Vec<(String, i64)> =
+        sqlx::query_as("SELECT request_id, showtime_id FROM showtime_reservations")
+            .fetch_all(&stack.movies.pool)
+            .await
+            .expect("reservations");
+    assert_eq!(reserved.len(), 1, "{reserved:?}");
+    assert_eq!(reserved[0].0, request.request_id);
+    stack.stop().await;
+}
+
+#[tokio::test]
 async fn retrying_with_the_same_request_id_creates_one_showtime_and_one_product() {
     let stack = spawn_stack().await;
     let movie = stack.movie("Heat", 170).await;

@@ -13,6 +13,12 @@ fn north_of_cambridge(miles: f64) -> Option<(f64, f64)> {
     Some((CAMBRIDGE.0 + miles / MILES_PER_DEGREE, CAMBRIDGE.1))
 }
 
+/// A degree of longitude spans fewer miles away from the equator.
+fn east_of_cambridge(miles: f64) -> Option<(f64, f64)> {
+    let per_degree = MILES_PER_DEGREE * CAMBRIDGE.0.to_radians().cos();
+    Some((CAMBRIDGE.0, CAMBRIDGE.1 + miles / per_degree))
+}
+
 fn near(zip: &str, radius: Option<f64>) -> pb::GetShowtimesRequest {
     pb::GetShowtimesRequest {
         zip_code: Some(zip.into()),
@@ -55,16 +61,50 @@ async fn the_zip_filter_keeps_theatres_within_the_radius_nearest_first() {
     assert!((distances[1] - 10.0).abs() < 0.1, "{distances:?}");
     assert_eq!(result.showtimes.len(), 2);
 
+    // At the edge of the circle, in both directions: the latitude/longitude box that
+    // narrows the search must not cut into it (a degree of longitude is shorter here).
+    let edge_north = stack
+        .theatre("Edge north", "02139", north_of_cambridge(14.8))
+        .await;
+    let edge_east = stack
+        .theatre("Edge east", "02139", east_of_cambridge(14.8))
+        .await;
+    let past_east = stack
+        .theatre("Past east", "02139", east_of_cambridge(15.3))
+        .await;
+    for theatre in [&edge_north, &edge_east, &past_east] {
+        stack
+            .showtime(&movie, theatre, "1", hours_from_now(3))
+            .await;
+    }
+    let at_edge = stack.get_showtimes(near("02139", None)).await;
+    assert_eq!(
+        ids(&at_edge.theatres, |t| &t.id),
+        sorted(vec![
+            here.clone(),
+            ten.clone(),
+            edge_north.clone(),
+            edge_east.clone()
+        ])
+    );
+
     let wider = stack.get_showtimes(near("02139", Some(25.0))).await;
     assert_eq!(
         ids(&wider.theatres, |t| &t.id),
-        sorted(vec![here.clone(), ten.clone(), twenty.clone()])
+        sorted(vec![
+            here.clone(),
+            ten.clone(),
+            twenty.clone(),
+            edge_north,
+            edge_east,
+            past_east
+        ])
     );
 
     let everywhere = stack
         .get_showtimes(pb::GetShowtimesRequest::default())
         .await;
-    assert_eq!(everywhere.theatres.len(), 4);
+    assert_eq!(everywhere.theatres.len(), 7);
     assert!(
         everywhere
             .theatres

@@ -44,10 +44,12 @@ pub async fn find_hold_by_key(
 /// statement that changes more than one product.
 async fn lock_in_order(conn: &mut PgConnection, ids: &[i64]) -> Result<(), Error> {
     if ids.len() > 1 {
-        sqlx::query("SELECT 1 FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind(ids)
-            .execute(conn)
-            .await?;
+        sqlx::query!(
+            "SELECT id FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            ids,
+        )
+        .fetch_all(conn)
+        .await?;
     }
     Ok(())
 }
@@ -283,21 +285,21 @@ pub async fn end_hold(
     hold: i64,
     how: HoldStatus,
 ) -> Result<Option<Vec<StockChange>>, Error> {
-    let ended = sqlx::query(
+    let ended = sqlx::query!(
         "UPDATE holds SET status = $2, ended_at = now() WHERE id = $1 AND status = 'active'",
+        hold,
+        how.as_str(),
     )
-    .bind(hold)
-    .bind(how.as_str())
     .execute(&mut *conn)
     .await?
     .rows_affected();
     if ended == 0 {
         return Ok(None);
     }
-    let products: Vec<i64> = sqlx::query_scalar(
+    let products: Vec<i64> = sqlx::query_scalar!(
         "SELECT product_id FROM hold_items WHERE hold_id = $1 ORDER BY product_id",
+        hold,
     )
-    .bind(hold)
     .fetch_all(&mut *conn)
     .await?;
     lock_in_order(&mut *conn, &products).await?;
@@ -320,7 +322,7 @@ pub async fn end_hold(
 /// Claims one active hold past its expiry that no other replica is handling (`SKIP
 /// LOCKED`), locked for the rest of the transaction.
 pub async fn claim_expired_hold(conn: &mut PgConnection) -> Result<Option<i64>, Error> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT id FROM holds WHERE status = 'active' AND expires_at <= now()
          ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED",
     )
@@ -340,7 +342,7 @@ pub async fn confirm_hold(
     sorted.sort_unstable();
     lock_in_order(&mut *conn, &sorted).await?;
     // A hold has at least one item, so no row moved means the hold was not usable.
-    let moved = sqlx::query(
+    let moved = sqlx::query!(
         "WITH confirmed AS (
              UPDATE holds SET status = 'confirmed', ended_at = now()
              WHERE id = $1 AND status = 'active' AND expires_at > now()
@@ -349,8 +351,8 @@ pub async fn confirm_hold(
          UPDATE products p SET quantity_held = p.quantity_held - i.quantity
          FROM hold_items i JOIN confirmed c ON c.id = i.hold_id
          WHERE p.id = i.product_id",
+        hold,
     )
-    .bind(hold)
     .execute(conn)
     .await?
     .rows_affected();
@@ -385,8 +387,8 @@ pub async fn claim_authorization(
     lease: std::time::Duration,
     claimed_by: uuid::Uuid,
 ) -> Result<AuthorizationClaim, Error> {
-    let mine: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO payment_authorizations (request_id, hold_id, amount_cents, claimed_by)
+    let mine: Option<i64> = sqlx::query_scalar!(
+"INSERT INTO payment_authorizations (request_id, hold_id, amount_cents, claimed_by)
          VALUES ($1, $2, $3, $5)
          ON CONFLICT (request_id) DO UPDATE
              SET status = 'pending', hold_id = $2, amount_cents = $3, updated_at = now(),
@@ -395,12 +397,12 @@ pub async fn claim_authorization(
                 OR (payment_authorizations.status = 'pending'
                     AND payment_authorizations.updated_at < now() - make_interval(secs => $4::float8))
          RETURNING id",
-    )
-    .bind(request_id)
-    .bind(hold)
-    .bind(amount_cents)
-    .bind(lease.as_secs_f64())
-    .bind(claimed_by)
+request_id,
+hold,
+amount_cents,
+lease.as_secs_f64(),
+claimed_by,
+)
     .fetch_optional(&mut *conn)
     .await?;
     if mine.is_some() {
@@ -425,12 +427,12 @@ pub async fn take_over_authorization(
     request_id: &str,
     me: uuid::Uuid,
 ) -> Result<bool, Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE payment_authorizations SET updated_at = now()
          WHERE request_id = $1 AND status = 'pending' AND claimed_by = $2",
+        request_id,
+        me,
     )
-    .bind(request_id)
-    .bind(me)
     .execute(conn)
     .await?
     .rows_affected()
@@ -441,11 +443,11 @@ pub async fn take_over_authorization(
 /// without confirming, on a transient failure), so the next retry takes over at once
 /// instead of waiting for the claim's lease to run out.
 pub async fn abandon_authorization(conn: &mut PgConnection, request_id: &str) -> Result<(), Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE payment_authorizations SET updated_at = '-infinity'
          WHERE request_id = $1 AND status = 'pending'",
+        request_id,
     )
-    .bind(request_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -461,15 +463,15 @@ pub async fn set_authorization(
     code: Option<&str>,
 ) -> Result<bool, Error> {
     let from: Vec<String> = from.iter().map(|s| (*s).to_owned()).collect();
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE payment_authorizations
          SET status = $3, authorization_code = coalesce($4, authorization_code), updated_at = now()
          WHERE request_id = $1 AND status = ANY($2)",
+        request_id,
+        &from,
+        to,
+        code,
     )
-    .bind(request_id)
-    .bind(&from)
-    .bind(to)
-    .bind(code)
     .execute(conn)
     .await?
     .rows_affected()
@@ -515,7 +517,7 @@ pub async fn orphaned_authorizations(
 /// Holds still setting units aside, for metrics.
 pub async fn active_holds(pool: &sqlx::PgPool) -> Result<i64, Error> {
     Ok(
-        sqlx::query_scalar("SELECT count(*) FROM holds WHERE status = 'active'")
+        sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM holds WHERE status = 'active'"#,)
             .fetch_one(pool)
             .await?,
     )

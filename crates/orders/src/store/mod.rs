@@ -29,5 +29,8 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 
 /// Whether the database answers: used by readiness and start-up.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+    sqlx::query!("SELECT FROM (VALUES (1)) AS alive")
+        .execute(pool)
+        .await
+        .map(|_| ())
 }

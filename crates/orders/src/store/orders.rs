@@ -11,10 +11,12 @@ use crate::payments::Authorization;
 /// Serialises every transaction that handles the same request id, so two racing
 /// retries cannot both place the order: the second waits, then finds the first's.
 pub async fn lock_request_id(conn: &mut PgConnection, id: &RequestId) -> Result<(), Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(id.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        id.as_str(),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -69,12 +71,12 @@ pub async fn lock_products(
 }
 
 pub async fn zip_exists(conn: &mut PgConnection, zip: &ZipCode) -> Result<bool, Error> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM zip_codes WHERE zip = $1)")
-            .bind(zip.as_str())
-            .fetch_one(conn)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM zip_codes WHERE zip = $1) AS "exists!""#,
+        zip.as_str(),
     )
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Why a promotion code cannot pay.
@@ -90,11 +92,11 @@ pub async fn redeem_promotion(
     conn: &mut PgConnection,
     code: &PromoCode,
 ) -> Result<Result<(), PromotionRefused>, Error> {
-    let redeemed = sqlx::query(
+    let redeemed = sqlx::query!(
         "UPDATE promotions SET uses_remaining = uses_remaining - 1
          WHERE code = $1 AND active AND uses_remaining > 0",
+        code.as_str(),
     )
-    .bind(code.as_str())
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -217,12 +219,12 @@ pub async fn mark_cancelled(
     order_id: i64,
     request_id: &RequestId,
 ) -> Result<(), Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE orders SET status = 'cancelled', cancelled_at = now(), cancel_request_id = $2
          WHERE id = $1",
+        order_id,
+        request_id.as_str(),
     )
-    .bind(order_id)
-    .bind(request_id.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -237,14 +239,14 @@ pub async fn record_declined_checkout(
     reason: &str,
 ) -> Result<(), Error> {
     let reason: String = reason.chars().take(500).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO declined_checkouts (request_id, customer_phone, total_cents, reason)
          VALUES ($1, $2, $3, $4)",
+        request_id.as_str(),
+        phone.map(Phone::as_str),
+        total_cents,
+        reason,
     )
-    .bind(request_id.as_str())
-    .bind(phone.map(Phone::as_str))
-    .bind(total_cents)
-    .bind(reason)
     .execute(conn)
     .await?;
     Ok(())
@@ -252,10 +254,12 @@ pub async fn record_declined_checkout(
 
 /// Gives a promotion back the redemption a cancelled order used.
 pub async fn restore_promotion(conn: &mut PgConnection, code: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE promotions SET uses_remaining = uses_remaining + 1 WHERE code = $1")
-        .bind(code)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE promotions SET uses_remaining = uses_remaining + 1 WHERE code = $1",
+        code,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -275,44 +279,44 @@ pub async fn insert_payment(
     Ok(match method {
         PaymentMethod::CreditCard(card) => {
             let a = &card.billing_address;
-            let id = sqlx::query_scalar(
+            let id = sqlx::query_scalar!(
                 "INSERT INTO credit_card_payments
                      (brand, last_four, expiration_month, expiration_year,
                       billing_line_1, billing_line_2, billing_city, billing_state, billing_zip,
                       authorization_code)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  RETURNING id",
+                card.brand.as_str(),
+                card.number.last_four(),
+                i16::from(card.expiry.month()),
+                card.expiry.year() as i16,
+                &a.line_1,
+                a.line_2.as_deref(),
+                &a.city,
+                a.state.as_str(),
+                a.zip.as_str(),
+                &authorization.code,
             )
-            .bind(card.brand.as_str())
-            .bind(card.number.last_four())
-            .bind(i16::from(card.expiry.month()))
-            .bind(card.expiry.year() as i16)
-            .bind(&a.line_1)
-            .bind(a.line_2.as_deref())
-            .bind(&a.city)
-            .bind(a.state.as_str())
-            .bind(a.zip.as_str())
-            .bind(&authorization.code)
             .fetch_one(conn)
             .await?;
             PaymentRow::CreditCard(id)
         }
         PaymentMethod::PayPal(email) => {
-            let id = sqlx::query_scalar(
+            let id = sqlx::query_scalar!(
                 "INSERT INTO paypal_payments (email, authorization_code) VALUES ($1, $2)
                  RETURNING id",
+                email.as_str(),
+                &authorization.code,
             )
-            .bind(email.as_str())
-            .bind(&authorization.code)
             .fetch_one(conn)
             .await?;
             PaymentRow::PayPal(id)
         }
         PaymentMethod::Promotion(code) => {
-            let id = sqlx::query_scalar(
+            let id = sqlx::query_scalar!(
                 "INSERT INTO promotional_payments (promotion_code) VALUES ($1) RETURNING id",
+                code.as_str(),
             )
-            .bind(code.as_str())
             .fetch_one(conn)
             .await?;
             PaymentRow::Promotion(id)
@@ -335,21 +339,21 @@ pub async fn insert_order(
         PaymentRow::PayPal(id) => (None, Some(id), None),
         PaymentRow::Promotion(id) => (None, None, Some(id)),
     };
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "INSERT INTO orders
              (confirmation_code, request_id, request_fingerprint, customer_phone,
               credit_card_payment_id, paypal_payment_id, promotional_payment_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (confirmation_code) DO NOTHING
          RETURNING id",
+        confirmation.as_str(),
+        request_id.as_str(),
+        fingerprint.as_bytes().as_slice(),
+        phone.map(Phone::as_str),
+        card,
+        paypal,
+        promo,
     )
-    .bind(confirmation.as_str())
-    .bind(request_id.as_str())
-    .bind(fingerprint.as_bytes().as_slice())
-    .bind(phone.map(Phone::as_str))
-    .bind(card)
-    .bind(paypal)
-    .bind(promo)
     .fetch_optional(conn)
     .await?)
 }
@@ -363,15 +367,15 @@ pub async fn insert_line_items(
     let products: Vec<i64> = lines.iter().map(|l| l.product_id.get()).collect();
     let quantities: Vec<i64> = lines.iter().map(|l| l.quantity).collect();
     let prices: Vec<i64> = lines.iter().map(|l| l.unit_price_cents).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO line_items (order_id, position, product_id, quantity, unit_price_cents)
          SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[])",
+        order_id,
+        &positions,
+        &products,
+        &quantities,
+        &prices,
     )
-    .bind(order_id)
-    .bind(&positions)
-    .bind(&products)
-    .bind(&quantities)
-    .bind(&prices)
     .execute(conn)
     .await?;
     Ok(())

@@ -55,22 +55,21 @@ pub struct AvailabilityEvent {
 /// Writes the event in the caller's transaction and announces it (Postgres delivers
 /// the notification only if, and when, the transaction commits).
 pub async fn enqueue(conn: &mut PgConnection, event: &AvailabilityEvent) -> Result<(), Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox (kind, provider_id, product_id, payload)
          VALUES ($1, $2, $3, jsonb_build_object('external_ref', $4::text, 'remaining', $5::bigint,
                                                'traceparent', $6::text))",
+        event.kind.as_str(),
+        event.provider.get(),
+        event.product.get(),
+        event.external_ref.as_deref(),
+        event.remaining,
+        // Delivery happens later, elsewhere: it continues the trace of the change.
+        cinema_runtime::telemetry::current_traceparent(),
     )
-    .bind(event.kind.as_str())
-    .bind(event.provider.get())
-    .bind(event.product.get())
-    .bind(event.external_ref.as_deref())
-    .bind(event.remaining)
-    // Delivery happens later, elsewhere: it continues the trace of the change.
-    .bind(cinema_runtime::telemetry::current_traceparent())
     .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(OUTBOX_CHANNEL)
+    sqlx::query!("SELECT FROM pg_notify($1, '')", OUTBOX_CHANNEL,)
         .execute(conn)
         .await?;
     Ok(())
@@ -82,18 +81,17 @@ pub async fn enqueue_sms(
     phone: &Phone,
     message: &str,
 ) -> Result<(), Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox (kind, payload)
          VALUES ('sms', jsonb_build_object('phone', $1::text, 'message', $2::text,
                                            'traceparent', $3::text))",
+        phone.as_str(),
+        message,
+        cinema_runtime::telemetry::current_traceparent(),
     )
-    .bind(phone.as_str())
-    .bind(message)
-    .bind(cinema_runtime::telemetry::current_traceparent())
     .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(OUTBOX_CHANNEL)
+    sqlx::query!("SELECT FROM pg_notify($1, '')", OUTBOX_CHANNEL,)
         .execute(conn)
         .await?;
     Ok(())
@@ -221,17 +219,17 @@ pub async fn record(pool: &PgPool, message: &Claimed, outcome: &Outcome) -> Resu
         Outcome::Exhausted(e) => ("exhausted", None, Some(e.as_str())),
     };
     let mut tx = pool.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox_attempts (outbox_id, attempt, error) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING",
+        message.id,
+        message.attempt,
+        error,
     )
-    .bind(message.id)
-    .bind(message.attempt)
-    .bind(error)
     .execute(&mut *tx)
     .await?;
     // Guarded by the attempt number: only the holder of the latest claim writes back.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE outbox
             SET status = $3,
                 last_error = $4,
@@ -239,12 +237,12 @@ pub async fn record(pool: &PgPool, message: &Claimed, outcome: &Outcome) -> Resu
                 next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at
                                        ELSE now() + make_interval(secs => $5) END
           WHERE id = $1 AND attempts = $2 AND status = 'pending'",
+        message.id,
+        message.attempt,
+        status,
+        error,
+        delay,
     )
-    .bind(message.id)
-    .bind(message.attempt)
-    .bind(status)
-    .bind(error)
-    .bind(delay)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -256,7 +254,7 @@ pub async fn record(pool: &PgPool, message: &Claimed, outcome: &Outcome) -> Resu
 pub async fn next_due_in(pool: &PgPool) -> Result<Option<Duration>, Error> {
     // Clamped here, not with SQL's greatest(): greatest(0, NULL) is 0, which turned
     // "nothing pending" into "due now" and kept an idle dispatcher polling non-stop.
-    let seconds: Option<f64> = sqlx::query_scalar(
+    let seconds: Option<f64> = sqlx::query_scalar!(
         "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
          FROM outbox WHERE status = 'pending'",
     )
@@ -342,18 +340,17 @@ pub async fn redrive(
             return Ok(Err(RedriveRefused::NotExhausted { id, status }));
         }
     }
-    let redriven: Vec<i64> = sqlx::query_scalar(
+    let redriven: Vec<i64> = sqlx::query_scalar!(
         "UPDATE outbox
             SET status = 'pending', next_attempt_at = now(), redriven_at = now(),
                 attempts_before_redrive = attempts
           WHERE status = 'exhausted' AND ($1::bigint[] IS NULL OR id = ANY($1))
       RETURNING id",
+        ids,
     )
-    .bind(ids)
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(OUTBOX_CHANNEL)
+    sqlx::query!("SELECT FROM pg_notify($1, '')", OUTBOX_CHANNEL,)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

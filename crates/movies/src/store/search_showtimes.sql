@@ -1,0 +1,52 @@
+-- GetShowtimes in one statement (see `search_showtimes` in showtimes.rs). Also run
+-- as-is by `cinema-bench --only get-showtimes` under pgbench, so the service's figure
+-- is compared with the database running exactly this statement.
+--
+-- $1 now, $2 the end of the current window, $3 the ZIP code and $4 the radius in miles
+-- (both NULL: anywhere), $5 theatre ids and $6 movie ids (empty: any), $7/$8 the
+-- cursor's start time and id (NULL: first page), $9 the page size.
+WITH near AS (
+    SELECT theatre_id, distance_miles FROM theatres_within($3::text, $4::float8)
+),
+page AS (
+    -- One row more than asked, to know whether another page follows.
+    SELECT s.id, s.movie_id, s.theatre_id, s.room, s.start_time, s.price_cents,
+           s.product_id,
+           row_number() OVER (ORDER BY s.start_time, s.id) AS position
+    FROM showtimes s
+    WHERE s.start_time > $1::timestamptz AND s.start_time < $2::timestamptz
+      AND NOT s.sold_out
+      AND ($3::text IS NULL OR s.theatre_id IN (SELECT theatre_id FROM near))
+      AND (cardinality($5::bigint[]) = 0 OR s.theatre_id = ANY($5::bigint[]))
+      AND (cardinality($6::bigint[]) = 0 OR s.movie_id = ANY($6::bigint[]))
+      AND ($7::timestamptz IS NULL OR (s.start_time, s.id) > ($7::timestamptz, $8::bigint))
+    ORDER BY s.start_time, s.id
+    LIMIT $9::bigint + 1
+),
+shown AS (SELECT * FROM page WHERE position <= $9::bigint)
+SELECT
+    ($3::text IS NULL OR EXISTS (SELECT 1 FROM zip_codes WHERE zip = $3::text)) AS "zip_known!",
+    EXISTS (SELECT 1 FROM page WHERE position > $9::bigint) AS "more!",
+    (SELECT coalesce(json_agg(json_build_object(
+                'id', p.id, 'movie_id', p.movie_id, 'theatre_id', p.theatre_id,
+                'room', p.room, 'price_cents', p.price_cents, 'product_id', p.product_id,
+                'start_micros', (extract(epoch FROM p.start_time) * 1000000)::bigint)
+            ORDER BY p.position), '[]')
+     FROM shown p) AS "showtimes!: Json<Vec<PageShowtime>>",
+    (SELECT coalesce(json_agg(json_build_object(
+                'id', m.id, 'name', m.name, 'length_minutes', m.length_minutes,
+                'rating', m.rating)
+            ORDER BY m.name, m.id), '[]')
+     FROM movies m WHERE m.id IN (SELECT movie_id FROM shown)) AS "movies!: Json<Vec<MovieRow>>",
+    (SELECT coalesce(json_agg(json_build_object(
+                'id', t.id, 'name', t.name, 'phone', t.phone,
+                'address_line_1', t.address_line_1, 'city', t.city, 'state', t.state,
+                'zip', t.zip, 'latitude', t.latitude, 'longitude', t.longitude,
+                'time_zone', t.time_zone, 'distance_miles', n.distance_miles,
+                'auditoriums', (
+                    SELECT coalesce(json_agg(json_build_object('room', a.room, 'seats', a.seats)
+                                             ORDER BY a.room), '[]')
+                    FROM auditoriums a WHERE a.theatre_id = t.id))
+            ORDER BY n.distance_miles NULLS LAST, t.name, t.id), '[]')
+     FROM theatres t LEFT JOIN near n ON n.theatre_id = t.id
+     WHERE t.id IN (SELECT theatre_id FROM shown)) AS "theatres!: Json<Vec<TheatreRow>>"

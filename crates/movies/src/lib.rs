@@ -12,7 +12,10 @@
 //! - [`domain`]: types that cannot hold invalid values (`parse()` is the only way in).
 //! - [`scheduling`]: CreateShowtime, the flow that spans our database and orders.
 //! - [`orders_gateway`]: our client of the orders service.
-//! - [`store`]: sqlx queries; the only module that writes SQL.
+//! - [`store`]: the only module that writes SQL, every query a `sqlx::query!` macro
+//!   checked against the migrations (offline data in `.sqlx/`). GetShowtimes is one
+//!   statement, `store/search_showtimes.sql`; "near a ZIP code" is the SQL function
+//!   `theatres_within` (migrations/movies).
 //! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped`.
 
 pub mod config;

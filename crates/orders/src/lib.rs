@@ -8,13 +8,17 @@
 //! - [`grpc`]: tonic service implementations. Translates proto <-> domain, checks
 //!   credentials, maps errors to statuses. Thin.
 //! - [`domain`]: types that cannot hold invalid values (`parse()` is the only way in).
-//! - [`checkout`]: the PlaceOrder flow, one transaction across store and payments.
-//! - [`store`]: sqlx queries; the only module that writes SQL.
+//! - [`checkout`]: holds and PlaceOrder: hold (a short transaction), authorize the
+//!   payment with no transaction open, confirm (another short one) or release.
+//! - [`store`]: the only module that writes SQL; queries are `sqlx::query!` macros
+//!   checked against the migrations (offline data in `.sqlx/`), except those still
+//!   reading tuples with `sqlx::query_as`.
 //! - [`payments`]: the payment processor trait and the simulated processor.
 //! - [`dispatcher`]: delivers the outbox (callbacks to providers, texts to customers)
 //!   with retries.
 //! - [`texts`]: what customers are texted about their orders.
-//! - errors: `cinema_runtime::error`, one type and its mapping to `tonic::Code`.
+//! - errors: `cinema_runtime::error`, one type; its codes and `google.rpc` details come
+//!   from the contract's table, `cinema_proto::error`.
 //! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped`, used by
 //!   `main`, the tests and the local launcher alike.
 

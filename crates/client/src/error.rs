@@ -146,28 +146,6 @@ impl From<Status> for ClientError {
 mod tests {
     use super::*;
 
-    #[derive(Debug)]
-    struct Broken;
-    impl std::fmt::Display for Broken {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("connection reset")
-        }
-    }
-    impl std::error::Error for Broken {}
-
-    #[test]
-    fn a_call_broken_below_grpc_is_unavailable_but_a_servers_answer_is_kept() {
-        for code in [Code::Unknown, Code::Cancelled, Code::Internal] {
-            let mut broken = Status::new(code, "h2 protocol error: http2 error");
-            broken.set_source(std::sync::Arc::new(Broken));
-            assert!(ClientError::from(broken).is_retryable(), "{code:?}");
-        }
-        for code in [Code::Unknown, Code::Internal] {
-            let answered = Status::new(code, "the server said so");
-            assert!(!ClientError::from(answered).is_retryable(), "{code:?}");
-        }
-    }
-
     #[test]
     fn a_sold_out_answer_names_its_product() {
         let status = Details::reason(Reason::OutOfStock)

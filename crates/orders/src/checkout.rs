@@ -27,7 +27,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Reason};
 use crate::payments::{Authorization, PaymentError, PaymentProcessor};
-use crate::store::outbox::{self, AvailabilityEvent, Kind};
+use crate::store::outbox::{self, Message};
 use crate::store::{
     self, AuthorizationClaim, ConfirmInsert, HoldInsert, HoldKey, OrderKey, PromotionRefused,
     StockChange,
@@ -727,7 +727,8 @@ impl Checkout {
         };
         if let (true, Some(phone)) = (self.texts, &draft.phone) {
             // Queued with the order, sent later: the order never waits for a gateway.
-            outbox::enqueue_sms(&mut tx, phone, &texts::order_confirmed(&order)).await?;
+            let text = Message::text(phone, texts::order_confirmed(&order));
+            outbox::enqueue(&mut tx, &text).await?;
         }
         tx.commit().await?;
         tracing::info!(
@@ -754,7 +755,8 @@ impl Checkout {
         )
         .await?;
         if let (true, Some(phone)) = (self.texts, &draft.phone) {
-            outbox::enqueue_sms(&mut tx, phone, &texts::checkout_declined(total, reason)).await?;
+            let text = Message::text(phone, texts::checkout_declined(total, reason));
+            outbox::enqueue(&mut tx, &text).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -820,28 +822,8 @@ async fn enqueue_availability_events(
     conn: &mut sqlx::PgConnection,
     changes: &[StockChange],
 ) -> Result<(), Error> {
-    for change in changes {
-        let Some(provider) = change.provider else {
-            continue;
-        };
-        let kind = if change.sold_out() {
-            Kind::ProductSoldOut
-        } else if change.back_in_stock() {
-            Kind::ProductAvailable
-        } else {
-            continue;
-        };
-        outbox::enqueue(
-            conn,
-            &AvailabilityEvent {
-                kind,
-                provider,
-                product: change.product,
-                external_ref: change.external_ref.clone(),
-                remaining: change.remaining,
-            },
-        )
-        .await?;
+    for message in changes.iter().filter_map(Message::for_stock_change) {
+        outbox::enqueue(conn, &message).await?;
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument;
 
-use crate::store::outbox::{self, Claimed, Kind, OUTBOX_CHANNEL, Outcome};
+use crate::store::outbox::{self, Callback, Claimed, Kind, Message, OUTBOX_CHANNEL, Outcome, Text};
 
 /// How the dispatcher retries and paces itself.
 ///
@@ -232,7 +232,7 @@ impl Dispatcher {
     }
 
     /// Runs until `shutdown` is cancelled; a delivery in progress is finished first.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(self: std::sync::Arc<Self>, shutdown: CancellationToken) {
         let mut listener = match PgListener::connect_with(&self.pool).await {
             Ok(mut listener) => match listener.listen(OUTBOX_CHANNEL).await {
                 Ok(()) => Some(listener),
@@ -248,7 +248,7 @@ impl Dispatcher {
         };
         let sweep = Duration::from_millis(self.settings.sweep_ms);
         while !shutdown.is_cancelled() {
-            if let Err(e) = self.drain().await {
+            if let Err(e) = self.deliver_due().await {
                 let error = e.to_string();
                 if let Some(folded) = self.log_folder.admit("orders-database", &error) {
                     tracing::warn!(%error, similar_failures_folded = folded, "outbox dispatch failed; will retry");
@@ -280,8 +280,11 @@ impl Dispatcher {
         tracing::info!("outbox dispatcher stopped");
     }
 
-    /// Delivers due messages until none are due.
-    async fn drain(&self) -> Result<(), crate::Error> {
+    /// Attempts every message that is due, until none is, and returns how many
+    /// attempts it made. The loop of [`Dispatcher::run`]; tests call it to drain the
+    /// outbox at a moment of their choosing instead of waiting on the clock.
+    pub async fn deliver_due(&self) -> Result<usize, crate::Error> {
+        let mut attempted = 0;
         loop {
             let batch = outbox::claim(
                 &self.pool,
@@ -291,23 +294,24 @@ impl Dispatcher {
             )
             .await?;
             if batch.is_empty() {
-                return Ok(());
+                return Ok(attempted);
             }
+            attempted += batch.len();
             let deliveries = batch.iter().map(|message| async move {
                 let span = tracing::info_span!(
                     "deliver",
                     outbox_id = message.id,
-                    kind = message.kind.as_str(),
+                    kind = message.kind().as_str(),
                     attempt = message.attempt,
                     product_id = tracing::field::Empty,
                 );
-                if let Some(product) = message.product {
+                if let Some(product) = message.product() {
                     span.record("product_id", tracing::field::display(product));
                 }
                 if let Some(traceparent) = &message.traceparent {
                     cinema_runtime::telemetry::continue_trace(&span, traceparent);
                 }
-                let deadline = self.settings.attempt_timeout(message.kind);
+                let deadline = self.settings.attempt_timeout(message.kind());
                 let outcome = match tokio::time::timeout(deadline, self.attempt(message))
                     .instrument(span.clone())
                     .await
@@ -328,11 +332,13 @@ impl Dispatcher {
                 };
                 metrics::counter!(
                     "cinema_outbox_attempts_total",
-                    "kind" => message.kind.as_str(),
+                    "kind" => message.kind().as_str(),
                     "result" => result
                 )
                 .increment(1);
-                if let Err(e) = outbox::record(&self.pool, message, &outcome).await {
+                if let Err(e) =
+                    outbox::record(&self.pool, message.id, message.attempt, &outcome).await
+                {
                     // The lease runs out and the message is retried: at least once.
                     tracing::warn!(outbox_id = message.id, error = %e, "cannot record delivery");
                 }
@@ -342,10 +348,35 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, message: &Claimed) -> Outcome {
-        if message.kind == Kind::Sms {
-            return self.text(message).await;
-        }
-        match self.deliver(message).await {
+        let event = EventHeader::of(message);
+        let delivered = match &message.message {
+            Message::Text(text) => return self.text(message, text).await,
+            Message::SoldOut(callback) => {
+                let request = pb::ProductSoldOutRequest {
+                    event_id: event.id,
+                    product_id: callback.product.to_string(),
+                    external_ref: external_ref(callback),
+                    occurred_at: event.occurred_at,
+                    sequence: event.sequence,
+                };
+                self.call_back(message, Event::SoldOut(request)).await
+            }
+            Message::Available {
+                callback,
+                remaining,
+            } => {
+                let request = pb::ProductAvailableRequest {
+                    event_id: event.id,
+                    product_id: callback.product.to_string(),
+                    external_ref: external_ref(callback),
+                    remaining: *remaining,
+                    occurred_at: event.occurred_at,
+                    sequence: event.sequence,
+                };
+                self.call_back(message, Event::Available(request)).await
+            }
+        };
+        match delivered {
             Ok(()) => {
                 tracing::info!("callback delivered");
                 Outcome::Delivered
@@ -380,12 +411,12 @@ impl Dispatcher {
     /// Sends a text through the SMS stack (which retries briefly by itself). What the
     /// stack could not send is retried later if retrying can help, and otherwise kept,
     /// exhausted, with its error: never resent automatically.
-    async fn text(&self, message: &Claimed) -> Outcome {
+    async fn text(&self, message: &Claimed, text: &Text) -> Outcome {
         let Some(sms) = &self.sms else {
             let error = "no SMS gateway is configured".to_owned();
             return self.retry_or_exhaust(message, error, None);
         };
-        match sms.send_sms(&message.phone, &message.message).await {
+        match sms.send_sms(&text.phone, &text.body).await {
             Ok(()) => Outcome::Delivered,
             Err(e) if e.is_retryable() => {
                 self.retry_or_exhaust(message, e.to_string(), e.retry_after())
@@ -455,49 +486,55 @@ impl Dispatcher {
         request
     }
 
-    async fn deliver(&self, message: &Claimed) -> Result<(), tonic::Status> {
+    /// Calls the product's provider back, at its endpoint as it is now.
+    async fn call_back(&self, message: &Claimed, event: Event) -> Result<(), tonic::Status> {
         let endpoint = message.endpoint.as_deref().ok_or_else(|| {
             tonic::Status::failed_precondition("the provider has no callback endpoint")
         })?;
         let mut client = ProductProviderServiceClient::new(self.channel(endpoint)?);
-        let occurred_at = Some(prost_types::Timestamp {
-            seconds: message.occurred_at.timestamp(),
-            nanos: message.occurred_at.timestamp_subsec_nanos() as i32,
-        });
-        let event_id = format!("orders-outbox-{}", message.id);
-        // Events about one product are written under its row lock, so outbox ids grow
-        // with every event about it: they order events per product.
-        let sequence = message.id as u64;
-        let product_id = message
-            .product
-            .map(|p| p.to_string())
-            .ok_or_else(|| tonic::Status::internal("a callback without a product"))?;
-        let external_ref = message.external_ref.clone().unwrap_or_default();
-        match message.kind {
-            Kind::ProductSoldOut => client
-                .product_sold_out(self.authorized(pb::ProductSoldOutRequest {
-                    event_id,
-                    product_id,
-                    external_ref,
-                    occurred_at,
-                    sequence,
-                }))
+        match event {
+            Event::SoldOut(request) => client
+                .product_sold_out(self.authorized(request))
                 .await
                 .map(|_| ()),
-            Kind::Sms => Err(tonic::Status::internal("texts are not callbacks")),
-            Kind::ProductAvailable => client
-                .product_available(self.authorized(pb::ProductAvailableRequest {
-                    event_id,
-                    product_id,
-                    external_ref,
-                    remaining: message.remaining,
-                    occurred_at,
-                    sequence,
-                }))
+            Event::Available(request) => client
+                .product_available(self.authorized(request))
                 .await
                 .map(|_| ()),
         }
     }
+}
+
+/// What every callback says about its event.
+struct EventHeader {
+    id: String,
+    occurred_at: Option<prost_types::Timestamp>,
+    sequence: u64,
+}
+
+impl EventHeader {
+    fn of(message: &Claimed) -> Self {
+        Self {
+            id: format!("orders-outbox-{}", message.id),
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: message.occurred_at.timestamp(),
+                nanos: message.occurred_at.timestamp_subsec_nanos() as i32,
+            }),
+            // Events about one product are written under its row lock, so outbox ids
+            // grow with every event about it: they order events per product.
+            sequence: message.id as u64,
+        }
+    }
+}
+
+fn external_ref(callback: &Callback) -> String {
+    callback.external_ref.clone().unwrap_or_default()
+}
+
+/// A callback request, ready to send.
+enum Event {
+    SoldOut(pb::ProductSoldOutRequest),
+    Available(pb::ProductAvailableRequest),
 }
 
 #[cfg(test)]

@@ -10,12 +10,12 @@
 //! - [`domain`]: types that cannot hold invalid values (`parse()` is the only way in).
 //! - [`checkout`]: holds and PlaceOrder: hold (a short transaction), authorize the
 //!   payment with no transaction open, confirm (another short one) or release.
-//! - [`store`]: the only module that writes SQL; queries are `sqlx::query!` macros
-//!   checked against the migrations (offline data in `.sqlx/`), except those still
-//!   reading tuples with `sqlx::query_as`.
+//! - [`store`]: the only module that writes SQL; every query is a `sqlx::query!`
+//!   macro checked against the migrations (offline data in `.sqlx/`). `store::outbox`
+//!   holds the typed outbox: one `Message` enum, stored as a kind and a JSON payload.
 //! - [`payments`]: the payment processor trait and the simulated processor.
 //! - [`dispatcher`]: delivers the outbox (callbacks to providers, texts to customers)
-//!   with retries.
+//!   with retries, each kind its own way; `deliver_due()` drains it on demand.
 //! - [`texts`]: what customers are texted about their orders.
 //! - errors: `cinema_runtime::error`, one type; its codes and `google.rpc` details come
 //!   from the contract's table, `cinema_proto::error`.

@@ -29,7 +29,9 @@ pub struct Application {
     pool: PgPool,
     api: OrdersApi,
     admin_api: AdminApi,
-    dispatcher: Option<Dispatcher>,
+    /// Delivers the outbox; its loop runs in this process only when configured to.
+    dispatcher: Arc<Dispatcher>,
+    run_dispatcher: bool,
     checkout: Checkout,
     hold_sweep: Duration,
     metrics: Option<cinema_runtime::metrics::MetricsListener>,
@@ -94,9 +96,12 @@ impl Application {
         let admin = cinema_runtime::BearerAuth::new(admin_token);
         let api = OrdersApi::new(pool.clone(), checkout.clone(), admin.clone());
         let admin_api = AdminApi::new(pool.clone(), admin);
-        let dispatcher = settings
-            .dispatcher
-            .then(|| Dispatcher::new(pool.clone(), settings.dispatch.clone(), callback_token, sms));
+        let dispatcher = Arc::new(Dispatcher::new(
+            pool.clone(),
+            settings.dispatch.clone(),
+            callback_token,
+            sms,
+        ));
         Ok(Self {
             listener,
             addr,
@@ -104,6 +109,7 @@ impl Application {
             api,
             admin_api,
             dispatcher,
+            run_dispatcher: settings.dispatcher,
             checkout,
             hold_sweep: Duration::from_millis(settings.checkout.hold_sweep_ms.max(10)),
             metrics,
@@ -134,6 +140,12 @@ impl Application {
         self.checkout.clone()
     }
 
+    /// The outbox dispatcher, for tests that deliver the outbox deterministically
+    /// ([`Dispatcher::deliver_due`]) with the background loop turned off.
+    pub fn dispatcher(&self) -> Arc<Dispatcher> {
+        self.dispatcher.clone()
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting calls, lets in-flight
     /// calls finish, and returns.
     pub async fn run_until_stopped(
@@ -154,8 +166,8 @@ impl Application {
 
         let stop_dispatcher = CancellationToken::new();
         let dispatcher = self
-            .dispatcher
-            .map(|d| tokio::spawn(d.run(stop_dispatcher.clone())));
+            .run_dispatcher
+            .then(|| tokio::spawn(self.dispatcher.run(stop_dispatcher.clone())));
         let sweeper = tokio::spawn(sweep_holds(
             self.checkout.clone(),
             self.hold_sweep,

@@ -12,8 +12,9 @@ use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, PgConnection};
 use testcontainers_modules::postgres::Postgres;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
@@ -88,11 +89,12 @@ fn now_secs() -> u64 {
 /// no running test can still be using them (test binaries run in parallel).
 async fn drop_stale_databases(admin: &Url) -> anyhow::Result<()> {
     let mut conn = connect(admin).await?;
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1")
-            .bind(format!("{PREFIX}%"))
-            .fetch_all(&mut conn)
-            .await?;
+    let names: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT datname AS "datname!" FROM pg_database WHERE datname LIKE $1"#,
+        format!("{PREFIX}%"),
+    )
+    .fetch_all(&mut conn)
+    .await?;
     let cutoff = now_secs().saturating_sub(STALE_AFTER_SECS);
     for name in names {
         let created = name
@@ -101,9 +103,9 @@ async fn drop_stale_databases(admin: &Url) -> anyhow::Result<()> {
             .and_then(|secs| secs.parse::<u64>().ok());
         if created.is_some_and(|created| created < cutoff) {
             // Another binary may be dropping the same one: failures are harmless.
-            let _ = conn
-                .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
-                .await;
+            let mut url = admin.clone();
+            url.set_path(&format!("/{name}"));
+            let _ = sqlx::Postgres::force_drop_database(url.as_str()).await;
         }
     }
     Ok(())
@@ -131,12 +133,11 @@ impl TestDatabase {
     pub async fn create() -> anyhow::Result<Self> {
         let server = server().await?;
         let name = format!("{PREFIX}{}_{}", now_secs(), uuid::Uuid::new_v4().simple());
-        let mut conn = connect(&server.admin_url).await?;
-        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-            .await
-            .with_context(|| format!("cannot create test database {name}"))?;
         let mut url = server.admin_url.clone();
         url.set_path(&format!("/{name}"));
+        sqlx::Postgres::create_database(url.as_str())
+            .await
+            .with_context(|| format!("cannot create test database {name}"))?;
         Ok(Self { url, name })
     }
 
@@ -318,12 +319,12 @@ pub mod outage {
                 let _ = accept.await;
             }
             let mut admin = connect(&self.admin_url).await?;
-            sqlx::query(
+            sqlx::query!(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                   WHERE datname = $1 AND pid <> pg_backend_pid()",
+                database.name(),
             )
-            .bind(database.name())
-            .execute(&mut admin)
+            .fetch_all(&mut admin)
             .await?;
             lock(&self.sessions).abort_all();
             Ok(())

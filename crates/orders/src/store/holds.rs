@@ -27,15 +27,16 @@ pub async fn find_hold_by_key(
     conn: &mut PgConnection,
     key: &str,
 ) -> Result<Option<(i64, Fingerprint)>, Error> {
-    let row: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT id, request_fingerprint FROM holds WHERE request_id = $1")
-            .bind(key)
-            .fetch_optional(conn)
-            .await?;
-    row.map(|(id, fp)| {
-        Fingerprint::from_db(&fp)
-            .map(|fp| (id, fp))
-            .ok_or_else(|| Error::unexpected(format!("hold {id} has a malformed fingerprint")))
+    let row = sqlx::query!(
+        "SELECT id, request_fingerprint FROM holds WHERE request_id = $1",
+        key,
+    )
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Fingerprint::from_db(&r.request_fingerprint)
+            .map(|fp| (r.id, fp))
+            .ok_or_else(|| Error::unexpected(format!("hold {} has a malformed fingerprint", r.id)))
     })
     .transpose()
 }
@@ -86,19 +87,10 @@ pub async fn insert_hold(
     let mut sorted = products.clone();
     sorted.sort_unstable();
     lock_in_order(&mut *conn, &sorted).await?;
-    // id, remaining, delta, provider, external_ref, hold id, position, unit price
-    type Row = (
-        i64,
-        i64,
-        i64,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-        i32,
-        i64,
-    );
-    let result: Result<Vec<Row>, sqlx::Error> = sqlx::query_as(
-        "WITH taken AS (
+    let fingerprint = draft.fingerprint();
+    // Columns of a CTE carry no nullability: the `!` says what the schema guarantees.
+    let result = sqlx::query!(
+        r#"WITH taken AS (
              UPDATE products p
              SET quantity_remaining = p.quantity_remaining - t.quantity,
                  quantity_held = p.quantity_held + t.quantity
@@ -109,7 +101,8 @@ pub async fn insert_hold(
          ),
          hold AS (
              INSERT INTO holds (public_id, request_id, request_fingerprint, expires_at)
-             SELECT $4, $5, $6, $7 WHERE (SELECT count(*) FROM taken) = $8
+             SELECT $4::uuid, $5::text, $6::bytea, $7::timestamptz
+             WHERE (SELECT count(*) FROM taken) = $8
              RETURNING id
          ),
          items AS (
@@ -117,18 +110,20 @@ pub async fn insert_hold(
              SELECT hold.id, taken.position, taken.id, taken.quantity, taken.price_cents
              FROM hold, taken
          )
-         SELECT taken.id, taken.quantity_remaining, -taken.quantity, taken.provider_id,
-                taken.external_ref, (SELECT id FROM hold), taken.position, taken.price_cents
-         FROM taken",
+         SELECT taken.id AS "id!", taken.quantity_remaining AS "remaining!",
+                taken.quantity AS "quantity!", taken.provider_id AS "provider_id?",
+                taken.external_ref AS "external_ref?", (SELECT id FROM hold) AS "hold_id?",
+                taken.position AS "position!", taken.price_cents AS "unit_price_cents!"
+         FROM taken"#,
+        &products,
+        &quantities,
+        &positions,
+        id.get(),
+        &draft.key,
+        fingerprint.as_bytes().as_slice(),
+        expires_at,
+        lines.len() as i64,
     )
-    .bind(&products)
-    .bind(&quantities)
-    .bind(&positions)
-    .bind(id.get())
-    .bind(&draft.key)
-    .bind(draft.fingerprint().as_bytes().as_slice())
-    .bind(expires_at)
-    .bind(lines.len() as i64)
     .fetch_all(conn)
     .await;
     let rows = match result {
@@ -136,18 +131,18 @@ pub async fn insert_hold(
         Err(e) if is_unique_violation(&e) => return Ok(HoldInsert::Raced),
         Err(e) => return Err(e.into()),
     };
-    let Some(internal) = rows.first().and_then(|r| r.5) else {
+    let Some(internal) = rows.first().and_then(|r| r.hold_id) else {
         return Ok(HoldInsert::Short);
     };
     // Built from what the statement wrote, not read back.
     let mut lines: Vec<PricedLine> = rows
         .iter()
         .map(|r| PricedLine {
-            position: r.6 as u32,
-            product_id: ProductId::from_db(r.0),
-            quantity: -r.2,
-            unit_price_cents: r.7,
-            external_ref: r.4.clone(),
+            position: r.position as u32,
+            product_id: ProductId::from_db(r.id),
+            quantity: r.quantity,
+            unit_price_cents: r.unit_price_cents,
+            external_ref: r.external_ref.clone(),
         })
         .collect();
     lines.sort_by_key(|l| l.position);
@@ -161,36 +156,15 @@ pub async fn insert_hold(
         },
         changes: rows
             .into_iter()
-            .map(
-                |(id, remaining, delta, provider, external_ref, ..)| StockChange {
-                    product: ProductId::from_db(id),
-                    remaining,
-                    delta,
-                    provider: provider.map(ProviderId::from_db),
-                    external_ref,
-                },
-            )
+            .map(|r| StockChange {
+                product: ProductId::from_db(r.id),
+                remaining: r.remaining,
+                delta: -r.quantity,
+                provider: r.provider_id.map(ProviderId::from_db),
+                external_ref: r.external_ref,
+            })
             .collect(),
     })
-}
-
-fn stock_change(
-    (id, remaining, delta, provider, external_ref, _): (
-        i64,
-        i64,
-        i64,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-    ),
-) -> StockChange {
-    StockChange {
-        product: ProductId::from_db(id),
-        remaining,
-        delta,
-        provider: provider.map(ProviderId::from_db),
-        external_ref,
-    }
 }
 
 /// Each product's available units (`None`: no such product), for explaining a `Short`.
@@ -199,16 +173,17 @@ pub async fn available_units(
     ids: &[ProductId],
 ) -> Result<Vec<(ProductId, Option<i64>)>, Error> {
     let raw: Vec<i64> = ids.iter().map(|id| id.get()).collect();
-    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT t.id, p.quantity_remaining FROM unnest($1::bigint[]) AS t(id)
-         LEFT JOIN products p ON p.id = t.id",
+    let rows = sqlx::query!(
+        r#"SELECT t.id AS "id!", p.quantity_remaining AS "available?"
+           FROM unnest($1::bigint[]) AS t(id)
+           LEFT JOIN products p ON p.id = t.id"#,
+        &raw,
     )
-    .bind(&raw)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, left)| (ProductId::from_db(id), left))
+        .map(|r| (ProductId::from_db(r.id), r.available))
         .collect())
 }
 
@@ -228,36 +203,24 @@ pub async fn load_hold(
         HoldKey::Internal(id) => (Some(id), None),
         HoldKey::Public(id) => (None, Some(id.get())),
     };
-    // hold id, public id, status, expires, position, product, quantity, unit price, ref
-    type Row = (
-        i64,
-        uuid::Uuid,
-        String,
-        DateTime<Utc>,
-        i32,
-        i64,
-        i64,
-        i64,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT h.id, h.public_id, h.status, h.expires_at,
                 i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref
          FROM holds h JOIN hold_items i ON i.hold_id = h.id
          JOIN products p ON p.id = i.product_id
          WHERE h.id = $1 OR h.public_id = $2
          ORDER BY i.position",
+        internal,
+        public,
     )
-    .bind(internal)
-    .bind(public)
     .fetch_all(conn)
     .await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let (id, public_id, status, expires_at) = (first.0, first.1, first.2.clone(), first.3);
-    let status = HoldStatus::from_db(&status)
-        .ok_or_else(|| Error::unexpected(format!("hold {id} has status {status}")))?;
+    let (id, public_id, expires_at) = (first.id, first.public_id, first.expires_at);
+    let status = HoldStatus::from_db(&first.status)
+        .ok_or_else(|| Error::unexpected(format!("hold {id} has status {}", first.status)))?;
     Ok(Some((
         id,
         Hold {
@@ -267,11 +230,11 @@ pub async fn load_hold(
             lines: rows
                 .into_iter()
                 .map(|r| PricedLine {
-                    position: r.4 as u32,
-                    product_id: ProductId::from_db(r.5),
-                    quantity: r.6,
-                    unit_price_cents: r.7,
-                    external_ref: r.8,
+                    position: r.position as u32,
+                    product_id: ProductId::from_db(r.product_id),
+                    quantity: r.quantity,
+                    unit_price_cents: r.unit_price_cents,
+                    external_ref: r.external_ref,
                 })
                 .collect(),
         },
@@ -303,20 +266,28 @@ pub async fn end_hold(
     .fetch_all(&mut *conn)
     .await?;
     lock_in_order(&mut *conn, &products).await?;
-    type Row = (i64, i64, i64, Option<i64>, Option<String>, Option<i64>);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query!(
         "UPDATE products p
          SET quantity_remaining = p.quantity_remaining + i.quantity,
              quantity_held = p.quantity_held - i.quantity
          FROM hold_items i
          WHERE i.hold_id = $1 AND p.id = i.product_id
-         RETURNING p.id, p.quantity_remaining, i.quantity, p.provider_id, p.external_ref,
-                   NULL::bigint",
+         RETURNING p.id, p.quantity_remaining, i.quantity, p.provider_id, p.external_ref",
+        hold,
     )
-    .bind(hold)
     .fetch_all(conn)
     .await?;
-    Ok(Some(rows.into_iter().map(stock_change).collect()))
+    Ok(Some(
+        rows.into_iter()
+            .map(|r| StockChange {
+                product: ProductId::from_db(r.id),
+                remaining: r.quantity_remaining,
+                delta: r.quantity,
+                provider: r.provider_id.map(ProviderId::from_db),
+                external_ref: r.external_ref,
+            })
+            .collect(),
+    ))
 }
 
 /// Claims one active hold past its expiry that no other replica is handling (`SKIP
@@ -388,7 +359,7 @@ pub async fn claim_authorization(
     claimed_by: uuid::Uuid,
 ) -> Result<AuthorizationClaim, Error> {
     let mine: Option<i64> = sqlx::query_scalar!(
-"INSERT INTO payment_authorizations (request_id, hold_id, amount_cents, claimed_by)
+        "INSERT INTO payment_authorizations (request_id, hold_id, amount_cents, claimed_by)
          VALUES ($1, $2, $3, $5)
          ON CONFLICT (request_id) DO UPDATE
              SET status = 'pending', hold_id = $2, amount_cents = $3, updated_at = now(),
@@ -397,26 +368,28 @@ pub async fn claim_authorization(
                 OR (payment_authorizations.status = 'pending'
                     AND payment_authorizations.updated_at < now() - make_interval(secs => $4::float8))
          RETURNING id",
-request_id,
-hold,
-amount_cents,
-lease.as_secs_f64(),
-claimed_by,
-)
+        request_id,
+        hold,
+        amount_cents,
+        lease.as_secs_f64(),
+        claimed_by,
+    )
     .fetch_optional(&mut *conn)
     .await?;
     if mine.is_some() {
         return Ok(AuthorizationClaim::Mine);
     }
-    let (status, claimed_by): (String, Option<uuid::Uuid>) = sqlx::query_as(
+    let current = sqlx::query!(
         "SELECT status, claimed_by FROM payment_authorizations WHERE request_id = $1",
+        request_id,
     )
-    .bind(request_id)
     .fetch_one(conn)
     .await?;
-    Ok(match status.as_str() {
+    Ok(match current.status.as_str() {
         "captured" => AuthorizationClaim::Captured,
-        _ => AuthorizationClaim::InFlight { claimed_by },
+        _ => AuthorizationClaim::InFlight {
+            claimed_by: current.claimed_by,
+        },
     })
 }
 
@@ -494,23 +467,26 @@ pub async fn orphaned_authorizations(
     grace_secs: i32,
     limit: i64,
 ) -> Result<Vec<Orphan>, Error> {
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT a.request_id, a.authorization_code
          FROM payment_authorizations a JOIN holds h ON h.id = a.hold_id
          WHERE a.status IN ('pending', 'authorized')
            AND (h.status IN ('expired', 'released')
                 OR (h.status = 'confirmed'
                     AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.request_id = a.request_id)))
-           AND a.updated_at < now() - make_interval(secs => $1)
+           AND a.updated_at < now() - make_interval(secs => $1::float8)
          ORDER BY a.id LIMIT $2",
+        f64::from(grace_secs),
+        limit,
     )
-    .bind(grace_secs)
-    .bind(limit)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(request_id, code)| Orphan { request_id, code })
+        .map(|r| Orphan {
+            request_id: r.request_id,
+            code: r.authorization_code,
+        })
         .collect())
 }
 

@@ -8,32 +8,21 @@ use crate::domain::{
 use crate::error::Error;
 use crate::payments::Authorization;
 
-/// Serialises every transaction that handles the same request id, so two racing
-/// retries cannot both place the order: the second waits, then finds the first's.
-pub async fn lock_request_id(conn: &mut PgConnection, id: &RequestId) -> Result<(), Error> {
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        id.as_str(),
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// The order already placed with this request id, with the fingerprint of its body.
 pub async fn find_by_request_id(
     conn: &mut PgConnection,
     id: &RequestId,
 ) -> Result<Option<(i64, Fingerprint)>, Error> {
-    let row: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT id, request_fingerprint FROM orders WHERE request_id = $1")
-            .bind(id.as_str())
-            .fetch_optional(conn)
-            .await?;
-    row.map(|(id, fp)| {
-        Fingerprint::from_db(&fp).map(|fp| (id, fp)).ok_or_else(|| {
-            Error::Unexpected(anyhow::anyhow!("order {id} has a malformed fingerprint"))
-        })
+    let row = sqlx::query!(
+        "SELECT id, request_fingerprint FROM orders WHERE request_id = $1",
+        id.as_str(),
+    )
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Fingerprint::from_db(&r.request_fingerprint)
+            .map(|fp| (r.id, fp))
+            .ok_or_else(|| Error::unexpected(format!("order {} has a malformed fingerprint", r.id)))
     })
     .transpose()
 }
@@ -53,19 +42,19 @@ pub async fn lock_products(
     sorted_ids: &[ProductId],
 ) -> Result<Vec<LockedProduct>, Error> {
     let ids: Vec<i64> = sorted_ids.iter().map(|id| id.get()).collect();
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT id, price_cents, quantity_remaining FROM products
          WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &ids,
     )
-    .bind(&ids)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, price_cents, remaining)| LockedProduct {
-            id: ProductId::from_db(id),
-            price_cents,
-            remaining,
+        .map(|r| LockedProduct {
+            id: ProductId::from_db(r.id),
+            price_cents: r.price_cents,
+            remaining: r.quantity_remaining,
         })
         .collect())
 }
@@ -85,34 +74,6 @@ pub enum PromotionRefused {
     Unknown,
     Inactive,
     UsedUp,
-}
-
-/// Uses up one redemption of a promotion, within the checkout's transaction.
-pub async fn redeem_promotion(
-    conn: &mut PgConnection,
-    code: &PromoCode,
-) -> Result<Result<(), PromotionRefused>, Error> {
-    let redeemed = sqlx::query!(
-        "UPDATE promotions SET uses_remaining = uses_remaining - 1
-         WHERE code = $1 AND active AND uses_remaining > 0",
-        code.as_str(),
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if redeemed == 1 {
-        return Ok(Ok(()));
-    }
-    let state: Option<(bool, i32)> =
-        sqlx::query_as("SELECT active, uses_remaining FROM promotions WHERE code = $1")
-            .bind(code.as_str())
-            .fetch_optional(conn)
-            .await?;
-    Ok(Err(match state {
-        None => PromotionRefused::Unknown,
-        Some((false, _)) => PromotionRefused::Inactive,
-        Some((true, _)) => PromotionRefused::UsedUp,
-    }))
 }
 
 /// A product whose stock a transaction changed, as it is after the change.
@@ -146,29 +107,26 @@ pub async fn change_stock(
 ) -> Result<Vec<StockChange>, Error> {
     let ids: Vec<i64> = deltas.iter().map(|(id, _)| id.get()).collect();
     let amounts: Vec<i64> = deltas.iter().map(|(_, d)| *d).collect();
-    // id, remaining, delta, provider, external_ref
-    type Row = (i64, i64, i64, Option<i64>, Option<String>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "UPDATE products p SET quantity_remaining = p.quantity_remaining + t.delta
-         FROM unnest($1::bigint[], $2::bigint[]) AS t(id, delta)
-         WHERE p.id = t.id
-         RETURNING p.id, p.quantity_remaining, t.delta, p.provider_id, p.external_ref",
+    let rows = sqlx::query!(
+        r#"UPDATE products p SET quantity_remaining = p.quantity_remaining + t.delta
+           FROM unnest($1::bigint[], $2::bigint[]) AS t(id, delta)
+           WHERE p.id = t.id
+           RETURNING p.id, p.quantity_remaining, t.delta AS "delta!", p.provider_id,
+                     p.external_ref"#,
+        &ids,
+        &amounts,
     )
-    .bind(&ids)
-    .bind(&amounts)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, remaining, delta, provider, external_ref)| StockChange {
-                product: ProductId::from_db(id),
-                remaining,
-                delta,
-                provider: provider.map(ProviderId::from_db),
-                external_ref,
-            },
-        )
+        .map(|r| StockChange {
+            product: ProductId::from_db(r.id),
+            remaining: r.quantity_remaining,
+            delta: r.delta,
+            provider: r.provider_id.map(ProviderId::from_db),
+            external_ref: r.external_ref,
+        })
         .collect())
 }
 
@@ -185,32 +143,32 @@ pub async fn lock_order(
     conn: &mut PgConnection,
     code: &Confirmation,
 ) -> Result<Option<LockedOrder>, Error> {
-    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT o.id, o.status, pr.promotion_code FROM orders o
-         LEFT JOIN promotional_payments pr ON pr.id = o.promotional_payment_id
-         WHERE o.confirmation_code = $1
-         FOR UPDATE OF o",
+    let row = sqlx::query!(
+        r#"SELECT o.id, o.status, pr.promotion_code AS "promotion_code?" FROM orders o
+           LEFT JOIN promotional_payments pr ON pr.id = o.promotional_payment_id
+           WHERE o.confirmation_code = $1
+           FOR UPDATE OF o"#,
+        code.as_str(),
     )
-    .bind(code.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((id, status, promotion)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    let lines: Vec<(i64, i64)> = sqlx::query_as(
+    let lines = sqlx::query!(
         "SELECT product_id, quantity FROM line_items WHERE order_id = $1 ORDER BY product_id",
+        row.id,
     )
-    .bind(id)
     .fetch_all(conn)
     .await?;
     Ok(Some(LockedOrder {
-        id,
-        cancelled: status == "cancelled",
+        id: row.id,
+        cancelled: row.status == "cancelled",
         lines: lines
             .into_iter()
-            .map(|(product, quantity)| (ProductId::from_db(product), quantity))
+            .map(|l| (ProductId::from_db(l.product_id), l.quantity))
             .collect(),
-        promotion,
+        promotion: row.promotion_code,
     }))
 }
 
@@ -263,124 +221,6 @@ pub async fn restore_promotion(conn: &mut PgConnection, code: &str) -> Result<()
     Ok(())
 }
 
-/// The row an order's payment lives in; exactly one per order.
-#[derive(Debug, Clone, Copy)]
-pub enum PaymentRow {
-    CreditCard(i64),
-    PayPal(i64),
-    Promotion(i64),
-}
-
-pub async fn insert_payment(
-    conn: &mut PgConnection,
-    method: &PaymentMethod,
-    authorization: &Authorization,
-) -> Result<PaymentRow, Error> {
-    Ok(match method {
-        PaymentMethod::CreditCard(card) => {
-            let a = &card.billing_address;
-            let id = sqlx::query_scalar!(
-                "INSERT INTO credit_card_payments
-                     (brand, last_four, expiration_month, expiration_year,
-                      billing_line_1, billing_line_2, billing_city, billing_state, billing_zip,
-                      authorization_code)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 RETURNING id",
-                card.brand.as_str(),
-                card.number.last_four(),
-                i16::from(card.expiry.month()),
-                card.expiry.year() as i16,
-                &a.line_1,
-                a.line_2.as_deref(),
-                &a.city,
-                a.state.as_str(),
-                a.zip.as_str(),
-                &authorization.code,
-            )
-            .fetch_one(conn)
-            .await?;
-            PaymentRow::CreditCard(id)
-        }
-        PaymentMethod::PayPal(email) => {
-            let id = sqlx::query_scalar!(
-                "INSERT INTO paypal_payments (email, authorization_code) VALUES ($1, $2)
-                 RETURNING id",
-                email.as_str(),
-                &authorization.code,
-            )
-            .fetch_one(conn)
-            .await?;
-            PaymentRow::PayPal(id)
-        }
-        PaymentMethod::Promotion(code) => {
-            let id = sqlx::query_scalar!(
-                "INSERT INTO promotional_payments (promotion_code) VALUES ($1) RETURNING id",
-                code.as_str(),
-            )
-            .fetch_one(conn)
-            .await?;
-            PaymentRow::Promotion(id)
-        }
-    })
-}
-
-/// Inserts the order row, or returns `None` if the confirmation code is already taken
-/// (the caller draws another). Any other conflict is an error.
-pub async fn insert_order(
-    conn: &mut PgConnection,
-    confirmation: &Confirmation,
-    request_id: &RequestId,
-    fingerprint: &Fingerprint,
-    phone: Option<&Phone>,
-    payment: PaymentRow,
-) -> Result<Option<i64>, Error> {
-    let (card, paypal, promo) = match payment {
-        PaymentRow::CreditCard(id) => (Some(id), None, None),
-        PaymentRow::PayPal(id) => (None, Some(id), None),
-        PaymentRow::Promotion(id) => (None, None, Some(id)),
-    };
-    Ok(sqlx::query_scalar!(
-        "INSERT INTO orders
-             (confirmation_code, request_id, request_fingerprint, customer_phone,
-              credit_card_payment_id, paypal_payment_id, promotional_payment_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (confirmation_code) DO NOTHING
-         RETURNING id",
-        confirmation.as_str(),
-        request_id.as_str(),
-        fingerprint.as_bytes().as_slice(),
-        phone.map(Phone::as_str),
-        card,
-        paypal,
-        promo,
-    )
-    .fetch_optional(conn)
-    .await?)
-}
-
-pub async fn insert_line_items(
-    conn: &mut PgConnection,
-    order_id: i64,
-    lines: &[PricedLine],
-) -> Result<(), Error> {
-    let positions: Vec<i32> = lines.iter().map(|l| l.position as i32).collect();
-    let products: Vec<i64> = lines.iter().map(|l| l.product_id.get()).collect();
-    let quantities: Vec<i64> = lines.iter().map(|l| l.quantity).collect();
-    let prices: Vec<i64> = lines.iter().map(|l| l.unit_price_cents).collect();
-    sqlx::query!(
-        "INSERT INTO line_items (order_id, position, product_id, quantity, unit_price_cents)
-         SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[])",
-        order_id,
-        &positions,
-        &products,
-        &quantities,
-        &prices,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Which order to load.
 #[derive(Debug, Clone, Copy)]
 pub enum OrderKey<'a> {
@@ -388,7 +228,6 @@ pub enum OrderKey<'a> {
     Confirmation(&'a Confirmation),
 }
 
-#[derive(sqlx::FromRow)]
 struct OrderRow {
     id: i64,
     confirmation_code: String,
@@ -411,29 +250,32 @@ pub async fn load_order(
         OrderKey::Id(id) => (Some(id), None),
         OrderKey::Confirmation(code) => (None, Some(code.as_str())),
     };
-    let row: Option<OrderRow> = sqlx::query_as(
-        "SELECT o.id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
-                c.brand AS card_brand, c.last_four AS card_last_four,
-                c.expiration_month AS card_exp_month, c.expiration_year AS card_exp_year,
-                pp.email AS paypal_email, pr.promotion_code
-         FROM orders o
-         LEFT JOIN credit_card_payments c ON c.id = o.credit_card_payment_id
-         LEFT JOIN paypal_payments pp ON pp.id = o.paypal_payment_id
-         LEFT JOIN promotional_payments pr ON pr.id = o.promotional_payment_id
-         WHERE o.id = $1 OR o.confirmation_code = $2",
+    // The payment tables are outer-joined: `?` marks their columns nullable.
+    let row = sqlx::query_as!(
+        OrderRow,
+        r#"SELECT o.id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
+                  c.brand AS "card_brand?", c.last_four AS "card_last_four?",
+                  c.expiration_month AS "card_exp_month?",
+                  c.expiration_year AS "card_exp_year?",
+                  pp.email AS "paypal_email?", pr.promotion_code AS "promotion_code?"
+           FROM orders o
+           LEFT JOIN credit_card_payments c ON c.id = o.credit_card_payment_id
+           LEFT JOIN paypal_payments pp ON pp.id = o.paypal_payment_id
+           LEFT JOIN promotional_payments pr ON pr.id = o.promotional_payment_id
+           WHERE o.id = $1 OR o.confirmation_code = $2"#,
+        id,
+        code,
     )
-    .bind(id)
-    .bind(code)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
 
-    let lines: Vec<(i32, i64, i64, i64, Option<String>)> = sqlx::query_as(
+    let lines = sqlx::query!(
         "SELECT l.position, l.product_id, l.quantity, l.unit_price_cents, p.external_ref
          FROM line_items l JOIN products p ON p.id = l.product_id
          WHERE l.order_id = $1 ORDER BY l.position",
+        row.id,
     )
-    .bind(row.id)
     .fetch_all(conn)
     .await?;
 
@@ -458,15 +300,13 @@ pub async fn load_order(
         status: OrderStatus::from_db(&row.status).ok_or_else(|| corrupt("an unknown status"))?,
         lines: lines
             .into_iter()
-            .map(
-                |(position, product_id, quantity, unit_price_cents, external_ref)| PricedLine {
-                    position: position as u32,
-                    product_id: ProductId::from_db(product_id),
-                    quantity,
-                    unit_price_cents,
-                    external_ref,
-                },
-            )
+            .map(|l| PricedLine {
+                position: l.position as u32,
+                product_id: ProductId::from_db(l.product_id),
+                quantity: l.quantity,
+                unit_price_cents: l.unit_price_cents,
+                external_ref: l.external_ref,
+            })
             .collect(),
         payment,
         created_at: row.created_at,
@@ -513,8 +353,9 @@ pub async fn insert_confirmed_order(
         PaymentMethod::Promotion(code) => ("promotion", None, None, Some(code.as_str())),
     };
     let address = card.map(|c| &c.billing_address);
-    let row: (Option<i64>, Option<DateTime<Utc>>, i64) = sqlx::query_as(
-        "WITH redeemed AS (
+    let fingerprint = fingerprint.as_bytes().as_slice();
+    let row = sqlx::query!(
+        r#"WITH redeemed AS (
              UPDATE promotions SET uses_remaining = uses_remaining - 1
              WHERE $1 = 'promotion' AND code = $13 AND active AND uses_remaining > 0
              RETURNING code
@@ -543,7 +384,8 @@ pub async fn insert_confirmed_order(
                  (confirmation_code, request_id, request_fingerprint, customer_phone,
                   credit_card_payment_id, paypal_payment_id, promotional_payment_id, hold_id)
              SELECT $14::text, $15::text, $16::bytea, $17::text,
-                    (SELECT id FROM card), (SELECT id FROM paypal), (SELECT id FROM promo), $18
+                    (SELECT id FROM card), (SELECT id FROM paypal), (SELECT id FROM promo),
+                    $18::bigint
              WHERE num_nonnulls((SELECT id FROM card), (SELECT id FROM paypal),
                                 (SELECT id FROM promo)) = 1
              ON CONFLICT (confirmation_code) DO NOTHING
@@ -556,33 +398,34 @@ pub async fn insert_confirmed_order(
          ),
          captured AS (
              UPDATE payment_authorizations
-             SET status = 'captured', authorization_code = $11, updated_at = now()
+             SET status = 'captured', authorization_code = $11::text, updated_at = now()
              WHERE request_id = $15 AND EXISTS (SELECT 1 FROM placed)
          )
-         SELECT (SELECT id FROM placed), (SELECT created_at FROM placed),
-                (SELECT count(*) FROM redeemed)",
+         SELECT (SELECT id FROM placed) AS order_id,
+                (SELECT created_at FROM placed) AS created_at,
+                (SELECT count(*) FROM redeemed) AS "redeemed!""#,
+        kind,
+        card.map(|c| c.brand.as_str()),
+        card.map(|c| c.number.last_four()),
+        card.map(|c| i16::from(c.expiry.month())),
+        card.map(|c| c.expiry.year() as i16),
+        address.map(|a| a.line_1.as_str()),
+        address.and_then(|a| a.line_2.as_deref()),
+        address.map(|a| a.city.as_str()),
+        address.map(|a| a.state.as_str()),
+        address.map(|a| a.zip.as_str()),
+        &authorization.code,
+        email,
+        promotion,
+        confirmation.as_str(),
+        request_id.as_str(),
+        fingerprint,
+        phone.map(Phone::as_str),
+        hold,
     )
-    .bind(kind)
-    .bind(card.map(|c| c.brand.as_str()))
-    .bind(card.map(|c| c.number.last_four()))
-    .bind(card.map(|c| i16::from(c.expiry.month())))
-    .bind(card.map(|c| c.expiry.year() as i16))
-    .bind(address.map(|a| a.line_1.as_str()))
-    .bind(address.and_then(|a| a.line_2.as_deref()))
-    .bind(address.map(|a| a.city.as_str()))
-    .bind(address.map(|a| a.state.as_str()))
-    .bind(address.map(|a| a.zip.as_str()))
-    .bind(&authorization.code)
-    .bind(email)
-    .bind(promotion)
-    .bind(confirmation.as_str())
-    .bind(request_id.as_str())
-    .bind(fingerprint.as_bytes().as_slice())
-    .bind(phone.map(Phone::as_str))
-    .bind(hold)
     .fetch_one(conn)
     .await?;
-    Ok(match row {
+    Ok(match (row.order_id, row.created_at, row.redeemed) {
         (Some(order_id), Some(created_at), _) => ConfirmInsert::Placed {
             order_id,
             created_at,
@@ -597,12 +440,13 @@ pub async fn check_promotion(
     conn: &mut PgConnection,
     code: &PromoCode,
 ) -> Result<Result<(), PromotionRefused>, Error> {
-    let state: Option<(bool, i32)> =
-        sqlx::query_as("SELECT active, uses_remaining FROM promotions WHERE code = $1")
-            .bind(code.as_str())
-            .fetch_optional(conn)
-            .await?;
-    Ok(match state {
+    let state = sqlx::query!(
+        "SELECT active, uses_remaining FROM promotions WHERE code = $1",
+        code.as_str(),
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(match state.map(|p| (p.active, p.uses_remaining)) {
         None => Err(PromotionRefused::Unknown),
         Some((false, _)) => Err(PromotionRefused::Inactive),
         Some((true, 0)) => Err(PromotionRefused::UsedUp),

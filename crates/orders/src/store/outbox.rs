@@ -10,6 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use serde::{Deserialize, Serialize};
+
+use super::StockChange;
 use crate::Error;
 use crate::domain::{Phone, ProductId, ProviderId};
 
@@ -42,56 +45,161 @@ impl Kind {
     }
 }
 
-/// A product's availability changed in a way its provider must hear about.
-#[derive(Debug, Clone)]
-pub struct AvailabilityEvent {
-    pub kind: Kind,
+/// What one outbox row asks to be delivered, one variant per kind, each with its own
+/// delivery. Stored as the row's `kind` and a JSON payload of that kind's shape; the
+/// `provider_id` and `product_id` columns keep callbacks joinable and listable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Tells a product's provider that it sold out.
+    SoldOut(Callback),
+    /// Tells a product's provider that it is on sale again, with `remaining` units.
+    Available { callback: Callback, remaining: i64 },
+    /// Texts a customer.
+    Text(Text),
+}
+
+/// Whom a callback is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callback {
     pub provider: ProviderId,
     pub product: ProductId,
+    /// The provider's own reference for the product, if it gave one.
     pub external_ref: Option<String>,
-    pub remaining: i64,
 }
 
-/// Writes the event in the caller's transaction and announces it (Postgres delivers
+/// A text to a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    pub phone: String,
+    #[serde(rename = "message")]
+    pub body: String,
+}
+
+/// The payload of a callback row (`remaining` only matters for `Available`).
+#[derive(Serialize, Deserialize)]
+struct CallbackPayload {
+    external_ref: Option<String>,
+    #[serde(default)]
+    remaining: i64,
+}
+
+impl Message {
+    /// The availability message a stock change calls for, if any: products without a
+    /// provider have no one to tell, and only reaching zero or rising from it counts.
+    pub fn for_stock_change(change: &StockChange) -> Option<Self> {
+        let callback = Callback {
+            provider: change.provider?,
+            product: change.product,
+            external_ref: change.external_ref.clone(),
+        };
+        if change.sold_out() {
+            Some(Self::SoldOut(callback))
+        } else if change.back_in_stock() {
+            Some(Self::Available {
+                callback,
+                remaining: change.remaining,
+            })
+        } else {
+            None
+        }
+    }
+
+    pub fn text(phone: &Phone, body: impl Into<String>) -> Self {
+        Self::Text(Text {
+            phone: phone.as_str().to_owned(),
+            body: body.into(),
+        })
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::SoldOut(_) => Kind::ProductSoldOut,
+            Self::Available { .. } => Kind::ProductAvailable,
+            Self::Text(_) => Kind::Sms,
+        }
+    }
+
+    fn callback(&self) -> Option<&Callback> {
+        match self {
+            Self::SoldOut(callback) | Self::Available { callback, .. } => Some(callback),
+            Self::Text(_) => None,
+        }
+    }
+
+    /// The row's payload; `traceparent` lets the delivery continue the trace of the
+    /// change that caused it.
+    fn payload(&self, traceparent: Option<String>) -> serde_json::Value {
+        let mut payload = match self {
+            Self::SoldOut(callback) => serde_json::to_value(CallbackPayload {
+                external_ref: callback.external_ref.clone(),
+                remaining: 0,
+            }),
+            Self::Available {
+                callback,
+                remaining,
+            } => serde_json::to_value(CallbackPayload {
+                external_ref: callback.external_ref.clone(),
+                remaining: *remaining,
+            }),
+            Self::Text(text) => serde_json::to_value(text),
+        }
+        .unwrap_or_default();
+        payload["traceparent"] = traceparent.into();
+        payload
+    }
+
+    /// Reads a row back; `Err` says why this version cannot deliver it.
+    fn from_row(
+        kind: &str,
+        provider: Option<i64>,
+        product: Option<i64>,
+        payload: serde_json::Value,
+    ) -> Result<Self, String> {
+        let callback = |external_ref| match (provider, product) {
+            (Some(provider), Some(product)) => Ok(Callback {
+                provider: ProviderId::from_db(provider),
+                product: ProductId::from_db(product),
+                external_ref,
+            }),
+            _ => Err("a callback without a provider or product".to_owned()),
+        };
+        let unreadable = |e: serde_json::Error| format!("unreadable {kind} payload: {e}");
+        match Kind::from_db(kind) {
+            Some(Kind::ProductSoldOut) => {
+                let p: CallbackPayload = serde_json::from_value(payload).map_err(unreadable)?;
+                Ok(Self::SoldOut(callback(p.external_ref)?))
+            }
+            Some(Kind::ProductAvailable) => {
+                let p: CallbackPayload = serde_json::from_value(payload).map_err(unreadable)?;
+                Ok(Self::Available {
+                    callback: callback(p.external_ref)?,
+                    remaining: p.remaining,
+                })
+            }
+            Some(Kind::Sms) => Ok(Self::Text(
+                serde_json::from_value(payload).map_err(unreadable)?,
+            )),
+            None => Err(format!("unknown message kind {kind:?}")),
+        }
+    }
+}
+
+/// Writes the message in the caller's transaction and announces it (Postgres delivers
 /// the notification only if, and when, the transaction commits).
-pub async fn enqueue(conn: &mut PgConnection, event: &AvailabilityEvent) -> Result<(), Error> {
+pub async fn enqueue(conn: &mut PgConnection, message: &Message) -> Result<(), Error> {
+    let callback = message.callback();
+    // Delivery happens later, elsewhere: it continues the trace of the change.
+    let payload = message.payload(cinema_runtime::telemetry::current_traceparent());
     sqlx::query!(
-        "INSERT INTO outbox (kind, provider_id, product_id, payload)
-         VALUES ($1, $2, $3, jsonb_build_object('external_ref', $4::text, 'remaining', $5::bigint,
-                                               'traceparent', $6::text))",
-        event.kind.as_str(),
-        event.provider.get(),
-        event.product.get(),
-        event.external_ref.as_deref(),
-        event.remaining,
-        // Delivery happens later, elsewhere: it continues the trace of the change.
-        cinema_runtime::telemetry::current_traceparent(),
+        "INSERT INTO outbox (kind, provider_id, product_id, payload) VALUES ($1, $2, $3, $4)",
+        message.kind().as_str(),
+        callback.map(|c| c.provider.get()),
+        callback.map(|c| c.product.get()),
+        payload,
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!("SELECT FROM pg_notify($1, '')", OUTBOX_CHANNEL,)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Queues a text to a customer in the caller's transaction.
-pub async fn enqueue_sms(
-    conn: &mut PgConnection,
-    phone: &Phone,
-    message: &str,
-) -> Result<(), Error> {
-    sqlx::query!(
-        "INSERT INTO outbox (kind, payload)
-         VALUES ('sms', jsonb_build_object('phone', $1::text, 'message', $2::text,
-                                           'traceparent', $3::text))",
-        phone.as_str(),
-        message,
-        cinema_runtime::telemetry::current_traceparent(),
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!("SELECT FROM pg_notify($1, '')", OUTBOX_CHANNEL,)
+    sqlx::query!("SELECT FROM pg_notify($1, '')", OUTBOX_CHANNEL)
         .execute(conn)
         .await?;
     Ok(())
@@ -101,31 +209,33 @@ pub async fn enqueue_sms(
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
-    pub kind: Kind,
-    /// For callbacks: the product the event is about (texts have none).
-    pub product: Option<ProductId>,
-    pub external_ref: Option<String>,
-    pub remaining: i64,
+    pub message: Message,
     pub occurred_at: DateTime<Utc>,
     /// This attempt's number (1 for the first); the fencing token for writing back.
     pub attempt: i32,
     /// This attempt's number since the latest redrive: what the schedule counts.
     pub attempt_in_round: i32,
-    /// For callbacks: the provider's callback endpoint.
+    /// For callbacks: the provider's callback endpoint as it is now.
     pub endpoint: Option<String>,
-    /// For texts: the recipient and the message.
-    pub phone: String,
-    pub message: String,
     /// The trace of the change that caused the message.
     pub traceparent: Option<String>,
 }
 
 impl Claimed {
+    pub fn kind(&self) -> Kind {
+        self.message.kind()
+    }
+
+    /// The product a callback is about.
+    pub fn product(&self) -> Option<ProductId> {
+        self.message.callback().map(|c| c.product)
+    }
+
     /// Where the message goes, for logs: the provider's endpoint, or the SMS gateways.
     pub fn target(&self) -> &str {
-        match self.kind {
-            Kind::Sms => "sms-gateways",
-            Kind::ProductSoldOut | Kind::ProductAvailable => self
+        match self.message {
+            Message::Text(_) => "sms-gateways",
+            Message::SoldOut(_) | Message::Available { .. } => self
                 .endpoint
                 .as_deref()
                 .unwrap_or("(provider without an endpoint)"),
@@ -133,73 +243,55 @@ impl Claimed {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ClaimedRow {
-    id: i64,
-    kind: String,
-    product_id: Option<i64>,
-    external_ref: Option<String>,
-    remaining: Option<i64>,
-    occurred_at: DateTime<Utc>,
-    attempts: i32,
-    attempts_before_redrive: i32,
-    endpoint: Option<String>,
-    phone: Option<String>,
-    message: Option<String>,
-    traceparent: Option<String>,
-}
-
 /// Claims up to `limit` due messages: callbacks for `callback_lease`, texts for
-/// `text_lease`.
+/// `text_lease`. A row this version cannot read is set aside, exhausted with the
+/// reason, for an operator: it is neither returned nor retried.
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
     callback_lease: Duration,
     text_lease: Duration,
 ) -> Result<Vec<Claimed>, Error> {
-    let rows: Vec<ClaimedRow> = sqlx::query_as(
+    let rows = sqlx::query!(
         "UPDATE outbox o
             SET attempts = o.attempts + 1,
                 next_attempt_at = now() + make_interval(
-                    secs => CASE WHEN o.kind = 'sms' THEN $3 ELSE $2 END)
+                    secs => CASE WHEN o.kind = 'sms' THEN $3::float8 ELSE $2::float8 END)
            FROM (SELECT id FROM outbox
                   WHERE status = 'pending' AND next_attempt_at <= now()
                   ORDER BY next_attempt_at, id
                   LIMIT $1
                   FOR UPDATE SKIP LOCKED) due
           WHERE o.id = due.id
-      RETURNING o.id, o.kind, o.product_id, o.payload ->> 'external_ref' AS external_ref,
-                (o.payload ->> 'remaining')::bigint AS remaining, o.occurred_at, o.attempts,
-                o.attempts_before_redrive,
-                o.payload ->> 'phone' AS phone, o.payload ->> 'message' AS message,
-                o.payload ->> 'traceparent' AS traceparent,
+      RETURNING o.id, o.kind, o.provider_id, o.product_id, o.payload, o.occurred_at,
+                o.attempts, o.attempts_before_redrive,
                 (SELECT callback_endpoint FROM providers p WHERE p.id = o.provider_id) AS endpoint",
+        limit,
+        callback_lease.as_secs_f64(),
+        text_lease.as_secs_f64(),
     )
-    .bind(limit)
-    .bind(callback_lease.as_secs_f64())
-    .bind(text_lease.as_secs_f64())
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Claimed {
-                kind: Kind::from_db(&row.kind).ok_or_else(|| {
-                    Error::unexpected(format!("outbox {} has kind {:?}", row.id, row.kind))
-                })?,
-                product: row.product_id.map(ProductId::from_db),
-                external_ref: row.external_ref,
-                remaining: row.remaining.unwrap_or_default(),
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let traceparent = row.payload["traceparent"].as_str().map(str::to_owned);
+        match Message::from_row(&row.kind, row.provider_id, row.product_id, row.payload) {
+            Ok(message) => claimed.push(Claimed {
+                id: row.id,
+                message,
                 occurred_at: row.occurred_at,
                 attempt: row.attempts,
                 attempt_in_round: row.attempts - row.attempts_before_redrive,
                 endpoint: row.endpoint,
-                phone: row.phone.unwrap_or_default(),
-                message: row.message.unwrap_or_default(),
-                traceparent: row.traceparent,
-                id: row.id,
-            })
-        })
-        .collect()
+                traceparent,
+            }),
+            Err(why) => {
+                tracing::error!(outbox_id = row.id, %why, "outbox message set aside");
+                record(pool, row.id, row.attempts, &Outcome::Exhausted(why)).await?;
+            }
+        }
+    }
+    Ok(claimed)
 }
 
 /// What became of one attempt.
@@ -212,7 +304,8 @@ pub enum Outcome {
     Exhausted(String),
 }
 
-pub async fn record(pool: &PgPool, message: &Claimed, outcome: &Outcome) -> Result<(), Error> {
+/// Writes back what attempt `attempt` at message `id` came to.
+pub async fn record(pool: &PgPool, id: i64, attempt: i32, outcome: &Outcome) -> Result<(), Error> {
     let (status, delay, error) = match outcome {
         Outcome::Delivered => ("delivered", None, None),
         Outcome::RetryAfter(delay, e) => ("pending", Some(delay.as_secs_f64()), Some(e.as_str())),
@@ -222,8 +315,8 @@ pub async fn record(pool: &PgPool, message: &Claimed, outcome: &Outcome) -> Resu
     sqlx::query!(
         "INSERT INTO outbox_attempts (outbox_id, attempt, error) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING",
-        message.id,
-        message.attempt,
+        id,
+        attempt,
         error,
     )
     .execute(&mut *tx)
@@ -237,8 +330,8 @@ pub async fn record(pool: &PgPool, message: &Claimed, outcome: &Outcome) -> Resu
                 next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at
                                        ELSE now() + make_interval(secs => $5) END
           WHERE id = $1 AND attempts = $2 AND status = 'pending'",
-        message.id,
-        message.attempt,
+        id,
+        attempt,
         status,
         error,
         delay,
@@ -264,7 +357,7 @@ pub async fn next_due_in(pool: &PgPool) -> Result<Option<Duration>, Error> {
 }
 
 /// A message as an operator sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OutboxEntry {
     pub id: i64,
     pub kind: String,
@@ -292,7 +385,8 @@ pub struct ListFilter {
 
 /// Messages, newest first.
 pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<OutboxEntry>, Error> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        OutboxEntry,
         "SELECT o.id, o.kind, o.status, o.attempts, o.last_error, o.occurred_at,
                 o.next_attempt_at, o.delivered_at, o.product_id,
                 (SELECT callback_endpoint FROM providers p WHERE p.id = o.provider_id) AS endpoint,
@@ -303,11 +397,11 @@ pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<OutboxEntry>
             AND ($3::bigint IS NULL OR o.id < $3)
           ORDER BY o.id DESC
           LIMIT $4",
+        filter.status,
+        filter.kind.map(Kind::as_str),
+        filter.before,
+        filter.limit,
     )
-    .bind(filter.status)
-    .bind(filter.kind.map(Kind::as_str))
-    .bind(filter.before)
-    .bind(filter.limit)
     .fetch_all(pool)
     .await?)
 }
@@ -327,17 +421,20 @@ pub async fn redrive(
 ) -> Result<Result<Vec<i64>, RedriveRefused>, Error> {
     let mut tx = pool.begin().await?;
     if let Some(ids) = ids {
-        let found: Vec<(i64, String)> = sqlx::query_as(
+        let found = sqlx::query!(
             "SELECT id, status FROM outbox WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            ids,
         )
-        .bind(ids)
         .fetch_all(&mut *tx)
         .await?;
-        if let Some(&missing) = ids.iter().find(|id| !found.iter().any(|(f, _)| f == *id)) {
+        if let Some(&missing) = ids.iter().find(|id| !found.iter().any(|f| f.id == **id)) {
             return Ok(Err(RedriveRefused::Unknown(missing)));
         }
-        if let Some((id, status)) = found.into_iter().find(|(_, status)| status != "exhausted") {
-            return Ok(Err(RedriveRefused::NotExhausted { id, status }));
+        if let Some(row) = found.into_iter().find(|f| f.status != "exhausted") {
+            return Ok(Err(RedriveRefused::NotExhausted {
+                id: row.id,
+                status: row.status,
+            }));
         }
     }
     let redriven: Vec<i64> = sqlx::query_scalar!(
@@ -350,7 +447,7 @@ pub async fn redrive(
     )
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query!("SELECT FROM pg_notify($1, '')", OUTBOX_CHANNEL,)
+    sqlx::query!("SELECT FROM pg_notify($1, '')", OUTBOX_CHANNEL)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -361,9 +458,107 @@ pub async fn redrive(
 
 /// Messages by kind and status, for metrics.
 pub async fn depth(pool: &PgPool) -> Result<Vec<(String, String, i64)>, Error> {
-    Ok(sqlx::query_as(
-        "SELECT kind, status, count(*) FROM outbox GROUP BY kind, status ORDER BY kind, status",
+    let rows = sqlx::query!(
+        r#"SELECT kind, status, count(*) AS "count!" FROM outbox
+           GROUP BY kind, status ORDER BY kind, status"#,
     )
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.kind, r.status, r.count))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn callback() -> Callback {
+        Callback {
+            provider: ProviderId::from_db(7),
+            product: ProductId::from_db(42),
+            external_ref: Some("showtime-9".into()),
+        }
+    }
+
+    /// What `enqueue` writes, `claim` reads back as the same message.
+    #[test]
+    fn every_kind_reads_back_as_written() {
+        let messages = [
+            Message::SoldOut(callback()),
+            Message::Available {
+                callback: callback(),
+                remaining: 3,
+            },
+            Message::Text(Text {
+                phone: "+14155550132".into(),
+                body: "Your tickets: ABCD2345".into(),
+            }),
+        ];
+        for message in messages {
+            let payload = message.payload(Some("00-abc-def-01".into()));
+            assert_eq!(payload["traceparent"], "00-abc-def-01");
+            let callback = message.callback();
+            let read = Message::from_row(
+                message.kind().as_str(),
+                callback.map(|c| c.provider.get()),
+                callback.map(|c| c.product.get()),
+                payload,
+            );
+            assert_eq!(read.as_ref(), Ok(&message));
+        }
+    }
+
+    /// Rows written before the typed outbox (same JSON shape) still deliver.
+    #[test]
+    fn rows_of_the_earlier_shape_are_read() {
+        let payload = serde_json::json!({
+            "external_ref": null, "remaining": 5, "traceparent": null
+        });
+        assert_eq!(
+            Message::from_row("product_available", Some(1), Some(2), payload),
+            Ok(Message::Available {
+                callback: Callback {
+                    provider: ProviderId::from_db(1),
+                    product: ProductId::from_db(2),
+                    external_ref: None,
+                },
+                remaining: 5,
+            })
+        );
+    }
+
+    #[test]
+    fn a_row_that_cannot_be_delivered_says_why() {
+        let empty = serde_json::json!({});
+        let text = Message::from_row("sms", None, None, empty.clone()).expect_err("no phone");
+        assert!(text.contains("unreadable sms payload"), "{text}");
+        let orphan =
+            Message::from_row("product_sold_out", None, Some(2), empty.clone()).expect_err("");
+        assert!(orphan.contains("without a provider"), "{orphan}");
+        let unknown = Message::from_row("fax", None, None, empty).expect_err("unknown");
+        assert!(unknown.contains("unknown message kind"), "{unknown}");
+    }
+
+    #[test]
+    fn only_reaching_zero_or_leaving_it_calls_a_provider_back() {
+        let change = |remaining, delta, provider: Option<i64>| StockChange {
+            product: ProductId::from_db(2),
+            remaining,
+            delta,
+            provider: provider.map(ProviderId::from_db),
+            external_ref: None,
+        };
+        assert!(matches!(
+            Message::for_stock_change(&change(0, -2, Some(1))),
+            Some(Message::SoldOut(_))
+        ));
+        assert!(matches!(
+            Message::for_stock_change(&change(2, 2, Some(1))),
+            Some(Message::Available { remaining: 2, .. })
+        ));
+        assert_eq!(Message::for_stock_change(&change(3, -1, Some(1))), None);
+        assert_eq!(Message::for_stock_change(&change(0, -2, None)), None);
+    }
 }

@@ -41,17 +41,17 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
         None => (None, None),
     };
     let inserted: Option<i64> = sqlx::query_scalar!(
-"INSERT INTO products
+        "INSERT INTO products
              (description, price_cents, quantity_total, quantity_remaining, provider_id, external_ref)
          VALUES ($1, $2, $3, $3, $4, $5)
          ON CONFLICT ON CONSTRAINT products_provider_external_ref_key DO NOTHING
          RETURNING id",
-product.description.as_str(),
-product.price.get(),
-product.quantity.get(),
-provider_id,
-external_ref,
-)
+        product.description.as_str(),
+        product.price.get(),
+        product.quantity.get(),
+        provider_id,
+        external_ref,
+    )
     .fetch_optional(pool)
     .await
     .map_err(|e| {
@@ -72,18 +72,18 @@ external_ref,
 
     // The pair exists: a provider retrying after a timeout gets its product back, and a
     // different product under the same reference is refused.
-    let (id, description, price, quantity): (i64, String, i64, i64) = sqlx::query_as(
+    let existing = sqlx::query!(
         "SELECT id, description, price_cents, quantity_total FROM products
          WHERE provider_id = $1 AND external_ref = $2",
+        provider_id,
+        external_ref,
     )
-    .bind(provider_id)
-    .bind(external_ref)
     .fetch_one(pool)
     .await?;
-    let same = description == product.description.as_str()
-        && price == product.price.get()
-        && quantity == product.quantity.get();
-    let id = ProductId::from_db(id);
+    let same = existing.description == product.description.as_str()
+        && existing.price_cents == product.price.get()
+        && existing.quantity_total == product.quantity.get();
+    let id = ProductId::from_db(existing.id);
     Ok(if same {
         AddedProduct::Added(id)
     } else {
@@ -97,14 +97,20 @@ pub async fn availability(
     ids: &[ProductId],
 ) -> Result<Vec<(ProductId, i64, i64)>, Error> {
     let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT id, quantity_remaining, quantity_held FROM products WHERE id = ANY($1)",
+        &ids,
     )
-    .bind(&ids)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, available, held)| (ProductId::from_db(id), available, held))
+        .map(|r| {
+            (
+                ProductId::from_db(r.id),
+                r.quantity_remaining,
+                r.quantity_held,
+            )
+        })
         .collect())
 }

@@ -24,6 +24,9 @@ pub struct TestApp {
     /// The database the service runs on; a restarted service reuses it.
     pub database: TestDatabase,
     pub checkout: cinema_orders::checkout::Checkout,
+    /// The service's outbox dispatcher: with `dispatcher: false` in the settings, a
+    /// test delivers the outbox itself, when it chooses, with `deliver_due()`.
+    pub outbox: std::sync::Arc<cinema_orders::dispatcher::Dispatcher>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -84,6 +87,7 @@ async fn serve(app: Application, database: TestDatabase) -> TestApp {
     let addr = app.local_addr();
     let pool = app.pool().clone();
     let checkout = app.checkout();
+    let outbox = app.dispatcher();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -97,6 +101,7 @@ async fn serve(app: Application, database: TestDatabase) -> TestApp {
         pool,
         database,
         checkout,
+        outbox,
         shutdown: Some(tx),
         server: Some(server),
     }

@@ -1,23 +1,17 @@
-//! Demo data: every US ZIP code (GeoNames, see `data/README.md`), a catalogue of movies
-//! and theatres in six metro areas, and a week of showtimes registered as products
+//! Demo data: a catalogue of movies and theatres in six metro areas, and a week of showtimes registered as products
 //! through the normal `CreateShowtime` path. Loading twice adds nothing twice: movies
 //! and theatres are matched by name, showtimes by a request id derived from their slot.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::{BufRead, BufReader};
 
 use anyhow::Context;
 use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use cinema_client::movies_pb as pb;
 use cinema_client::{Cinema, ClientConfig, ClientError};
-use cinema_runtime::ZipCodeRecord;
 use secrecy::SecretString;
 use sqlx::PgPool;
-
-/// The ZIP codes, gzipped, compiled into the binary: no download at run time.
-const ZIP_CODES: &[u8] = include_bytes!("../../../data/us-zip-codes.tsv.gz");
 
 const MOVIES: &[(&str, u32, pb::Rating)] = &[
     ("Metropolis", 153, pb::Rating::Pg),
@@ -169,7 +163,6 @@ const DAYS: i64 = 7;
 
 #[derive(Debug, Default)]
 pub struct Report {
-    zip_codes_added: u64,
     movies_added: usize,
     theatres_added: usize,
     showtimes: usize,
@@ -179,42 +172,14 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "demo data: {} ZIP codes added, {} movies added, {} theatres added, {} showtimes in the next {DAYS} days",
-            self.zip_codes_added, self.movies_added, self.theatres_added, self.showtimes
+            "demo data: {} movies added, {} theatres added, {} showtimes in the next {DAYS} days",
+            self.movies_added, self.theatres_added, self.showtimes
         )
     }
 }
 
-fn zip_codes() -> anyhow::Result<Vec<ZipCodeRecord>> {
-    let reader = BufReader::new(flate2::read::GzDecoder::new(ZIP_CODES));
-    let mut records = Vec::with_capacity(41_000);
-    for (n, line) in reader.lines().enumerate().skip(1) {
-        let line = line?;
-        let f: Vec<&str> = line.split('\t').collect();
-        let [zip, city, state, county, lat, lon] = f[..] else {
-            anyhow::bail!("ZIP data line {} has {} fields", n + 1, f.len());
-        };
-        records.push(ZipCodeRecord {
-            zip: zip.into(),
-            city: city.into(),
-            state: state.into(),
-            county: county.into(),
-            latitude: lat.parse().with_context(|| format!("line {}", n + 1))?,
-            longitude: lon.parse().with_context(|| format!("line {}", n + 1))?,
-        });
-    }
-    Ok(records)
-}
-
-pub async fn load(
-    cinema: &Cinema,
-    movies_pool: &PgPool,
-    orders_pool: &PgPool,
-) -> anyhow::Result<Report> {
+pub async fn load(cinema: &Cinema, movies_pool: &PgPool) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    let zips = zip_codes()?;
-    report.zip_codes_added = cinema_runtime::load_zip_codes(movies_pool, &zips).await?;
-    cinema_runtime::load_zip_codes(orders_pool, &zips).await?;
 
     let (existing_movies, existing_theatres) =
         cinema_movies::store::catalogue_names(movies_pool).await?;
@@ -329,14 +294,13 @@ pub async fn load(
     }
     // Fresh statistics after a bulk load: with stale ones the planner scans every
     // current showtime for each ZIP search instead of using the indexes.
-    for pool in [movies_pool, orders_pool] {
-        sqlx::query("ANALYZE").execute(pool).await?;
-    }
+    cinema_movies::store::analyze(movies_pool).await?;
     Ok(report)
 }
 
-/// `cinema demo`: [`load`] into a running stack, over its public admin API and, for
-/// the ZIP codes, its databases.
+/// `cinema demo`: [`load`] into a running stack, over its admin API. The ZIP codes are
+/// each service's own to load (`orders-service load-zips`, `movies-service load-zips`).
+/// The movies database is read for the names already there, and analyzed after.
 pub async fn run(args: &crate::DemoArgs) -> anyhow::Result<()> {
     use secrecy::ExposeSecret;
     let connect = |url: &SecretString, which: &'static str| {
@@ -351,19 +315,19 @@ pub async fn run(args: &crate::DemoArgs) -> anyhow::Result<()> {
         }
     };
     let movies_pool = connect(&args.movies_database_url, "movies").await?;
-    let orders_pool = connect(&args.orders_database_url, "orders").await?;
     let mut config = ClientConfig::new(args.movies.clone(), args.orders.clone());
     config.movies_admin_token = Some(args.movies_admin_token.clone());
     let cinema = Cinema::connect(config)?;
-    let report = load(&cinema, &movies_pool, &orders_pool)
-        .await
-        .map_err(|e| match e.downcast_ref::<ClientError>() {
-            Some(ClientError::Unauthenticated(_)) => anyhow::anyhow!(
-                "the movies service refused the admin token: set MOVIES_ADMIN_TOKEN \
+    let report =
+        load(&cinema, &movies_pool)
+            .await
+            .map_err(|e| match e.downcast_ref::<ClientError>() {
+                Some(ClientError::Unauthenticated(_)) => anyhow::anyhow!(
+                    "the movies service refused the admin token: set MOVIES_ADMIN_TOKEN \
                  (or --movies-admin-token) to the one the service runs with"
-            ),
-            _ => e.context("loading the demo data failed"),
-        })?;
+                ),
+                _ => e.context("loading the demo data failed"),
+            })?;
     println!("{report}");
     Ok(())
 }
@@ -373,14 +337,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bundled_zip_codes_are_complete_and_well_formed() {
-        let zips = zip_codes().expect("parses");
-        assert!(zips.len() > 40_000, "{} rows", zips.len());
-        let cambridge = zips.iter().find(|z| z.zip == "02139").expect("02139");
-        assert_eq!(
-            (cambridge.city.as_str(), cambridge.state.as_str()),
-            ("Cambridge", "MA")
-        );
+    fn every_demo_theatre_is_at_a_known_zip_code() {
+        let zips = cinema_runtime::zips::us_zip_codes().expect("parses");
         for t in THEATRES {
             assert!(
                 zips.iter().any(|z| z.zip == t.zip),

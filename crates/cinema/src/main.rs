@@ -125,9 +125,6 @@ pub struct DemoArgs {
     /// The movies service's database, for its ZIP codes.
     #[arg(long, env = "MOVIES_DATABASE_URL", value_parser = cinema_runtime::parse_secret, hide_env_values = true)]
     movies_database_url: secrecy::SecretString,
-    /// The orders service's database, for its ZIP codes (billing addresses).
-    #[arg(long, env = "ORDERS_DATABASE_URL", value_parser = cinema_runtime::parse_secret, hide_env_values = true)]
-    orders_database_url: secrecy::SecretString,
 }
 
 /// Where the client subcommands find the stack.

@@ -7,8 +7,9 @@ use anyhow::Context;
 use cinema_client::{Cinema, ClientConfig};
 use cinema_sms::simulator::{SimSettings, Simulator};
 use secrecy::SecretString;
+use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, Executor};
+use sqlx::{ConnectOptions, Connection};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -38,25 +39,21 @@ fn no_postgres(url: &Url, error: &sqlx::Error) -> anyhow::Error {
 
 /// Creates `name` on the server unless it exists, and returns its URL.
 async fn ensure_database(admin: &Url, name: &str) -> anyhow::Result<Url> {
+    // Reach the server first, so that a missing Postgres gets its own explanation.
     let options = PgConnectOptions::from_str(admin.as_str())?;
-    let mut conn = tokio::time::timeout(Duration::from_secs(5), options.connect())
+    let conn = tokio::time::timeout(Duration::from_secs(5), options.connect())
         .await
         .map_err(|_| no_postgres(admin, &sqlx::Error::PoolTimedOut))?
         .map_err(|e| no_postgres(admin, &e))?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await?;
-    if !exists {
-        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+    conn.close().await?;
+    let mut url = admin.clone();
+    url.set_path(&format!("/{name}"));
+    if !sqlx::Postgres::database_exists(url.as_str()).await? {
+        sqlx::Postgres::create_database(url.as_str())
             .await
             .with_context(|| format!("cannot create database {name}"))?;
         println!("created database {name}");
     }
-    conn.close().await?;
-    let mut url = admin.clone();
-    url.set_path(&format!("/{name}"));
     Ok(url)
 }
 
@@ -161,8 +158,16 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         config.movies_admin_token = Some(movies_token);
         config.orders_admin_token = Some(orders_token);
         let cinema = Cinema::connect(config)?;
+        let demo = async {
+            // Each service loads its own reference data: the US ZIP codes.
+            let zips = cinema_runtime::zips::us_zip_codes()?;
+            let added = cinema_runtime::zips::load(&movies_pool, &zips).await?;
+            cinema_runtime::zips::load(&orders_pool, &zips).await?;
+            println!("ZIP codes: {added} added, of {}", zips.len());
+            crate::demo::load(&cinema, &movies_pool).await
+        };
         tokio::select! {
-            report = crate::demo::load(&cinema, &movies_pool, &orders_pool) => {
+            report = demo => {
                 println!("{}", report.context("loading the demo data failed")?);
                 false
             }

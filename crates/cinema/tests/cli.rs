@@ -105,12 +105,24 @@ impl Stack {
                 "MOVIES_DATABASE_URL",
                 url_with_db(database_url, &format!("{prefix}_movies")),
             )
-            .env(
-                "ORDERS_DATABASE_URL",
-                url_with_db(database_url, &format!("{prefix}_orders")),
-            )
             .output()
             .expect("cinema demo runs")
+    }
+
+    /// What the compose stack's `orders-zips` and `movies-zips` jobs do before the
+    /// demo: each service loads the US ZIP codes into its own database.
+    async fn load_zip_codes(&self, database_url: &str, prefix: &str) {
+        let zips = cinema_runtime::zips::us_zip_codes().expect("the built-in list");
+        let pool = |service: &str| {
+            sqlx::PgPool::connect_lazy(&url_with_db(database_url, &format!("{prefix}_{service}")))
+                .expect("pool")
+        };
+        for service in ["orders", "movies"] {
+            let added = cinema_runtime::zips::load(&pool(service), &zips)
+                .await
+                .expect("the service loads its ZIP codes");
+            assert!(added > 40_000, "{service}: {added}");
+        }
     }
 
     /// Stops it the way Ctrl-C or `docker stop` would, and checks it exits cleanly.
@@ -288,6 +300,7 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
     let (movies, theatres, _) = counts(&server, &prefix).await;
     assert_eq!((movies, theatres), (0, 0), "a refused load adds nothing");
 
+    stack.load_zip_codes(&server, &prefix).await;
     let loaded = stack.load_demo(&server, &prefix, MOVIES_ADMIN_TOKEN);
     assert!(
         loaded.status.success(),

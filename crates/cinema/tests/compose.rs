@@ -105,14 +105,30 @@ fn the_compose_file_describes_a_healthy_stack() {
         );
     }
     assert!(env(movies, "DATABASE_URL").ends_with("/cinema_movies"));
-    // The demo job reaches the services and their databases with their own settings.
+    // Each service loads its own ZIP codes, with its own binary and database.
+    for (job, service, binary) in [
+        ("orders-zips", orders, "orders-service"),
+        ("movies-zips", movies, "movies-service"),
+    ] {
+        let zips = &compose["services"][job];
+        assert_eq!(zips["command"][0].as_str(), Some(binary), "{job}");
+        assert_eq!(zips["command"][1].as_str(), Some("load-zips"), "{job}");
+        assert_eq!(env(zips, "DATABASE_URL"), env(service, "DATABASE_URL"));
+    }
+    // The demo job then reaches the services with their own settings.
     let demo = &compose["services"]["demo"];
     assert_eq!(demo["command"][0].as_str(), Some("cinema"));
     assert_eq!(demo["command"][1].as_str(), Some("demo"));
-    assert_eq!(
-        demo["depends_on"]["movies"]["condition"].as_str(),
-        Some("service_healthy"),
-        "the demo waits for movies (which waits for orders)"
+    for job in ["orders-zips", "movies-zips"] {
+        assert_eq!(
+            demo["depends_on"][job]["condition"].as_str(),
+            Some("service_completed_successfully"),
+            "the demo waits for {job}"
+        );
+    }
+    assert!(
+        demo["environment"]["ORDERS_DATABASE_URL"].is_null(),
+        "the demo never writes into the orders database"
     );
     assert_eq!(
         env(demo, "MOVIES_ADMIN_TOKEN"),
@@ -121,10 +137,6 @@ fn the_compose_file_describes_a_healthy_stack() {
     assert_eq!(
         env(demo, "MOVIES_DATABASE_URL"),
         env(movies, "DATABASE_URL")
-    );
-    assert_eq!(
-        env(demo, "ORDERS_DATABASE_URL"),
-        env(orders, "DATABASE_URL")
     );
     assert_eq!(env(demo, "CINEMA_MOVIES"), "http://movies:50051");
     assert_eq!(env(demo, "CINEMA_ORDERS"), "http://orders:50052");

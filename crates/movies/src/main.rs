@@ -13,6 +13,11 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::LoadZips(args) => {
+            let pool = startup::connect(&cli.settings).await?;
+            startup::migrate(&pool).await?;
+            args.load_into(&pool).await
+        }
         Command::Healthcheck => cinema_runtime::check_grpc_health(
             cli.settings.listen_addr,
             "cinema.movies.v1.MoviesService",

@@ -7,23 +7,12 @@ pub mod health;
 pub mod metrics;
 pub mod telemetry;
 pub mod text;
-
-/// One row of the US ZIP code reference data. Both services keep their own copy, in
-/// identical `zip_codes` tables (neither reads the other's database), so one loader
-/// serves both: [`load_zip_codes`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ZipCodeRecord {
-    pub zip: String,
-    pub city: String,
-    pub state: String,
-    pub county: String,
-    pub latitude: f64,
-    pub longitude: f64,
-}
+pub mod zips;
 
 pub use health::HealthGuard;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
+pub use zips::ZipCodeRecord;
 
 /// Log output format, chosen with `LOG_FORMAT` / `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -33,12 +22,15 @@ pub enum LogFormat {
 }
 
 /// The subcommands of every service binary.
-#[derive(Debug, Clone, Copy, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum ServiceCommand {
     /// Serve gRPC (the default).
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Load ZIP code reference data into this service's database (rows already there
+    /// are kept) and exit.
+    LoadZips(zips::LoadZipsArgs),
     /// Exit 0 if the service listening on the configured address is serving (for
     /// container healthchecks).
     Healthcheck,
@@ -181,34 +173,6 @@ pub async fn check_grpc_health(
     tokio::time::timeout(std::time::Duration::from_secs(3), check)
         .await
         .map_err(|_| format!("no answer from {addr} within 3 s"))?
-}
-
-/// Loads ZIP code reference data into a service's `zip_codes` table; rows already
-/// present are kept as they are. Returns how many were added.
-pub async fn load_zip_codes(
-    pool: &sqlx::PgPool,
-    records: &[ZipCodeRecord],
-) -> Result<u64, sqlx::Error> {
-    let mut inserted = 0;
-    // Chunks keep each statement's arrays a reasonable size.
-    for chunk in records.chunks(5000) {
-        let column = |f: fn(&ZipCodeRecord) -> &str| -> Vec<&str> { chunk.iter().map(f).collect() };
-        inserted += sqlx::query(
-            "INSERT INTO zip_codes (zip, city, state, county, latitude, longitude)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[])
-             ON CONFLICT (zip) DO NOTHING",
-        )
-        .bind(column(|r| &r.zip))
-        .bind(column(|r| &r.city))
-        .bind(column(|r| &r.state))
-        .bind(column(|r| &r.county))
-        .bind(chunk.iter().map(|r| r.latitude).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.longitude).collect::<Vec<_>>())
-        .execute(pool)
-        .await?
-        .rows_affected();
-    }
-    Ok(inserted)
 }
 
 /// How long a call waits for a database connection before it answers UNAVAILABLE.

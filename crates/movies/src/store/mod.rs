@@ -17,3 +17,11 @@ fn sqlstate(e: &sqlx::Error) -> Option<String> {
         .and_then(|d| d.code())
         .map(|c| c.into_owned())
 }
+
+/// Refreshes the planner's statistics of the whole database, after a bulk load: with
+/// stale ones it scans every current showtime for each ZIP search instead of using
+/// the indexes. (ANALYZE cannot be prepared: the one statement sent as plain text.)
+pub async fn analyze(pool: &sqlx::PgPool) -> Result<(), crate::Error> {
+    sqlx::raw_sql("ANALYZE").execute(pool).await?;
+    Ok(())
+}

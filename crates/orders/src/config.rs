@@ -172,7 +172,8 @@ impl SmsSettings {
         }
         Ok(Some(cinema_sms::SmsConfig {
             gateways,
-            default_region: crate::domain::Phone::DEFAULT_REGION,
+            // Numbers without a country code are read as US numbers.
+            default_region: cinema_sms::Region::US,
             retry: cinema_sms::RetryPolicy {
                 retries: self.retries,
                 base_delay: std::time::Duration::from_millis(self.retry_base_ms),

@@ -2,6 +2,7 @@
 //! domain: logging set-up, the shutdown signal, secret configuration values, and the
 //! bearer-token check used for admin calls and callbacks.
 
+pub mod domain;
 pub mod error;
 pub mod health;
 pub mod metrics;

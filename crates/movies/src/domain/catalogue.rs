@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use cinema_runtime::text::{quote, required_text as bounded_text};
 
-use super::{MovieId, TheatreId, TimeZone, ValidationError};
+use super::{MovieId, Phone, RequestId, TheatreId, TimeZone, UsState, ValidationError, ZipCode};
 use cinema_runtime::error::AtField;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,71 +73,11 @@ pub struct Movie {
     pub rating: Rating,
 }
 
-/// A five-digit US ZIP code. Whether it exists is the database's question.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZipCode(String);
-
-impl ZipCode {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        if raw.len() == 5 && raw.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(ValidationError::new(format!(
-                "zip_code {} must be five digits, e.g. \"02139\"",
-                quote(raw)
-            )))
-        }
-    }
-    pub fn from_db(raw: String) -> Self {
-        Self(raw)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A US phone number in E.164 form: `+1` and ten digits whose area code and exchange
-/// do not start with 0 or 1. Exactly that: no spaces or punctuation are cleaned away,
-/// so what is stored is what was sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsPhone(String);
-
-impl UsPhone {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let national = raw.strip_prefix("+1").unwrap_or_default().as_bytes();
-        let valid = national.len() == 10
-            && national.iter().all(u8::is_ascii_digit)
-            && !matches!(national[0], b'0' | b'1')
-            && !matches!(national[3], b'0' | b'1');
-        if valid {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(ValidationError::new(format!(
-                "phone {} must be a US number in E.164 form, e.g. \"+16175550100\"",
-                quote(raw)
-            )))
-        }
-    }
-    pub fn from_db(raw: String) -> Self {
-        Self(raw)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-const US_STATES: [&str; 56] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
-    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY",
-    "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
-    "WI", "WY", "DC", "PR", "GU", "VI", "AS", "MP",
-];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
     pub line_1: String,
     pub city: String,
-    pub state: String,
+    pub state: UsState,
     pub zip: ZipCode,
 }
 
@@ -148,18 +88,11 @@ impl Address {
         state: &str,
         zip: &str,
     ) -> Result<Self, ValidationError> {
-        let state = state.trim().to_ascii_uppercase();
-        if !US_STATES.contains(&state.as_str()) {
-            return Err(ValidationError::new(format!(
-                "address state {} is not a two-letter US state code such as \"MA\"",
-                quote(&state)
-            )));
-        }
         Ok(Self {
-            line_1: bounded_text("address line_1", line_1, 256)?,
-            city: bounded_text("address city", city, 128)?,
-            state,
-            zip: ZipCode::parse(zip)?,
+            line_1: bounded_text("address line_1", line_1, 256).at("line_1")?,
+            city: bounded_text("address city", city, 128).at("city")?,
+            state: UsState::parse(state).at("state")?,
+            zip: ZipCode::parse(zip).at("zip_code")?,
         })
     }
 }
@@ -209,11 +142,25 @@ impl Auditorium {
     }
 }
 
+/// A theatre's phone: E.164 like every phone, and on the North American plan, since
+/// theatres are in the US.
+fn theatre_phone(raw: &str) -> Result<Phone, ValidationError> {
+    let phone = Phone::parse(raw)?;
+    if phone.is_north_american() {
+        Ok(phone)
+    } else {
+        Err(ValidationError::new(format!(
+            "phone {} must be a US number, e.g. \"+16175550100\"",
+            quote(raw)
+        )))
+    }
+}
+
 /// A validated CreateTheatre request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTheatre {
     pub name: String,
-    pub phone: UsPhone,
+    pub phone: Phone,
     pub address: Address,
     pub auditoriums: Vec<Auditorium>,
     /// `None`: take the ZIP code's coordinates.
@@ -250,7 +197,7 @@ impl NewTheatre {
         }
         Ok(Self {
             name: bounded_text("name", name, 200).at("name")?,
-            phone: UsPhone::parse(phone).at("phone")?,
+            phone: theatre_phone(phone).at("phone")?,
             address,
             auditoriums,
             coordinates,
@@ -263,7 +210,7 @@ impl NewTheatre {
 pub struct Theatre {
     pub id: TheatreId,
     pub name: String,
-    pub phone: UsPhone,
+    pub phone: Phone,
     pub address: Address,
     pub coordinates: Coordinates,
     pub auditoriums: Vec<Auditorium>,
@@ -271,29 +218,6 @@ pub struct Theatre {
     pub time_zone: TimeZone,
     /// Distance from the searched ZIP code, when there was one.
     pub distance_miles: Option<f64>,
-}
-
-/// The admin's idempotency key: 1..=64 printable ASCII characters, no spaces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(String);
-
-impl RequestId {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        if raw.is_empty() {
-            return Err(ValidationError::new(
-                "request_id is required: send a UUID that you reuse when retrying",
-            ));
-        }
-        if raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ValidationError::new(
-                "request_id must be at most 64 printable ASCII characters without spaces",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A validated CreateShowtime request.
@@ -370,9 +294,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn phones_are_exactly_e164() {
+    fn theatre_phones_are_us_numbers_in_e164() {
         assert_eq!(
-            UsPhone::parse("+16175550100").map(|p| p.0),
+            theatre_phone("+16175550100").map(|p| p.as_str().to_owned()),
             Ok("+16175550100".into())
         );
         for bad in [
@@ -387,7 +311,7 @@ mod tests {
             "+1617555010",
             "+442079460958",
         ] {
-            assert!(UsPhone::parse(bad).is_err(), "{bad:?}");
+            assert!(theatre_phone(bad).is_err(), "{bad:?}");
         }
     }
 
@@ -395,9 +319,6 @@ mod tests {
         #[test]
         fn parsers_never_panic_nor_accept_control_chars(raw in proptest::prelude::any::<String>()) {
             for accepted in [
-                UsPhone::parse(&raw).map(|p| p.0).ok(),
-                ZipCode::parse(&raw).map(|z| z.0).ok(),
-                RequestId::parse(&raw).map(|r| r.0).ok(),
                 NewMovie::parse(&raw, 100, Some(Rating::G)).map(|m| m.name).ok(),
                 Auditorium::parse(&raw, 10).map(|a| a.room).ok(),
                 Address::parse(&raw, &raw, "MA", "02139").map(|a| a.line_1).ok(),

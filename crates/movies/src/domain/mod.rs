@@ -6,6 +6,7 @@ mod search;
 mod time_zone;
 
 pub use catalogue::*;
+pub use cinema_runtime::domain::{Phone, RequestId, UsState, ZipCode};
 pub use cinema_runtime::error::ValidationError;
 pub use search::*;
 pub use time_zone::TimeZone;

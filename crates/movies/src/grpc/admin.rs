@@ -59,7 +59,7 @@ impl MoviesAdminService for AdminApi {
         let coordinates = new.coordinates.unwrap_or(zip_location);
         let time_zone = new.time_zone.unwrap_or_else(|| {
             TimeZone::for_us_location(
-                &new.address.state,
+                new.address.state.as_str(),
                 coordinates.latitude,
                 coordinates.longitude,
             )

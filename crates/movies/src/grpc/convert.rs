@@ -178,7 +178,7 @@ pub fn theatre(theatre: &Theatre) -> pb::Theatre {
         address: Some(pb::Address {
             line_1: theatre.address.line_1.clone(),
             city: theatre.address.city.clone(),
-            state: theatre.address.state.clone(),
+            state: theatre.address.state.as_str().to_owned(),
             zip_code: theatre.address.zip.as_str().to_owned(),
         }),
         latitude: theatre.coordinates.latitude,

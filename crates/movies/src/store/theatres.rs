@@ -3,7 +3,8 @@ use sqlx::types::Json;
 
 use crate::Error;
 use crate::domain::{
-    Address, Auditorium, Coordinates, NewTheatre, Theatre, TheatreId, TimeZone, UsPhone, ZipCode,
+    Address, Auditorium, Coordinates, NewTheatre, Phone, Theatre, TheatreId, TimeZone, UsState,
+    ZipCode,
 };
 
 pub async fn zip_coordinates(pool: &PgPool, zip: &ZipCode) -> Result<Option<Coordinates>, Error> {
@@ -32,7 +33,7 @@ pub async fn insert_theatre(
         new.phone.as_str(),
         new.address.line_1,
         new.address.city,
-        new.address.state,
+        new.address.state.as_str(),
         new.address.zip.as_str(),
         coordinates.latitude,
         coordinates.longitude,
@@ -96,11 +97,13 @@ impl TheatreRow {
                 })
                 .collect(),
             name: self.name,
-            phone: UsPhone::from_db(self.phone),
+            phone: Phone::from_db(self.phone),
             address: Address {
                 line_1: self.address_line_1,
                 city: self.city,
-                state: self.state,
+                state: UsState::from_db(&self.state).ok_or_else(|| {
+                    Error::unexpected(format!("theatre {} has state {:?}", self.id, self.state))
+                })?,
                 zip: ZipCode::from_db(self.zip),
             },
             coordinates: Coordinates {

@@ -11,17 +11,17 @@ pub use confirmation::Confirmation;
 pub use hold::{Hold, HoldDraft, HoldId, HoldStatus, HoldTtl};
 pub use order::{
     Basket, Fingerprint, LineRequest, MAX_ITEM_QUANTITY, MAX_ITEMS, Order, OrderDraft, OrderLines,
-    OrderStatus, PaymentSummary, Phone, PricedLine, RequestId,
+    OrderStatus, PaymentSummary, PricedLine,
 };
 pub use payment::{
-    Address, CardBrand, CardNumber, CreditCard, Email, Expiry, PaymentMethod, PromoCode, UsState,
-    ZipCode,
+    Address, CardBrand, CardNumber, CreditCard, Email, Expiry, PaymentMethod, PromoCode,
 };
 pub use product::{
     CallbackEndpoint, Cents, Description, ExternalRef, NewProduct, ProductId, ProviderId,
     ProviderName, Quantity,
 };
 
+pub use cinema_runtime::domain::{Phone, RequestId, UsState, ZipCode};
 pub use cinema_runtime::error::ValidationError;
 
 /// Parses an opaque id made of decimal digits (the store's bigint keys).

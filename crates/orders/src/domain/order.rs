@@ -1,32 +1,9 @@
 use sha2::{Digest, Sha256};
 
-use super::{PaymentMethod, ProductId, ValidationError};
+use super::{PaymentMethod, Phone, ProductId, RequestId, ValidationError};
 
 pub const MAX_ITEMS: usize = 100;
 pub const MAX_ITEM_QUANTITY: i64 = 10_000;
-
-/// The client's idempotency key: 1..=64 printable ASCII characters, no spaces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(String);
-
-impl RequestId {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        if raw.is_empty() {
-            return Err(ValidationError::new(
-                "request_id is required: send a UUID that you reuse when retrying",
-            ));
-        }
-        if raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ValidationError::new(
-                "request_id must be at most 64 printable ASCII characters without spaces",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// One item as the client sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,42 +69,6 @@ impl OrderLines {
 }
 
 /// A customer phone number that can receive texts, in E.164 form (`+14155550100`).
-/// Checked with the SMS module's own rules, so an accepted number can be texted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phone(String);
-
-impl Phone {
-    /// Numbers without a country code are read as US numbers.
-    pub const DEFAULT_REGION: cinema_sms::Region = cinema_sms::Region::US;
-
-    /// Exactly E.164 (`+`, then 8 to 15 digits, the first not 0), and a number that
-    /// the numbering plan allows, so what is stored and texted is what was sent:
-    /// nothing around the number is cleaned away.
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let invalid = |why: &str| {
-            ValidationError::new(format!(
-                "customer phone {} {why}; use the E.164 form, e.g. \"+14155550100\"",
-                cinema_runtime::text::quote(raw)
-            ))
-        };
-        let digits = raw.strip_prefix('+').unwrap_or_default();
-        let e164 = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
-        if !e164 {
-            return Err(invalid("is not in E.164 form"));
-        }
-        match cinema_sms::PhoneNumber::parse(raw, Self::DEFAULT_REGION) {
-            Ok(number) if number.as_str() == raw => Ok(Self(raw.to_owned())),
-            _ => Err(invalid("is not a valid phone number")),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// A SHA-256 digest of what an order asks for, kept with its request id so a retry can
 /// be told from a different request that reuses the id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,41 +204,10 @@ mod tests {
         assert!(OrderLines::parse(&many[..100]).is_ok());
     }
 
-    #[test]
-    fn request_ids_and_phones() {
-        assert!(RequestId::parse("").is_err());
-        assert!(RequestId::parse(&"a".repeat(65)).is_err());
-        assert!(RequestId::parse("has space").is_err());
-        assert!(RequestId::parse("6f1c3b0e-8d7a-4a57-9c0c-2f4d5e6a7b8c").is_ok());
-        assert_eq!(
-            Phone::parse("+14155550132").map(|p| p.0),
-            Ok("+14155550132".into())
-        );
-        assert_eq!(
-            Phone::parse("+442079460958").map(|p| p.0),
-            Ok("+442079460958".into())
-        );
-        for bad in [
-            "+1 (415) 555-0132",
-            "415 555 0132",
-            "++14155550132",
-            "\u{7}+14155550132",
-            "+14155550132\0",
-            " +14155550132",
-            "555-0100",
-            "+0123456789",
-            "+1415555013",
-        ] {
-            assert!(Phone::parse(bad).is_err(), "{bad:?}");
-        }
-    }
-
     proptest::proptest! {
         #[test]
         fn parsers_never_panic_nor_accept_control_chars(raw in proptest::prelude::any::<String>()) {
             for accepted in [
-                Phone::parse(&raw).map(|p| p.0).ok(),
-                RequestId::parse(&raw).map(|r| r.0).ok(),
                 super::super::Description::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
                 super::super::ExternalRef::parse(&raw).map(|d| d.as_str().to_owned()).ok(),
                 super::super::CallbackEndpoint::parse(&raw).map(|d| d.as_str().to_owned()).ok(),

@@ -61,13 +61,10 @@ impl Stack {
         let movies_db = TestDatabase::create().await?;
 
         let orders = cinema_orders::Application::build(cinema_orders::config::Settings {
-            database_url: SecretString::from(orders_db.url().to_owned()),
+            database: cinema_service::service::DatabaseSettings::new(orders_db.url().to_owned()),
             listen_addr: "127.0.0.1:0".parse()?,
             admin_token: secret(ORDERS_ADMIN_TOKEN),
-            skip_migrations: false,
-            db_max_connections: 20,
-            metrics_addr: None,
-            health_interval_ms: 2000,
+            serving: Default::default(),
             callback_token: secret(CALLBACK_TOKEN),
             dispatcher: true,
             dispatch: cinema_orders::dispatcher::DispatchSettings {
@@ -89,7 +86,7 @@ impl Stack {
         }));
 
         let movies = cinema_movies::Application::build(cinema_movies::config::Settings {
-            database_url: SecretString::from(movies_db.url().to_owned()),
+            database: cinema_service::service::DatabaseSettings::new(movies_db.url().to_owned()),
             listen_addr: "127.0.0.1:0".parse()?,
             admin_token: secret(MOVIES_ADMIN_TOKEN),
             orders_endpoint: format!("http://{orders_addr}"),
@@ -99,10 +96,7 @@ impl Stack {
             callback_endpoint: None,
             callback_token: secret(CALLBACK_TOKEN),
             cleaning_gap_minutes: 15,
-            skip_migrations: false,
-            db_max_connections: 20,
-            metrics_addr: None,
-            health_interval_ms: 2000,
+            serving: Default::default(),
         })
         .await?;
         let movies_addr = movies.local_addr();

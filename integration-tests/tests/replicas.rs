@@ -18,7 +18,6 @@ use cinema_integration_tests::{
     CALLBACK_TOKEN, MOVIES_ADMIN_TOKEN, ORDERS_ADMIN_TOKEN, eventually, visa,
 };
 use cinema_testkit::TestDatabase;
-use clap::Parser;
 use secrecy::SecretString;
 use tokio::task::JoinSet;
 
@@ -61,9 +60,10 @@ impl OrdersReplica {
             format!("--milio-token={}", sim.milio_token),
             format!("--milio-registered-phone={}", sim.milio_registered_phone),
         ];
-        let settings = cinema_orders::config::Cli::try_parse_from(args)
-            .expect("orders settings")
-            .settings;
+        let settings =
+            cinema_service::service::try_parse_from::<cinema_orders::Application, _>(args)
+                .expect("orders settings")
+                .settings;
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -122,7 +122,7 @@ async fn start_movies(
     if let Some(endpoint) = callback_endpoint {
         args.push(format!("--callback-endpoint={endpoint}"));
     }
-    let settings = cinema_movies::config::Cli::try_parse_from(args)
+    let settings = cinema_service::service::try_parse_from::<cinema_movies::Application, _>(args)
         .expect("movies settings")
         .settings;
     let app = cinema_movies::Application::build(settings)
@@ -136,7 +136,7 @@ async fn start_movies(
 
 /// How many calls of `rpc` the movies replicas of this process answered OK.
 async fn movies_answered(rpc: &str) -> u64 {
-    let text = cinema_runtime::metrics::render().await;
+    let text = cinema_service::metrics::render().await;
     text.lines()
         .filter(|l| {
             l.starts_with("grpc_server_requests_total{")
@@ -341,7 +341,7 @@ async fn all_sold_out(movies_pool: &sqlx::PgPool, showtimes: &[movies::Showtime]
 async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
     cinema_testkit::init_test_logging();
     // The recorder counts what the movies replicas answer.
-    cinema_runtime::metrics::handle();
+    cinema_service::metrics::handle();
     let sms = cinema_sms::simulator::Simulator::start(
         "127.0.0.1:0".parse().expect("addr"),
         Default::default(),

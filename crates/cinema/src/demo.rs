@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn every_demo_theatre_is_at_a_known_zip_code() {
-        let zips = cinema_runtime::zips::us_zip_codes().expect("parses");
+        let zips = cinema_service::zips::us_zip_codes().expect("parses");
         for t in THEATRES {
             assert!(
                 zips.iter().any(|z| z.zip == t.zip),

@@ -100,8 +100,8 @@ struct UpArgs {
     #[arg(long, env = "ORDERS_PAYMENT_LATENCY_MS", default_value_t = 0)]
     payment_latency_ms: u64,
     /// Log format of the services.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = cinema_runtime::LogFormat::Text)]
-    log_format: cinema_runtime::LogFormat,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = cinema_service::LogFormat::Text)]
+    log_format: cinema_service::LogFormat,
     /// Serve Prometheus metrics of both services on `http://<addr>/metrics` (off
     /// unless given).
     #[arg(long, env = "METRICS_ADDR")]
@@ -120,10 +120,10 @@ pub struct DemoArgs {
     #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
     orders: String,
     /// The token the movies service accepts for admin calls.
-    #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = cinema_runtime::parse_secret, hide_env_values = true)]
+    #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = cinema_service::parse_secret, hide_env_values = true)]
     movies_admin_token: secrecy::SecretString,
     /// The movies service's database, for its ZIP codes.
-    #[arg(long, env = "MOVIES_DATABASE_URL", value_parser = cinema_runtime::parse_secret, hide_env_values = true)]
+    #[arg(long, env = "MOVIES_DATABASE_URL", value_parser = cinema_service::parse_secret, hide_env_values = true)]
     movies_database_url: secrecy::SecretString,
 }
 

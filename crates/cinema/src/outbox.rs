@@ -13,7 +13,7 @@ pub struct OutboxArgs {
     #[command(subcommand)]
     command: OutboxCommand,
     /// The orders service's admin token.
-    #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = cinema_runtime::parse_secret, hide_env_values = true, global = true)]
+    #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = cinema_service::parse_secret, hide_env_values = true, global = true)]
     orders_admin_token: Option<secrecy::SecretString>,
 }
 

@@ -58,9 +58,9 @@ async fn ensure_database(admin: &Url, name: &str) -> anyhow::Result<Url> {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    let _telemetry = cinema_runtime::init_telemetry(args.log_format, "cinema")?;
+    let _telemetry = cinema_service::init_telemetry(args.log_format, "cinema")?;
     // Before anything is announced: a Ctrl-C or SIGTERM from here on stops cleanly.
-    let mut stop_signal = std::pin::pin!(cinema_runtime::shutdown_signal());
+    let mut stop_signal = std::pin::pin!(cinema_service::shutdown_signal());
     let admin = Url::parse(&args.database_url).context("DATABASE_URL is not a valid URL")?;
     if !args
         .db_prefix
@@ -82,15 +82,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let callback_token = token("ORDERS_CALLBACK_TOKEN");
 
     let orders = cinema_orders::Application::build(cinema_orders::config::Settings {
-        database_url: SecretString::from(orders_db.to_string()),
+        database: cinema_service::service::DatabaseSettings {
+            db_max_connections: 10,
+            ..cinema_service::service::DatabaseSettings::new(orders_db.to_string())
+        },
         listen_addr: args.orders_addr,
         admin_token: Some(orders_token.clone()),
-        skip_migrations: false,
-        db_max_connections: 10,
         // One listener serves both services' metrics: they share this process's
         // recorder, told apart by the `service` label.
-        metrics_addr: args.metrics_addr,
-        health_interval_ms: 2000,
+        serving: cinema_service::service::ServingSettings {
+            metrics_addr: args.metrics_addr,
+            health_interval_ms: 2000,
+        },
         callback_token: Some(callback_token.clone()),
         dispatcher: true,
         dispatch: cinema_orders::dispatcher::DispatchSettings::default(),
@@ -114,7 +117,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     .await
     .context("the orders service cannot start")?;
     let movies = cinema_movies::Application::build(cinema_movies::config::Settings {
-        database_url: SecretString::from(movies_db.to_string()),
+        database: cinema_service::service::DatabaseSettings {
+            db_max_connections: 10,
+            ..cinema_service::service::DatabaseSettings::new(movies_db.to_string())
+        },
         listen_addr: args.movies_addr,
         admin_token: Some(movies_token.clone()),
         orders_endpoint: format!("http://{}", orders.local_addr()),
@@ -124,10 +130,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         callback_endpoint: None,
         callback_token: Some(callback_token),
         cleaning_gap_minutes: 15,
-        skip_migrations: false,
-        db_max_connections: 10,
-        metrics_addr: None,
-        health_interval_ms: 2000,
+        serving: Default::default(),
     })
     .await
     .context("the movies service cannot start")?;
@@ -160,9 +163,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let cinema = Cinema::connect(config)?;
         let demo = async {
             // Each service loads its own reference data: the US ZIP codes.
-            let zips = cinema_runtime::zips::us_zip_codes()?;
-            let added = cinema_runtime::zips::load(&movies_pool, &zips).await?;
-            cinema_runtime::zips::load(&orders_pool, &zips).await?;
+            let zips = cinema_service::zips::us_zip_codes()?;
+            let added = cinema_service::zips::load(&movies_pool, &zips).await?;
+            cinema_service::zips::load(&orders_pool, &zips).await?;
             println!("ZIP codes: {added} added, of {}", zips.len());
             crate::demo::load(&cinema, &movies_pool).await
         };

@@ -112,13 +112,13 @@ impl Stack {
     /// What the compose stack's `orders-zips` and `movies-zips` jobs do before the
     /// demo: each service loads the US ZIP codes into its own database.
     async fn load_zip_codes(&self, database_url: &str, prefix: &str) {
-        let zips = cinema_runtime::zips::us_zip_codes().expect("the built-in list");
+        let zips = cinema_service::zips::us_zip_codes().expect("the built-in list");
         let pool = |service: &str| {
             sqlx::PgPool::connect_lazy(&url_with_db(database_url, &format!("{prefix}_{service}")))
                 .expect("pool")
         };
         for service in ["orders", "movies"] {
-            let added = cinema_runtime::zips::load(&pool(service), &zips)
+            let added = cinema_service::zips::load(&pool(service), &zips)
                 .await
                 .expect("the service loads its ZIP codes");
             assert!(added > 40_000, "{service}: {added}");

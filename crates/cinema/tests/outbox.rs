@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use cinema_client::orders_pb as pb;
 use cinema_client::orders_pb::orders_service_client::OrdersServiceClient;
-use clap::Parser;
 use serde_json::Value;
 use tonic::Request;
 
@@ -62,7 +61,7 @@ async fn outbox_list_shows_exhausted_messages_and_redrive_sends_them_again() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port");
-    let settings = cinema_orders::config::Cli::try_parse_from([
+    let settings = cinema_service::service::try_parse_from::<cinema_orders::Application, _>([
         "orders-service",
         "--database-url",
         database.url(),

@@ -2,7 +2,7 @@
 //!
 //! gRPC keeps one long-lived HTTP/2 connection per server, so a Kubernetes `Service`
 //! (which balances *connections*) pins a client to one replica. Two remedies work
-//! together here: the servers age connections out (`cinema_runtime::MAX_CONNECTION_AGE`),
+//! together here: the servers age connections out (`cinema_service::MAX_CONNECTION_AGE`),
 //! so even a single-address client is moved around over time; and a client given
 //! several servers balances every call over all of them:
 //!

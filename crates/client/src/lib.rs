@@ -60,7 +60,7 @@ pub struct ClientConfig {
     /// Retries after the first attempt, for calls that are safe to retry.
     pub retries: usize,
     /// Adds to every call's metadata, e.g. the caller's trace context
-    /// (`cinema_runtime::telemetry::inject_trace_context`), so a front-end's request
+    /// (`cinema_service::telemetry::inject_trace_context`), so a front-end's request
     /// and the calls it makes are one trace.
     pub call_metadata: Option<fn(&mut tonic::metadata::MetadataMap)>,
 }

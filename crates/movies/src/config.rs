@@ -3,34 +3,15 @@
 
 use std::net::SocketAddr;
 
-use cinema_runtime::{LogFormat, parse_secret};
-use clap::{Args, Parser};
+use cinema_service::parse_secret;
+use cinema_service::service::{DatabaseSettings, ServingSettings};
+use clap::Args;
 use secrecy::SecretString;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "movies-service",
-    version,
-    about = "The Cinema movies service (gRPC)"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub settings: Settings,
-    /// Log format: human-readable text, or one JSON object per line.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
-    pub log_format: LogFormat,
-}
-
-/// What the binary does; every service binary offers the same three.
-pub use cinema_runtime::ServiceCommand as Command;
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
-    /// Postgres connection URL of the movies database.
-    #[arg(long, env = "DATABASE_URL", value_parser = parse_secret, hide_env_values = true)]
-    pub database_url: SecretString,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 
     /// Address to serve gRPC on. Port 0 picks a free port.
     #[arg(long, env = "MOVIES_LISTEN_ADDR", default_value = "127.0.0.1:50051")]
@@ -77,39 +58,24 @@ pub struct Settings {
     #[arg(long, env = "MOVIES_CLEANING_GAP_MINUTES", default_value_t = 15)]
     pub cleaning_gap_minutes: u32,
 
-    /// Do not apply migrations at start-up (run `movies-service migrate` separately).
-    #[arg(long, env = "MOVIES_SKIP_MIGRATIONS")]
-    pub skip_migrations: bool,
-
-    /// Size of the database connection pool.
-    #[arg(long, env = "MOVIES_DB_MAX_CONNECTIONS", default_value_t = 20)]
-    pub db_max_connections: u32,
-
-    /// Serve Prometheus metrics on `http://<addr>/metrics`. Off when unset.
-    #[arg(long, env = "METRICS_ADDR")]
-    pub metrics_addr: Option<SocketAddr>,
-
-    /// How often gRPC health checks the database while it answers. A call that finds
-    /// the database unreachable triggers a check at once, and while it is down health
-    /// checks every 200 ms, so this only bounds how late a silent outage is noticed.
-    #[arg(long, env = "HEALTH_INTERVAL_MS", default_value_t = 2000)]
-    pub health_interval_ms: u64,
+    #[command(flatten)]
+    pub serving: ServingSettings,
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use cinema_service::service::{command, try_parse_from};
 
-    use super::*;
+    use crate::Application;
 
     #[test]
     fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command::<Application>().debug_assert();
     }
 
     #[test]
     fn secrets_stay_hidden() {
-        let cli = Cli::try_parse_from([
+        let cli = try_parse_from::<Application, _>([
             "movies-service",
             "--database-url",
             "postgres://u:pw@x/y",

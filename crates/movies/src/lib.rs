@@ -16,7 +16,9 @@
 //!   checked against the migrations (offline data in `.sqlx/`). GetShowtimes is one
 //!   statement, `store/search_showtimes.sql`; "near a ZIP code" is the SQL function
 //!   `theatres_within` (migrations/movies).
-//! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped`.
+//! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped` on the
+//!   kit's `Foundation`, used by `main` (one call of `cinema_service::service::main`),
+//!   the tests and the local launcher alike; settings flatten the kit's shared ones.
 
 pub mod config;
 pub mod domain;
@@ -26,5 +28,5 @@ pub mod scheduling;
 pub mod startup;
 pub mod store;
 
-pub use cinema_runtime::error::Error;
+pub use cinema_service::error::Error;
 pub use startup::Application;

@@ -53,8 +53,8 @@ impl OrdersGateway {
     fn request<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
         // The orders service's logs for this call continue our trace.
-        cinema_runtime::telemetry::inject_trace_context(request.metadata_mut());
-        if let Some(value) = cinema_runtime::BearerAuth::header_value(&self.token) {
+        cinema_service::telemetry::inject_trace_context(request.metadata_mut());
+        if let Some(value) = cinema_service::BearerAuth::header_value(&self.token) {
             request.metadata_mut().insert("authorization", value);
         }
         request
@@ -119,7 +119,7 @@ fn orders_error(call: &str, status: Status) -> Error {
         // AddProduct: the showtime id reserved for this request id was registered with
         // other values by an earlier attempt that did not finish.
         ErrorKind::Conflict => Error::Conflict {
-            reason: cinema_runtime::error::Reason::RequestIdReused,
+            reason: cinema_service::error::Reason::RequestIdReused,
             message: "an earlier attempt with this request_id registered other values; \
                       use a new request_id"
                 .into(),

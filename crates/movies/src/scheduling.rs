@@ -22,7 +22,7 @@ use crate::Error;
 use crate::domain::{NewShowtime, Showtime};
 use crate::orders_gateway::OrdersGateway;
 use crate::store::{self, Inserted};
-use cinema_runtime::error::Reason;
+use cinema_service::error::Reason;
 
 #[derive(Debug)]
 pub struct Scheduler {

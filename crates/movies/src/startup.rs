@@ -1,6 +1,8 @@
-//! Building and running the service. `Application::build` binds the listener and
-//! prepares the database, so callers (main, tests, the local launcher) learn the bound
-//! address before serving starts; `run_until_stopped` serves until `shutdown` resolves.
+//! Building and running the service on the kit's `Foundation`. `Application::build`
+//! connects, migrates and binds, so callers (main, tests, the local launcher) learn the
+//! bound address before serving starts; `run_until_stopped` serves until `shutdown`
+//! resolves. `cinema_service::service!` makes it the kit's `Service`, whose
+//! `service::main` is the binary.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,9 +13,9 @@ use anyhow::Context;
 use cinema_proto::movies::v1::movies_admin_service_server::MoviesAdminServiceServer;
 use cinema_proto::movies::v1::movies_service_server::MoviesServiceServer;
 use cinema_proto::orders::v1::product_provider_service_server::ProductProviderServiceServer;
-use cinema_runtime::BearerAuth;
+use cinema_service::BearerAuth;
+use cinema_service::service::Foundation;
 use sqlx::PgPool;
-use tokio::net::TcpListener;
 use tonic::{Request, Status};
 
 use crate::config::Settings;
@@ -24,29 +26,21 @@ use crate::{Error, store};
 
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
-    addr: SocketAddr,
-    pool: PgPool,
+    foundation: Foundation,
     admin_auth: BearerAuth,
     /// Checks the orders service's callbacks.
     callback_auth: BearerAuth,
     scheduler: Arc<Scheduler>,
-    metrics: Option<cinema_runtime::metrics::MetricsListener>,
-    health: cinema_runtime::health::Intervals,
 }
 
-pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    cinema_runtime::connect_database(&settings.database_url, settings.db_max_connections)
-        .await
-        .context("cannot connect to the movies database (check DATABASE_URL)")
-}
-
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    store::MIGRATOR
-        .run(pool)
-        .await
-        .context("cannot apply the movies database migrations")
-}
+cinema_service::service!(Application {
+    settings: Settings,
+    binary: "movies-service",
+    about: "The Cinema movies service (gRPC)",
+    health_service: "cinema.movies.v1.MoviesService",
+    name: SERVICE,
+    migrator: store::MIGRATOR,
+});
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
@@ -61,15 +55,8 @@ impl Application {
             "ORDERS_ADMIN_TOKEN (or --orders-token) is required: showtimes are registered \
              as products with the orders service",
         )?;
-        let pool = connect(&settings).await?;
-        if !settings.skip_migrations {
-            migrate(&pool).await?;
-        }
-        let listener = TcpListener::bind(settings.listen_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
-        let addr = listener.local_addr()?;
-        let metrics = cinema_runtime::metrics::bind_optional(settings.metrics_addr).await?;
+        let foundation = Foundation::of::<Self>(&settings).await?;
+        let (pool, addr) = (foundation.pool().clone(), foundation.local_addr());
 
         let callback_endpoint = match &settings.callback_endpoint {
             Some(endpoint) => endpoint.clone(),
@@ -93,31 +80,24 @@ impl Application {
             Duration::from_secs(u64::from(settings.cleaning_gap_minutes) * 60),
         ));
         Ok(Self {
-            listener,
-            addr,
-            pool,
+            foundation,
             admin_auth: BearerAuth::new(admin_token),
             callback_auth: BearerAuth::new(callback_token),
             scheduler,
-            metrics,
-            health: cinema_runtime::health::Intervals {
-                healthy: Duration::from_millis(settings.health_interval_ms.max(10)),
-                ..Default::default()
-            },
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.foundation.local_addr()
     }
 
     /// Where `/metrics` is served, when `METRICS_ADDR` is set.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().map(|m| m.local_addr())
+        self.foundation.metrics_addr()
     }
 
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.foundation.pool()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting calls, lets in-flight
@@ -126,22 +106,10 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (standard, health) = cinema_runtime::standard_routes(
-            self.pool.clone(),
-            vec![
-                <MoviesServiceServer<PublicApi> as tonic::server::NamedService>::NAME,
-                <MoviesAdminServiceServer<AdminApi> as tonic::server::NamedService>::NAME,
-                <ProductProviderServiceServer<CallbacksApi> as tonic::server::NamedService>::NAME,
-            ],
-            cinema_proto::FILE_DESCRIPTOR_SET,
-            self.health,
-        )
-        .await
-        .context("cannot build the health and reflection services")?;
-
+        let pool = self.foundation.pool().clone();
         let auth = self.admin_auth.clone();
         let admin = MoviesAdminServiceServer::with_interceptor(
-            AdminApi::new(self.pool.clone(), self.scheduler.clone()),
+            AdminApi::new(pool.clone(), self.scheduler.clone()),
             move |request: Request<()>| -> Result<Request<()>, Status> {
                 auth.check(request.metadata()).map_err(Error::from)?;
                 Ok(request)
@@ -150,7 +118,7 @@ impl Application {
 
         let callback_auth = self.callback_auth.clone();
         let callbacks = ProductProviderServiceServer::with_interceptor(
-            CallbacksApi::new(self.pool.clone()),
+            CallbacksApi::new(pool.clone()),
             move |request: Request<()>| -> Result<Request<()>, Status> {
                 callback_auth
                     .check(request.metadata())
@@ -158,36 +126,34 @@ impl Application {
                 Ok(request)
             },
         );
+        let public = MoviesServiceServer::new(PublicApi::new(pool.clone()));
 
         // Register with orders in the background: our own start never waits for it.
         let registration = tokio::spawn(register_with_orders(self.scheduler.clone()));
-
-        let pool = self.pool.clone();
-        let _collector = cinema_runtime::metrics::register_collector(Arc::new(move || {
-            cinema_runtime::metrics::record_pool(SERVICE, &pool);
+        let collected = pool.clone();
+        let collector: cinema_service::metrics::Collector = Arc::new(move || {
+            cinema_service::metrics::record_pool(SERVICE, &collected);
             Box::pin(async {})
-        }));
-        let metrics = self.metrics.map(|m| m.spawn());
-
-        tracing::info!(addr = %self.addr, "movies service listening");
-        let shutdown = async move {
-            shutdown.await;
-            tracing::info!("shutting down: draining in-flight calls");
-            health.shutting_down().await;
-        };
-        cinema_runtime::server_builder(SERVICE)
-            .add_routes(standard)
-            .add_service(MoviesServiceServer::new(PublicApi::new(self.pool.clone())))
-            .add_service(admin)
-            .add_service(callbacks)
-            .serve_with_incoming_shutdown(cinema_runtime::incoming(self.listener), shutdown)
-            .await
-            .context("gRPC server failed")?;
+        });
+        self.foundation
+            .serve(
+                vec![
+                    <MoviesServiceServer<PublicApi> as tonic::server::NamedService>::NAME,
+                    <MoviesAdminServiceServer<AdminApi> as tonic::server::NamedService>::NAME,
+                    <ProductProviderServiceServer<CallbacksApi> as tonic::server::NamedService>::NAME,
+                ],
+                |routes| {
+                    routes
+                        .add_service(public)
+                        .add_service(admin)
+                        .add_service(callbacks)
+                },
+                collector,
+                shutdown,
+            )
+            .await?;
         registration.abort();
-        if let Some(metrics) = metrics {
-            metrics.stop().await;
-        }
-        self.pool.close().await;
+        pool.close().await;
         tracing::info!("movies service stopped");
         Ok(())
     }

@@ -3,34 +3,15 @@
 
 use std::net::SocketAddr;
 
-use cinema_runtime::{LogFormat, parse_secret};
-use clap::{Args, Parser};
+use cinema_service::parse_secret;
+use cinema_service::service::{DatabaseSettings, ServingSettings};
+use clap::Args;
 use secrecy::SecretString;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "orders-service",
-    version,
-    about = "The Cinema orders service (gRPC)"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub settings: Settings,
-    /// Log format: human-readable text, or one JSON object per line.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
-    pub log_format: LogFormat,
-}
-
-/// What the binary does; every service binary offers the same three.
-pub use cinema_runtime::ServiceCommand as Command;
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
-    /// Postgres connection URL of the orders database.
-    #[arg(long, env = "DATABASE_URL", value_parser = parse_secret, hide_env_values = true)]
-    pub database_url: SecretString,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 
     /// Address to serve gRPC on. Port 0 picks a free port.
     #[arg(long, env = "ORDERS_LISTEN_ADDR", default_value = "127.0.0.1:50052")]
@@ -40,23 +21,8 @@ pub struct Settings {
     #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = parse_secret, hide_env_values = true)]
     pub admin_token: Option<SecretString>,
 
-    /// Do not apply migrations at start-up (run `orders-service migrate` separately).
-    #[arg(long, env = "ORDERS_SKIP_MIGRATIONS")]
-    pub skip_migrations: bool,
-
-    /// Size of the database connection pool.
-    #[arg(long, env = "ORDERS_DB_MAX_CONNECTIONS", default_value_t = 20)]
-    pub db_max_connections: u32,
-
-    /// Serve Prometheus metrics on `http://<addr>/metrics`. Off when unset.
-    #[arg(long, env = "METRICS_ADDR")]
-    pub metrics_addr: Option<SocketAddr>,
-
-    /// How often gRPC health checks the database while it answers. A call that finds
-    /// the database unreachable triggers a check at once, and while it is down health
-    /// checks every 200 ms, so this only bounds how late a silent outage is noticed.
-    #[arg(long, env = "HEALTH_INTERVAL_MS", default_value_t = 2000)]
-    pub health_interval_ms: u64,
+    #[command(flatten)]
+    pub serving: ServingSettings,
 
     /// Bearer token presented to providers on sold-out / available callbacks; they must
     /// be configured to accept it. Required to serve.
@@ -186,25 +152,26 @@ impl SmsSettings {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use cinema_service::ServiceCommand;
+    use cinema_service::service::{command, try_parse_from};
 
-    use super::*;
+    use crate::Application;
 
     #[test]
     fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command::<Application>().debug_assert();
     }
 
     #[test]
     fn migrate_does_not_need_the_admin_token() {
-        let cli = Cli::try_parse_from([
+        let cli = try_parse_from::<Application, _>([
             "orders-service",
             "--database-url",
             "postgres://x/y",
             "migrate",
         ])
         .expect("parses");
-        assert!(matches!(cli.command, Some(Command::Migrate)));
+        assert!(matches!(cli.command, Some(ServiceCommand::Migrate)));
         assert!(cli.settings.admin_token.is_none());
         assert!(
             !format!("{cli:?}").contains("postgres://x/y"),

@@ -309,7 +309,7 @@ impl Dispatcher {
                     span.record("product_id", tracing::field::display(product));
                 }
                 if let Some(traceparent) = &message.traceparent {
-                    cinema_runtime::telemetry::continue_trace(&span, traceparent);
+                    cinema_service::telemetry::continue_trace(&span, traceparent);
                 }
                 let deadline = self.settings.attempt_timeout(message.kind());
                 let outcome = match tokio::time::timeout(deadline, self.attempt(message))
@@ -479,8 +479,8 @@ impl Dispatcher {
 
     fn authorized<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        cinema_runtime::telemetry::inject_trace_context(request.metadata_mut());
-        if let Some(value) = cinema_runtime::BearerAuth::header_value(&self.callback_token) {
+        cinema_service::telemetry::inject_trace_context(request.metadata_mut());
+        if let Some(value) = cinema_service::BearerAuth::header_value(&self.callback_token) {
             request.metadata_mut().insert("authorization", value);
         }
         request

@@ -17,10 +17,11 @@
 //! - [`dispatcher`]: delivers the outbox (callbacks to providers, texts to customers)
 //!   with retries, each kind its own way; `deliver_due()` drains it on demand.
 //! - [`texts`]: what customers are texted about their orders.
-//! - errors: `cinema_runtime::error`, one type; its codes and `google.rpc` details come
+//! - errors: `cinema_service::error`, one type; its codes and `google.rpc` details come
 //!   from the contract's table, `cinema_proto::error`.
-//! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped`, used by
-//!   `main`, the tests and the local launcher alike.
+//! - [`startup`] and [`config`]: `Application::build` / `run_until_stopped` on the
+//!   kit's `Foundation`, used by `main` (one call of `cinema_service::service::main`),
+//!   the tests and the local launcher alike; settings flatten the kit's shared ones.
 
 pub mod checkout;
 pub mod config;
@@ -35,7 +36,7 @@ pub mod texts;
 pub use startup::Application;
 
 /// The service-wide error type (shared by every Cinema service).
-pub use cinema_runtime::error::Error;
+pub use cinema_service::error::Error;
 pub mod error {
-    pub use cinema_runtime::error::{Error, Reason};
+    pub use cinema_service::error::{Error, Reason};
 }

@@ -1,6 +1,8 @@
-//! Building and running the service. `Application::build` binds the listener and
-//! prepares the database, so callers (main, tests, the local launcher) learn the bound
-//! address before serving starts; `run_until_stopped` serves until `shutdown` resolves.
+//! Building and running the service on the kit's `Foundation`. `Application::build`
+//! connects, migrates and binds, so callers (main, tests, the local launcher) learn the
+//! bound address before serving starts; `run_until_stopped` serves until `shutdown`
+//! resolves. `cinema_service::service!` makes it the kit's `Service`, whose
+//! `service::main` is the binary.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,8 +12,8 @@ use std::time::Duration;
 use anyhow::Context;
 use cinema_proto::orders::v1::orders_admin_service_server::OrdersAdminServiceServer;
 use cinema_proto::orders::v1::orders_service_server::OrdersServiceServer;
+use cinema_service::service::Foundation;
 use sqlx::PgPool;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkout::Checkout;
@@ -24,9 +26,7 @@ use crate::store;
 
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
-    addr: SocketAddr,
-    pool: PgPool,
+    foundation: Foundation,
     api: OrdersApi,
     admin_api: AdminApi,
     /// Delivers the outbox; its loop runs in this process only when configured to.
@@ -34,24 +34,16 @@ pub struct Application {
     run_dispatcher: bool,
     checkout: Checkout,
     hold_sweep: Duration,
-    metrics: Option<cinema_runtime::metrics::MetricsListener>,
-    health: cinema_runtime::health::Intervals,
 }
 
-/// Connects to the database named in the settings.
-pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    cinema_runtime::connect_database(&settings.database_url, settings.db_max_connections)
-        .await
-        .context("cannot connect to the orders database (check DATABASE_URL)")
-}
-
-/// Applies the orders database's migrations.
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    store::MIGRATOR
-        .run(pool)
-        .await
-        .context("cannot apply the orders database migrations")
-}
+cinema_service::service!(Application {
+    settings: Settings,
+    binary: "orders-service",
+    about: "The Cinema orders service (gRPC)",
+    health_service: "cinema.orders.v1.OrdersService",
+    name: SERVICE,
+    migrator: store::MIGRATOR,
+});
 
 impl Application {
     /// Builds the service with the simulated payment processor.
@@ -70,15 +62,8 @@ impl Application {
         let callback_token = settings.callback_token.clone().context(
             "ORDERS_CALLBACK_TOKEN (or --callback-token) is required: providers accept callbacks only with it",
         )?;
-        let pool = connect(&settings).await?;
-        if !settings.skip_migrations {
-            migrate(&pool).await?;
-        }
-        let listener = TcpListener::bind(settings.listen_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
-        let addr = listener.local_addr()?;
-        let metrics = cinema_runtime::metrics::bind_optional(settings.metrics_addr).await?;
+        let foundation = Foundation::of::<Self>(&settings).await?;
+        let pool = foundation.pool().clone();
         let sms = match settings.sms.to_config()? {
             Some(config) => Some(config.build().context("invalid SMS configuration")?),
             None => {
@@ -93,7 +78,7 @@ impl Application {
             HoldTtl::from_config(settings.checkout.checkout_hold_secs),
             Duration::from_millis(settings.checkout.payment_timeout_ms),
         );
-        let admin = cinema_runtime::BearerAuth::new(admin_token);
+        let admin = cinema_service::BearerAuth::new(admin_token);
         let api = OrdersApi::new(pool.clone(), checkout.clone(), admin.clone());
         let admin_api = AdminApi::new(pool.clone(), admin);
         let dispatcher = Arc::new(Dispatcher::new(
@@ -103,35 +88,28 @@ impl Application {
             sms,
         ));
         Ok(Self {
-            listener,
-            addr,
-            pool,
+            foundation,
             api,
             admin_api,
             dispatcher,
             run_dispatcher: settings.dispatcher,
             checkout,
             hold_sweep: Duration::from_millis(settings.checkout.hold_sweep_ms.max(10)),
-            metrics,
-            health: cinema_runtime::health::Intervals {
-                healthy: Duration::from_millis(settings.health_interval_ms.max(10)),
-                ..Default::default()
-            },
         })
     }
 
     /// The address the service listens on (useful when it was asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.foundation.local_addr()
     }
 
     /// Where `/metrics` is served, when `METRICS_ADDR` is set.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().map(|m| m.local_addr())
+        self.foundation.metrics_addr()
     }
 
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.foundation.pool()
     }
 
     /// The checkout flow, for tests that drain expired holds deterministically
@@ -152,54 +130,39 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (standard, health) = cinema_runtime::standard_routes(
-            self.pool.clone(),
-            vec![
-                <OrdersServiceServer<OrdersApi> as tonic::server::NamedService>::NAME,
-                <OrdersAdminServiceServer<AdminApi> as tonic::server::NamedService>::NAME,
-            ],
-            cinema_proto::FILE_DESCRIPTOR_SET,
-            self.health,
-        )
-        .await
-        .context("cannot build the health and reflection services")?;
-
-        let stop_dispatcher = CancellationToken::new();
+        let pool = self.foundation.pool().clone();
+        let stop_background = CancellationToken::new();
         let dispatcher = self
             .run_dispatcher
-            .then(|| tokio::spawn(self.dispatcher.run(stop_dispatcher.clone())));
+            .then(|| tokio::spawn(self.dispatcher.run(stop_background.clone())));
         let sweeper = tokio::spawn(sweep_holds(
             self.checkout.clone(),
             self.hold_sweep,
-            stop_dispatcher.clone(),
+            stop_background.clone(),
         ));
-
-        let _collector = cinema_runtime::metrics::register_collector(collector(self.pool.clone()));
-        let metrics = self.metrics.map(|m| m.spawn());
-
-        tracing::info!(addr = %self.addr, "orders service listening");
-        let shutdown = async move {
-            shutdown.await;
-            tracing::info!("shutting down: draining in-flight calls");
-            health.shutting_down().await;
-        };
-        cinema_runtime::server_builder(SERVICE)
-            .add_routes(standard)
-            .add_service(OrdersServiceServer::new(self.api))
-            .add_service(OrdersAdminServiceServer::new(self.admin_api))
-            .serve_with_incoming_shutdown(cinema_runtime::incoming(self.listener), shutdown)
-            .await
-            .context("gRPC server failed")?;
+        let (api, admin_api) = (self.api, self.admin_api);
+        self.foundation
+            .serve(
+                vec![
+                    <OrdersServiceServer<OrdersApi> as tonic::server::NamedService>::NAME,
+                    <OrdersAdminServiceServer<AdminApi> as tonic::server::NamedService>::NAME,
+                ],
+                |routes| {
+                    routes
+                        .add_service(OrdersServiceServer::new(api))
+                        .add_service(OrdersAdminServiceServer::new(admin_api))
+                },
+                collector(pool.clone()),
+                shutdown,
+            )
+            .await?;
         // Calls have drained; let the dispatcher finish the delivery it is making.
-        stop_dispatcher.cancel();
+        stop_background.cancel();
         if let Some(dispatcher) = dispatcher {
             let _ = dispatcher.await;
         }
         let _ = sweeper.await;
-        if let Some(metrics) = metrics {
-            metrics.stop().await;
-        }
-        self.pool.close().await;
+        pool.close().await;
         tracing::info!("orders service stopped");
         Ok(())
     }
@@ -210,11 +173,11 @@ const SERVICE: &str = "orders";
 
 /// Refreshes, at each scrape, the gauges read from the database: pool use, outbox
 /// messages by kind and status, active holds.
-fn collector(pool: PgPool) -> cinema_runtime::metrics::Collector {
+fn collector(pool: PgPool) -> cinema_service::metrics::Collector {
     Arc::new(move || {
         let pool = pool.clone();
         Box::pin(async move {
-            cinema_runtime::metrics::record_pool(SERVICE, &pool);
+            cinema_service::metrics::record_pool(SERVICE, &pool);
             if pool.is_closed() {
                 return;
             }

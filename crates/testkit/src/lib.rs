@@ -165,7 +165,7 @@ fn redact(url: &Url) -> String {
 pub fn init_test_logging() {
     static INIT: OnceLock<()> = OnceLock::new();
     INIT.get_or_init(|| {
-        cinema_runtime::telemetry::init_for_tests(std::env::var_os("TEST_LOG").is_some());
+        cinema_service::telemetry::init_for_tests(std::env::var_os("TEST_LOG").is_some());
     });
 }
 

@@ -108,7 +108,7 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 |request: &axum::http::Request<axum::body::Body>| {
-                    cinema_runtime::telemetry::http_request_span(request)
+                    cinema_service::telemetry::http_request_span(request)
                 },
             ),
         )
@@ -124,7 +124,7 @@ impl Application {
             settings.orders_endpoint.clone(),
         );
         // Every call carries the page request's trace on to the services.
-        config.call_metadata = Some(cinema_runtime::telemetry::inject_trace_context);
+        config.call_metadata = Some(cinema_service::telemetry::inject_trace_context);
         let cinema = Cinema::connect(config).context("invalid service endpoints")?;
         let listener = TcpListener::bind(settings.listen_addr)
             .await

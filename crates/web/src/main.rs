@@ -12,8 +12,8 @@ struct Cli {
     #[command(flatten)]
     settings: cinema_web::Settings,
     /// Log format: human-readable text, or one JSON object per line.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = cinema_runtime::LogFormat::Text, global = true)]
-    log_format: cinema_runtime::LogFormat,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = cinema_service::LogFormat::Text, global = true)]
+    log_format: cinema_service::LogFormat,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -30,8 +30,8 @@ async fn main() -> anyhow::Result<()> {
     if let Some(Command::Healthcheck) = cli.command {
         return healthcheck(cli.settings.listen_addr).await;
     }
-    let _telemetry = cinema_runtime::init_telemetry(cli.log_format, "cinema-web")?;
-    let shutdown = cinema_runtime::shutdown_signal();
+    let _telemetry = cinema_service::init_telemetry(cli.log_format, "cinema-web")?;
+    let shutdown = cinema_service::shutdown_signal();
     let app = cinema_web::Application::build(cli.settings).await?;
     app.run_until_stopped(shutdown).await
 }

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use cinema_runtime::text::{quote, required_text as bounded_text};
+use cinema_service::text::{quote, required_text as bounded_text};
 
 use super::{MovieId, Phone, RequestId, TheatreId, TimeZone, UsState, ValidationError, ZipCode};
-use cinema_runtime::error::AtField;
+use cinema_service::error::AtField;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rating {

@@ -6,8 +6,8 @@ mod search;
 mod time_zone;
 
 pub use catalogue::*;
-pub use cinema_runtime::domain::{Phone, RequestId, UsState, ZipCode};
-pub use cinema_runtime::error::ValidationError;
+pub use cinema_service::domain::{Phone, RequestId, UsState, ZipCode};
+pub use cinema_service::error::ValidationError;
 pub use search::*;
 pub use time_zone::TimeZone;
 
@@ -31,7 +31,7 @@ macro_rules! id_type {
                     .ok_or_else(|| {
                         ValidationError::new(format!(
                             concat!($field, " {} is not a valid id"),
-                            cinema_runtime::text::quote(raw)
+                            cinema_service::text::quote(raw)
                         ))
                     })
             }

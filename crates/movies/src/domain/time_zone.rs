@@ -4,7 +4,7 @@
 use chrono_tz::Tz;
 
 use super::ValidationError;
-use cinema_runtime::text::quote;
+use cinema_service::text::quote;
 
 /// An IANA time zone name that the tz database knows, e.g. `America/New_York`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -85,7 +85,7 @@ impl MoviesAdminService for AdminApi {
         // is the caller's input).
         tracing::Span::current().record(
             "request_id",
-            tracing::field::display(cinema_runtime::text::quote(&request.get_ref().request_id)),
+            tracing::field::display(cinema_service::text::quote(&request.get_ref().request_id)),
         );
         let new = convert::new_showtime(request.get_ref(), Utc::now()).map_err(Error::from)?;
         let showtime = self.scheduler.create_showtime(&new).await?;

@@ -32,7 +32,7 @@ impl CallbacksApi {
                 "external_ref",
                 format!(
                     "external_ref {} is not one of our showtime ids",
-                    cinema_runtime::text::quote(external_ref)
+                    cinema_service::text::quote(external_ref)
                 ),
             ))
         })?;

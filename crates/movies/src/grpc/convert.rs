@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use cinema_proto::movies::v1 as pb;
-use cinema_runtime::error::AtField;
+use cinema_service::error::AtField;
 
 use crate::domain::{
     Address, Auditorium, Coordinates, Cursor, MAX_FILTER_IDS, Movie, MovieId, NewMovie,

@@ -8,7 +8,7 @@ use super::convert;
 use crate::Error;
 use crate::domain::{Cursor, MovieId, ShowtimeId, TheatreId, ZipCode};
 use crate::store;
-use cinema_runtime::error::AtField;
+use cinema_service::error::AtField;
 
 /// The public `MoviesService`: reads for front-ends.
 #[derive(Debug, Clone)]

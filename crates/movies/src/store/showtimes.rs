@@ -394,7 +394,7 @@ pub async fn insert_showtime(
                     Ok(Inserted::AlreadyThere)
                 }
                 Some(EXCLUSION_VIOLATION) | Some(UNIQUE_VIOLATION) => Err(Error::refused(
-                    cinema_runtime::error::Reason::AuditoriumBusy,
+                    cinema_service::error::Reason::AuditoriumBusy,
                     format!("auditorium {:?} is already booked at that time", new.room),
                 )),
                 _ => Err(e.into()),

@@ -40,13 +40,13 @@ impl Running {
 pub async fn spawn_orders() -> Running {
     let database = TestDatabase::create().await.expect("orders database");
     let app = cinema_orders::Application::build(cinema_orders::config::Settings {
-        database_url: SecretString::from(database.url().to_owned()),
+        database: cinema_service::service::DatabaseSettings {
+            db_max_connections: 10,
+            ..cinema_service::service::DatabaseSettings::new(database.url().to_owned())
+        },
         listen_addr: "127.0.0.1:0".parse().expect("address"),
         admin_token: Some(SecretString::from(ORDERS_TOKEN.to_owned())),
-        skip_migrations: false,
-        db_max_connections: 10,
-        metrics_addr: None,
-        health_interval_ms: 2000,
+        serving: Default::default(),
         callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
         dispatcher: true,
         dispatch: cinema_orders::dispatcher::DispatchSettings {
@@ -106,7 +106,10 @@ async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestS
     cinema_testkit::init_test_logging();
     let database = TestDatabase::create().await.expect("movies database");
     let app = Application::build(Settings {
-        database_url: SecretString::from(database.url().to_owned()),
+        database: cinema_service::service::DatabaseSettings {
+            db_max_connections: 10,
+            ..cinema_service::service::DatabaseSettings::new(database.url().to_owned())
+        },
         listen_addr: "127.0.0.1:0".parse().expect("address"),
         admin_token: Some(SecretString::from(ADMIN_TOKEN.to_owned())),
         orders_endpoint,
@@ -116,10 +119,7 @@ async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestS
         callback_endpoint: None,
         callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
         cleaning_gap_minutes: 15,
-        skip_migrations: false,
-        db_max_connections: 10,
-        metrics_addr: None,
-        health_interval_ms: 2000,
+        serving: Default::default(),
     })
     .await
     .expect("movies builds");

@@ -105,7 +105,10 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
         .await
         .expect("database");
     let app = Application::build(Settings {
-        database_url: SecretString::from(database.url().to_owned()),
+        database: cinema_service::service::DatabaseSettings {
+            db_max_connections: 5,
+            ..cinema_service::service::DatabaseSettings::new(database.url().to_owned())
+        },
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
         admin_token: Some(SecretString::from(ADMIN_TOKEN.to_owned())),
         orders_endpoint: format!("http://{orders_addr}"),
@@ -115,10 +118,7 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
         callback_endpoint: None,
         callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
         cleaning_gap_minutes: 15,
-        skip_migrations: false,
-        db_max_connections: 5,
-        metrics_addr: None,
-        health_interval_ms: 2000,
+        serving: Default::default(),
     })
     .await
     .expect("movies builds");

@@ -32,7 +32,7 @@ impl Confirmation {
         } else {
             Err(ValidationError::new(format!(
                 "confirmation {} is not a confirmation code (8 to 16 letters and digits, no 0, O, 1 or I)",
-                cinema_runtime::text::quote(raw)
+                cinema_service::text::quote(raw)
             )))
         }
     }

@@ -25,7 +25,7 @@ impl HoldId {
             Ok(id) if raw.len() == 36 => Ok(Self(id)),
             _ => Err(ValidationError::new(format!(
                 "hold_id {} is not a hold id this service issued",
-                cinema_runtime::text::quote(raw)
+                cinema_service::text::quote(raw)
             ))),
         }
     }

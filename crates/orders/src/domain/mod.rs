@@ -21,8 +21,8 @@ pub use product::{
     ProviderName, Quantity,
 };
 
-pub use cinema_runtime::domain::{Phone, RequestId, UsState, ZipCode};
-pub use cinema_runtime::error::ValidationError;
+pub use cinema_service::domain::{Phone, RequestId, UsState, ZipCode};
+pub use cinema_service::error::ValidationError;
 
 /// Parses an opaque id made of decimal digits (the store's bigint keys).
 fn parse_id(field: &str, raw: &str) -> Result<i64, ValidationError> {
@@ -37,7 +37,7 @@ fn parse_id(field: &str, raw: &str) -> Result<i64, ValidationError> {
         .ok_or_else(|| {
             ValidationError::new(format!(
                 "{field} {} is not a valid id",
-                cinema_runtime::text::quote(raw)
+                cinema_service::text::quote(raw)
             ))
         })
 }

@@ -2,13 +2,13 @@
 //! payment processor; its `Debug` shows brand-neutral last four digits, and the store
 //! only ever receives [`CardNumber::last_four`].
 
-use cinema_runtime::text::{optional_text, quote, required_text};
+use cinema_service::text::{optional_text, quote, required_text};
 use std::fmt;
 
 use chrono::Datelike;
 
 use super::{UsState, ValidationError, ZipCode};
-use cinema_runtime::error::AtField;
+use cinema_service::error::AtField;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardBrand {

@@ -54,7 +54,7 @@ impl Description {
     pub const MAX_CHARS: usize = 1000;
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        cinema_runtime::text::required_text("description", raw, Self::MAX_CHARS).map(Self)
+        cinema_service::text::required_text("description", raw, Self::MAX_CHARS).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -103,7 +103,7 @@ pub struct ExternalRef(String);
 
 impl ExternalRef {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        cinema_runtime::text::required_text("external_ref", raw, 200).map(Self)
+        cinema_service::text::required_text("external_ref", raw, 200).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -161,7 +161,7 @@ impl CallbackEndpoint {
             }
             _ => Err(ValidationError::new(format!(
                 "callback_endpoint {} must be an http:// or https:// URL",
-                cinema_runtime::text::quote(raw)
+                cinema_service::text::quote(raw)
             ))),
         }
     }

@@ -2,7 +2,7 @@
 
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_admin_service_server::OrdersAdminService;
-use cinema_runtime::BearerAuth;
+use cinema_service::BearerAuth;
 use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
@@ -52,7 +52,7 @@ fn parse_id(field: &str, raw: &str) -> Result<i64, Error> {
     if raw.is_empty() || raw.len() > 18 || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::invalid(format!(
             "{field}: {} is not an outbox id (digits only)",
-            cinema_runtime::text::quote(raw)
+            cinema_service::text::quote(raw)
         )));
     }
     raw.parse()

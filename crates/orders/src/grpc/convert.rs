@@ -2,7 +2,7 @@
 //! side, the validated domain on the other.
 
 use cinema_proto::orders::v1 as pb;
-use cinema_runtime::error::AtField;
+use cinema_service::error::AtField;
 
 use crate::domain::{
     Address, Basket, CardBrand, CardNumber, Cents, CreditCard, Description, Email, Expiry,

@@ -2,7 +2,7 @@ use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_service_server::OrdersService;
 use tonic::{Request, Response, Status};
 
-use cinema_runtime::BearerAuth;
+use cinema_service::BearerAuth;
 
 use super::convert;
 use crate::checkout::Checkout;
@@ -11,8 +11,8 @@ use crate::domain::{
 };
 use crate::error::{Error, Reason};
 use crate::store::{self, AddedProduct};
-use cinema_runtime::error::AtField;
-use cinema_runtime::error::retry_conflicts;
+use cinema_service::error::AtField;
+use cinema_service::error::retry_conflicts;
 
 /// At most this many ids per GetAvailability call, so one call stays one cheap query.
 const MAX_AVAILABILITY_IDS: usize = 1000;
@@ -22,7 +22,7 @@ const MAX_AVAILABILITY_IDS: usize = 1000;
 fn record_request_id(raw: &str) {
     tracing::Span::current().record(
         "request_id",
-        tracing::field::display(cinema_runtime::text::quote(raw)),
+        tracing::field::display(cinema_service::text::quote(raw)),
     );
 }
 

@@ -189,7 +189,7 @@ impl Message {
 pub async fn enqueue(conn: &mut PgConnection, message: &Message) -> Result<(), Error> {
     let callback = message.callback();
     // Delivery happens later, elsewhere: it continues the trace of the change.
-    let payload = message.payload(cinema_runtime::telemetry::current_traceparent());
+    let payload = message.payload(cinema_service::telemetry::current_traceparent());
     sqlx::query!(
         "INSERT INTO outbox (kind, provider_id, product_id, payload) VALUES ($1, $2, $3, $4)",
         message.kind().as_str(),

@@ -20,8 +20,8 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// The service on `database`, reached through `proxy`.
 async fn spawn_behind(proxy: &DatabaseProxy, database: TestDatabase, health_ms: u64) -> TestApp {
     let mut settings = settings(&database);
-    settings.database_url = SecretString::from(proxy.url(&database));
-    settings.health_interval_ms = health_ms;
+    settings.database.database_url = SecretString::from(proxy.url(&database));
+    settings.serving.health_interval_ms = health_ms;
     spawn_app_with(settings, database).await
 }
 
@@ -178,7 +178,7 @@ async fn health_turns_not_serving_at_the_first_failed_call_and_back_once_the_dat
         .expect("channel");
     let liveness = HealthClient::new(channel)
         .check(HealthCheckRequest {
-            service: cinema_runtime::health::LIVENESS.into(),
+            service: cinema_service::health::LIVENESS.into(),
         })
         .await
         .expect("liveness")
@@ -207,7 +207,7 @@ async fn health_turns_not_serving_at_the_first_failed_call_and_back_once_the_dat
 /// INTERNAL.
 #[tokio::test]
 async fn database_failures_are_classified_by_sqlstate() {
-    use cinema_runtime::error::{DbFailure, Error, retry_conflicts};
+    use cinema_service::error::{DbFailure, Error, retry_conflicts};
 
     let database = TestDatabase::create().await.expect("database");
     let pool = sqlx::PgPool::connect(database.url()).await.expect("pool");

@@ -33,13 +33,13 @@ pub struct TestApp {
 
 pub fn settings(database: &TestDatabase) -> Settings {
     Settings {
-        database_url: SecretString::from(database.url().to_owned()),
+        database: cinema_service::service::DatabaseSettings {
+            db_max_connections: 10,
+            ..cinema_service::service::DatabaseSettings::new(database.url().to_owned())
+        },
         listen_addr: "127.0.0.1:0".parse().expect("valid address"),
         admin_token: Some(SecretString::from(ADMIN_TOKEN.to_owned())),
-        skip_migrations: false,
-        db_max_connections: 10,
-        metrics_addr: None,
-        health_interval_ms: 2000,
+        serving: Default::default(),
         callback_token: Some(SecretString::from(CALLBACK_TOKEN.to_owned())),
         dispatcher: true,
         // Fast retries so tests of the retry path finish quickly.

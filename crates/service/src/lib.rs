@@ -1,11 +1,27 @@
-//! Plumbing every Cinema service shares, so each service crate holds only its own
-//! domain: logging set-up, the shutdown signal, secret configuration values, and the
-//! bearer-token check used for admin calls and callbacks.
+//! The service kit: what every Cinema service does the same way, so that a service
+//! crate holds only its own domain, store, gRPC and flows, and a third service would be
+//! a small crate.
+//!
+//! # Layout
+//!
+//! - [`service`]: the binary (`service::main`, the same subcommands everywhere), the
+//!   shared settings (`DatabaseSettings`, `ServingSettings`, flattened into each
+//!   service's own), and `Foundation`: connect, migrate, bind, serve health +
+//!   reflection + tracing + metrics, drain on shutdown.
+//! - [`error`]: the one error type and its mapping to gRPC statuses with `google.rpc`
+//!   details (the table itself is the contract's, `cinema_proto::error`).
+//! - [`domain`]: the types both services mean the same way: request id, ZIP code, US
+//!   state, E.164 phone.
+//! - [`zips`]: the ZIP code reference data each service loads into its own database.
+//! - [`health`], [`metrics`], [`telemetry`]: health that follows the database,
+//!   Prometheus metrics, logs and traces.
+//! - here: the shutdown signal, secret values, the bearer-token check.
 
 pub mod domain;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod service;
 pub mod telemetry;
 pub mod text;
 pub mod zips;

@@ -18,11 +18,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use cinema_service::error::Reason;
+use cinema_service::idempotency::{self, Fingerprint};
+
 use crate::Error;
-use crate::domain::{NewShowtime, Showtime};
+use crate::domain::{MovieId, NewShowtime, Showtime, TheatreId};
 use crate::orders_gateway::OrdersGateway;
 use crate::store::{self, Inserted};
-use cinema_service::error::Reason;
 
 #[derive(Debug)]
 pub struct Scheduler {
@@ -142,29 +144,47 @@ impl Scheduler {
         }
     }
 
-    /// The showtime this request id already created, if any; a conflict if it was made
-    /// with other values.
+    /// The showtime this request id already created, if any; `REQUEST_ID_REUSED` if it
+    /// was made with other values (see `idempotency`).
     async fn replay(&self, new: &NewShowtime) -> Result<Option<Showtime>, Error> {
-        let Some(existing) = store::find_by_request_id(&self.pool, &new.request_id).await? else {
-            return Ok(None);
-        };
-        let same = existing.movie_id == new.movie_id
-            && existing.theatre_id == new.theatre_id
-            && existing.room == new.room
-            && existing.start_time == new.start_time
-            && existing.price_cents == new.price_cents;
-        if !same {
-            return Err(Error::Conflict {
-                reason: Reason::RequestIdReused,
-                message: format!(
-                    "request_id {:?} already created showtime {} with other values",
-                    new.request_id.as_str(),
-                    existing.id
-                ),
+        let on_record = store::find_by_request_id(&self.pool, &new.request_id)
+            .await?
+            .map(|existing| {
+                let asked = fingerprint(
+                    existing.movie_id,
+                    existing.theatre_id,
+                    &existing.room,
+                    existing.start_time,
+                    existing.price_cents,
+                );
+                (existing, asked)
             });
-        }
-        Ok(Some(existing))
+        let asked = fingerprint(
+            new.movie_id,
+            new.theatre_id,
+            &new.room,
+            new.start_time,
+            new.price_cents,
+        );
+        idempotency::replay(&new.request_id, on_record, &asked)
     }
+}
+
+/// What a CreateShowtime asks for: a retry must ask for the same.
+fn fingerprint(
+    movie: MovieId,
+    theatre: TheatreId,
+    room: &str,
+    start: DateTime<Utc>,
+    price_cents: i64,
+) -> Fingerprint {
+    Fingerprint::builder()
+        .number(movie.get())
+        .number(theatre.get())
+        .text(room)
+        .number(start.timestamp_micros())
+        .number(price_cents)
+        .finish()
 }
 
 fn busy_until(start: DateTime<Utc>, length_minutes: u16, gap: Duration) -> DateTime<Utc> {

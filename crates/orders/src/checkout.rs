@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use cinema_service::idempotency;
 
 use crate::domain::{
     Basket, Confirmation, Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, Order,
@@ -102,10 +103,6 @@ fn no_hold(id: HoldId) -> Error {
     Error::not_found("hold", id, format!("no hold {id}"))
 }
 
-fn reused(request_id: &str) -> Error {
-    Error::request_id_reused(request_id)
-}
-
 fn promotion_refused(code: &str, why: PromotionRefused) -> Error {
     match why {
         PromotionRefused::Unknown => Error::not_found(
@@ -180,7 +177,7 @@ impl Checkout {
         pay_for: Option<&RequestId>,
     ) -> Result<(i64, Hold, Option<AuthorizationClaim>), Error> {
         let fingerprint = draft.fingerprint();
-        if let Some((internal, hold)) = self.existing_hold(&draft.key, &fingerprint).await? {
+        if let Some((internal, hold)) = self.existing_hold(draft, &fingerprint).await? {
             return Ok((internal, hold, None));
         }
         let id = HoldId::new();
@@ -222,7 +219,7 @@ impl Checkout {
             HoldInsert::Raced => {
                 tx.rollback().await?;
                 let (internal, hold) = self
-                    .existing_hold(&draft.key, &fingerprint)
+                    .existing_hold(draft, &fingerprint)
                     .await?
                     .ok_or_else(|| Error::unexpected("a racing hold vanished"))?;
                 Ok((internal, hold, None))
@@ -230,20 +227,18 @@ impl Checkout {
         }
     }
 
+    /// The hold this draft's request already made, if any (see `idempotency`).
     async fn existing_hold(
         &self,
-        key: &str,
+        draft: &HoldDraft,
         fingerprint: &Fingerprint,
     ) -> Result<Option<(i64, Hold)>, Error> {
         let mut conn = self.pool.acquire().await?;
-        let Some((id, stored)) = store::find_hold_by_key(&mut conn, key).await? else {
+        let on_record = store::find_hold_by_key(&mut conn, &draft.key).await?;
+        drop(conn);
+        let Some(id) = idempotency::replay(&draft.request_id, on_record, fingerprint)? else {
             return Ok(None);
         };
-        if stored != *fingerprint {
-            let request_id = key.split_once(':').map_or(key, |(_, id)| id);
-            return Err(reused(request_id));
-        }
-        drop(conn);
         self.load_hold(HoldKey::Internal(id)).await.map(Some)
     }
 
@@ -391,13 +386,10 @@ impl Checkout {
         fingerprint: &Fingerprint,
     ) -> Result<Option<Order>, Error> {
         let mut conn = self.pool.acquire().await?;
-        let Some((order_id, stored)) = store::find_by_request_id(&mut conn, request_id).await?
-        else {
+        let on_record = store::find_by_request_id(&mut conn, request_id).await?;
+        let Some(order_id) = idempotency::replay(request_id, on_record, fingerprint)? else {
             return Ok(None);
         };
-        if stored != *fingerprint {
-            return Err(reused(request_id.as_str()));
-        }
         tracing::info!("replaying the order already placed for this request id");
         store::load_order(&mut conn, OrderKey::Id(order_id))
             .await?

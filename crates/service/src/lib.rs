@@ -20,6 +20,7 @@
 pub mod domain;
 pub mod error;
 pub mod health;
+pub mod idempotency;
 pub mod metrics;
 pub mod service;
 pub mod telemetry;

@@ -116,6 +116,11 @@ async fn retrying_with_the_same_request_id_creates_one_showtime_and_one_product(
         .await
         .expect_err("conflict");
     assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+    assert_eq!(
+        cinema_proto::error::Details::of(&status).reason,
+        Some(cinema_proto::error::Reason::RequestIdReused),
+        "{status:?}"
+    );
     assert_eq!(stack.count("showtimes").await, 1);
     stack.stop().await;
 }

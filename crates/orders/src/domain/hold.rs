@@ -3,7 +3,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use super::{Fingerprint, OrderLines, PricedLine, RequestId, ValidationError};
 
@@ -84,7 +83,10 @@ impl HoldTtl {
 /// A validated HoldProducts request.
 #[derive(Debug, Clone)]
 pub struct HoldDraft {
-    /// Namespaced: a client's HoldProducts id, or `order:` and a PlaceOrder's id.
+    /// The client's request id: of its HoldProducts, or of the PlaceOrder it is for.
+    pub request_id: RequestId,
+    /// What the hold is stored under, namespaced: `hold:` and a HoldProducts id, or
+    /// `order:` and a PlaceOrder's id.
     pub key: String,
     pub lines: OrderLines,
     pub ttl: HoldTtl,
@@ -95,6 +97,7 @@ impl HoldDraft {
     pub fn requested(request_id: &RequestId, lines: OrderLines, ttl: HoldTtl) -> Self {
         Self {
             key: format!("hold:{}", request_id.as_str()),
+            request_id: request_id.clone(),
             lines,
             ttl,
         }
@@ -104,6 +107,7 @@ impl HoldDraft {
     pub fn for_order(request_id: &RequestId, lines: OrderLines, ttl: HoldTtl) -> Self {
         Self {
             key: format!("order:{}", request_id.as_str()),
+            request_id: request_id.clone(),
             lines,
             ttl,
         }
@@ -111,12 +115,12 @@ impl HoldDraft {
 
     /// What the request asked for (items, in order): a retry must ask for the same.
     pub fn fingerprint(&self) -> Fingerprint {
-        let mut h = Sha256::new();
-        for line in self.lines.iter() {
-            h.update(line.product_id.get().to_be_bytes());
-            h.update(line.quantity.to_be_bytes());
-        }
-        Fingerprint::from_digest(h.finalize().into())
+        self.lines
+            .iter()
+            .fold(Fingerprint::builder(), |f, line| {
+                f.number(line.product_id.get()).number(line.quantity)
+            })
+            .finish()
     }
 }
 

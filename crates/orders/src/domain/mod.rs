@@ -10,8 +10,8 @@ mod product;
 pub use confirmation::Confirmation;
 pub use hold::{Hold, HoldDraft, HoldId, HoldStatus, HoldTtl};
 pub use order::{
-    Basket, Fingerprint, LineRequest, MAX_ITEM_QUANTITY, MAX_ITEMS, Order, OrderDraft, OrderLines,
-    OrderStatus, PaymentSummary, PricedLine,
+    Basket, LineRequest, MAX_ITEM_QUANTITY, MAX_ITEMS, Order, OrderDraft, OrderLines, OrderStatus,
+    PaymentSummary, PricedLine,
 };
 pub use payment::{
     Address, CardBrand, CardNumber, CreditCard, Email, Expiry, PaymentMethod, PromoCode,
@@ -23,6 +23,7 @@ pub use product::{
 
 pub use cinema_service::domain::{Phone, RequestId, UsState, ZipCode};
 pub use cinema_service::error::ValidationError;
+pub use cinema_service::idempotency::Fingerprint;
 
 /// Parses an opaque id made of decimal digits (the store's bigint keys).
 fn parse_id(field: &str, raw: &str) -> Result<i64, ValidationError> {

@@ -1,6 +1,4 @@
-use sha2::{Digest, Sha256};
-
-use super::{PaymentMethod, Phone, ProductId, RequestId, ValidationError};
+use super::{Fingerprint, PaymentMethod, Phone, ProductId, RequestId, ValidationError};
 
 pub const MAX_ITEMS: usize = 100;
 pub const MAX_ITEM_QUANTITY: i64 = 10_000;
@@ -69,23 +67,6 @@ impl OrderLines {
 }
 
 /// A customer phone number that can receive texts, in E.164 form (`+14155550100`).
-/// A SHA-256 digest of what an order asks for, kept with its request id so a retry can
-/// be told from a different request that reuses the id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint([u8; 32]);
-
-impl Fingerprint {
-    pub fn from_digest(digest: [u8; 32]) -> Self {
-        Self(digest)
-    }
-    pub fn from_db(bytes: &[u8]) -> Option<Self> {
-        bytes.try_into().ok().map(Self)
-    }
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
 /// What a PlaceOrder pays for: seats already held, or items to hold first.
 #[derive(Debug, Clone)]
 pub enum Basket {
@@ -107,47 +88,35 @@ impl OrderDraft {
     /// its full number: an unkeyed hash of a card number can be reversed by brute force,
     /// so it must not be stored either.
     pub fn fingerprint(&self) -> Fingerprint {
-        let mut h = Sha256::new();
-        let mut field = |s: &str| {
-            h.update((s.len() as u64).to_be_bytes());
-            h.update(s.as_bytes());
-        };
+        let mut f = Fingerprint::builder();
         match &self.basket {
             Basket::Items(lines) => {
                 for line in lines.iter() {
-                    field(&line.product_id.to_string());
-                    field(&line.quantity.to_string());
+                    f = f
+                        .text(&line.product_id.to_string())
+                        .text(&line.quantity.to_string());
                 }
             }
-            Basket::Hold(hold) => {
-                field("hold");
-                field(&hold.to_string());
-            }
+            Basket::Hold(hold) => f = f.text("hold").text(&hold.to_string()),
         }
-        match &self.payment {
+        f = match &self.payment {
             PaymentMethod::CreditCard(card) => {
-                field("card");
-                field(card.brand.as_str());
-                field(card.number.last_four());
-                field(&format!("{}/{}", card.expiry.month(), card.expiry.year()));
                 let a = &card.billing_address;
-                field(&a.line_1);
-                field(a.line_2.as_deref().unwrap_or(""));
-                field(&a.city);
-                field(a.state.as_str());
-                field(a.zip.as_str());
+                f.text("card")
+                    .text(card.brand.as_str())
+                    .text(card.number.last_four())
+                    .text(&format!("{}/{}", card.expiry.month(), card.expiry.year()))
+                    .text(&a.line_1)
+                    .text(a.line_2.as_deref().unwrap_or(""))
+                    .text(&a.city)
+                    .text(a.state.as_str())
+                    .text(a.zip.as_str())
             }
-            PaymentMethod::PayPal(email) => {
-                field("paypal");
-                field(email.as_str());
-            }
-            PaymentMethod::Promotion(code) => {
-                field("promotion");
-                field(code.as_str());
-            }
-        }
-        field(self.phone.as_ref().map_or("", Phone::as_str));
-        Fingerprint(h.finalize().into())
+            PaymentMethod::PayPal(email) => f.text("paypal").text(email.as_str()),
+            PaymentMethod::Promotion(code) => f.text("promotion").text(code.as_str()),
+        };
+        f.text(self.phone.as_ref().map_or("", Phone::as_str))
+            .finish()
     }
 }
 

@@ -4,15 +4,11 @@
 //! at `DATABASE_URL`, or one Postgres container when that is not set (see
 //! `cinema-testkit`).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context;
 use cinema_client::{Cinema, ClientConfig};
 use cinema_testkit::TestDatabase;
 use secrecy::SecretString;
-use sqlx::PgPool;
-use tokio::sync::oneshot;
 
 pub const MOVIES_ADMIN_TOKEN: &str = "it-movies-admin";
 pub const ORDERS_ADMIN_TOKEN: &str = "it-orders-admin";
@@ -22,22 +18,9 @@ fn secret(s: &str) -> Option<SecretString> {
     Some(SecretString::from(s.to_owned()))
 }
 
-/// One running service.
-#[derive(Debug)]
-pub struct Service {
-    pub addr: SocketAddr,
-    /// Its database, for assertions a front-end cannot make.
-    pub pool: PgPool,
-    shutdown: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Service {
-    async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.shutdown.send(());
-        self.task.await.context("service task panicked")?
-    }
-}
+/// One running service: its address, and its database for assertions a front-end
+/// cannot make.
+pub use cinema_service::service::Running as Service;
 
 /// Both services and a client, running in this process.
 #[derive(Debug)]
@@ -60,73 +43,53 @@ impl Stack {
         let orders_db = TestDatabase::create().await?;
         let movies_db = TestDatabase::create().await?;
 
-        let orders = cinema_orders::Application::build(cinema_orders::config::Settings {
-            database: cinema_service::service::DatabaseSettings::new(orders_db.url().to_owned()),
-            listen_addr: "127.0.0.1:0".parse()?,
-            admin_token: secret(ORDERS_ADMIN_TOKEN),
-            serving: Default::default(),
-            callback_token: secret(CALLBACK_TOKEN),
-            dispatcher: true,
-            dispatch: cinema_orders::dispatcher::DispatchSettings {
-                min_delay_ms: 50,
-                max_delay_ms: 500,
-                sweep_ms: 500,
-                call_timeout_ms: 2000,
-                ..Default::default()
-            },
-            sms: sms.map(texting).unwrap_or_default(),
-            checkout: Default::default(),
-        })
-        .await?;
-        let orders_addr = orders.local_addr();
-        let orders_pool = orders.pool().clone();
-        let (orders_stop, rx) = oneshot::channel::<()>();
-        let orders_task = tokio::spawn(orders.run_until_stopped(async {
-            let _ = rx.await;
-        }));
+        let orders =
+            Service::start::<cinema_orders::Application>(cinema_orders::config::Settings {
+                database: cinema_service::service::DatabaseSettings::new(
+                    orders_db.url().to_owned(),
+                ),
+                listen_addr: "127.0.0.1:0".parse()?,
+                admin_token: secret(ORDERS_ADMIN_TOKEN),
+                serving: Default::default(),
+                callback_token: secret(CALLBACK_TOKEN),
+                dispatcher: true,
+                dispatch: cinema_orders::dispatcher::DispatchSettings {
+                    min_delay_ms: 50,
+                    max_delay_ms: 500,
+                    sweep_ms: 500,
+                    call_timeout_ms: 2000,
+                    ..Default::default()
+                },
+                sms: sms.map(texting).unwrap_or_default(),
+                checkout: Default::default(),
+            })
+            .await?;
+        let movies =
+            Service::start::<cinema_movies::Application>(cinema_movies::config::Settings {
+                database: cinema_service::service::DatabaseSettings::new(
+                    movies_db.url().to_owned(),
+                ),
+                listen_addr: "127.0.0.1:0".parse()?,
+                admin_token: secret(MOVIES_ADMIN_TOKEN),
+                orders_endpoint: orders.url(),
+                orders_token: secret(ORDERS_ADMIN_TOKEN),
+                orders_timeout_ms: 5000,
+                provider_name: "movies".into(),
+                callback_endpoint: None,
+                callback_token: secret(CALLBACK_TOKEN),
+                cleaning_gap_minutes: 15,
+                serving: Default::default(),
+            })
+            .await?;
 
-        let movies = cinema_movies::Application::build(cinema_movies::config::Settings {
-            database: cinema_service::service::DatabaseSettings::new(movies_db.url().to_owned()),
-            listen_addr: "127.0.0.1:0".parse()?,
-            admin_token: secret(MOVIES_ADMIN_TOKEN),
-            orders_endpoint: format!("http://{orders_addr}"),
-            orders_token: secret(ORDERS_ADMIN_TOKEN),
-            orders_timeout_ms: 5000,
-            provider_name: "movies".into(),
-            callback_endpoint: None,
-            callback_token: secret(CALLBACK_TOKEN),
-            cleaning_gap_minutes: 15,
-            serving: Default::default(),
-        })
-        .await?;
-        let movies_addr = movies.local_addr();
-        let movies_pool = movies.pool().clone();
-        let (movies_stop, rx) = oneshot::channel::<()>();
-        let movies_task = tokio::spawn(movies.run_until_stopped(async {
-            let _ = rx.await;
-        }));
-
-        let mut config = ClientConfig::new(
-            format!("http://{movies_addr}"),
-            format!("http://{orders_addr}"),
-        );
+        let mut config = ClientConfig::new(movies.url(), orders.url());
         config.movies_admin_token = secret(MOVIES_ADMIN_TOKEN);
         config.orders_admin_token = secret(ORDERS_ADMIN_TOKEN);
         config.timeout = Duration::from_secs(10);
         Ok(Self {
             cinema: Cinema::connect(config)?,
-            orders: Service {
-                addr: orders_addr,
-                pool: orders_pool,
-                shutdown: orders_stop,
-                task: orders_task,
-            },
-            movies: Service {
-                addr: movies_addr,
-                pool: movies_pool,
-                shutdown: movies_stop,
-                task: movies_task,
-            },
+            orders,
+            movies,
         })
     }
 

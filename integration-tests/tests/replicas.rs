@@ -17,6 +17,7 @@ use cinema_client::{Cinema, ClientConfig, NewOrder};
 use cinema_integration_tests::{
     CALLBACK_TOKEN, MOVIES_ADMIN_TOKEN, ORDERS_ADMIN_TOKEN, eventually, visa,
 };
+use cinema_service::service::Running;
 use cinema_testkit::TestDatabase;
 use secrecy::SecretString;
 use tokio::task::JoinSet;
@@ -109,7 +110,7 @@ async fn start_movies(
     database: &TestDatabase,
     orders: &str,
     callback_endpoint: Option<String>,
-) -> (SocketAddr, tokio_util::sync::CancellationToken) {
+) -> Running {
     let mut args = vec![
         "movies-service".to_owned(),
         format!("--database-url={}", database.url()),
@@ -125,13 +126,9 @@ async fn start_movies(
     let settings = cinema_service::service::try_parse_from::<cinema_movies::Application, _>(args)
         .expect("movies settings")
         .settings;
-    let app = cinema_movies::Application::build(settings)
+    Running::start::<cinema_movies::Application>(settings)
         .await
-        .expect("movies builds");
-    let addr = app.local_addr();
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
-    (addr, stop)
+        .expect("movies builds")
 }
 
 /// How many calls of `rpc` the movies replicas of this process answered OK.
@@ -358,11 +355,10 @@ async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
     let orders_list = format!("http://{},http://{}", orders_a.addr, orders_b.addr);
     // Both movies replicas register the first one's address for callbacks, as both
     // would register their Service's in Kubernetes.
-    let (movies_a, stop_a) = start_movies(&movies_db, &orders_list, None).await;
-    let (movies_b, stop_b) =
-        start_movies(&movies_db, &orders_list, Some(format!("http://{movies_a}"))).await;
+    let movies_a = start_movies(&movies_db, &orders_list, None).await;
+    let movies_b = start_movies(&movies_db, &orders_list, Some(movies_a.url())).await;
     let mut config = ClientConfig::new(
-        format!("http://{movies_a},http://{movies_b}"),
+        format!("{},{}", movies_a.url(), movies_b.url()),
         orders_list.clone(),
     );
     config.movies_admin_token = Some(SecretString::from(MOVIES_ADMIN_TOKEN.to_owned()));
@@ -499,7 +495,7 @@ async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
     .await;
     assert!(texted.len() >= all_codes.len());
 
-    stop_a.cancel();
-    stop_b.cancel();
+    movies_a.stop().await.expect("movies a stops");
+    movies_b.stop().await.expect("movies b stops");
     sms.stop().await;
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cinema_client::{Cinema, ClientConfig};
+use cinema_service::service::Running;
 use cinema_sms::simulator::{SimSettings, Simulator};
 use secrecy::SecretString;
 use sqlx::migrate::MigrateDatabase;
@@ -81,7 +82,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let movies_token = token("MOVIES_ADMIN_TOKEN");
     let callback_token = token("ORDERS_CALLBACK_TOKEN");
 
-    let orders = cinema_orders::Application::build(cinema_orders::config::Settings {
+    let orders = Running::start::<cinema_orders::Application>(cinema_orders::config::Settings {
         database: cinema_service::service::DatabaseSettings {
             db_max_connections: 10,
             ..cinema_service::service::DatabaseSettings::new(orders_db.to_string())
@@ -116,14 +117,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     })
     .await
     .context("the orders service cannot start")?;
-    let movies = cinema_movies::Application::build(cinema_movies::config::Settings {
+    let movies = Running::start::<cinema_movies::Application>(cinema_movies::config::Settings {
         database: cinema_service::service::DatabaseSettings {
             db_max_connections: 10,
             ..cinema_service::service::DatabaseSettings::new(movies_db.to_string())
         },
         listen_addr: args.movies_addr,
         admin_token: Some(movies_token.clone()),
-        orders_endpoint: format!("http://{}", orders.local_addr()),
+        orders_endpoint: orders.url(),
         orders_token: Some(orders_token.clone()),
         orders_timeout_ms: 5000,
         provider_name: "movies".into(),
@@ -135,8 +136,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     .await
     .context("the movies service cannot start")?;
 
-    let movies_url = format!("http://{}", movies.local_addr());
-    let orders_url = format!("http://{}", orders.local_addr());
+    let (movies_url, orders_url) = (movies.url(), orders.url());
     let web = cinema_web::Application::build(cinema_web::Settings {
         listen_addr: args.web_addr,
         movies_endpoint: movies_url.clone(),
@@ -150,10 +150,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let orders_pool = orders.pool().clone();
     let movies_pool = movies.pool().clone();
 
-    let stop = CancellationToken::new();
-    let orders_task = tokio::spawn(orders.run_until_stopped(stop.clone().cancelled_owned()));
-    let movies_task = tokio::spawn(movies.run_until_stopped(stop.clone().cancelled_owned()));
-    let web_task = tokio::spawn(web.run_until_stopped(stop.clone().cancelled_owned()));
+    let stop_web = CancellationToken::new();
+    let web_task = tokio::spawn(web.run_until_stopped(stop_web.clone().cancelled_owned()));
 
     // Loading the demo takes a while the first time; Ctrl-C must not wait for it.
     let interrupted = if args.demo {
@@ -190,10 +188,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         stop_signal.await;
     }
     println!("stopping...");
-    stop.cancel();
+    // The website first, then the services it calls, then the one they call.
+    stop_web.cancel();
     web_task.await.context("web task")??;
-    movies_task.await.context("movies task")??;
-    orders_task.await.context("orders task")??;
+    movies.stop().await?;
+    orders.stop().await?;
     sim.stop().await;
     println!("stopped.");
     Ok(())

@@ -78,12 +78,10 @@ async fn outbox_list_shows_exhausted_messages_and_redrive_sends_them_again() {
     ])
     .expect("settings")
     .settings;
-    let app = cinema_orders::Application::build(settings)
+    let running = cinema_service::service::Running::start::<cinema_orders::Application>(settings)
         .await
         .expect("orders builds");
-    let orders = format!("http://{}", app.local_addr());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let server = tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
+    let orders = running.url();
 
     let mut client = OrdersServiceClient::connect(orders.clone())
         .await
@@ -175,6 +173,5 @@ async fn outbox_list_shows_exhausted_messages_and_redrive_sends_them_again() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("424242"));
 
-    stop.cancel();
-    server.await.expect("task").expect("stops");
+    running.stop().await.expect("stops");
 }

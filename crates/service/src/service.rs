@@ -215,6 +215,8 @@ pub trait Service: Sized + Send + 'static {
     const NAME: &'static str;
 
     fn migrator() -> &'static Migrator;
+    /// What it stands on: its pool, its addresses.
+    fn foundation(&self) -> &Foundation;
     fn database(settings: &Self::Settings) -> &DatabaseSettings;
     fn serving(settings: &Self::Settings) -> &ServingSettings;
     fn listen_addr(settings: &Self::Settings) -> SocketAddr;
@@ -227,6 +229,83 @@ pub trait Service: Sized + Send + 'static {
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+/// A service serving in this process, on a task of its own: how tests and the local
+/// launcher start one, in one call ([`Running::start`]).
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    pool: PgPool,
+    stop: tokio_util::sync::CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Running {
+    /// Builds `S` with `settings` (connect, migrate, bind) and serves it.
+    pub async fn start<S: Service>(settings: S::Settings) -> anyhow::Result<Self> {
+        Ok(Self::serve(S::build(settings).await?))
+    }
+
+    /// Serves a service already built (once a test has taken what it needs from it).
+    pub fn serve<S: Service>(app: S) -> Self {
+        let foundation = app.foundation();
+        let (addr, metrics_addr) = (foundation.local_addr(), foundation.metrics_addr());
+        let pool = foundation.pool().clone();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(app.serve(stop.clone().cancelled_owned()));
+        Self {
+            addr,
+            metrics_addr,
+            pool,
+            stop,
+            task: Some(task),
+        }
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://` and the address: what a client connects to.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Stops it as SIGTERM would, and waits until calls in flight and background work
+    /// have finished.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        match self.task.take() {
+            Some(task) => task.await.context("the service's task panicked")?,
+            None => Ok(()),
+        }
+    }
+
+    /// Ends it as a killed process ends: where it is, with no drain and no cleanup.
+    pub fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A test that fails midway must not leave a server running behind it.
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
 /// What [`service!`](crate::service!) expands to needs, whatever the caller imports.
 #[doc(hidden)]
 pub mod __private {
@@ -236,7 +315,7 @@ pub mod __private {
 
 /// Implements [`Service`] for a service's `Application`, by the kit's conventions: its
 /// `Settings` have `database: DatabaseSettings`, `serving: ServingSettings` and
-/// `listen_addr: SocketAddr`, and
+/// `listen_addr: SocketAddr`, the `Application` keeps its `foundation: Foundation`, and
 /// it has `build(Settings)` and `run_until_stopped(shutdown)` of its own.
 ///
 /// ```ignore
@@ -268,6 +347,9 @@ macro_rules! service {
 
             fn migrator() -> &'static $crate::service::__private::Migrator {
                 &$migrator
+            }
+            fn foundation(&self) -> &$crate::service::Foundation {
+                &self.foundation
             }
             fn database(settings: &$settings) -> &$crate::service::DatabaseSettings {
                 &settings.database

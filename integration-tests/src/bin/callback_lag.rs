@@ -104,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
         loop {
             let sold_out: bool = sqlx::query_scalar("SELECT sold_out FROM showtimes WHERE id = $1")
                 .bind(id)
-                .fetch_one(&stack.movies.pool)
+                .fetch_one(stack.movies.pool())
                 .await?;
             if sold_out {
                 break;

@@ -94,7 +94,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
         Duration::from_secs(10),
         || async {
             let n: i64 = sqlx::query_scalar("SELECT count(*) FROM providers")
-                .fetch_one(&stack.orders.pool)
+                .fetch_one(stack.orders.pool())
                 .await
                 .ok()?;
             (n > 0).then_some(())
@@ -102,10 +102,10 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
     )
     .await;
 
-    let public = MoviesServiceClient::new(channel(stack.movies.addr));
-    let admin = MoviesAdminServiceClient::new(channel(stack.movies.addr));
-    let provider = ProductProviderServiceClient::new(channel(stack.movies.addr));
-    let orders_client = OrdersServiceClient::new(channel(stack.orders.addr));
+    let public = MoviesServiceClient::new(channel(stack.movies.local_addr()));
+    let admin = MoviesAdminServiceClient::new(channel(stack.movies.local_addr()));
+    let provider = ProductProviderServiceClient::new(channel(stack.movies.local_addr()));
+    let orders_client = OrdersServiceClient::new(channel(stack.orders.local_addr()));
 
     let showtimes = |f: &dyn Fn(&mut movies::GetShowtimesRequest)| {
         let mut r = movies::GetShowtimesRequest {
@@ -921,8 +921,8 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
         ),
     ];
 
-    let movies_before = row_counts(&stack.movies.pool).await;
-    let orders_before = row_counts(&stack.orders.pool).await;
+    let movies_before = row_counts(stack.movies.pool()).await;
+    let orders_before = row_counts(stack.orders.pool()).await;
     let total = cases.len();
     let mut undescribed = Vec::new();
     for (name, expected, call) in cases {
@@ -947,12 +947,12 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
         }
     }
     assert_eq!(
-        row_counts(&stack.movies.pool).await,
+        row_counts(stack.movies.pool()).await,
         movies_before,
         "movies changed"
     );
     assert_eq!(
-        row_counts(&stack.orders.pool).await,
+        row_counts(stack.orders.pool()).await,
         orders_before,
         "orders changed"
     );

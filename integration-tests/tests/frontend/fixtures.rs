@@ -90,8 +90,8 @@ pub fn sorted(mut ids: Vec<String>) -> Vec<String> {
 pub async fn site(stack: &cinema_integration_tests::Stack) -> String {
     let app = cinema_web::Application::build(cinema_web::Settings {
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
-        movies_endpoint: format!("http://{}", stack.movies.addr),
-        orders_endpoint: format!("http://{}", stack.orders.addr),
+        movies_endpoint: format!("http://{}", stack.movies.local_addr()),
+        orders_endpoint: format!("http://{}", stack.orders.local_addr()),
         secure_cookies: false,
     })
     .await

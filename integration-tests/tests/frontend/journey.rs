@@ -132,8 +132,8 @@ async fn errors_reach_the_front_end_as_what_went_wrong() {
 
     // Admin calls without the credential.
     let anonymous = cinema_client::Cinema::connect(cinema_client::ClientConfig::new(
-        format!("http://{}", stack.movies.addr),
-        format!("http://{}", stack.orders.addr),
+        format!("http://{}", stack.movies.local_addr()),
+        format!("http://{}", stack.orders.local_addr()),
     ))
     .expect("client");
     let error = anonymous

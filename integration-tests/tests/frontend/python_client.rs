@@ -39,8 +39,8 @@ async fn a_python_client_generated_by_protoc_buys_tickets() {
     python
         .arg(script)
         .env("CINEMA_GENERATED", &generated)
-        .env("MOVIES_ADDR", stack.movies.addr.to_string())
-        .env("ORDERS_ADDR", stack.orders.addr.to_string())
+        .env("MOVIES_ADDR", stack.movies.local_addr().to_string())
+        .env("ORDERS_ADDR", stack.orders.local_addr().to_string())
         .env("CINEMA_ZIP", "02139");
     // Off the test's runtime thread: the services answering the script run on it.
     let run = tokio::task::spawn_blocking(move || python.output())

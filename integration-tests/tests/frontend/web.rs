@@ -289,7 +289,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
         .expect("location")
         .to_owned();
     sqlx::query("UPDATE holds SET expires_at = now() - interval '1 second'")
-        .execute(&stack.orders.pool)
+        .execute(stack.orders.pool())
         .await
         .expect("aged");
     let (_, expired) = page(&b, &format!("{site}{checkout}"), &cookie).await;

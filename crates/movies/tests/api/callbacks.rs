@@ -89,7 +89,7 @@ async fn a_sold_out_showtime_disappears_and_a_cancellation_brings_it_back() {
 #[tokio::test]
 async fn the_movies_service_registers_itself_with_orders_at_start_up() {
     let stack = spawn_stack().await;
-    let orders_pool = stack.orders.as_ref().expect("orders").pool.clone();
+    let orders_pool = stack.orders.as_ref().expect("orders").pool().clone();
     let endpoint: String = eventually("registration", DEADLINE, || async {
         sqlx::query_scalar("SELECT callback_endpoint FROM providers WHERE name = 'movies'")
             .fetch_optional(&orders_pool)
@@ -97,13 +97,13 @@ async fn the_movies_service_registers_itself_with_orders_at_start_up() {
             .expect("query")
     })
     .await;
-    assert_eq!(endpoint, format!("http://{}", stack.movies.addr));
+    assert_eq!(endpoint, format!("http://{}", stack.movies.local_addr()));
     stack.stop().await;
 }
 
 fn callbacks(stack: &TestStack) -> ProductProviderServiceClient<Channel> {
     ProductProviderServiceClient::new(
-        Channel::from_shared(format!("http://{}", stack.movies.addr))
+        Channel::from_shared(format!("http://{}", stack.movies.local_addr()))
             .expect("uri")
             .connect_lazy(),
     )

@@ -23,7 +23,7 @@ async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
          WHERE pr.id = $1",
     )
     .bind(showtime.product_id.parse::<i64>().expect("id"))
-    .fetch_one(&stack.orders.as_ref().expect("orders").pool)
+    .fetch_one(stack.orders.as_ref().expect("orders").pool())
     .await
     .expect("product");
     assert_eq!(provider, "movies");
@@ -77,7 +77,7 @@ async fn every_attempt_of_a_request_registers_its_product_under_the_same_showtim
     // unfinished attempt may already have registered, never a second one.
     let reserved: Vec<(String, i64)> =
         sqlx::query_as("SELECT request_id, showtime_id FROM showtime_reservations")
-            .fetch_all(&stack.movies.pool)
+            .fetch_all(stack.movies.pool())
             .await
             .expect("reservations");
     assert_eq!(reserved.len(), 1, "{reserved:?}");

@@ -272,12 +272,12 @@ async fn past_far_future_and_sold_out_showtimes_are_not_current() {
     )
     .bind(movie.parse::<i64>().expect("id"))
     .bind(theatre.parse::<i64>().expect("id"))
-    .execute(&stack.movies.pool)
+    .execute(stack.movies.pool())
     .await
     .expect("past showtime");
     sqlx::query("UPDATE showtimes SET sold_out = true WHERE id = $1")
         .bind(sold_out.id.parse::<i64>().expect("id"))
-        .execute(&stack.movies.pool)
+        .execute(stack.movies.pool())
         .await
         .expect("sold out");
 

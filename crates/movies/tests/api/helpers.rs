@@ -1,5 +1,3 @@
-use std::net::SocketAddr;
-
 use chrono::{DateTime, Duration, Utc};
 use cinema_movies::Application;
 use cinema_movies::config::Settings;
@@ -8,34 +6,15 @@ use cinema_proto::movies::v1::movies_admin_service_client::MoviesAdminServiceCli
 use cinema_proto::movies::v1::movies_service_client::MoviesServiceClient;
 use cinema_proto::orders::v1 as orders_pb;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
+use cinema_service::service::Running;
 use cinema_testkit::TestDatabase;
 use secrecy::SecretString;
-use sqlx::PgPool;
-use tokio::sync::oneshot;
 use tonic::Request;
 use tonic::transport::Channel;
 
 pub const ADMIN_TOKEN: &str = "movies-admin-token";
 pub const ORDERS_TOKEN: &str = "orders-admin-token";
 pub const CALLBACK_TOKEN: &str = "callback-token";
-
-/// A service running in-process, stopped by `stop`.
-pub struct Running {
-    pub addr: SocketAddr,
-    pub pool: PgPool,
-    shutdown: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    pub async fn stop(self) {
-        let _ = self.shutdown.send(());
-        self.server
-            .await
-            .expect("server task")
-            .expect("server stops cleanly");
-    }
-}
 
 pub async fn spawn_orders() -> Running {
     let database = TestDatabase::create().await.expect("orders database");
@@ -61,18 +40,7 @@ pub async fn spawn_orders() -> Running {
     })
     .await
     .expect("orders builds");
-    let addr = app.local_addr();
-    let pool = app.pool().clone();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        let _ = rx.await;
-    }));
-    Running {
-        addr,
-        pool,
-        shutdown: tx,
-        server,
-    }
+    Running::serve(app)
 }
 
 pub struct TestStack {
@@ -95,7 +63,7 @@ async fn dead_endpoint() -> String {
 
 pub async fn spawn_stack() -> TestStack {
     let orders = spawn_orders().await;
-    spawn_movies(format!("http://{}", orders.addr), Some(orders)).await
+    spawn_movies(orders.url(), Some(orders)).await
 }
 
 pub async fn spawn_stack_without_orders() -> TestStack {
@@ -123,24 +91,14 @@ async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestS
     })
     .await
     .expect("movies builds");
-    let addr = app.local_addr();
-    let pool = app.pool().clone();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        let _ = rx.await;
-    }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
+    let movies = Running::serve(app);
+    let channel = Channel::from_shared(movies.url())
         .expect("uri")
         .connect()
         .await
         .expect("connects");
     TestStack {
-        movies: Running {
-            addr,
-            pool,
-            shutdown: tx,
-            server,
-        },
+        movies,
         orders,
         public: MoviesServiceClient::new(channel.clone()),
         admin: MoviesAdminServiceClient::new(channel),
@@ -172,14 +130,14 @@ pub fn hours_from_now(hours: i64) -> DateTime<Utc> {
 
 impl TestStack {
     pub async fn stop(self) {
-        self.movies.stop().await;
+        self.movies.stop().await.expect("movies stops cleanly");
         if let Some(orders) = self.orders {
-            orders.stop().await;
+            orders.stop().await.expect("orders stops cleanly");
         }
     }
 
     pub fn orders_client(&self) -> OrdersServiceClient<Channel> {
-        let addr = self.orders.as_ref().expect("orders running").addr;
+        let addr = self.orders.as_ref().expect("orders running").local_addr();
         OrdersServiceClient::new(
             Channel::from_shared(format!("http://{addr}"))
                 .expect("uri")
@@ -248,7 +206,7 @@ impl TestStack {
 
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&self.movies.pool)
+            .fetch_one(self.movies.pool())
             .await
             .expect("count")
     }
@@ -265,7 +223,7 @@ impl TestStack {
 
     pub async fn orders_products(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM products")
-            .fetch_one(&self.orders.as_ref().expect("orders").pool)
+            .fetch_one(self.orders.as_ref().expect("orders").pool())
             .await
             .expect("count")
     }

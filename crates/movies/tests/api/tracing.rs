@@ -7,6 +7,7 @@ use cinema_movies::config::Settings;
 use cinema_proto::movies::v1 as pb;
 use cinema_proto::orders::v1 as orders;
 use cinema_proto::orders::v1::orders_service_server::{OrdersService, OrdersServiceServer};
+use cinema_service::service::Running;
 use secrecy::SecretString;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
@@ -104,7 +105,7 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
     let database = cinema_testkit::TestDatabase::create()
         .await
         .expect("database");
-    let app = Application::build(Settings {
+    let movies = Running::start::<Application>(Settings {
         database: cinema_service::service::DatabaseSettings {
             db_max_connections: 5,
             ..cinema_service::service::DatabaseSettings::new(database.url().to_owned())
@@ -122,12 +123,7 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
     })
     .await
     .expect("movies builds");
-    let addr = app.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+    let channel = tonic::transport::Channel::from_shared(movies.url())
         .expect("uri")
         .connect_lazy();
     let mut admin_client =
@@ -182,6 +178,5 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
         Some(trace_id),
         "same trace: {traceparent}"
     );
-    let _ = stop.send(());
-    server.await.expect("task").expect("stops");
+    movies.stop().await.expect("stops");
 }

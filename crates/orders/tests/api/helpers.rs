@@ -5,10 +5,10 @@ use cinema_orders::config::{Settings, SmsSettings};
 use cinema_orders::dispatcher::DispatchSettings;
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
+use cinema_service::service::Running;
 use cinema_testkit::TestDatabase;
 use secrecy::SecretString;
 use sqlx::PgPool;
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
@@ -27,8 +27,7 @@ pub struct TestApp {
     /// The service's outbox dispatcher: with `dispatcher: false` in the settings, a
     /// test delivers the outbox itself, when it chooses, with `deliver_due()`.
     pub outbox: std::sync::Arc<cinema_orders::dispatcher::Dispatcher>,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server: Running,
 }
 
 pub fn settings(database: &TestDatabase) -> Settings {
@@ -84,14 +83,10 @@ pub async fn spawn_app_with_processor(
 
 async fn serve(app: Application, database: TestDatabase) -> TestApp {
     cinema_testkit::init_test_logging();
-    let addr = app.local_addr();
-    let pool = app.pool().clone();
     let checkout = app.checkout();
     let outbox = app.dispatcher();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        let _ = rx.await;
-    }));
+    let server = Running::serve(app);
+    let (addr, pool) = (server.local_addr(), server.pool().clone());
     let client = OrdersServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("client connects");
@@ -102,8 +97,7 @@ async fn serve(app: Application, database: TestDatabase) -> TestApp {
         database,
         checkout,
         outbox,
-        shutdown: Some(tx),
-        server: Some(server),
+        server,
     }
 }
 
@@ -114,25 +108,14 @@ impl TestApp {
 
     /// Ends the server as a killed process would end: the serving task stops where it
     /// is, with no drain and no cleanup. Returns the database, for a restart.
-    pub fn crash(mut self) -> TestDatabase {
-        self.shutdown.take();
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+    pub fn crash(self) -> TestDatabase {
+        self.server.kill();
         self.database
     }
 
     /// Stops the server and waits until it has drained.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("server task")
-                .expect("server stops cleanly");
-        }
+    pub async fn stop(self) {
+        self.server.stop().await.expect("server stops cleanly");
     }
 
     pub async fn add_product(&self, description: &str, quantity: i64, price_cents: i64) -> String {

@@ -6,11 +6,12 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked \
-        --bin orders-service --bin movies-service --bin sms-gateway-sim --bin cinema \
+        --bin orders-service --bin movies-service --bin sms-gateway-sim --bin cinema --bin cinema-dev \
         --bin cinema-web \
  && mkdir -p /out \
  && cp target/release/orders-service target/release/movies-service \
-       target/release/sms-gateway-sim target/release/cinema target/release/cinema-web /out/
+       target/release/sms-gateway-sim target/release/cinema target/release/cinema-dev \
+       target/release/cinema-web /out/
 
 FROM debian:bookworm-slim
 RUN apt-get update \

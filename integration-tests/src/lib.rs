@@ -36,9 +36,7 @@ impl Stack {
     }
 
     /// The stack with orders texting customers through `sms` (the gateway simulator).
-    pub async fn start_with_texts(
-        sms: Option<&cinema_sms::simulator::Simulator>,
-    ) -> anyhow::Result<Self> {
+    pub async fn start_with_texts(sms: Option<&cinema_sms_sim::Simulator>) -> anyhow::Result<Self> {
         cinema_testkit::init_test_logging();
         let orders_db = TestDatabase::create().await?;
         let movies_db = TestDatabase::create().await?;
@@ -101,8 +99,8 @@ impl Stack {
 }
 
 /// Orders' SMS settings for the gateway simulator's default credentials.
-fn texting(sim: &cinema_sms::simulator::Simulator) -> cinema_orders::config::SmsSettings {
-    let creds = cinema_sms::simulator::SimSettings::default();
+fn texting(sim: &cinema_sms_sim::Simulator) -> cinema_orders::config::SmsSettings {
+    let creds = cinema_sms_sim::SimSettings::default();
     cinema_orders::config::SmsSettings {
         watertel_url: Some(sim.watertel_url()),
         watertel_username: creds.watertel_username.clone(),

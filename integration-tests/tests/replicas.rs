@@ -35,8 +35,8 @@ struct OrdersReplica {
 }
 
 impl OrdersReplica {
-    fn start(database: &TestDatabase, sms: &cinema_sms::simulator::Simulator) -> Self {
-        let sim = cinema_sms::simulator::SimSettings::default();
+    fn start(database: &TestDatabase, sms: &cinema_sms_sim::Simulator) -> Self {
+        let sim = cinema_sms_sim::SimSettings::default();
         let args = [
             "orders-service".to_owned(),
             format!("--database-url={}", database.url()),
@@ -339,12 +339,10 @@ async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
     cinema_testkit::init_test_logging();
     // The recorder counts what the movies replicas answer.
     cinema_service::metrics::handle();
-    let sms = cinema_sms::simulator::Simulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        Default::default(),
-    )
-    .await
-    .expect("sms simulator");
+    let sms =
+        cinema_sms_sim::Simulator::start("127.0.0.1:0".parse().expect("addr"), Default::default())
+            .await
+            .expect("sms simulator");
     let orders_db = TestDatabase::create().await.expect("orders db");
     let movies_db = TestDatabase::create().await.expect("movies db");
     let orders_pool = sqlx::PgPool::connect(orders_db.url()).await.expect("pool");

@@ -78,7 +78,7 @@ struct Args {
     #[arg(long)]
     no_pgbench: bool,
     /// The movies service's database on the same server, where pgbench runs
-    /// GetShowtimes' own statement (`cinema up` names it `<db-prefix>_movies`).
+    /// GetShowtimes' own statement (`cinema-dev up` names it `<db-prefix>_movies`).
     #[arg(long, default_value = "cinema_movies")]
     movies_database: String,
 }

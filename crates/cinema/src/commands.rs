@@ -339,9 +339,17 @@ pub async fn cancel(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()>
     Ok(())
 }
 
+/// A text as the SMS gateway simulator lists it at `GET /texts`.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+struct SimulatedText {
+    gateway: String,
+    phone: String,
+    message: String,
+}
+
 pub async fn texts(args: &ClientArgs) -> anyhow::Result<()> {
     let url = format!("{}/texts", args.sms.trim_end_matches('/'));
-    let texts: Vec<cinema_sms::simulator::Text> = reqwest::get(&url)
+    let texts: Vec<SimulatedText> = reqwest::get(&url)
         .await
         .with_context(|| format!("cannot reach the SMS simulator at {url}"))?
         .json()

@@ -1,12 +1,10 @@
-//! `cinema`: runs the whole stack with one command (`cinema up --demo`), and talks to it
-//! like a front-end (`cinema movies`, `showtimes`, `buy`, `order`, `cancel`, `texts`).
+//! `cinema`: the command-line front-end. It talks to a running stack like a website
+//! would (`cinema movies`, `showtimes`, `buy`, `order`, `cancel`, `texts`), and to the
+//! orders service's outbox like an operator (`cinema outbox`), through `cinema-client`
+//! only: it links no server. `cinema-dev up --demo` runs a stack locally.
 
 mod commands;
-mod demo;
 mod outbox;
-mod up;
-
-use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -14,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "cinema",
     version,
-    about = "Run the Cinema stack locally, and use it"
+    about = "Use a running Cinema stack from the command line"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,12 +21,6 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the movies and orders services and the SMS gateway simulator, in this
-    /// process, until Ctrl-C.
-    Up(UpArgs),
-    /// Load the demo data into a stack that is already running (docker compose, or
-    /// `up` without `--demo`). Running it again adds nothing twice.
-    Demo(DemoArgs),
     /// Movies showing near a ZIP code (the home page).
     Movies {
         #[arg(long)]
@@ -70,63 +62,6 @@ enum Command {
     Outbox(outbox::OutboxArgs),
 }
 
-#[derive(Debug, Clone, Args)]
-struct UpArgs {
-    /// Load demo data: every US ZIP code, a catalogue, and a week of showtimes. Loading
-    /// it again adds nothing twice.
-    #[arg(long)]
-    demo: bool,
-    /// The Postgres server; the stack creates its two databases there.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@localhost:5432/postgres",
-        hide_env_values = true
-    )]
-    database_url: String,
-    /// Databases are named `<prefix>_movies` and `<prefix>_orders`.
-    #[arg(long, default_value = "cinema")]
-    db_prefix: String,
-    #[arg(long, env = "CINEMA_MOVIES_ADDR", default_value = "127.0.0.1:50051")]
-    movies_addr: SocketAddr,
-    #[arg(long, env = "CINEMA_ORDERS_ADDR", default_value = "127.0.0.1:50052")]
-    orders_addr: SocketAddr,
-    #[arg(long, env = "CINEMA_SMS_ADDR", default_value = "127.0.0.1:50060")]
-    sms_addr: SocketAddr,
-    /// Where the website is served.
-    #[arg(long, env = "CINEMA_WEB_ADDR", default_value = "127.0.0.1:8080")]
-    web_addr: SocketAddr,
-    /// Delay of the simulated payment processor (a real one takes 200 to 2000 ms).
-    #[arg(long, env = "ORDERS_PAYMENT_LATENCY_MS", default_value_t = 0)]
-    payment_latency_ms: u64,
-    /// Log format of the services.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = cinema_service::LogFormat::Text)]
-    log_format: cinema_service::LogFormat,
-    /// Serve Prometheus metrics of both services on `http://<addr>/metrics` (off
-    /// unless given).
-    #[arg(long, env = "METRICS_ADDR")]
-    metrics_addr: Option<SocketAddr>,
-}
-
-/// What `cinema demo` needs: the services, the movies admin token, and both services'
-/// databases (ZIP codes are reference data with no API; they go straight into each
-/// service's `zip_codes` table).
-#[derive(Debug, Clone, Args)]
-pub struct DemoArgs {
-    /// The movies service.
-    #[arg(long, env = "CINEMA_MOVIES", default_value = "http://127.0.0.1:50051")]
-    movies: String,
-    /// The orders service.
-    #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
-    orders: String,
-    /// The token the movies service accepts for admin calls.
-    #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = cinema_service::parse_secret, hide_env_values = true)]
-    movies_admin_token: secrecy::SecretString,
-    /// The movies service's database, for its ZIP codes.
-    #[arg(long, env = "MOVIES_DATABASE_URL", value_parser = cinema_service::parse_secret, hide_env_values = true)]
-    movies_database_url: secrecy::SecretString,
-}
-
 /// Where the client subcommands find the stack.
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
@@ -146,8 +81,6 @@ pub struct ClientArgs {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Up(args) => up::run(args).await,
-        Command::Demo(args) => demo::run(&args).await,
         Command::Movies { zip, client } => commands::movies(&client, zip.as_deref()).await,
         Command::Showtimes {
             zip,

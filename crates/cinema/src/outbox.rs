@@ -13,8 +13,16 @@ pub struct OutboxArgs {
     #[command(subcommand)]
     command: OutboxCommand,
     /// The orders service's admin token.
-    #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = cinema_service::parse_secret, hide_env_values = true, global = true)]
+    #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = secret, hide_env_values = true, global = true)]
     orders_admin_token: Option<secrecy::SecretString>,
+}
+
+/// A token from a flag or the environment: never empty, never printed.
+fn secret(raw: &str) -> Result<secrecy::SecretString, String> {
+    match raw.trim() {
+        "" => Err("must not be empty".into()),
+        _ => Ok(secrecy::SecretString::from(raw.to_owned())),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,359 +1,157 @@
-//! `cinema` as a newcomer uses it: `cinema up --demo`, then the client subcommands.
+//! `cinema`, the command-line front-end, as a user runs it: its own process, against a
+//! running stack (both services, in this process, texting through the SMS gateway
+//! simulator). The stack gets a small catalogue through the admin API first.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
+use cinema_client::movies_pb as movies;
+use cinema_integration_tests::{Stack, eventually, hours_from_now};
+use cinema_sms_sim::{SimSettings, Simulator};
 use serde_json::Value;
 
 const CINEMA: &str = env!("CARGO_BIN_EXE_cinema");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-struct Stack {
-    child: Child,
-    ports: [u16; 4],
-}
-
-/// The movies admin token the stacks under test run with, so `cinema demo` can use it.
-const MOVIES_ADMIN_TOKEN: &str = "cli-test-movies-admin";
-
-impl Stack {
-    /// Starts `cinema up --demo` and waits until it says it is up.
-    fn up(database_url: &str, prefix: &str) -> Self {
-        Self::start(database_url, prefix, &["--demo"])
-    }
-
-    /// Starts `cinema up` with these extra arguments and waits until it says it is up.
-    fn start(database_url: &str, prefix: &str, extra: &[&str]) -> Self {
-        let ports = [free_port(), free_port(), free_port(), free_port()];
-        let mut child = Command::new(CINEMA)
-            .args(["up", "--db-prefix", prefix])
-            .args(extra)
-            .env("MOVIES_ADMIN_TOKEN", MOVIES_ADMIN_TOKEN)
-            .args(["--movies-addr", &format!("127.0.0.1:{}", ports[0])])
-            .args(["--orders-addr", &format!("127.0.0.1:{}", ports[1])])
-            .args(["--sms-addr", &format!("127.0.0.1:{}", ports[2])])
-            .args(["--web-addr", &format!("127.0.0.1:{}", ports[3])])
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("cinema up starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(240);
-        loop {
-            let line = rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("`cinema up --demo` did not say it was up in time");
-            if line.contains("Cinema is up") {
-                assert!(
-                    line.ends_with(&format!("open http://127.0.0.1:{}", ports[3])),
-                    "the banner names the website: {line}"
-                );
-                break;
-            }
-        }
-        Self { child, ports }
-    }
-
-    /// A `cinema` command pointed at this stack's services.
-    fn command(&self) -> Command {
-        let url = |port: u16| format!("http://127.0.0.1:{port}");
-        let mut command = Command::new(CINEMA);
-        command
-            .env("CINEMA_MOVIES", url(self.ports[0]))
-            .env("CINEMA_ORDERS", url(self.ports[1]))
-            .env("CINEMA_SMS", url(self.ports[2]));
-        command
-    }
-
-    fn cinema(&self, args: &[&str]) -> Value {
-        let output = self
-            .command()
-            .args(args)
-            .arg("--json")
-            .output()
-            .expect("cinema runs");
-        assert!(
-            output.status.success(),
-            "cinema {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("JSON output")
-    }
-
-    /// `cinema demo` against this stack, as the compose stack's one-shot job runs it.
-    fn load_demo(&self, database_url: &str, prefix: &str, token: &str) -> std::process::Output {
-        self.command()
-            .arg("demo")
-            .env("MOVIES_ADMIN_TOKEN", token)
-            .env(
-                "MOVIES_DATABASE_URL",
-                url_with_db(database_url, &format!("{prefix}_movies")),
-            )
-            .output()
-            .expect("cinema demo runs")
-    }
-
-    /// What the compose stack's `orders-zips` and `movies-zips` jobs do before the
-    /// demo: each service loads the US ZIP codes into its own database.
-    async fn load_zip_codes(&self, database_url: &str, prefix: &str) {
-        let zips = cinema_service::zips::us_zip_codes().expect("the built-in list");
-        let pool = |service: &str| {
-            sqlx::PgPool::connect_lazy(&url_with_db(database_url, &format!("{prefix}_{service}")))
-                .expect("pool")
-        };
-        for service in ["orders", "movies"] {
-            let added = cinema_service::zips::load(&pool(service), &zips)
-                .await
-                .expect("the service loads its ZIP codes");
-            assert!(added > 40_000, "{service}: {added}");
-        }
-    }
-
-    /// Stops it the way Ctrl-C or `docker stop` would, and checks it exits cleanly.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let exit = self.child.wait().expect("exits");
-        assert!(exit.success(), "cinema up exited with {exit:?}");
-    }
-}
-
-/// A test that fails midway must not leave a stack running behind it.
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-async fn counts(database_url: &str, prefix: &str) -> (i64, i64, i64) {
-    let url = url_with_db(database_url, &format!("{prefix}_movies"));
-    let pool = sqlx::PgPool::connect(&url).await.expect("movies db");
-    let counts = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM movies), (SELECT count(*) FROM theatres), (SELECT count(*) FROM showtimes)",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("counts");
-    pool.close().await;
-    counts
-}
-
-fn url_with_db(server: &str, db: &str) -> String {
-    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
-    format!("{base}/{db}")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
-    let (server, prefix) = cinema_testkit::server_url_and_prefix()
-        .await
-        .expect("database server");
-    let stack = Stack::up(&server, &prefix);
-
-    let movies = stack.cinema(&["movies", "--zip", "02139"]);
-    assert!(movies.as_array().expect("list").len() >= 10, "{movies}");
-
-    let near = stack.cinema(&["showtimes", "--zip", "02139"]);
-    let theatres: Vec<&str> = near
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| g["theatre"]["name"].as_str().expect("name"))
-        .collect();
-    assert_eq!(
-        theatres[0], "Kendall Square Cinema",
-        "nearest first: {theatres:?}"
-    );
-    assert!(
-        theatres.contains(&"Fenway Screens") && !theatres.contains(&"Loop Theatre"),
-        "{theatres:?}"
-    );
-    let showtime = near[0]["showtimes"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-
-    let bought = stack.cinema(&[
-        "buy",
-        "--showtime",
-        &showtime,
-        "--tickets",
-        "2",
-        "--card",
-        "4111 1111 1111 1111",
-        "--phone",
-        "+14155550132",
-    ]);
-    let confirmation = bought["confirmation"]
-        .as_str()
-        .expect("confirmation")
-        .to_owned();
-    let order = stack.cinema(&["order", &confirmation]);
-    assert_eq!(order["status"], "placed");
-
-    // Demo shows start in the afternoon and evening on each theatre's own clock.
-    for slot in near[0]["showtimes"].as_array().expect("showtimes") {
-        let local = slot["local_start_time"].as_str().expect("local time");
-        let hour: u32 = local[11..13].parse().expect("hour");
-        assert!([13, 16, 20].contains(&hour), "{local}");
-        assert_eq!(slot["time_zone"], "America/New_York");
-    }
-
-    // The website serves the same catalogue, and the order a moviegoer bought.
-    let web = format!("http://127.0.0.1:{}", stack.ports[3]);
-    let home = reqwest::get(format!("{web}/?zip=02139"))
-        .await
-        .expect("home page")
-        .text()
-        .await
-        .expect("html");
-    assert!(home.contains("Casablanca"), "{home}");
-    let page = reqwest::get(format!("{web}/orders/{confirmation}"))
-        .await
-        .expect("order page")
-        .text()
-        .await
-        .expect("html");
-    assert!(
-        page.contains(&confirmation) && page.contains("Kendall Square Cinema"),
-        "{page}"
-    );
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let texts = stack.cinema(&["texts"]);
-        let delivered = texts.as_array().expect("texts").iter().any(|t| {
-            t["message"]
-                .as_str()
-                .is_some_and(|m| m.contains(&confirmation))
-        });
-        if delivered {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no text for {confirmation}: {texts}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let cancelled = stack.cinema(&["cancel", &confirmation]);
-    assert_eq!(cancelled["status"], "cancelled");
-    stack.stop();
-
-    let (movies, theatres, showtimes) = counts(&server, &prefix).await;
-    assert!(
-        movies >= 30 && theatres >= 12 && showtimes > 100,
-        "{movies} {theatres} {showtimes}"
-    );
-    let again = Stack::up(&server, &prefix);
-    again.stop();
-    assert_eq!(
-        counts(&server, &prefix).await,
-        (movies, theatres, showtimes),
-        "a second --demo adds nothing"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() {
-    let (server, prefix) = cinema_testkit::server_url_and_prefix()
-        .await
-        .expect("database server");
-    let stack = Stack::start(&server, &prefix, &[]);
-    assert_eq!(
-        counts(&server, &prefix).await,
-        (0, 0, 0),
-        "starts empty without --demo"
-    );
-
-    let refused = stack.load_demo(&server, &prefix, "not-the-token");
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("admin token"), "{stderr}");
-    assert!(
-        !stderr.contains(MOVIES_ADMIN_TOKEN) && !stderr.contains("not-the-token"),
-        "tokens are never printed: {stderr}"
-    );
-    let (movies, theatres, _) = counts(&server, &prefix).await;
-    assert_eq!((movies, theatres), (0, 0), "a refused load adds nothing");
-
-    stack.load_zip_codes(&server, &prefix).await;
-    let loaded = stack.load_demo(&server, &prefix, MOVIES_ADMIN_TOKEN);
-    assert!(
-        loaded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&loaded.stderr)
-    );
-    let near = stack.cinema(&["movies", "--zip", "02139"]);
-    assert!(near.as_array().expect("list").len() >= 10, "{near}");
-    // A purchase needs the ZIP codes in the orders database too (billing address).
-    let showtimes = stack.cinema(&["showtimes", "--zip", "02139"]);
-    let showtime = showtimes[0]["showtimes"][0]["id"].as_str().expect("id");
-    let bought = stack.cinema(&[
-        "buy",
-        "--showtime",
-        showtime,
-        "--card",
-        "4111 1111 1111 1111",
-    ]);
-    assert!(bought["confirmation"].is_string(), "{bought}");
-    let after_first = counts(&server, &prefix).await;
-    assert!(after_first.2 > 100, "{after_first:?}");
-
-    let again = stack.load_demo(&server, &prefix, MOVIES_ADMIN_TOKEN);
-    assert!(again.status.success());
-    assert!(
-        String::from_utf8_lossy(&again.stdout).contains("0 movies added, 0 theatres added"),
-        "{}",
-        String::from_utf8_lossy(&again.stdout)
-    );
-    assert_eq!(counts(&server, &prefix).await, after_first);
-    stack.stop();
-}
-
-#[test]
-fn up_without_postgres_says_how_to_fix_it() {
-    let port = free_port();
-    let output = Command::new(CINEMA)
-        .args(["up", "--sms-addr", &format!("127.0.0.1:{}", free_port())])
-        .env(
-            "DATABASE_URL",
-            format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-        )
+/// `cinema <args>` pointed at the stack and the simulator.
+fn run(stack: &Stack, sms: &Simulator, args: &[&str]) -> Output {
+    Command::new(CINEMA)
+        .args(args)
+        .env("CINEMA_MOVIES", stack.movies.url())
+        .env("CINEMA_ORDERS", stack.orders.url())
+        .env("CINEMA_SMS", format!("http://{}", sms.addr))
         .output()
-        .expect("runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    for fix in [
-        "no Postgres answers",
-        "start a local Postgres",
-        "DATABASE_URL",
-        "docker compose up",
-    ] {
-        assert!(stderr.contains(fix), "missing {fix:?} in:\n{stderr}");
-    }
-    assert!(!stderr.contains("panicked"), "{stderr}");
+        .expect("cinema runs")
+}
+
+/// `cinema <args> --json`, which must succeed.
+fn json(stack: &Stack, sms: &Simulator, args: &[&str]) -> Value {
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let output = run(stack, sms, &with_json);
+    assert!(
+        output.status.success(),
+        "cinema {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+async fn catalogue(stack: &Stack) -> movies::Showtime {
+    let admin = stack.cinema.admin();
+    let movie = admin
+        .create_movie(movies::CreateMovieRequest {
+            name: "Casablanca".into(),
+            length_minutes: 102,
+            rating: movies::Rating::Pg.into(),
+        })
+        .await
+        .expect("movie");
+    let theatre = admin
+        .create_theatre(movies::CreateTheatreRequest {
+            name: "Kendall Square Cinema".into(),
+            phone: "+16175550100".into(),
+            address: Some(movies::Address {
+                line_1: "355 Binney St".into(),
+                city: "Cambridge".into(),
+                state: "MA".into(),
+                zip_code: "02139".into(),
+            }),
+            auditoriums: vec![movies::Auditorium {
+                room: "1".into(),
+                seats: 50,
+            }],
+            ..Default::default()
+        })
+        .await
+        .expect("theatre");
+    admin
+        .create_showtime(movies::CreateShowtimeRequest {
+            movie_id: movie.id,
+            theatre_id: theatre.id,
+            room: "1".into(),
+            start_time: Some(hours_from_now(30)),
+            price_cents: 1250,
+            request_id: String::new(),
+        })
+        .await
+        .expect("showtime")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
+    let sms = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("simulator");
+    let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
+    let showtime = catalogue(&stack).await;
+
+    let on = json(&stack, &sms, &["movies", "--zip", "02139"]);
+    assert_eq!(on[0]["name"], "Casablanca", "{on}");
+    let near = json(&stack, &sms, &["showtimes", "--zip", "02139"]);
+    assert_eq!(
+        near[0]["theatre"]["name"], "Kendall Square Cinema",
+        "{near}"
+    );
+    let slot = &near[0]["showtimes"][0];
+    assert_eq!(slot["id"], showtime.id.as_str(), "{near}");
+    assert_eq!(slot["time_zone"], "America/New_York", "{slot}");
+
+    let bought = json(
+        &stack,
+        &sms,
+        &[
+            "buy",
+            "--showtime",
+            &showtime.id,
+            "--tickets",
+            "2",
+            "--card",
+            "4111 1111 1111 1111",
+            "--phone",
+            "+14155550132",
+        ],
+    );
+    let confirmation = bought["confirmation"].as_str().expect("confirmation");
+    let order = json(&stack, &sms, &["order", confirmation]);
+    assert_eq!(order["status"], "placed", "{order}");
+
+    // The confirmation text, as the simulator delivered it.
+    eventually("the confirmation text", Duration::from_secs(15), || async {
+        let texts = json(&stack, &sms, &["texts"]);
+        texts
+            .as_array()?
+            .iter()
+            .any(|t| {
+                t["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(confirmation))
+            })
+            .then_some(())
+    })
+    .await;
+
+    let cancelled = json(&stack, &sms, &["cancel", confirmation]);
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+
+    // A declined card is said plainly, and nothing is bought.
+    let declined = run(
+        &stack,
+        &sms,
+        &[
+            "buy",
+            "--showtime",
+            &showtime.id,
+            "--card",
+            "4000 0000 0000 0002",
+        ],
+    );
+    assert!(!declined.status.success());
+    let stderr = String::from_utf8_lossy(&declined.stderr);
+    assert!(stderr.contains("declined"), "{stderr}");
+    assert!(
+        !stderr.contains("0002 ") && !stderr.contains("4000 0000"),
+        "{stderr}"
+    );
+    stack.stop().await.expect("stops");
+    sms.stop().await;
 }

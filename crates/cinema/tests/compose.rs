@@ -117,7 +117,7 @@ fn the_compose_file_describes_a_healthy_stack() {
     }
     // The demo job then reaches the services with their own settings.
     let demo = &compose["services"]["demo"];
-    assert_eq!(demo["command"][0].as_str(), Some("cinema"));
+    assert_eq!(demo["command"][0].as_str(), Some("cinema-dev"));
     assert_eq!(demo["command"][1].as_str(), Some("demo"));
     for job in ["orders-zips", "movies-zips"] {
         assert_eq!(

@@ -22,7 +22,7 @@ use tonic_health::server::HealthReporter;
 
 /// Wakes every health tracker of the process. A static because database errors are
 /// converted far from any handle to the server (in `From<sqlx::Error>`); a process
-/// that serves two services (`cinema up`) wakes both trackers, and each checks its own
+/// that serves two services (`cinema-dev up`) wakes both trackers, and each checks its own
 /// database.
 static UNREACHABLE: Notify = Notify::const_new();
 

@@ -9,7 +9,7 @@
 //! between scrapes.
 //!
 //! The recorder is process-wide (the `metrics` facade has one): a process serving
-//! several services (`cinema up`) serves them all on one endpoint, told apart by the
+//! several services (`cinema-dev up`) serves them all on one endpoint, told apart by the
 //! `service` label.
 
 use std::future::Future;

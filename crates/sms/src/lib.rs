@@ -21,7 +21,6 @@ mod http;
 mod milio;
 mod retry;
 mod router;
-pub mod simulator;
 mod validate;
 mod watertel;
 

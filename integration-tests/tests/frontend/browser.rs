@@ -159,12 +159,10 @@ async fn pay_with(client: &Client, card: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_moviegoer_buys_tickets_in_a_real_browser() {
-    let sim = cinema_sms::simulator::Simulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        Default::default(),
-    )
-    .await
-    .expect("SMS simulator");
+    let sim =
+        cinema_sms_sim::Simulator::start("127.0.0.1:0".parse().expect("addr"), Default::default())
+            .await
+            .expect("SMS simulator");
     let stack = Stack::start_with_texts(Some(&sim)).await.expect("stack");
     let c = &stack.cinema;
     let heat = movie(c, "Heat", 170).await;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use cinema_orders::config::SmsSettings;
-use cinema_sms::simulator::{SimSettings, Simulator, Text};
+use cinema_sms_sim::{SimSettings, Simulator, Text};
 use secrecy::SecretString;
 
 use crate::fake_provider::free_addr;

@@ -1,4 +1,4 @@
-//! `cinema up`: the whole stack in one process, for a newcomer's laptop.
+//! `cinema-dev up`: the whole stack in one process, for a newcomer's laptop.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use cinema_client::{Cinema, ClientConfig};
 use cinema_service::service::Running;
-use cinema_sms::simulator::{SimSettings, Simulator};
+use cinema_sms_sim::{SimSettings, Simulator};
 use secrecy::SecretString;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgConnectOptions;
@@ -59,7 +59,7 @@ async fn ensure_database(admin: &Url, name: &str) -> anyhow::Result<Url> {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    let _telemetry = cinema_service::init_telemetry(args.log_format, "cinema")?;
+    let _telemetry = cinema_service::init_telemetry(args.log_format, "cinema-dev")?;
     // Before anything is announced: a Ctrl-C or SIGTERM from here on stops cleanly.
     let mut stop_signal = std::pin::pin!(cinema_service::shutdown_signal());
     let admin = Url::parse(&args.database_url).context("DATABASE_URL is not a valid URL")?;

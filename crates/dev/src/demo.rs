@@ -298,7 +298,7 @@ pub async fn load(cinema: &Cinema, movies_pool: &PgPool) -> anyhow::Result<Repor
     Ok(report)
 }
 
-/// `cinema demo`: [`load`] into a running stack, over its admin API. The ZIP codes are
+/// `cinema-dev demo`: [`load`] into a running stack, over its admin API. The ZIP codes are
 /// each service's own to load (`orders-service load-zips`, `movies-service load-zips`).
 /// The movies database is read for the names already there, and analyzed after.
 pub async fn run(args: &crate::DemoArgs) -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use cinema_sms::simulator::{SimSettings, Simulator};
+use cinema_sms_sim::{SimSettings, Simulator};
 use clap::Parser;
 
 #[derive(Debug, Parser)]

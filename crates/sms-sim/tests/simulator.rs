@@ -1,7 +1,7 @@
 //! The whole stack, built from configuration, against the gateway simulator.
 
-use cinema_sms::simulator::{SimSettings, Simulator, Text};
 use cinema_sms::{GatewayConfig, HttpSettings, Region, RetryPolicy, SmsConfig, SmsError};
+use cinema_sms_sim::{SimSettings, Simulator, Text};
 use secrecy::SecretString;
 
 fn config(sim: &Simulator, watertel_password: &str, weights: (u32, u32)) -> SmsConfig {

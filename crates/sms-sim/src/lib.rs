@@ -122,7 +122,7 @@ fn valid_phone(phone: &str) -> bool {
 }
 
 fn valid_text(text: &str) -> bool {
-    !text.trim().is_empty() && text.chars().count() <= crate::MAX_MESSAGE_CHARS
+    !text.trim().is_empty() && text.chars().count() <= cinema_sms::MAX_MESSAGE_CHARS
 }
 
 #[derive(Deserialize)]

@@ -49,7 +49,7 @@ async fn outbox_state(app: &TestApp, product: &str) -> Vec<(String, i32, Option<
 async fn a_hundred_buyers_for_ten_seats_cause_exactly_one_sold_out_callback() {
     let provider =
         FakeProvider::start("127.0.0.1:0".parse().expect("addr"), Behaviour::Accept).await;
-    let app = spawn_app().await;
+    let app = spawn_app_delivering_on_demand().await;
     let provider_id = register(&app, &provider.endpoint()).await;
     let product = provided_product(&app, &provider_id, "showtime-7", 10).await;
 
@@ -65,22 +65,21 @@ async fn a_hundred_buyers_for_ten_seats_cause_exactly_one_sold_out_callback() {
     }
     assert_eq!(sold, 10);
 
-    let received = eventually("the sold-out callback", DEADLINE, || async {
-        let received = provider.received();
-        (!received.is_empty()).then_some(received)
-    })
-    .await;
+    // Exactly one event was written, and delivering the outbox sends exactly it.
+    assert_eq!(app.outbox.deliver_due().await.expect("deliver"), 1);
+    let received = provider.received();
+    assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0].kind, "sold_out");
     assert_eq!(received[0].product_id, product);
     assert_eq!(received[0].external_ref, "showtime-7");
-    // Exactly one event was ever written, and it is delivered: no second one can come.
     let outbox = outbox_state(&app, &product).await;
     assert_eq!(outbox.len(), 1, "{outbox:?}");
-    eventually("the delivery to be recorded", DEADLINE, || async {
-        (outbox_state(&app, &product).await[0].0 == "delivered").then_some(())
-    })
-    .await;
-    assert_eq!(provider.received().len(), 1);
+    assert_eq!(outbox[0].0, "delivered", "{outbox:?}");
+    assert_eq!(
+        app.outbox.deliver_due().await.expect("deliver"),
+        0,
+        "nothing left"
+    );
     app.stop().await;
 }
 
@@ -242,7 +241,7 @@ async fn two_dispatchers_on_one_database_never_deliver_a_message_twice_at_once()
 async fn cancelling_returns_stock_and_tells_the_provider_once_it_is_available_again() {
     let provider =
         FakeProvider::start("127.0.0.1:0".parse().expect("addr"), Behaviour::Accept).await;
-    let app = spawn_app().await;
+    let app = spawn_app_delivering_on_demand().await;
     let provider_id = register(&app, &provider.endpoint()).await;
     let product = provided_product(&app, &provider_id, "showtime-5", 3).await;
     let first = app
@@ -258,6 +257,11 @@ async fn cancelling_returns_stock_and_tells_the_provider_once_it_is_available_ag
         .expect("order")
         .into_inner();
     assert_eq!(app.availability(&product).await, 0);
+    assert_eq!(
+        app.outbox.deliver_due().await.expect("deliver"),
+        1,
+        "sold out"
+    );
 
     let cancel = |confirmation: &str| pb::CancelOrderRequest {
         confirmation: confirmation.into(),
@@ -295,11 +299,12 @@ async fn cancelling_returns_stock_and_tells_the_provider_once_it_is_available_ag
         .expect("cancelled");
     assert_eq!(app.availability(&product).await, 3);
 
-    let received = eventually("sold-out then available", DEADLINE, || async {
-        let received = provider.received();
-        (received.len() >= 2).then_some(received)
-    })
-    .await;
+    assert_eq!(
+        app.outbox.deliver_due().await.expect("deliver"),
+        1,
+        "available"
+    );
+    let received = provider.received();
     let kinds: Vec<_> = received.iter().map(|r| (r.kind, r.remaining)).collect();
     assert_eq!(kinds, vec![("sold_out", 0), ("available", 2)]);
     assert!(received[0].sequence < received[1].sequence);
@@ -337,7 +342,7 @@ async fn cancelling_returns_stock_and_tells_the_provider_once_it_is_available_ag
 async fn the_callback_continues_the_trace_of_the_order_that_sold_out() {
     let provider =
         FakeProvider::start("127.0.0.1:0".parse().expect("addr"), Behaviour::Accept).await;
-    let app = spawn_app().await;
+    let app = spawn_app_delivering_on_demand().await;
     let provider_id = register(&app, &provider.endpoint()).await;
     let product = provided_product(&app, &provider_id, "showtime-t", 1).await;
 
@@ -351,10 +356,12 @@ async fn the_callback_continues_the_trace_of_the_order_that_sold_out() {
     );
     app.client().place_order(request).await.expect("sold out");
 
-    let received = eventually("the callback", DEADLINE, || async {
-        provider.received().into_iter().next()
-    })
-    .await;
+    assert_eq!(app.outbox.deliver_due().await.expect("deliver"), 1);
+    let received = provider
+        .received()
+        .into_iter()
+        .next()
+        .expect("the callback");
     let traceparent = received
         .traceparent
         .expect("the callback carries a trace context");

@@ -60,6 +60,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(settings(&database), database).await
 }
 
+/// A service whose outbox the test delivers itself, when it chooses, with
+/// `app.outbox.deliver_due()`: no background dispatcher races the test's assertions.
+pub async fn spawn_app_delivering_on_demand() -> TestApp {
+    let database = TestDatabase::create().await.expect("test database");
+    let mut config = settings(&database);
+    config.dispatcher = false;
+    spawn_app_with(config, database).await
+}
+
 /// Starts the service with these settings on an existing test database (a restart, or
 /// a second replica).
 pub async fn spawn_app_with(settings: Settings, database: TestDatabase) -> TestApp {

@@ -86,7 +86,7 @@ async fn a_hundred_buyers_for_ten_seats_cause_exactly_one_sold_out_callback() {
 #[tokio::test]
 async fn a_provider_that_is_down_gets_the_callback_when_it_comes_back() {
     let addr = free_addr().await;
-    let app = spawn_app().await;
+    let app = spawn_app_delivering_on_demand().await;
     let provider_id = register(&app, &format!("http://{addr}")).await;
     let product = provided_product(&app, &provider_id, "showtime-1", 2).await;
     app.client()
@@ -94,33 +94,33 @@ async fn a_provider_that_is_down_gets_the_callback_when_it_comes_back() {
         .await
         .expect("sold out");
 
-    // Attempts fail while nothing listens; each one is recorded with its error. (Wait
-    // on recorded failures, not on `outbox.attempts`: that counts claims, and the
-    // latest claim may still be in flight.)
-    eventually("two recorded failures", DEADLINE, || async {
-        let failed: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM outbox_attempts WHERE error IS NOT NULL")
-                .fetch_one(&app.pool)
-                .await
-                .ok()?;
-        (failed >= 2).then_some(())
-    })
-    .await;
+    // Attempts fail while nothing listens; each one is recorded with its error, and the
+    // message waits for its next attempt.
+    for attempt in 1..=2 {
+        assert_eq!(app.outbox.deliver_due().await.expect("deliver"), 1);
+        let state = outbox_state(&app, &product).await;
+        assert_eq!((state[0].0.as_str(), state[0].1), ("pending", attempt));
+        assert!(state[0].2.is_some(), "attempt {attempt}'s error is kept");
+        assert_eq!(
+            app.outbox.deliver_due().await.expect("deliver"),
+            0,
+            "not due yet"
+        );
+        sqlx::query("UPDATE outbox SET next_attempt_at = now()")
+            .execute(&app.pool)
+            .await
+            .expect("due");
+    }
     let provider = FakeProvider::start(addr, Behaviour::Accept).await;
-    eventually("the late delivery", DEADLINE, || async {
-        (provider.received().len() == 1).then_some(())
-    })
-    .await;
-    eventually("the delivery to be recorded", DEADLINE, || async {
-        (outbox_state(&app, &product).await[0].0 == "delivered").then_some(())
-    })
-    .await;
+    assert_eq!(app.deliver_until_settled().await, 1);
+    assert_eq!(provider.received().len(), 1);
+    assert_eq!(outbox_state(&app, &product).await[0].0, "delivered");
     let failed: i64 =
         sqlx::query_scalar("SELECT count(*) FROM outbox_attempts WHERE error IS NOT NULL")
             .fetch_one(&app.pool)
             .await
             .expect("attempts");
-    assert!(failed >= 2);
+    assert_eq!(failed, 2);
     app.stop().await;
 }
 
@@ -160,6 +160,7 @@ async fn a_provider_that_always_fails_leaves_the_callback_exhausted_with_every_a
         .expect("database");
     let mut config = settings(&database);
     config.dispatch.max_attempts = 3;
+    config.dispatcher = false;
     let app = spawn_app_with(config, database).await;
     let provider_id = register(&app, &provider.endpoint()).await;
     let product = provided_product(&app, &provider_id, "showtime-3", 1).await;
@@ -168,11 +169,12 @@ async fn a_provider_that_always_fails_leaves_the_callback_exhausted_with_every_a
         .await
         .expect("sold out");
 
-    let (status, attempts, error) = eventually("exhaustion", DEADLINE, || async {
-        let state = outbox_state(&app, &product).await;
-        (state[0].0 == "exhausted").then(|| state[0].clone())
-    })
-    .await;
+    assert_eq!(
+        app.deliver_until_settled().await,
+        3,
+        "every attempt, then no more"
+    );
+    let (status, attempts, error) = outbox_state(&app, &product).await[0].clone();
     assert_eq!((status.as_str(), attempts), ("exhausted", 3));
     assert!(error.expect("last error").contains("maintenance"));
     let recorded: Vec<(i32, Option<String>)> =

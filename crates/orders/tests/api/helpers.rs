@@ -122,6 +122,27 @@ impl TestApp {
         self.database
     }
 
+    /// Delivers the outbox, each failed message's retry falling due at once (as if its
+    /// delay had passed), until no message is pending: every attempt the schedule
+    /// allows, with no clock to wait on. Returns the attempts made. For a service
+    /// started with `dispatcher: false`.
+    pub async fn deliver_until_settled(&self) -> usize {
+        let mut attempts = 0;
+        for _ in 0..50 {
+            attempts += self.outbox.deliver_due().await.expect("deliver");
+            let due =
+                sqlx::query("UPDATE outbox SET next_attempt_at = now() WHERE status = 'pending'")
+                    .execute(&self.pool)
+                    .await
+                    .expect("due now")
+                    .rows_affected();
+            if due == 0 {
+                return attempts;
+            }
+        }
+        panic!("the outbox never settled");
+    }
+
     /// Stops the server and waits until it has drained.
     pub async fn stop(self) {
         self.server.stop().await.expect("server stops cleanly");

@@ -1,19 +1,15 @@
 //! Operators' view of the outbox: list what ran out of retries, redrive it, and see it
 //! delivered; bad requests change nothing.
 
-use std::time::Duration;
-
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_admin_service_client::OrdersAdminServiceClient;
-use cinema_testkit::{TestDatabase, eventually};
+use cinema_testkit::TestDatabase;
 use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::callbacks::{provided_product, register};
 use crate::fake_provider::{Behaviour, FakeProvider, free_addr};
 use crate::helpers::*;
-
-const DEADLINE: Duration = Duration::from_secs(15);
 
 async fn admin_client(app: &TestApp) -> OrdersAdminServiceClient<Channel> {
     OrdersAdminServiceClient::connect(format!("http://{}", app.addr))
@@ -51,6 +47,7 @@ async fn an_exhausted_callback_is_listed_and_delivered_once_redriven() {
     let database = TestDatabase::create().await.expect("database");
     let mut settings = settings(&database);
     settings.dispatch.max_attempts = 2;
+    settings.dispatcher = false;
     let app = spawn_app_with(settings, database).await;
     let provider = register(&app, &endpoint).await;
     let product = provided_product(&app, &provider, "showtime-9", 1).await;
@@ -59,19 +56,9 @@ async fn an_exhausted_callback_is_listed_and_delivered_once_redriven() {
         .await
         .expect("the last seat sells");
 
+    assert_eq!(app.deliver_until_settled().await, 2, "both attempts fail");
     let mut admin_api = admin_client(&app).await;
-    let exhausted = eventually(
-        "the sold-out callback to run out of attempts",
-        DEADLINE,
-        || {
-            let mut client = admin_api.clone();
-            async move {
-                let found = list(&mut client, pb::OutboxStatus::Exhausted).await;
-                (!found.is_empty()).then_some(found)
-            }
-        },
-    )
-    .await;
+    let exhausted = list(&mut admin_api, pb::OutboxStatus::Exhausted).await;
     assert_eq!(exhausted.len(), 1);
     let message = &exhausted[0];
     assert_eq!(message.kind(), pb::OutboxKind::ProductSoldOut);
@@ -140,24 +127,14 @@ async fn an_exhausted_callback_is_listed_and_delivered_once_redriven() {
         .into_inner()
         .ids;
     assert_eq!(redriven, vec![message.id.clone()]);
-    let received = eventually("the redriven callback", DEADLINE, || {
-        let got = up.received();
-        async move { (!got.is_empty()).then_some(got) }
-    })
-    .await;
+    assert_eq!(app.deliver_until_settled().await, 1, "delivered at once");
+    let received = up.received();
     assert_eq!(received.len(), 1);
     assert_eq!(
         (received[0].kind, received[0].product_id.as_str()),
         ("sold_out", product.as_str())
     );
-    let delivered = eventually("the message to be recorded as delivered", DEADLINE, || {
-        let mut client = admin_api.clone();
-        async move {
-            let found = list(&mut client, pb::OutboxStatus::Delivered).await;
-            (!found.is_empty()).then_some(found)
-        }
-    })
-    .await;
+    let delivered = list(&mut admin_api, pb::OutboxStatus::Delivered).await;
     assert_eq!(
         delivered[0].attempts, 3,
         "the earlier attempts stay counted"
@@ -200,6 +177,7 @@ async fn a_redriven_message_gets_a_fresh_retry_schedule() {
     let database = TestDatabase::create().await.expect("database");
     let mut settings = settings(&database);
     settings.dispatch.max_attempts = 2;
+    settings.dispatcher = false;
     let app = spawn_app_with(settings, database).await;
     let provider = register(&app, &format!("http://{addr}")).await;
     let product = provided_product(&app, &provider, "showtime-10", 1).await;
@@ -213,14 +191,14 @@ async fn a_redriven_message_gets_a_fresh_retry_schedule() {
             let rows: Vec<(String, i32)> = sqlx::query_as("SELECT status, attempts FROM outbox")
                 .fetch_all(&pool)
                 .await
-                .ok()?;
-            (rows.first()?.0 == "exhausted").then_some(rows[0].1)
+                .expect("outbox");
+            assert_eq!(rows.len(), 1, "{rows:?}");
+            assert_eq!(rows[0].0, "exhausted", "{rows:?}");
+            rows[0].1
         }
     };
-    assert_eq!(
-        eventually("exhaustion", DEADLINE, || exhausted(&app)).await,
-        2
-    );
+    assert_eq!(app.deliver_until_settled().await, 2);
+    assert_eq!(exhausted(&app).await, 2);
     let mut admin_api = admin_client(&app).await;
     admin_api
         .redrive_outbox(admin(pb::RedriveOutboxRequest {
@@ -230,9 +208,7 @@ async fn a_redriven_message_gets_a_fresh_retry_schedule() {
         .await
         .expect("redrive");
     // Still failing: two more attempts (a fresh budget), then exhausted again.
-    assert_eq!(
-        eventually("exhaustion again", DEADLINE, || exhausted(&app)).await,
-        4
-    );
+    assert_eq!(app.deliver_until_settled().await, 2);
+    assert_eq!(exhausted(&app).await, 4);
     app.stop().await;
 }

@@ -1,7 +1,6 @@
 //! Order texts: queued with the order, sent through the SMS stack, never lost.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use cinema_orders::config::SmsSettings;
 use cinema_sms_sim::{SimSettings, Simulator, Text};
@@ -10,7 +9,6 @@ use secrecy::SecretString;
 use crate::fake_provider::free_addr;
 use crate::helpers::*;
 
-const DEADLINE: Duration = Duration::from_secs(15);
 const PHONE: &str = "+14155550132";
 
 fn sms_settings(sim: SocketAddr) -> SmsSettings {
@@ -237,6 +235,7 @@ async fn a_text_that_exhausts_its_retries_is_kept_with_its_last_error() {
     let mut config = settings(&database);
     config.sms = sms_settings(sim.addr);
     config.dispatch.max_attempts = 2;
+    config.dispatcher = false;
     let app = spawn_app_with(config, database).await;
     let product = app.add_product("Seat", 10, 1000).await;
     app.client()
@@ -244,16 +243,13 @@ async fn a_text_that_exhausts_its_retries_is_kept_with_its_last_error() {
         .await
         .expect("order");
 
-    let (attempts, error) = eventually("exhaustion", DEADLINE, || async {
-        let (status, attempts, error): (String, i32, Option<String>) =
-            sqlx::query_as("SELECT status, attempts, last_error FROM outbox WHERE kind = 'sms'")
-                .fetch_one(&app.pool)
-                .await
-                .ok()?;
-        (status == "exhausted").then_some((attempts, error))
-    })
-    .await;
-    assert_eq!(attempts, 2);
+    assert_eq!(app.deliver_until_settled().await, 2);
+    let (status, attempts, error): (String, i32, Option<String>) =
+        sqlx::query_as("SELECT status, attempts, last_error FROM outbox WHERE kind = 'sms'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("the text");
+    assert_eq!((status.as_str(), attempts), ("exhausted", 2));
     assert!(
         error
             .expect("kept with its error")

@@ -13,9 +13,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     collect_protos(&root, &mut files)?;
     files.sort();
-    println!("cargo:rerun-if-changed={}", root.display());
+    // Relative to this crate, not absolute: two checkouts that share a target directory
+    // (a CI clone beside a work tree) share this build script's fingerprint too, and an
+    // absolute path would make one of them watch the other's protos.
+    println!("cargo:rerun-if-changed=../../proto");
     for file in &files {
-        println!("cargo:rerun-if-changed={}", file.display());
+        let relative = file.strip_prefix(&root).unwrap_or(file);
+        println!("cargo:rerun-if-changed=../../proto/{}", relative.display());
     }
 
     let fds = protox::Compiler::new([&root])?

@@ -152,6 +152,7 @@ async fn catalogue(cinema: &Cinema, label: &str) -> Vec<movies::Showtime> {
             name: format!("Premiere {label}"),
             length_minutes: 90,
             rating: movies::Rating::Pg.into(),
+            request_id: String::new(),
         })
         .await
         .expect("movie");

@@ -224,6 +224,7 @@ async fn hot_showtime(cinema: &Cinema, run: &str, seats: u32) -> anyhow::Result<
             name: format!("Bench premiere {run}"),
             length_minutes: 120,
             rating: movies::Rating::Pg13.into(),
+            request_id: String::new(),
         })
         .await
         .context("CreateMovie (is MOVIES_ADMIN_TOKEN the stack's?)")?;

@@ -43,6 +43,7 @@ async fn catalogue(stack: &Stack) -> movies::Showtime {
             name: "Casablanca".into(),
             length_minutes: 102,
             rating: movies::Rating::Pg.into(),
+            request_id: String::new(),
         })
         .await
         .expect("movie");

@@ -411,24 +411,48 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
-    /// Not retried: creating a movie twice would make two.
+    /// Retried safely: the request id (generated when empty) makes it idempotent.
     pub async fn create_movie(
         &self,
-        request: movies::CreateMovieRequest,
+        mut request: movies::CreateMovieRequest,
     ) -> Result<movies::Movie, ClientError> {
-        once(self.inner.clone().create_movie(request))
-            .await
-            .and_then(|r| required(r.into_inner().movie, "movie"))
+        if request.request_id.is_empty() {
+            request.request_id = uuid::Uuid::new_v4().to_string();
+        }
+        retrying(self.backoff, "CreateMovie", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .create_movie(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+        .and_then(|r| required(r.movie, "movie"))
     }
 
-    /// Not retried: creating a theatre twice would make two.
+    /// Retried safely: the request id (generated when empty) makes it idempotent.
     pub async fn create_theatre(
         &self,
-        request: movies::CreateTheatreRequest,
+        mut request: movies::CreateTheatreRequest,
     ) -> Result<movies::Theatre, ClientError> {
-        once(self.inner.clone().create_theatre(request))
-            .await
-            .and_then(|r| required(r.into_inner().theatre, "theatre"))
+        if request.request_id.is_empty() {
+            request.request_id = uuid::Uuid::new_v4().to_string();
+        }
+        retrying(self.backoff, "CreateTheatre", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .create_theatre(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+        .and_then(|r| required(r.theatre, "theatre"))
     }
 
     /// Retried safely: the request id (generated when empty) makes it idempotent.

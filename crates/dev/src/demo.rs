@@ -10,8 +10,6 @@ use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use cinema_client::movies_pb as pb;
 use cinema_client::{Cinema, ClientConfig, ClientError};
-use secrecy::SecretString;
-use sqlx::PgPool;
 
 const MOVIES: &[(&str, u32, pb::Rating)] = &[
     ("Metropolis", 153, pb::Rating::Pg),
@@ -163,8 +161,8 @@ const DAYS: i64 = 7;
 
 #[derive(Debug, Default)]
 pub struct Report {
-    movies_added: usize,
-    theatres_added: usize,
+    movies: usize,
+    theatres: usize,
     showtimes: usize,
 }
 
@@ -172,45 +170,49 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "demo data: {} movies added, {} theatres added, {} showtimes in the next {DAYS} days",
-            self.movies_added, self.theatres_added, self.showtimes
+            "demo data: {} movies, {} theatres, {} showtimes in the next {DAYS} days",
+            self.movies, self.theatres, self.showtimes
         )
     }
 }
 
-pub async fn load(cinema: &Cinema, movies_pool: &PgPool) -> anyhow::Result<Report> {
-    let mut report = Report::default();
+/// The request id of a demo movie or theatre: the same on every load.
+fn demo_key(kind: &str, name: &str) -> String {
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("demo-{kind}-{slug}")
+}
 
-    let (existing_movies, existing_theatres) =
-        cinema_movies::store::catalogue_names(movies_pool).await?;
-    let mut movie_ids: HashMap<String, String> = existing_movies
-        .into_iter()
-        .map(|(id, name)| (name, id.to_string()))
-        .collect();
-    let mut theatre_ids: HashMap<String, String> = existing_theatres
-        .into_iter()
-        .map(|(id, name)| (name, id.to_string()))
-        .collect();
+/// Loads the catalogue through the admin API only. Every create is keyed by a request
+/// id derived from what it creates, so a second load gets the same movies, theatres and
+/// showtimes back instead of making new ones.
+pub async fn load(cinema: &Cinema) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let mut movie_ids: HashMap<String, String> = HashMap::new();
+    let mut theatre_ids: HashMap<String, String> = HashMap::new();
 
     for (name, minutes, rating) in MOVIES {
-        if movie_ids.contains_key(*name) {
-            continue;
-        }
         let movie = cinema
             .admin()
             .create_movie(pb::CreateMovieRequest {
                 name: (*name).into(),
                 length_minutes: *minutes,
                 rating: (*rating).into(),
+                request_id: demo_key("movie", name),
             })
             .await?;
         movie_ids.insert(movie.name, movie.id);
-        report.movies_added += 1;
+        report.movies += 1;
     }
     for t in THEATRES {
-        if theatre_ids.contains_key(t.name) {
-            continue;
-        }
         let theatre = cinema
             .admin()
             .create_theatre(pb::CreateTheatreRequest {
@@ -232,10 +234,11 @@ pub async fn load(cinema: &Cinema, movies_pool: &PgPool) -> anyhow::Result<Repor
                 latitude: None,
                 longitude: None,
                 time_zone: None,
+                request_id: demo_key("theatre", t.name),
             })
             .await?;
         theatre_ids.insert(theatre.name, theatre.id);
-        report.theatres_added += 1;
+        report.theatres += 1;
     }
 
     // Slots are on each theatre's own clock: a 20:00 show is at 8 pm in Boston and in
@@ -292,42 +295,25 @@ pub async fn load(cinema: &Cinema, movies_pool: &PgPool) -> anyhow::Result<Repor
             }
         }
     }
-    // Fresh statistics after a bulk load: with stale ones the planner scans every
-    // current showtime for each ZIP search instead of using the indexes.
-    cinema_movies::store::analyze(movies_pool).await?;
     Ok(report)
 }
 
-/// `cinema-dev demo`: [`load`] into a running stack, over its admin API. The ZIP codes are
-/// each service's own to load (`orders-service load-zips`, `movies-service load-zips`).
-/// The movies database is read for the names already there, and analyzed after.
+/// `cinema-dev demo`: [`load`] into a running stack, over its admin API only. The ZIP
+/// codes are each service's own to load (`orders-service load-zips`, `movies-service
+/// load-zips`); the movies service's statistics are refreshed by autovacuum's analyze.
 pub async fn run(args: &crate::DemoArgs) -> anyhow::Result<()> {
-    use secrecy::ExposeSecret;
-    let connect = |url: &SecretString, which: &'static str| {
-        let url = url.expose_secret().to_owned();
-        async move {
-            sqlx::postgres::PgPoolOptions::new()
-                .max_connections(2)
-                .acquire_timeout(std::time::Duration::from_secs(10))
-                .connect(&url)
-                .await
-                .with_context(|| format!("cannot reach the {which} database"))
-        }
-    };
-    let movies_pool = connect(&args.movies_database_url, "movies").await?;
     let mut config = ClientConfig::new(args.movies.clone(), args.orders.clone());
     config.movies_admin_token = Some(args.movies_admin_token.clone());
     let cinema = Cinema::connect(config)?;
-    let report =
-        load(&cinema, &movies_pool)
-            .await
-            .map_err(|e| match e.downcast_ref::<ClientError>() {
-                Some(ClientError::Unauthenticated(_)) => anyhow::anyhow!(
-                    "the movies service refused the admin token: set MOVIES_ADMIN_TOKEN \
+    let report = load(&cinema)
+        .await
+        .map_err(|e| match e.downcast_ref::<ClientError>() {
+            Some(ClientError::Unauthenticated(_)) => anyhow::anyhow!(
+                "the movies service refused the admin token: set MOVIES_ADMIN_TOKEN \
                  (or --movies-admin-token) to the one the service runs with"
-                ),
-                _ => e.context("loading the demo data failed"),
-            })?;
+            ),
+            _ => e.context("loading the demo data failed"),
+        })?;
     println!("{report}");
     Ok(())
 }

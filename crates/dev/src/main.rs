@@ -69,8 +69,7 @@ struct UpArgs {
     metrics_addr: Option<SocketAddr>,
 }
 
-/// What `cinema-dev demo` needs: the services, the movies admin token, and the movies
-/// database (for the names already there; see `demo::run`).
+/// What `cinema-dev demo` needs: the services and the movies admin token.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// The movies service.
@@ -82,9 +81,6 @@ pub struct DemoArgs {
     /// The token the movies service accepts for admin calls.
     #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = cinema_service::parse_secret, hide_env_values = true)]
     movies_admin_token: secrecy::SecretString,
-    /// The movies service's database, for the movies and theatres already there.
-    #[arg(long, env = "MOVIES_DATABASE_URL", value_parser = cinema_service::parse_secret, hide_env_values = true)]
-    movies_database_url: secrecy::SecretString,
 }
 
 #[tokio::main]

@@ -165,7 +165,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             let added = cinema_service::zips::load(&movies_pool, &zips).await?;
             cinema_service::zips::load(&orders_pool, &zips).await?;
             println!("ZIP codes: {added} added, of {}", zips.len());
-            crate::demo::load(&cinema, &movies_pool).await
+            let report = crate::demo::load(&cinema).await?;
+            // Fresh statistics after a bulk load: with stale ones the planner scans every
+            // current showtime for each ZIP search instead of using the indexes. (This
+            // process runs the movies service: the pool is its own.)
+            cinema_movies::store::analyze(&movies_pool).await?;
+            anyhow::Ok(report)
         };
         tokio::select! {
             report = demo => {

@@ -90,17 +90,13 @@ impl Stack {
     }
 
     /// `cinema-dev demo` against this stack, as the compose stack's one-shot job runs it.
-    fn load_demo(&self, database_url: &str, prefix: &str, token: &str) -> std::process::Output {
+    fn load_demo(&self, token: &str) -> std::process::Output {
         let url = |port: u16| format!("http://127.0.0.1:{port}");
         Command::new(CINEMA_DEV)
             .arg("demo")
             .env("CINEMA_MOVIES", url(self.ports[0]))
             .env("CINEMA_ORDERS", url(self.ports[1]))
             .env("MOVIES_ADMIN_TOKEN", token)
-            .env(
-                "MOVIES_DATABASE_URL",
-                url_with_db(database_url, &format!("{prefix}_movies")),
-            )
             .output()
             .expect("cinema-dev demo runs")
     }
@@ -323,7 +319,7 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
         "starts empty without --demo"
     );
 
-    let refused = stack.load_demo(&server, &prefix, "not-the-token");
+    let refused = stack.load_demo("not-the-token");
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("admin token"), "{stderr}");
@@ -335,7 +331,7 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
     assert_eq!((movies, theatres), (0, 0), "a refused load adds nothing");
 
     stack.load_zip_codes(&server, &prefix).await;
-    let loaded = stack.load_demo(&server, &prefix, MOVIES_ADMIN_TOKEN);
+    let loaded = stack.load_demo(MOVIES_ADMIN_TOKEN);
     assert!(
         loaded.status.success(),
         "{}",
@@ -351,11 +347,11 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
     let after_first = counts(&server, &prefix).await;
     assert!(after_first.2 > 100, "{after_first:?}");
 
-    let again = stack.load_demo(&server, &prefix, MOVIES_ADMIN_TOKEN);
+    let again = stack.load_demo(MOVIES_ADMIN_TOKEN);
     assert!(again.status.success());
     assert!(
-        String::from_utf8_lossy(&again.stdout).contains("0 movies added, 0 theatres added"),
-        "{}",
+        String::from_utf8_lossy(&again.stdout).contains("30 movies, 12 theatres"),
+        "the same catalogue, found again: {}",
         String::from_utf8_lossy(&again.stdout)
     );
     assert_eq!(counts(&server, &prefix).await, after_first);

@@ -32,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
             name: "Lag test".into(),
             length_minutes: 30,
             rating: movies::Rating::G.into(),
+            request_id: String::new(),
         })
         .await?;
     // One-seat auditoriums, so one ticket sells a showtime out.
@@ -55,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
             latitude: None,
             longitude: None,
             time_zone: None,
+            request_id: String::new(),
         })
         .await?;
     let start = chrono::Utc::now() + chrono::Duration::hours(1);

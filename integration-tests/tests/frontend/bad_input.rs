@@ -121,6 +121,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             name: "Ronin".into(),
             length_minutes: 122,
             rating: movies::Rating::R.into(),
+            request_id: String::new(),
         };
         f(&mut r);
         let mut client = admin.clone();

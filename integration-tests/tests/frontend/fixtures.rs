@@ -10,6 +10,7 @@ pub async fn movie(cinema: &Cinema, name: &str, minutes: u32) -> movies::Movie {
             name: name.into(),
             length_minutes: minutes,
             rating: movies::Rating::Pg13.into(),
+            request_id: String::new(),
         })
         .await
         .expect("movie created")
@@ -41,6 +42,7 @@ pub async fn theatre(cinema: &Cinema, name: &str, zip: &str, small_seats: u32) -
             latitude: None,
             longitude: None,
             time_zone: None,
+            request_id: String::new(),
         })
         .await
         .expect("theatre created")

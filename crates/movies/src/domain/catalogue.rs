@@ -6,6 +6,7 @@ use cinema_service::text::{quote, required_text as bounded_text};
 
 use super::{MovieId, Phone, RequestId, TheatreId, TimeZone, UsState, ValidationError, ZipCode};
 use cinema_service::error::AtField;
+use cinema_service::idempotency::Fingerprint;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rating {
@@ -139,6 +140,40 @@ impl Auditorium {
             )));
         }
         Ok(Self { room, seats })
+    }
+}
+
+impl NewMovie {
+    /// What the request asks for: a retry under the same request id must ask the same.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::builder()
+            .text(&self.name)
+            .number(i64::from(self.length_minutes))
+            .text(self.rating.as_str())
+            .finish()
+    }
+}
+
+impl NewTheatre {
+    /// What the request asks for: a retry under the same request id must ask the same.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let a = &self.address;
+        let mut f = Fingerprint::builder()
+            .text(&self.name)
+            .text(self.phone.as_str())
+            .text(&a.line_1)
+            .text(&a.city)
+            .text(a.state.as_str())
+            .text(a.zip.as_str());
+        for room in &self.auditoriums {
+            f = f.text(&room.room).number(i64::from(room.seats));
+        }
+        if let Some(c) = self.coordinates {
+            f = f
+                .text(&c.latitude.to_string())
+                .text(&c.longitude.to_string());
+        }
+        f.text(self.time_zone.map_or("", TimeZone::name)).finish()
     }
 }
 

@@ -3,12 +3,13 @@ use std::sync::Arc;
 use chrono::Utc;
 use cinema_proto::movies::v1 as pb;
 use cinema_proto::movies::v1::movies_admin_service_server::MoviesAdminService;
+use cinema_service::idempotency;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::Error;
-use crate::domain::TimeZone;
+use crate::domain::{TheatreId, TimeZone};
 use crate::scheduling::Scheduler;
 use crate::store;
 
@@ -26,6 +27,22 @@ impl AdminApi {
     }
 }
 
+impl AdminApi {
+    async fn theatre_response(
+        &self,
+        id: TheatreId,
+    ) -> Result<Response<pb::CreateTheatreResponse>, Status> {
+        let theatre = store::theatres_by_ids(&self.pool, &[id], None)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::unexpected(format!("theatre {id} vanished")))?;
+        Ok(Response::new(pb::CreateTheatreResponse {
+            theatre: Some(convert::theatre(&theatre)),
+        }))
+    }
+}
+
 #[tonic::async_trait]
 impl MoviesAdminService for AdminApi {
     #[tracing::instrument(skip_all, fields(rpc = "CreateMovie"))]
@@ -33,8 +50,30 @@ impl MoviesAdminService for AdminApi {
         &self,
         request: Request<pb::CreateMovieRequest>,
     ) -> Result<Response<pb::CreateMovieResponse>, Status> {
+        let request_id =
+            convert::optional_request_id(&request.get_ref().request_id).map_err(Error::from)?;
         let new = convert::new_movie(request.get_ref()).map_err(Error::from)?;
-        let movie = store::insert_movie(&self.pool, &new).await?;
+        let fingerprint = new.fingerprint();
+        let replay = || async {
+            let Some(id) = &request_id else {
+                return Ok(None);
+            };
+            let on_record = store::find_movie_by_request_id(&self.pool, id).await?;
+            idempotency::replay(id, on_record, &fingerprint)
+        };
+        if let Some(movie) = replay().await? {
+            return Ok(Response::new(pb::CreateMovieResponse {
+                movie: Some(convert::movie(&movie)),
+            }));
+        }
+        let request = request_id.as_ref().map(|id| (id, &fingerprint));
+        let movie = match store::insert_movie(&self.pool, &new, request).await? {
+            Some(movie) => movie,
+            // A racing duplicate of this request made it first.
+            None => replay()
+                .await?
+                .ok_or_else(|| Error::unexpected("a racing movie vanished"))?,
+        };
         tracing::info!(movie_id = %movie.id, "movie created");
         Ok(Response::new(pb::CreateMovieResponse {
             movie: Some(convert::movie(&movie)),
@@ -46,7 +85,20 @@ impl MoviesAdminService for AdminApi {
         &self,
         request: Request<pb::CreateTheatreRequest>,
     ) -> Result<Response<pb::CreateTheatreResponse>, Status> {
+        let request_id =
+            convert::optional_request_id(&request.get_ref().request_id).map_err(Error::from)?;
         let new = convert::new_theatre(request.get_ref()).map_err(Error::from)?;
+        let fingerprint = new.fingerprint();
+        let replay = || async {
+            let Some(id) = &request_id else {
+                return Ok(None);
+            };
+            let on_record = store::find_theatre_by_request_id(&self.pool, id).await?;
+            idempotency::replay(id, on_record, &fingerprint)
+        };
+        if let Some(id) = replay().await? {
+            return self.theatre_response(id).await;
+        }
         let zip_location = store::zip_coordinates(&self.pool, &new.address.zip)
             .await?
             .ok_or_else(|| {
@@ -64,16 +116,17 @@ impl MoviesAdminService for AdminApi {
                 coordinates.longitude,
             )
         });
-        let id = store::insert_theatre(&self.pool, &new, coordinates, time_zone).await?;
-        let theatre = store::theatres_by_ids(&self.pool, &[id], None)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::unexpected(format!("theatre {id} vanished")))?;
+        let request = request_id.as_ref().map(|id| (id, &fingerprint));
+        let id =
+            match store::insert_theatre(&self.pool, &new, coordinates, time_zone, request).await? {
+                Some(id) => id,
+                // A racing duplicate of this request made it first.
+                None => replay()
+                    .await?
+                    .ok_or_else(|| Error::unexpected("a racing theatre vanished"))?,
+            };
         tracing::info!(theatre_id = %id, "theatre created");
-        Ok(Response::new(pb::CreateTheatreResponse {
-            theatre: Some(convert::theatre(&theatre)),
-        }))
+        self.theatre_response(id).await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "CreateShowtime", request_id))]

@@ -6,8 +6,8 @@ use cinema_service::error::AtField;
 
 use crate::domain::{
     Address, Auditorium, Coordinates, Cursor, MAX_FILTER_IDS, Movie, MovieId, NewMovie,
-    NewShowtime, NewTheatre, PageSize, Radius, Rating, Showtime, ShowtimeFilter, Theatre,
-    TheatreId, TimeZone, ValidationError, ZipCode, parse_ids,
+    NewShowtime, NewTheatre, PageSize, Radius, Rating, RequestId, Showtime, ShowtimeFilter,
+    Theatre, TheatreId, TimeZone, ValidationError, ZipCode, parse_ids,
 };
 
 pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
@@ -86,6 +86,14 @@ fn rating(raw: i32) -> Option<Rating> {
         pb::Rating::R => Some(Rating::R),
         pb::Rating::Nc17 => Some(Rating::Nc17),
         pb::Rating::Unspecified => None,
+    }
+}
+
+/// An optional idempotency key: empty means the caller wants none.
+pub fn optional_request_id(raw: &str) -> Result<Option<RequestId>, ValidationError> {
+    match raw {
+        "" => Ok(None),
+        raw => RequestId::parse(raw).map(Some).at("request_id"),
     }
 }
 

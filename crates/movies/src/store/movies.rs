@@ -1,7 +1,8 @@
+use cinema_service::idempotency::Fingerprint;
 use sqlx::PgPool;
 
 use crate::Error;
-use crate::domain::{Movie, MovieId, NewMovie, Rating};
+use crate::domain::{Movie, MovieId, NewMovie, Rating, RequestId};
 
 /// A movie as the store reads it: a row, or an element of a search's JSON.
 #[derive(Debug, sqlx::FromRow, serde::Deserialize)]
@@ -30,18 +31,56 @@ impl MovieRow {
     }
 }
 
-pub async fn insert_movie(pool: &PgPool, new: &NewMovie) -> Result<Movie, Error> {
+/// Inserts the movie, under the request's id and fingerprint when it has one. `None`
+/// when a movie already holds that request id (a racing duplicate made it first).
+pub async fn insert_movie(
+    pool: &PgPool,
+    new: &NewMovie,
+    request: Option<(&RequestId, &Fingerprint)>,
+) -> Result<Option<Movie>, Error> {
     sqlx::query_as!(
         MovieRow,
-        "INSERT INTO movies (name, length_minutes, rating) VALUES ($1, $2, $3)
+        "INSERT INTO movies (name, length_minutes, rating, request_id, request_fingerprint)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (request_id) DO NOTHING
          RETURNING id, name, length_minutes, rating",
         new.name,
         i32::from(new.length_minutes),
         new.rating.as_str(),
+        request.map(|(id, _)| id.as_str()),
+        request.map(|(_, f)| f.as_bytes().as_slice()),
     )
-    .fetch_one(pool)
+    .fetch_optional(pool)
     .await?
-    .into_movie()
+    .map(MovieRow::into_movie)
+    .transpose()
+}
+
+/// The movie a request id created, with what that request asked for.
+pub async fn find_movie_by_request_id(
+    pool: &PgPool,
+    request_id: &RequestId,
+) -> Result<Option<(Movie, Fingerprint)>, Error> {
+    let Some(row) = sqlx::query!(
+        r#"SELECT id, name, length_minutes, rating, request_fingerprint AS "fingerprint!"
+           FROM movies WHERE request_id = $1"#,
+        request_id.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let fingerprint = Fingerprint::from_db(&row.fingerprint)
+        .ok_or_else(|| Error::unexpected(format!("movie {} has a bad fingerprint", row.id)))?;
+    let movie = MovieRow {
+        id: row.id,
+        name: row.name,
+        length_minutes: row.length_minutes,
+        rating: row.rating,
+    }
+    .into_movie()?;
+    Ok(Some((movie, fingerprint)))
 }
 
 pub async fn get_movie(pool: &PgPool, id: MovieId) -> Result<Option<Movie>, Error> {
@@ -70,33 +109,4 @@ pub async fn movies_by_ids(pool: &PgPool, ids: &[MovieId]) -> Result<Vec<Movie>,
     .into_iter()
     .map(MovieRow::into_movie)
     .collect()
-}
-
-/// The ids and names of every movie and theatre (the demo loader creates only what is
-/// missing).
-pub async fn catalogue_names(
-    pool: &PgPool,
-) -> Result<
-    (
-        Vec<(MovieId, String)>,
-        Vec<(crate::domain::TheatreId, String)>,
-    ),
-    Error,
-> {
-    let movies = sqlx::query!("SELECT id, name FROM movies")
-        .fetch_all(pool)
-        .await?;
-    let theatres = sqlx::query!("SELECT id, name FROM theatres")
-        .fetch_all(pool)
-        .await?;
-    Ok((
-        movies
-            .into_iter()
-            .map(|m| (MovieId::from_db(m.id), m.name))
-            .collect(),
-        theatres
-            .into_iter()
-            .map(|t| (crate::domain::TheatreId::from_db(t.id), t.name))
-            .collect(),
-    ))
 }

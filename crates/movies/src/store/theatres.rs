@@ -1,10 +1,11 @@
+use cinema_service::idempotency::Fingerprint;
 use sqlx::PgPool;
 use sqlx::types::Json;
 
 use crate::Error;
 use crate::domain::{
-    Address, Auditorium, Coordinates, NewTheatre, Phone, Theatre, TheatreId, TimeZone, UsState,
-    ZipCode,
+    Address, Auditorium, Coordinates, NewTheatre, Phone, RequestId, Theatre, TheatreId, TimeZone,
+    UsState, ZipCode,
 };
 
 pub async fn zip_coordinates(pool: &PgPool, zip: &ZipCode) -> Result<Option<Coordinates>, Error> {
@@ -17,17 +18,23 @@ pub async fn zip_coordinates(pool: &PgPool, zip: &ZipCode) -> Result<Option<Coor
     .await?)
 }
 
+/// Inserts the theatre and its auditoriums, under the request's id and fingerprint when
+/// it has one. `None` when a theatre already holds that request id (a racing duplicate
+/// made it first): nothing is written.
 pub async fn insert_theatre(
     pool: &PgPool,
     new: &NewTheatre,
     coordinates: Coordinates,
     time_zone: TimeZone,
-) -> Result<TheatreId, Error> {
+    request: Option<(&RequestId, &Fingerprint)>,
+) -> Result<Option<TheatreId>, Error> {
     let mut tx = pool.begin().await?;
-    let id = sqlx::query_scalar!(
+    let Some(id) = sqlx::query_scalar!(
         "INSERT INTO theatres
-             (name, phone, address_line_1, city, state, zip, latitude, longitude, time_zone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             (name, phone, address_line_1, city, state, zip, latitude, longitude, time_zone,
+              request_id, request_fingerprint)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (request_id) DO NOTHING
          RETURNING id",
         new.name,
         new.phone.as_str(),
@@ -38,9 +45,14 @@ pub async fn insert_theatre(
         coordinates.latitude,
         coordinates.longitude,
         time_zone.name(),
+        request.map(|(id, _)| id.as_str()),
+        request.map(|(_, f)| f.as_bytes().as_slice()),
     )
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(None);
+    };
     let rooms: Vec<String> = new.auditoriums.iter().map(|a| a.room.clone()).collect();
     let seats: Vec<i32> = new.auditoriums.iter().map(|a| a.seats as i32).collect();
     sqlx::query!(
@@ -53,7 +65,26 @@ pub async fn insert_theatre(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(TheatreId::from_db(id))
+    Ok(Some(TheatreId::from_db(id)))
+}
+
+/// The theatre a request id created, with what that request asked for.
+pub async fn find_theatre_by_request_id(
+    pool: &PgPool,
+    request_id: &RequestId,
+) -> Result<Option<(TheatreId, Fingerprint)>, Error> {
+    let Some(row) = sqlx::query!(
+        r#"SELECT id, request_fingerprint AS "fingerprint!" FROM theatres WHERE request_id = $1"#,
+        request_id.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let fingerprint = Fingerprint::from_db(&row.fingerprint)
+        .ok_or_else(|| Error::unexpected(format!("theatre {} has a bad fingerprint", row.id)))?;
+    Ok(Some((TheatreId::from_db(row.id), fingerprint)))
 }
 
 /// A theatre as the store reads it: a row, or an element of a search's JSON.

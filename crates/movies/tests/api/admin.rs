@@ -23,6 +23,7 @@ async fn admin_calls_without_the_credential_are_refused_and_write_nothing() {
         name: "X".into(),
         length_minutes: 90,
         rating: pb::Rating::G.into(),
+        request_id: String::new(),
     };
     for request in [Request::new(movie_request.clone()), wrong(movie_request)] {
         let status = stack
@@ -72,6 +73,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 name: " ".into(),
                 length_minutes: 90,
                 rating: pb::Rating::G.into(),
+                request_id: String::new(),
             },
             Code::InvalidArgument,
         ),
@@ -81,6 +83,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 name: "X".into(),
                 length_minutes: 0,
                 rating: pb::Rating::G.into(),
+                request_id: String::new(),
             },
             Code::InvalidArgument,
         ),
@@ -90,6 +93,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 name: "X".into(),
                 length_minutes: 90,
                 rating: 0,
+                request_id: String::new(),
             },
             Code::InvalidArgument,
         ),
@@ -99,6 +103,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 name: "X".into(),
                 length_minutes: 90,
                 rating: 42,
+                request_id: String::new(),
             },
             Code::InvalidArgument,
         ),
@@ -257,5 +262,80 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
 
     assert_eq!(stack.catalogue_counts().await, before);
     assert_eq!(stack.orders_products().await, 0);
+    stack.stop().await;
+}
+
+/// CreateMovie and CreateTheatre are idempotent on a request id, like CreateShowtime:
+/// a retry gets the first result back, and the id cannot be reused for other values.
+#[tokio::test]
+async fn retried_catalogue_writes_create_one_movie_and_one_theatre() {
+    let stack = spawn_stack().await;
+    let movie = pb::CreateMovieRequest {
+        name: "Heat".into(),
+        length_minutes: 170,
+        rating: pb::Rating::R.into(),
+        request_id: "movie-heat-1".into(),
+    };
+    let create_movie = |request: pb::CreateMovieRequest| {
+        let mut admin_client = stack.admin.clone();
+        async move { admin_client.create_movie(admin(request)).await }
+    };
+    let first = create_movie(movie.clone())
+        .await
+        .expect("created")
+        .into_inner();
+    let again = create_movie(movie.clone())
+        .await
+        .expect("replayed")
+        .into_inner();
+    assert_eq!(first, again, "a retry returns the same movie");
+    assert_eq!(stack.count("movies").await, 1);
+
+    let reused = create_movie(pb::CreateMovieRequest {
+        length_minutes: 171,
+        ..movie.clone()
+    })
+    .await
+    .expect_err("other values under the same id");
+    assert_eq!(reused.code(), Code::AlreadyExists, "{reused:?}");
+    assert_eq!(
+        cinema_proto::error::Details::of(&reused).reason,
+        Some(cinema_proto::error::Reason::RequestIdReused)
+    );
+    let bad = create_movie(pb::CreateMovieRequest {
+        request_id: "has space".into(),
+        ..movie
+    })
+    .await
+    .expect_err("a malformed id");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(stack.count("movies").await, 1, "refusals write nothing");
+
+    let mut theatre = theatre_request("Kendall", "02139", None);
+    theatre.request_id = "theatre-kendall-1".into();
+    let mut admin_client = stack.admin.clone();
+    let first = admin_client
+        .create_theatre(admin(theatre.clone()))
+        .await
+        .expect("created")
+        .into_inner();
+    let again = admin_client
+        .create_theatre(admin(theatre.clone()))
+        .await
+        .expect("replayed")
+        .into_inner();
+    assert_eq!(first, again, "a retry returns the same theatre");
+    theatre.name = "Kendall Square".into();
+    let reused = admin_client
+        .create_theatre(admin(theatre))
+        .await
+        .expect_err("other values under the same id");
+    assert_eq!(reused.code(), Code::AlreadyExists, "{reused:?}");
+    assert_eq!(stack.count("theatres").await, 1);
+    assert_eq!(
+        stack.count("auditoriums").await,
+        2,
+        "one theatre's rooms, once"
+    );
     stack.stop().await;
 }

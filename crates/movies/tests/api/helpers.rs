@@ -152,6 +152,7 @@ impl TestStack {
                 name: name.into(),
                 length_minutes,
                 rating: pb::Rating::Pg13.into(),
+                request_id: String::new(),
             }))
             .await
             .expect("movie created")
@@ -264,6 +265,7 @@ pub fn theatre_request(name: &str, zip: &str, at: Option<(f64, f64)>) -> pb::Cre
         latitude: at.map(|(lat, _)| lat),
         longitude: at.map(|(_, lon)| lon),
         time_zone: None,
+        request_id: String::new(),
     }
 }
 

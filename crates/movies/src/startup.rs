@@ -5,7 +5,6 @@
 //! `service::main` is the binary.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,6 @@ use cinema_proto::movies::v1::movies_service_server::MoviesServiceServer;
 use cinema_proto::orders::v1::product_provider_service_server::ProductProviderServiceServer;
 use cinema_service::BearerAuth;
 use cinema_service::service::Foundation;
-use sqlx::PgPool;
 use tonic::{Request, Status};
 
 use crate::config::Settings;
@@ -85,19 +83,6 @@ impl Application {
             callback_auth: BearerAuth::new(callback_token),
             scheduler,
         })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.foundation.local_addr()
-    }
-
-    /// Where `/metrics` is served, when `METRICS_ADDR` is set.
-    pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.foundation.metrics_addr()
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        self.foundation.pool()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting calls, lets in-flight

@@ -5,7 +5,6 @@
 //! `service::main` is the binary.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,20 +95,6 @@ impl Application {
             checkout,
             hold_sweep: Duration::from_millis(settings.checkout.hold_sweep_ms.max(10)),
         })
-    }
-
-    /// The address the service listens on (useful when it was asked for port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.foundation.local_addr()
-    }
-
-    /// Where `/metrics` is served, when `METRICS_ADDR` is set.
-    pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.foundation.metrics_addr()
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        self.foundation.pool()
     }
 
     /// The checkout flow, for tests that drain expired holds deterministically

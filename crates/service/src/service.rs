@@ -310,12 +310,14 @@ impl Drop for Running {
 #[doc(hidden)]
 pub mod __private {
     pub use anyhow::Result;
+    pub use sqlx::PgPool;
     pub use sqlx::migrate::Migrator;
 }
 
 /// Implements [`Service`] for a service's `Application`, by the kit's conventions: its
 /// `Settings` have `database: DatabaseSettings`, `serving: ServingSettings` and
-/// `listen_addr: SocketAddr`, the `Application` keeps its `foundation: Foundation`, and
+/// `listen_addr: SocketAddr`, the `Application` keeps its `foundation: Foundation`
+/// (whose address, metrics address and pool it gets as methods of its own), and
 /// it has `build(Settings)` and `run_until_stopped(shutdown)` of its own.
 ///
 /// ```ignore
@@ -338,6 +340,22 @@ macro_rules! service {
         name: $name:expr,
         migrator: $migrator:path $(,)?
     }) => {
+        impl $app {
+            /// The address the service listens on (useful when it was asked for port 0).
+            pub fn local_addr(&self) -> ::std::net::SocketAddr {
+                self.foundation.local_addr()
+            }
+
+            /// Where `/metrics` is served, when `METRICS_ADDR` is set.
+            pub fn metrics_addr(&self) -> Option<::std::net::SocketAddr> {
+                self.foundation.metrics_addr()
+            }
+
+            pub fn pool(&self) -> &$crate::service::__private::PgPool {
+                self.foundation.pool()
+            }
+        }
+
         impl $crate::service::Service for $app {
             type Settings = $settings;
             const BINARY: &'static str = $binary;

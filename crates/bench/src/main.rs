@@ -13,7 +13,9 @@
 //! (HoldProducts then PlaceOrder for the hold: a browser checkout), `get-showtimes`
 //! (ZIP 02139 on the demo data), and `hot-showtime` (S seats, B buyers buying one
 //! ticket at a time until it sells out: the elapsed time, and a check that exactly S
-//! were sold).
+//! were sold). `national-search` searches ZIP codes all over a national-scale
+//! catalogue (6,000 theatres, ~500,000 showtimes), which it writes into the movies
+//! database first if it is not there yet.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -81,6 +83,9 @@ struct Args {
     /// GetShowtimes' own statement (`cinema-dev up` names it `<db-prefix>_movies`).
     #[arg(long, default_value = "cinema_movies")]
     movies_database: String,
+    /// Theatres of the national catalogue (`national-search`), one per ZIP code.
+    #[arg(long, default_value_t = 6000)]
+    national_theatres: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +95,7 @@ enum Scenario {
     GetShowtimes,
     MoviePage,
     HotShowtime,
+    NationalSearch,
 }
 
 /// Latencies and outcomes of one timed scenario.
@@ -342,12 +348,7 @@ fn pgbench(
         println!("pgbench is not on PATH: no baseline");
         return Ok(None);
     }
-    let on = |database: &str| {
-        database_url
-            .rsplit_once('/')
-            .map(|(server, _)| format!("{server}/{database}"))
-            .context("DATABASE_URL has no database name")
-    };
+    let on = |database: &str| on_server(database_url, database);
     let mut command = Command::new("pgbench");
     command.args([
         "-n",
@@ -412,6 +413,52 @@ fn pgbench(
             )
         })?;
     Ok(Some(tps))
+}
+
+/// The URL of `database` on the server of `database_url`.
+fn on_server(database_url: &str, database: &str) -> anyhow::Result<String> {
+    database_url
+        .rsplit_once('/')
+        .map(|(server, _)| format!("{server}/{database}"))
+        .context("DATABASE_URL has no database name")
+}
+
+/// The national catalogue in the movies database, written first if it is not there;
+/// returns ZIP codes of its theatres, to search.
+async fn national_catalogue(args: &Args) -> anyhow::Result<Arc<Vec<String>>> {
+    use cinema_movies::store;
+    let url = on_server(&args.database_url, &args.movies_database)?;
+    let pool = sqlx::PgPool::connect(&url)
+        .await
+        .with_context(|| format!("connecting to the movies database {}", args.movies_database))?;
+    let mut size = store::national_catalogue(&pool).await?;
+    if size.theatres == 0 {
+        let began = Instant::now();
+        size = store::generate_national_catalogue(
+            &pool,
+            args.national_theatres,
+            14,
+            chrono::Utc::now(),
+        )
+        .await?;
+        println!(
+            "{:<16} wrote {} theatres and {} showtimes in {:.1} s (then VACUUM ANALYZE)",
+            "national",
+            size.theatres,
+            size.showtimes,
+            began.elapsed().as_secs_f64()
+        );
+    }
+    let total: i64 = store::count_showtimes(&pool).await?;
+    println!(
+        "{:<16} {} national theatres, {} of their showtimes; {total} showtimes in all",
+        "national", size.theatres, size.showtimes
+    );
+    let zips = store::national_theatre_zips(&pool, 1000).await?;
+    if zips.is_empty() {
+        bail!("the national catalogue has no theatres");
+    }
+    Ok(Arc::new(zips))
 }
 
 /// Removed when dropped.
@@ -598,6 +645,26 @@ async fn main() -> anyhow::Result<()> {
                     Ok(r) => Err(ClientError::Unavailable(format!("HTTP {}", r.status()))),
                     Err(e) => Err(ClientError::Unavailable(e.to_string())),
                 }
+            }
+        })
+        .await
+        .print(baseline);
+    }
+    if wants(Scenario::NationalSearch) {
+        let zips = national_catalogue(&args).await?;
+        let c = cinema.clone();
+        timed("national-search", args.workers, duration, move |n| {
+            // Workers start at different places in the list.
+            let at = (n / 1_000_000) * 131 + n % 1_000_000;
+            let (c, zip) = (c.clone(), zips[at % zips.len()].clone());
+            async move {
+                c.movies()
+                    .get_showtimes(movies::GetShowtimesRequest {
+                        zip_code: Some(zip),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(drop)
             }
         })
         .await

@@ -1,10 +1,12 @@
 //! The only module that writes SQL. Functions take domain types and return domain
 //! types; every value is bound, never spliced into the query text.
 
+mod catalogue;
 mod movies;
 mod showtimes;
 mod theatres;
 
+pub use catalogue::*;
 pub use movies::*;
 pub use showtimes::*;
 pub use theatres::*;
@@ -18,10 +20,13 @@ fn sqlstate(e: &sqlx::Error) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
-/// Refreshes the planner's statistics of the whole database, after a bulk load: with
-/// stale ones it scans every current showtime for each ZIP search instead of using
-/// the indexes. (ANALYZE cannot be prepared: the one statement sent as plain text.)
+/// Refreshes the planner's statistics of the whole database, and the visibility map,
+/// after a bulk load: with stale statistics it scans every current showtime for each
+/// ZIP search instead of using the indexes, and until the new rows are marked visible
+/// to all, a search visits the table for each index entry it reads instead of
+/// answering from the index alone. (VACUUM cannot be prepared, or run in a
+/// transaction: the one statement sent as plain text.)
 pub async fn analyze(pool: &sqlx::PgPool) -> Result<(), crate::Error> {
-    sqlx::raw_sql("ANALYZE").execute(pool).await?;
+    sqlx::raw_sql("VACUUM (ANALYZE)").execute(pool).await?;
     Ok(())
 }

@@ -6,4 +6,5 @@ mod callbacks;
 mod create_showtime;
 mod get_showtimes;
 mod helpers;
+mod national;
 mod tracing;

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cinema_service::idempotency;
+use sqlx::{Acquire, PgConnection};
 
 use crate::domain::{
     Basket, Confirmation, Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, Order,
@@ -162,7 +163,8 @@ impl Checkout {
 
     /// Holds the draft's units, or returns the hold already made under its key.
     pub async fn hold(&self, draft: &HoldDraft) -> Result<Hold, Error> {
-        self.hold_with_id(draft, None)
+        let mut conn = self.pool.acquire().await?;
+        self.hold_with_id(&mut conn, draft, None)
             .await
             .map(|(_, hold, _)| hold)
     }
@@ -170,22 +172,24 @@ impl Checkout {
     /// [`Self::hold`], with the hold's internal id. With `pay_for`, a new hold's
     /// authorization is claimed for that request in the same transaction (one commit
     /// fewer per order); `None` comes back when the hold already existed.
+    ///
+    /// A first attempt is the common case, so it tries to hold straight away; the
+    /// request's key being taken (or the units being short) is when it looks for the
+    /// hold an earlier attempt made.
     #[tracing::instrument(skip_all, fields(key = draft.key.as_str()))]
     async fn hold_with_id(
         &self,
+        conn: &mut PgConnection,
         draft: &HoldDraft,
         pay_for: Option<&RequestId>,
     ) -> Result<(i64, Hold, Option<AuthorizationClaim>), Error> {
         let fingerprint = draft.fingerprint();
-        if let Some((internal, hold)) = self.existing_hold(draft, &fingerprint).await? {
-            return Ok((internal, hold, None));
-        }
         let id = HoldId::new();
         // Postgres keeps microseconds: the hold returned now must equal the one read later.
         let expires_at = Utc::now() + draft.ttl.duration();
         let expires_at = chrono::DateTime::from_timestamp_micros(expires_at.timestamp_micros())
             .unwrap_or(expires_at);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = conn.begin().await?;
         match store::insert_hold(&mut tx, id, draft, expires_at).await? {
             HoldInsert::Held {
                 id: internal,
@@ -214,12 +218,16 @@ impl Checkout {
             }
             HoldInsert::Short => {
                 tx.rollback().await?;
-                Err(self.why_short(draft).await?)
+                // A retry finds its units short because its first attempt holds them.
+                if let Some((internal, hold)) = existing_hold(conn, draft, &fingerprint).await? {
+                    return Ok((internal, hold, None));
+                }
+                Err(why_short(conn, draft).await?)
             }
             HoldInsert::Raced => {
                 tx.rollback().await?;
-                let (internal, hold) = self
-                    .existing_hold(draft, &fingerprint)
+                // An earlier attempt, or a racing one, made the hold under this key.
+                let (internal, hold) = existing_hold(conn, draft, &fingerprint)
                     .await?
                     .ok_or_else(|| Error::unexpected("a racing hold vanished"))?;
                 Ok((internal, hold, None))
@@ -227,69 +235,9 @@ impl Checkout {
         }
     }
 
-    /// The hold this draft's request already made, if any (see `idempotency`).
-    async fn existing_hold(
-        &self,
-        draft: &HoldDraft,
-        fingerprint: &Fingerprint,
-    ) -> Result<Option<(i64, Hold)>, Error> {
-        let mut conn = self.pool.acquire().await?;
-        let on_record = store::find_hold_by_key(&mut conn, &draft.key).await?;
-        drop(conn);
-        let Some(id) = idempotency::replay(&draft.request_id, on_record, fingerprint)? else {
-            return Ok(None);
-        };
-        self.load_hold(HoldKey::Internal(id)).await.map(Some)
-    }
-
     async fn load_hold(&self, key: HoldKey) -> Result<(i64, Hold), Error> {
         let mut conn = self.pool.acquire().await?;
-        match store::load_hold(&mut conn, key).await? {
-            Some(found) => Ok(found),
-            None => match key {
-                HoldKey::Public(id) => Err(no_hold(id)),
-                HoldKey::Internal(id) => Err(Error::unexpected(format!("hold {id} vanished"))),
-            },
-        }
-    }
-
-    /// The NOT_FOUND or RESOURCE_EXHAUSTED that explains why a hold could not be made.
-    async fn why_short(&self, draft: &HoldDraft) -> Result<Error, Error> {
-        let ids: Vec<_> = draft.lines.iter().map(|l| l.product_id).collect();
-        let mut conn = self.pool.acquire().await?;
-        let available = store::available_units(&mut conn, &ids).await?;
-        let missing: Vec<String> = available
-            .iter()
-            .filter(|(_, left)| left.is_none())
-            .map(|(id, _)| id.to_string())
-            .collect();
-        if !missing.is_empty() {
-            return Ok(Error::not_found(
-                "product",
-                &missing[0],
-                format!("unknown product id(s): {}", missing.join(", ")),
-            ));
-        }
-        for line in draft.lines.iter() {
-            let left = available
-                .iter()
-                .find(|(id, _)| *id == line.product_id)
-                .and_then(|(_, left)| *left)
-                .unwrap_or(0);
-            if left < line.quantity {
-                return Ok(Error::out_of_stock(
-                    line.product_id,
-                    format!(
-                        "product {} has {left} left; {} requested",
-                        line.product_id, line.quantity
-                    ),
-                ));
-            }
-        }
-        // Someone else's cancellation or expiry freed units in between: a retry can win.
-        Ok(Error::Unavailable(
-            "availability changed while holding; retry".into(),
-        ))
+        load_hold(&mut conn, key).await
     }
 
     pub async fn get_hold(&self, id: HoldId) -> Result<Hold, Error> {
@@ -386,15 +334,7 @@ impl Checkout {
         fingerprint: &Fingerprint,
     ) -> Result<Option<Order>, Error> {
         let mut conn = self.pool.acquire().await?;
-        let on_record = store::find_by_request_id(&mut conn, request_id).await?;
-        let Some(order_id) = idempotency::replay(request_id, on_record, fingerprint)? else {
-            return Ok(None);
-        };
-        tracing::info!("replaying the order already placed for this request id");
-        store::load_order(&mut conn, OrderKey::Id(order_id))
-            .await?
-            .map(Some)
-            .ok_or_else(|| Error::unexpected(format!("order {order_id} vanished")))
+        replay(&mut conn, request_id, fingerprint).await
     }
 
     /// Ends this attempt's claim on the request's authorization, so that a retry takes
@@ -424,38 +364,46 @@ impl Checkout {
     #[tracing::instrument(skip_all, fields(request_id = draft.request_id.as_str()))]
     pub async fn place_order(&self, draft: &OrderDraft) -> Result<Order, Error> {
         let fingerprint = draft.fingerprint();
-        if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
+        // One connection for everything before the payment, none during it: each
+        // acquire costs the pool a ping, and a checkout waiting on its processor must
+        // not keep a connection others need.
+        let mut conn = self.pool.acquire().await?;
+        if let Some(order) = replay(&mut conn, &draft.request_id, &fingerprint).await? {
             return Ok(order);
         }
 
         // What the payment needs from the database, checked before anything is held:
         // a request refused for bad input changes nothing.
-        self.check_payment_prerequisites(&draft.payment).await?;
+        check_payment_prerequisites(&mut conn, &draft.payment).await?;
 
         // 1. The seats: held already, or held now.
         let (internal, hold, mut claimed, made_here) = match &draft.basket {
             Basket::Hold(id) => {
-                let (internal, hold) = self.load_hold(HoldKey::Public(*id)).await?;
+                let (internal, hold) = load_hold(&mut conn, HoldKey::Public(*id)).await?;
                 (internal, hold, None, false)
             }
             Basket::Items(lines) => {
                 let own =
                     HoldDraft::for_order(&draft.request_id, lines.clone(), self.checkout_hold);
-                let (internal, hold, claimed) =
-                    match self.hold_with_id(&own, Some(&draft.request_id)).await {
-                        Ok(held) => held,
-                        Err(e) => {
-                            // The connection may have died after the hold (and this
-                            // attempt's claim) committed: the client cannot know.
-                            if e.is_retryable() {
-                                self.give_up_claim(draft.request_id.as_str()).await;
-                            }
-                            return Err(e);
+                let held = self
+                    .hold_with_id(&mut conn, &own, Some(&draft.request_id))
+                    .await;
+                let (internal, hold, claimed) = match held {
+                    Ok(held) => held,
+                    Err(e) => {
+                        drop(conn);
+                        // The connection may have died after the hold (and this
+                        // attempt's claim) committed: the client cannot know.
+                        if e.is_retryable() {
+                            self.give_up_claim(draft.request_id.as_str()).await;
                         }
-                    };
+                        return Err(e);
+                    }
+                };
                 (internal, hold, claimed, true)
             }
         };
+        drop(conn);
         if let Err(refused) = usable(&hold) {
             // Confirmed by a racing attempt of this very request: that is its order.
             if hold.status == HoldStatus::Confirmed
@@ -567,33 +515,6 @@ impl Checkout {
                 Err(e)
             }
         }
-    }
-
-    /// What the payment needs from the database, checked before asking the processor.
-    async fn check_payment_prerequisites(&self, payment: &PaymentMethod) -> Result<(), Error> {
-        let mut conn = self.pool.acquire().await?;
-        match payment {
-            PaymentMethod::CreditCard(card) => {
-                let zip = &card.billing_address.zip;
-                if !store::zip_exists(&mut conn, zip).await? {
-                    return Err(crate::domain::ValidationError::of(
-                        "payment.credit_card.billing_address.zip_code",
-                        format!(
-                            "billing ZIP code {} is not a known US ZIP code",
-                            zip.as_str()
-                        ),
-                    )
-                    .into());
-                }
-            }
-            PaymentMethod::Promotion(code) => {
-                if let Err(why) = store::check_promotion(&mut conn, code).await? {
-                    return Err(promotion_refused(code.as_str(), why));
-                }
-            }
-            PaymentMethod::PayPal(_) => {}
-        }
-        Ok(())
     }
 
     /// Asks the processor, records its answer, and handles a refusal.
@@ -816,6 +737,113 @@ async fn enqueue_availability_events(
 ) -> Result<(), Error> {
     for message in changes.iter().filter_map(Message::for_stock_change) {
         outbox::enqueue(conn, &message).await?;
+    }
+    Ok(())
+}
+
+/// The hold this draft's request already made, if any (see `idempotency`).
+async fn existing_hold(
+    conn: &mut PgConnection,
+    draft: &HoldDraft,
+    fingerprint: &Fingerprint,
+) -> Result<Option<(i64, Hold)>, Error> {
+    let on_record = store::find_hold_by_key(&mut *conn, &draft.key).await?;
+    let Some(id) = idempotency::replay(&draft.request_id, on_record, fingerprint)? else {
+        return Ok(None);
+    };
+    load_hold(conn, HoldKey::Internal(id)).await.map(Some)
+}
+
+async fn load_hold(conn: &mut PgConnection, key: HoldKey) -> Result<(i64, Hold), Error> {
+    match store::load_hold(conn, key).await? {
+        Some(found) => Ok(found),
+        None => match key {
+            HoldKey::Public(id) => Err(no_hold(id)),
+            HoldKey::Internal(id) => Err(Error::unexpected(format!("hold {id} vanished"))),
+        },
+    }
+}
+
+/// The NOT_FOUND or RESOURCE_EXHAUSTED that explains why a hold could not be made.
+async fn why_short(conn: &mut PgConnection, draft: &HoldDraft) -> Result<Error, Error> {
+    let ids: Vec<_> = draft.lines.iter().map(|l| l.product_id).collect();
+    let available = store::available_units(conn, &ids).await?;
+    let missing: Vec<String> = available
+        .iter()
+        .filter(|(_, left)| left.is_none())
+        .map(|(id, _)| id.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Ok(Error::not_found(
+            "product",
+            &missing[0],
+            format!("unknown product id(s): {}", missing.join(", ")),
+        ));
+    }
+    for line in draft.lines.iter() {
+        let left = available
+            .iter()
+            .find(|(id, _)| *id == line.product_id)
+            .and_then(|(_, left)| *left)
+            .unwrap_or(0);
+        if left < line.quantity {
+            return Ok(Error::out_of_stock(
+                line.product_id,
+                format!(
+                    "product {} has {left} left; {} requested",
+                    line.product_id, line.quantity
+                ),
+            ));
+        }
+    }
+    // Someone else's cancellation or expiry freed units in between: a retry can win.
+    Ok(Error::Unavailable(
+        "availability changed while holding; retry".into(),
+    ))
+}
+
+/// The order already placed under this request id, if any.
+async fn replay(
+    conn: &mut PgConnection,
+    request_id: &RequestId,
+    fingerprint: &Fingerprint,
+) -> Result<Option<Order>, Error> {
+    let on_record = store::find_by_request_id(&mut *conn, request_id).await?;
+    let Some(order_id) = idempotency::replay(request_id, on_record, fingerprint)? else {
+        return Ok(None);
+    };
+    tracing::info!("replaying the order already placed for this request id");
+    store::load_order(&mut *conn, OrderKey::Id(order_id))
+        .await?
+        .map(Some)
+        .ok_or_else(|| Error::unexpected(format!("order {order_id} vanished")))
+}
+
+/// What the payment needs from the database, checked before asking the processor.
+async fn check_payment_prerequisites(
+    conn: &mut PgConnection,
+    payment: &PaymentMethod,
+) -> Result<(), Error> {
+    match payment {
+        PaymentMethod::CreditCard(card) => {
+            let zip = &card.billing_address.zip;
+            if !store::zip_exists(&mut *conn, zip).await? {
+                return Err(crate::domain::ValidationError::of(
+                    "payment.credit_card.billing_address.zip_code",
+                    format!(
+                        "billing ZIP code {} is not a known US ZIP code",
+                        zip.as_str()
+                    ),
+                )
+                .into());
+            }
+        }
+        PaymentMethod::Promotion(code) => {
+            if let Err(why) = store::check_promotion(&mut *conn, code).await? {
+                return Err(promotion_refused(code.as_str(), why));
+            }
+        }
+        PaymentMethod::PayPal(_) => {}
     }
     Ok(())
 }

@@ -200,6 +200,12 @@ pub async fn check_grpc_health(
 pub const DATABASE_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Opens a service's connection pool (see [`DATABASE_ACQUIRE_TIMEOUT`]).
+///
+/// Connections are not pinged before each acquire (sqlx's default): sqlx already pings
+/// each one as it goes back to the pool and drops it if that fails, so a connection
+/// that broke under a call never serves another; one that breaks while idle (the
+/// database restarted) fails its next call with UNAVAILABLE, which clients retry. The
+/// second ping was a round trip more for every acquire: a fifth of a checkout's.
 pub async fn connect_database(
     url: &SecretString,
     max_connections: u32,
@@ -207,6 +213,7 @@ pub async fn connect_database(
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(DATABASE_ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
         .connect(url.expose_secret())
         .await
 }

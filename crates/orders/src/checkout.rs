@@ -31,8 +31,8 @@ use crate::error::{Error, Reason};
 use crate::payments::{Authorization, PaymentError, PaymentProcessor};
 use crate::store::outbox::{self, Message};
 use crate::store::{
-    self, AuthorizationClaim, ConfirmInsert, HoldInsert, HoldKey, OrderKey, PromotionRefused,
-    StockChange,
+    self, AuthorizationClaim, ClaimFor, ConfirmInsert, HoldInsert, HoldKey, OrderKey,
+    PromotionRefused, StockChange,
 };
 use crate::texts;
 
@@ -189,27 +189,26 @@ impl Checkout {
         let expires_at = Utc::now() + draft.ttl.duration();
         let expires_at = chrono::DateTime::from_timestamp_micros(expires_at.timestamp_micros())
             .unwrap_or(expires_at);
+        let claim = pay_for.map(|request_id| ClaimFor {
+            request_id: request_id.as_str(),
+            lease: self.authorization_lease(),
+            claimed_by: self.instance,
+        });
         let mut tx = conn.begin().await?;
-        match store::insert_hold(&mut tx, id, draft, expires_at).await? {
+        match store::insert_hold(&mut tx, id, draft, expires_at, claim).await? {
             HoldInsert::Held {
                 id: internal,
                 hold,
                 changes,
+                claimed,
             } => {
                 // Taking the last units sells a product out for its provider, held or not.
                 enqueue_availability_events(&mut tx, &changes).await?;
                 let claim = match pay_for {
-                    Some(request_id) => Some(
-                        store::claim_authorization(
-                            &mut tx,
-                            request_id.as_str(),
-                            internal,
-                            hold.total_cents(),
-                            self.authorization_lease(),
-                            self.instance,
-                        )
-                        .await?,
-                    ),
+                    Some(_) if claimed => Some(AuthorizationClaim::Mine),
+                    Some(request_id) => {
+                        Some(store::claim_of_another(&mut tx, request_id.as_str()).await?)
+                    }
                     None => None,
                 };
                 tx.commit().await?;
@@ -598,10 +597,7 @@ impl Checkout {
     ) -> Result<Order, NotConfirmed> {
         let mut tx = self.pool.begin().await?;
         let products: Vec<i64> = hold.lines.iter().map(|l| l.product_id.get()).collect();
-        if !store::confirm_hold(&mut tx, internal, &products).await? {
-            tx.rollback().await?;
-            return Err(NotConfirmed::HoldGone);
-        }
+        store::lock_in_order(&mut tx, &products).await?;
         let confirmation = Confirmation::generate(&mut rand::rng());
         let created_at = match store::insert_confirmed_order(
             &mut tx,
@@ -616,6 +612,10 @@ impl Checkout {
         .await?
         {
             ConfirmInsert::Placed { created_at, .. } => created_at,
+            ConfirmInsert::HoldGone => {
+                tx.rollback().await?;
+                return Err(NotConfirmed::HoldGone);
+            }
             ConfirmInsert::PromotionRefused => {
                 tx.rollback().await?;
                 return Err(NotConfirmed::PromotionRefused);

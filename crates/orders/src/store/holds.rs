@@ -42,12 +42,14 @@ pub async fn find_hold_by_key(
 }
 
 /// Locks product rows in ascending id order (see the module doc). Needed only before a
-/// statement that changes more than one product.
-async fn lock_in_order(conn: &mut PgConnection, ids: &[i64]) -> Result<(), Error> {
+/// statement that changes more than one product; `ids` need not be sorted.
+pub async fn lock_in_order(conn: &mut PgConnection, ids: &[i64]) -> Result<(), Error> {
     if ids.len() > 1 {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
         sqlx::query!(
             "SELECT id FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            ids,
+            &ids,
         )
         .fetch_all(conn)
         .await?;
@@ -55,14 +57,25 @@ async fn lock_in_order(conn: &mut PgConnection, ids: &[i64]) -> Result<(), Error
     Ok(())
 }
 
+/// The authorization a PlaceOrder claims with the hold it makes for itself (see
+/// [`claim_authorization`]), in the same statement.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimFor<'a> {
+    pub request_id: &'a str,
+    pub lease: std::time::Duration,
+    pub claimed_by: uuid::Uuid,
+}
+
 /// What `insert_hold` did.
 #[derive(Debug)]
 pub enum HoldInsert {
-    /// The hold exists, as written; these products' availability changed.
+    /// The hold exists, as written; these products' availability changed. `claimed`:
+    /// the [`ClaimFor`] asked for is this request's now (if one was asked for).
     Held {
         id: i64,
         hold: Hold,
         changes: Vec<StockChange>,
+        claimed: bool,
     },
     /// Some product is unknown or has too few units available; nothing was taken and
     /// the caller must roll back.
@@ -71,22 +84,22 @@ pub enum HoldInsert {
     Raced,
 }
 
-/// Moves each line's units from available to held and records the hold, priced now:
-/// one statement, all or nothing. The `WHERE quantity_remaining >= n` is the oversell
-/// guard; a line it skips makes the whole hold `Short`.
+/// Moves each line's units from available to held and records the hold, priced now,
+/// with `claim`'s authorization claim for its total if given: one statement, all or
+/// nothing. The `WHERE quantity_remaining >= n` is the oversell guard; a line it skips
+/// makes the whole hold `Short`.
 pub async fn insert_hold(
     conn: &mut PgConnection,
     id: HoldId,
     draft: &HoldDraft,
     expires_at: DateTime<Utc>,
+    claim: Option<ClaimFor<'_>>,
 ) -> Result<HoldInsert, Error> {
     let lines: Vec<_> = draft.lines.iter().collect();
     let products: Vec<i64> = lines.iter().map(|l| l.product_id.get()).collect();
     let quantities: Vec<i64> = lines.iter().map(|l| l.quantity).collect();
     let positions: Vec<i32> = (1..=lines.len() as i32).collect();
-    let mut sorted = products.clone();
-    sorted.sort_unstable();
-    lock_in_order(&mut *conn, &sorted).await?;
+    lock_in_order(&mut *conn, &products).await?;
     let fingerprint = draft.fingerprint();
     // Columns of a CTE carry no nullability: the `!` says what the schema guarantees.
     let result = sqlx::query!(
@@ -109,11 +122,28 @@ pub async fn insert_hold(
              INSERT INTO hold_items (hold_id, position, product_id, quantity, unit_price_cents)
              SELECT hold.id, taken.position, taken.id, taken.quantity, taken.price_cents
              FROM hold, taken
+         ),
+         -- As claim_authorization, for a hold that exists only from this statement on.
+         claim AS (
+             INSERT INTO payment_authorizations (request_id, hold_id, amount_cents, claimed_by)
+             SELECT $9::text, hold.id,
+                    (SELECT sum(taken.quantity * taken.price_cents) FROM taken), $10::uuid
+             FROM hold WHERE $9::text IS NOT NULL
+             ON CONFLICT (request_id) DO UPDATE
+                 SET status = 'pending', hold_id = EXCLUDED.hold_id,
+                     amount_cents = EXCLUDED.amount_cents, updated_at = now(),
+                     authorization_code = NULL, claimed_by = EXCLUDED.claimed_by
+                 WHERE payment_authorizations.status IN ('declined', 'voided')
+                    OR (payment_authorizations.status = 'pending'
+                        AND payment_authorizations.updated_at
+                            < now() - make_interval(secs => $11::float8))
+             RETURNING id
          )
          SELECT taken.id AS "id!", taken.quantity_remaining AS "remaining!",
                 taken.quantity AS "quantity!", taken.provider_id AS "provider_id?",
                 taken.external_ref AS "external_ref?", (SELECT id FROM hold) AS "hold_id?",
-                taken.position AS "position!", taken.price_cents AS "unit_price_cents!"
+                taken.position AS "position!", taken.price_cents AS "unit_price_cents!",
+                EXISTS (SELECT 1 FROM claim) AS "claimed!"
          FROM taken"#,
         &products,
         &quantities,
@@ -123,6 +153,9 @@ pub async fn insert_hold(
         fingerprint.as_bytes().as_slice(),
         expires_at,
         lines.len() as i64,
+        claim.map(|c| c.request_id),
+        claim.map(|c| c.claimed_by),
+        claim.map_or(0.0, |c| c.lease.as_secs_f64()),
     )
     .fetch_all(conn)
     .await;
@@ -134,6 +167,7 @@ pub async fn insert_hold(
     let Some(internal) = rows.first().and_then(|r| r.hold_id) else {
         return Ok(HoldInsert::Short);
     };
+    let claimed = rows.first().is_some_and(|r| r.claimed);
     // Built from what the statement wrote, not read back.
     let mut lines: Vec<PricedLine> = rows
         .iter()
@@ -164,6 +198,7 @@ pub async fn insert_hold(
                 external_ref: r.external_ref,
             })
             .collect(),
+        claimed,
     })
 }
 
@@ -301,35 +336,6 @@ pub async fn claim_expired_hold(conn: &mut PgConnection) -> Result<Option<i64>, 
     .await?)
 }
 
-/// Marks an active, unexpired hold confirmed and moves its units from held to sold.
-/// `false` when the hold is no longer usable (expired, released, or paid by another
-/// request): nothing changed.
-pub async fn confirm_hold(
-    conn: &mut PgConnection,
-    hold: i64,
-    products: &[i64],
-) -> Result<bool, Error> {
-    let mut sorted = products.to_vec();
-    sorted.sort_unstable();
-    lock_in_order(&mut *conn, &sorted).await?;
-    // A hold has at least one item, so no row moved means the hold was not usable.
-    let moved = sqlx::query!(
-        "WITH confirmed AS (
-             UPDATE holds SET status = 'confirmed', ended_at = now()
-             WHERE id = $1 AND status = 'active' AND expires_at > now()
-             RETURNING id
-         )
-         UPDATE products p SET quantity_held = p.quantity_held - i.quantity
-         FROM hold_items i JOIN confirmed c ON c.id = i.hold_id
-         WHERE p.id = i.product_id",
-        hold,
-    )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(moved > 0)
-}
-
 /// Where a checkout's payment authorization stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizationClaim {
@@ -379,6 +385,14 @@ pub async fn claim_authorization(
     if mine.is_some() {
         return Ok(AuthorizationClaim::Mine);
     }
+    claim_of_another(conn, request_id).await
+}
+
+/// Where the claim on a request's authorization stands when it is not the caller's.
+pub async fn claim_of_another(
+    conn: &mut PgConnection,
+    request_id: &str,
+) -> Result<AuthorizationClaim, Error> {
     let current = sqlx::query!(
         "SELECT status, claimed_by FROM payment_authorizations WHERE request_id = $1",
         request_id,

@@ -329,13 +329,17 @@ pub enum ConfirmInsert {
     },
     /// The confirmation code is taken: draw another and try again.
     CodeTaken,
+    /// The hold is no longer active (expired, released, or paid by another request).
+    HoldGone,
     /// The promotion has no uses left (or was deactivated) since it was checked.
     PromotionRefused,
 }
 
-/// Writes a paid order in one statement: the promotion redemption (for promotions), the
-/// payment row, the order, its line items copied from the hold, and the authorization
-/// marked captured. The hold must already be confirmed by this transaction.
+/// Writes a paid order in one statement: the hold confirmed and its units moved from
+/// held to sold, the promotion redemption (for promotions), the payment row, the order,
+/// its line items copied from the hold, and the authorization marked captured. Anything
+/// but `Placed` leaves rows the caller must roll back. With more than one product, lock
+/// them first ([`super::lock_in_order`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_confirmed_order(
     conn: &mut PgConnection,
@@ -355,9 +359,20 @@ pub async fn insert_confirmed_order(
     let address = card.map(|c| &c.billing_address);
     let fingerprint = fingerprint.as_bytes().as_slice();
     let row = sqlx::query!(
-        r#"WITH redeemed AS (
+        r#"WITH confirmed AS (
+             UPDATE holds SET status = 'confirmed', ended_at = now()
+             WHERE id = $18 AND status = 'active' AND expires_at > now()
+             RETURNING id
+         ),
+         sold AS (
+             UPDATE products p SET quantity_held = p.quantity_held - i.quantity
+             FROM hold_items i JOIN confirmed c ON c.id = i.hold_id
+             WHERE p.id = i.product_id
+         ),
+         redeemed AS (
              UPDATE promotions SET uses_remaining = uses_remaining - 1
              WHERE $1 = 'promotion' AND code = $13 AND active AND uses_remaining > 0
+               AND EXISTS (SELECT 1 FROM confirmed)
              RETURNING code
          ),
          card AS (
@@ -366,12 +381,13 @@ pub async fn insert_confirmed_order(
                   billing_line_2, billing_city, billing_state, billing_zip, authorization_code)
              SELECT $2::text, $3::text, $4::smallint, $5::smallint, $6::text, $7::text,
                     $8::text, $9::text, $10::text, $11::text
-             WHERE $1 = 'card'
+             WHERE $1 = 'card' AND EXISTS (SELECT 1 FROM confirmed)
              RETURNING id
          ),
          paypal AS (
              INSERT INTO paypal_payments (email, authorization_code)
-             SELECT $12::text, $11::text WHERE $1 = 'paypal'
+             SELECT $12::text, $11::text
+             WHERE $1 = 'paypal' AND EXISTS (SELECT 1 FROM confirmed)
              RETURNING id
          ),
          promo AS (
@@ -401,7 +417,8 @@ pub async fn insert_confirmed_order(
              SET status = 'captured', authorization_code = $11::text, updated_at = now()
              WHERE request_id = $15 AND EXISTS (SELECT 1 FROM placed)
          )
-         SELECT (SELECT id FROM placed) AS order_id,
+         SELECT EXISTS (SELECT 1 FROM confirmed) AS "confirmed!",
+                (SELECT id FROM placed) AS order_id,
                 (SELECT created_at FROM placed) AS created_at,
                 (SELECT count(*) FROM redeemed) AS "redeemed!""#,
         kind,
@@ -425,6 +442,9 @@ pub async fn insert_confirmed_order(
     )
     .fetch_one(conn)
     .await?;
+    if !row.confirmed {
+        return Ok(ConfirmInsert::HoldGone);
+    }
     Ok(match (row.order_id, row.created_at, row.redeemed) {
         (Some(order_id), Some(created_at), _) => ConfirmInsert::Placed {
             order_id,

@@ -15,7 +15,7 @@
 //! ticket at a time until it sells out: the elapsed time, and a check that exactly S
 //! were sold). `national-search` searches ZIP codes all over a national-scale
 //! catalogue (6,000 theatres, ~500,000 showtimes), which it writes into the movies
-//! database first if it is not there yet.
+//! database first if it is not there yet (so give it a stack of its own).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -101,6 +101,9 @@ enum Scenario {
     GetShowtimes,
     MoviePage,
     HotShowtime,
+    /// Writes the national catalogue into the stack's movies database first if it is
+    /// not there: run it on a stack of its own, since every later search of that
+    /// stack finds the national theatres too.
     NationalSearch,
 }
 

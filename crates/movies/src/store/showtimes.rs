@@ -54,45 +54,14 @@ pub struct ShowtimesPage {
     pub more: bool,
 }
 
-/// A showtime as a search's JSON carries it: the start time as epoch microseconds,
-/// exactly what Postgres stores.
-#[derive(Debug, serde::Deserialize)]
-struct PageShowtime {
-    id: i64,
-    movie_id: i64,
-    theatre_id: i64,
-    room: String,
-    start_micros: i64,
-    price_cents: i64,
-    product_id: String,
-}
-
-impl PageShowtime {
-    fn into_showtime(self) -> Result<Showtime, Error> {
-        let start_time = DateTime::from_timestamp_micros(self.start_micros).ok_or_else(|| {
-            Error::unexpected(format!("showtime {} has a bad start time", self.id))
-        })?;
-        Ok(ShowtimeRow {
-            id: self.id,
-            movie_id: self.movie_id,
-            theatre_id: self.theatre_id,
-            room: self.room,
-            start_time,
-            price_cents: self.price_cents,
-            product_id: self.product_id,
-        }
-        .into())
-    }
-}
-
 /// The statement [`search_showtimes`] runs; public so the benchmark can run the very
 /// same one under pgbench.
 pub const SEARCH_SHOWTIMES_SQL: &str = include_str!("search_showtimes.sql");
 
 /// Searches current showtimes in one statement, so a search costs one round trip
 /// however many movies and theatres its page names: the page (one row more than
-/// asked, to know whether another follows), and the page's movies and theatres (with
-/// auditoriums and distance) aggregated as JSON.
+/// asked, to know whether another follows) as arrays, and the page's movies and
+/// theatres (with auditoriums and distance) aggregated as JSON.
 ///
 /// `None` when the filter names a ZIP code the service does not know.
 pub async fn search_showtimes(
@@ -120,13 +89,48 @@ pub async fn search_showtimes(
     if !row.zip_known {
         return Ok(None);
     }
+    let n = row.ids.len();
+    if [
+        row.movie_ids.len(),
+        row.theatre_ids.len(),
+        row.rooms.len(),
+        row.start_times.len(),
+        row.price_cents.len(),
+        row.product_ids.len(),
+    ]
+    .iter()
+    .any(|&len| len != n)
+    {
+        return Err(Error::unexpected(
+            "a search's showtime columns differ in length",
+        ));
+    }
+    let showtimes = row
+        .ids
+        .into_iter()
+        .zip(row.movie_ids)
+        .zip(row.theatre_ids)
+        .zip(row.rooms)
+        .zip(row.start_times)
+        .zip(row.price_cents)
+        .zip(row.product_ids)
+        .map(
+            |((((((id, movie_id), theatre_id), room), start_time), price_cents), product_id)| {
+                ShowtimeRow {
+                    id,
+                    movie_id,
+                    theatre_id,
+                    room,
+                    start_time,
+                    price_cents,
+                    product_id,
+                }
+                .into()
+            },
+        )
+        .collect();
     Ok(Some(ShowtimesPage {
-        showtimes: row
-            .showtimes
-            .0
-            .into_iter()
-            .map(PageShowtime::into_showtime)
-            .collect::<Result<_, _>>()?,
+        showtimes,
         movies: row
             .movies
             .0

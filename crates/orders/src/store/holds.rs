@@ -107,7 +107,7 @@ pub async fn insert_hold(
              UPDATE products p
              SET quantity_remaining = p.quantity_remaining - t.quantity,
                  quantity_held = p.quantity_held + t.quantity
-             FROM unnest($1::bigint[], $2::bigint[], $3::int[]) AS t(id, quantity, position)
+             FROM hold_lines($1::bigint[], $2::bigint[], $3::int[]) AS t
              WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
              RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
                        p.provider_id, p.external_ref

@@ -186,6 +186,42 @@ async fn a_hold_is_all_or_nothing_idempotent_and_bounded() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_retried_hold_of_the_last_units_is_the_same_hold_not_out_of_stock() {
+    let app = spawn_app().await;
+    let product = app.add_product("Last two", 2, 100).await;
+    let request = pb::HoldProductsRequest {
+        request_id: "the-last-two".into(),
+        items: vec![item(&product, 2)],
+        ttl_seconds: 60,
+    };
+    let first = app
+        .client()
+        .hold_products(request.clone())
+        .await
+        .expect("held")
+        .into_inner()
+        .hold;
+    assert_eq!(units(&app, &product).await, (0, 2));
+
+    // Nothing is left to take, and that is because this very request holds it.
+    let again = app
+        .client()
+        .hold_products(request.clone())
+        .await
+        .expect("the same hold")
+        .into_inner()
+        .hold;
+    assert_eq!(first, again);
+    assert_eq!(units(&app, &product).await, (0, 2), "held once");
+
+    // A different request under the same id is refused as such, not as sold out.
+    let mut other = request;
+    other.items = vec![item(&product, 1)];
+    expect_code(app.client().hold_products(other).await, Code::AlreadyExists);
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_holds_never_take_more_than_there_is() {
     let app = spawn_app().await;

@@ -195,6 +195,18 @@ where
     figures
 }
 
+/// One GetShowtimes call near `zip`, its first page, as a moviegoer's search makes it.
+async fn search(cinema: Cinema, zip: String) -> Result<(), ClientError> {
+    cinema
+        .movies()
+        .get_showtimes(movies::GetShowtimesRequest {
+            zip_code: Some(zip),
+            ..Default::default()
+        })
+        .await
+        .map(drop)
+}
+
 fn visa() -> orders::Payment {
     orders::Payment {
         method: Some(orders::payment::Method::CreditCard(orders::CreditCard {
@@ -633,16 +645,7 @@ async fn main() -> anyhow::Result<()> {
         for _ in 0..2 {
             let (c, zip) = (cinema.clone(), args.zip.clone());
             let turn = timed("get-showtimes", args.workers, half, move |_| {
-                let (c, zip) = (c.clone(), zip.clone());
-                async move {
-                    c.movies()
-                        .get_showtimes(movies::GetShowtimesRequest {
-                            zip_code: Some(zip),
-                            ..Default::default()
-                        })
-                        .await
-                        .map(drop)
-                }
+                search(c.clone(), zip.clone())
             })
             .await;
             figures = Some(match figures {
@@ -706,16 +709,7 @@ async fn main() -> anyhow::Result<()> {
         timed("national-search", args.workers, duration, move |n| {
             // Workers start at different places in the list.
             let at = (n / 1_000_000) * 131 + n % 1_000_000;
-            let (c, zip) = (c.clone(), zips[at % zips.len()].clone());
-            async move {
-                c.movies()
-                    .get_showtimes(movies::GetShowtimesRequest {
-                        zip_code: Some(zip),
-                        ..Default::default()
-                    })
-                    .await
-                    .map(drop)
-            }
+            search(c.clone(), zips[at % zips.len()].clone())
         })
         .await
         .print(baseline);

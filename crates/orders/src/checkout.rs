@@ -16,7 +16,7 @@
 //! finds the order, the hold, or the authorization that the first attempt left.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -25,7 +25,7 @@ use sqlx::{Acquire, PgConnection};
 
 use crate::domain::{
     Basket, Confirmation, Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, Order,
-    OrderDraft, OrderStatus, PaymentMethod, PaymentSummary, RequestId,
+    OrderDraft, OrderStatus, PaymentMethod, PaymentSummary, RequestId, ZipCode,
 };
 use crate::error::{Error, Reason};
 use crate::payments::{Authorization, PaymentError, PaymentProcessor};
@@ -62,6 +62,34 @@ pub struct Checkout {
     /// Request ids whose attempt in this process is between its claim and its end:
     /// a pending claim of ours that is not here belongs to an attempt that died.
     authorizing: Arc<Mutex<HashSet<String>>>,
+    known_zips: KnownZips,
+}
+
+/// The billing ZIP codes seen to exist. ZIP codes are only ever added (by migration),
+/// never removed, so a code found once is known for good and most checkouts skip the
+/// look-up. Bounded by the table: only codes it holds are kept.
+#[derive(Debug, Clone, Default)]
+struct KnownZips(Arc<RwLock<HashSet<String>>>);
+
+impl KnownZips {
+    fn contains(&self, zip: &ZipCode) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(zip.as_str())
+    }
+
+    /// Asks the database, remembering a code it knows.
+    async fn look_up(&self, conn: &mut PgConnection, zip: &ZipCode) -> Result<bool, Error> {
+        let known = store::zip_exists(conn, zip).await?;
+        if known {
+            self.0
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(zip.as_str().to_owned());
+        }
+        Ok(known)
+    }
 }
 
 /// Keeps a request id in [`Checkout::authorizing`] while its attempt runs, whatever way
@@ -138,6 +166,7 @@ impl Checkout {
             payment_timeout,
             instance: uuid::Uuid::new_v4(),
             authorizing: Arc::default(),
+            known_zips: KnownZips::default(),
         }
     }
 
@@ -194,29 +223,41 @@ impl Checkout {
             lease: self.authorization_lease(),
             claimed_by: self.instance,
         });
-        let mut tx = conn.begin().await?;
-        match store::insert_hold(&mut tx, id, draft, expires_at, claim).await? {
+        // One line: the statement is all or nothing by itself, so it commits on its
+        // own (two round trips fewer). Several: in a transaction, after locking them.
+        let inserted = if draft.lines.is_single_product() {
+            store::insert_hold(&mut *conn, id, draft, expires_at, claim).await?
+        } else {
+            let mut tx = conn.begin().await?;
+            let products: Vec<i64> = draft.lines.iter().map(|l| l.product_id.get()).collect();
+            store::lock_in_order(&mut tx, &products).await?;
+            let inserted = store::insert_hold(&mut tx, id, draft, expires_at, claim).await?;
+            if matches!(inserted, HoldInsert::Held { .. }) {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            inserted
+        };
+        match inserted {
             HoldInsert::Held {
                 id: internal,
                 hold,
-                changes,
                 claimed,
             } => {
-                // Taking the last units sells a product out for its provider, held or not.
-                enqueue_availability_events(&mut tx, &changes).await?;
+                tracing::info!(hold_id = %id, %expires_at, "units held");
                 let claim = match pay_for {
                     Some(_) if claimed => Some(AuthorizationClaim::Mine),
+                    // A retry whose first attempt died before holding, with a claim
+                    // that has not lapsed: the caller waits for it or takes it over.
                     Some(request_id) => {
-                        Some(store::claim_of_another(&mut tx, request_id.as_str()).await?)
+                        Some(store::claim_of_another(&mut *conn, request_id.as_str()).await?)
                     }
                     None => None,
                 };
-                tx.commit().await?;
-                tracing::info!(hold_id = %id, %expires_at, "units held");
                 Ok((internal, hold, claim))
             }
             HoldInsert::Short => {
-                tx.rollback().await?;
                 // A retry finds its units short because its first attempt holds them.
                 if let Some((internal, hold)) = existing_hold(conn, draft, &fingerprint).await? {
                     return Ok((internal, hold, None));
@@ -224,7 +265,6 @@ impl Checkout {
                 Err(why_short(conn, draft).await?)
             }
             HoldInsert::Raced => {
-                tx.rollback().await?;
                 // An earlier attempt, or a racing one, made the hold under this key.
                 let (internal, hold) = existing_hold(conn, draft, &fingerprint)
                     .await?
@@ -366,14 +406,23 @@ impl Checkout {
         // One connection for everything before the payment, none during it: each
         // acquire costs the pool a ping, and a checkout waiting on its processor must
         // not keep a connection others need.
+        //
+        // A first attempt is the common case, so nothing looks for an earlier order up
+        // front: a retry finds its hold taken (by key, or confirmed), or its claim
+        // captured, and is answered with its order from there. Only a refusal that
+        // could be a retry's (a promotion used up by its own first attempt, say) looks.
         let mut conn = self.pool.acquire().await?;
-        if let Some(order) = replay(&mut conn, &draft.request_id, &fingerprint).await? {
-            return Ok(order);
-        }
 
         // What the payment needs from the database, checked before anything is held:
         // a request refused for bad input changes nothing.
-        check_payment_prerequisites(&mut conn, &draft.payment).await?;
+        if let Err(refused) =
+            check_payment_prerequisites(&mut conn, &self.known_zips, &draft.payment).await
+        {
+            return match replay(&mut conn, &draft.request_id, &fingerprint).await? {
+                Some(order) => Ok(order),
+                None => Err(refused),
+            };
+        }
 
         // 1. The seats: held already, or held now.
         let (internal, hold, mut claimed, made_here) = match &draft.basket {
@@ -390,6 +439,13 @@ impl Checkout {
                 let (internal, hold, claimed) = match held {
                     Ok(held) => held,
                     Err(e) => {
+                        // An order placed before holds existed has no hold to find by
+                        // key: its retry is refused here, and answered with it.
+                        match replay(&mut conn, &draft.request_id, &fingerprint).await {
+                            Ok(Some(order)) => return Ok(order),
+                            Err(reused) if !reused.is_retryable() => return Err(reused),
+                            _ => {}
+                        }
                         drop(conn);
                         // The connection may have died after the hold (and this
                         // attempt's claim) committed: the client cannot know.
@@ -586,7 +642,8 @@ impl Checkout {
         Ok(())
     }
 
-    /// The short transaction that turns the hold into the order.
+    /// The one statement (in a short transaction where it needs one) that turns the
+    /// hold into the order.
     async fn confirm(
         &self,
         draft: &OrderDraft,
@@ -595,41 +652,57 @@ impl Checkout {
         hold: &Hold,
         authorization: &Authorization,
     ) -> Result<Order, NotConfirmed> {
-        let mut tx = self.pool.begin().await?;
-        let products: Vec<i64> = hold.lines.iter().map(|l| l.product_id.get()).collect();
-        store::lock_in_order(&mut tx, &products).await?;
         let confirmation = Confirmation::generate(&mut rand::rng());
-        let created_at = match store::insert_confirmed_order(
-            &mut tx,
-            &confirmation,
-            &draft.request_id,
-            fingerprint,
-            draft.phone.as_ref(),
-            &draft.payment,
-            authorization,
-            internal,
-        )
-        .await?
-        {
+        // Queued with the order, sent later: the order never waits for a gateway.
+        let text = match (self.texts, &draft.phone) {
+            (true, Some(phone)) => {
+                Some(Message::text(phone, texts::order_confirmed(&confirmation, hold)).row())
+            }
+            _ => None,
+        };
+        let confirm = |conn| {
+            store::insert_confirmed_order(
+                conn,
+                &confirmation,
+                &draft.request_id,
+                fingerprint,
+                draft.phone.as_ref(),
+                &draft.payment,
+                authorization,
+                internal,
+                text.as_ref(),
+            )
+        };
+        let mut conn = self.pool.acquire().await?;
+        let single = hold.lines.len() == 1;
+        let inserted = if single && !matches!(draft.payment, PaymentMethod::Promotion(_)) {
+            // All or nothing by itself (see insert_confirmed_order): two round trips fewer.
+            confirm(&mut conn).await?
+        } else {
+            let mut tx = conn.begin().await?;
+            let products: Vec<i64> = hold.lines.iter().map(|l| l.product_id.get()).collect();
+            store::lock_in_order(&mut tx, &products).await?;
+            let inserted = confirm(&mut tx).await?;
+            if matches!(inserted, ConfirmInsert::Placed { .. }) {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            inserted
+        };
+        let created_at = match inserted {
             ConfirmInsert::Placed { created_at, .. } => created_at,
-            ConfirmInsert::HoldGone => {
-                tx.rollback().await?;
-                return Err(NotConfirmed::HoldGone);
-            }
-            ConfirmInsert::PromotionRefused => {
-                tx.rollback().await?;
-                return Err(NotConfirmed::PromotionRefused);
-            }
-            // One code in 2^50 is taken: rather than leave half-written rows, roll back;
-            // the authorization stays granted and a retry confirms under a new code.
+            ConfirmInsert::HoldGone => return Err(NotConfirmed::HoldGone),
+            ConfirmInsert::PromotionRefused => return Err(NotConfirmed::PromotionRefused),
+            // One code in 2^50 is taken, and nothing was written: the authorization
+            // stays granted and a retry confirms under a new code.
             ConfirmInsert::CodeTaken => {
-                tx.rollback().await?;
                 return Err(NotConfirmed::Failed(Error::Unavailable(
                     "confirmation code collision; retry".into(),
                 )));
             }
         };
-        // Built from what this transaction wrote, not read back.
+        // Built from what the statement wrote, not read back.
         let order = Order {
             confirmation,
             status: OrderStatus::Placed,
@@ -638,12 +711,6 @@ impl Checkout {
             created_at,
             cancelled_at: None,
         };
-        if let (true, Some(phone)) = (self.texts, &draft.phone) {
-            // Queued with the order, sent later: the order never waits for a gateway.
-            let text = Message::text(phone, texts::order_confirmed(&order));
-            outbox::enqueue(&mut tx, &text).await?;
-        }
-        tx.commit().await?;
         tracing::info!(
             confirmation = %order.confirmation,
             total_cents = order.total_cents(),
@@ -822,12 +889,13 @@ async fn replay(
 /// What the payment needs from the database, checked before asking the processor.
 async fn check_payment_prerequisites(
     conn: &mut PgConnection,
+    known_zips: &KnownZips,
     payment: &PaymentMethod,
 ) -> Result<(), Error> {
     match payment {
         PaymentMethod::CreditCard(card) => {
             let zip = &card.billing_address.zip;
-            if !store::zip_exists(&mut *conn, zip).await? {
+            if !known_zips.contains(zip) && !known_zips.look_up(&mut *conn, zip).await? {
                 return Err(crate::domain::ValidationError::of(
                     "payment.credit_card.billing_address.zip_code",
                     format!(

@@ -3,7 +3,7 @@
 
 use cinema_sms::MAX_MESSAGE_CHARS;
 
-use crate::domain::Order;
+use crate::domain::{Confirmation, Hold};
 
 fn dollars(cents: i64) -> String {
     format!("${}.{:02}", cents / 100, cents % 100)
@@ -20,13 +20,14 @@ fn fit(text: String) -> String {
 }
 
 /// "Cinema: order ABCDEFGHJK confirmed. 4 tickets, total $40.00. Show this code at the box office."
-pub fn order_confirmed(order: &Order) -> String {
-    let tickets: i64 = order.lines.iter().map(|l| l.quantity).sum();
+/// Written before the order is: it is queued by the statement that places it.
+pub fn order_confirmed(confirmation: &Confirmation, paid: &Hold) -> String {
+    let tickets: i64 = paid.lines.iter().map(|l| l.quantity).sum();
     let noun = if tickets == 1 { "ticket" } else { "tickets" };
     fit(format!(
         "Cinema: order {} confirmed. {tickets} {noun}, total {}. Show this code at the box office.",
-        order.confirmation,
-        dollars(order.total_cents())
+        confirmation,
+        dollars(paid.total_cents())
     ))
 }
 

@@ -57,6 +57,12 @@ impl OrderLines {
         self.0.iter()
     }
 
+    /// Whether the lines name one product: a statement changing it touches one row, so
+    /// needs no lock order, and no transaction to be all or nothing.
+    pub fn is_single_product(&self) -> bool {
+        self.0.len() == 1
+    }
+
     /// The distinct product ids, ascending: the order in which rows are locked, so two
     /// orders naming the same products in different orders can never deadlock.
     pub fn product_ids_sorted(&self) -> Vec<ProductId> {

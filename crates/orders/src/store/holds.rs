@@ -69,14 +69,9 @@ pub struct ClaimFor<'a> {
 /// What `insert_hold` did.
 #[derive(Debug)]
 pub enum HoldInsert {
-    /// The hold exists, as written; these products' availability changed. `claimed`:
+    /// The hold exists, as written (with the sold-out rows it called for). `claimed`:
     /// the [`ClaimFor`] asked for is this request's now (if one was asked for).
-    Held {
-        id: i64,
-        hold: Hold,
-        changes: Vec<StockChange>,
-        claimed: bool,
-    },
+    Held { id: i64, hold: Hold, claimed: bool },
     /// Some product is unknown or has too few units available; nothing was taken and
     /// the caller must roll back.
     Short,
@@ -85,9 +80,15 @@ pub enum HoldInsert {
 }
 
 /// Moves each line's units from available to held and records the hold, priced now,
-/// with `claim`'s authorization claim for its total if given: one statement, all or
-/// nothing. The `WHERE quantity_remaining >= n` is the oversell guard; a line it skips
-/// makes the whole hold `Short`.
+/// with `claim`'s authorization claim for its total if given, and a sold-out outbox row
+/// (announced) for each product of a provider it takes to zero. The `WHERE
+/// quantity_remaining >= n` is the oversell guard; a line it skips makes the whole hold
+/// `Short`, and so does an order already placed under the claim's request id (one from
+/// before holds existed has no hold to find by key).
+///
+/// One statement: with a single line it is all or nothing by itself and needs no
+/// transaction. With several, lock them first ([`lock_in_order`]) in a transaction, and
+/// roll it back unless `Held`: a short line leaves the others' units taken.
 pub async fn insert_hold(
     conn: &mut PgConnection,
     id: HoldId,
@@ -99,7 +100,6 @@ pub async fn insert_hold(
     let products: Vec<i64> = lines.iter().map(|l| l.product_id.get()).collect();
     let quantities: Vec<i64> = lines.iter().map(|l| l.quantity).collect();
     let positions: Vec<i32> = (1..=lines.len() as i32).collect();
-    lock_in_order(&mut *conn, &products).await?;
     let fingerprint = draft.fingerprint();
     // Columns of a CTE carry no nullability: the `!` says what the schema guarantees.
     let result = sqlx::query!(
@@ -109,6 +109,7 @@ pub async fn insert_hold(
                  quantity_held = p.quantity_held + t.quantity
              FROM hold_lines($1::bigint[], $2::bigint[], $3::int[]) AS t
              WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
+               AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.request_id = $9::text)
              RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
                        p.provider_id, p.external_ref
          ),
@@ -138,12 +139,28 @@ pub async fn insert_hold(
                         AND payment_authorizations.updated_at
                             < now() - make_interval(secs => $11::float8))
              RETURNING id
+         ),
+         -- Message::SoldOut's row (CallbackPayload's shape), for a hold that exists.
+         sold_out AS (
+             INSERT INTO outbox (kind, provider_id, product_id, payload)
+             SELECT 'product_sold_out', taken.provider_id, taken.id,
+                    jsonb_build_object('external_ref', taken.external_ref, 'remaining', 0,
+                                       'traceparent', $12::text)
+             FROM taken
+             WHERE taken.quantity_remaining = 0 AND taken.provider_id IS NOT NULL
+               AND EXISTS (SELECT 1 FROM hold)
+             RETURNING id
+         ),
+         -- Announced as enqueue does, delivered at commit: one notification however
+         -- many rows (pg_notify is volatile, so the CTE is never inlined away).
+         announced AS (
+             SELECT pg_notify($13::text, '') FROM (SELECT 1 FROM sold_out LIMIT 1) AS any_row
          )
-         SELECT taken.id AS "id!", taken.quantity_remaining AS "remaining!",
-                taken.quantity AS "quantity!", taken.provider_id AS "provider_id?",
+         SELECT taken.id AS "id!", taken.quantity AS "quantity!",
                 taken.external_ref AS "external_ref?", (SELECT id FROM hold) AS "hold_id?",
                 taken.position AS "position!", taken.price_cents AS "unit_price_cents!",
-                EXISTS (SELECT 1 FROM claim) AS "claimed!"
+                EXISTS (SELECT 1 FROM claim) AS "claimed!",
+                (SELECT count(*) FROM announced) AS "announced!"
          FROM taken"#,
         &products,
         &quantities,
@@ -156,6 +173,8 @@ pub async fn insert_hold(
         claim.map(|c| c.request_id),
         claim.map(|c| c.claimed_by),
         claim.map_or(0.0, |c| c.lease.as_secs_f64()),
+        cinema_service::telemetry::current_traceparent(),
+        super::outbox::OUTBOX_CHANNEL,
     )
     .fetch_all(conn)
     .await;
@@ -188,16 +207,6 @@ pub async fn insert_hold(
             lines,
             expires_at,
         },
-        changes: rows
-            .into_iter()
-            .map(|r| StockChange {
-                product: ProductId::from_db(r.id),
-                remaining: r.remaining,
-                delta: -r.quantity,
-                provider: r.provider_id.map(ProviderId::from_db),
-                external_ref: r.external_ref,
-            })
-            .collect(),
         claimed,
     })
 }

@@ -27,6 +27,13 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|code| code == FOREIGN_KEY_VIOLATION)
 }
 
+/// Whether `e` is a violation of the named constraint.
+fn is_constraint_violation(e: &sqlx::Error, constraint: &str) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.constraint())
+        .is_some_and(|name| name == constraint)
+}
+
 /// Whether the database answers: used by readiness and start-up.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query!("SELECT FROM (VALUES (1)) AS alive")

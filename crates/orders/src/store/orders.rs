@@ -1,12 +1,17 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use super::is_constraint_violation;
+use super::outbox::NewRow;
 use crate::domain::{
     CardBrand, Confirmation, Expiry, Fingerprint, Order, OrderStatus, PaymentMethod,
     PaymentSummary, Phone, PricedLine, ProductId, PromoCode, ProviderId, RequestId, ZipCode,
 };
 use crate::error::Error;
 use crate::payments::Authorization;
+
+/// The unique constraint a newly drawn confirmation code can collide with.
+const CONFIRMATION_CODE_TAKEN: &str = "orders_confirmation_code_key";
 
 /// The order already placed with this request id, with the fingerprint of its body.
 pub async fn find_by_request_id(
@@ -337,9 +342,13 @@ pub enum ConfirmInsert {
 
 /// Writes a paid order in one statement: the hold confirmed and its units moved from
 /// held to sold, the promotion redemption (for promotions), the payment row, the order,
-/// its line items copied from the hold, and the authorization marked captured. Anything
-/// but `Placed` leaves rows the caller must roll back. With more than one product, lock
-/// them first ([`super::lock_in_order`]).
+/// its line items copied from the hold, the authorization marked captured, and `text`
+/// queued (and announced) for the customer.
+///
+/// `HoldGone` and `CodeTaken` write nothing, so for one product paid by card or PayPal
+/// the statement needs no transaction. Otherwise run it in one and roll back unless
+/// `Placed`: a promotion used up meanwhile leaves the hold confirmed, and with more
+/// than one product, lock them first ([`super::lock_in_order`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_confirmed_order(
     conn: &mut PgConnection,
@@ -350,6 +359,7 @@ pub async fn insert_confirmed_order(
     method: &PaymentMethod,
     authorization: &Authorization,
     hold: i64,
+    text: Option<&NewRow>,
 ) -> Result<ConfirmInsert, Error> {
     let (kind, card, email, promotion) = match method {
         PaymentMethod::CreditCard(card) => ("card", Some(card), None, None),
@@ -404,7 +414,6 @@ pub async fn insert_confirmed_order(
                     $18::bigint
              WHERE num_nonnulls((SELECT id FROM card), (SELECT id FROM paypal),
                                 (SELECT id FROM promo)) = 1
-             ON CONFLICT (confirmation_code) DO NOTHING
              RETURNING id, created_at
          ),
          items AS (
@@ -416,11 +425,22 @@ pub async fn insert_confirmed_order(
              UPDATE payment_authorizations
              SET status = 'captured', authorization_code = $11::text, updated_at = now()
              WHERE request_id = $15 AND EXISTS (SELECT 1 FROM placed)
+         ),
+         texted AS (
+             INSERT INTO outbox (kind, payload)
+             SELECT $19::text, $20::jsonb FROM placed WHERE $19::text IS NOT NULL
+             RETURNING id
+         ),
+         -- As outbox::enqueue announces, delivered at commit (pg_notify is volatile, so
+         -- the CTE is never inlined away).
+         announced AS (
+             SELECT pg_notify($21::text, '') FROM texted
          )
          SELECT EXISTS (SELECT 1 FROM confirmed) AS "confirmed!",
                 (SELECT id FROM placed) AS order_id,
                 (SELECT created_at FROM placed) AS created_at,
-                (SELECT count(*) FROM redeemed) AS "redeemed!""#,
+                (SELECT count(*) FROM redeemed) AS "redeemed!",
+                (SELECT count(*) FROM announced) AS "announced!""#,
         kind,
         card.map(|c| c.brand.as_str()),
         card.map(|c| c.number.last_four()),
@@ -439,19 +459,30 @@ pub async fn insert_confirmed_order(
         fingerprint,
         phone.map(Phone::as_str),
         hold,
+        text.map(|t| t.kind),
+        text.map(|t| &t.payload),
+        super::outbox::OUTBOX_CHANNEL,
     )
     .fetch_one(conn)
-    .await?;
+    .await;
+    let row = match row {
+        Ok(row) => row,
+        Err(e) if is_constraint_violation(&e, CONFIRMATION_CODE_TAKEN) => {
+            return Ok(ConfirmInsert::CodeTaken);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if !row.confirmed {
         return Ok(ConfirmInsert::HoldGone);
     }
-    Ok(match (row.order_id, row.created_at, row.redeemed) {
-        (Some(order_id), Some(created_at), _) => ConfirmInsert::Placed {
+    Ok(match (row.order_id, row.created_at) {
+        (Some(order_id), Some(created_at)) => ConfirmInsert::Placed {
             order_id,
             created_at,
         },
-        (None, _, 0) if promotion.is_some() => ConfirmInsert::PromotionRefused,
-        _ => ConfirmInsert::CodeTaken,
+        // Confirmed but not placed: only a promotion that could not be redeemed.
+        _ if promotion.is_some() && row.redeemed == 0 => ConfirmInsert::PromotionRefused,
+        _ => return Err(Error::unexpected("a confirmed hold placed no order")),
     })
 }
 

@@ -184,18 +184,41 @@ impl Message {
     }
 }
 
+/// An outbox row as it is written: what [`enqueue`] inserts, and what a statement
+/// that writes its own outbox row (in a CTE, committing with its change without a
+/// transaction around it) inserts.
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub kind: &'static str,
+    pub provider: Option<i64>,
+    pub product: Option<i64>,
+    pub payload: serde_json::Value,
+}
+
+impl Message {
+    /// The row that asks for this message. Delivery happens later, elsewhere: the row
+    /// carries the current trace so that it continues the trace of the change.
+    pub fn row(&self) -> NewRow {
+        let callback = self.callback();
+        NewRow {
+            kind: self.kind().as_str(),
+            provider: callback.map(|c| c.provider.get()),
+            product: callback.map(|c| c.product.get()),
+            payload: self.payload(cinema_service::telemetry::current_traceparent()),
+        }
+    }
+}
+
 /// Writes the message in the caller's transaction and announces it (Postgres delivers
 /// the notification only if, and when, the transaction commits).
 pub async fn enqueue(conn: &mut PgConnection, message: &Message) -> Result<(), Error> {
-    let callback = message.callback();
-    // Delivery happens later, elsewhere: it continues the trace of the change.
-    let payload = message.payload(cinema_service::telemetry::current_traceparent());
+    let row = message.row();
     sqlx::query!(
         "INSERT INTO outbox (kind, provider_id, product_id, payload) VALUES ($1, $2, $3, $4)",
-        message.kind().as_str(),
-        callback.map(|c| c.provider.get()),
-        callback.map(|c| c.product.get()),
-        payload,
+        row.kind,
+        row.provider,
+        row.product,
+        row.payload,
     )
     .execute(&mut *conn)
     .await?;

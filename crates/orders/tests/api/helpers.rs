@@ -162,6 +162,19 @@ impl TestApp {
             .product_id
     }
 
+    /// Places `request`, failing the test with `what` if it is refused.
+    pub async fn place(
+        &self,
+        request: &pb::PlaceOrderRequest,
+        what: &str,
+    ) -> pb::PlaceOrderResponse {
+        self.client()
+            .place_order(request.clone())
+            .await
+            .unwrap_or_else(|status| panic!("{what}: {status:?}"))
+            .into_inner()
+    }
+
     pub async fn availability(&self, product_id: &str) -> i64 {
         self.client()
             .get_availability(pb::GetAvailabilityRequest {

@@ -220,18 +220,8 @@ async fn the_same_request_id_twice_places_one_order() {
     let product = app.add_product("Seat", 10, 1000).await;
     let request = order(vec![item(&product, 3)], card(VISA));
 
-    let first = app
-        .client()
-        .place_order(request.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    let second = app
-        .client()
-        .place_order(request.clone())
-        .await
-        .expect("retry")
-        .into_inner();
+    let first = app.place(&request, "first").await;
+    let second = app.place(&request, "retry").await;
     assert_eq!(first, second, "a retry returns the original response");
     assert_eq!(app.availability(&product).await, 7);
 
@@ -250,6 +240,52 @@ async fn the_same_request_id_twice_places_one_order() {
         .expect("count");
     assert_eq!(orders, 1);
     assert_eq!(app.availability(&product).await, 7);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_retry_after_its_order_used_a_promotions_last_use_gets_that_order() {
+    let app = spawn_app().await;
+    let product = app.add_product("Seat", 5, 1000).await;
+    app.add_promotion("LAST-ONE", 1, true).await;
+    let request = order(vec![item(&product, 1)], promotion("LAST-ONE"));
+
+    let first = app.place(&request, "the last use pays").await;
+    // The promotion has no uses left now, but not for the request that used it.
+    let retry = app
+        .place(&request, "the retry is answered with its order")
+        .await;
+    assert_eq!(first, retry);
+    assert_eq!(app.availability(&product).await, 4);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_retry_of_an_order_placed_before_holds_existed_gets_that_order() {
+    let app = spawn_app().await;
+    let product = app.add_product("Seat", 5, 1000).await;
+    let request = order(vec![item(&product, 2)], card(VISA));
+    let first = app.place(&request, "first").await;
+    // What an order from before the holds migration looks like: no hold of its own.
+    sqlx::query("UPDATE orders SET hold_id = NULL")
+        .execute(&app.pool)
+        .await
+        .expect("unlink");
+    sqlx::query("UPDATE holds SET request_id = 'hold:elsewhere'")
+        .execute(&app.pool)
+        .await
+        .expect("rename");
+
+    let retry = app
+        .place(&request, "the retry is answered with its order")
+        .await;
+    assert_eq!(first, retry);
+    assert_eq!(app.availability(&product).await, 3, "nothing sold twice");
+    let holds: i64 = sqlx::query_scalar("SELECT count(*) FROM holds")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(holds, 1, "the retry held nothing");
     app.stop().await;
 }
 

@@ -61,11 +61,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// A service whose outbox the test delivers itself, when it chooses, with
-/// `app.outbox.deliver_due()`: no background dispatcher races the test's assertions.
+/// `app.outbox.deliver_due()`: no background dispatcher races the test's assertions,
+/// and a failed message's retry falls due only when the test says so (its delay is a
+/// minute; `deliver_until_settled` makes retries due at once), however slow the machine.
 pub async fn spawn_app_delivering_on_demand() -> TestApp {
     let database = TestDatabase::create().await.expect("test database");
     let mut config = settings(&database);
     config.dispatcher = false;
+    config.dispatch.min_delay_ms = 60_000;
+    config.dispatch.max_delay_ms = 600_000;
     spawn_app_with(config, database).await
 }
 

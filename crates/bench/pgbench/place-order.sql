@@ -1,8 +1,10 @@
 -- PlaceOrder's statements, as the orders service sends them for one ticket paid by
--- card (crates/orders/src/checkout.rs: the replay and ZIP look-ups, the hold with its
--- authorization claim, the confirmation), for pgbench: what Postgres alone can do
--- with them, with no service, gRPC or load generator in the way. The ceiling the
--- service's PlaceOrder can approach, next to TPC-B on the same server.
+-- card (crates/orders/src/store: insert_hold, with its authorization claim, then
+-- insert_confirmed_order; each commits on its own for one product), for pgbench: what
+-- Postgres alone can do with them, with no service, gRPC or load generator in the
+-- way. The ceiling the service's PlaceOrder can approach, next to TPC-B on the same
+-- server. (Billing ZIPs are cached by the service, and a first attempt looks for no
+-- earlier order, so neither look-up is here.)
 --
 -- On a scratch database with the orders schema and 200 products (ids 1-200):
 --   createdb po && for f in migrations/orders/*.sql; do psql -q -d po -f $f; done
@@ -14,15 +16,13 @@
 \set p random(1, 200)
 \set r random(1, 1000000000000)
 \set c random(100000000, 999999999)
-SELECT id, request_fingerprint FROM orders WHERE request_id = 'pg-' || :client_id::text || '-' || :r::text;
-SELECT EXISTS (SELECT 1 FROM zip_codes WHERE zip = '02139');
-BEGIN;
 WITH taken AS (
      UPDATE products p
      SET quantity_remaining = p.quantity_remaining - t.quantity,
          quantity_held = p.quantity_held + t.quantity
      FROM hold_lines(ARRAY[:p::bigint]::bigint[], ARRAY[1]::bigint[], ARRAY[1]::int[]) AS t
      WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
+       AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.request_id = 'pg-' || :client_id::text || '-' || :r::text)
      RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
                p.provider_id, p.external_ref
  ),
@@ -47,12 +47,25 @@ WITH taken AS (
              amount_cents = EXCLUDED.amount_cents, updated_at = now(),
              authorization_code = NULL, claimed_by = EXCLUDED.claimed_by
          WHERE payment_authorizations.status IN ('declined', 'voided')
+            OR (payment_authorizations.status = 'pending'
+                AND payment_authorizations.updated_at < now() - make_interval(secs => 36))
      RETURNING id
+ ),
+ sold_out AS (
+     INSERT INTO outbox (kind, provider_id, product_id, payload)
+     SELECT 'product_sold_out', taken.provider_id, taken.id,
+            jsonb_build_object('external_ref', taken.external_ref, 'remaining', 0, 'traceparent', NULL::text)
+     FROM taken
+     WHERE taken.quantity_remaining = 0 AND taken.provider_id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM hold)
+     RETURNING id
+ ),
+ announced AS (
+     SELECT pg_notify('cinema_outbox', '') FROM (SELECT 1 FROM sold_out LIMIT 1) AS any_row
  )
- SELECT taken.id, taken.quantity_remaining, (SELECT id FROM hold) AS hold_id, EXISTS (SELECT 1 FROM claim) AS claimed
+ SELECT taken.id, taken.quantity_remaining, (SELECT id FROM hold) AS hold_id, EXISTS (SELECT 1 FROM claim) AS claimed,
+        (SELECT count(*) FROM announced) AS announced
  FROM taken \gset
-COMMIT;
-BEGIN;
 WITH confirmed AS (
      UPDATE holds SET status = 'confirmed', ended_at = now()
      WHERE id = :hold_id::bigint AND status = 'active' AND expires_at > now()
@@ -63,6 +76,12 @@ WITH confirmed AS (
      FROM hold_items i JOIN confirmed c ON c.id = i.hold_id
      WHERE p.id = i.product_id
  ),
+ redeemed AS (
+     UPDATE promotions SET uses_remaining = uses_remaining - 1
+     WHERE 'card' = 'promotion' AND code = NULL::text AND active AND uses_remaining > 0
+       AND EXISTS (SELECT 1 FROM confirmed)
+     RETURNING code
+ ),
  card AS (
      INSERT INTO credit_card_payments
          (brand, last_four, expiration_month, expiration_year, billing_line_1,
@@ -71,14 +90,24 @@ WITH confirmed AS (
      WHERE EXISTS (SELECT 1 FROM confirmed)
      RETURNING id
  ),
+ paypal AS (
+     INSERT INTO paypal_payments (email, authorization_code)
+     SELECT NULL::text, 'AUTH-' || :r::text
+     WHERE 'card' = 'paypal' AND EXISTS (SELECT 1 FROM confirmed)
+     RETURNING id
+ ),
+ promo AS (
+     INSERT INTO promotional_payments (promotion_code)
+     SELECT code FROM redeemed
+     RETURNING id
+ ),
  placed AS (
      INSERT INTO orders
          (confirmation_code, request_id, request_fingerprint, customer_phone,
           credit_card_payment_id, paypal_payment_id, promotional_payment_id, hold_id)
      SELECT translate(:c::text, '0123456789', 'ABCDEFGHJK') || 'ZZ', 'pg-' || :client_id::text || '-' || :r::text, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea, NULL,
-            (SELECT id FROM card), NULL, NULL, :hold_id::bigint
-     WHERE num_nonnulls((SELECT id FROM card)) = 1
-     ON CONFLICT (confirmation_code) DO NOTHING
+            (SELECT id FROM card), (SELECT id FROM paypal), (SELECT id FROM promo), :hold_id::bigint
+     WHERE num_nonnulls((SELECT id FROM card), (SELECT id FROM paypal), (SELECT id FROM promo)) = 1
      RETURNING id, created_at
  ),
  items AS (
@@ -90,6 +119,13 @@ WITH confirmed AS (
      UPDATE payment_authorizations
      SET status = 'captured', authorization_code = 'AUTH-' || :r::text, updated_at = now()
      WHERE request_id = 'pg-' || :client_id::text || '-' || :r::text AND EXISTS (SELECT 1 FROM placed)
+ ),
+ texted AS (
+     INSERT INTO outbox (kind, payload)
+     SELECT NULL::text, NULL::jsonb FROM placed WHERE NULL::text IS NOT NULL
+     RETURNING id
+ ),
+ announced AS (
+     SELECT pg_notify('cinema_outbox', '') FROM texted
  )
- SELECT EXISTS (SELECT 1 FROM confirmed) AS confirmed, (SELECT id FROM placed) AS order_id;
-COMMIT;
+ SELECT EXISTS (SELECT 1 FROM confirmed) AS confirmed, (SELECT id FROM placed) AS order_id, (SELECT count(*) FROM announced) AS announced;

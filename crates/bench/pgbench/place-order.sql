@@ -110,11 +110,6 @@ WITH confirmed AS (
      WHERE num_nonnulls((SELECT id FROM card), (SELECT id FROM paypal), (SELECT id FROM promo)) = 1
      RETURNING id, created_at
  ),
- items AS (
-     INSERT INTO line_items (order_id, position, product_id, quantity, unit_price_cents)
-     SELECT placed.id, i.position, i.product_id, i.quantity, i.unit_price_cents
-     FROM placed, hold_items i WHERE i.hold_id = :hold_id::bigint
- ),
  captured AS (
      UPDATE payment_authorizations
      SET status = 'captured', authorization_code = 'AUTH-' || :r::text, updated_at = now()

@@ -7,8 +7,8 @@
 //!    HoldProducts call does this step alone; a PlaceOrder with items does it itself.
 //! 2. **authorize** with no transaction open, after writing down that it is about to
 //!    (`payment_authorizations`), so whatever a dead process authorized can be found.
-//! 3. **confirm** in one short transaction: the hold becomes the order, its payment and
-//!    line items; or, on a decline, nothing is sold.
+//! 3. **confirm** in one short transaction: the hold becomes the order (its items are
+//!    the order's lines) and its payment; or, on a decline, nothing is sold.
 //!
 //! A process that dies between the steps loses nothing: its hold expires by itself
 //! (the sweeper, in every replica, returns the units) and its authorization is then

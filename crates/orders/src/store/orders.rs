@@ -149,7 +149,7 @@ pub async fn lock_order(
     code: &Confirmation,
 ) -> Result<Option<LockedOrder>, Error> {
     let row = sqlx::query!(
-        r#"SELECT o.id, o.status, pr.promotion_code AS "promotion_code?" FROM orders o
+        r#"SELECT o.id, o.hold_id, o.status, pr.promotion_code AS "promotion_code?" FROM orders o
            LEFT JOIN promotional_payments pr ON pr.id = o.promotional_payment_id
            WHERE o.confirmation_code = $1
            FOR UPDATE OF o"#,
@@ -161,8 +161,9 @@ pub async fn lock_order(
         return Ok(None);
     };
     let lines = sqlx::query!(
-        "SELECT product_id, quantity FROM line_items WHERE order_id = $1 ORDER BY product_id",
-        row.id,
+        // An order's lines are its hold's items.
+        "SELECT product_id, quantity FROM hold_items WHERE hold_id = $1 ORDER BY product_id",
+        row.hold_id,
     )
     .fetch_all(conn)
     .await?;
@@ -235,6 +236,8 @@ pub enum OrderKey<'a> {
 
 struct OrderRow {
     id: i64,
+    /// Whose items are the order's lines.
+    hold_id: i64,
     confirmation_code: String,
     status: String,
     created_at: DateTime<Utc>,
@@ -258,7 +261,7 @@ pub async fn load_order(
     // The payment tables are outer-joined: `?` marks their columns nullable.
     let row = sqlx::query_as!(
         OrderRow,
-        r#"SELECT o.id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
+        r#"SELECT o.id, o.hold_id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
                   c.brand AS "card_brand?", c.last_four AS "card_last_four?",
                   c.expiration_month AS "card_exp_month?",
                   c.expiration_year AS "card_exp_year?",
@@ -276,10 +279,10 @@ pub async fn load_order(
     let Some(row) = row else { return Ok(None) };
 
     let lines = sqlx::query!(
-        "SELECT l.position, l.product_id, l.quantity, l.unit_price_cents, p.external_ref
-         FROM line_items l JOIN products p ON p.id = l.product_id
-         WHERE l.order_id = $1 ORDER BY l.position",
-        row.id,
+        "SELECT i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref
+         FROM hold_items i JOIN products p ON p.id = i.product_id
+         WHERE i.hold_id = $1 ORDER BY i.position",
+        row.hold_id,
     )
     .fetch_all(conn)
     .await?;
@@ -341,8 +344,8 @@ pub enum ConfirmInsert {
 }
 
 /// Writes a paid order in one statement: the hold confirmed and its units moved from
-/// held to sold, the promotion redemption (for promotions), the payment row, the order,
-/// its line items copied from the hold, the authorization marked captured, and `text`
+/// held to sold, the promotion redemption (for promotions), the payment row, the order
+/// (whose lines are the hold's items), the authorization marked captured, and `text`
 /// queued (and announced) for the customer.
 ///
 /// `HoldGone` and `CodeTaken` write nothing, so for one product paid by card or PayPal
@@ -415,11 +418,6 @@ pub async fn insert_confirmed_order(
              WHERE num_nonnulls((SELECT id FROM card), (SELECT id FROM paypal),
                                 (SELECT id FROM promo)) = 1
              RETURNING id, created_at
-         ),
-         items AS (
-             INSERT INTO line_items (order_id, position, product_id, quantity, unit_price_cents)
-             SELECT placed.id, i.position, i.product_id, i.quantity, i.unit_price_cents
-             FROM placed, hold_items i WHERE i.hold_id = $18
          ),
          captured AS (
              UPDATE payment_authorizations

@@ -100,9 +100,10 @@ async fn a_database_restart_under_load_answers_unavailable_and_retries_lose_noth
     let (orders, whole, sold, available, held): (i64, i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM orders),
                 (SELECT count(*) FROM orders o
-                  WHERE EXISTS (SELECT 1 FROM line_items l WHERE l.order_id = o.id)
+                  WHERE EXISTS (SELECT 1 FROM hold_items i WHERE i.hold_id = o.hold_id)
                     AND EXISTS (SELECT 1 FROM credit_card_payments c WHERE c.id = o.credit_card_payment_id)),
-                (SELECT coalesce(sum(quantity), 0)::bigint FROM line_items),
+                (SELECT coalesce(sum(i.quantity), 0)::bigint
+                   FROM hold_items i JOIN orders o ON o.hold_id = i.hold_id),
                 (SELECT quantity_remaining FROM products),
                 (SELECT quantity_held FROM products)",
     )

@@ -199,7 +199,6 @@ impl TestApp {
             "products",
             "providers",
             "orders",
-            "line_items",
             "credit_card_payments",
             "paypal_payments",
             "promotional_payments",
@@ -210,6 +209,14 @@ impl TestApp {
                 .expect("count");
             counts.push((table.to_owned(), n));
         }
+        // An order's lines are its hold's items.
+        let lines: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM hold_items i JOIN orders o ON o.hold_id = i.hold_id",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("count");
+        counts.push(("order lines".to_owned(), lines));
         let stock: i64 =
             sqlx::query_scalar("SELECT coalesce(sum(quantity_remaining), 0)::bigint FROM products")
                 .fetch_one(&self.pool)

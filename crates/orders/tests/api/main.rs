@@ -10,6 +10,7 @@ mod faults;
 mod helpers;
 mod holds;
 mod metrics;
+mod migrations;
 mod outbox_admin;
 mod place_order;
 mod place_order_concurrency;

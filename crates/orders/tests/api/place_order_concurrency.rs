@@ -26,11 +26,13 @@ async fn two_hundred_buyers_for_fifty_seats_never_oversell() {
     }
     assert_eq!((sold, refused), (50, 150));
     assert_eq!(app.availability(&product).await, 0);
-    let (orders, tickets): (i64, i64) =
-        sqlx::query_as("SELECT count(DISTINCT order_id), sum(quantity)::bigint FROM line_items")
-            .fetch_one(&app.pool)
-            .await
-            .expect("counts");
+    let (orders, tickets): (i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT o.id), sum(i.quantity)::bigint
+             FROM orders o JOIN hold_items i ON i.hold_id = o.hold_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("counts");
     assert_eq!((orders, tickets), (50, 50));
     app.stop().await;
 }

@@ -464,6 +464,18 @@ async fn national_catalogue(args: &Args) -> anyhow::Result<Arc<Vec<String>>> {
         .with_context(|| format!("connecting to the movies database {}", args.movies_database))?;
     let mut size = store::national_catalogue(&pool).await?;
     if size.theatres == 0 {
+        // Without the US list (the migrations seed a dozen codes) the "national"
+        // catalogue would be a dozen theatres, and its figures would mean nothing.
+        let zips = store::count_zip_codes(&pool).await?;
+        if zips < args.national_theatres {
+            bail!(
+                "the movies database {} knows {zips} ZIP codes, fewer than the {} national \
+                 theatres asked for: load the US list first (`cinema-dev up --demo` does, \
+                 or `movies-service load-zips`)",
+                args.movies_database,
+                args.national_theatres
+            );
+        }
         let began = Instant::now();
         size = store::generate_national_catalogue(
             &pool,

@@ -162,6 +162,16 @@ pub async fn national_theatre_zips(pool: &PgPool, limit: i64) -> Result<Vec<Stri
     .await?)
 }
 
+/// How many ZIP codes the database knows: the national catalogue puts one theatre in
+/// each of as many as it is asked for.
+pub async fn count_zip_codes(pool: &PgPool) -> Result<i64, Error> {
+    Ok(
+        sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM zip_codes"#)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
 /// Every showtime in the database, national or not.
 pub async fn count_showtimes(pool: &PgPool) -> Result<i64, Error> {
     Ok(

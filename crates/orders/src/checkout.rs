@@ -428,7 +428,23 @@ impl Checkout {
         let (internal, hold, mut claimed, made_here) = match &draft.basket {
             Basket::Hold(id) => {
                 let (internal, hold) = load_hold(&mut conn, HoldKey::Public(*id)).await?;
-                (internal, hold, None, false)
+                // Claimed on the connection in hand rather than on another one after it
+                // (each connection costs a round trip as it goes back to the pool).
+                let claimed = match usable(&hold) {
+                    Ok(()) => Some(
+                        store::claim_authorization(
+                            &mut conn,
+                            draft.request_id.as_str(),
+                            internal,
+                            hold.total_cents(),
+                            self.authorization_lease(),
+                            self.instance,
+                        )
+                        .await?,
+                    ),
+                    Err(_) => None,
+                };
+                (internal, hold, claimed, false)
             }
             Basket::Items(lines) => {
                 let own =

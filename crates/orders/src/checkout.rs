@@ -223,22 +223,15 @@ impl Checkout {
             lease: self.authorization_lease(),
             claimed_by: self.instance,
         });
-        // One line: the statement is all or nothing by itself, so it commits on its
-        // own (two round trips fewer). Several: in a transaction, after locking them.
-        let inserted = if draft.lines.is_single_product() {
-            store::insert_hold(&mut *conn, id, draft, expires_at, claim).await?
-        } else {
-            let mut tx = conn.begin().await?;
-            let products: Vec<i64> = draft.lines.iter().map(|l| l.product_id.get()).collect();
-            store::lock_in_order(&mut tx, &products).await?;
-            let inserted = store::insert_hold(&mut tx, id, draft, expires_at, claim).await?;
-            if matches!(inserted, HoldInsert::Held { .. }) {
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            inserted
-        };
+        let products: Vec<i64> = draft.lines.iter().map(|l| l.product_id.get()).collect();
+        let inserted = all_or_nothing(
+            conn,
+            &products,
+            draft.lines.is_single_product(),
+            async |conn| store::insert_hold(conn, id, draft, expires_at, claim).await,
+            |inserted| matches!(inserted, HoldInsert::Held { .. }),
+        )
+        .await?;
         match inserted {
             HoldInsert::Held {
                 id: internal,
@@ -676,36 +669,31 @@ impl Checkout {
             }
             _ => None,
         };
-        let confirm = |conn| {
-            store::insert_confirmed_order(
-                conn,
-                &confirmation,
-                &draft.request_id,
-                fingerprint,
-                draft.phone.as_ref(),
-                &draft.payment,
-                authorization,
-                internal,
-                text.as_ref(),
-            )
-        };
         let mut conn = self.pool.acquire().await?;
-        let single = hold.lines.len() == 1;
-        let inserted = if single && !matches!(draft.payment, PaymentMethod::Promotion(_)) {
-            // All or nothing by itself (see insert_confirmed_order): two round trips fewer.
-            confirm(&mut conn).await?
-        } else {
-            let mut tx = conn.begin().await?;
-            let products: Vec<i64> = hold.lines.iter().map(|l| l.product_id.get()).collect();
-            store::lock_in_order(&mut tx, &products).await?;
-            let inserted = confirm(&mut tx).await?;
-            if matches!(inserted, ConfirmInsert::Placed { .. }) {
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            inserted
-        };
+        let products: Vec<i64> = hold.lines.iter().map(|l| l.product_id.get()).collect();
+        // A promotion used up meanwhile leaves the hold confirmed: that needs rolling back.
+        let alone = products.len() == 1 && !matches!(draft.payment, PaymentMethod::Promotion(_));
+        let inserted = all_or_nothing(
+            &mut conn,
+            &products,
+            alone,
+            async |conn| {
+                store::insert_confirmed_order(
+                    conn,
+                    &confirmation,
+                    &draft.request_id,
+                    fingerprint,
+                    draft.phone.as_ref(),
+                    &draft.payment,
+                    authorization,
+                    internal,
+                    text.as_ref(),
+                )
+                .await
+            },
+            |inserted| matches!(inserted, ConfirmInsert::Placed { .. }),
+        )
+        .await?;
         let created_at = match inserted {
             ConfirmInsert::Placed { created_at, .. } => created_at,
             ConfirmInsert::HoldGone => return Err(NotConfirmed::HoldGone),
@@ -792,6 +780,33 @@ impl Checkout {
 }
 
 /// Refuses a hold that can no longer be paid for, saying why.
+/// Runs `statement`, which changes `products`' stock. With `alone` (the caller knows
+/// that this one statement writes everything or nothing by itself, as it does over one
+/// product row) it commits on its own: two round trips fewer. Otherwise it runs in a
+/// transaction, after locking the products in a fixed order (two baskets naming them in
+/// different orders can never deadlock), which commits only if `keep` accepts the
+/// outcome.
+async fn all_or_nothing<T>(
+    conn: &mut PgConnection,
+    products: &[i64],
+    alone: bool,
+    statement: impl AsyncFnOnce(&mut PgConnection) -> Result<T, Error>,
+    keep: impl FnOnce(&T) -> bool,
+) -> Result<T, Error> {
+    if alone {
+        return statement(conn).await;
+    }
+    let mut tx = conn.begin().await?;
+    store::lock_in_order(&mut tx, products).await?;
+    let outcome = statement(&mut tx).await?;
+    if keep(&outcome) {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(outcome)
+}
+
 fn usable(hold: &Hold) -> Result<(), Error> {
     if hold.is_usable(Utc::now()) {
         return Ok(());

@@ -22,7 +22,6 @@ WITH taken AS (
          quantity_held = p.quantity_held + t.quantity
      FROM hold_lines(ARRAY[:p::bigint]::bigint[], ARRAY[1]::bigint[], ARRAY[1]::int[]) AS t
      WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
-       AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.request_id = 'pg-' || :client_id::text || '-' || :r::text)
      RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
                p.provider_id, p.external_ref
  ),

@@ -448,8 +448,9 @@ impl Checkout {
                 let (internal, hold, claimed) = match held {
                     Ok(held) => held,
                     Err(e) => {
-                        // An order placed before holds existed has no hold to find by
-                        // key: its retry is refused here, and answered with it.
+                        // An order placed before holds existed has a hold made by a
+                        // migration, with the order's fingerprint rather than a hold's:
+                        // its retry is refused here as a reuse, and answered with it.
                         match replay(&mut conn, &draft.request_id, &fingerprint).await {
                             Ok(Some(order)) => return Ok(order),
                             Err(reused) if !reused.is_retryable() => return Err(reused),

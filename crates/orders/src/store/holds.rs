@@ -83,8 +83,7 @@ pub enum HoldInsert {
 /// with `claim`'s authorization claim for its total if given, and a sold-out outbox row
 /// (announced) for each product of a provider it takes to zero. The `WHERE
 /// quantity_remaining >= n` is the oversell guard; a line it skips makes the whole hold
-/// `Short`, and so does an order already placed under the claim's request id (one from
-/// before holds existed has no hold to find by key).
+/// `Short`.
 ///
 /// One statement: with a single line it is all or nothing by itself and needs no
 /// transaction. With several, lock them first ([`lock_in_order`]) in a transaction, and
@@ -109,7 +108,6 @@ pub async fn insert_hold(
                  quantity_held = p.quantity_held + t.quantity
              FROM hold_lines($1::bigint[], $2::bigint[], $3::int[]) AS t
              WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
-               AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.request_id = $9::text)
              RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
                        p.provider_id, p.external_ref
          ),

@@ -7,7 +7,8 @@ use cinema_testkit::TestDatabase;
 
 use crate::helpers::*;
 
-/// The migration that made an order's lines its hold's items.
+/// The migration that made an order's lines its hold's items (and the next one keys
+/// the holds it made as a retry of their order looks for them).
 const LINES_ARE_HOLD_ITEMS: i64 = 20261203000001;
 
 /// Migrates `pool` up to, not including, `version`, recording each migration as
@@ -67,7 +68,7 @@ async fn an_order_placed_before_holds_existed_keeps_its_lines_and_can_be_cancell
     pool.close().await;
 
     let app = spawn_app_with(settings(&database), database).await;
-    let order = app
+    let kept = app
         .client()
         .get_order(pb::GetOrderRequest {
             confirmation: "ABCDEFGH".into(),
@@ -77,7 +78,7 @@ async fn an_order_placed_before_holds_existed_keeps_its_lines_and_can_be_cancell
         .into_inner()
         .order
         .expect("order");
-    let lines: Vec<_> = order
+    let lines: Vec<_> = kept
         .line_items
         .iter()
         .map(|l| {
@@ -97,7 +98,21 @@ async fn an_order_placed_before_holds_existed_keeps_its_lines_and_can_be_cancell
         ],
         "same lines, same prices paid"
     );
-    assert_eq!(order.total_cents, 3 * 1100 + 500);
+    assert_eq!(kept.total_cents, 3 * 1100 + 500);
+
+    // Its request id is still taken: a request reusing it sells nothing (the order's
+    // recorded fingerprint is not this body's, so it is refused as a reuse).
+    let mut reuse = order(vec![item(&seat.to_string(), 3)], card(VISA));
+    reuse.request_id = "before-holds".into();
+    expect_code(
+        app.client().place_order(reuse).await,
+        tonic::Code::AlreadyExists,
+    );
+    assert_eq!(
+        app.availability(&seat.to_string()).await,
+        7,
+        "nothing sold twice"
+    );
 
     // Cancelling it returns exactly its units, read from its lines.
     app.client()

@@ -266,9 +266,9 @@ async fn a_retry_of_an_order_placed_before_holds_existed_gets_that_order() {
     let product = app.add_product("Seat", 5, 1000).await;
     let request = order(vec![item(&product, 2)], card(VISA));
     let first = app.place(&request, "first").await;
-    // What an order from before holds looks like once migrated: its hold carries a key
-    // no request uses, so a retry does not find it by its own.
-    sqlx::query("UPDATE holds SET request_id = 'placed-before-holds:' || (SELECT id FROM orders)")
+    // What an order from before holds looks like once migrated: its hold has the key a
+    // retry looks for, but the order's fingerprint where a hold's would be.
+    sqlx::query("UPDATE holds SET request_fingerprint = (SELECT request_fingerprint FROM orders)")
         .execute(&app.pool)
         .await
         .expect("as migrated");

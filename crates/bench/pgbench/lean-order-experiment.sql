@@ -26,7 +26,7 @@
 --   pgbench -n -M prepared -c 8 -j 2 -T 20 -f crates/bench/pgbench/lean-order-experiment.sql po
 \set p random(1, 200)
 \set r random(1, 1000000000000)
-\set c random(100000000, 999999999)
+\set c random(100000000000, 999999999999)
 WITH taken AS (
      UPDATE products p
      SET quantity_remaining = p.quantity_remaining - t.quantity,

@@ -15,7 +15,7 @@
 -- pgbench substitutes `:name` even inside string literals, hence chr(58) for ':'.
 \set p random(1, 200)
 \set r random(1, 1000000000000)
-\set c random(100000000, 999999999)
+\set c random(100000000000, 999999999999)
 WITH taken AS (
      UPDATE products p
      SET quantity_remaining = p.quantity_remaining - t.quantity,

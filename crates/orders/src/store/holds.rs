@@ -291,7 +291,7 @@ pub async fn end_hold(
     how: HoldStatus,
 ) -> Result<Option<Vec<StockChange>>, Error> {
     let ended = sqlx::query!(
-        "UPDATE holds SET status = $2, ended_at = now() WHERE id = $1 AND status = 'active'",
+        "UPDATE holds SET status = $2::text, ended_at = now() WHERE id = $1 AND status = 'active'",
         hold,
         how.as_str(),
     )
@@ -373,7 +373,7 @@ pub async fn claim_authorization(
 ) -> Result<AuthorizationClaim, Error> {
     let mine: Option<i64> = sqlx::query_scalar!(
         "INSERT INTO payment_authorizations (request_id, hold_id, amount_cents, claimed_by)
-         VALUES ($1, $2, $3, $5)
+         VALUES ($1::text, $2, $3::bigint, $5)
          ON CONFLICT (request_id) DO UPDATE
              SET status = 'pending', hold_id = $2, amount_cents = $3, updated_at = now(),
                  authorization_code = NULL, claimed_by = $5
@@ -459,7 +459,7 @@ pub async fn set_authorization(
     let from: Vec<String> = from.iter().map(|s| (*s).to_owned()).collect();
     Ok(sqlx::query!(
         "UPDATE payment_authorizations
-         SET status = $3, authorization_code = coalesce($4, authorization_code), updated_at = now()
+         SET status = $3::text, authorization_code = coalesce($4::text, authorization_code), updated_at = now()
          WHERE request_id = $1 AND status = ANY($2)",
         request_id,
         &from,

@@ -184,7 +184,7 @@ pub async fn mark_cancelled(
     request_id: &RequestId,
 ) -> Result<(), Error> {
     sqlx::query!(
-        "UPDATE orders SET status = 'cancelled', cancelled_at = now(), cancel_request_id = $2
+        "UPDATE orders SET status = 'cancelled', cancelled_at = now(), cancel_request_id = $2::text
          WHERE id = $1",
         order_id,
         request_id.as_str(),

@@ -43,7 +43,7 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     let inserted: Option<i64> = sqlx::query_scalar!(
         "INSERT INTO products
              (description, price_cents, quantity_total, quantity_remaining, provider_id, external_ref)
-         VALUES ($1, $2, $3, $3, $4, $5)
+         VALUES ($1::text, $2::bigint, $3::bigint, $3, $4, $5::text)
          ON CONFLICT ON CONSTRAINT products_provider_external_ref_key DO NOTHING
          RETURNING id",
         product.description.as_str(),

@@ -126,3 +126,103 @@ async fn an_order_placed_before_holds_existed_keeps_its_lines_and_can_be_cancell
     assert_eq!(app.availability(&popcorn.to_string()).await, 10);
     app.stop().await;
 }
+
+/// The migration that made the checkout tables' one-column checks domains.
+const CHECKS_AS_DOMAINS: i64 = 20261203000004;
+
+#[tokio::test]
+async fn the_checks_that_became_domains_keep_the_data_and_still_refuse_bad_values() {
+    let database = TestDatabase::create().await.expect("test database");
+    let pool = sqlx::PgPool::connect(database.url()).await.expect("pool");
+    migrate_before(&pool, CHECKS_AS_DOMAINS).await;
+    let (product,): (i64,) = sqlx::query_as(
+        "INSERT INTO products (description, price_cents, quantity_total, quantity_remaining)
+         VALUES ('Seat', 1200, 10, 10) RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("a product under the old schema");
+    MIGRATOR.run(&pool).await.expect("the remaining migrations");
+
+    let (description, price): (String, i64) =
+        sqlx::query_as("SELECT description, price_cents FROM products WHERE id = $1")
+            .bind(product)
+            .fetch_one(&pool)
+            .await
+            .expect("the product");
+    assert_eq!((description.as_str(), price), ("Seat", 1200));
+
+    let hold = "INSERT INTO holds (public_id, request_id, request_fingerprint, expires_at, status)
+                SELECT gen_random_uuid(), $1, $2, now() + interval '1 minute', $3";
+    let fingerprint = vec![0u8; 32];
+    let (valid_hold,): (i64,) = sqlx::query_as(&format!("{hold} RETURNING id"))
+        .bind("r0")
+        .bind(&fingerprint)
+        .bind("active")
+        .fetch_one(&pool)
+        .await
+        .expect("a valid hold");
+    let refused: [(&str, sqlx::query::Query<'_, sqlx::Postgres, _>); 9] = [
+        (
+            "a negative price",
+            sqlx::query("UPDATE products SET price_cents = -1"),
+        ),
+        (
+            "a negative held count",
+            sqlx::query("UPDATE products SET quantity_held = -1"),
+        ),
+        (
+            "an empty description",
+            sqlx::query("UPDATE products SET description = ''"),
+        ),
+        (
+            "a hold in no known state",
+            sqlx::query(hold).bind("r1").bind(&fingerprint).bind("lost"),
+        ),
+        (
+            "a fingerprint of the wrong length",
+            sqlx::query(hold)
+                .bind("r2")
+                .bind(vec![0u8; 31])
+                .bind("active"),
+        ),
+        (
+            "an empty hold key",
+            sqlx::query(hold).bind("").bind(&fingerprint).bind("active"),
+        ),
+        (
+            "an unknown card brand",
+            sqlx::query(
+                "INSERT INTO credit_card_payments (brand, last_four, expiration_month,
+                     expiration_year, billing_line_1, billing_city, billing_state, billing_zip,
+                     authorization_code)
+                 VALUES ('Diners', '1111', 12, 2030, '1 Main St', 'Cambridge', 'MA', '02139', 'A')",
+            ),
+        ),
+        (
+            "a month 13",
+            sqlx::query(
+                "INSERT INTO credit_card_payments (brand, last_four, expiration_month,
+                     expiration_year, billing_line_1, billing_city, billing_state, billing_zip,
+                     authorization_code)
+                 VALUES ('Visa', '1111', 13, 2030, '1 Main St', 'Cambridge', 'MA', '02139', 'A')",
+            ),
+        ),
+        (
+            "an authorization in no known state",
+            sqlx::query(
+                "INSERT INTO payment_authorizations (request_id, hold_id, amount_cents, status)
+                 VALUES ('r0', $1, 1200, 'lost')",
+            )
+            .bind(valid_hold),
+        ),
+    ];
+    for (what, statement) in refused {
+        let error = statement.execute(&pool).await.err();
+        let code = error
+            .as_ref()
+            .and_then(|e| e.as_database_error())
+            .and_then(|e| e.code());
+        assert_eq!(code.as_deref(), Some("23514"), "{what}: {error:?}");
+    }
+}

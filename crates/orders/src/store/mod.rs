@@ -3,6 +3,11 @@
 //!
 //! Functions that must run inside a caller's transaction take `&mut PgConnection`
 //! (pass `&mut *tx`); the rest take the pool.
+//!
+//! Many columns have SQL domains for types (`request_id`, `cents`, `hold_status`, ...:
+//! migration 20261203000004). A parameter written straight into such a column is cast
+//! to the domain's base type (`$2::text`): sqlx's macros have no Rust type for a
+//! domain, and Postgres applies the domain's check as it stores the value.
 
 mod holds;
 mod orders;

@@ -154,6 +154,10 @@ async fn the_checks_that_became_domains_keep_the_data_and_still_refuse_bad_value
 
     let hold = "INSERT INTO holds (public_id, request_id, request_fingerprint, expires_at, status)
                 SELECT gen_random_uuid(), $1, $2, now() + interval '1 minute', $3";
+    let card = "INSERT INTO credit_card_payments (brand, last_four, expiration_month,
+                    expiration_year, billing_line_1, billing_city, billing_state, billing_zip,
+                    authorization_code)
+                SELECT $1, '1111', $2, 2030, '1 Main St', 'Cambridge', 'MA', '02139', 'A'";
     let fingerprint = vec![0u8; 32];
     let (valid_hold,): (i64,) = sqlx::query_as(&format!("{hold} RETURNING id"))
         .bind("r0")
@@ -192,22 +196,9 @@ async fn the_checks_that_became_domains_keep_the_data_and_still_refuse_bad_value
         ),
         (
             "an unknown card brand",
-            sqlx::query(
-                "INSERT INTO credit_card_payments (brand, last_four, expiration_month,
-                     expiration_year, billing_line_1, billing_city, billing_state, billing_zip,
-                     authorization_code)
-                 VALUES ('Diners', '1111', 12, 2030, '1 Main St', 'Cambridge', 'MA', '02139', 'A')",
-            ),
+            sqlx::query(card).bind("Diners").bind(12_i16),
         ),
-        (
-            "a month 13",
-            sqlx::query(
-                "INSERT INTO credit_card_payments (brand, last_four, expiration_month,
-                     expiration_year, billing_line_1, billing_city, billing_state, billing_zip,
-                     authorization_code)
-                 VALUES ('Visa', '1111', 13, 2030, '1 Main St', 'Cambridge', 'MA', '02139', 'A')",
-            ),
-        ),
+        ("a month 13", sqlx::query(card).bind("Visa").bind(13_i16)),
         (
             "an authorization in no known state",
             sqlx::query(

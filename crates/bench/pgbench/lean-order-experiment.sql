@@ -7,6 +7,10 @@
 -- hold (a customer's second card after a decline), and orders, payments and holds as
 -- tables of their own.
 --
+-- Its variables and its first CTE (taking the stock) are place-order.sql's, on purpose:
+-- pgbench scripts cannot include one another, and the two runs must draw the same
+-- load and take stock the same way, so that they differ only in what they write.
+--
 -- On the scratch database of place-order.sql (its header), add the table, then run it
 -- interleaved with TPC-B and place-order.sql:
 --   psql -d po -c "CREATE TABLE lean_orders (

@@ -398,9 +398,18 @@ async fn an_idle_dispatcher_waits_for_work_instead_of_polling() {
     // With nothing to deliver the dispatcher sweeps every 200 ms (these tests'
     // setting) and health is checked every 2 s: a few dozen statements in three
     // seconds. A dispatcher that polls in a loop runs thousands.
-    let before = transactions(&app).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let during = transactions(&app).await - before;
+    //
+    // The lesser of two windows: Postgres counts a backend's transactions when it
+    // flushes its statistics, which under a busy server can be seconds after they ran,
+    // so the setup's own transactions may land in the first window; a polling
+    // dispatcher fills both.
+    let mut windows = Vec::new();
+    for _ in 0..2 {
+        let before = transactions(&app).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        windows.push(transactions(&app).await - before);
+    }
+    let during = windows.into_iter().min().expect("two windows");
     assert!(
         during < 150,
         "{during} transactions in 3 s while idle: the dispatcher is polling"

@@ -30,6 +30,8 @@ use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use secrecy::SecretString;
 
+mod cpu;
+
 // Each call allocates and frees many small buffers (protobuf, JSON, HTTP/2
 // frames); mimalloc does that for less CPU than the system allocator (a load
 // generator's own CPU is taken from the stack it measures).
@@ -113,6 +115,64 @@ struct Figures {
     latencies: Histogram<u64>,
     errors: u64,
     elapsed: Duration,
+    cpu: Spent,
+}
+
+/// CPU spent during a run, where it could be read.
+#[derive(Clone, Copy, Default)]
+struct Spent {
+    /// By the Postgres server's processes (when it runs on this machine).
+    postgres: Option<Duration>,
+    /// By this load generator.
+    generator: Option<Duration>,
+}
+
+impl Spent {
+    fn plus(self, other: Spent) -> Spent {
+        let add = |a: Option<Duration>, b: Option<Duration>| Some(a? + b?);
+        Spent {
+            postgres: add(self.postgres, other.postgres),
+            generator: add(self.generator, other.generator),
+        }
+    }
+}
+
+/// Reads what the server and this process have spent so far.
+struct Meter {
+    server: Option<cpu::ServerCpu>,
+}
+
+/// One reading of a [`Meter`].
+#[derive(Clone, Copy)]
+struct Reading {
+    postgres: Option<Duration>,
+    generator: Option<Duration>,
+}
+
+impl Meter {
+    fn read(&self) -> Reading {
+        Reading {
+            postgres: self.server.as_ref().and_then(cpu::ServerCpu::used),
+            generator: cpu::own(),
+        }
+    }
+
+    /// Spent since `before`.
+    fn since(&self, before: Reading) -> Spent {
+        let now = self.read();
+        let between = |a: Option<Duration>, b: Option<Duration>| b?.checked_sub(a?);
+        Spent {
+            postgres: between(before.postgres, now.postgres),
+            generator: between(before.generator, now.generator),
+        }
+    }
+}
+
+/// `spent` over `ops` operations, in microseconds, or `-` where it was not read.
+fn micros_per(spent: Option<Duration>, ops: u64) -> String {
+    cpu::per_op(Some(Duration::ZERO), spent, ops)
+        .map(|d| format!("{:.0} µs", d.as_secs_f64() * 1e6))
+        .unwrap_or_else(|| "-".into())
 }
 
 impl Figures {
@@ -135,6 +195,15 @@ impl Figures {
             self.latencies.max() as f64 / 1000.0,
             self.errors,
         );
+        let calls = self.latencies.len() + self.errors;
+        if self.cpu.postgres.is_some() || self.cpu.generator.is_some() {
+            println!(
+                "{:<16} CPU per call: Postgres {}, load generator {}",
+                "",
+                micros_per(self.cpu.postgres, calls),
+                micros_per(self.cpu.generator, calls),
+            );
+        }
     }
 }
 
@@ -144,6 +213,7 @@ impl Figures {
         self.latencies.add(other.latencies).expect("same bounds");
         self.errors += other.errors;
         self.elapsed += other.elapsed;
+        self.cpu = self.cpu.plus(other.cpu);
         self
     }
 }
@@ -154,12 +224,19 @@ fn histogram() -> Histogram<u64> {
 
 /// Runs `call` in `workers` closed loops for `duration`; a call's latency is recorded
 /// when it succeeds, and counted as an error otherwise.
-async fn timed<F, Fut>(name: &'static str, workers: usize, duration: Duration, call: F) -> Figures
+async fn timed<F, Fut>(
+    name: &'static str,
+    meter: &Meter,
+    workers: usize,
+    duration: Duration,
+    call: F,
+) -> Figures
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), ClientError>> + Send,
 {
     let call = Arc::new(call);
+    let reading = meter.read();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
@@ -185,6 +262,7 @@ where
         latencies: histogram(),
         errors: 0,
         elapsed: Duration::ZERO,
+        cpu: Spent::default(),
     };
     for task in tasks {
         let (latencies, errors) = task.await.expect("worker");
@@ -192,6 +270,7 @@ where
         figures.errors += errors;
     }
     figures.elapsed = start.elapsed();
+    figures.cpu = meter.since(reading);
     figures
 }
 
@@ -368,13 +447,35 @@ enum PgbenchLoad<'a> {
     },
 }
 
-/// Runs pgbench on the same server, same concurrency; its tps.
+/// What a pgbench run did.
+struct PgbenchRun {
+    tps: f64,
+    transactions: u64,
+    /// Postgres's CPU over the run (not its set-up).
+    postgres_cpu: Option<Duration>,
+}
+
+impl PgbenchRun {
+    /// `, Postgres CPU … per transaction`, where it was read.
+    fn cpu(&self) -> String {
+        match self.postgres_cpu {
+            Some(spent) => format!(
+                ", Postgres CPU {} per transaction",
+                micros_per(Some(spent), self.transactions)
+            ),
+            None => String::new(),
+        }
+    }
+}
+
+/// Runs pgbench on the same server, same concurrency.
 fn pgbench(
     database_url: &str,
+    meter: &Meter,
     load: PgbenchLoad<'_>,
     workers: usize,
     seconds: u64,
-) -> anyhow::Result<Option<f64>> {
+) -> anyhow::Result<Option<PgbenchRun>> {
     if Command::new("pgbench").arg("--version").output().is_err() {
         println!("pgbench is not on PATH: no baseline");
         return Ok(None);
@@ -430,20 +531,28 @@ fn pgbench(
             on(database)?
         }
     };
+    let reading = meter.read();
     let run = command.arg(&url).output().context("pgbench")?;
+    let postgres_cpu = meter.since(reading).postgres;
     let out = String::from_utf8_lossy(&run.stdout);
-    let tps = out
-        .lines()
-        .find_map(|l| l.strip_prefix("tps = "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse::<f64>().ok())
-        .with_context(|| {
-            format!(
-                "no tps in pgbench's output:\n{out}{}",
-                String::from_utf8_lossy(&run.stderr)
-            )
-        })?;
-    Ok(Some(tps))
+    let figure = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .with_context(|| {
+                format!(
+                    "no `{prefix}` in pgbench's output:\n{out}{}",
+                    String::from_utf8_lossy(&run.stderr)
+                )
+            })
+    };
+    Ok(Some(PgbenchRun {
+        tps: figure("tps = ")?.parse().context("pgbench's tps")?,
+        transactions: figure("number of transactions actually processed: ")?
+            .parse()
+            .context("pgbench's transactions")?,
+        postgres_cpu,
+    }))
 }
 
 /// The URL of `database` on the server of `database_url`.
@@ -533,11 +642,12 @@ impl Drop for TempFile {
 /// first page near `zip`: what the database alone does for one search.
 fn pgbench_search(
     database_url: &str,
+    meter: &Meter,
     movies_database: &str,
     zip: &str,
     workers: usize,
     seconds: u64,
-) -> anyhow::Result<Option<f64>> {
+) -> anyhow::Result<Option<PgbenchRun>> {
     // pgbench names parameters `:name`; the cursor is NULL on a first page.
     let mut script = cinema_movies::store::SEARCH_SHOWTIMES_SQL
         .replace("$7", "NULL")
@@ -561,7 +671,7 @@ fn pgbench_search(
         script,
         variables,
     };
-    pgbench(database_url, load, workers, seconds)
+    pgbench(database_url, meter, load, workers, seconds)
 }
 
 #[tokio::main]
@@ -578,29 +688,40 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
 
     warn_if_autovacuum_is_off(&args.database_url);
+    let meter = Meter {
+        server: cpu::ServerCpu::find(&args.database_url).await,
+    };
+    if meter.server.is_none() {
+        println!("Postgres is not on this machine (or not readable): no CPU figures for it");
+    }
     let baseline = if args.no_pgbench {
         None
     } else {
-        let tps = pgbench(
+        let run = pgbench(
             &args.database_url,
+            &meter,
             PgbenchLoad::TpcB,
             args.workers,
             args.seconds,
         )?;
-        if let Some(tps) = tps {
+        if let Some(run) = &run {
             println!(
-                "{:<16} {:>9.0}/s  (TPC-B, scale 10, {} clients, {} s)",
-                "pgbench", tps, args.workers, args.seconds
+                "{:<16} {:>9.0}/s  (TPC-B, scale 10, {} clients, {} s{})",
+                "pgbench",
+                run.tps,
+                args.workers,
+                args.seconds,
+                run.cpu()
             );
         }
-        tps
+        run.map(|run| run.tps)
     };
 
     if wants(Scenario::PlaceOrder) || wants(Scenario::HoldAndPay) {
         let products = spread_products(&cinema, &run).await?;
         if wants(Scenario::PlaceOrder) {
             let (c, p) = (cinema.clone(), products.clone());
-            timed("place-order", args.workers, duration, move |n| {
+            timed("place-order", &meter, args.workers, duration, move |n| {
                 let (c, p) = (c.clone(), p.clone());
                 async move {
                     let order = NewOrder {
@@ -616,7 +737,7 @@ async fn main() -> anyhow::Result<()> {
         }
         if wants(Scenario::HoldAndPay) {
             let (c, p) = (cinema.clone(), products.clone());
-            timed("hold-and-pay", args.workers, duration, move |n| {
+            timed("hold-and-pay", &meter, args.workers, duration, move |n| {
                 let (c, p) = (c.clone(), p.clone());
                 async move {
                     let hold = c.orders().hold_products(one(&p[n % p.len()]), 0).await?;
@@ -653,10 +774,10 @@ async fn main() -> anyhow::Result<()> {
         // both alike.
         let half = (duration / 2).max(Duration::from_secs(1));
         let mut figures: Option<Figures> = None;
-        let mut statement_tps = Vec::new();
+        let mut statement_runs = Vec::new();
         for _ in 0..2 {
             let (c, zip) = (cinema.clone(), args.zip.clone());
-            let turn = timed("get-showtimes", args.workers, half, move |_| {
+            let turn = timed("get-showtimes", &meter, args.workers, half, move |_| {
                 search(c.clone(), zip.clone())
             })
             .await;
@@ -667,23 +788,35 @@ async fn main() -> anyhow::Result<()> {
             if !args.no_pgbench {
                 let same = pgbench_search(
                     &args.database_url,
+                    &meter,
                     &args.movies_database,
                     &args.zip,
                     args.workers,
                     half.as_secs(),
                 )?;
-                statement_tps.extend(same);
+                statement_runs.extend(same);
             }
         }
         let figures = figures.expect("two turns");
         figures.print(baseline);
-        if !statement_tps.is_empty() {
-            let tps = statement_tps.iter().sum::<f64>() / statement_tps.len() as f64;
+        if !statement_runs.is_empty() {
+            let tps =
+                statement_runs.iter().map(|r| r.tps).sum::<f64>() / statement_runs.len() as f64;
+            // Both turns as one run, for its CPU per transaction.
+            let both = PgbenchRun {
+                tps,
+                transactions: statement_runs.iter().map(|r| r.transactions).sum(),
+                postgres_cpu: statement_runs
+                    .iter()
+                    .map(|r| r.postgres_cpu)
+                    .sum::<Option<Duration>>(),
+            };
             println!(
-                "{:<16} {:>9.0}/s  (GetShowtimes' statement, {} clients, in turns with the service): the service does {:.0} %",
+                "{:<16} {:>9.0}/s  (GetShowtimes' statement, {} clients, in turns with the service{}): the service does {:.0} %",
                 "pgbench search",
                 tps,
                 args.workers,
+                both.cpu(),
                 100.0 * figures.per_second() / tps
             );
         }
@@ -697,7 +830,7 @@ async fn main() -> anyhow::Result<()> {
             .context("no movie is showing near the ZIP: load the demo data")?;
         let url = format!("{}/movies/{}?zip={}", args.web, movie.id, args.zip);
         let http = reqwest::Client::new();
-        timed("movie-page", args.workers, duration, move |_| {
+        timed("movie-page", &meter, args.workers, duration, move |_| {
             let (http, url) = (http.clone(), url.clone());
             async move {
                 let page = http.get(&url).send().await;
@@ -718,11 +851,17 @@ async fn main() -> anyhow::Result<()> {
     if wants(Scenario::NationalSearch) {
         let zips = national_catalogue(&args).await?;
         let c = cinema.clone();
-        timed("national-search", args.workers, duration, move |n| {
-            // Workers start at different places in the list.
-            let at = (n / 1_000_000) * 131 + n % 1_000_000;
-            search(c.clone(), zips[at % zips.len()].clone())
-        })
+        timed(
+            "national-search",
+            &meter,
+            args.workers,
+            duration,
+            move |n| {
+                // Workers start at different places in the list.
+                let at = (n / 1_000_000) * 131 + n % 1_000_000;
+                search(c.clone(), zips[at % zips.len()].clone())
+            },
+        )
         .await
         .print(baseline);
     }

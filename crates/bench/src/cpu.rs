@@ -1,0 +1,209 @@
+//! CPU time, read from `/proc`: of the Postgres server the benchmark runs against, when
+//! it runs on this machine, and of the benchmark itself.
+//!
+//! Throughput shares move by ten points from run to run on a shared VM whose speed
+//! drifts; the CPU an operation costs each side holds still. So next to each rate the
+//! benchmark prints what one call cost Postgres (every server process: backends,
+//! autovacuum, the WAL writer, the checkpointer) and what it cost the load generator.
+
+use std::time::Duration;
+
+/// `/proc`'s unit of CPU time: USER_HZ, which Linux fixes at 100 for user space
+/// whatever the kernel's own tick rate.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The processes of a Postgres server on this machine.
+pub struct ServerCpu {
+    postmaster: u32,
+}
+
+impl ServerCpu {
+    /// The server at `database_url`, when it runs on this machine and its processes
+    /// can be read; `None` otherwise (a server elsewhere, or in another PID namespace,
+    /// has no CPU figures here).
+    pub async fn find(database_url: &str) -> Option<Self> {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(database_url)
+            .await
+            .ok()?;
+        let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut conn)
+            .await
+            .ok()?;
+        // Read while the backend lives: its parent is the postmaster.
+        let backend = Stat::of(u32::try_from(backend).ok()?)?;
+        let postmaster = Stat::of(backend.ppid)?;
+        (backend.comm == "postgres" && postmaster.comm == "postgres").then_some(Self {
+            postmaster: backend.ppid,
+        })
+    }
+
+    /// CPU the server has used since it started: the postmaster's own and that of its
+    /// children, live (read one by one) and exited (the kernel adds theirs to the
+    /// postmaster's when it reaps them), so that the difference of two readings is
+    /// what ran in between.
+    pub fn used(&self) -> Option<Duration> {
+        // A child reaped while the children are read would be missed (gone from the
+        // list, not yet in the postmaster's figure) or counted twice: after pgbench
+        // its backends all exit at once, and missing them lost most of its run. So
+        // the reading is taken again until no child was reaped during it.
+        for _ in 0..100 {
+            let before = Stat::of(self.postmaster)?;
+            let children = self.live_children_ticks()?;
+            let after = Stat::of(self.postmaster)?;
+            if after.children_ticks == before.children_ticks {
+                let ticks = after.own_ticks + after.children_ticks + children;
+                return Some(TICK * u32::try_from(ticks).ok()?);
+            }
+        }
+        None
+    }
+
+    /// utime + stime of the postmaster's live children (zombies included: they keep
+    /// their figures until reaped).
+    fn live_children_ticks(&self) -> Option<u64> {
+        let mut ticks = 0;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            if let Some(child) = Stat::of(pid)
+                && child.ppid == self.postmaster
+            {
+                ticks += child.own_ticks;
+            }
+        }
+        Some(ticks)
+    }
+}
+
+/// CPU this process has used so far.
+pub fn own() -> Option<Duration> {
+    let me = Stat::of(std::process::id())?;
+    Some(TICK * u32::try_from(me.own_ticks).ok()?)
+}
+
+/// Spent between two readings, per operation; `None` without both readings or without
+/// operations.
+pub fn per_op(before: Option<Duration>, after: Option<Duration>, ops: u64) -> Option<Duration> {
+    let spent = after?.checked_sub(before?)?;
+    (ops > 0).then(|| spent.div_f64(ops as f64))
+}
+
+/// The fields of `/proc/<pid>/stat` used here.
+struct Stat {
+    comm: String,
+    ppid: u32,
+    /// utime + stime.
+    own_ticks: u64,
+    /// cutime + cstime: of children that exited and were waited for.
+    children_ticks: u64,
+}
+
+impl Stat {
+    fn of(pid: u32) -> Option<Stat> {
+        Self::parse(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    }
+
+    /// `pid (comm) state ppid ...`: comm may hold spaces and parentheses, so the
+    /// fields are counted from the last `)`.
+    fn parse(line: &str) -> Option<Stat> {
+        let (head, rest) = line.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_owned();
+        // rest: " state ppid pgrp session tty tpgid flags minflt cminflt majflt
+        // cmajflt utime stime cutime cstime ..."
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        Some(Stat {
+            comm,
+            ppid: u32::try_from(number(1)?).ok()?,
+            own_ticks: number(11)? + number(12)?,
+            children_ticks: number(13)? + number(14)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_line_is_read_from_the_last_parenthesis() {
+        let line = "4242 (postgres: a (b) c) S 17 4242 4242 0 -1 4194560 \
+                    900 0 0 0 250 75 30 12 20 0 1 0 100 0 0";
+        let stat = Stat::parse(line).expect("parses");
+        assert_eq!(stat.comm, "postgres: a (b) c");
+        assert_eq!(stat.ppid, 17);
+        assert_eq!(stat.own_ticks, 325);
+        assert_eq!(stat.children_ticks, 42);
+    }
+
+    #[test]
+    fn the_cpu_a_loop_spends_shows_in_this_process_reading() {
+        let before = own().expect("reads /proc/self");
+        // Spins until the reading moves (a tick is 10 ms of CPU, which a loaded
+        // machine may take a while to give), failing if it never does.
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while own().expect("reads /proc/self") <= before {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "30 s of spinning and the CPU reading has not moved from {before:?}"
+            );
+        }
+    }
+
+    /// The pgbench case: connections that work and then exit between two readings
+    /// (their CPU moves from the live backends to the postmaster's reaped children).
+    #[tokio::test]
+    async fn work_done_by_a_connection_that_has_since_closed_is_counted() {
+        let database = cinema_testkit::TestDatabase::create()
+            .await
+            .expect("test database");
+        let Some(server) = ServerCpu::find(database.url()).await else {
+            // Only a server in a container (testcontainers, without DATABASE_URL) may
+            // have processes this machine cannot read.
+            assert!(
+                std::env::var_os("DATABASE_URL").is_none(),
+                "DATABASE_URL's server should be on this machine with readable processes"
+            );
+            return;
+        };
+        let before = server.used().expect("a reading");
+        let mut spent_by_backends = Duration::ZERO;
+        for _ in 0..4 {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(database.url())
+                .await
+                .expect("connects");
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut conn)
+                .await
+                .expect("pid");
+            // Some tens of milliseconds of CPU, several ticks.
+            sqlx::query("SELECT count(*) FROM generate_series(1, 2000000)")
+                .execute(&mut conn)
+                .await
+                .expect("query");
+            let backend = Stat::of(u32::try_from(pid).expect("pid")).expect("backend");
+            spent_by_backends += TICK * u32::try_from(backend.own_ticks).expect("ticks");
+            sqlx::Connection::close(conn).await.expect("closes");
+        }
+        let after = server.used().expect("a reading");
+        assert!(
+            after - before >= spent_by_backends,
+            "{:?} counted, while the closed connections had spent {spent_by_backends:?}",
+            after - before
+        );
+    }
+
+    #[test]
+    fn cost_per_operation_needs_both_readings_and_some_operations() {
+        let (a, b) = (Some(Duration::from_secs(1)), Some(Duration::from_secs(3)));
+        assert_eq!(per_op(a, b, 4), Some(Duration::from_millis(500)));
+        assert_eq!(per_op(a, b, 0), None);
+        assert_eq!(per_op(None, b, 4), None);
+        assert_eq!(per_op(b, a, 4), None, "a clock that went back");
+    }
+}

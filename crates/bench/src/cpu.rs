@@ -8,9 +8,13 @@
 
 use std::time::Duration;
 
-/// `/proc`'s unit of CPU time: USER_HZ, which Linux fixes at 100 for user space
-/// whatever the kernel's own tick rate.
-const TICK: Duration = Duration::from_millis(10);
+/// `/proc`'s unit of CPU time, in milliseconds: USER_HZ, which Linux fixes at 100 for
+/// user space whatever the kernel's own tick rate.
+const TICK_MS: u64 = 10;
+
+fn ticks(n: u64) -> Duration {
+    Duration::from_millis(n.saturating_mul(TICK_MS))
+}
 
 /// The processes of a Postgres server on this machine.
 pub struct ServerCpu {
@@ -51,8 +55,7 @@ impl ServerCpu {
             let children = self.live_children_ticks()?;
             let after = Stat::of(self.postmaster)?;
             if after.children_ticks == before.children_ticks {
-                let ticks = after.own_ticks + after.children_ticks + children;
-                return Some(TICK * u32::try_from(ticks).ok()?);
+                return Some(ticks(after.own_ticks + after.children_ticks + children));
             }
         }
         None
@@ -78,8 +81,7 @@ impl ServerCpu {
 
 /// CPU this process has used so far.
 pub fn own() -> Option<Duration> {
-    let me = Stat::of(std::process::id())?;
-    Some(TICK * u32::try_from(me.own_ticks).ok()?)
+    Some(ticks(Stat::of(std::process::id())?.own_ticks))
 }
 
 /// Spent between two readings, per operation; `None` without both readings or without
@@ -187,7 +189,7 @@ mod tests {
                 .await
                 .expect("query");
             let backend = Stat::of(u32::try_from(pid).expect("pid")).expect("backend");
-            spent_by_backends += TICK * u32::try_from(backend.own_ticks).expect("ticks");
+            spent_by_backends += ticks(backend.own_ticks);
             sqlx::Connection::close(conn).await.expect("closes");
         }
         let after = server.used().expect("a reading");

@@ -115,25 +115,33 @@ struct Figures {
     latencies: Histogram<u64>,
     errors: u64,
     elapsed: Duration,
-    cpu: Spent,
+    cpu: Cpu,
 }
 
-/// CPU spent during a run, where it could be read.
+/// CPU of the Postgres server's processes (when it runs on this machine) and of this
+/// load generator: as read at a moment, or spent between two readings.
 #[derive(Clone, Copy, Default)]
-struct Spent {
-    /// By the Postgres server's processes (when it runs on this machine).
+struct Cpu {
     postgres: Option<Duration>,
-    /// By this load generator.
     generator: Option<Duration>,
 }
 
-impl Spent {
-    fn plus(self, other: Spent) -> Spent {
-        let add = |a: Option<Duration>, b: Option<Duration>| Some(a? + b?);
-        Spent {
-            postgres: add(self.postgres, other.postgres),
-            generator: add(self.generator, other.generator),
+impl Cpu {
+    fn combine(self, other: Cpu, op: impl Fn(Duration, Duration) -> Option<Duration>) -> Cpu {
+        let both = |a: Option<Duration>, b: Option<Duration>| op(a?, b?);
+        Cpu {
+            postgres: both(self.postgres, other.postgres),
+            generator: both(self.generator, other.generator),
         }
+    }
+
+    fn plus(self, other: Cpu) -> Cpu {
+        self.combine(other, Duration::checked_add)
+    }
+
+    /// Spent since the `earlier` reading.
+    fn since(self, earlier: Cpu) -> Cpu {
+        self.combine(earlier, Duration::checked_sub)
     }
 }
 
@@ -142,35 +150,19 @@ struct Meter {
     server: Option<cpu::ServerCpu>,
 }
 
-/// One reading of a [`Meter`].
-#[derive(Clone, Copy)]
-struct Reading {
-    postgres: Option<Duration>,
-    generator: Option<Duration>,
-}
-
 impl Meter {
-    fn read(&self) -> Reading {
-        Reading {
+    fn read(&self) -> Cpu {
+        Cpu {
             postgres: self.server.as_ref().and_then(cpu::ServerCpu::used),
             generator: cpu::own(),
-        }
-    }
-
-    /// Spent since `before`.
-    fn since(&self, before: Reading) -> Spent {
-        let now = self.read();
-        let between = |a: Option<Duration>, b: Option<Duration>| b?.checked_sub(a?);
-        Spent {
-            postgres: between(before.postgres, now.postgres),
-            generator: between(before.generator, now.generator),
         }
     }
 }
 
 /// `spent` over `ops` operations, in microseconds, or `-` where it was not read.
 fn micros_per(spent: Option<Duration>, ops: u64) -> String {
-    cpu::per_op(Some(Duration::ZERO), spent, ops)
+    spent
+        .and_then(|spent| cpu::per_op(spent, ops))
         .map(|d| format!("{:.0} µs", d.as_secs_f64() * 1e6))
         .unwrap_or_else(|| "-".into())
 }
@@ -262,7 +254,7 @@ where
         latencies: histogram(),
         errors: 0,
         elapsed: Duration::ZERO,
-        cpu: Spent::default(),
+        cpu: Cpu::default(),
     };
     for task in tasks {
         let (latencies, errors) = task.await.expect("worker");
@@ -270,7 +262,7 @@ where
         figures.errors += errors;
     }
     figures.elapsed = start.elapsed();
-    figures.cpu = meter.since(reading);
+    figures.cpu = meter.read().since(reading);
     figures
 }
 
@@ -533,7 +525,7 @@ fn pgbench(
     };
     let reading = meter.read();
     let run = command.arg(&url).output().context("pgbench")?;
-    let postgres_cpu = meter.since(reading).postgres;
+    let postgres_cpu = meter.read().since(reading).postgres;
     let out = String::from_utf8_lossy(&run.stdout);
     let figure = |prefix: &str| {
         out.lines()

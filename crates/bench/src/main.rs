@@ -448,6 +448,19 @@ struct PgbenchRun {
 }
 
 impl PgbenchRun {
+    /// This run and another of the same length as one: their mean rate, their
+    /// transactions and CPU added up.
+    fn and(self, other: PgbenchRun) -> PgbenchRun {
+        PgbenchRun {
+            tps: (self.tps + other.tps) / 2.0,
+            transactions: self.transactions + other.transactions,
+            postgres_cpu: self
+                .postgres_cpu
+                .zip(other.postgres_cpu)
+                .map(|(a, b)| a + b),
+        }
+    }
+
     /// `, Postgres CPU … per transaction`, where it was read.
     fn cpu(&self) -> String {
         match self.postgres_cpu {
@@ -766,7 +779,7 @@ async fn main() -> anyhow::Result<()> {
         // both alike.
         let half = (duration / 2).max(Duration::from_secs(1));
         let mut figures: Option<Figures> = None;
-        let mut statement_runs = Vec::new();
+        let mut statement: Option<PgbenchRun> = None;
         for _ in 0..2 {
             let (c, zip) = (cinema.clone(), args.zip.clone());
             let turn = timed("get-showtimes", &meter, args.workers, half, move |_| {
@@ -786,30 +799,22 @@ async fn main() -> anyhow::Result<()> {
                     args.workers,
                     half.as_secs(),
                 )?;
-                statement_runs.extend(same);
+                statement = match (statement, same) {
+                    (Some(so_far), Some(turn)) => Some(so_far.and(turn)),
+                    (so_far, turn) => so_far.or(turn),
+                };
             }
         }
         let figures = figures.expect("two turns");
         figures.print(baseline);
-        if !statement_runs.is_empty() {
-            let tps =
-                statement_runs.iter().map(|r| r.tps).sum::<f64>() / statement_runs.len() as f64;
-            // Both turns as one run, for its CPU per transaction.
-            let both = PgbenchRun {
-                tps,
-                transactions: statement_runs.iter().map(|r| r.transactions).sum(),
-                postgres_cpu: statement_runs
-                    .iter()
-                    .map(|r| r.postgres_cpu)
-                    .sum::<Option<Duration>>(),
-            };
+        if let Some(both) = statement {
             println!(
                 "{:<16} {:>9.0}/s  (GetShowtimes' statement, {} clients, in turns with the service{}): the service does {:.0} %",
                 "pgbench search",
-                tps,
+                both.tps,
                 args.workers,
                 both.cpu(),
-                100.0 * figures.per_second() / tps
+                100.0 * figures.per_second() / both.tps
             );
         }
     }

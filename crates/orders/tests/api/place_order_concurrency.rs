@@ -73,10 +73,11 @@ async fn orders_listing_products_in_opposite_orders_neither_deadlock_nor_half_su
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_retries_of_one_request_place_one_order() {
     const RETRIES: u32 = 20;
-    // A connection for each retry: the retries that wait for the first attempt's
-    // payment each check for its order on a connection of their own, and with fewer
-    // connections than retries a slow machine can time one of them out acquiring a
-    // connection (UNAVAILABLE, which a client retries, but not what is tested here).
+    // A connection for each retry, and one for the outbox dispatcher's LISTEN (taken
+    // from the same pool): the retries that wait for the first attempt's payment each
+    // check for its order on a connection of their own, and with fewer connections
+    // than retries a slow machine can time one of them out acquiring a connection
+    // (UNAVAILABLE, which a client retries, but not what is tested here).
     let database = cinema_testkit::TestDatabase::create()
         .await
         .expect("test database");

@@ -1,12 +1,17 @@
-//! CPU time, read from `/proc`: of the Postgres server the benchmark runs against, when
-//! it runs on this machine, and of the benchmark itself.
+//! CPU time, read from `/proc`: of the Postgres server the benchmark runs against and
+//! of the services it drives, when they run on this machine, and of the benchmark
+//! itself.
 //!
 //! Throughput shares move by ten points from run to run on a shared VM whose speed
 //! drifts; the CPU an operation costs each side holds still. So next to each rate the
 //! benchmark prints what one call cost Postgres (every server process: backends,
-//! autovacuum, the WAL writer, the checkpointer) and what it cost the load generator.
+//! autovacuum, the WAL writer, the checkpointer), the services, and the load generator.
 
+use std::collections::HashSet;
 use std::time::Duration;
+
+use procfs::net::TcpState;
+use procfs::process::FDTarget;
 
 /// `/proc`'s unit of CPU time, in milliseconds: USER_HZ, which Linux fixes at 100 for
 /// user space whatever the kernel's own tick rate.
@@ -76,6 +81,55 @@ impl ServerCpu {
             }
         }
         Some(ticks)
+    }
+}
+
+/// The processes listening on some TCP ports of this machine: the services the
+/// benchmark drives, whether one process serves them all (`cinema-dev up`) or each
+/// runs on its own.
+pub struct ServicesCpu {
+    pids: Vec<u32>,
+}
+
+impl ServicesCpu {
+    /// The processes of this PID namespace that listen on any of `ports`; `None` when
+    /// none does (services elsewhere, in a container, or not readable).
+    pub fn find(ports: &[u16]) -> Option<Self> {
+        let listening: HashSet<u64> = procfs::net::tcp()
+            .ok()?
+            .into_iter()
+            .chain(procfs::net::tcp6().unwrap_or_default())
+            .filter(|e| e.state == TcpState::Listen && ports.contains(&e.local_address.port()))
+            .map(|e| e.inode)
+            .collect();
+        if listening.is_empty() {
+            return None;
+        }
+        let holds_one = |process: &procfs::process::Process| {
+            process.fd().is_ok_and(|mut fds| {
+                fds.any(|fd| {
+                    fd.is_ok_and(
+                        |fd| matches!(fd.target, FDTarget::Socket(inode) if listening.contains(&inode)),
+                    )
+                })
+            })
+        };
+        let pids: Vec<u32> = procfs::process::all_processes()
+            .ok()?
+            .flatten()
+            .filter(holds_one)
+            .filter_map(|process| u32::try_from(process.pid()).ok())
+            .collect();
+        (!pids.is_empty()).then_some(Self { pids })
+    }
+
+    /// CPU those processes have used so far (every thread of each).
+    pub fn used(&self) -> Option<Duration> {
+        let mut total = 0;
+        for pid in &self.pids {
+            total += Stat::of(*pid)?.own_ticks;
+        }
+        Some(ticks(total))
     }
 }
 
@@ -195,6 +249,32 @@ mod tests {
             after - before >= spent_by_backends,
             "{:?} counted, while the closed connections had spent {spent_by_backends:?}",
             after - before
+        );
+    }
+
+    #[test]
+    fn a_service_is_found_by_its_listening_port_and_its_cpu_read() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let port = listener.local_addr().expect("address").port();
+        let services = ServicesCpu::find(&[port]).expect("this process listens on the port");
+        assert_eq!(services.pids, vec![std::process::id()]);
+        // This process's own reading, through the service meter.
+        let before = services.used().expect("a reading");
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while services.used().expect("a reading") <= before {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "30 s of spinning and the services' reading has not moved from {before:?}"
+            );
+        }
+        drop(listener);
+        assert!(
+            ServicesCpu::find(&[port]).is_none(),
+            "nothing listens on {port} any more"
         );
     }
 

@@ -118,11 +118,13 @@ struct Figures {
     cpu: Cpu,
 }
 
-/// CPU of the Postgres server's processes (when it runs on this machine) and of this
-/// load generator: as read at a moment, or spent between two readings.
+/// CPU of the Postgres server's processes and of the services' (when they run on this
+/// machine) and of this load generator: as read at a moment, or spent between two
+/// readings.
 #[derive(Clone, Copy, Default)]
 struct Cpu {
     postgres: Option<Duration>,
+    services: Option<Duration>,
     generator: Option<Duration>,
 }
 
@@ -131,6 +133,7 @@ impl Cpu {
         let both = |a: Option<Duration>, b: Option<Duration>| op(a?, b?);
         Cpu {
             postgres: both(self.postgres, other.postgres),
+            services: both(self.services, other.services),
             generator: both(self.generator, other.generator),
         }
     }
@@ -145,18 +148,32 @@ impl Cpu {
     }
 }
 
-/// Reads what the server and this process have spent so far.
+/// Reads what the server, the services and this process have spent so far.
 struct Meter {
     server: Option<cpu::ServerCpu>,
+    services: Option<cpu::ServicesCpu>,
 }
 
 impl Meter {
     fn read(&self) -> Cpu {
         Cpu {
             postgres: self.server.as_ref().and_then(cpu::ServerCpu::used),
+            services: self.services.as_ref().and_then(cpu::ServicesCpu::used),
             generator: cpu::own(),
         }
     }
+}
+
+/// The TCP ports of `http://host:port` endpoints (a comma-separated list of them
+/// too); a `dns:///` target has none here.
+fn ports(endpoints: &[&str]) -> Vec<u16> {
+    endpoints
+        .iter()
+        .flat_map(|spec| spec.split(','))
+        .filter_map(|endpoint| reqwest::Url::parse(endpoint.trim()).ok())
+        .filter(|url| url.scheme() != "dns")
+        .filter_map(|url| url.port_or_known_default())
+        .collect()
 }
 
 /// `spent` over `ops` operations, in microseconds, or `-` where it was not read.
@@ -190,9 +207,10 @@ impl Figures {
         let calls = self.latencies.len() + self.errors;
         if self.cpu.postgres.is_some() || self.cpu.generator.is_some() {
             println!(
-                "{:<16} CPU per call: Postgres {}, load generator {}",
+                "{:<16} CPU per call: Postgres {}, services {}, load generator {}",
                 "",
                 micros_per(self.cpu.postgres, calls),
+                micros_per(self.cpu.services, calls),
                 micros_per(self.cpu.generator, calls),
             );
         }
@@ -695,9 +713,13 @@ async fn main() -> anyhow::Result<()> {
     warn_if_autovacuum_is_off(&args.database_url);
     let meter = Meter {
         server: cpu::ServerCpu::find(&args.database_url).await,
+        services: cpu::ServicesCpu::find(&ports(&[&args.movies, &args.orders, &args.web])),
     };
     if meter.server.is_none() {
         println!("Postgres is not on this machine (or not readable): no CPU figures for it");
+    }
+    if meter.services.is_none() {
+        println!("The services are not on this machine (or not readable): no CPU figures for them");
     }
     let baseline = if args.no_pgbench {
         None
@@ -867,4 +889,22 @@ async fn main() -> anyhow::Result<()> {
         sell_out(&cinema, &product, args.seats, args.buyers).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_services_are_looked_for_on_every_port_their_endpoints_name() {
+        assert_eq!(
+            ports(&[
+                "http://127.0.0.1:50051",
+                "http://a:50052, http://b:50053",
+                "https://orders.example.com",
+                "dns:///orders-headless:50052",
+            ]),
+            vec![50051, 50052, 50053, 443]
+        );
+    }
 }

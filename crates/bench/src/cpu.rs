@@ -191,14 +191,13 @@ mod tests {
         assert_eq!(stat.children_ticks, 42);
     }
 
-    #[test]
-    fn the_cpu_a_loop_spends_shows_in_this_process_reading() {
-        let before = own().expect("reads /proc/self");
-        // Spins until the reading moves (a tick is 10 ms of CPU, which a loaded
-        // machine may take a while to give), failing if it never does.
+    /// Spins until `reading` moves (a tick is 10 ms of CPU, which a loaded machine may
+    /// take a while to give), failing if it never does.
+    fn spin_until_it_moves(reading: impl Fn() -> Option<Duration>) {
+        let before = reading().expect("a reading");
         let started = std::time::Instant::now();
         let mut x = 0u64;
-        while own().expect("reads /proc/self") <= before {
+        while reading().expect("a reading") <= before {
             for _ in 0..100_000 {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
@@ -207,6 +206,11 @@ mod tests {
                 "30 s of spinning and the CPU reading has not moved from {before:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_cpu_a_loop_spends_shows_in_this_process_reading() {
+        spin_until_it_moves(own);
     }
 
     /// The pgbench case: connections that work and then exit between two readings
@@ -258,19 +262,8 @@ mod tests {
         let port = listener.local_addr().expect("address").port();
         let services = ServicesCpu::find(&[port]).expect("this process listens on the port");
         assert_eq!(services.pids, vec![std::process::id()]);
-        // This process's own reading, through the service meter.
-        let before = services.used().expect("a reading");
-        let started = std::time::Instant::now();
-        let mut x = 0u64;
-        while services.used().expect("a reading") <= before {
-            for _ in 0..100_000 {
-                x = std::hint::black_box(x.wrapping_add(1));
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "30 s of spinning and the services' reading has not moved from {before:?}"
-            );
-        }
+        // This process's own CPU, read through the services' meter.
+        spin_until_it_moves(|| services.used());
         drop(listener);
         assert!(
             ServicesCpu::find(&[port]).is_none(),

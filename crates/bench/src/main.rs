@@ -165,13 +165,13 @@ impl Meter {
 }
 
 /// The TCP ports of `http://host:port` endpoints (a comma-separated list of them
-/// too); a `dns:///` target has none here.
+/// too); a `dns:///host:port` target names no port as a URL (its `host:port` is the
+/// path), so it has none here.
 fn ports(endpoints: &[&str]) -> Vec<u16> {
     endpoints
         .iter()
         .flat_map(|spec| spec.split(','))
         .filter_map(|endpoint| reqwest::Url::parse(endpoint.trim()).ok())
-        .filter(|url| url.scheme() != "dns")
         .filter_map(|url| url.port_or_known_default())
         .collect()
 }

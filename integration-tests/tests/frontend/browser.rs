@@ -145,6 +145,19 @@ async fn click(client: &Client, locator: Locator<'_>) {
         .expect("clicked");
 }
 
+/// Which of these elements the page shows.
+async fn displayed(client: &Client, selectors: &[&str]) -> Vec<bool> {
+    let mut shown = Vec::new();
+    for css in selectors {
+        let element = client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        shown.push(element.is_displayed().await.expect("displayed"));
+    }
+    shown
+}
+
 async fn pay_with(client: &Client, card: &str) {
     fill(client, "#card_number", card).await;
     fill(client, "#card_month", "12").await;
@@ -217,6 +230,22 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         "the countdown runs: {countdown:?}"
     );
     snap(&b, "04-checkout").await;
+
+    // Only the chosen way to pay shows its fields.
+    let fields = ["#card_number", "#email", "#promo"];
+    assert_eq!(
+        displayed(&b, &fields).await,
+        [true, false, false],
+        "card is chosen first: {fields:?}"
+    );
+    click(&b, Locator::Css("input[name=method][value=paypal]")).await;
+    assert_eq!(
+        displayed(&b, &fields).await,
+        [false, true, false],
+        "after choosing PayPal: {fields:?}"
+    );
+    snap(&b, "04-checkout-paypal").await;
+    click(&b, Locator::Css("input[name=method][value=card]")).await;
 
     // Pay: the confirmation page shows the code.
     pay_with(&b, "4111 1111 1111 1111").await;

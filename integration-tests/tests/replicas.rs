@@ -299,6 +299,40 @@ async fn sell_out(
     }
 }
 
+/// Waits until every outbox message is delivered. Fails after `DEADLINE` with what is
+/// left and with the database sessions still open, so that a message stuck behind a
+/// row lock or exhausted by a refusal says which.
+async fn outbox_drained(pool: &sqlx::PgPool) {
+    let start = tokio::time::Instant::now();
+    loop {
+        let left = sqlx::query_as::<_, (i64, String, String, i32, Option<String>)>(
+            "SELECT id, kind, status, attempts, last_error FROM outbox
+              WHERE status <> 'delivered' ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("outbox");
+        if left.is_empty() {
+            return;
+        }
+        if start.elapsed() >= DEADLINE {
+            let sessions = sqlx::query_as::<_, (Option<String>, Option<String>)>(
+                "SELECT state, query FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    AND state <> 'idle'",
+            )
+            .fetch_all(pool)
+            .await
+            .expect("sessions");
+            panic!(
+                "undelivered after {DEADLINE:?} (id, kind, status, attempts, last error): \
+                 {left:?}; busy sessions (state, query): {sessions:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn texts(url: &str) -> Vec<String> {
     let texts: Vec<serde_json::Value> = reqwest::get(url)
         .await
@@ -463,18 +497,7 @@ async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
     assert_eq!(oversold, 0);
     // The survivor delivers what the dead replica had claimed, once its lease lapses.
     all_sold_out(&movies_pool, &second).await;
-    eventually("every outbox message delivered", DEADLINE, || {
-        let pool = orders_pool.clone();
-        async move {
-            let pending: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status <> 'delivered'")
-                    .fetch_one(&pool)
-                    .await
-                    .ok()?;
-            (pending == 0).then_some(())
-        }
-    })
-    .await;
+    outbox_drained(&orders_pool).await;
     let all_codes: Vec<String> = sold.iter().chain(&sold_after).cloned().collect();
     let texted = eventually(
         "a text for every order, the dead replica's too",

@@ -40,19 +40,22 @@ impl HttpSettings {
             .map_err(|e| SmsError::Misconfigured(format!("cannot build the HTTP client: {e}")))
     }
 
-    /// Classifies a failure to get any response.
-    pub(crate) fn transport_error(&self, gateway: &str, e: &reqwest::Error) -> SmsError {
-        if e.is_connect() {
+    /// Classifies a failure to get any response. The message says why, and never
+    /// which URL: both gateways take their access token in the query string, and this
+    /// text ends up in logs and in the outbox.
+    pub(crate) fn transport_error(&self, gateway: &str, e: reqwest::Error) -> SmsError {
+        let e = Causes(e.without_url());
+        if e.0.is_connect() {
             // Nothing reached the gateway: always safe to retry.
             SmsError::retryable(format!("{gateway}: cannot connect ({e})"))
-        } else if e.is_timeout() {
+        } else if e.0.is_timeout() {
             let reason = format!("{gateway}: no answer in time ({e})");
             if self.retry_unconfirmed {
                 SmsError::retryable(reason)
             } else {
                 SmsError::Unconfirmed(reason)
             }
-        } else if e.is_builder() {
+        } else if e.0.is_builder() {
             SmsError::Misconfigured(format!("{gateway}: {e}"))
         } else {
             // The connection broke mid-request: like a timeout, the gateway may have
@@ -64,6 +67,23 @@ impl HttpSettings {
                 SmsError::Unconfirmed(reason)
             }
         }
+    }
+}
+
+/// A reqwest error with its causes: its own message is only "error sending request",
+/// and the cause (a reset, a connection closed before the answer, a refused connect)
+/// is what an operator reading the outbox needs.
+struct Causes(reqwest::Error);
+
+impl std::fmt::Display for Causes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = std::error::Error::source(&self.0);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 

@@ -66,7 +66,7 @@ impl SendSms for Milio {
             })
             .send()
             .await
-            .map_err(|e| self.settings.transport_error("Milio", &e))?;
+            .map_err(|e| self.settings.transport_error("Milio", e))?;
         match response.status() {
             StatusCode::CREATED => Ok(()),
             // A fixed token cannot be renewed: 401 is our configuration's fault.

@@ -127,7 +127,7 @@ impl Watertel {
             })
             .send()
             .await
-            .map_err(|e| self.settings.transport_error("Watertel login", &e))?;
+            .map_err(|e| self.settings.transport_error("Watertel login", e))?;
         match response.status() {
             StatusCode::OK => {}
             StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -166,7 +166,7 @@ impl Watertel {
             })
             .send()
             .await
-            .map_err(|e| self.settings.transport_error("Watertel", &e))
+            .map_err(|e| self.settings.transport_error("Watertel", e))
     }
 }
 

@@ -264,7 +264,7 @@ async fn a_connect_failure_is_retryable_and_a_late_answer_is_unconfirmed() {
     assert!(error.is_retryable(), "{error:?}");
 
     let server = MockServer::start().await;
-    login_returns(&server, "t", 7200, 2).await;
+    login_returns(&server, "watertel-session-token", 7200, 2).await;
     Mock::given(method("POST"))
         .and(path("/api/sms"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
@@ -285,6 +285,10 @@ async fn a_connect_failure_is_retryable_and_a_late_answer_is_unconfirmed() {
     assert!(
         matches!(error, SmsError::Unconfirmed(_)),
         "not retried by default: {error:?}"
+    );
+    assert!(
+        !error.to_string().contains("watertel-session-token"),
+        "the token in the URL stays out of the message: {error}"
     );
     let retrying = HttpSettings {
         retry_unconfirmed: true,
@@ -365,4 +369,38 @@ async fn milio_429_is_retryable_with_the_gateways_retry_after() {
         .expect_err("rate limited");
     assert!(error.is_retryable());
     assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
+}
+
+#[tokio::test]
+async fn a_connection_cut_before_the_answer_is_unconfirmed_with_its_cause_and_no_token() {
+    // A gateway that reads the request and hangs up without answering.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+        }
+    });
+    let gateway = Milio::new(
+        url,
+        SecretString::from("milio-secret-token".to_owned()),
+        PhoneNumber::parse("+14155550100", Region::US).expect("valid"),
+        HttpSettings::default(),
+    )
+    .expect("gateway");
+    let error = gateway
+        .send(&phone(), &text())
+        .await
+        .expect_err("no answer");
+    let SmsError::Unconfirmed(reason) = &error else {
+        panic!("the text may have been sent, so it is not retried: {error:?}");
+    };
+    assert!(
+        reason.contains("closed"),
+        "the cause, not only \"error sending request\": {reason}"
+    );
+    assert!(!reason.contains("milio-secret-token"), "{reason}");
 }

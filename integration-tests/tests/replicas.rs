@@ -3,9 +3,10 @@
 //! buyers spread over both through cinema-client's endpoint list. Then one orders
 //! replica dies abruptly mid-load, and the other finishes its work.
 //!
-//! Each orders replica runs on a tokio runtime of its own; "killing" it drops that
-//! runtime at once (`shutdown_background`): every task stops where it is, with no
-//! drain, and its database connections close, as with SIGKILL.
+//! Each orders replica runs on a tokio runtime of its own; "killing" it first cuts
+//! its database connections (it reaches Postgres through a relay, [`DatabaseRelay`]),
+//! then drops that runtime at once (`shutdown_background`): every task stops where it
+//! is, with no drain, and writes nothing more, as with SIGKILL.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -35,11 +36,11 @@ struct OrdersReplica {
 }
 
 impl OrdersReplica {
-    fn start(database: &TestDatabase, sms: &cinema_sms_sim::Simulator) -> Self {
+    fn start(database_url: &str, sms: &cinema_sms_sim::Simulator) -> Self {
         let sim = cinema_sms_sim::SimSettings::default();
         let args = [
             "orders-service".to_owned(),
-            format!("--database-url={}", database.url()),
+            format!("--database-url={database_url}"),
             "--listen-addr=127.0.0.1:0".into(),
             format!("--admin-token={ORDERS_ADMIN_TOKEN}"),
             format!("--callback-token={CALLBACK_TOKEN}"),
@@ -103,6 +104,90 @@ impl OrdersReplica {
 impl Drop for OrdersReplica {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// The `application_name` of the sessions opened through a [`DatabaseRelay`].
+const RELAYED: &str = "orders-replica-a";
+
+/// A TCP relay to Postgres that can be cut at once and for good, both ends of every
+/// connection closed. Replica A reaches its database only through one, and its kill
+/// cuts it before tearing down A's runtime: a runtime shutting down still polls some
+/// tasks for a moment, and without the cut one of them could record what it saw while
+/// the runtime dropped its other connections (a text whose HTTP connection was dropped
+/// under it, recorded as exhausted), which a killed process never could.
+struct DatabaseRelay {
+    url: String,
+    cut: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DatabaseRelay {
+    fn to(database: &TestDatabase) -> Self {
+        let mut url = url::Url::parse(database.url()).expect("database URL");
+        let upstream = format!(
+            "{}:{}",
+            url.host_str().expect("database host"),
+            url.port().unwrap_or(5432)
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("non-blocking");
+        url.set_host(Some("127.0.0.1")).expect("host");
+        url.set_port(Some(listener.local_addr().expect("addr").port()))
+            .expect("port");
+        // Names the replica's sessions, so that the test can see them gone.
+        url.query_pairs_mut()
+            .append_pair("application_name", RELAYED);
+        let (cut, cut_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let relay = async {
+                    loop {
+                        let Ok((mut client, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let upstream = upstream.clone();
+                        tokio::spawn(async move {
+                            if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                                let _ =
+                                    tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            }
+                        });
+                    }
+                };
+                tokio::select! {
+                    _ = cut_rx => {}
+                    () = relay => {}
+                }
+            });
+            // Dropping the runtime drops every relayed connection, and the listener.
+        });
+        Self {
+            url: url.to_string(),
+            cut: Some(cut),
+            thread: Some(thread),
+        }
+    }
+
+    /// Closes every connection and refuses new ones; returns once they are closed.
+    fn cut(&mut self) {
+        if let Some(cut) = self.cut.take() {
+            let _ = cut.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for DatabaseRelay {
+    fn drop(&mut self) {
+        self.cut();
     }
 }
 
@@ -383,8 +468,9 @@ async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
     let orders_pool = sqlx::PgPool::connect(orders_db.url()).await.expect("pool");
     let movies_pool = sqlx::PgPool::connect(movies_db.url()).await.expect("pool");
 
-    let mut orders_a = OrdersReplica::start(&orders_db, &sms);
-    let orders_b = OrdersReplica::start(&orders_db, &sms);
+    let mut relay_a = DatabaseRelay::to(&orders_db);
+    let mut orders_a = OrdersReplica::start(&relay_a.url, &sms);
+    let orders_b = OrdersReplica::start(orders_db.url(), &sms);
     let orders_list = format!("http://{},http://{}", orders_a.addr, orders_b.addr);
     // Both movies replicas register the first one's address for callbacks, as both
     // would register their Service's in Kubernetes.
@@ -414,6 +500,16 @@ async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
         "every seat sold once"
     );
     all_sold_out(&movies_pool, &first).await;
+    let relayed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+            .bind(RELAYED)
+            .fetch_one(&orders_pool)
+            .await
+            .expect("sessions");
+    assert!(
+        relayed > 0,
+        "replica A reaches its database through the relay"
+    );
     let outbox = |kind: &'static str| {
         let pool = orders_pool.clone();
         async move {
@@ -469,6 +565,7 @@ async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
     let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
     let killer = std::thread::spawn(move || {
         if kill_rx.recv().is_ok() {
+            relay_a.cut();
             orders_a.kill();
         }
         orders_a
@@ -483,6 +580,21 @@ async fn two_replicas_of_each_service_behave_as_one_and_survive_losing_one() {
     // Only a purchase in flight on the dead replica can have lost its hold: 8 buyers.
     assert!(started_over <= 8, "{started_over} purchases started over");
     let _orders_a = killer.join().expect("killer");
+    // Its sessions end as a killed process's do: Postgres sees them go at once.
+    eventually("replica A's sessions to end", DEADLINE, || {
+        let pool = orders_pool.clone();
+        async move {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            )
+            .bind(RELAYED)
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+            (left == 0).then_some(())
+        }
+    })
+    .await;
     assert_eq!(
         sold_after.len(),
         SHOWTIMES * SEATS as usize,

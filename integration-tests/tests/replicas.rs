@@ -28,11 +28,42 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const SEATS: u32 = 6;
 const SHOWTIMES: usize = 4;
 
+/// A thread that runs until told to stop; `stop` (or dropping it) returns once it has.
+struct Stoppable {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stoppable {
+    /// Runs `body` on a new thread, with the receiver it is told to stop on.
+    fn spawn(body: impl FnOnce(tokio::sync::oneshot::Receiver<()>) + Send + 'static) -> Self {
+        let (stop, stopping) = tokio::sync::oneshot::channel();
+        Self {
+            stop: Some(stop),
+            thread: Some(std::thread::spawn(move || body(stopping))),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Stoppable {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// An orders replica on its own runtime, on its own thread.
 struct OrdersReplica {
     addr: SocketAddr,
-    kill: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: Stoppable,
 }
 
 impl OrdersReplica {
@@ -67,8 +98,7 @@ impl OrdersReplica {
                 .expect("orders settings")
                 .settings;
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
+        let thread = Stoppable::spawn(move |killed| {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -79,31 +109,16 @@ impl OrdersReplica {
                 .expect("orders builds");
             ready_tx.send(app.local_addr()).expect("ready");
             runtime.spawn(app.run_until_stopped(std::future::pending()));
-            let _ = kill_rx.recv();
+            let _ = killed.blocking_recv();
             // Every task of the replica stops where it is: no drain, no cleanup.
             runtime.shutdown_background();
         });
         let addr = ready_rx.recv().expect("orders replica started");
-        Self {
-            addr,
-            kill: Some(kill_tx),
-            thread: Some(thread),
-        }
+        Self { addr, thread }
     }
 
     fn kill(&mut self) {
-        if let Some(kill) = self.kill.take() {
-            let _ = kill.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for OrdersReplica {
-    fn drop(&mut self) {
-        self.kill();
+        self.thread.stop();
     }
 }
 
@@ -118,8 +133,7 @@ const RELAYED: &str = "orders-replica-a";
 /// under it, recorded as exhausted), which a killed process never could.
 struct DatabaseRelay {
     url: String,
-    cut: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: Stoppable,
 }
 
 impl DatabaseRelay {
@@ -138,8 +152,7 @@ impl DatabaseRelay {
         // Names the replica's sessions, so that the test can see them gone.
         url.query_pairs_mut()
             .append_pair("application_name", RELAYED);
-        let (cut, cut_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
+        let thread = Stoppable::spawn(move |cut| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -161,7 +174,7 @@ impl DatabaseRelay {
                     }
                 };
                 tokio::select! {
-                    _ = cut_rx => {}
+                    _ = cut => {}
                     () = relay => {}
                 }
             });
@@ -169,25 +182,13 @@ impl DatabaseRelay {
         });
         Self {
             url: url.to_string(),
-            cut: Some(cut),
-            thread: Some(thread),
+            thread,
         }
     }
 
     /// Closes every connection and refuses new ones; returns once they are closed.
     fn cut(&mut self) {
-        if let Some(cut) = self.cut.take() {
-            let _ = cut.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for DatabaseRelay {
-    fn drop(&mut self) {
-        self.cut();
+        self.thread.stop();
     }
 }
 

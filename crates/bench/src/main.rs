@@ -636,19 +636,47 @@ async fn national_catalogue(args: &Args) -> anyhow::Result<Arc<Vec<String>>> {
     Ok(Arc::new(zips))
 }
 
-/// Each order leaves dead row versions behind (a hold is written, then confirmed);
-/// without autovacuum they pile up, and every run is slower than the one before.
-fn warn_if_autovacuum_is_off(database_url: &str) {
-    let shown = Command::new("psql")
-        .args([database_url, "-Atc", "SHOW autovacuum"])
-        .output();
-    if let Ok(out) = shown
-        && String::from_utf8_lossy(&out.stdout).trim() == "off"
-    {
-        println!(
+/// More databases than this on the server skew a run (see [`server_warnings`]).
+const MANY_DATABASES: u64 = 100;
+
+/// What about the server would skew a run's figures, as warnings to print.
+/// - Autovacuum off: each order leaves dead row versions behind (a hold is written,
+///   then confirmed), they pile up, and every run is slower than the one before.
+/// - Hundreds of databases (test runs leave theirs for hours): autovacuum visits each
+///   one every minute, on the same cores, and its CPU counts as Postgres's.
+fn server_warnings(autovacuum: &str, databases: u64) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if autovacuum == "off" {
+        warnings.push(
             "warning: autovacuum is off on this server: dead rows pile up and each run \
              is slower than the last (ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf())"
+                .to_owned(),
         );
+    } else if databases > MANY_DATABASES {
+        warnings.push(format!(
+            "warning: {databases} databases on this server: autovacuum visits every one \
+             each minute, on these cores; drop what test runs left (cinema_test_*) first"
+        ));
+    }
+    warnings
+}
+
+fn warn_about_the_server(database_url: &str) {
+    let shown = Command::new("psql")
+        .args([
+            database_url,
+            "-Atc",
+            "SELECT current_setting('autovacuum'), (SELECT count(*) FROM pg_database)",
+        ])
+        .output();
+    let Ok(out) = shown else { return };
+    let text = String::from_utf8_lossy(&out.stdout);
+    if let Some((autovacuum, databases)) = text.trim().split_once('|')
+        && let Ok(databases) = databases.parse()
+    {
+        for warning in server_warnings(autovacuum, databases) {
+            println!("{warning}");
+        }
     }
 }
 
@@ -710,7 +738,7 @@ async fn main() -> anyhow::Result<()> {
     let wants = |s: Scenario| args.only.is_empty() || args.only.contains(&s);
     let duration = Duration::from_secs(args.seconds);
 
-    warn_if_autovacuum_is_off(&args.database_url);
+    warn_about_the_server(&args.database_url);
     let meter = Meter {
         server: cpu::ServerCpu::find(&args.database_url).await,
         services: cpu::ServicesCpu::find(&ports(&[&args.movies, &args.orders, &args.web])),
@@ -894,6 +922,14 @@ async fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_that_would_skew_the_figures_is_warned_about() {
+        let said = |autovacuum, databases| server_warnings(autovacuum, databases).join("\n");
+        assert!(said("off", 7).contains("autovacuum is off"));
+        assert!(said("on", 780).contains("780 databases"));
+        assert_eq!(said("on", 7), "", "a clean server, nothing to say");
+    }
 
     #[test]
     fn the_services_are_looked_for_on_every_port_their_endpoints_name() {

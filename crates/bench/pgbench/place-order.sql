@@ -65,9 +65,14 @@ WITH taken AS (
  SELECT taken.id, taken.quantity_remaining, (SELECT id FROM hold) AS hold_id, EXISTS (SELECT 1 FROM claim) AS claimed,
         (SELECT count(*) FROM announced) AS announced
  FROM taken \gset
-WITH confirmed AS (
+WITH locked AS (
+     SELECT p.id FROM products p JOIN hold_items i ON i.product_id = p.id
+     WHERE i.hold_id = :hold_id::bigint ORDER BY p.id FOR UPDATE OF p
+ ),
+ confirmed AS (
      UPDATE holds SET status = 'confirmed', ended_at = now()
      WHERE id = :hold_id::bigint AND status = 'active' AND expires_at > now()
+       AND (SELECT count(*) FROM locked) > 0
      RETURNING id
  ),
  sold AS (

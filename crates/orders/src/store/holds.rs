@@ -285,11 +285,24 @@ pub async fn load_hold(
 
 /// Ends an active hold (released by the customer, or expired) and returns its units to
 /// available. `None` when the hold is no longer active: someone else ended it first.
+/// Run it in a transaction.
+///
+/// The hold's products are locked before its row is updated, as every writer takes
+/// them: the update gives the hold row a new version under its request id, and a retry
+/// of the request that made the hold, holding a product while its own hold waits to
+/// see whether that key is taken, would otherwise deadlock with it.
 pub async fn end_hold(
     conn: &mut PgConnection,
     hold: i64,
     how: HoldStatus,
 ) -> Result<Option<Vec<StockChange>>, Error> {
+    sqlx::query!(
+        "SELECT p.id FROM products p JOIN hold_items i ON i.product_id = p.id
+         WHERE i.hold_id = $1 ORDER BY p.id FOR UPDATE OF p",
+        hold,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let ended = sqlx::query!(
         "UPDATE holds SET status = $2::text, ended_at = now() WHERE id = $1 AND status = 'active'",
         hold,
@@ -301,13 +314,6 @@ pub async fn end_hold(
     if ended == 0 {
         return Ok(None);
     }
-    let products: Vec<i64> = sqlx::query_scalar!(
-        "SELECT product_id FROM hold_items WHERE hold_id = $1 ORDER BY product_id",
-        hold,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    lock_in_order(&mut *conn, &products).await?;
     let rows = sqlx::query!(
         "UPDATE products p
          SET quantity_remaining = p.quantity_remaining + i.quantity,

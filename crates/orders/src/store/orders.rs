@@ -351,7 +351,8 @@ pub enum ConfirmInsert {
 /// `HoldGone` and `CodeTaken` write nothing, so for one product paid by card or PayPal
 /// the statement needs no transaction. Otherwise run it in one and roll back unless
 /// `Placed`: a promotion used up meanwhile leaves the hold confirmed, and with more
-/// than one product, lock them first ([`super::lock_in_order`]).
+/// than one product, lock them first ([`super::lock_in_order`]). The statement itself
+/// locks the hold's products before the hold row, as every writer does.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_confirmed_order(
     conn: &mut PgConnection,
@@ -372,9 +373,18 @@ pub async fn insert_confirmed_order(
     let address = card.map(|c| &c.billing_address);
     let fingerprint = fingerprint.as_bytes().as_slice();
     let row = sqlx::query!(
-        r#"WITH confirmed AS (
+        r#"WITH locked AS (
+             -- The hold's products first, in id order, as every writer takes them:
+             -- confirming gives the hold row a new version under its request id, and
+             -- a retry of the same request, holding a product while its own hold
+             -- waits to see whether that key is taken, would otherwise deadlock.
+             SELECT p.id FROM products p JOIN hold_items i ON i.product_id = p.id
+             WHERE i.hold_id = $18 ORDER BY p.id FOR UPDATE OF p
+         ),
+         confirmed AS (
              UPDATE holds SET status = 'confirmed', ended_at = now()
              WHERE id = $18 AND status = 'active' AND expires_at > now()
+               AND (SELECT count(*) FROM locked) > 0
              RETURNING id
          ),
          sold AS (

@@ -197,7 +197,9 @@ pub async fn showtimes(
 pub struct BuyArgs {
     #[arg(long)]
     showtime: String,
-    #[arg(long, default_value_t = 1)]
+    /// How many tickets, 1 to 10 (as on the website).
+    #[arg(long, default_value_t = 1,
+          value_parser = clap::value_parser!(i64).range(1..=cinema_client::MAX_TICKETS_PER_PURCHASE))]
     tickets: i64,
     /// Card number; the brand is taken from its prefix.
     #[arg(long, conflicts_with = "paypal", required_unless_present = "paypal")]

@@ -156,3 +156,25 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     stack.stop().await.expect("stops");
     sms.stop().await;
 }
+
+/// More tickets than one purchase allows (as on the website) is refused as a usage
+/// error naming the flag, before anything is asked of a service: the endpoints here
+/// lead nowhere, so a call would fail differently.
+#[test]
+fn buying_more_tickets_than_one_purchase_allows_is_refused_up_front() {
+    for tickets in ["0", "11"] {
+        let output = Command::new(CINEMA)
+            .args(["buy", "--showtime", "1", "--card", "4111 1111 1111 1111"])
+            .args(["--tickets", tickets])
+            .env("CINEMA_MOVIES", "http://127.0.0.1:9")
+            .env("CINEMA_ORDERS", "http://127.0.0.1:9")
+            .output()
+            .expect("cinema runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("--tickets") && stderr.contains("1..=10"),
+            "{stderr}"
+        );
+    }
+}

@@ -41,6 +41,11 @@ pub use cinema_proto::{movies::v1 as movies_pb, orders::v1 as orders_pb};
 pub use error::{ClientError, ErrorKind, Failure, FieldViolation, Reason, Resource};
 pub use facade::{MovieShowtimes, Showtime, TheatreShowtimes};
 
+/// The most tickets a moviegoer buys in one checkout, on every front-end (the website
+/// and the `cinema` CLI). A box-office rule, not the orders service's: that service is
+/// generic and takes up to 10,000 units of a product in one line.
+pub const MAX_TICKETS_PER_PURCHASE: i64 = 10;
+
 /// Where the services are and how to talk to them.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::orders_pb as orders;
-use cinema_client::{Cinema, ClientError, NewOrder, Reason};
+use cinema_client::{Cinema, ClientError, MAX_TICKETS_PER_PURCHASE, NewOrder, Reason};
 use serde::Deserialize;
 
 use crate::csrf;
@@ -23,8 +23,6 @@ pub struct AppState {
     pub secure_cookies: bool,
 }
 
-/// The most tickets one checkout may hold.
-const MAX_TICKETS: i64 = 10;
 const ZIP_COOKIE: &str = "zip";
 
 /// The page's subject (a movie, a theatre, an order...): a service's NOT_FOUND, or an
@@ -276,7 +274,7 @@ async fn showtime_page(
         choices: if started {
             Vec::new()
         } else {
-            (1..=left.min(MAX_TICKETS)).collect()
+            (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect()
         },
         csrf,
         error,
@@ -310,8 +308,8 @@ pub async fn hold(
     csrf::verify(&jar, &form.csrf)?;
     let details = subject(state.cinema.movies().get_showtime(&id).await, "showtime")?;
     let product = details.showtime.map(|s| s.product_id).unwrap_or_default();
-    let problem = if !(1..=MAX_TICKETS).contains(&form.tickets) {
-        Some(format!("Choose 1 to {MAX_TICKETS} tickets."))
+    let problem = if !(1..=MAX_TICKETS_PER_PURCHASE).contains(&form.tickets) {
+        Some(format!("Choose 1 to {MAX_TICKETS_PER_PURCHASE} tickets."))
     } else {
         let items = vec![orders::OrderItem {
             product_id: product,

@@ -130,12 +130,22 @@ fn by_theatre(args: &ClientArgs, groups: &[TheatreShowtimes]) {
     });
 }
 
-fn by_movie(args: &ClientArgs, groups: &[MovieShowtimes]) {
+/// One theatre's showtimes, by movie, under the theatre's name, address and phone.
+fn by_movie(args: &ClientArgs, theatre: &movies::Theatre, groups: &[MovieShowtimes]) {
     let json = groups
         .iter()
         .map(|g| json!({ "movie": movie_json(&g.movie), "showtimes": g.showtimes.iter().map(showtime_json).collect::<Vec<_>>() }))
         .collect();
     emit(args, Value::Array(json), || {
+        let address = theatre
+            .address
+            .as_ref()
+            .map(|a| format!(", {}, {}, {} {}", a.line_1, a.city, a.state, a.zip_code))
+            .unwrap_or_default();
+        let heading = format!("{}{address}  {}", theatre.name, theatre.phone);
+        if groups.is_empty() {
+            return format!("{heading}\nNo current showtimes.");
+        }
         let mut t = table(&["MOVIE", "SHOWTIME", "WHEN", "ROOM", "PRICE"]);
         for g in groups {
             for (i, s) in g.showtimes.iter().enumerate() {
@@ -153,7 +163,7 @@ fn by_movie(args: &ClientArgs, groups: &[MovieShowtimes]) {
                 ]);
             }
         }
-        t.to_string()
+        format!("{heading}\n{t}")
     });
 }
 
@@ -166,12 +176,17 @@ pub async fn showtimes(
     let cinema = connect(args)?;
     match (zip, movie, theatre) {
         (_, _, Some(theatre)) => {
-            let groups = cinema.showtimes_at_theatre(theatre).await?;
+            // Asked together, as the website's theatre page does: a theatre that does
+            // not exist is an error, not an empty listing.
+            let (theatre, groups) = tokio::try_join!(
+                cinema.movies().get_theatre(theatre),
+                cinema.showtimes_at_theatre(theatre)
+            )?;
             let groups: Vec<_> = groups
                 .into_iter()
                 .filter(|g| movie.is_none_or(|m| g.movie.id == m))
                 .collect();
-            by_movie(args, &groups);
+            by_movie(args, &theatre, &groups);
         }
         (Some(zip), Some(movie), None) => {
             by_theatre(args, &cinema.showtimes_for_movie_near(movie, zip).await?)

@@ -97,6 +97,24 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     assert_eq!(slot["id"], showtime.id.as_str(), "{near}");
     assert_eq!(slot["time_zone"], "America/New_York", "{slot}");
 
+    // A theatre's listing says which theatre it is; one that does not exist is an
+    // error, not an empty table.
+    let listing = run(
+        &stack,
+        &sms,
+        &["showtimes", "--theatre", &showtime.theatre_id],
+    );
+    let text = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.status.success(), "{text}");
+    assert!(
+        text.starts_with("Kendall Square Cinema, ") && text.contains("Casablanca"),
+        "{text}"
+    );
+    let unknown = run(&stack, &sms, &["showtimes", "--theatre", "999999"]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success(), "{stderr}");
+    assert!(stderr.contains("theatre 999999 does not exist"), "{stderr}");
+
     let bought = json(
         &stack,
         &sms,

@@ -1,5 +1,7 @@
 //! The client subcommands: a command-line front-end built on `cinema-client`.
 
+use std::io::Write as _;
+
 use anyhow::Context;
 use cinema_client::facade::{self, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
@@ -26,11 +28,24 @@ pub(crate) fn table(header: &[&str]) -> Table {
     table
 }
 
-pub(crate) fn emit(args: &ClientArgs, json: Value, table: impl FnOnce() -> String) {
-    if args.json {
-        println!("{json:#}");
+/// Prints the answer: as JSON with `--json`, else as text. A reader that stops early
+/// (`cinema showtimes | head`) closes the pipe, which ends the output quietly rather
+/// than as an error.
+pub(crate) fn emit(
+    args: &ClientArgs,
+    json: Value,
+    table: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    let text = if args.json {
+        format!("{json:#}")
     } else {
-        println!("{}", table());
+        table()
+    };
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -76,7 +91,7 @@ pub async fn movies(args: &ClientArgs, zip: Option<&str>) -> anyhow::Result<()> 
             }
             t.to_string()
         },
-    );
+    )?;
     Ok(())
 }
 
@@ -89,7 +104,13 @@ fn showtime_json(s: &facade::Showtime) -> Value {
     })
 }
 
-fn by_theatre(args: &ClientArgs, groups: &[TheatreShowtimes]) {
+/// Showtimes by theatre, nearest first; under the movie's name when one was asked for.
+fn by_theatre(
+    args: &ClientArgs,
+    movie: Option<&movies::Movie>,
+    zip: Option<&str>,
+    groups: &[TheatreShowtimes],
+) -> anyhow::Result<()> {
     let json = groups
         .iter()
         .map(|g| {
@@ -100,6 +121,13 @@ fn by_theatre(args: &ClientArgs, groups: &[TheatreShowtimes]) {
         })
         .collect();
     emit(args, Value::Array(json), || {
+        let heading = movie
+            .map(|m| format!("{} ({}, {} min)\n", m.name, rating(m), m.length_minutes))
+            .unwrap_or_default();
+        if groups.is_empty() {
+            let near = zip.map(|z| format!(" near {z}")).unwrap_or_default();
+            return format!("{heading}No current showtimes{near}.");
+        }
         let mut t = table(&[
             "THEATRE", "MILES", "SHOWTIME", "MOVIE", "WHEN", "ROOM", "PRICE",
         ]);
@@ -126,12 +154,16 @@ fn by_theatre(args: &ClientArgs, groups: &[TheatreShowtimes]) {
                 ]);
             }
         }
-        t.to_string()
-    });
+        format!("{heading}{t}")
+    })
 }
 
 /// One theatre's showtimes, by movie, under the theatre's name, address and phone.
-fn by_movie(args: &ClientArgs, theatre: &movies::Theatre, groups: &[MovieShowtimes]) {
+fn by_movie(
+    args: &ClientArgs,
+    theatre: &movies::Theatre,
+    groups: &[MovieShowtimes],
+) -> anyhow::Result<()> {
     let json = groups
         .iter()
         .map(|g| json!({ "movie": movie_json(&g.movie), "showtimes": g.showtimes.iter().map(showtime_json).collect::<Vec<_>>() }))
@@ -164,7 +196,7 @@ fn by_movie(args: &ClientArgs, theatre: &movies::Theatre, groups: &[MovieShowtim
             }
         }
         format!("{heading}\n{t}")
-    });
+    })
 }
 
 pub async fn showtimes(
@@ -174,36 +206,42 @@ pub async fn showtimes(
     theatre: Option<&str>,
 ) -> anyhow::Result<()> {
     let cinema = connect(args)?;
-    match (zip, movie, theatre) {
-        (_, _, Some(theatre)) => {
-            // Asked together, as the website's theatre page does: a theatre that does
-            // not exist is an error, not an empty listing.
-            let (theatre, groups) = tokio::try_join!(
-                cinema.movies().get_theatre(theatre),
-                cinema.showtimes_at_theatre(theatre)
-            )?;
-            let groups: Vec<_> = groups
-                .into_iter()
-                .filter(|g| movie.is_none_or(|m| g.movie.id == m))
-                .collect();
-            by_movie(args, &theatre, &groups);
-        }
-        (Some(zip), Some(movie), None) => {
-            by_theatre(args, &cinema.showtimes_for_movie_near(movie, zip).await?)
-        }
-        (zip, movie, None) => {
-            let result = cinema
-                .movies()
-                .all_showtimes(movies::GetShowtimesRequest {
-                    zip_code: zip.map(str::to_owned),
-                    movie_ids: movie.map(|m| vec![m.to_owned()]).unwrap_or_default(),
-                    ..Default::default()
-                })
-                .await?;
-            by_theatre(args, &facade::group_by_theatre(result)?);
-        }
+    if let Some(theatre) = theatre {
+        // Asked together, as the website's theatre page does: a theatre that does not
+        // exist is an error, not an empty listing.
+        let (theatre, groups) = tokio::try_join!(
+            cinema.movies().get_theatre(theatre),
+            cinema.showtimes_at_theatre(theatre)
+        )?;
+        let groups: Vec<_> = groups
+            .into_iter()
+            .filter(|g| movie.is_none_or(|m| g.movie.id == m))
+            .collect();
+        return by_movie(args, &theatre, &groups);
     }
-    Ok(())
+    // Likewise for a named movie, as on the website's movie page.
+    let named = async {
+        match movie {
+            Some(id) => cinema.movies().get_movie(id).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let found = async {
+        if let (Some(zip), Some(movie)) = (zip, movie) {
+            return cinema.showtimes_for_movie_near(movie, zip).await;
+        }
+        let result = cinema
+            .movies()
+            .all_showtimes(movies::GetShowtimesRequest {
+                zip_code: zip.map(str::to_owned),
+                movie_ids: movie.map(|m| vec![m.to_owned()]).unwrap_or_default(),
+                ..Default::default()
+            })
+            .await?;
+        facade::group_by_theatre(result)
+    };
+    let (named, groups) = tokio::try_join!(named, found)?;
+    by_theatre(args, named.as_ref(), zip, &groups)
 }
 
 /// `cinema buy`: pay by card (the simulated processor declines 4000 0000 0000 0002) or
@@ -308,7 +346,7 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
                 dollars(placed.price_cents)
             )
         },
-    );
+    )?;
     Ok(())
 }
 
@@ -346,13 +384,13 @@ fn order_table(order: &orders::Order) -> String {
 
 pub async fn order(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> {
     let order = connect(args)?.orders().get_order(confirmation).await?;
-    emit(args, order_json(&order), || order_table(&order));
+    emit(args, order_json(&order), || order_table(&order))?;
     Ok(())
 }
 
 pub async fn cancel(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> {
     let order = connect(args)?.orders().cancel_order(confirmation).await?;
-    emit(args, order_json(&order), || order_table(&order));
+    emit(args, order_json(&order), || order_table(&order))?;
     Ok(())
 }
 
@@ -381,6 +419,6 @@ pub async fn texts(args: &ClientArgs) -> anyhow::Result<()> {
             ]);
         }
         t.to_string()
-    });
+    })?;
     Ok(())
 }

@@ -171,7 +171,7 @@ pub async fn run(args: OutboxArgs) -> anyhow::Result<()> {
                     ]);
                 }
                 table.to_string()
-            });
+            })?;
         }
         OutboxCommand::Redrive { ids, all, client } => {
             let cinema = connect(&client, token)?;
@@ -193,7 +193,7 @@ pub async fn run(args: OutboxArgs) -> anyhow::Result<()> {
                         redriven.join(", ")
                     ),
                 },
-            );
+            )?;
         }
     }
     Ok(())

@@ -114,6 +114,28 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(!unknown.status.success(), "{stderr}");
     assert!(stderr.contains("theatre 999999 does not exist"), "{stderr}");
+    let unknown = run(
+        &stack,
+        &sms,
+        &["showtimes", "--zip", "02139", "--movie", "999999"],
+    );
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success(), "{stderr}");
+    assert!(stderr.contains("movie 999999 does not exist"), "{stderr}");
+
+    // A reader that stops early (`cinema showtimes | head`): here the pipe is closed
+    // before anything is written, so the first write fails for certain.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let piped = Command::new(CINEMA)
+        .args(["showtimes", "--zip", "02139"])
+        .env("CINEMA_MOVIES", stack.movies.url())
+        .env("CINEMA_ORDERS", stack.orders.url())
+        .stdout(writer)
+        .output()
+        .expect("cinema runs");
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(piped.status.success() && stderr.is_empty(), "{stderr}");
 
     let bought = json(
         &stack,

@@ -50,9 +50,86 @@ pub struct ZipQuery {
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
+    /// The code searched near; empty for everywhere.
     zip: String,
+    typed: String,
     zip_error: Option<String>,
     movies: Vec<MovieCard>,
+}
+
+/// The ZIP code a page searches near: the one in its form or, with none typed, the one
+/// remembered in a cookie.
+struct ZipChoice {
+    /// A well-formed code to search near.
+    zip: Option<String>,
+    /// What the form's field shows again: the code, or what was typed when it is not one.
+    typed: String,
+    /// Why what was typed cannot be searched near.
+    error: Option<String>,
+    /// Whether the code came from the form (and is to be remembered).
+    from_form: bool,
+}
+
+impl ZipChoice {
+    fn new(query: &ZipQuery, jar: &CookieJar) -> Self {
+        let asked = query
+            .zip
+            .as_deref()
+            .map(str::trim)
+            .filter(|z| !z.is_empty());
+        let Some(raw) = asked else {
+            let remembered = jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value()));
+            return Self {
+                typed: remembered.clone().unwrap_or_default(),
+                zip: remembered,
+                error: None,
+                from_form: false,
+            };
+        };
+        match valid_zip(raw) {
+            Some(zip) => Self {
+                typed: zip.clone(),
+                zip: Some(zip),
+                error: None,
+                from_form: true,
+            },
+            None => {
+                let typed: String = raw.chars().take(20).collect();
+                Self {
+                    error: Some(format!(
+                        "“{typed}” is not a ZIP code: enter five digits, like 02139."
+                    )),
+                    typed,
+                    zip: None,
+                    from_form: true,
+                }
+            }
+        }
+    }
+
+    /// The services do not know this well-formed code: nothing is near it.
+    fn unknown(self) -> Self {
+        Self {
+            error: Some(format!("We do not know the ZIP code {}.", self.typed)),
+            zip: None,
+            ..self
+        }
+    }
+
+    /// Remembers a code typed in the form that the services know, for the next visit.
+    fn remember(&self, jar: CookieJar, secure_cookies: bool) -> CookieJar {
+        match (&self.zip, self.from_form) {
+            (Some(zip), true) => jar.add(
+                Cookie::build((ZIP_COOKIE, zip.clone()))
+                    .path("/")
+                    .secure(secure_cookies)
+                    .same_site(SameSite::Lax)
+                    .permanent()
+                    .build(),
+            ),
+            _ => jar,
+        }
+    }
 }
 
 /// `/`: what is showing, near the ZIP code from the form or the cookie.
@@ -61,52 +138,20 @@ pub async fn home(
     jar: CookieJar,
     Query(query): Query<ZipQuery>,
 ) -> Result<Response, WebError> {
-    let asked = query
-        .zip
-        .as_deref()
-        .map(str::trim)
-        .filter(|z| !z.is_empty());
-    let (zip, zip_error, jar) = match asked {
-        Some(raw) => match valid_zip(raw) {
-            Some(zip) => {
-                let cookie = Cookie::build((ZIP_COOKIE, zip.clone()))
-                    .path("/")
-                    .secure(state.secure_cookies)
-                    .same_site(SameSite::Lax)
-                    .permanent()
-                    .build();
-                (Some(zip), None, jar.add(cookie))
-            }
-            None => (
-                None,
-                Some(format!(
-                    "“{}” is not a ZIP code: enter five digits, like 02139.",
-                    raw.chars().take(20).collect::<String>()
-                )),
-                jar,
-            ),
-        },
-        None => (
-            jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value())),
-            None,
-            jar,
-        ),
-    };
-    let found = state.cinema.current_movies(zip.as_deref()).await;
-    let (movies, zip_error) = match found {
-        Ok(list) => (list.iter().map(MovieCard::from).collect(), zip_error),
-        Err(ClientError::NotFound(_)) => (
-            Vec::new(),
-            Some(format!(
-                "We do not know the ZIP code {}.",
-                zip.as_deref().unwrap_or_default()
-            )),
-        ),
+    let mut choice = ZipChoice::new(&query, &jar);
+    let movies = match state.cinema.current_movies(choice.zip.as_deref()).await {
+        Ok(list) => list.iter().map(MovieCard::from).collect(),
+        Err(ClientError::NotFound(_)) => {
+            choice = choice.unknown();
+            Vec::new()
+        }
         Err(e) => return Err(e.into()),
     };
+    let jar = choice.remember(jar, state.secure_cookies);
     let page = HomePage {
-        zip: zip.unwrap_or_default(),
-        zip_error,
+        zip: choice.zip.unwrap_or_default(),
+        typed: choice.typed,
+        zip_error: choice.error,
         movies,
     };
     Ok((jar, page).into_response())
@@ -125,7 +170,10 @@ struct TheatreSlots {
 #[template(path = "movie.html")]
 struct MoviePage {
     movie: MovieCard,
+    /// The code searched near; empty when there is none to search near.
     zip: String,
+    typed: String,
+    zip_error: Option<String>,
     theatres: Vec<TheatreSlots>,
 }
 
@@ -137,19 +185,19 @@ pub async fn movie(
     Path(id): Path<String>,
     Query(query): Query<ZipQuery>,
 ) -> Result<Response, WebError> {
-    let zip = query
-        .zip
-        .as_deref()
-        .and_then(valid_zip)
-        .or_else(|| jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value())));
+    let mut choice = ZipChoice::new(&query, &jar);
     // One call in the common case: GetShowtimes is normalized, so the movie comes with
     // its showtimes. Only a movie with nothing near the ZIP (or no ZIP, or an id the
     // search refuses) is asked for on its own, which also decides the 404.
-    let theatres = match &zip {
+    let theatres = match &choice.zip {
         Some(zip) => match state.cinema.showtimes_for_movie_near(&id, zip).await {
             Ok(theatres) => theatres,
-            // An unknown ZIP: nothing near it. A malformed id: GetMovie says 404 below.
-            Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => Vec::new(),
+            Err(ClientError::NotFound(_)) => {
+                choice = choice.unknown();
+                Vec::new()
+            }
+            // A malformed id: GetMovie says 404 below.
+            Err(ClientError::InvalidInput(_)) => Vec::new(),
             Err(other) => return Err(other.into()),
         },
         None => Vec::new(),
@@ -158,9 +206,12 @@ pub async fn movie(
         Some(showtime) => (*showtime.movie).clone(),
         None => subject(state.cinema.movies().get_movie(&id).await, "movie")?,
     };
+    let jar = choice.remember(jar, state.secure_cookies);
     let page = MoviePage {
         movie: MovieCard::from(&movie),
-        zip: zip.unwrap_or_default(),
+        zip: choice.zip.unwrap_or_default(),
+        typed: choice.typed,
+        zip_error: choice.error,
         theatres: theatres
             .iter()
             .map(|group| TheatreSlots {
@@ -172,7 +223,7 @@ pub async fn movie(
             })
             .collect(),
     };
-    Ok(page.into_response())
+    Ok((jar, page).into_response())
 }
 
 /// A movie with its showtimes at one theatre, by day.

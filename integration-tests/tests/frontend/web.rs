@@ -88,11 +88,25 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     assert!(remembered.contains("near 02139"), "the cookie filters");
     let (_, bad) = page(&b, &format!("{site}/?zip=abc"), "").await;
     assert!(bad.contains("is not a ZIP code"), "{bad}");
-    let (_, unknown) = page(&b, &format!("{site}/?zip=99999"), "").await;
+    assert!(
+        bad.contains(r#"value="abc""#),
+        "what was typed stays: {bad}"
+    );
+    let unknown = b
+        .get(format!("{site}/?zip=99999"))
+        .send()
+        .await
+        .expect("home");
+    assert!(
+        unknown.headers().get(SET_COOKIE).is_none(),
+        "an unknown ZIP code is not remembered"
+    );
+    let unknown = unknown.text().await.expect("html");
     assert!(
         unknown.contains("do not know the ZIP code 99999"),
         "{unknown}"
     );
+    assert!(!unknown.contains("No movies are showing"), "{unknown}");
 
     // A movie: theatres nearest first, with distance, by day, in local time, priced.
     let (status, movie_page) = page(&b, &format!("{site}/movies/{}?zip=02139", heat.id), "").await;
@@ -112,6 +126,38 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     let (status, far) = page(&b, &format!("{site}/movies/{}?zip=94103", heat.id), "").await;
     assert_eq!(status, StatusCode::OK);
     assert!(far.contains("Heat") && !far.contains("Kendall"), "{far}");
+    // The movie page's ZIP form: a code typed there is remembered as on the home page,
+    // and one that is not a code, or not known, is said so, like there.
+    let typed = b
+        .get(format!("{site}/movies/{}?zip=02139", heat.id))
+        .send()
+        .await
+        .expect("movie page");
+    assert!(
+        typed
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|c| c.starts_with("zip=02139")))
+    );
+    let (status, bad) = page(
+        &b,
+        &format!("{site}/movies/{}?zip=abc", heat.id),
+        "zip=02139",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bad.contains("“abc” is not a ZIP code"), "{bad}");
+    assert!(
+        bad.contains(r#"value="abc""#) && !bad.contains("Kendall"),
+        "{bad}"
+    );
+    let (_, unknown) = page(&b, &format!("{site}/movies/{}?zip=99999", heat.id), "").await;
+    assert!(
+        unknown.contains("do not know the ZIP code 99999"),
+        "{unknown}"
+    );
+    assert!(!unknown.contains("is not playing within"), "{unknown}");
 
     // A theatre: its movies, each with its showtimes.
     let (status, theatre_page) = page(&b, &format!("{site}/theatres/{}", kendall.id), "").await;

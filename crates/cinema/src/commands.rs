@@ -80,6 +80,9 @@ pub async fn movies(args: &ClientArgs, zip: Option<&str>) -> anyhow::Result<()> 
         args,
         Value::Array(list.iter().map(movie_json).collect()),
         || {
+            if list.is_empty() {
+                return format!("No movies are showing{} in the next two weeks.", near(zip));
+            }
             let mut t = table(&["ID", "MOVIE", "RATING", "LENGTH"]);
             for m in &list {
                 t.add_row(vec![
@@ -93,6 +96,12 @@ pub async fn movies(args: &ClientArgs, zip: Option<&str>) -> anyhow::Result<()> 
         },
     )?;
     Ok(())
+}
+
+/// " within 15 miles of 02139", as the website says it; nothing for everywhere.
+fn near(zip: Option<&str>) -> String {
+    zip.map(|z| format!(" within 15 miles of {z}"))
+        .unwrap_or_default()
 }
 
 fn showtime_json(s: &facade::Showtime) -> Value {
@@ -125,8 +134,7 @@ fn by_theatre(
             .map(|m| format!("{} ({}, {} min)\n", m.name, rating(m), m.length_minutes))
             .unwrap_or_default();
         if groups.is_empty() {
-            let near = zip.map(|z| format!(" near {z}")).unwrap_or_default();
-            return format!("{heading}No current showtimes{near}.");
+            return format!("{heading}No showtimes{} in the next two weeks.", near(zip));
         }
         let mut t = table(&[
             "THEATRE", "MILES", "SHOWTIME", "MOVIE", "WHEN", "ROOM", "PRICE",
@@ -176,7 +184,7 @@ fn by_movie(
             .unwrap_or_default();
         let heading = format!("{}{address}  {}", theatre.name, theatre.phone);
         if groups.is_empty() {
-            return format!("{heading}\nNo current showtimes.");
+            return format!("{heading}\nNo showtimes in the next two weeks.");
         }
         let mut t = table(&["MOVIE", "SHOWTIME", "WHEN", "ROOM", "PRICE"]);
         for g in groups {
@@ -407,9 +415,15 @@ pub async fn texts(args: &ClientArgs) -> anyhow::Result<()> {
     let texts: Vec<SimulatedText> = reqwest::get(&url)
         .await
         .with_context(|| format!("cannot reach the SMS simulator at {url}"))?
+        .error_for_status()
+        .with_context(|| format!("the SMS simulator at {url} refused"))?
         .json()
-        .await?;
+        .await
+        .with_context(|| format!("{url} did not answer with the simulator's texts"))?;
     emit(args, serde_json::to_value(&texts)?, || {
+        if texts.is_empty() {
+            return "No texts yet.".to_owned();
+        }
         let mut t = table(&["GATEWAY", "PHONE", "MESSAGE"]);
         for text in &texts {
             t.add_row(vec![

@@ -86,6 +86,18 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
     let showtime = catalogue(&stack).await;
 
+    // Nothing to list is said in words, not shown as an empty table.
+    let far = run(&stack, &sms, &["movies", "--zip", "94103"]);
+    assert_eq!(
+        String::from_utf8_lossy(&far.stdout).trim(),
+        "No movies are showing within 15 miles of 94103 in the next two weeks."
+    );
+    let none = run(&stack, &sms, &["texts"]);
+    assert_eq!(
+        String::from_utf8_lossy(&none.stdout).trim(),
+        "No texts yet."
+    );
+
     let on = json(&stack, &sms, &["movies", "--zip", "02139"]);
     assert_eq!(on[0]["name"], "Casablanca", "{on}");
     let near = json(&stack, &sms, &["showtimes", "--zip", "02139"]);

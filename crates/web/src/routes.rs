@@ -24,6 +24,8 @@ pub struct AppState {
 }
 
 const ZIP_COOKIE: &str = "zip";
+/// At most this many seats left, a showtime's page says how many.
+const FEW_SEATS: i64 = 20;
 
 /// The page's subject (a movie, a theatre, an order...): a service's NOT_FOUND, or an
 /// id that cannot be one, is this page's 404.
@@ -280,8 +282,12 @@ struct ShowtimePage {
     when: String,
     room: String,
     price: String,
-    /// Tickets that can be chosen: 1..=min(10, seats left); empty when sold out.
+    /// Tickets that can be chosen: 1..=min(10, seats left); empty when none can be.
     choices: Vec<i64>,
+    /// Why no ticket can be chosen: started, sold out, or held by others for now.
+    unavailable: Option<String>,
+    /// "Only 4 seats left.", when few are.
+    scarcity: Option<String>,
     csrf: String,
     error: Option<String>,
 }
@@ -300,8 +306,12 @@ async fn showtime_page(
             ClientError::Inconsistent("a showtime without its movie or theatre".into()).into(),
         );
     };
-    let left = if details.sold_out {
-        0
+    let start = views::instant(showtime.start_time.as_ref());
+    let started = start <= chrono::Utc::now();
+    // Asked of the orders service, not taken from the movies service's sold-out flag:
+    // that follows by callback, and seats held by others may come back on sale.
+    let (left, held) = if started {
+        (0, 0)
     } else {
         state
             .cinema
@@ -309,10 +319,25 @@ async fn showtime_page(
             .availability(&[&showtime.product_id])
             .await?
             .first()
-            .map_or(0, |p| p.available)
+            .map_or((0, 0), |p| (p.available, p.held))
     };
-    let start = views::instant(showtime.start_time.as_ref());
-    let started = start <= chrono::Utc::now();
+    let seats = |n: i64| if n == 1 { "seat" } else { "seats" };
+    let unavailable = if started {
+        Some("This showtime has started.".to_owned())
+    } else if left == 0 && held > 0 {
+        Some(format!(
+            "Sold out for now: {held} {} held by other moviegoers go back on sale \
+             if they are not paid for within 10 minutes.",
+            seats(held)
+        ))
+    } else if left == 0 {
+        Some("This showtime is sold out.".to_owned())
+    } else {
+        None
+    };
+    let scarcity = (1..=FEW_SEATS)
+        .contains(&left)
+        .then(|| format!("Only {left} {} left.", seats(left)));
     Ok(ShowtimePage {
         id: showtime.id.clone(),
         movie: MovieCard::from(&movie),
@@ -322,11 +347,9 @@ async fn showtime_page(
         when: views::when(&theatre, start),
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),
-        choices: if started {
-            Vec::new()
-        } else {
-            (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect()
-        },
+        choices: (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect(),
+        unavailable,
+        scarcity,
         csrf,
         error,
     })

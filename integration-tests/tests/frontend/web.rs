@@ -468,3 +468,56 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
     let fresh = seen.last().cloned().flatten().expect("a traceparent");
     assert!(!fresh.contains(trace_id), "{fresh}");
 }
+
+/// What a showtime's page says as its seats run out: how few are left, that the rest
+/// are held by others for now (they may come back), then sold out.
+#[tokio::test]
+async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let small = theatre(c, "Brattle", "02139", 3).await;
+    let show = showtime(c, &heat.id, &small.id, "2", 4).await;
+    let url = format!("{}/showtimes/{}", site(&stack).await, show.id);
+    let b = browser();
+
+    let (_, html) = page(&b, &url, "").await;
+    assert!(
+        html.contains("Only 3 seats left.") && html.contains("Hold seats"),
+        "{html}"
+    );
+
+    let held = c
+        .orders()
+        .hold_products(
+            vec![cinema_client::orders_pb::OrderItem {
+                product_id: show.product_id.clone(),
+                quantity: 3,
+            }],
+            0,
+        )
+        .await
+        .expect("held by someone else");
+    let (_, html) = page(&b, &url, "").await;
+    assert!(
+        html.contains("Sold out for now: 3 seats held by other moviegoers"),
+        "{html}"
+    );
+    assert!(!html.contains("Hold seats"), "{html}");
+
+    c.orders()
+        .release_hold(&held.hold_id)
+        .await
+        .expect("released");
+    c.orders()
+        .place_order(tickets(&show.product_id, 3))
+        .await
+        .expect("sold");
+    let (_, html) = page(&b, &url, "").await;
+    assert!(html.contains("This showtime is sold out."), "{html}");
+    assert!(
+        !html.contains("Hold seats") && !html.contains("for now"),
+        "{html}"
+    );
+    stack.stop().await.expect("stop");
+}

@@ -6,7 +6,7 @@ use anyhow::Context;
 use cinema_client::facade::{self, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
-use cinema_client::{Cinema, ClientConfig, MovieShowtimes, NewOrder};
+use cinema_client::{Cinema, ClientConfig, ClientError, MovieShowtimes, NewOrder};
 use clap::Args;
 use comfy_table::Table;
 use serde_json::{Value, json};
@@ -339,7 +339,29 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
             phone: args.phone.clone(),
             hold_id: None,
         })
-        .await?;
+        .await;
+    let placed = match placed {
+        // The orders service speaks of products; say it in seats, with how many are
+        // left now (when that can be told).
+        Err(ClientError::SoldOut(_)) => {
+            let now = cinema
+                .orders()
+                .availability(&[&showtime.product_id])
+                .await
+                .ok()
+                .and_then(|a| a.first().map(|p| (p.available, p.held)));
+            anyhow::bail!(match now {
+                Some((0, held)) if held > 0 => format!(
+                    "this showtime is sold out for now: {held} held seat(s) go back on sale \
+                     if they are not paid for"
+                ),
+                Some((0, _)) | None => "this showtime is sold out".to_owned(),
+                Some((1, _)) => "only 1 seat is left for this showtime".to_owned(),
+                Some((n, _)) => format!("only {n} seats are left for this showtime"),
+            });
+        }
+        other => other?,
+    };
     let movie = details.movie.map(|m| m.name).unwrap_or_default();
     let theatre = details.theatre.map(|t| t.name).unwrap_or_default();
     emit(

@@ -205,6 +205,37 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         !stderr.contains("0002 ") && !stderr.contains("4000 0000"),
         "{stderr}"
     );
+
+    // More tickets than are left is said in seats, with how many remain.
+    let buy = |tickets: &str| {
+        run(
+            &stack,
+            &sms,
+            &[
+                "buy",
+                "--showtime",
+                &showtime.id,
+                "--tickets",
+                tickets,
+                "--card",
+                "4111 1111 1111 1111",
+            ],
+        )
+    };
+    for tickets in ["10", "10", "10", "10", "7"] {
+        assert!(buy(tickets).status.success());
+    }
+    let short = buy("10");
+    let stderr = String::from_utf8_lossy(&short.stderr);
+    assert!(!short.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("only 3 seats are left for this showtime"),
+        "{stderr}"
+    );
+    assert!(buy("3").status.success());
+    let stderr = String::from_utf8_lossy(&buy("1").stderr).into_owned();
+    assert!(stderr.contains("this showtime is sold out"), "{stderr}");
+
     stack.stop().await.expect("stops");
     sms.stop().await;
 }

@@ -380,26 +380,85 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What an order line is for, as a moviegoer knows it: the showtime behind the line's
+/// product (the orders service keeps the showtime id as the product's external ref).
+struct Seats {
+    movie: String,
+    theatre: String,
+    when: String,
+}
+
+/// Looks up each line's showtime. A line whose showtime cannot be read (the movies
+/// service down, say) is shown by its product alone: the order is still the order.
+async fn seats_of(cinema: &Cinema, order: &orders::Order) -> Vec<Option<Seats>> {
+    let mut seats = Vec::with_capacity(order.line_items.len());
+    for line in &order.line_items {
+        let found = match line.external_ref.as_str() {
+            "" => None,
+            showtime => cinema.movies().get_showtime(showtime).await.ok(),
+        };
+        seats.push(found.and_then(|details| {
+            let (movie, theatre, showtime) = (details.movie?, details.theatre?, details.showtime?);
+            let start = showtime.start_time.as_ref()?;
+            let start = chrono::DateTime::from_timestamp(start.seconds, start.nanos.max(0) as u32)?;
+            Some(Seats {
+                movie: movie.name,
+                when: facade::local_time(&theatre, start)
+                    .format("%a %b %d %H:%M %Z")
+                    .to_string(),
+                theatre: theatre.name,
+            })
+        }));
+    }
+    seats
+}
+
 fn order_json(order: &orders::Order) -> Value {
     json!({
         "confirmation": order.confirmation,
         "status": match order.status() { orders::OrderStatus::Cancelled => "cancelled", _ => "placed" },
         "total_cents": order.total_cents,
         "line_items": order.line_items.iter().map(|l| json!({
-            "product_id": l.product_id, "quantity": l.quantity, "unit_price_cents": l.unit_price_cents
+            "product_id": l.product_id, "showtime_id": l.external_ref, "quantity": l.quantity,
+            "unit_price_cents": l.unit_price_cents
         })).collect::<Vec<_>>(),
     })
 }
 
-fn order_table(order: &orders::Order) -> String {
+fn order_table(order: &orders::Order, seats: &[Option<Seats>]) -> String {
     let status = match order.status() {
         orders::OrderStatus::Cancelled => "cancelled",
         _ => "placed",
     };
-    let mut t = table(&["PRODUCT", "QUANTITY", "UNIT PRICE", "PRICE"]);
-    for l in &order.line_items {
+    let mut t = table(&[
+        "SHOWTIME",
+        "MOVIE",
+        "THEATRE",
+        "WHEN",
+        "TICKETS",
+        "UNIT PRICE",
+        "PRICE",
+    ]);
+    for (l, seats) in order.line_items.iter().zip(seats) {
+        let (showtime, movie, theatre, when) = match seats {
+            Some(s) => (
+                l.external_ref.clone(),
+                s.movie.clone(),
+                s.theatre.clone(),
+                s.when.clone(),
+            ),
+            None => (
+                format!("product {}", l.product_id),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+        };
         t.add_row(vec![
-            l.product_id.clone(),
+            showtime,
+            movie,
+            theatre,
+            when,
             l.quantity.to_string(),
             dollars(l.unit_price_cents),
             dollars(l.price_cents),
@@ -413,15 +472,28 @@ fn order_table(order: &orders::Order) -> String {
 }
 
 pub async fn order(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> {
-    let order = connect(args)?.orders().get_order(confirmation).await?;
-    emit(args, order_json(&order), || order_table(&order))?;
-    Ok(())
+    let cinema = connect(args)?;
+    let order = cinema.orders().get_order(confirmation).await?;
+    show_order(args, &cinema, &order).await
 }
 
 pub async fn cancel(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> {
-    let order = connect(args)?.orders().cancel_order(confirmation).await?;
-    emit(args, order_json(&order), || order_table(&order))?;
-    Ok(())
+    let cinema = connect(args)?;
+    let order = cinema.orders().cancel_order(confirmation).await?;
+    show_order(args, &cinema, &order).await
+}
+
+async fn show_order(
+    args: &ClientArgs,
+    cinema: &Cinema,
+    order: &orders::Order,
+) -> anyhow::Result<()> {
+    let seats = if args.json {
+        Vec::new()
+    } else {
+        seats_of(cinema, order).await
+    };
+    emit(args, order_json(order), || order_table(order, &seats))
 }
 
 /// A text as the SMS gateway simulator lists it at `GET /texts`.

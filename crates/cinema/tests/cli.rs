@@ -167,6 +167,14 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     let confirmation = bought["confirmation"].as_str().expect("confirmation");
     let order = json(&stack, &sms, &["order", confirmation]);
     assert_eq!(order["status"], "placed", "{order}");
+    assert_eq!(order["line_items"][0]["showtime_id"], showtime.id.as_str());
+    // As text, the order says what was bought in a moviegoer's terms.
+    let shown = run(&stack, &sms, &["order", confirmation]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("Casablanca") && text.contains("Kendall Square Cinema"),
+        "{text}"
+    );
 
     // The confirmation text, as the simulator delivered it.
     eventually("the confirmation text", Duration::from_secs(15), || async {

@@ -351,9 +351,12 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
                 .ok()
                 .and_then(|a| a.first().map(|p| (p.available, p.held)));
             anyhow::bail!(match now {
-                Some((0, held)) if held > 0 => format!(
-                    "this showtime is sold out for now: {held} held seat(s) go back on sale \
-                     if they are not paid for"
+                Some((0, 1)) => "this showtime is sold out for now: 1 held seat goes back on \
+                                 sale if it is not paid for in time"
+                    .to_owned(),
+                Some((0, held)) if held > 1 => format!(
+                    "this showtime is sold out for now: {held} held seats go back on sale if \
+                     they are not paid for in time"
                 ),
                 Some((0, _)) | None => "this showtime is sold out".to_owned(),
                 Some((1, _)) => "only 1 seat is left for this showtime".to_owned(),

@@ -240,9 +240,36 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         stderr.contains("only 3 seats are left for this showtime"),
         "{stderr}"
     );
+    // The last three held by someone else: sold out for now, and they may come back.
+    let held = stack
+        .cinema
+        .orders()
+        .hold_products(
+            vec![cinema_client::orders_pb::OrderItem {
+                product_id: showtime.product_id.clone(),
+                quantity: 3,
+            }],
+            0,
+        )
+        .await
+        .expect("held");
+    let stderr = String::from_utf8_lossy(&buy("1").stderr).into_owned();
+    assert!(
+        stderr.contains("sold out for now: 3 held seats go back on sale"),
+        "{stderr}"
+    );
+    stack
+        .cinema
+        .orders()
+        .release_hold(&held.hold_id)
+        .await
+        .expect("released");
     assert!(buy("3").status.success());
     let stderr = String::from_utf8_lossy(&buy("1").stderr).into_owned();
-    assert!(stderr.contains("this showtime is sold out"), "{stderr}");
+    assert!(
+        stderr.contains("this showtime is sold out") && !stderr.contains("for now"),
+        "{stderr}"
+    );
 
     stack.stop().await.expect("stops");
     sms.stop().await;

@@ -325,11 +325,17 @@ async fn showtime_page(
     let unavailable = if started {
         Some("This showtime has started.".to_owned())
     } else if left == 0 && held > 0 {
-        Some(format!(
-            "Sold out for now: {held} {} held by other moviegoers go back on sale \
-             if they are not paid for within 10 minutes.",
-            seats(held)
-        ))
+        // Others' holds may be longer than this site's: "in time", not a number.
+        Some(if held == 1 {
+            "Sold out for now: 1 seat held by another moviegoer goes back on sale if it \
+             is not paid for in time."
+                .to_owned()
+        } else {
+            format!(
+                "Sold out for now: {held} seats held by other moviegoers go back on sale \
+                 if they are not paid for in time."
+            )
+        })
     } else if left == 0 {
         Some("This showtime is sold out.".to_owned())
     } else {

@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - [`service`]: the binary (`service::main`, the same subcommands everywhere), the
+//! - [`service`](mod@service): the binary (`service::main`, the same subcommands everywhere), the
 //!   shared settings (`DatabaseSettings`, `ServingSettings`, flattened into each
 //!   service's own), and `Foundation`: connect, migrate, bind, serve health +
 //!   reflection + tracing + metrics, drain on shutdown.

@@ -137,6 +137,24 @@ pub fn visa() -> cinema_client::orders_pb::Payment {
     }
 }
 
+/// Another customer holding `quantity` seats of a showtime's product, for the
+/// service's default time.
+pub async fn someone_holds(
+    cinema: &cinema_client::Cinema,
+    product_id: &str,
+    quantity: i64,
+) -> cinema_client::orders_pb::Hold {
+    let items = vec![cinema_client::orders_pb::OrderItem {
+        product_id: product_id.to_owned(),
+        quantity,
+    }];
+    cinema
+        .orders()
+        .hold_products(items, 0)
+        .await
+        .expect("seats held")
+}
+
 /// A whole minute `hours` from now, as a protobuf timestamp.
 pub fn hours_from_now(hours: i64) -> prost_types::Timestamp {
     let t = chrono::Utc::now() + chrono::Duration::hours(hours);

@@ -491,6 +491,7 @@ async fn show_order(
     cinema: &Cinema,
     order: &orders::Order,
 ) -> anyhow::Result<()> {
+    // Only the text shows the showtimes: JSON keeps ids, for scripts to look up.
     let seats = if args.json {
         Vec::new()
     } else {

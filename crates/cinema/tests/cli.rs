@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use cinema_client::movies_pb as movies;
-use cinema_integration_tests::{Stack, eventually, hours_from_now};
+use cinema_integration_tests::{Stack, eventually, hours_from_now, someone_holds};
 use cinema_sms_sim::{SimSettings, Simulator};
 use serde_json::Value;
 
@@ -241,18 +241,7 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         "{stderr}"
     );
     // The last three held by someone else: sold out for now, and they may come back.
-    let held = stack
-        .cinema
-        .orders()
-        .hold_products(
-            vec![cinema_client::orders_pb::OrderItem {
-                product_id: showtime.product_id.clone(),
-                quantity: 3,
-            }],
-            0,
-        )
-        .await
-        .expect("held");
+    let held = someone_holds(&stack.cinema, &showtime.product_id, 3).await;
     let stderr = String::from_utf8_lossy(&buy("1").stderr).into_owned();
     assert!(
         stderr.contains("sold out for now: 3 held seats go back on sale"),

@@ -1,7 +1,7 @@
 //! The website against the in-process stack: every page, its filters, each failure's
 //! message, CSRF refusal, and 404s, as a browser sees them over HTTP.
 
-use cinema_integration_tests::Stack;
+use cinema_integration_tests::{Stack, someone_holds};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
@@ -487,17 +487,7 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
         "{html}"
     );
 
-    let held = c
-        .orders()
-        .hold_products(
-            vec![cinema_client::orders_pb::OrderItem {
-                product_id: show.product_id.clone(),
-                quantity: 3,
-            }],
-            0,
-        )
-        .await
-        .expect("held by someone else");
+    let held = someone_holds(c, &show.product_id, 3).await;
     let (_, html) = page(&b, &url, "").await;
     assert!(
         html.contains("Sold out for now: 3 seats held by other moviegoers"),

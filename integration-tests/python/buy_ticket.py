@@ -52,6 +52,9 @@ def main():
     showtime = found.showtimes[0]
     theatre = next(t for t in found.theatres if t.id == showtime.theatre_id)
     assert theatre.time_zone == "America/New_York", theatre.time_zone
+    near = movies.ListTheatresNear(movies_pb2.ListTheatresNearRequest(zip_code=zip_code), timeout=10)
+    assert theatre.id in [t.id for t in near.theatres], "the showtime's theatre is near the ZIP"
+    assert all(t.HasField("distance_miles") for t in near.theatres), near
 
     request = orders_pb2.PlaceOrderRequest(
         request_id=str(uuid.uuid4()),

@@ -98,6 +98,46 @@ pub async fn movies(args: &ClientArgs, zip: Option<&str>) -> anyhow::Result<()> 
     Ok(())
 }
 
+fn address(theatre: &movies::Theatre) -> String {
+    theatre
+        .address
+        .as_ref()
+        .map(|a| format!("{}, {}, {} {}", a.line_1, a.city, a.state, a.zip_code))
+        .unwrap_or_default()
+}
+
+pub async fn theatres(args: &ClientArgs, zip: &str) -> anyhow::Result<()> {
+    let list = connect(args)?.theatres_near(zip).await?;
+    let json = list
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id, "name": t.name, "address": address(t), "phone": t.phone,
+                "distance_miles": t.distance_miles, "time_zone": t.time_zone,
+            })
+        })
+        .collect();
+    emit(args, Value::Array(json), || {
+        if list.is_empty() {
+            return format!("No theatres{}.", near(Some(zip)));
+        }
+        let mut t = table(&["ID", "THEATRE", "MILES", "ADDRESS", "PHONE"]);
+        for theatre in &list {
+            t.add_row(vec![
+                theatre.id.clone(),
+                theatre.name.clone(),
+                theatre
+                    .distance_miles
+                    .map(|d| format!("{d:.1}"))
+                    .unwrap_or_default(),
+                address(theatre),
+                theatre.phone.clone(),
+            ]);
+        }
+        t.to_string()
+    })
+}
+
 /// " within 15 miles of 02139", as the website says it; nothing for everywhere.
 fn near(zip: Option<&str>) -> String {
     zip.map(|z| format!(" within 15 miles of {z}"))
@@ -177,12 +217,7 @@ fn by_movie(
         .map(|g| json!({ "movie": movie_json(&g.movie), "showtimes": g.showtimes.iter().map(showtime_json).collect::<Vec<_>>() }))
         .collect();
     emit(args, Value::Array(json), || {
-        let address = theatre
-            .address
-            .as_ref()
-            .map(|a| format!(", {}, {}, {} {}", a.line_1, a.city, a.state, a.zip_code))
-            .unwrap_or_default();
-        let heading = format!("{}{address}  {}", theatre.name, theatre.phone);
+        let heading = format!("{}, {}  {}", theatre.name, address(theatre), theatre.phone);
         if groups.is_empty() {
             return format!("{heading}\nNo showtimes in the next two weeks.");
         }

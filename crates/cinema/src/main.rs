@@ -28,6 +28,13 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Theatres near a ZIP code, nearest first, with their address and phone.
+    Theatres {
+        #[arg(long)]
+        zip: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Showtimes near a ZIP code, grouped by theatre (or by movie with --theatre).
     Showtimes {
         #[arg(long)]
@@ -82,6 +89,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Movies { zip, client } => commands::movies(&client, zip.as_deref()).await,
+        Command::Theatres { zip, client } => commands::theatres(&client, &zip).await,
         Command::Showtimes {
             zip,
             movie,

@@ -109,6 +109,39 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     assert_eq!(slot["id"], showtime.id.as_str(), "{near}");
     assert_eq!(slot["time_zone"], "America/New_York", "{slot}");
 
+    // The theatres near a ZIP code, with where they are; none near is said in words,
+    // and a ZIP code nobody knows is an error.
+    let theatres = json(&stack, &sms, &["theatres", "--zip", "02139"]);
+    assert_eq!(
+        theatres[0]["id"],
+        showtime.theatre_id.as_str(),
+        "{theatres}"
+    );
+    assert_eq!(
+        theatres[0]["address"], "355 Binney St, Cambridge, MA 02139",
+        "{theatres}"
+    );
+    assert!(
+        theatres[0]["distance_miles"]
+            .as_f64()
+            .is_some_and(|d| d < 0.1)
+    );
+    let table = run(&stack, &sms, &["theatres", "--zip", "02139"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("Kendall Square Cinema") && text.contains("+16175550100"),
+        "{text}"
+    );
+    let far = run(&stack, &sms, &["theatres", "--zip", "94103"]);
+    assert_eq!(
+        String::from_utf8_lossy(&far.stdout).trim(),
+        "No theatres within 15 miles of 94103."
+    );
+    let unknown = run(&stack, &sms, &["theatres", "--zip", "99999"]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success(), "{stderr}");
+    assert!(stderr.contains("ZIP code 99999 is not known"), "{stderr}");
+
     // A theatre's listing says which theatre it is; one that does not exist is an
     // error, not an empty table.
     let listing = run(

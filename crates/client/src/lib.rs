@@ -277,6 +277,11 @@ impl Cinema {
     ) -> Result<Vec<movies::Movie>, ClientError> {
         self.movies.list_current_movies(zip).await
     }
+
+    /// For a home page: the theatres near `zip`, nearest first, each with its distance.
+    pub async fn theatres_near(&self, zip: &str) -> Result<Vec<movies::Theatre>, ClientError> {
+        self.movies.list_theatres_near(zip, None).await
+    }
 }
 
 /// The public `MoviesService`.
@@ -405,6 +410,29 @@ impl MoviesClient {
         })
         .await
         .and_then(|r| required(r.theatre, "theatre"))
+    }
+
+    /// The theatres within `radius_miles` (default 15) of `zip`, nearest first.
+    pub async fn list_theatres_near(
+        &self,
+        zip: &str,
+        radius_miles: Option<f64>,
+    ) -> Result<Vec<movies::Theatre>, ClientError> {
+        let request = movies::ListTheatresNearRequest {
+            zip_code: zip.to_owned(),
+            radius_miles,
+        };
+        retrying(self.backoff, "ListTheatresNear", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .list_theatres_near(request)
+                    .await
+                    .map(|r| r.into_inner().theatres)
+            }
+        })
+        .await
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::csrf;
 use crate::error::WebError;
-use crate::views::{self, Day, MovieCard};
+use crate::views::{self, Day, MovieCard, TheatreCard};
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -57,6 +57,8 @@ struct HomePage {
     typed: String,
     zip_error: Option<String>,
     movies: Vec<MovieCard>,
+    /// Near the ZIP code, nearest first; none without one.
+    theatres: Vec<TheatreCard>,
 }
 
 /// The ZIP code a page searches near: the one in its form or, with none typed, the one
@@ -141,13 +143,25 @@ pub async fn home(
     Query(query): Query<ZipQuery>,
 ) -> Result<Response, WebError> {
     let mut choice = ZipChoice::new(&query, &jar);
-    let movies = match state.cinema.current_movies(choice.zip.as_deref()).await {
-        Ok(list) => list.iter().map(MovieCard::from).collect(),
-        Err(ClientError::NotFound(_)) => {
-            choice = choice.unknown();
-            Vec::new()
+    // The two lists are independent: asked for together, the page waits for one.
+    let theatres = async {
+        match choice.zip.as_deref() {
+            Some(zip) => state.cinema.theatres_near(zip).await,
+            None => Ok(Vec::new()),
         }
-        Err(e) => return Err(e.into()),
+    };
+    let (movies, theatres) =
+        tokio::join!(state.cinema.current_movies(choice.zip.as_deref()), theatres);
+    let (movies, theatres) = match (movies, theatres) {
+        (Ok(movies), Ok(theatres)) => (
+            movies.iter().map(MovieCard::from).collect(),
+            theatres.iter().map(TheatreCard::from).collect(),
+        ),
+        (Err(ClientError::NotFound(_)), _) | (_, Err(ClientError::NotFound(_))) => {
+            choice = choice.unknown();
+            (Vec::new(), Vec::new())
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
     let jar = choice.remember(jar, state.secure_cookies);
     let page = HomePage {
@@ -155,16 +169,14 @@ pub async fn home(
         typed: choice.typed,
         zip_error: choice.error,
         movies,
+        theatres,
     };
     Ok((jar, page).into_response())
 }
 
 /// A theatre with its showtimes of one movie, by day.
 struct TheatreSlots {
-    id: String,
-    name: String,
-    address: String,
-    distance: Option<String>,
+    theatre: TheatreCard,
     days: Vec<Day>,
 }
 
@@ -217,10 +229,7 @@ pub async fn movie(
         theatres: theatres
             .iter()
             .map(|group| TheatreSlots {
-                id: group.theatre.id.clone(),
-                name: group.theatre.name.clone(),
-                address: views::address(&group.theatre),
-                distance: group.theatre.distance_miles.map(|d| format!("{d:.1} mi")),
+                theatre: TheatreCard::from(&*group.theatre),
                 days: views::by_day(&group.showtimes),
             })
             .collect(),

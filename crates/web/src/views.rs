@@ -51,6 +51,27 @@ impl From<&movies::Movie> for MovieCard {
     }
 }
 
+/// A theatre in a list: where it is, and how far from the ZIP code searched near.
+#[derive(Debug)]
+pub struct TheatreCard {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    /// `2.4 mi`, when the list was searched near a ZIP code.
+    pub distance: Option<String>,
+}
+
+impl From<&movies::Theatre> for TheatreCard {
+    fn from(t: &movies::Theatre) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            address: address(t),
+            distance: t.distance_miles.map(|d| format!("{d:.1} mi")),
+        }
+    }
+}
+
 /// One showtime as a button: its local time and price.
 #[derive(Debug)]
 pub struct Slot {

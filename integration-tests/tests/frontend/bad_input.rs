@@ -280,6 +280,18 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
                 .map(drop)
         }) as Call
     };
+    let theatres_near = |zip: String, radius: Option<f64>| {
+        let mut client = public.clone();
+        Box::pin(async move {
+            client
+                .list_theatres_near(movies::ListTheatresNearRequest {
+                    zip_code: zip,
+                    radius_miles: radius,
+                })
+                .await
+                .map(drop)
+        }) as Call
+    };
     let get_order = |confirmation: String| {
         let mut client = orders_client.clone();
         Box::pin(async move {
@@ -450,6 +462,26 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             "ListCurrentMovies zero radius",
             Invalid,
             list_movies(Some("02139".into()), Some(0.0)),
+        ),
+        (
+            "ListTheatresNear empty zip",
+            Invalid,
+            theatres_near(String::new(), None),
+        ),
+        (
+            "ListTheatresNear NUL zip",
+            Invalid,
+            theatres_near("0213\0".into(), None),
+        ),
+        (
+            "ListTheatresNear 1 MB zip",
+            Invalid,
+            theatres_near(huge(), None),
+        ),
+        (
+            "ListTheatresNear NaN radius",
+            Invalid,
+            theatres_near("02139".into(), Some(f64::NAN)),
         ),
         ("GetMovie empty id", Invalid, get_movie(String::new())),
         ("GetMovie NUL id", Invalid, get_movie("\0".into())),

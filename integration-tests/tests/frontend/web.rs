@@ -84,6 +84,24 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     assert!(home.contains("Heat") && home.contains("Alien"), "{home}");
     assert!(home.contains(&format!("/movies/{}?zip=02139", heat.id)));
     assert!(home.contains("PG-13") && home.contains("2 h 50 min"));
+    // And the theatres near it, nearest first, each a link to its page.
+    let theatres = &home[home
+        .find("Theatres near 02139")
+        .unwrap_or_else(|| panic!("no theatres: {home}"))..];
+    let (k, f) = (
+        theatres.find(&format!(
+            r#"<a href="/theatres/{}">Kendall</a>"#,
+            kendall.id
+        )),
+        theatres.find(&format!(r#"<a href="/theatres/{}">Fenway</a>"#, fenway.id)),
+    );
+    assert!(matches!((k, f), (Some(k), Some(f)) if k < f), "{theatres}");
+    assert!(theatres.contains("1.6 mi"), "{theatres}");
+    let (_, everywhere) = page(&b, &format!("{site}/"), "").await;
+    assert!(
+        everywhere.contains("Heat") && !everywhere.contains("Theatres near"),
+        "without a ZIP code, no theatres to measure from: {everywhere}"
+    );
     let (_, remembered) = page(&b, &format!("{site}/"), "zip=02139").await;
     assert!(remembered.contains("near 02139"), "the cookie filters");
     let (_, bad) = page(&b, &format!("{site}/?zip=abc"), "").await;
@@ -404,6 +422,14 @@ impl cinema_client::movies_pb::movies_service_server::MoviesService for Recordin
         self.record(&request);
         Err(tonic::Status::not_found("no theatres here"))
     }
+    async fn list_theatres_near(
+        &self,
+        request: tonic::Request<cinema_client::movies_pb::ListTheatresNearRequest>,
+    ) -> Result<tonic::Response<cinema_client::movies_pb::ListTheatresNearResponse>, tonic::Status>
+    {
+        self.record(&request);
+        Ok(tonic::Response::new(Default::default()))
+    }
 }
 
 #[tokio::test]
@@ -444,19 +470,18 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
         .expect("home");
     assert_eq!(response.status(), StatusCode::OK);
     let seen = movies.traceparents.lock().expect("lock").clone();
-    let forwarded = seen
-        .last()
-        .cloned()
-        .flatten()
-        .expect("the call carries a traceparent");
-    assert!(
-        forwarded.starts_with(&format!("00-{trace_id}-")),
-        "the same trace: {forwarded}"
-    );
-    assert!(
-        !forwarded.contains("00f067aa0ba902b7"),
-        "a span of the website's own, under the caller's: {forwarded}"
-    );
+    assert_eq!(seen.len(), 2, "the home page asks for movies and theatres");
+    for forwarded in seen.iter().cloned() {
+        let forwarded = forwarded.expect("each call carries a traceparent");
+        assert!(
+            forwarded.starts_with(&format!("00-{trace_id}-")),
+            "the same trace: {forwarded}"
+        );
+        assert!(
+            !forwarded.contains("00f067aa0ba902b7"),
+            "a span of the website's own, under the caller's: {forwarded}"
+        );
+    }
 
     // Without one, each page view starts a trace of its own, still carried on.
     browser()
@@ -465,8 +490,13 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
         .await
         .expect("home");
     let seen = movies.traceparents.lock().expect("lock").clone();
-    let fresh = seen.last().cloned().flatten().expect("a traceparent");
-    assert!(!fresh.contains(trace_id), "{fresh}");
+    let fresh: Vec<String> = seen[2..]
+        .iter()
+        .map(|t| t.clone().expect("a traceparent")[3..35].to_owned())
+        .collect();
+    assert_eq!(fresh.len(), 2);
+    assert_ne!(fresh[0], trace_id);
+    assert_eq!(fresh[0], fresh[1], "one page view, one trace");
 }
 
 /// What a showtime's page says as its seats run out: how few are left, that the rest

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::Error;
-use crate::domain::{Cursor, MovieId, ShowtimeId, TheatreId, ZipCode};
+use crate::domain::{Cursor, MovieId, Radius, ShowtimeId, TheatreId, ZipCode};
 use crate::store;
 use cinema_service::error::AtField;
 
@@ -132,6 +132,26 @@ impl MoviesService for PublicApi {
             })?;
         Ok(Response::new(pb::GetTheatreResponse {
             theatre: Some(convert::theatre(&theatre)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ListTheatresNear"))]
+    async fn list_theatres_near(
+        &self,
+        request: Request<pb::ListTheatresNearRequest>,
+    ) -> Result<Response<pb::ListTheatresNearResponse>, Status> {
+        let req = request.get_ref();
+        let zip = ZipCode::parse(&req.zip_code)
+            .at("zip_code")
+            .map_err(Error::from)?;
+        let radius = Radius::parse(req.radius_miles)
+            .at("radius_miles")
+            .map_err(Error::from)?;
+        let theatres = store::theatres_near(&self.pool, &zip, radius)
+            .await?
+            .ok_or_else(|| unknown_zip(Some(&zip)))?;
+        Ok(Response::new(pb::ListTheatresNearResponse {
+            theatres: theatres.iter().map(convert::theatre).collect(),
         }))
     }
 }

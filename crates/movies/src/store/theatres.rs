@@ -4,8 +4,8 @@ use sqlx::types::Json;
 
 use crate::Error;
 use crate::domain::{
-    Address, Auditorium, Coordinates, NewTheatre, Phone, RequestId, Theatre, TheatreId, TimeZone,
-    UsState, ZipCode,
+    Address, Auditorium, Coordinates, NewTheatre, Phone, Radius, RequestId, Theatre, TheatreId,
+    TimeZone, UsState, ZipCode,
 };
 
 pub async fn zip_coordinates(pool: &PgPool, zip: &ZipCode) -> Result<Option<Coordinates>, Error> {
@@ -174,6 +174,40 @@ pub async fn theatres_by_ids(
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(TheatreRow::into_theatre).collect()
+}
+
+/// The theatres within `radius` of the ZIP code, nearest first, then by name and id,
+/// each with its distance. `None` when the ZIP code is not known.
+pub async fn theatres_near(
+    pool: &PgPool,
+    zip: &ZipCode,
+    radius: Radius,
+) -> Result<Option<Vec<Theatre>>, Error> {
+    let rows = sqlx::query_as!(
+        TheatreRow,
+        r#"SELECT t.id, t.name, t.phone, t.address_line_1, t.city, t.state, t.zip,
+                  t.latitude, t.longitude, t.time_zone,
+                  near.distance_miles,
+                  (SELECT coalesce(json_agg(json_build_object('room', a.room, 'seats', a.seats)
+                                            ORDER BY a.room), '[]')
+                   FROM auditoriums a WHERE a.theatre_id = t.id)
+                  AS "auditoriums!: Json<Vec<AuditoriumRow>>"
+           FROM theatres_within($1, $2) near
+           JOIN theatres t ON t.id = near.theatre_id
+           ORDER BY near.distance_miles, t.name, t.id"#,
+        zip.as_str(),
+        radius.miles(),
+    )
+    .fetch_all(pool)
+    .await?;
+    // Only an empty answer needs telling apart "nothing near" from "no such ZIP code".
+    if rows.is_empty() && zip_coordinates(pool, zip).await?.is_none() {
+        return Ok(None);
+    }
+    rows.into_iter()
+        .map(TheatreRow::into_theatre)
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 /// The seats of one auditorium, if it exists.

@@ -151,6 +151,87 @@ async fn the_zip_filter_keeps_theatres_within_the_radius_nearest_first() {
     stack.stop().await;
 }
 
+async fn theatres_near(
+    stack: &TestStack,
+    zip: &str,
+    radius: Option<f64>,
+) -> Result<Vec<pb::Theatre>, tonic::Status> {
+    stack
+        .public
+        .clone()
+        .list_theatres_near(pb::ListTheatresNearRequest {
+            zip_code: zip.into(),
+            radius_miles: radius,
+        })
+        .await
+        .map(|r| r.into_inner().theatres)
+}
+
+#[tokio::test]
+async fn theatres_near_a_zip_are_listed_nearest_first_showing_or_not() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    // Two at the same spot: the nearer-first order falls back to the name.
+    let zeta = stack.theatre("Zeta", "02139", None).await;
+    let alpha = stack.theatre("Alpha", "02139", None).await;
+    let ten = stack
+        .theatre("Ten miles", "02139", north_of_cambridge(10.0))
+        .await;
+    let twenty = stack
+        .theatre("Twenty miles", "02139", north_of_cambridge(20.0))
+        .await;
+    let _nyc = stack.theatre("Manhattan", "10001", None).await;
+    // Only one has anything on: a theatre is listed whether or not it shows something.
+    stack.showtime(&movie, &ten, "1", hours_from_now(3)).await;
+
+    let near = theatres_near(&stack, "02139", None).await.expect("near");
+    assert_eq!(
+        ids_in_order(&near),
+        vec![alpha.clone(), zeta.clone(), ten.clone()],
+        "within 15 miles by default, nearest first, then by name"
+    );
+    let distances: Vec<f64> = near
+        .iter()
+        .map(|t| t.distance_miles.expect("distance"))
+        .collect();
+    assert!(distances[0] < 0.01 && distances[1] < 0.01, "{distances:?}");
+    assert!((distances[2] - 10.0).abs() < 0.1, "{distances:?}");
+    assert_eq!(near[0].name, "Alpha");
+    assert_eq!(near[0].auditoriums.len(), 2, "with its auditoriums");
+    assert_eq!(near[0].time_zone, "America/New_York");
+
+    let wider = theatres_near(&stack, "02139-4307", Some(25.0))
+        .await
+        .expect("a ZIP+4 and a wider radius");
+    assert_eq!(ids_in_order(&wider), vec![alpha, zeta, ten, twenty]);
+    // Somewhere with no theatre near: an empty list, not an error.
+    let nothing = theatres_near(&stack, "98101", None).await.expect("Seattle");
+    assert!(nothing.is_empty());
+
+    let unknown = theatres_near(&stack, "99999", None)
+        .await
+        .expect_err("unknown ZIP");
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(unknown.message().contains("99999"), "{unknown:?}");
+    for (zip, radius, field) in [
+        ("", None, "zip_code"),
+        ("0213", None, "zip_code"),
+        ("02139", Some(0.0), "radius_miles"),
+        ("02139", Some(100.5), "radius_miles"),
+    ] {
+        let status = theatres_near(&stack, zip, radius)
+            .await
+            .expect_err("invalid");
+        assert_eq!(status.code(), Code::InvalidArgument, "{zip} {radius:?}");
+        assert!(status.message().contains(field), "{zip}: {status:?}");
+    }
+    stack.stop().await;
+}
+
+fn ids_in_order(theatres: &[pb::Theatre]) -> Vec<String> {
+    theatres.iter().map(|t| t.id.clone()).collect()
+}
+
 #[tokio::test]
 async fn filters_combine_and_each_movie_and_theatre_appears_once() {
     let stack = spawn_stack().await;

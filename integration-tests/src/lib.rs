@@ -96,6 +96,22 @@ impl Stack {
         self.movies.stop().await?;
         self.orders.stop().await
     }
+
+    /// What the clock does to a showtime when it starts, done to both services' rows
+    /// at once: it began a minute ago, and so did the end of its tickets' sales.
+    pub async fn showtime_starts(&self, showtime: &cinema_client::movies_pb::Showtime) {
+        let id = |raw: &str| raw.parse::<i64>().expect("a numeric id");
+        sqlx::query("UPDATE showtimes SET start_time = now() - interval '1 minute' WHERE id = $1")
+            .bind(id(&showtime.id))
+            .execute(self.movies.pool())
+            .await
+            .expect("the showtime started");
+        sqlx::query("UPDATE products SET sales_end = now() - interval '1 minute' WHERE id = $1")
+            .bind(id(&showtime.product_id))
+            .execute(self.orders.pool())
+            .await
+            .expect("its sales ended");
+    }
 }
 
 /// Orders' SMS settings for the gateway simulator's default credentials.

@@ -37,6 +37,7 @@ WITH taken AS (
          quantity_held = p.quantity_held + t.quantity
      FROM hold_lines(ARRAY[:p::bigint]::bigint[], ARRAY[1]::bigint[], ARRAY[1]::int[]) AS t
      WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
+       AND (p.sales_end IS NULL OR p.sales_end > now())
      RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents
  ),
  hold AS (

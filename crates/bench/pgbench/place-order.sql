@@ -22,14 +22,15 @@ WITH taken AS (
          quantity_held = p.quantity_held + t.quantity
      FROM hold_lines(ARRAY[:p::bigint]::bigint[], ARRAY[1]::bigint[], ARRAY[1]::int[]) AS t
      WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
+       AND (p.sales_end IS NULL OR p.sales_end > now())
      RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
-               p.provider_id, p.external_ref
+               p.provider_id, p.external_ref, p.sales_end
  ),
  hold AS (
      INSERT INTO holds (public_id, request_id, request_fingerprint, expires_at)
-     SELECT gen_random_uuid(), 'order' || chr(58) || 'pg-' || :client_id::text || '-' || :r::text, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea, now() + interval '10 minutes'
+     SELECT gen_random_uuid(), 'order' || chr(58) || 'pg-' || :client_id::text || '-' || :r::text, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea, least(now() + interval '10 minutes', (SELECT min(sales_end) FROM taken))
      WHERE (SELECT count(*) FROM taken) = 1
-     RETURNING id
+     RETURNING id, expires_at
  ),
  items AS (
      INSERT INTO hold_items (hold_id, position, product_id, quantity, unit_price_cents)
@@ -62,7 +63,7 @@ WITH taken AS (
  announced AS (
      SELECT pg_notify('cinema_outbox', '') FROM (SELECT 1 FROM sold_out LIMIT 1) AS any_row
  )
- SELECT taken.id, taken.quantity_remaining, (SELECT id FROM hold) AS hold_id, EXISTS (SELECT 1 FROM claim) AS claimed,
+ SELECT taken.id, taken.quantity_remaining, (SELECT id FROM hold) AS hold_id, (SELECT expires_at FROM hold) AS expires_at, EXISTS (SELECT 1 FROM claim) AS claimed,
         (SELECT count(*) FROM announced) AS announced
  FROM taken \gset
 WITH locked AS (

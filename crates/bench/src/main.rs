@@ -333,6 +333,7 @@ async fn spread_products(cinema: &Cinema, run: &str) -> anyhow::Result<Arc<Vec<S
                 price_cents: 1250,
                 provider_id: None,
                 external_ref: None,
+                sales_end: None,
             })
             .await
             .context("AddProduct (is ORDERS_ADMIN_TOKEN the stack's?)")?;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use cinema_client::facade::{self, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
-use cinema_client::{Cinema, ClientConfig, ClientError, MovieShowtimes, NewOrder};
+use cinema_client::{Cinema, ClientConfig, ClientError, MovieShowtimes, NewOrder, Reason};
 use clap::Args;
 use comfy_table::Table;
 use serde_json::{Value, json};
@@ -398,6 +398,9 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
                 Some((n, _)) => format!("only {n} seats are left for this showtime"),
             });
         }
+        Err(e) if e.reason() == Some(Reason::SalesEnded) => {
+            anyhow::bail!("this showtime has started: its tickets are no longer sold")
+        }
         other => other?,
     };
     let movie = details.movie.map(|m| m.name).unwrap_or_default();
@@ -517,7 +520,12 @@ pub async fn order(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> 
 
 pub async fn cancel(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> {
     let cinema = connect(args)?;
-    let order = cinema.orders().cancel_order(confirmation).await?;
+    let order = match cinema.orders().cancel_order(confirmation).await {
+        Err(e) if e.reason() == Some(Reason::SalesEnded) => anyhow::bail!(
+            "order {confirmation} can no longer be cancelled: its showtime has started"
+        ),
+        answer => answer?,
+    };
     show_order(args, &cinema, &order).await
 }
 

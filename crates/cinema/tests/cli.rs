@@ -286,10 +286,28 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         .release_hold(&held.hold_id)
         .await
         .expect("released");
-    assert!(buy("3").status.success());
+    let last = buy("3");
+    assert!(last.status.success());
     let stderr = String::from_utf8_lossy(&buy("1").stderr).into_owned();
     assert!(
         stderr.contains("this showtime is sold out") && !stderr.contains("for now"),
+        "{stderr}"
+    );
+
+    // Once the showtime starts, its tickets are neither sold nor refunded.
+    stack.showtime_starts(&showtime).await;
+    let stderr = String::from_utf8_lossy(&buy("1").stderr).into_owned();
+    assert!(stderr.contains("this showtime has started"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&last.stdout);
+    let code = stdout
+        .strip_prefix("Confirmation ")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("a confirmation: {stdout}"));
+    let late = run(&stack, &sms, &["cancel", code]);
+    let stderr = String::from_utf8_lossy(&late.stderr);
+    assert!(!late.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("order {code} can no longer be cancelled")),
         "{stderr}"
     );
 

@@ -81,13 +81,15 @@ impl OrdersGateway {
             .map(String::as_str)
     }
 
-    /// Registers a product owned by this provider, idempotently on `external_ref`.
+    /// Registers a product owned by this provider, idempotently on `external_ref`, on
+    /// sale until `sales_end`.
     pub async fn add_product(
         &self,
         description: String,
         quantity: i64,
         price_cents: i64,
         external_ref: String,
+        sales_end: chrono::DateTime<chrono::Utc>,
     ) -> Result<String, Error> {
         let provider_id = self.provider_id().await?.to_owned();
         let response = self
@@ -99,6 +101,10 @@ impl OrdersGateway {
                 price_cents,
                 provider_id: Some(provider_id),
                 external_ref: Some(external_ref),
+                sales_end: Some(prost_types::Timestamp {
+                    seconds: sales_end.timestamp(),
+                    nanos: sales_end.timestamp_subsec_nanos() as i32,
+                }),
             }))
             .await
             .map_err(|s| orders_error("AddProduct", s))?;

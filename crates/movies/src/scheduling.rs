@@ -127,6 +127,8 @@ impl Scheduler {
                 i64::from(seats),
                 new.price_cents,
                 id.to_string(),
+                // Tickets are sold, and refunded, until the showtime starts.
+                new.start_time,
             )
             .await?;
         match store::insert_showtime(&self.pool, id, new, busy_until, &product_id).await {

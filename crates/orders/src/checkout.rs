@@ -31,7 +31,7 @@ use crate::error::{Error, Reason};
 use crate::payments::{Authorization, PaymentError, PaymentProcessor};
 use crate::store::outbox::{self, Message};
 use crate::store::{
-    self, AuthorizationClaim, ClaimFor, ConfirmInsert, HoldInsert, HoldKey, OrderKey,
+    self, AuthorizationClaim, ClaimFor, ConfirmInsert, HoldInsert, HoldKey, OnSale, OrderKey,
     PromotionRefused, StockChange,
 };
 use crate::texts;
@@ -238,7 +238,7 @@ impl Checkout {
                 hold,
                 claimed,
             } => {
-                tracing::info!(hold_id = %id, %expires_at, "units held");
+                tracing::info!(hold_id = %id, expires_at = %hold.expires_at, "units held");
                 let claim = match pay_for {
                     Some(_) if claimed => Some(AuthorizationClaim::Mine),
                     // A retry whose first attempt died before holding, with a claim
@@ -763,7 +763,17 @@ impl Checkout {
         if !order.cancelled {
             let ids: Vec<_> = order.lines.iter().map(|(id, _)| *id).collect();
             // Same lock order as checkout: ascending product id.
-            store::lock_products(&mut tx, &ids).await?;
+            let products = store::lock_products(&mut tx, &ids).await?;
+            // Once a showtime has started its tickets are spent: nothing to refund.
+            if let Some(ended) = products.iter().find(|p| p.sales_ended) {
+                return Err(Error::refused(
+                    Reason::SalesEnded,
+                    format!(
+                        "order {code} can no longer be cancelled: the sales of product {} have ended",
+                        ended.id
+                    ),
+                ));
+            }
             let changes = store::change_stock(&mut tx, &order.lines).await?;
             enqueue_availability_events(&mut tx, &changes).await?;
             if let Some(promotion) = &order.promotion {
@@ -863,13 +873,14 @@ async fn load_hold(conn: &mut PgConnection, key: HoldKey) -> Result<(i64, Hold),
     }
 }
 
-/// The NOT_FOUND or RESOURCE_EXHAUSTED that explains why a hold could not be made.
+/// The NOT_FOUND, SALES_ENDED or RESOURCE_EXHAUSTED that explains why a hold could not
+/// be made.
 async fn why_short(conn: &mut PgConnection, draft: &HoldDraft) -> Result<Error, Error> {
     let ids: Vec<_> = draft.lines.iter().map(|l| l.product_id).collect();
-    let available = store::available_units(conn, &ids).await?;
-    let missing: Vec<String> = available
+    let on_sale = store::available_units(conn, &ids).await?;
+    let missing: Vec<String> = on_sale
         .iter()
-        .filter(|(_, left)| left.is_none())
+        .filter(|(_, s)| *s == OnSale::NoSuchProduct)
         .map(|(id, _)| id.to_string())
         .collect();
     if !missing.is_empty() {
@@ -879,11 +890,19 @@ async fn why_short(conn: &mut PgConnection, draft: &HoldDraft) -> Result<Error, 
             format!("unknown product id(s): {}", missing.join(", ")),
         ));
     }
+    if let Some((ended, _)) = on_sale.iter().find(|(_, s)| *s == OnSale::Ended) {
+        return Ok(Error::refused(
+            Reason::SalesEnded,
+            format!("product {ended} is no longer on sale: its sales have ended"),
+        ));
+    }
     for line in draft.lines.iter() {
-        let left = available
+        let left = on_sale
             .iter()
-            .find(|(id, _)| *id == line.product_id)
-            .and_then(|(_, left)| *left)
+            .find_map(|(id, s)| match s {
+                OnSale::Available(left) if *id == line.product_id => Some(*left),
+                _ => None,
+            })
             .unwrap_or(0);
         if left < line.quantity {
             return Ok(Error::out_of_stock(

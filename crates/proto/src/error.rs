@@ -149,6 +149,9 @@ reasons! {
     HoldConfirmed = "HOLD_CONFIRMED",
     /// The promotion code is no longer active, or has no uses left.
     PromotionUnusable = "PROMOTION_UNUSABLE",
+    /// The product is no longer sold, nor its orders cancelled (a showtime that has
+    /// started).
+    SalesEnded = "SALES_ENDED",
     /// The auditorium is already booked at that time.
     AuditoriumBusy = "AUDITORIUM_BUSY",
     /// An outbox message cannot be redriven in its current state.

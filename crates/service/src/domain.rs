@@ -1,5 +1,5 @@
 //! The domain types both services mean the same way, with one set of rules: a request
-//! id, a US ZIP code, a US state and an E.164 phone number. Each service keeps only its
+//! id, a US ZIP code, a US state, an E.164 phone number and an instant. Each service keeps only its
 //! own domain. As everywhere, `parse()` is the only way in from outside; `from_db()`
 //! trusts what this code wrote.
 
@@ -144,6 +144,31 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A protobuf Timestamp, as protobuf defines it: nanos in 0..=999,999,999 (chrono would
+/// read more as a leap second, i.e. silently as the next second) and seconds within
+/// years 1..=9999.
+pub fn instant(
+    field: &str,
+    t: &prost_types::Timestamp,
+) -> Result<chrono::DateTime<chrono::Utc>, ValidationError> {
+    const MIN_SECONDS: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const MAX_SECONDS: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    if !(0..=999_999_999).contains(&t.nanos) {
+        return Err(ValidationError::of(
+            format!("{field}.nanos"),
+            format!("{field}.nanos must be 0 to 999999999, got {}", t.nanos),
+        ));
+    }
+    if !(MIN_SECONDS..=MAX_SECONDS).contains(&t.seconds) {
+        return Err(ValidationError::of(
+            format!("{field}.seconds"),
+            format!("{field}.seconds is out of range, got {}", t.seconds),
+        ));
+    }
+    chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32)
+        .ok_or_else(|| ValidationError::of(field, format!("{field} is not a valid timestamp")))
 }
 
 #[cfg(test)]

@@ -412,6 +412,8 @@ pub async fn hold(
                 "Not enough seats are left for that many tickets. Choose fewer, or another showtime."
                     .to_owned(),
             ),
+            // Started between the page and the click: the page says so.
+            Err(e) if e.reason() == Some(Reason::SalesEnded) => None,
             Err(e) => return Err(e.into()),
         }
     };
@@ -673,8 +675,9 @@ pub async fn pay(
 }
 
 struct OrderLine {
-    movie: String,
-    theatre: String,
+    movie: MovieCard,
+    theatre: TheatreCard,
+    room: String,
     when: String,
     tickets: i64,
     price: String,
@@ -690,6 +693,8 @@ struct OrderPage {
     payment: String,
     csrf: String,
     confirm_cancel: bool,
+    /// A showtime of the order has started: its tickets can no longer be refunded.
+    started: bool,
 }
 
 async fn order_page(
@@ -700,6 +705,7 @@ async fn order_page(
 ) -> Result<OrderPage, WebError> {
     let order = subject(state.cinema.orders().get_order(confirmation).await, "order")?;
     let mut lines = Vec::new();
+    let mut started = false;
     for line in &order.line_items {
         let details = state
             .cinema
@@ -708,10 +714,13 @@ async fn order_page(
             .await?;
         let theatre = details.theatre.unwrap_or_default();
         let showtime = details.showtime.unwrap_or_default();
+        let start = views::instant(showtime.start_time.as_ref());
+        started |= start <= chrono::Utc::now();
         lines.push(OrderLine {
-            movie: details.movie.map(|m| m.name).unwrap_or_default(),
-            theatre: theatre.name.clone(),
-            when: views::when(&theatre, views::instant(showtime.start_time.as_ref())),
+            movie: MovieCard::from(&details.movie.unwrap_or_default()),
+            theatre: TheatreCard::from(&theatre),
+            room: showtime.auditorium,
+            when: views::when(&theatre, start),
             tickets: line.quantity,
             price: views::dollars(line.price_cents),
         });
@@ -740,6 +749,7 @@ async fn order_page(
         payment,
         csrf,
         confirm_cancel,
+        started,
     })
 }
 
@@ -778,11 +788,18 @@ pub async fn cancel(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     csrf::verify(&jar, &form.csrf)?;
-    let order = subject(
-        state.cinema.orders().cancel_order(&confirmation).await,
-        "order",
-    )?;
-    Ok(Redirect::to(&format!("/orders/{}", order.confirmation)).into_response())
+    match state.cinema.orders().cancel_order(&confirmation).await {
+        // The showtime started after the page was shown: the page now says so.
+        Err(e) if e.reason() == Some(Reason::SalesEnded) => {
+            let (jar, token) = csrf::token(jar, state.secure_cookies);
+            let page = order_page(&state, &confirmation, token, false).await?;
+            Ok((axum::http::StatusCode::CONFLICT, jar, page).into_response())
+        }
+        answer => {
+            let order = subject(answer, "order")?;
+            Ok(Redirect::to(&format!("/orders/{}", order.confirmation)).into_response())
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

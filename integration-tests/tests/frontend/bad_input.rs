@@ -216,6 +216,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             price_cents: 500,
             provider_id: None,
             external_ref: None,
+            sales_end: None,
         };
         f(&mut r);
         let mut client = orders_client.clone();

@@ -541,3 +541,83 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
     );
     stack.stop().await.expect("stop");
 }
+
+/// Once a showtime starts its tickets are neither sold nor refunded: its pages say so,
+/// and a form from a page shown before the start is refused with the reason, changing
+/// nothing.
+#[tokio::test]
+async fn a_started_showtime_is_neither_sold_nor_cancelled() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    let placed = c
+        .orders()
+        .place_order(tickets(&show.product_id, 2))
+        .await
+        .expect("order");
+    let site = site(&stack).await;
+    let b = browser();
+
+    // Before the start: the order page says where to go, and offers to cancel.
+    let order_url = format!("{site}/orders/{}", placed.confirmation);
+    let response = b
+        .get(format!("{order_url}/cancel"))
+        .send()
+        .await
+        .expect("page");
+    let token = csrf(&response);
+    let cookie = format!("csrf={token}");
+    let html = response.text().await.expect("html");
+    assert!(html.contains("Yes, cancel my order"), "{html}");
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/theatres/{}">Kendall</a>, auditorium 2"#,
+            kendall.id
+        )) && html.contains("1 Main St, Somewhere, MA 02139")
+            && html.contains(&format!(r#"<a href="/movies/{}">Heat</a>"#, heat.id)),
+        "{html}"
+    );
+
+    stack.showtime_starts(&show).await;
+
+    let refused = b
+        .post(format!("{order_url}/cancel"))
+        .form(&[("csrf", token.as_str())])
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let html = refused.text().await.expect("html");
+    assert!(html.contains("can no longer be cancelled"), "{html}");
+    assert!(!html.contains("Yes, cancel my order"), "{html}");
+    let order = c
+        .orders()
+        .get_order(&placed.confirmation)
+        .await
+        .expect("order");
+    assert_eq!(
+        order.status(),
+        cinema_client::orders_pb::OrderStatus::Placed
+    );
+    let (_, html) = page(&b, &order_url, "").await;
+    assert!(
+        html.contains("can no longer be cancelled") && !html.contains("Cancel order"),
+        "{html}"
+    );
+
+    let late = b
+        .post(format!("{site}/showtimes/{}/hold", show.id))
+        .form(&[("csrf", token.as_str()), ("tickets", "2")])
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("hold");
+    assert_eq!(late.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = late.text().await.expect("html");
+    assert!(html.contains("This showtime has started."), "{html}");
+    assert_eq!(seats(c, &show.product_id).await, (38, 0), "nothing held");
+    stack.stop().await.expect("stop");
+}

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use cinema_proto::movies::v1 as pb;
+use cinema_service::domain::instant;
 use cinema_service::error::AtField;
 
 use crate::domain::{
@@ -15,31 +16,6 @@ pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: t.timestamp_subsec_nanos() as i32,
     }
-}
-
-/// A protobuf Timestamp, as protobuf defines it: nanos in 0..=999,999,999 (chrono would
-/// read more as a leap second, i.e. silently as the next second) and seconds within
-/// years 1..=9999.
-fn from_timestamp(
-    field: &str,
-    t: &prost_types::Timestamp,
-) -> Result<DateTime<Utc>, ValidationError> {
-    const MIN_SECONDS: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
-    const MAX_SECONDS: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
-    if !(0..=999_999_999).contains(&t.nanos) {
-        return Err(ValidationError::of(
-            format!("{field}.nanos"),
-            format!("{field}.nanos must be 0 to 999999999, got {}", t.nanos),
-        ));
-    }
-    if !(MIN_SECONDS..=MAX_SECONDS).contains(&t.seconds) {
-        return Err(ValidationError::of(
-            format!("{field}.seconds"),
-            format!("{field}.seconds is out of range, got {}", t.seconds),
-        ));
-    }
-    DateTime::from_timestamp(t.seconds, t.nanos as u32)
-        .ok_or_else(|| ValidationError::of(field, format!("{field} is not a valid timestamp")))
 }
 
 /// A ZIP code filter with its radius; `None` when no ZIP was sent.
@@ -154,7 +130,7 @@ pub fn new_showtime(
         &req.room,
         req.start_time
             .as_ref()
-            .map(|t| from_timestamp("start_time", t))
+            .map(|t| instant("start_time", t))
             .transpose()?,
         req.price_cents,
         &req.request_id,

@@ -8,9 +8,8 @@ async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
     let stack = spawn_stack().await;
     let movie = stack.movie("Heat", 170).await;
     let theatre = stack.theatre("Cambridge", "02139", None).await;
-    let showtime = stack
-        .showtime(&movie, &theatre, "2", hours_from_now(5))
-        .await;
+    let start = hours_from_now(5);
+    let showtime = stack.showtime(&movie, &theatre, "2", start).await;
     assert!(!showtime.product_id.is_empty());
     assert_eq!(
         stack.availability(&showtime.product_id).await,
@@ -18,8 +17,14 @@ async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
         "auditorium 2 has 40 seats"
     );
 
-    let (provider, external_ref, description): (String, String, String) = sqlx::query_as(
-        "SELECT p.name, pr.external_ref, pr.description FROM products pr JOIN providers p ON p.id = pr.provider_id
+    let (provider, external_ref, description, sales_end): (
+        String,
+        String,
+        String,
+        chrono::DateTime<chrono::Utc>,
+    ) = sqlx::query_as(
+        "SELECT p.name, pr.external_ref, pr.description, pr.sales_end
+         FROM products pr JOIN providers p ON p.id = pr.provider_id
          WHERE pr.id = $1",
     )
     .bind(showtime.product_id.parse::<i64>().expect("id"))
@@ -32,6 +37,11 @@ async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
         "the showtime id is the external reference"
     );
     assert!(description.contains("Heat"), "{description}");
+    assert_eq!(
+        sales_end.timestamp_micros(),
+        start.timestamp_micros(),
+        "tickets are sold, and refunded, until the showtime starts"
+    );
     stack.stop().await;
 }
 

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
 use super::{ValidationError, parse_id};
 
 /// A product's id: opaque to clients, a positive integer key inside the service.
@@ -119,6 +121,9 @@ pub struct NewProduct {
     /// The owner and its reference, which make AddProduct idempotent. An external
     /// reference cannot exist without a provider (the type makes that impossible).
     pub provider: Option<(ProviderId, Option<ExternalRef>)>,
+    /// When it stops being sold and its orders stop being cancellable; `None`: never.
+    /// To the microsecond, as Postgres keeps it, so that a retry compares equal.
+    pub sales_end: Option<DateTime<Utc>>,
 }
 
 /// A provider's unique name: 1..=100 characters of letters, digits, `-`, `_` and `.`.

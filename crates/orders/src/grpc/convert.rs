@@ -2,6 +2,7 @@
 //! side, the validated domain on the other.
 
 use cinema_proto::orders::v1 as pb;
+use cinema_service::domain::instant;
 use cinema_service::error::AtField;
 
 use crate::domain::{
@@ -34,6 +35,12 @@ pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, Validation
         quantity: Quantity::parse(req.quantity).at("quantity")?,
         price: Cents::parse("price_cents", req.price_cents).at("price_cents")?,
         provider,
+        sales_end: req
+            .sales_end
+            .as_ref()
+            .map(|t| instant("sales_end", t))
+            .transpose()?
+            .map(|t| chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)),
     })
 }
 

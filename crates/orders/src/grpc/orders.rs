@@ -81,7 +81,7 @@ impl OrdersService for OrdersApi {
                     reason: Reason::AlreadyExists,
                     message: format!(
                         "product {id} already has this provider_id and external_ref with a \
-                         different description, quantity or price"
+                         different description, quantity, price or sales end"
                     ),
                 }
                 .into());

@@ -72,18 +72,19 @@ pub enum HoldInsert {
     /// The hold exists, as written (with the sold-out rows it called for). `claimed`:
     /// the [`ClaimFor`] asked for is this request's now (if one was asked for).
     Held { id: i64, hold: Hold, claimed: bool },
-    /// Some product is unknown or has too few units available; nothing was taken and
-    /// the caller must roll back.
+    /// Some product is unknown, has too few units available or is no longer on sale;
+    /// nothing was taken and the caller must roll back.
     Short,
     /// Another request with the same key made its hold first; roll back and load it.
     Raced,
 }
 
 /// Moves each line's units from available to held and records the hold, priced now,
+/// until `expires_at` or the end of its products' sales, whichever comes first,
 /// with `claim`'s authorization claim for its total if given, and a sold-out outbox row
 /// (announced) for each product of a provider it takes to zero. The `WHERE
 /// quantity_remaining >= n` is the oversell guard; a line it skips makes the whole hold
-/// `Short`.
+/// `Short`, as does a product whose sales have ended.
 ///
 /// One statement: with a single line it is all or nothing by itself and needs no
 /// transaction. With several, lock them first ([`lock_in_order`]) in a transaction, and
@@ -108,14 +109,17 @@ pub async fn insert_hold(
                  quantity_held = p.quantity_held + t.quantity
              FROM hold_lines($1::bigint[], $2::bigint[], $3::int[]) AS t
              WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
+               AND (p.sales_end IS NULL OR p.sales_end > now())
              RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
-                       p.provider_id, p.external_ref
+                       p.provider_id, p.external_ref, p.sales_end
          ),
+         -- Held no longer than the products are on sale (least() skips NULLs).
          hold AS (
              INSERT INTO holds (public_id, request_id, request_fingerprint, expires_at)
-             SELECT $4::uuid, $5::text, $6::bytea, $7::timestamptz
+             SELECT $4::uuid, $5::text, $6::bytea,
+                    least($7::timestamptz, (SELECT min(sales_end) FROM taken))
              WHERE (SELECT count(*) FROM taken) = $8
-             RETURNING id
+             RETURNING id, expires_at
          ),
          items AS (
              INSERT INTO hold_items (hold_id, position, product_id, quantity, unit_price_cents)
@@ -156,6 +160,7 @@ pub async fn insert_hold(
          )
          SELECT taken.id AS "id!", taken.quantity AS "quantity!",
                 taken.external_ref AS "external_ref?", (SELECT id FROM hold) AS "hold_id?",
+                (SELECT expires_at FROM hold) AS "expires_at?",
                 taken.position AS "position!", taken.price_cents AS "unit_price_cents!",
                 EXISTS (SELECT 1 FROM claim) AS "claimed!",
                 (SELECT count(*) FROM announced) AS "announced!"
@@ -185,6 +190,10 @@ pub async fn insert_hold(
         return Ok(HoldInsert::Short);
     };
     let claimed = rows.first().is_some_and(|r| r.claimed);
+    let expires_at = rows
+        .first()
+        .and_then(|r| r.expires_at)
+        .unwrap_or(expires_at);
     // Built from what the statement wrote, not read back.
     let mut lines: Vec<PricedLine> = rows
         .iter()
@@ -209,23 +218,40 @@ pub async fn insert_hold(
     })
 }
 
-/// Each product's available units (`None`: no such product), for explaining a `Short`.
+/// What a product offers a hold now, for explaining a `Short`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSale {
+    NoSuchProduct,
+    Ended,
+    Available(i64),
+}
+
+/// Each product's [`OnSale`], in the order given.
 pub async fn available_units(
     conn: &mut PgConnection,
     ids: &[ProductId],
-) -> Result<Vec<(ProductId, Option<i64>)>, Error> {
+) -> Result<Vec<(ProductId, OnSale)>, Error> {
     let raw: Vec<i64> = ids.iter().map(|id| id.get()).collect();
     let rows = sqlx::query!(
-        r#"SELECT t.id AS "id!", p.quantity_remaining AS "available?"
-           FROM unnest($1::bigint[]) AS t(id)
-           LEFT JOIN products p ON p.id = t.id"#,
+        r#"SELECT t.id AS "id!", p.quantity_remaining AS "available?",
+                  p.sales_end <= now() AS "ended?"
+           FROM unnest($1::bigint[]) WITH ORDINALITY AS t(id, position)
+           LEFT JOIN products p ON p.id = t.id
+           ORDER BY t.position"#,
         &raw,
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (ProductId::from_db(r.id), r.available))
+        .map(|r| {
+            let on_sale = match (r.available, r.ended) {
+                (None, _) => OnSale::NoSuchProduct,
+                (Some(_), Some(true)) => OnSale::Ended,
+                (Some(left), _) => OnSale::Available(left),
+            };
+            (ProductId::from_db(r.id), on_sale)
+        })
         .collect())
 }
 

@@ -38,6 +38,8 @@ pub struct LockedProduct {
     pub id: ProductId,
     pub price_cents: i64,
     pub remaining: i64,
+    /// The product is no longer sold, nor its orders cancelled.
+    pub sales_ended: bool,
 }
 
 /// Locks the products' rows in ascending id order. Every checkout locks in this one
@@ -48,8 +50,9 @@ pub async fn lock_products(
 ) -> Result<Vec<LockedProduct>, Error> {
     let ids: Vec<i64> = sorted_ids.iter().map(|id| id.get()).collect();
     let rows = sqlx::query!(
-        "SELECT id, price_cents, quantity_remaining FROM products
-         WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        r#"SELECT id, price_cents, quantity_remaining,
+                  coalesce(sales_end <= now(), false) AS "sales_ended!"
+           FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE"#,
         &ids,
     )
     .fetch_all(conn)
@@ -60,6 +63,7 @@ pub async fn lock_products(
             id: ProductId::from_db(r.id),
             price_cents: r.price_cents,
             remaining: r.quantity_remaining,
+            sales_ended: r.sales_ended,
         })
         .collect())
 }

@@ -42,8 +42,9 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     };
     let inserted: Option<i64> = sqlx::query_scalar!(
         "INSERT INTO products
-             (description, price_cents, quantity_total, quantity_remaining, provider_id, external_ref)
-         VALUES ($1::text, $2::bigint, $3::bigint, $3, $4, $5::text)
+             (description, price_cents, quantity_total, quantity_remaining, provider_id,
+              external_ref, sales_end)
+         VALUES ($1::text, $2::bigint, $3::bigint, $3, $4, $5::text, $6)
          ON CONFLICT ON CONSTRAINT products_provider_external_ref_key DO NOTHING
          RETURNING id",
         product.description.as_str(),
@@ -51,6 +52,7 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
         product.quantity.get(),
         provider_id,
         external_ref,
+        product.sales_end,
     )
     .fetch_optional(pool)
     .await
@@ -73,7 +75,7 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     // The pair exists: a provider retrying after a timeout gets its product back, and a
     // different product under the same reference is refused.
     let existing = sqlx::query!(
-        "SELECT id, description, price_cents, quantity_total FROM products
+        "SELECT id, description, price_cents, quantity_total, sales_end FROM products
          WHERE provider_id = $1 AND external_ref = $2",
         provider_id,
         external_ref,
@@ -82,7 +84,8 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     .await?;
     let same = existing.description == product.description.as_str()
         && existing.price_cents == product.price.get()
-        && existing.quantity_total == product.quantity.get();
+        && existing.quantity_total == product.quantity.get()
+        && existing.sales_end == product.sales_end;
     let id = ProductId::from_db(existing.id);
     Ok(if same {
         AddedProduct::Added(id)

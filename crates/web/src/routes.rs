@@ -26,6 +26,9 @@ pub struct AppState {
 const ZIP_COOKIE: &str = "zip";
 /// At most this many seats left, a showtime's page says how many.
 const FEW_SEATS: i64 = 20;
+/// How long the orders service holds seats by default (the site asks for no other
+/// time): what the showtime page promises.
+const HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// The page's subject (a movie, a theatre, an order...): a service's NOT_FOUND, or an
 /// id that cannot be one, is this page's 404.
@@ -297,6 +300,8 @@ struct ShowtimePage {
     unavailable: Option<String>,
     /// "Only 4 seats left.", when few are.
     scarcity: Option<String>,
+    /// The showtime starts before a hold would expire, and the hold ends with it.
+    starts_within_hold: bool,
     csrf: String,
     error: Option<String>,
 }
@@ -365,6 +370,7 @@ async fn showtime_page(
         choices: (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect(),
         unavailable,
         scarcity,
+        starts_within_hold: start - chrono::Utc::now() < HOLD,
         csrf,
         error,
     })

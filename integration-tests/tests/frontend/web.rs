@@ -560,6 +560,33 @@ async fn a_started_showtime_is_neither_sold_nor_cancelled() {
     let site = site(&stack).await;
     let b = browser();
 
+    // A showtime about to start holds seats only until then, and its page says so.
+    let soon = c
+        .admin()
+        .create_showtime(cinema_client::movies_pb::CreateShowtimeRequest {
+            movie_id: heat.id.clone(),
+            theatre_id: kendall.id.clone(),
+            room: "1".into(),
+            start_time: Some(prost_types::Timestamp {
+                seconds: chrono::Utc::now().timestamp() + 300,
+                nanos: 0,
+            }),
+            price_cents: 1250,
+            request_id: String::new(),
+        })
+        .await
+        .expect("a showtime in five minutes");
+    let (_, html) = page(&b, &format!("{site}/showtimes/{}", soon.id), "").await;
+    assert!(html.contains("until the showtime starts"), "{html}");
+    let (_, html) = page(&b, &format!("{site}/showtimes/{}", show.id), "").await;
+    assert!(html.contains("held for 10 minutes"), "{html}");
+    let hold = someone_holds(c, &soon.product_id, 1).await;
+    let expires = hold.expires_at.expect("expiry").seconds;
+    assert!(
+        expires <= chrono::Utc::now().timestamp() + 300,
+        "no hold outlasts the sales"
+    );
+
     // Before the start: the order page says where to go, and offers to cancel.
     let order_url = format!("{site}/orders/{}", placed.confirmation);
     let response = b

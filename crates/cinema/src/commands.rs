@@ -430,7 +430,8 @@ struct Seats {
 }
 
 /// Looks up each line's showtime. A line whose showtime cannot be read (the movies
-/// service down, say) is shown by its product alone: the order is still the order.
+/// service down, say) is shown by its product and description: the order is still
+/// the order.
 async fn seats_of(cinema: &Cinema, order: &orders::Order) -> Vec<Option<Seats>> {
     let mut seats = Vec::with_capacity(order.line_items.len());
     for line in &order.line_items {
@@ -460,7 +461,8 @@ fn order_json(order: &orders::Order) -> Value {
         "status": match order.status() { orders::OrderStatus::Cancelled => "cancelled", _ => "placed" },
         "total_cents": order.total_cents,
         "line_items": order.line_items.iter().map(|l| json!({
-            "product_id": l.product_id, "showtime_id": l.external_ref, "quantity": l.quantity,
+            "product_id": l.product_id, "showtime_id": l.external_ref, "description": l.description,
+            "quantity": l.quantity,
             "unit_price_cents": l.unit_price_cents
         })).collect::<Vec<_>>(),
     })
@@ -488,9 +490,10 @@ fn order_table(order: &orders::Order, seats: &[Option<Seats>]) -> String {
                 s.theatre.clone(),
                 s.when.clone(),
             ),
+            // The product's own description still says what it is.
             None => (
                 format!("product {}", l.product_id),
-                String::new(),
+                l.description.clone(),
                 String::new(),
                 String::new(),
             ),

@@ -68,13 +68,17 @@ impl Scheduler {
                     format!("movie {} does not exist", new.movie_id),
                 )
             })?;
-        if !store::theatre_exists(&self.pool, new.theatre_id).await? {
+        let Some(theatre) = store::theatres_by_ids(&self.pool, &[new.theatre_id], None)
+            .await?
+            .into_iter()
+            .next()
+        else {
             return Err(Error::not_found(
                 "theatre",
                 new.theatre_id,
                 format!("theatre {} does not exist", new.theatre_id),
             ));
-        }
+        };
         let seats = store::auditorium_seats(&self.pool, new.theatre_id, &new.room)
             .await?
             .ok_or_else(|| {
@@ -114,11 +118,15 @@ impl Scheduler {
 
         let id = store::reserve_showtime_id(&self.pool, &new.request_id).await?;
         tracing::Span::current().record("showtime_id", tracing::field::display(id));
+        // What the orders service shows and texts for the tickets: in the moviegoer's
+        // words, on the theatre's clock.
         let description = format!(
-            "{movie_name} at theatre {}, auditorium {}, {}",
-            new.theatre_id,
+            "{movie_name} at {}, auditorium {}, {}",
+            theatre.name,
             new.room,
-            new.start_time.format("%Y-%m-%d %H:%M UTC")
+            new.start_time
+                .with_timezone(&theatre.time_zone.tz())
+                .format("%a %b %-d %-I:%M %p %Z")
         );
         let product_id = self
             .orders

@@ -19,16 +19,25 @@ fn fit(text: String) -> String {
     }
 }
 
-/// "Cinema: order ABCDEFGHJK confirmed. 4 tickets, total $40.00. Show this code at the box office."
+/// "Cinema: order ABCDEFGHJK, 2 tickets, $25.00: Heat at Kendall Square Cinema,
+/// auditorium 2, Sun Dec 6 7:30 PM EST. Show it at the box office."
+///
+/// The code and the count come first, so that a long movie name cut at the limit
+/// loses the least. An order of several products says how many tickets only.
 /// Written before the order is: it is queued by the statement that places it.
 pub fn order_confirmed(confirmation: &Confirmation, paid: &Hold) -> String {
     let tickets: i64 = paid.lines.iter().map(|l| l.quantity).sum();
     let noun = if tickets == 1 { "ticket" } else { "tickets" };
-    fit(format!(
-        "Cinema: order {} confirmed. {tickets} {noun}, total {}. Show this code at the box office.",
-        confirmation,
-        dollars(paid.total_cents())
-    ))
+    let total = dollars(paid.total_cents());
+    fit(match paid.lines.as_slice() {
+        [line] => format!(
+            "Cinema: order {confirmation}, {tickets} {noun}, {total}: {}. Show it at the box office.",
+            line.description
+        ),
+        _ => format!(
+            "Cinema: order {confirmation} confirmed. {tickets} {noun}, total {total}. Show this code at the box office."
+        ),
+    })
 }
 
 /// "Cinema: your payment of $40.00 was declined (...). No tickets were bought."
@@ -50,5 +59,44 @@ mod tests {
         let long = checkout_declined(100, &"very long reason ".repeat(20));
         assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS);
         assert!(checkout_declined(4000, "the card was declined").contains("$40.00"));
+    }
+
+    fn hold(descriptions: &[&str]) -> Hold {
+        Hold {
+            id: crate::domain::HoldId::new(),
+            status: crate::domain::HoldStatus::Active,
+            expires_at: chrono::Utc::now(),
+            lines: descriptions
+                .iter()
+                .enumerate()
+                .map(|(i, d)| crate::domain::PricedLine {
+                    position: i as u32 + 1,
+                    product_id: crate::domain::ProductId::from_db(i as i64 + 1),
+                    quantity: 2,
+                    unit_price_cents: 1250,
+                    external_ref: None,
+                    description: (*d).to_owned(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_confirmation_says_what_was_bought_and_keeps_the_code_when_cut() {
+        let code = Confirmation::from_db("ABCDEFGHJK".into());
+        let one = order_confirmed(
+            &code,
+            &hold(&["Heat at Kendall Square Cinema, auditorium 2, Sun Dec 6 7:30 PM EST"]),
+        );
+        assert_eq!(
+            one,
+            "Cinema: order ABCDEFGHJK, 2 tickets, $25.00: Heat at Kendall Square Cinema, \
+             auditorium 2, Sun Dec 6 7:30 PM EST. Show it at the box office."
+        );
+        let long = order_confirmed(&code, &hold(&[&"A very long title ".repeat(20)]));
+        assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(long.starts_with("Cinema: order ABCDEFGHJK, 2 tickets, $25.00: A very"));
+        let two = order_confirmed(&code, &hold(&["Heat", "Alien"]));
+        assert!(two.contains("4 tickets, total $50.00"), "{two}");
     }
 }

@@ -225,12 +225,3 @@ pub async fn auditorium_seats(
     .await?;
     Ok(seats.map(|s| s as u32))
 }
-
-pub async fn theatre_exists(pool: &PgPool, theatre: TheatreId) -> Result<bool, Error> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM theatres WHERE id = $1) AS "exists!""#,
-        theatre.get(),
-    )
-    .fetch_one(pool)
-    .await?)
-}

@@ -212,6 +212,9 @@ pub struct PricedLine {
     /// The provider's reference for the product (a showtime id), so a front-end can
     /// say what was bought.
     pub external_ref: Option<String>,
+    /// What the product is, in its provider's words ("Heat at Kendall Square Cinema,
+    /// auditorium 2, Sun Dec 6 7:30 PM EST").
+    pub description: String,
 }
 
 impl PricedLine {

@@ -186,6 +186,7 @@ fn line_item(line: &PricedLine) -> pb::LineItem {
         unit_price_cents: line.unit_price_cents,
         price_cents: line.price_cents(),
         external_ref: line.external_ref.clone().unwrap_or_default(),
+        description: line.description.clone(),
     }
 }
 

@@ -111,7 +111,7 @@ pub async fn insert_hold(
              WHERE p.id = t.id AND p.quantity_remaining >= t.quantity
                AND (p.sales_end IS NULL OR p.sales_end > now())
              RETURNING p.id, p.quantity_remaining, t.quantity, t.position, p.price_cents,
-                       p.provider_id, p.external_ref, p.sales_end
+                       p.provider_id, p.external_ref, p.sales_end, p.description
          ),
          -- Held no longer than the products are on sale (least() skips NULLs).
          hold AS (
@@ -159,7 +159,8 @@ pub async fn insert_hold(
              SELECT pg_notify($13::text, '') FROM (SELECT 1 FROM sold_out LIMIT 1) AS any_row
          )
          SELECT taken.id AS "id!", taken.quantity AS "quantity!",
-                taken.external_ref AS "external_ref?", (SELECT id FROM hold) AS "hold_id?",
+                taken.external_ref AS "external_ref?", taken.description AS "description!",
+                (SELECT id FROM hold) AS "hold_id?",
                 (SELECT expires_at FROM hold) AS "expires_at?",
                 taken.position AS "position!", taken.price_cents AS "unit_price_cents!",
                 EXISTS (SELECT 1 FROM claim) AS "claimed!",
@@ -203,6 +204,7 @@ pub async fn insert_hold(
             quantity: r.quantity,
             unit_price_cents: r.unit_price_cents,
             external_ref: r.external_ref.clone(),
+            description: r.description.clone(),
         })
         .collect();
     lines.sort_by_key(|l| l.position);
@@ -273,7 +275,8 @@ pub async fn load_hold(
     };
     let rows = sqlx::query!(
         "SELECT h.id, h.public_id, h.status, h.expires_at,
-                i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref
+                i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref,
+                p.description
          FROM holds h JOIN hold_items i ON i.hold_id = h.id
          JOIN products p ON p.id = i.product_id
          WHERE h.id = $1 OR h.public_id = $2
@@ -303,6 +306,7 @@ pub async fn load_hold(
                     quantity: r.quantity,
                     unit_price_cents: r.unit_price_cents,
                     external_ref: r.external_ref,
+                    description: r.description,
                 })
                 .collect(),
         },

@@ -283,7 +283,8 @@ pub async fn load_order(
     let Some(row) = row else { return Ok(None) };
 
     let lines = sqlx::query!(
-        "SELECT i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref
+        "SELECT i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref,
+                p.description
          FROM hold_items i JOIN products p ON p.id = i.product_id
          WHERE i.hold_id = $1 ORDER BY i.position",
         row.hold_id,
@@ -318,6 +319,7 @@ pub async fn load_order(
                 quantity: l.quantity,
                 unit_price_cents: l.unit_price_cents,
                 external_ref: l.external_ref,
+                description: l.description,
             })
             .collect(),
         payment,

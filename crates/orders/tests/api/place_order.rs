@@ -39,6 +39,10 @@ async fn the_chapters_order_of_one_product_four_times_costs_four_times_its_price
         ),
         (1, product.as_str(), 4, 1000, 4000)
     );
+    assert_eq!(
+        line.description, "My test product",
+        "what was bought, in words"
+    );
     assert_eq!(app.availability(&product).await, 46);
 
     let stored = app

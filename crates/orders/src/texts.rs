@@ -23,21 +23,30 @@ fn fit(text: String) -> String {
 /// auditorium 2, Sun Dec 6 7:30 PM EST. Show it at the box office."
 ///
 /// The code and the count come first, so that a long movie name cut at the limit
-/// loses the least. An order of several products says how many tickets only.
+/// loses the least; the advice is left out when it does not fit. An order of several products says how many tickets only.
 /// Written before the order is: it is queued by the statement that places it.
 pub fn order_confirmed(confirmation: &Confirmation, paid: &Hold) -> String {
     let tickets: i64 = paid.lines.iter().map(|l| l.quantity).sum();
     let noun = if tickets == 1 { "ticket" } else { "tickets" };
     let total = dollars(paid.total_cents());
-    fit(match paid.lines.as_slice() {
-        [line] => format!(
-            "Cinema: order {confirmation}, {tickets} {noun}, {total}: {}. Show it at the box office.",
-            line.description
-        ),
-        _ => format!(
+    match paid.lines.as_slice() {
+        [line] => {
+            // What was bought matters more than the advice: the advice goes first.
+            let bought = format!(
+                "Cinema: order {confirmation}, {tickets} {noun}, {total}: {}.",
+                line.description
+            );
+            let advised = format!("{bought} Show it at the box office.");
+            fit(if advised.chars().count() <= MAX_MESSAGE_CHARS {
+                advised
+            } else {
+                bought
+            })
+        }
+        _ => fit(format!(
             "Cinema: order {confirmation} confirmed. {tickets} {noun}, total {total}. Show this code at the box office."
-        ),
-    })
+        )),
+    }
 }
 
 /// "Cinema: your payment of $40.00 was declined (...). No tickets were bought."
@@ -92,6 +101,16 @@ mod tests {
             one,
             "Cinema: order ABCDEFGHJK, 2 tickets, $25.00: Heat at Kendall Square Cinema, \
              auditorium 2, Sun Dec 6 7:30 PM EST. Show it at the box office."
+        );
+        let longer = order_confirmed(
+            &code,
+            &hold(&["Nosferatu at Kendall Square Cinema, auditorium 2, Sun Dec 6 4:30 PM EST"]),
+        );
+        assert_eq!(
+            longer,
+            "Cinema: order ABCDEFGHJK, 2 tickets, $25.00: Nosferatu at Kendall Square Cinema, \
+             auditorium 2, Sun Dec 6 4:30 PM EST.",
+            "the advice is left out whole rather than cut"
         );
         let long = order_confirmed(&code, &hold(&[&"A very long title ".repeat(20)]));
         assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS);

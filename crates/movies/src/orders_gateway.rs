@@ -101,10 +101,7 @@ impl OrdersGateway {
                 price_cents,
                 provider_id: Some(provider_id),
                 external_ref: Some(external_ref),
-                sales_end: Some(prost_types::Timestamp {
-                    seconds: sales_end.timestamp(),
-                    nanos: sales_end.timestamp_subsec_nanos() as i32,
-                }),
+                sales_end: Some(cinema_service::domain::timestamp(sales_end)),
             }))
             .await
             .map_err(|s| orders_error("AddProduct", s))?;

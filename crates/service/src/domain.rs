@@ -146,6 +146,14 @@ impl Phone {
     }
 }
 
+/// An instant as a protobuf Timestamp.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
 /// A protobuf Timestamp, as protobuf defines it: nanos in 0..=999,999,999 (chrono would
 /// read more as a leap second, i.e. silently as the next second) and seconds within
 /// years 1..=9999.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use cinema_proto::movies::v1 as pb;
-use cinema_service::domain::instant;
+use cinema_service::domain::{instant, timestamp};
 use cinema_service::error::AtField;
 
 use crate::domain::{
@@ -10,13 +10,6 @@ use crate::domain::{
     NewShowtime, NewTheatre, PageSize, Radius, Rating, RequestId, Showtime, ShowtimeFilter,
     Theatre, TheatreId, TimeZone, ValidationError, ZipCode, parse_ids,
 };
-
-pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
 
 /// A ZIP code filter with its radius; `None` when no ZIP was sent.
 pub fn near(

@@ -5,9 +5,9 @@ use cinema_proto::orders::v1::orders_admin_service_server::OrdersAdminService;
 use cinema_service::BearerAuth;
 use tonic::{Request, Response, Status};
 
-use super::convert::timestamp;
 use crate::error::{Error, Reason};
 use crate::store::outbox::{self, Kind, ListFilter, OutboxEntry, RedriveRefused};
+use cinema_service::domain::timestamp;
 
 const DEFAULT_PAGE_SIZE: i64 = 50;
 const MAX_PAGE_SIZE: i32 = 500;

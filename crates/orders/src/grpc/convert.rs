@@ -2,7 +2,7 @@
 //! side, the validated domain on the other.
 
 use cinema_proto::orders::v1 as pb;
-use cinema_service::domain::instant;
+use cinema_service::domain::{instant, timestamp};
 use cinema_service::error::AtField;
 
 use crate::domain::{
@@ -169,13 +169,6 @@ fn payment_method(
             PaymentMethod::Promotion(PromoCode::parse(&promo.code).at("payment.promotion.code")?)
         }
     })
-}
-
-pub(super) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
 }
 
 fn line_item(line: &PricedLine) -> pb::LineItem {

@@ -82,15 +82,25 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     )
     .fetch_one(pool)
     .await?;
+    let id = ProductId::from_db(existing.id);
     let same = existing.description == product.description.as_str()
         && existing.price_cents == product.price.get()
-        && existing.quantity_total == product.quantity.get()
-        && existing.sales_end == product.sales_end;
-    let id = ProductId::from_db(existing.id);
-    Ok(if same {
-        AddedProduct::Added(id)
-    } else {
-        AddedProduct::Conflict(id)
+        && existing.quantity_total == product.quantity.get();
+    Ok(match (existing.sales_end, product.sales_end) {
+        (stored, asked) if same && stored == asked => AddedProduct::Added(id),
+        // Registered before products had a sales end (a provider retrying across the
+        // upgrade): the retry supplies it.
+        (None, Some(end)) if same => {
+            sqlx::query!(
+                "UPDATE products SET sales_end = $2 WHERE id = $1 AND sales_end IS NULL",
+                existing.id,
+                end,
+            )
+            .execute(pool)
+            .await?;
+            AddedProduct::Added(id)
+        }
+        _ => AddedProduct::Conflict(id),
     })
 }
 

@@ -174,6 +174,26 @@ async fn the_sales_end_is_part_of_what_add_product_keeps_idempotent() {
     let details = expect_details(moved, Code::AlreadyExists);
     assert_eq!(details.reason, Some(Reason::AlreadyExists));
 
+    // A product registered without one (before products had a sales end) gets it from
+    // a provider's retry, and keeps it.
+    let mut unended = showtime(start);
+    unended.external_ref = Some("showtime-8".into());
+    unended.sales_end = None;
+    let old = add(unended.clone()).await.expect("added").into_inner();
+    let past = Utc::now() - Duration::minutes(1);
+    let mut retried = unended.clone();
+    retried.sales_end = Some(timestamp(past));
+    let again = add(retried).await.expect("the retry").into_inner();
+    assert_eq!(again.product_id, old.product_id);
+    let details = expect_details(hold(&app, &old.product_id).await, Code::FailedPrecondition);
+    assert_eq!(
+        details.reason,
+        Some(Reason::SalesEnded),
+        "the end now applies"
+    );
+    let dropped = add(unended).await;
+    expect_details(dropped, Code::AlreadyExists);
+
     let mut bad = showtime(start);
     bad.sales_end = Some(prost_types::Timestamp {
         seconds: 0,

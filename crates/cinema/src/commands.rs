@@ -98,21 +98,13 @@ pub async fn movies(args: &ClientArgs, zip: Option<&str>) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn address(theatre: &movies::Theatre) -> String {
-    theatre
-        .address
-        .as_ref()
-        .map(|a| format!("{}, {}, {} {}", a.line_1, a.city, a.state, a.zip_code))
-        .unwrap_or_default()
-}
-
 pub async fn theatres(args: &ClientArgs, zip: &str) -> anyhow::Result<()> {
     let list = connect(args)?.theatres_near(zip).await?;
     let json = list
         .iter()
         .map(|t| {
             json!({
-                "id": t.id, "name": t.name, "address": address(t), "phone": t.phone,
+                "id": t.id, "name": t.name, "address": facade::address(t), "phone": t.phone,
                 "distance_miles": t.distance_miles, "time_zone": t.time_zone,
             })
         })
@@ -130,7 +122,7 @@ pub async fn theatres(args: &ClientArgs, zip: &str) -> anyhow::Result<()> {
                     .distance_miles
                     .map(|d| format!("{d:.1}"))
                     .unwrap_or_default(),
-                address(theatre),
+                facade::address(theatre),
                 theatre.phone.clone(),
             ]);
         }
@@ -217,7 +209,12 @@ fn by_movie(
         .map(|g| json!({ "movie": movie_json(&g.movie), "showtimes": g.showtimes.iter().map(showtime_json).collect::<Vec<_>>() }))
         .collect();
     emit(args, Value::Array(json), || {
-        let heading = format!("{}, {}  {}", theatre.name, address(theatre), theatre.phone);
+        let heading = format!(
+            "{}, {}  {}",
+            theatre.name,
+            facade::address(theatre),
+            theatre.phone
+        );
         if groups.is_empty() {
             return format!("{heading}\nNo showtimes in the next two weeks.");
         }

@@ -36,6 +36,14 @@ fn json(stack: &Stack, sms: &Simulator, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
+/// Asserts that a command failed, saying `why` on standard error.
+#[track_caller]
+fn refused(output: &Output, why: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains(why), "{stderr}");
+}
+
 async fn catalogue(stack: &Stack) -> movies::Showtime {
     let admin = stack.cinema.admin();
     let movie = admin
@@ -137,10 +145,10 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         String::from_utf8_lossy(&far.stdout).trim(),
         "No theatres within 15 miles of 94103."
     );
-    let unknown = run(&stack, &sms, &["theatres", "--zip", "99999"]);
-    let stderr = String::from_utf8_lossy(&unknown.stderr);
-    assert!(!unknown.status.success(), "{stderr}");
-    assert!(stderr.contains("ZIP code 99999 is not known"), "{stderr}");
+    refused(
+        &run(&stack, &sms, &["theatres", "--zip", "99999"]),
+        "ZIP code 99999 is not known",
+    );
 
     // A theatre's listing says which theatre it is; one that does not exist is an
     // error, not an empty table.
@@ -155,18 +163,18 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         text.starts_with("Kendall Square Cinema, ") && text.contains("Casablanca"),
         "{text}"
     );
-    let unknown = run(&stack, &sms, &["showtimes", "--theatre", "999999"]);
-    let stderr = String::from_utf8_lossy(&unknown.stderr);
-    assert!(!unknown.status.success(), "{stderr}");
-    assert!(stderr.contains("theatre 999999 does not exist"), "{stderr}");
-    let unknown = run(
-        &stack,
-        &sms,
-        &["showtimes", "--zip", "02139", "--movie", "999999"],
+    refused(
+        &run(&stack, &sms, &["showtimes", "--theatre", "999999"]),
+        "theatre 999999 does not exist",
     );
-    let stderr = String::from_utf8_lossy(&unknown.stderr);
-    assert!(!unknown.status.success(), "{stderr}");
-    assert!(stderr.contains("movie 999999 does not exist"), "{stderr}");
+    refused(
+        &run(
+            &stack,
+            &sms,
+            &["showtimes", "--zip", "02139", "--movie", "999999"],
+        ),
+        "movie 999999 does not exist",
+    );
 
     // A reader that stops early (`cinema showtimes | head`): here the pipe is closed
     // before anything is written, so the first write fails for certain.
@@ -269,13 +277,7 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     for tickets in ["10", "10", "10", "10", "7"] {
         assert!(buy(tickets).status.success());
     }
-    let short = buy("10");
-    let stderr = String::from_utf8_lossy(&short.stderr);
-    assert!(!short.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("only 3 seats are left for this showtime"),
-        "{stderr}"
-    );
+    refused(&buy("10"), "only 3 seats are left for this showtime");
     // The last three held by someone else: sold out for now, and they may come back.
     let held = someone_holds(&stack.cinema, &showtime.product_id, 3).await;
     let stderr = String::from_utf8_lossy(&buy("1").stderr).into_owned();
@@ -299,19 +301,15 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
 
     // Once the showtime starts, its tickets are neither sold nor refunded.
     stack.showtime_starts(&showtime).await;
-    let stderr = String::from_utf8_lossy(&buy("1").stderr).into_owned();
-    assert!(stderr.contains("this showtime has started"), "{stderr}");
+    refused(&buy("1"), "this showtime has started");
     let stdout = String::from_utf8_lossy(&last.stdout);
     let code = stdout
         .strip_prefix("Confirmation ")
         .and_then(|rest| rest.split(':').next())
         .unwrap_or_else(|| panic!("a confirmation: {stdout}"));
-    let late = run(&stack, &sms, &["cancel", code]);
-    let stderr = String::from_utf8_lossy(&late.stderr);
-    assert!(!late.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(&format!("order {code} can no longer be cancelled")),
-        "{stderr}"
+    refused(
+        &run(&stack, &sms, &["cancel", code]),
+        &format!("order {code} can no longer be cancelled"),
     );
 
     stack.stop().await.expect("stops");

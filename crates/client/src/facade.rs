@@ -42,6 +42,16 @@ pub fn local_time(theatre: &pb::Theatre, instant: DateTime<Utc>) -> DateTime<Tz>
     instant.with_timezone(&zone)
 }
 
+/// A theatre's address on one line, as front-ends print it: "1 Kendall Sq, Cambridge,
+/// MA 02139" (empty when the answer had none).
+pub fn address(theatre: &pb::Theatre) -> String {
+    theatre
+        .address
+        .as_ref()
+        .map(|a| format!("{}, {}, {} {}", a.line_1, a.city, a.state, a.zip_code))
+        .unwrap_or_default()
+}
+
 /// A theatre and its showtimes, by start time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TheatreShowtimes {

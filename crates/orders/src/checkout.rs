@@ -877,7 +877,7 @@ async fn load_hold(conn: &mut PgConnection, key: HoldKey) -> Result<(i64, Hold),
 /// be made.
 async fn why_short(conn: &mut PgConnection, draft: &HoldDraft) -> Result<Error, Error> {
     let ids: Vec<_> = draft.lines.iter().map(|l| l.product_id).collect();
-    let on_sale = store::available_units(conn, &ids).await?;
+    let on_sale = store::on_sale(conn, &ids).await?;
     let missing: Vec<String> = on_sale
         .iter()
         .filter(|(_, s)| *s == OnSale::NoSuchProduct)

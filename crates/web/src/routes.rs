@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use cinema_client::facade;
 use cinema_client::orders_pb as orders;
 use cinema_client::{Cinema, ClientError, MAX_TICKETS_PER_PURCHASE, NewOrder, Reason};
 use serde::Deserialize;
@@ -269,7 +270,7 @@ pub async fn theatre(
     let movies = movies?;
     let page = TheatrePage {
         name: theatre.name.clone(),
-        address: views::address(&theatre),
+        address: facade::address(&theatre),
         phone: views::phone(&theatre.phone),
         phone_link: theatre.phone.clone(),
         movies: movies
@@ -302,6 +303,7 @@ struct ShowtimePage {
     scarcity: Option<String>,
     /// The showtime starts before a hold would expire, and the hold ends with it.
     starts_within_hold: bool,
+    hold_minutes: i64,
     csrf: String,
     error: Option<String>,
 }
@@ -363,7 +365,7 @@ async fn showtime_page(
         movie: MovieCard::from(&movie),
         theatre_id: theatre.id.clone(),
         theatre: theatre.name.clone(),
-        address: views::address(&theatre),
+        address: facade::address(&theatre),
         when: views::when(&theatre, start),
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),
@@ -371,6 +373,7 @@ async fn showtime_page(
         unavailable,
         scarcity,
         starts_within_hold: start - chrono::Utc::now() < HOLD,
+        hold_minutes: HOLD.num_minutes(),
         csrf,
         error,
     })

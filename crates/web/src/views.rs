@@ -66,7 +66,7 @@ impl From<&movies::Theatre> for TheatreCard {
         Self {
             id: t.id.clone(),
             name: t.name.clone(),
-            address: address(t),
+            address: facade::address(t),
             distance: t.distance_miles.map(|d| format!("{d:.1} mi")),
         }
     }
@@ -134,14 +134,6 @@ pub fn when(theatre: &movies::Theatre, instant: DateTime<Utc>) -> String {
     facade::local_time(theatre, instant)
         .format("%A, %B %-d at %-I:%M %p %Z")
         .to_string()
-}
-
-pub fn address(theatre: &movies::Theatre) -> String {
-    theatre
-        .address
-        .as_ref()
-        .map(|a| format!("{}, {}, {} {}", a.line_1, a.city, a.state, a.zip_code))
-        .unwrap_or_default()
 }
 
 /// `+16175550101` as `(617) 555-0101`; other numbers as they are.

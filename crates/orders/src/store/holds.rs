@@ -229,7 +229,7 @@ pub enum OnSale {
 }
 
 /// Each product's [`OnSale`], in the order given.
-pub async fn available_units(
+pub async fn on_sale(
     conn: &mut PgConnection,
     ids: &[ProductId],
 ) -> Result<Vec<(ProductId, OnSale)>, Error> {

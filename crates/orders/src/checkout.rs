@@ -551,6 +551,12 @@ impl Checkout {
                     return Ok(order);
                 }
                 self.void(rid, Some(&authorization.code)).await?;
+                // Another request paid for it meanwhile (a second click on "Pay"):
+                // say so, rather than send the customer to hold seats they own.
+                let (_, now) = self.load_hold(HoldKey::Internal(internal)).await?;
+                if now.status == HoldStatus::Confirmed {
+                    return Err(already_paid(&now));
+                }
                 Err(Error::refused(
                     Reason::HoldExpired,
                     format!(
@@ -818,15 +824,25 @@ async fn all_or_nothing<T>(
     Ok(outcome)
 }
 
+/// HOLD_CONFIRMED, naming the order, for a payment of a hold that another request
+/// has paid for.
+fn already_paid(hold: &Hold) -> Error {
+    Error::refused(
+        Reason::HoldConfirmed,
+        format!(
+            "hold {} is already paid for: order {}; nothing more was charged",
+            hold.id,
+            hold.order.as_ref().map_or("?", Confirmation::as_str)
+        ),
+    )
+}
+
 fn usable(hold: &Hold) -> Result<(), Error> {
     if hold.is_usable(Utc::now()) {
         return Ok(());
     }
     Err(match hold.status {
-        HoldStatus::Confirmed => Error::refused(
-            Reason::HoldConfirmed,
-            format!("hold {} is already paid for", hold.id),
-        ),
+        HoldStatus::Confirmed => already_paid(hold),
         HoldStatus::Released => Error::refused(
             Reason::HoldExpired,
             format!("hold {} was released: hold the seats again", hold.id),

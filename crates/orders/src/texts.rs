@@ -74,6 +74,7 @@ mod tests {
         Hold {
             id: crate::domain::HoldId::new(),
             status: crate::domain::HoldStatus::Active,
+            order: None,
             expires_at: chrono::Utc::now(),
             lines: descriptions
                 .iter()

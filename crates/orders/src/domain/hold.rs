@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use super::{Fingerprint, OrderLines, PricedLine, RequestId, ValidationError};
+use super::{Confirmation, Fingerprint, OrderLines, PricedLine, RequestId, ValidationError};
 
 /// A hold's public id: a UUID, unguessable, since whoever knows it can pay for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,6 +154,10 @@ impl HoldStatus {
 pub struct Hold {
     pub id: HoldId,
     pub status: HoldStatus,
+    /// The order the hold became: `Some` exactly when `status` is `Confirmed` (a
+    /// cancelled order's hold stays confirmed), so that whoever holds the hold's id (a
+    /// browser that paid twice, or came back to its checkout) can find its order.
+    pub order: Option<Confirmation>,
     pub lines: Vec<PricedLine>,
     pub expires_at: DateTime<Utc>,
 }

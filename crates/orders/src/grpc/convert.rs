@@ -82,6 +82,11 @@ pub fn hold(hold: &Hold) -> pb::Hold {
         line_items: hold.lines.iter().map(line_item).collect(),
         price_cents: hold.total_cents(),
         expires_at: Some(timestamp(hold.expires_at)),
+        confirmation: hold
+            .order
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
     }
 }
 

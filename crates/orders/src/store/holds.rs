@@ -10,7 +10,8 @@ use sqlx::PgConnection;
 
 use super::StockChange;
 use crate::domain::{
-    Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, PricedLine, ProductId, ProviderId,
+    Confirmation, Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, PricedLine, ProductId,
+    ProviderId,
 };
 use crate::error::Error;
 
@@ -213,6 +214,7 @@ pub async fn insert_hold(
         hold: Hold {
             id,
             status: HoldStatus::Active,
+            order: None,
             lines,
             expires_at,
         },
@@ -274,13 +276,14 @@ pub async fn load_hold(
         HoldKey::Public(id) => (None, Some(id.get())),
     };
     let rows = sqlx::query!(
-        "SELECT h.id, h.public_id, h.status, h.expires_at,
+        r#"SELECT h.id, h.public_id, h.status, h.expires_at,
                 i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref,
-                p.description
+                p.description, o.confirmation_code AS "confirmation_code?"
          FROM holds h JOIN hold_items i ON i.hold_id = h.id
          JOIN products p ON p.id = i.product_id
+         LEFT JOIN orders o ON o.hold_id = h.id
          WHERE h.id = $1 OR h.public_id = $2
-         ORDER BY i.position",
+         ORDER BY i.position"#,
         internal,
         public,
     )
@@ -292,11 +295,19 @@ pub async fn load_hold(
     let (id, public_id, expires_at) = (first.id, first.public_id, first.expires_at);
     let status = HoldStatus::from_db(&first.status)
         .ok_or_else(|| Error::unexpected(format!("hold {id} has status {}", first.status)))?;
+    let order = first.confirmation_code.clone().map(Confirmation::from_db);
+    if (status == HoldStatus::Confirmed) != order.is_some() {
+        return Err(Error::unexpected(format!(
+            "hold {id} is {} with order {order:?}",
+            first.status
+        )));
+    }
     Ok(Some((
         id,
         Hold {
             id: HoldId::from_db(public_id),
             status,
+            order,
             expires_at,
             lines: rows
                 .into_iter()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cinema_orders::domain::PaymentMethod;
 use cinema_orders::payments::{Authorization, PaymentError, PaymentProcessor};
+use cinema_proto::error::Reason;
 use cinema_proto::orders::v1 as pb;
 use tokio::task::JoinSet;
 use tonic::Code;
@@ -466,6 +467,71 @@ async fn buyers_of_one_showtime_are_charged_at_the_same_time_not_one_by_one() {
     .expect("the five payments ran concurrently");
     assert_eq!(all, 5);
     assert_eq!(units(&app, &product).await, (90, 0));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_payments_of_one_hold_sell_it_once_and_the_second_learns_the_order() {
+    // Two clicks on "Pay" in a browser: two requests for one hold, each with its own
+    // request id, both authorized at once (the gate opens for the pair). One order; the
+    // other payment is voided, and its answer names the order instead of sending the
+    // customer to hold seats that are already theirs.
+    let gate = Arc::new(Gate {
+        barrier: tokio::sync::Barrier::new(2),
+        voided: Mutex::default(),
+    });
+    let database = cinema_testkit::TestDatabase::create().await.expect("db");
+    let app = spawn_app_with_processor(settings(&database), database, gate.clone()).await;
+    let product = app.add_product("Premiere", 10, 1500).await;
+    let held = hold(&app, vec![item(&product, 2)]).await.expect("held");
+    let (first, second) = (
+        pay(&held.hold_id, card(VISA)),
+        pay(&held.hold_id, card(VISA)),
+    );
+    let ids = [first.request_id.clone(), second.request_id.clone()];
+    let (mut a, mut b) = (app.client(), app.client());
+    let (one, two) = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::join!(a.place_order(first), b.place_order(second))
+    })
+    .await
+    .expect("both were authorized together");
+    let (placed, refused, loser) = match (one, two) {
+        (Ok(placed), refused) => (placed.into_inner(), refused, &ids[1]),
+        (refused, Ok(placed)) => (placed.into_inner(), refused, &ids[0]),
+        (Err(a), Err(b)) => panic!("neither payment went through: {a:?}, {b:?}"),
+    };
+    let message = match &refused {
+        Err(status) => status.message().to_owned(),
+        Ok(_) => String::new(),
+    };
+    let details = expect_details(refused, Code::FailedPrecondition);
+    assert_eq!(details.reason, Some(Reason::HoldConfirmed), "{message}");
+    assert!(
+        message.contains(&placed.confirmation),
+        "names the order: {message}"
+    );
+    assert_eq!(*gate.voided.lock().expect("lock"), vec![loser.clone()]);
+    assert_eq!(units(&app, &product).await, (8, 0), "sold once");
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&app.pool)
+        .await
+        .expect("orders");
+    assert_eq!(orders, 1);
+
+    // Whoever holds the hold's id can find its order.
+    let hold = app
+        .client()
+        .get_hold(pb::GetHoldRequest {
+            hold_id: held.hold_id.clone(),
+        })
+        .await
+        .expect("hold")
+        .into_inner()
+        .hold
+        .expect("hold");
+    assert_eq!(hold.status(), pb::HoldStatus::Confirmed);
+    assert_eq!(hold.confirmation, placed.confirmation);
+    assert!(held.confirmation.is_empty(), "none while active");
     app.stop().await;
 }
 

@@ -37,6 +37,23 @@ impl Stack {
 
     /// The stack with orders texting customers through `sms` (the gateway simulator).
     pub async fn start_with_texts(sms: Option<&cinema_sms_sim::Simulator>) -> anyhow::Result<Self> {
+        Self::start_with(sms, Default::default()).await
+    }
+
+    /// The stack with a payment processor that takes `latency` to answer, as a real
+    /// one does: long enough for a customer to click twice.
+    pub async fn start_with_payment_latency(latency: Duration) -> anyhow::Result<Self> {
+        let checkout = cinema_orders::config::CheckoutSettings {
+            payment_latency_ms: latency.as_millis().try_into()?,
+            ..Default::default()
+        };
+        Self::start_with(None, checkout).await
+    }
+
+    async fn start_with(
+        sms: Option<&cinema_sms_sim::Simulator>,
+        checkout: cinema_orders::config::CheckoutSettings,
+    ) -> anyhow::Result<Self> {
         cinema_testkit::init_test_logging();
         let orders_db = TestDatabase::create().await?;
         let movies_db = TestDatabase::create().await?;
@@ -59,7 +76,7 @@ impl Stack {
                     ..Default::default()
                 },
                 sms: sms.map(texting).unwrap_or_default(),
-                checkout: Default::default(),
+                checkout,
             })
             .await?;
         let movies =

@@ -437,6 +437,11 @@ pub async fn hold(
 pub struct CheckoutForm {
     #[serde(default)]
     csrf: String,
+    /// This rendering of the form's idempotency key: a second click on "Pay" sends
+    /// the same one and gets the first click's order, never a second charge. Every
+    /// rendering makes a new one, so another card after a decline is a new request.
+    #[serde(default)]
+    request_id: String,
     #[serde(default)]
     method: String,
     #[serde(default)]
@@ -486,8 +491,25 @@ struct CheckoutPage {
     expires_at: String,
     active: bool,
     form: CheckoutForm,
+    request_id: String,
     csrf: String,
     error: Option<String>,
+}
+
+/// A checkout page, or its order once the hold is paid for (the customer came back,
+/// or clicked "Pay" twice).
+enum Checkout {
+    Page(Box<CheckoutPage>),
+    Paid(Redirect),
+}
+
+impl IntoResponse for Checkout {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Page(page) => page.into_response(),
+            Self::Paid(to_order) => to_order.into_response(),
+        }
+    }
 }
 
 async fn checkout_page(
@@ -496,8 +518,12 @@ async fn checkout_page(
     form: CheckoutForm,
     csrf: String,
     error: Option<String>,
-) -> Result<CheckoutPage, WebError> {
+) -> Result<Checkout, WebError> {
     let hold = subject(state.cinema.orders().get_hold(hold_id).await, "checkout")?;
+    if hold.status() == orders::HoldStatus::Confirmed && !hold.confirmation.is_empty() {
+        let to_order = Redirect::to(&format!("/orders/{}", hold.confirmation));
+        return Ok(Checkout::Paid(to_order));
+    }
     let line = hold.line_items.first().cloned().unwrap_or_default();
     let details = state
         .cinema
@@ -507,7 +533,7 @@ async fn checkout_page(
     let theatre = details.theatre.unwrap_or_default();
     let showtime = details.showtime.unwrap_or_default();
     let expires = views::instant(hold.expires_at.as_ref());
-    Ok(CheckoutPage {
+    Ok(Checkout::Page(Box::new(CheckoutPage {
         hold_id: hold.hold_id.clone(),
         movie: details.movie.map(|m| m.name).unwrap_or_default(),
         theatre: theatre.name.clone(),
@@ -520,9 +546,10 @@ async fn checkout_page(
         expires_at: expires.to_rfc3339(),
         active: hold.status() == orders::HoldStatus::Active && expires > chrono::Utc::now(),
         form,
+        request_id: uuid::Uuid::new_v4().to_string(),
         csrf,
         error,
-    })
+    })))
 }
 
 /// `/checkout/{hold}`: the held seats, a countdown, and the payment form.
@@ -614,7 +641,19 @@ fn e164(raw: &str) -> Option<String> {
     })
 }
 
-/// POST `/checkout/{hold}`: pays; on success, the confirmation page.
+/// The request id a checkout form was rendered with; a new one if the form came
+/// without a usable one (a page cached from before it had one).
+fn attempt(sent: &str) -> String {
+    let usable = (1..=64).contains(&sent.len()) && sent.bytes().all(|b| b.is_ascii_graphic());
+    if usable {
+        sent.to_owned()
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// POST `/checkout/{hold}`: pays; on success, the confirmation page. A hold paid for
+/// meanwhile (by another click) sends the browser to its order instead of an error.
 pub async fn pay(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -639,7 +678,12 @@ pub async fn pay(
                 phone,
                 ..Default::default()
             };
-            match state.cinema.orders().place_order(order).await {
+            let placed = state
+                .cinema
+                .orders()
+                .place_order_with_id(attempt(&form.request_id), order)
+                .await;
+            match placed {
                 Ok(placed) => {
                     return Ok(
                         Redirect::to(&format!("/orders/{}", placed.confirmation)).into_response()
@@ -653,6 +697,8 @@ pub async fn pay(
                     Some(Reason::HoldExpired) => "Your seats were released because time ran out. \
                         Go back to the showtime to hold them again."
                         .to_owned(),
+                    // HOLD_CONFIRMED (another click paid) included: the hold's order,
+                    // found below, is shown instead.
                     _ => failure.message,
                 },
                 Err(ClientError::InvalidInput(failure)) => {
@@ -674,13 +720,19 @@ pub async fn pay(
         }
     };
     let (jar, token) = csrf::token(jar, state.secure_cookies);
-    // Everything typed comes back except the card number.
+    // Everything typed comes back except the card number (and the request id: the
+    // next click is a new attempt).
     let kept = CheckoutForm {
         card_number: String::new(),
+        request_id: String::new(),
         ..form
     };
-    let page = checkout_page(&state, &hold_id, kept, token, Some(problem)).await?;
-    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response())
+    match checkout_page(&state, &hold_id, kept, token, Some(problem)).await? {
+        Checkout::Page(page) => {
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, *page).into_response())
+        }
+        paid @ Checkout::Paid(_) => Ok(paid.into_response()),
+    }
 }
 
 struct OrderLine {

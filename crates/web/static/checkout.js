@@ -1,5 +1,7 @@
-// Counts down to the moment the held seats are released. The page works without it:
-// the absolute time is already printed.
+// The checkout's two scripts; the page works without either.
+
+// Counts down to the moment the held seats are released (the absolute time is
+// already printed).
 (function () {
   var expires = document.getElementById("expires");
   var out = document.getElementById("countdown");
@@ -13,4 +15,22 @@
     else out.textContent = " (time is up)";
   }
   tick();
+})();
+
+// "Pay" takes one click: it says it is paying and takes no more. (A second submission
+// that gets through anyway carries the same request id, so it is the same payment.)
+(function () {
+  var form = document.querySelector("form.checkout");
+  var pay = document.getElementById("pay");
+  if (!form || !pay) return;
+  var label = pay.textContent;
+  form.addEventListener("submit", function () {
+    pay.disabled = true;
+    pay.textContent = "Paying\u2026";
+  });
+  // Back from the next page, the browser may show this one as it was left.
+  window.addEventListener("pageshow", function () {
+    pay.disabled = false;
+    pay.textContent = label;
+  });
 })();

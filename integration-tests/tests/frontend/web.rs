@@ -49,6 +49,51 @@ fn csrf(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// A showtime's page as a new visitor sees it: the CSRF token it set, the cookie that
+/// carries it back, and the page.
+async fn showtime_page(b: &reqwest::Client, site: &str, show: &str) -> (String, String, String) {
+    let response = b
+        .get(format!("{site}/showtimes/{show}"))
+        .send()
+        .await
+        .expect("page");
+    let token = csrf(&response);
+    let cookie = format!("csrf={token}");
+    (token, cookie, response.text().await.expect("html"))
+}
+
+/// Submits the showtime page's form for `tickets` seats.
+async fn hold_seats(
+    b: &reqwest::Client,
+    site: &str,
+    show: &str,
+    (token, cookie): (&str, &str),
+    tickets: &str,
+) -> reqwest::Response {
+    b.post(format!("{site}/showtimes/{show}/hold"))
+        .form(&[("csrf", token), ("tickets", tickets)])
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .expect("hold")
+}
+
+/// The checkout form as a customer fills it in to pay by card.
+fn card_payment<'a>(token: &'a str, card: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("csrf", token),
+        ("method", "card"),
+        ("card_number", card),
+        ("card_month", "12"),
+        ("card_year", "2030"),
+        ("line_1", "77 Massachusetts Ave"),
+        ("city", "Cambridge"),
+        ("state", "MA"),
+        ("zip", "02139"),
+        ("phone", "(415) 555-0132"),
+    ]
+}
+
 #[tokio::test]
 async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     let stack = Stack::start().await.expect("stack");
@@ -214,14 +259,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     let site = site(&stack).await;
     let b = browser();
 
-    let response = b
-        .get(format!("{site}/showtimes/{}", show.id))
-        .send()
-        .await
-        .expect("page");
-    let token = csrf(&response);
-    let cookie = format!("csrf={token}");
-    let html = response.text().await.expect("html");
+    let (token, cookie, html) = showtime_page(&b, &site, &show.id).await;
     assert!(
         html.contains(&format!("value=\"{token}\"")),
         "the form carries the token"
@@ -239,13 +277,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(seats(c, &show.product_id).await, (40, 0));
 
-    let held = b
-        .post(format!("{site}/showtimes/{}/hold", show.id))
-        .form(&[("csrf", token.as_str()), ("tickets", "2")])
-        .header(COOKIE, cookie.as_str())
-        .send()
-        .await
-        .expect("hold");
+    let held = hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await;
     assert_eq!(held.status(), StatusCode::SEE_OTHER);
     let checkout = held.headers()[LOCATION]
         .to_str()
@@ -267,18 +299,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
         );
         async move {
             b.post(url)
-                .form(&[
-                    ("csrf", token.as_str()),
-                    ("method", "card"),
-                    ("card_number", card),
-                    ("card_month", "12"),
-                    ("card_year", "2030"),
-                    ("line_1", "77 Massachusetts Ave"),
-                    ("city", "Cambridge"),
-                    ("state", "MA"),
-                    ("zip", "02139"),
-                    ("phone", "(415) 555-0132"),
-                ])
+                .form(&card_payment(&token, card))
                 .header(COOKIE, cookie)
                 .send()
                 .await
@@ -341,13 +362,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     assert_eq!(seats(c, &show.product_id).await, (40, 0));
 
     // A hold whose time ran out cannot be paid for, and says so.
-    let again = b
-        .post(format!("{site}/showtimes/{}/hold", show.id))
-        .form(&[("csrf", token.as_str()), ("tickets", "1")])
-        .header(COOKIE, cookie.as_str())
-        .send()
-        .await
-        .expect("hold");
+    let again = hold_seats(&b, &site, &show.id, (&token, &cookie), "1").await;
     let checkout = again.headers()[LOCATION]
         .to_str()
         .expect("location")
@@ -635,16 +650,100 @@ async fn a_started_showtime_is_neither_sold_nor_cancelled() {
         "{html}"
     );
 
-    let late = b
-        .post(format!("{site}/showtimes/{}/hold", show.id))
-        .form(&[("csrf", token.as_str()), ("tickets", "2")])
-        .header(COOKIE, cookie.as_str())
-        .send()
-        .await
-        .expect("hold");
+    let late = hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await;
     assert_eq!(late.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = late.text().await.expect("html");
     assert!(html.contains("This showtime has started."), "{html}");
     assert_eq!(seats(c, &show.product_id).await, (38, 0), "nothing held");
     stack.stop().await.expect("stop");
+}
+
+/// The `value` of the form field `name` in a page.
+fn field(html: &str, name: &str) -> String {
+    let tag = format!(r#"name="{name}" value=""#);
+    let start = html
+        .find(&tag)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + tag.len();
+    html[start..].split('"').next().expect("value").to_owned()
+}
+
+/// A customer who clicks "Pay" twice while the processor thinks (or pays again from a
+/// second tab, or comes back to the checkout) is charged once, and every one of those
+/// pages takes them to their order rather than to an error about their own seats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn paying_twice_charges_once_and_every_click_lands_on_the_order() {
+    let stack = Stack::start_with_payment_latency(std::time::Duration::from_millis(300))
+        .await
+        .expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
+    let held = hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await;
+    let checkout = format!("{site}{}", held.headers()[LOCATION].to_str().expect("to"));
+    let (_, first_tab) = page(&b, &checkout, &cookie).await;
+    let (_, second_tab) = page(&b, &checkout, &cookie).await;
+    let (attempt, other) = (
+        field(&first_tab, "request_id"),
+        field(&second_tab, "request_id"),
+    );
+    assert_ne!(attempt, other, "each rendering is its own attempt");
+
+    let pay = |request_id: String| {
+        let (b, url, token, cookie) = (b.clone(), checkout.clone(), token.clone(), cookie.clone());
+        async move {
+            let mut form = card_payment(&token, "4111 1111 1111 1111");
+            form.push(("request_id", &request_id));
+            let response = b
+                .post(url)
+                .form(&form)
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .expect("pay");
+            let status = response.status();
+            let to = response
+                .headers()
+                .get(LOCATION)
+                .map(|to| to.to_str().expect("to").to_owned());
+            (status, to, response.text().await.expect("body"))
+        }
+    };
+    // Two clicks on one form, the second while the first is being authorized.
+    let (one, two) = tokio::join!(pay(attempt.clone()), pay(attempt.clone()));
+    assert_eq!(one.0, StatusCode::SEE_OTHER, "{}", one.2);
+    assert_eq!(two.0, StatusCode::SEE_OTHER, "{}", two.2);
+    let order = one.1.expect("to the order");
+    assert!(order.starts_with("/orders/"), "{order}");
+    assert_eq!(two.1.as_deref(), Some(order.as_str()), "the same order");
+
+    // The second tab's form, and the checkout itself, now lead to it too.
+    let (status, to, body) = pay(other).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(to.as_deref(), Some(order.as_str()));
+    let back = b.get(&checkout).send().await.expect("back");
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    assert_eq!(back.headers()[LOCATION], order.as_str());
+
+    assert_eq!(seats(c, &show.product_id).await, (38, 0), "two seats sold");
+    let (orders, authorized): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM orders),
+                (SELECT count(*) FROM payment_authorizations WHERE status = 'captured')",
+    )
+    .fetch_one(stack.orders.pool())
+    .await
+    .expect("counts");
+    assert_eq!((orders, authorized), (1, 1), "one order, one charge");
+    let refused_attempts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM payment_authorizations WHERE status NOT IN ('captured', 'voided')",
+    )
+    .fetch_one(stack.orders.pool())
+    .await
+    .expect("left open");
+    assert_eq!(refused_attempts, 0, "no authorization left standing");
 }

@@ -577,8 +577,20 @@ impl OrdersClient {
         items: Vec<orders::OrderItem>,
         ttl_seconds: u32,
     ) -> Result<orders::Hold, ClientError> {
+        self.hold_products_with_id(uuid::Uuid::new_v4().to_string(), items, ttl_seconds)
+            .await
+    }
+
+    /// Holds units under the caller's request id: the same id and items again (a
+    /// second click on a form) return the first hold, whatever became of it since.
+    pub async fn hold_products_with_id(
+        &self,
+        request_id: String,
+        items: Vec<orders::OrderItem>,
+        ttl_seconds: u32,
+    ) -> Result<orders::Hold, ClientError> {
         let request = orders::HoldProductsRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id,
             items,
             ttl_seconds,
         };

@@ -304,6 +304,8 @@ struct ShowtimePage {
     /// The showtime starts before a hold would expire, and the hold ends with it.
     starts_within_hold: bool,
     hold_minutes: i64,
+    /// This rendering's idempotency key: two clicks on "Hold seats" hold once.
+    request_id: String,
     csrf: String,
     error: Option<String>,
 }
@@ -374,6 +376,7 @@ async fn showtime_page(
         scarcity,
         starts_within_hold: start - chrono::Utc::now() < HOLD,
         hold_minutes: HOLD.num_minutes(),
+        request_id: uuid::Uuid::new_v4().to_string(),
         csrf,
         error,
     })
@@ -394,6 +397,9 @@ pub async fn showtime(
 pub struct HoldForm {
     csrf: String,
     tickets: i64,
+    /// The form's idempotency key (see [`CheckoutForm::request_id`]).
+    #[serde(default)]
+    request_id: String,
 }
 
 /// POST `/showtimes/{id}/hold`: holds the seats and goes to the checkout.
@@ -413,7 +419,20 @@ pub async fn hold(
             product_id: product,
             quantity: form.tickets,
         }];
-        match state.cinema.orders().hold_products(items, 0).await {
+        let orders = state.cinema.orders();
+        let held = once_per_form(&form.request_id, |id| {
+            orders.hold_products_with_id(id, items.clone(), 0)
+        })
+        .await;
+        // The same click again returns its hold; one that has ended since (paid,
+        // released, expired) answers a form restored by Back: this click is new.
+        let held = match held {
+            Ok(hold) if hold.status() != orders::HoldStatus::Active => {
+                orders.hold_products(items, 0).await
+            }
+            other => other,
+        };
+        match held {
             Ok(hold) => {
                 return Ok(Redirect::to(&format!("/checkout/{}", hold.hold_id)).into_response());
             }
@@ -429,6 +448,28 @@ pub async fn hold(
     let (jar, token) = csrf::token(jar, state.secure_cookies);
     let page = showtime_page(&state, &id, token, problem).await?;
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response())
+}
+
+/// Sends a form's request under the request id the form was rendered with, so that a
+/// second click (or a browser's resubmission) is the same request, not a second hold or
+/// payment. A form that comes back with other values under that id (a page restored
+/// by Back, then changed) is a new request: the service refuses the id for it
+/// (`REQUEST_ID_REUSED`), and it goes again under a fresh one. So does a form without a
+/// usable id.
+async fn once_per_form<T, F, Fut>(sent: &str, call: F) -> Result<T, ClientError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let fresh = || uuid::Uuid::new_v4().to_string();
+    let usable = (1..=64).contains(&sent.len()) && sent.bytes().all(|b| b.is_ascii_graphic());
+    if !usable {
+        return call(fresh()).await;
+    }
+    match call(sent.to_owned()).await {
+        Err(e) if e.reason() == Some(Reason::RequestIdReused) => call(fresh()).await,
+        answer => answer,
+    }
 }
 
 /// What the customer typed, kept when the form comes back with an error. The card
@@ -641,17 +682,6 @@ fn e164(raw: &str) -> Option<String> {
     })
 }
 
-/// The request id a checkout form was rendered with; a new one if the form came
-/// without a usable one (a page cached from before it had one).
-fn attempt(sent: &str) -> String {
-    let usable = (1..=64).contains(&sent.len()) && sent.bytes().all(|b| b.is_ascii_graphic());
-    if usable {
-        sent.to_owned()
-    } else {
-        uuid::Uuid::new_v4().to_string()
-    }
-}
-
 /// POST `/checkout/{hold}`: pays; on success, the confirmation page. A hold paid for
 /// meanwhile (by another click) sends the browser to its order instead of an error.
 pub async fn pay(
@@ -678,11 +708,11 @@ pub async fn pay(
                 phone,
                 ..Default::default()
             };
-            let placed = state
-                .cinema
-                .orders()
-                .place_order_with_id(attempt(&form.request_id), order)
-                .await;
+            let orders = state.cinema.orders();
+            let placed = once_per_form(&form.request_id, |id| {
+                orders.place_order_with_id(id, order.clone())
+            })
+            .await;
             match placed {
                 Ok(placed) => {
                     return Ok(

@@ -49,6 +49,25 @@ fn csrf(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// What most of these tests buy: Heat at Kendall (40 seats, ZIP 02139) in four hours,
+/// auditorium 2, $12.50.
+struct Showing {
+    heat: cinema_client::movies_pb::Movie,
+    kendall: cinema_client::movies_pb::Theatre,
+    show: cinema_client::movies_pb::Showtime,
+}
+
+async fn showing(c: &cinema_client::Cinema) -> Showing {
+    let heat = movie(c, "Heat", 170).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    Showing {
+        heat,
+        kendall,
+        show,
+    }
+}
+
 /// A showtime's page as a new visitor sees it: the CSRF token it set, the cookie that
 /// carries it back, and the page.
 async fn showtime_page(b: &reqwest::Client, site: &str, show: &str) -> (String, String, String) {
@@ -253,9 +272,7 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
 async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     let stack = Stack::start().await.expect("stack");
     let c = &stack.cinema;
-    let heat = movie(c, "Heat", 170).await;
-    let kendall = theatre(c, "Kendall", "02139", 40).await;
-    let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    let Showing { show, .. } = showing(c).await;
     let site = site(&stack).await;
     let b = browser();
 
@@ -564,9 +581,11 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
 async fn a_started_showtime_is_neither_sold_nor_cancelled() {
     let stack = Stack::start().await.expect("stack");
     let c = &stack.cinema;
-    let heat = movie(c, "Heat", 170).await;
-    let kendall = theatre(c, "Kendall", "02139", 40).await;
-    let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    let Showing {
+        heat,
+        kendall,
+        show,
+    } = showing(c).await;
     let placed = c
         .orders()
         .place_order(tickets(&show.product_id, 2))
@@ -677,9 +696,7 @@ async fn paying_twice_charges_once_and_every_click_lands_on_the_order() {
         .await
         .expect("stack");
     let c = &stack.cinema;
-    let heat = movie(c, "Heat", 170).await;
-    let kendall = theatre(c, "Kendall", "02139", 40).await;
-    let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    let Showing { show, .. } = showing(c).await;
     let site = site(&stack).await;
     let b = browser();
 
@@ -694,10 +711,10 @@ async fn paying_twice_charges_once_and_every_click_lands_on_the_order() {
     );
     assert_ne!(attempt, other, "each rendering is its own attempt");
 
-    let pay = |request_id: String| {
+    let pay_with = |request_id: String, card: &'static str| {
         let (b, url, token, cookie) = (b.clone(), checkout.clone(), token.clone(), cookie.clone());
         async move {
-            let mut form = card_payment(&token, "4111 1111 1111 1111");
+            let mut form = card_payment(&token, card);
             form.push(("request_id", &request_id));
             let response = b
                 .post(url)
@@ -714,6 +731,12 @@ async fn paying_twice_charges_once_and_every_click_lands_on_the_order() {
             (status, to, response.text().await.expect("body"))
         }
     };
+    let pay = |request_id: String| pay_with(request_id, "4111 1111 1111 1111");
+    // The second tab first: declined.
+    let (status, _, body) = pay_with(other.clone(), "4000 0000 0000 0002").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("declined"), "{body}");
+
     // Two clicks on one form, the second while the first is being authorized.
     let (one, two) = tokio::join!(pay(attempt.clone()), pay(attempt.clone()));
     assert_eq!(one.0, StatusCode::SEE_OTHER, "{}", one.2);
@@ -722,7 +745,8 @@ async fn paying_twice_charges_once_and_every_click_lands_on_the_order() {
     assert!(order.starts_with("/orders/"), "{order}");
     assert_eq!(two.1.as_deref(), Some(order.as_str()), "the same order");
 
-    // The second tab's form, and the checkout itself, now lead to it too.
+    // The second tab's form, with another card after its decline (its request id is
+    // spent on the declined card), and the checkout itself, now lead to it too.
     let (status, to, body) = pay(other).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(to.as_deref(), Some(order.as_str()));
@@ -740,10 +764,112 @@ async fn paying_twice_charges_once_and_every_click_lands_on_the_order() {
     .expect("counts");
     assert_eq!((orders, authorized), (1, 1), "one order, one charge");
     let refused_attempts: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM payment_authorizations WHERE status NOT IN ('captured', 'voided')",
+        "SELECT count(*) FROM payment_authorizations
+         WHERE status NOT IN ('captured', 'voided', 'declined')",
     )
     .fetch_one(stack.orders.pool())
     .await
     .expect("left open");
     assert_eq!(refused_attempts, 0, "no authorization left standing");
+
+    // A declined card, then Back to the form as it was, and another card: its request
+    // id is spent on the declined card, and the payment goes through under a new one.
+    let held = hold_seats(&b, &site, &show.id, (&token, &cookie), "1").await;
+    let checkout = format!("{site}{}", held.headers()[LOCATION].to_str().expect("to"));
+    let (_, form) = page(&b, &checkout, &cookie).await;
+    let attempt = field(&form, "request_id");
+    let pay_with = |card: &'static str| {
+        let (b, url, token, cookie, id) = (
+            b.clone(),
+            checkout.clone(),
+            token.clone(),
+            cookie.clone(),
+            attempt.clone(),
+        );
+        async move {
+            let mut form = card_payment(&token, card);
+            form.push(("request_id", &id));
+            b.post(url)
+                .form(&form)
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .expect("pay")
+                .status()
+        }
+    };
+    assert_eq!(
+        pay_with("4000 0000 0000 0002").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(pay_with("5555 5555 5555 4444").await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        seats(c, &show.product_id).await,
+        (37, 0),
+        "three seats sold"
+    );
+}
+
+/// Two clicks on "Hold seats" hold once. The same form sent again later, from a page
+/// the Back button restored, is a new hold: with other values, or once the first has
+/// ended, it must not send the customer back to a checkout that is over.
+#[tokio::test]
+async fn holding_twice_holds_once_and_a_form_restored_by_back_holds_anew() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let Showing { show, .. } = showing(c).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    let (token, cookie, html) = showtime_page(&b, &site, &show.id).await;
+    let attempt = field(&html, "request_id");
+    let hold = |tickets: &'static str| {
+        let (b, url, token, cookie, id) = (
+            b.clone(),
+            format!("{site}/showtimes/{}/hold", show.id),
+            token.clone(),
+            cookie.clone(),
+            attempt.clone(),
+        );
+        async move {
+            let response = b
+                .post(url)
+                .form(&[
+                    ("csrf", token.as_str()),
+                    ("tickets", tickets),
+                    ("request_id", &id),
+                ])
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .expect("hold");
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            response.headers()[LOCATION]
+                .to_str()
+                .expect("to")
+                .to_owned()
+        }
+    };
+    let (one, two) = tokio::join!(hold("2"), hold("2"));
+    assert_eq!(one, two, "one checkout");
+    assert_eq!(
+        seats(c, &show.product_id).await,
+        (38, 2),
+        "two seats held, not four"
+    );
+
+    // Back, three tickets this time: a second hold, under a new request id.
+    let three = hold("3").await;
+    assert_ne!(three, one);
+    assert_eq!(seats(c, &show.product_id).await, (35, 5));
+
+    // The first checkout is abandoned; the page it came from, sent again, holds anew.
+    let first = one.trim_start_matches("/checkout/");
+    c.orders().release_hold(first).await.expect("released");
+    let again = hold("2").await;
+    assert!(again != one && again != three, "{again}");
+    let (status, html) = page(&b, &format!("{site}{again}"), &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("held until"), "{html}");
+    assert_eq!(seats(c, &show.product_id).await, (35, 5));
 }

@@ -62,6 +62,12 @@ async fn security_headers(
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    // Pages carry one visitor's form tokens, holds and orders (a card's last four
+    // digits): no cache may keep them, nor hand one visitor's form to another. Only the
+    // static assets say otherwise.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 

@@ -138,6 +138,13 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     let csp = headers["content-security-policy"].to_str().expect("csp");
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
     assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "no-store", "pages are not cached");
+    let style = b
+        .get(format!("{site}/static/style.css"))
+        .send()
+        .await
+        .expect("style");
+    assert_eq!(style.headers()["cache-control"], "public, max-age=3600");
     assert!(
         headers
             .get_all(SET_COOKIE)
@@ -341,8 +348,18 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
         .to_str()
         .expect("location")
         .to_owned();
-    let (status, order) = page(&b, &format!("{site}{order_url}"), &cookie).await;
-    assert_eq!(status, StatusCode::OK);
+    let response = b
+        .get(format!("{site}{order_url}"))
+        .send()
+        .await
+        .expect("order");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-store",
+        "no cache keeps an order"
+    );
+    let order = response.text().await.expect("html");
     let code = order_url.trim_start_matches("/orders/");
     assert!(
         order.contains(code) && order.contains("Visa ending in 1111"),

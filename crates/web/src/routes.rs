@@ -419,16 +419,16 @@ pub async fn hold(
             product_id: product,
             quantity: form.tickets,
         }];
-        let orders = state.cinema.orders();
+        let client = state.cinema.orders();
         let held = once_per_form(&form.request_id, |id| {
-            orders.hold_products_with_id(id, items.clone(), 0)
+            client.hold_products_with_id(id, items.clone(), 0)
         })
         .await;
         // The same click again returns its hold; one that has ended since (paid,
         // released, expired) answers a form restored by Back: this click is new.
         let held = match held {
             Ok(hold) if hold.status() != orders::HoldStatus::Active => {
-                orders.hold_products(items, 0).await
+                client.hold_products(items, 0).await
             }
             other => other,
         };
@@ -708,9 +708,9 @@ pub async fn pay(
                 phone,
                 ..Default::default()
             };
-            let orders = state.cinema.orders();
+            let client = state.cinema.orders();
             let placed = once_per_form(&form.request_id, |id| {
-                orders.place_order_with_id(id, order.clone())
+                client.place_order_with_id(id, order.clone())
             })
             .await;
             match placed {

@@ -522,6 +522,8 @@ impl std::fmt::Debug for CheckoutForm {
 #[template(path = "checkout.html")]
 struct CheckoutPage {
     hold_id: String,
+    /// Where to hold seats again once these are released.
+    showtime_id: String,
     movie: String,
     theatre: String,
     when: String,
@@ -576,6 +578,7 @@ async fn checkout_page(
     let expires = views::instant(hold.expires_at.as_ref());
     Ok(Checkout::Page(Box::new(CheckoutPage {
         hold_id: hold.hold_id.clone(),
+        showtime_id: line.external_ref.clone(),
         movie: details.movie.map(|m| m.name).unwrap_or_default(),
         theatre: theatre.name.clone(),
         when: views::when(&theatre, views::instant(showtime.start_time.as_ref())),

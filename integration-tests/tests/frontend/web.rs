@@ -407,6 +407,13 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
         .expect("aged");
     let (_, expired) = page(&b, &format!("{site}{checkout}"), &cookie).await;
     assert!(expired.contains("no longer held"), "{expired}");
+    assert!(
+        expired.contains(&format!(
+            r#"<a href="/showtimes/{}">Hold seats again</a>"#,
+            show.id
+        )),
+        "back to the same showtime: {expired}"
+    );
 
     // With the services down, pages say so instead of failing obscurely.
     stack.stop().await.expect("stop");

@@ -584,8 +584,10 @@ async fn checkout_page(
         when: views::when(&theatre, views::instant(showtime.start_time.as_ref())),
         tickets: line.quantity,
         total: views::dollars(hold.price_cents),
+        // On the theatre's clock, like the showtime, and saying so: the customer
+        // may not be in the theatre's time zone.
         expires_label: cinema_client::facade::local_time(&theatre, expires)
-            .format("%-I:%M %p")
+            .format("%-I:%M %p %Z")
             .to_string(),
         expires_at: expires.to_rfc3339(),
         active: hold.status() == orders::HoldStatus::Active && expires > chrono::Utc::now(),

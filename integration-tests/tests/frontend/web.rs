@@ -313,6 +313,12 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     let (status, form) = page(&b, &format!("{site}{checkout}"), &cookie).await;
     assert_eq!(status, StatusCode::OK);
     assert!(form.contains("held until") && form.contains("$25.00") && form.contains("Heat"));
+    let until = &form[form.find("held until").expect("held until")..];
+    let until = &until[until.find('>').expect("time")..until.find("</time>").expect("time")];
+    assert!(
+        until.ends_with(" EST") || until.ends_with(" EDT"),
+        "on the theatre's clock, named: {until}"
+    );
 
     let pay = |card: &'static str| {
         let (b, url, token, cookie) = (

@@ -300,6 +300,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         "the card number is not kept"
     );
     snap(&b, "06-declined").await;
+    let declined_checkout = b.current_url().await.expect("url").to_string();
 
     // Cancel the order from its page (it asks once more): the seats come back.
     b.goto(&order_url).await.expect("order");
@@ -317,6 +318,38 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         (seats[0].available, seats[0].held),
         (38, 2),
         "the cancelled two are back on sale; the declined checkout still holds its two"
+    );
+
+    // The countdown is not read out every second; the last minute is, once.
+    sqlx::query(
+        "UPDATE holds SET expires_at = now() + interval '45 seconds' WHERE status = 'active'",
+    )
+    .execute(stack.orders.pool())
+    .await
+    .expect("nearly up");
+    b.goto(&declined_checkout).await.expect("checkout");
+    wait_for_text(&b, "Pay with").await;
+    let countdown = b.find(Locator::Css("#countdown")).await.expect("countdown");
+    assert_eq!(
+        countdown
+            .attr("aria-hidden")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("true")
+    );
+    // Hidden from the eye, so its textContent rather than the text a user sees.
+    let alert = b
+        .find(Locator::Css("#hold-alert"))
+        .await
+        .expect("alert")
+        .prop("textContent")
+        .await
+        .expect("text")
+        .unwrap_or_default();
+    assert!(
+        alert.starts_with("Less than a minute left to pay"),
+        "{alert:?}"
     );
 
     b.close().await.expect("browser closes");

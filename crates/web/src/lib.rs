@@ -94,6 +94,7 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
         .route("/showtimes/{id}", get(routes::showtime))
         .route("/showtimes/{id}/hold", post(routes::hold))
         .route("/checkout/{hold}", get(routes::checkout).post(routes::pay))
+        .route("/checkout/{hold}/release", post(routes::release))
         .route("/orders", get(routes::lookup))
         .route("/orders/{confirmation}", get(routes::order))
         .route(

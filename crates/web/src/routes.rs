@@ -613,6 +613,29 @@ pub async fn checkout(
     Ok((jar, page).into_response())
 }
 
+/// POST `/checkout/{hold}/release`: the customer changed their mind; the seats go back
+/// on sale now rather than when the hold runs out, and the showtime page shows them.
+/// A hold paid for meanwhile stays paid for, and leads to its order.
+pub async fn release(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(hold_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    let hold = subject(
+        state.cinema.orders().release_hold(&hold_id).await,
+        "checkout",
+    )?;
+    let to = if hold.confirmation.is_empty() {
+        let showtime = hold.line_items.first().map(|l| l.external_ref.as_str());
+        format!("/showtimes/{}", showtime.unwrap_or_default())
+    } else {
+        format!("/orders/{}", hold.confirmation)
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
 /// The card's brand from its number's prefix (what a payment form infers as you type).
 fn card_brand(digits: &str) -> orders::CardBrand {
     let prefix = |n: usize| digits.get(..n).and_then(|p| p.parse::<u32>().ok());

@@ -903,3 +903,69 @@ async fn holding_twice_holds_once_and_a_form_restored_by_back_holds_anew() {
     assert!(html.contains("held until"), "{html}");
     assert_eq!(seats(c, &show.product_id).await, (35, 5));
 }
+
+/// A customer who changes their mind at the checkout gives the seats back at once,
+/// instead of keeping them from everyone else until the hold runs out; a hold already
+/// paid for stays paid for.
+#[tokio::test]
+async fn a_customer_who_changes_their_mind_gives_the_seats_back_at_once() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let Showing { show, .. } = showing(c).await;
+    let site = site(&stack).await;
+    let b = browser();
+    let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
+    let checkout = |held: reqwest::Response| {
+        format!("{site}{}", held.headers()[LOCATION].to_str().expect("to"))
+    };
+    let release = |url: String, token: String| {
+        let (b, cookie) = (b.clone(), cookie.clone());
+        async move {
+            b.post(format!("{url}/release"))
+                .form(&[("csrf", token)])
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .expect("release")
+        }
+    };
+
+    let held = checkout(hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await);
+    let (_, html) = page(&b, &held, &cookie).await;
+    assert!(html.contains("Give these seats back"), "{html}");
+    assert_eq!(seats(c, &show.product_id).await, (38, 2));
+
+    let forged = release(held.clone(), "forged".into()).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(seats(c, &show.product_id).await, (38, 2), "still held");
+
+    let released = release(held.clone(), token.clone()).await;
+    assert_eq!(released.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        released.headers()[LOCATION],
+        format!("/showtimes/{}", show.id).as_str(),
+        "back to the showtime"
+    );
+    assert_eq!(
+        seats(c, &show.product_id).await,
+        (40, 0),
+        "on sale again now"
+    );
+    let (_, html) = page(&b, &held, &cookie).await;
+    assert!(html.contains("no longer held"), "{html}");
+
+    // Paid for, then "give back" from a stale page: the order stands.
+    let paid = checkout(hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await);
+    let order = b
+        .post(&paid)
+        .form(&card_payment(&token, "4111 1111 1111 1111"))
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("pay");
+    let order = order.headers()[LOCATION].to_str().expect("to").to_owned();
+    let kept = release(paid, token.clone()).await;
+    assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+    assert_eq!(kept.headers()[LOCATION], order.as_str());
+    assert_eq!(seats(c, &show.product_id).await, (38, 0), "sold stays sold");
+}

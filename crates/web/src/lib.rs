@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod csrf;
+pub mod current_hold;
 pub mod error;
 pub mod routes;
 pub mod views;

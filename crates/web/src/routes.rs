@@ -14,6 +14,7 @@ use cinema_client::{Cinema, ClientError, MAX_TICKETS_PER_PURCHASE, NewOrder, Rea
 use serde::Deserialize;
 
 use crate::csrf;
+use crate::current_hold;
 use crate::error::WebError;
 use crate::views::{self, Day, MovieCard, TheatreCard};
 
@@ -306,13 +307,42 @@ struct ShowtimePage {
     hold_minutes: i64,
     /// This rendering's idempotency key: two clicks on "Hold seats" hold once.
     request_id: String,
+    /// Seats this browser holds for this showtime, and the way back to paying for them.
+    yours: Option<YourHold>,
     csrf: String,
     error: Option<String>,
+}
+
+struct YourHold {
+    checkout: String,
+    tickets: i64,
+    until: String,
+}
+
+/// The browser's own hold for `showtime`, if the one its cookie names is still on.
+async fn your_hold(
+    state: &AppState,
+    theatre: &cinema_client::movies_pb::Theatre,
+    showtime: &cinema_client::movies_pb::Showtime,
+    hold_id: Option<String>,
+) -> Option<YourHold> {
+    let hold = state.cinema.orders().get_hold(&hold_id?).await.ok()?;
+    let expires = views::instant(hold.expires_at.as_ref());
+    let line = hold.line_items.first()?;
+    let on = hold.status() == orders::HoldStatus::Active && expires > chrono::Utc::now();
+    (on && line.product_id == showtime.product_id).then(|| YourHold {
+        checkout: format!("/checkout/{}", hold.hold_id),
+        tickets: line.quantity,
+        until: facade::local_time(theatre, expires)
+            .format("%-I:%M %p %Z")
+            .to_string(),
+    })
 }
 
 async fn showtime_page(
     state: &AppState,
     id: &str,
+    mine: Option<String>,
     csrf: String,
     error: Option<String>,
 ) -> Result<ShowtimePage, WebError> {
@@ -339,6 +369,9 @@ async fn showtime_page(
             .first()
             .map_or((0, 0), |p| (p.available, p.held))
     };
+    let yours = your_hold(state, &theatre, &showtime, mine).await;
+    // Seats this browser holds are not others' holds that may come back.
+    let held = held - yours.as_ref().map_or(0, |y| y.tickets);
     let seats = |n: i64| if n == 1 { "seat" } else { "seats" };
     let unavailable = if started {
         Some("This showtime has started.".to_owned())
@@ -377,6 +410,7 @@ async fn showtime_page(
         starts_within_hold: start - chrono::Utc::now() < HOLD,
         hold_minutes: HOLD.num_minutes(),
         request_id: uuid::Uuid::new_v4().to_string(),
+        yours,
         csrf,
         error,
     })
@@ -388,8 +422,9 @@ pub async fn showtime(
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
+    let mine = current_hold::recall(&jar, &id);
     let (jar, token) = csrf::token(jar, state.secure_cookies);
-    let page = showtime_page(&state, &id, token, None).await?;
+    let page = showtime_page(&state, &id, mine, token, None).await?;
     Ok((jar, page).into_response())
 }
 
@@ -434,7 +469,18 @@ pub async fn hold(
         };
         match held {
             Ok(hold) => {
-                return Ok(Redirect::to(&format!("/checkout/{}", hold.hold_id)).into_response());
+                // Holding again for this showtime (back from the checkout to change the
+                // number): the seats held before go back on sale now. Best effort: they
+                // would anyway when their hold runs out.
+                if let Some(before) = current_hold::recall(&jar, &id)
+                    && before != hold.hold_id
+                    && let Err(e) = client.release_hold(&before).await
+                {
+                    tracing::warn!(error = %e, "could not give back the seats held before");
+                }
+                let jar = current_hold::remember(jar, &id, &hold.hold_id, state.secure_cookies);
+                let to_checkout = Redirect::to(&format!("/checkout/{}", hold.hold_id));
+                return Ok((jar, to_checkout).into_response());
             }
             Err(ClientError::SoldOut(_)) => Some(
                 "Not enough seats are left for that many tickets. Choose fewer, or another showtime."
@@ -445,8 +491,9 @@ pub async fn hold(
             Err(e) => return Err(e.into()),
         }
     };
+    let mine = current_hold::recall(&jar, &id);
     let (jar, token) = csrf::token(jar, state.secure_cookies);
-    let page = showtime_page(&state, &id, token, problem).await?;
+    let page = showtime_page(&state, &id, mine, token, problem).await?;
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response())
 }
 
@@ -627,13 +674,14 @@ pub async fn release(
         state.cinema.orders().release_hold(&hold_id).await,
         "checkout",
     )?;
+    let jar = current_hold::forget(jar, &hold_id);
     let to = if hold.confirmation.is_empty() {
         let showtime = hold.line_items.first().map(|l| l.external_ref.as_str());
         format!("/showtimes/{}", showtime.unwrap_or_default())
     } else {
         format!("/orders/{}", hold.confirmation)
     };
-    Ok(Redirect::to(&to).into_response())
+    Ok((jar, Redirect::to(&to)).into_response())
 }
 
 /// The card's brand from its number's prefix (what a payment form infers as you type).
@@ -743,9 +791,9 @@ pub async fn pay(
             .await;
             match placed {
                 Ok(placed) => {
-                    return Ok(
-                        Redirect::to(&format!("/orders/{}", placed.confirmation)).into_response()
-                    );
+                    let jar = current_hold::forget(jar, &hold_id);
+                    let to_order = Redirect::to(&format!("/orders/{}", placed.confirmation));
+                    return Ok((jar, to_order).into_response());
                 }
                 Err(ClientError::Refused(failure)) => match failure.reason {
                     Some(Reason::PaymentDeclined) => format!(

@@ -36,17 +36,22 @@ async fn page(client: &reqwest::Client, url: &str, cookie: &str) -> (StatusCode,
     (status, response.text().await.expect("body"))
 }
 
-/// The CSRF cookie a page set, and the token in its form.
-fn csrf(response: &reqwest::Response) -> String {
+/// The value of the cookie `name` a response set.
+fn cookie_set(response: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     response
         .headers()
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("csrf="))
+        .find_map(|c| c.strip_prefix(prefix.as_str()))
         .and_then(|c| c.split(';').next())
-        .expect("a csrf cookie")
-        .to_owned()
+        .map(str::to_owned)
+}
+
+/// The CSRF cookie a page set, and the token in its form.
+fn csrf(response: &reqwest::Response) -> String {
+    cookie_set(response, "csrf").expect("a csrf cookie")
 }
 
 /// What most of these tests buy: Heat at Kendall (40 seats, ZIP 02139) in four hours,
@@ -968,4 +973,57 @@ async fn a_customer_who_changes_their_mind_gives_the_seats_back_at_once() {
     assert_eq!(kept.status(), StatusCode::SEE_OTHER);
     assert_eq!(kept.headers()[LOCATION], order.as_str());
     assert_eq!(seats(c, &show.product_id).await, (38, 0), "sold stays sold");
+}
+
+/// Back from the checkout to the showtime page, the customer sees the seats they hold
+/// and the way back to paying; holding another number gives the first seats back
+/// instead of keeping them from everyone until they run out.
+#[tokio::test]
+async fn the_showtime_page_remembers_the_seats_this_browser_holds() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let Showing { show, .. } = showing(c).await;
+    let site = site(&stack).await;
+    let b = browser();
+    let (token, csrf_cookie, html) = showtime_page(&b, &site, &show.id).await;
+    assert!(!html.contains("You are holding"), "{html}");
+
+    let held = hold_seats(&b, &site, &show.id, (&token, &csrf_cookie), "2").await;
+    let first = held.headers()[LOCATION].to_str().expect("to").to_owned();
+    let hold = cookie_set(&held, "hold").expect("the hold is remembered");
+    let cookie = format!("{csrf_cookie}; hold={hold}");
+    let (_, html) = page(&b, &format!("{site}/showtimes/{}", show.id), &cookie).await;
+    assert!(
+        html.contains("You are holding 2 seats for this showtime")
+            && html.contains(&format!(r#"href="{first}">Continue to checkout"#)),
+        "{html}"
+    );
+    let (_, elsewhere) = page(&b, &format!("{site}/showtimes/{}", show.id), &csrf_cookie).await;
+    assert!(!elsewhere.contains("You are holding"), "another browser");
+
+    // Three tickets instead: a new hold, and the two seats held before are back.
+    let again = hold_seats(&b, &site, &show.id, (&token, &cookie), "3").await;
+    let second = again.headers()[LOCATION].to_str().expect("to").to_owned();
+    assert_ne!(second, first);
+    assert_eq!(seats(c, &show.product_id).await, (37, 3), "not (35, 5)");
+    let (_, old) = page(&b, &format!("{site}{first}"), &cookie).await;
+    assert!(old.contains("no longer held"), "{old}");
+
+    // Paid for: forgotten.
+    let hold = cookie_set(&again, "hold").expect("the new hold is remembered");
+    let cookie = format!("{csrf_cookie}; hold={hold}");
+    let paid = b
+        .post(format!("{site}{second}"))
+        .form(&card_payment(&token, "4111 1111 1111 1111"))
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("pay");
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    assert_eq!(cookie_set(&paid, "hold").as_deref(), Some(""), "cleared");
+    let (_, html) = page(&b, &format!("{site}/showtimes/{}", show.id), &cookie).await;
+    assert!(
+        !html.contains("You are holding"),
+        "a paid hold is not held: {html}"
+    );
 }

@@ -55,14 +55,17 @@ fn csrf(response: &reqwest::Response) -> String {
 }
 
 /// What most of these tests buy: Heat at Kendall (40 seats, ZIP 02139) in four hours,
-/// auditorium 2, $12.50.
+/// auditorium 2, $12.50; and the website in front of the stack, with a browser.
 struct Showing {
     heat: cinema_client::movies_pb::Movie,
     kendall: cinema_client::movies_pb::Theatre,
     show: cinema_client::movies_pb::Showtime,
+    site: String,
+    b: reqwest::Client,
 }
 
-async fn showing(c: &cinema_client::Cinema) -> Showing {
+async fn showing(stack: &Stack) -> Showing {
+    let c = &stack.cinema;
     let heat = movie(c, "Heat", 170).await;
     let kendall = theatre(c, "Kendall", "02139", 40).await;
     let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
@@ -70,6 +73,8 @@ async fn showing(c: &cinema_client::Cinema) -> Showing {
         heat,
         kendall,
         show,
+        site: site(stack).await,
+        b: browser(),
     }
 }
 
@@ -284,9 +289,7 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
 async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     let stack = Stack::start().await.expect("stack");
     let c = &stack.cinema;
-    let Showing { show, .. } = showing(c).await;
-    let site = site(&stack).await;
-    let b = browser();
+    let Showing { show, site, b, .. } = showing(&stack).await;
 
     let (token, cookie, html) = showtime_page(&b, &site, &show.id).await;
     assert!(
@@ -620,14 +623,14 @@ async fn a_started_showtime_is_neither_sold_nor_cancelled() {
         heat,
         kendall,
         show,
-    } = showing(c).await;
+        site,
+        b,
+    } = showing(&stack).await;
     let placed = c
         .orders()
         .place_order(tickets(&show.product_id, 2))
         .await
         .expect("order");
-    let site = site(&stack).await;
-    let b = browser();
 
     // A showtime about to start holds seats only until then, and its page says so.
     let soon = c
@@ -731,9 +734,7 @@ async fn paying_twice_charges_once_and_every_click_lands_on_the_order() {
         .await
         .expect("stack");
     let c = &stack.cinema;
-    let Showing { show, .. } = showing(c).await;
-    let site = site(&stack).await;
-    let b = browser();
+    let Showing { show, site, b, .. } = showing(&stack).await;
 
     let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
     let held = hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await;
@@ -852,9 +853,7 @@ async fn paying_twice_charges_once_and_every_click_lands_on_the_order() {
 async fn holding_twice_holds_once_and_a_form_restored_by_back_holds_anew() {
     let stack = Stack::start().await.expect("stack");
     let c = &stack.cinema;
-    let Showing { show, .. } = showing(c).await;
-    let site = site(&stack).await;
-    let b = browser();
+    let Showing { show, site, b, .. } = showing(&stack).await;
 
     let (token, cookie, html) = showtime_page(&b, &site, &show.id).await;
     let attempt = field(&html, "request_id");
@@ -916,9 +915,7 @@ async fn holding_twice_holds_once_and_a_form_restored_by_back_holds_anew() {
 async fn a_customer_who_changes_their_mind_gives_the_seats_back_at_once() {
     let stack = Stack::start().await.expect("stack");
     let c = &stack.cinema;
-    let Showing { show, .. } = showing(c).await;
-    let site = site(&stack).await;
-    let b = browser();
+    let Showing { show, site, b, .. } = showing(&stack).await;
     let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
     let checkout = |held: reqwest::Response| {
         format!("{site}{}", held.headers()[LOCATION].to_str().expect("to"))
@@ -982,9 +979,7 @@ async fn a_customer_who_changes_their_mind_gives_the_seats_back_at_once() {
 async fn the_showtime_page_remembers_the_seats_this_browser_holds() {
     let stack = Stack::start().await.expect("stack");
     let c = &stack.cinema;
-    let Showing { show, .. } = showing(c).await;
-    let site = site(&stack).await;
-    let b = browser();
+    let Showing { show, site, b, .. } = showing(&stack).await;
     let (token, csrf_cookie, html) = showtime_page(&b, &site, &show.id).await;
     assert!(!html.contains("You are holding"), "{html}");
 

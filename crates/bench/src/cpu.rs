@@ -22,6 +22,7 @@ fn ticks(n: u64) -> Duration {
 }
 
 /// The processes of a Postgres server on this machine.
+#[derive(Debug)]
 pub struct ServerCpu {
     postmaster: u32,
 }
@@ -87,6 +88,7 @@ impl ServerCpu {
 /// The processes listening on some TCP ports of this machine: the services the
 /// benchmark drives, whether one process serves them all (`cinema-dev up`) or each
 /// runs on its own.
+#[derive(Debug)]
 pub struct ServicesCpu {
     pids: Vec<u32>,
 }

@@ -1,0 +1,205 @@
+//! The command line, and a run of the scenarios it asks for.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use cinema_client::{Cinema, ClientConfig};
+use clap::{Parser, ValueEnum};
+use secrecy::SecretString;
+
+use crate::measure::{Figures, Load, Meter};
+use crate::{pgbench, scenarios, server};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cinema-bench",
+    version,
+    about = "Load-test a running Cinema stack"
+)]
+pub struct Args {
+    #[arg(long, env = "CINEMA_MOVIES", default_value = "http://127.0.0.1:50051")]
+    pub movies: String,
+    #[arg(long, env = "CINEMA_ORDERS", default_value = "http://127.0.0.1:50052")]
+    pub orders: String,
+    /// The website, for `movie-page`.
+    #[arg(long, env = "CINEMA_WEB", default_value = "http://127.0.0.1:8080")]
+    pub web: String,
+    /// Needed to create the benchmark's products, theatre and showtime.
+    #[arg(long, env = "MOVIES_ADMIN_TOKEN", hide_env_values = true)]
+    pub movies_admin_token: String,
+    #[arg(long, env = "ORDERS_ADMIN_TOKEN", hide_env_values = true)]
+    pub orders_admin_token: String,
+    /// Concurrent clients (closed loop: each sends its next call when the last answers).
+    #[arg(long, default_value_t = 8)]
+    pub workers: usize,
+    /// How long each timed scenario runs.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Which scenarios to run (all by default).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Scenario>,
+    /// The ZIP code searched by `get-showtimes` and `movie-page`.
+    #[arg(long, default_value = "02139")]
+    pub zip: String,
+    /// Seats of the hot showtime.
+    #[arg(long, default_value_t = 2000)]
+    pub seats: u32,
+    /// Buyers racing for the hot showtime.
+    #[arg(long, default_value_t = 200)]
+    pub buyers: usize,
+    /// The Postgres server for pgbench (it creates and uses a database of its own,
+    /// `cinema_bench_pgbench`). pgbench is skipped when it is not on PATH.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@localhost:5432/postgres",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Skip pgbench.
+    #[arg(long)]
+    pub no_pgbench: bool,
+    /// The movies service's database on the same server, where pgbench runs
+    /// GetShowtimes' own statement (`cinema-dev up` names it `<db-prefix>_movies`).
+    #[arg(long, default_value = "cinema_movies")]
+    pub movies_database: String,
+    /// Theatres of the national catalogue (`national-search`), one per ZIP code.
+    #[arg(long, default_value_t = 6000)]
+    pub national_theatres: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    PlaceOrder,
+    HoldAndPay,
+    GetShowtimes,
+    MoviePage,
+    HotShowtime,
+    /// Writes the national catalogue into the stack's movies database first if it is
+    /// not there: run it on a stack of its own, since every later search of that
+    /// stack finds the national theatres too.
+    NationalSearch,
+}
+
+/// Runs the scenarios `args` asks for against the stack it names, printing each one's
+/// figures as they come; fails on the first scenario that cannot run, and when the
+/// hot showtime does not sell exactly its seats.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mut config = ClientConfig::new(args.movies.clone(), args.orders.clone());
+    config.movies_admin_token = Some(SecretString::from(args.movies_admin_token.clone()));
+    config.orders_admin_token = Some(SecretString::from(args.orders_admin_token.clone()));
+    // A benchmark measures the service, not the client's retries.
+    config.retries = 0;
+    let cinema = Cinema::connect(config)?;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let wants = |s: Scenario| args.only.is_empty() || args.only.contains(&s);
+    let pgbench = !args.no_pgbench && pgbench::available();
+    if !args.no_pgbench && !pgbench {
+        println!("pgbench is not on PATH: no baseline");
+    }
+
+    server::warn_about(&args.database_url);
+    let meter = Meter::find(&args.database_url, &[&args.movies, &args.orders, &args.web]).await;
+    let load = Load {
+        meter: &meter,
+        workers: args.workers,
+        duration: Duration::from_secs(args.seconds),
+    };
+    let baseline = if pgbench {
+        let tpc_b = pgbench::run(
+            &args.database_url,
+            &meter,
+            pgbench::Workload::TpcB,
+            args.workers,
+            args.seconds,
+        )?;
+        println!(
+            "{:<16} {:>9.0}/s  (TPC-B, scale 10, {} clients, {} s{})",
+            "pgbench",
+            tpc_b.tps,
+            args.workers,
+            args.seconds,
+            tpc_b.cpu()
+        );
+        Some(tpc_b.tps)
+    } else {
+        None
+    };
+
+    if wants(Scenario::PlaceOrder) || wants(Scenario::HoldAndPay) {
+        let products = scenarios::spread_products(&cinema, &run).await?;
+        if wants(Scenario::PlaceOrder) {
+            let figures = scenarios::place_order(&cinema, &products, &load).await;
+            println!("{}", figures.report(baseline));
+        }
+        if wants(Scenario::HoldAndPay) {
+            let figures = scenarios::hold_and_pay(&cinema, &products, &load).await;
+            println!("{}", figures.report(baseline));
+        }
+    }
+    if wants(Scenario::GetShowtimes) {
+        println!("{}", scenarios::describe_search(&cinema, &args.zip).await?);
+        // The service and pgbench take turns, each half the time twice, so that a
+        // machine whose speed drifts during the run (a shared VM's does) weighs on
+        // both alike.
+        let half = Load {
+            duration: (load.duration / 2).max(Duration::from_secs(1)),
+            ..load
+        };
+        let mut figures: Option<Figures> = None;
+        let mut statement: Option<pgbench::Run> = None;
+        for _ in 0..2 {
+            let turn = scenarios::get_showtimes(&cinema, &args.zip, &half).await;
+            figures = Some(match figures {
+                Some(so_far) => so_far.and(turn),
+                None => turn,
+            });
+            if pgbench {
+                let workload =
+                    pgbench::search_workload(&args.movies_database, &args.zip, chrono::Utc::now());
+                let turn = pgbench::run(
+                    &args.database_url,
+                    &meter,
+                    workload,
+                    args.workers,
+                    half.duration.as_secs(),
+                )?;
+                statement = Some(match statement {
+                    Some(so_far) => so_far.and(turn),
+                    None => turn,
+                });
+            }
+        }
+        let figures = figures.expect("two turns");
+        println!("{}", figures.report(baseline));
+        if let Some(both) = statement {
+            println!(
+                "{:<16} {:>9.0}/s  (GetShowtimes' statement, {} clients, in turns with the service{}): the service does {:.0} %",
+                "pgbench search",
+                both.tps,
+                args.workers,
+                both.cpu(),
+                100.0 * figures.per_second() / both.tps
+            );
+        }
+    }
+    if wants(Scenario::MoviePage) {
+        let figures = scenarios::movie_page(&cinema, &args.web, &args.zip, &load).await?;
+        println!("{}", figures.report(baseline));
+    }
+    if wants(Scenario::NationalSearch) {
+        let url = pgbench::on_server(&args.database_url, &args.movies_database)?;
+        let zips = scenarios::national_catalogue(&url, args.national_theatres)
+            .await
+            .with_context(|| format!("the movies database {}", args.movies_database))?;
+        let figures = scenarios::national_search(&cinema, zips, &load).await;
+        println!("{}", figures.report(baseline));
+    }
+    if wants(Scenario::HotShowtime) {
+        let product = scenarios::hot_showtime(&cinema, &run, args.seats).await?;
+        let sale = scenarios::sell_out(&cinema, &product, args.seats, args.buyers).await?;
+        println!("{}", sale.report());
+        sale.check()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The benchmark against a real stack (both services in this process, each on a fresh
+//! database, as `cinema-integration-tests` runs them): what it times are real sales
+//! and searches made without an error, the hot showtime sells exactly its seats, and
+//! pgbench runs GetShowtimes' own statement. Its figures are not checked here: they
+//! are for a release build on a quiet machine (see the README's Benchmarks).
+
+use std::process::Command;
+use std::time::Duration;
+
+use cinema_bench::measure::{Load, Meter};
+use cinema_bench::{pgbench, scenarios};
+use cinema_integration_tests::{MOVIES_ADMIN_TOKEN, ORDERS_ADMIN_TOKEN, Stack};
+
+fn short(meter: &Meter) -> Load<'_> {
+    Load {
+        meter,
+        workers: 2,
+        duration: Duration::from_millis(500),
+    }
+}
+
+#[tokio::test]
+async fn every_order_the_benchmark_counts_is_a_sale_and_every_search_finds_showtimes() {
+    let stack = Stack::start().await.expect("stack");
+    let meter = Meter::default();
+    let products = scenarios::spread_products(&stack.cinema, "t")
+        .await
+        .expect("products");
+
+    let one_tap = scenarios::place_order(&stack.cinema, &products, &short(&meter)).await;
+    let checkout = scenarios::hold_and_pay(&stack.cinema, &products, &short(&meter)).await;
+    assert_eq!((one_tap.errors, checkout.errors), (0, 0));
+    assert!(!one_tap.latencies.is_empty() && !checkout.latencies.is_empty());
+    let ids: Vec<&str> = products.iter().map(String::as_str).collect();
+    let left = stack
+        .cinema
+        .orders()
+        .availability(&ids)
+        .await
+        .expect("availability");
+    let sold: i64 = left.iter().map(|p| 10_000_000 - p.available).sum();
+    assert_eq!(
+        sold as u64,
+        one_tap.latencies.len() + checkout.latencies.len(),
+        "one seat sold per order counted"
+    );
+    assert!(left.iter().all(|p| p.held == 0), "no hold left behind");
+
+    // Nothing to find yet: timing an empty search would mislead.
+    let empty = scenarios::describe_search(&stack.cinema, "02139")
+        .await
+        .expect_err("nothing to find");
+    assert!(
+        empty.to_string().contains("no showtimes near 02139"),
+        "{empty}"
+    );
+    scenarios::hot_showtime(&stack.cinema, "t", 100)
+        .await
+        .expect("a showtime");
+    let found = scenarios::describe_search(&stack.cinema, "02139")
+        .await
+        .expect("finds it");
+    assert!(
+        found.contains("1 showtimes, 1 theatres, 1 movies"),
+        "{found}"
+    );
+    let searches = scenarios::get_showtimes(&stack.cinema, "02139", &short(&meter)).await;
+    assert_eq!(searches.errors, 0);
+    assert!(!searches.latencies.is_empty());
+    stack.stop().await.expect("stops");
+}
+
+#[tokio::test]
+async fn the_hot_showtime_sells_exactly_its_seats_to_buyers_racing_for_them() {
+    let stack = Stack::start().await.expect("stack");
+    let product = scenarios::hot_showtime(&stack.cinema, "t", 40)
+        .await
+        .expect("a showtime");
+    let sale = scenarios::sell_out(&stack.cinema, &product, 40, 12)
+        .await
+        .expect("sold out");
+    sale.check().expect("every seat sold once");
+    assert_eq!((sale.sold, sale.available, sale.held), (40, 0, 0));
+    assert_eq!(sale.latencies.len(), 40);
+    stack.stop().await.expect("stops");
+}
+
+#[tokio::test]
+async fn pgbench_runs_get_showtimes_own_statement_on_the_movies_database() {
+    assert!(
+        pgbench::available(),
+        "pgbench is not on PATH (it comes with Postgres's client tools)"
+    );
+    let stack = Stack::start().await.expect("stack");
+    scenarios::hot_showtime(&stack.cinema, "t", 100)
+        .await
+        .expect("a showtime");
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(stack.movies.pool())
+        .await
+        .expect("its name");
+    let (server, _) = cinema_testkit::server_url_and_prefix()
+        .await
+        .expect("server");
+    let workload = pgbench::search_workload(&database, "02139", chrono::Utc::now());
+    let run = pgbench::run(&server, &Meter::default(), workload, 2, 1).expect("pgbench runs");
+    // pgbench counts a transaction only when its statement succeeded.
+    assert!(run.transactions > 0 && run.tps > 0.0, "{run:?}");
+    stack.stop().await.expect("stops");
+}
+
+/// The binary as the README runs it, with the scenarios that need no website.
+#[tokio::test]
+async fn the_benchmark_binary_reports_each_scenario_and_checks_the_sell_out() {
+    let stack = Stack::start().await.expect("stack");
+    scenarios::hot_showtime(&stack.cinema, "t", 100)
+        .await
+        .expect("a showtime to search");
+    let (movies, orders) = (stack.movies.url(), stack.orders.url());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_cinema-bench"))
+            .args(["--movies", &movies, "--orders", &orders])
+            .args([
+                "--only",
+                "place-order,hold-and-pay,get-showtimes,hot-showtime",
+            ])
+            .args([
+                "--workers",
+                "2",
+                "--seconds",
+                "1",
+                "--seats",
+                "20",
+                "--buyers",
+                "4",
+            ])
+            .arg("--no-pgbench")
+            .env("MOVIES_ADMIN_TOKEN", MOVIES_ADMIN_TOKEN)
+            .env("ORDERS_ADMIN_TOKEN", ORDERS_ADMIN_TOKEN)
+            .output()
+            .expect("cinema-bench runs")
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for scenario in ["place-order", "hold-and-pay", "get-showtimes"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(scenario) && l.contains("p99"))
+            .unwrap_or_else(|| panic!("no {scenario} figures in:\n{stdout}"));
+        assert!(line.contains("errors    0"), "{line}");
+    }
+    assert!(
+        stdout.contains("20 seats, 4 buyers: sold out")
+            && stdout.contains("sold 20, left 0 available + 0 held"),
+        "{stdout}"
+    );
+    stack.stop().await.expect("stops");
+}

@@ -1,0 +1,366 @@
+//! The checkout: the held seats with a countdown, the payment form, and the way to give
+//! the seats back.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use cinema_client::orders_pb as orders;
+use cinema_client::{ClientError, NewOrder, Reason};
+use serde::Deserialize;
+
+use super::{AppState, CsrfForm, once_per_form, subject};
+use crate::error::WebError;
+use crate::views;
+use crate::{csrf, current_hold};
+
+/// What the customer typed, kept when the form comes back with an error. The card
+/// number is never echoed into a page, nor printed by `Debug`.
+#[derive(Default, Deserialize)]
+pub struct CheckoutForm {
+    #[serde(default)]
+    csrf: String,
+    /// This rendering of the form's idempotency key: a second click on "Pay" sends
+    /// the same one and gets the first click's order, never a second charge. Every
+    /// rendering makes a new one, so another card after a decline is a new request.
+    #[serde(default)]
+    request_id: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    card_number: String,
+    #[serde(default)]
+    card_month: String,
+    #[serde(default)]
+    card_year: String,
+    #[serde(default)]
+    line_1: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    zip: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    promo: String,
+    #[serde(default)]
+    phone: String,
+}
+
+impl std::fmt::Debug for CheckoutForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckoutForm")
+            .field("method", &self.method)
+            .field("card_number", &"[redacted]")
+            .field("state", &self.state)
+            .field("zip", &self.zip)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "checkout.html")]
+struct CheckoutPage {
+    hold_id: String,
+    /// Where to hold seats again once these are released.
+    showtime_id: String,
+    movie: String,
+    theatre: String,
+    when: String,
+    tickets: i64,
+    total: String,
+    /// When the seats are released, on the theatre's clock and as an instant.
+    expires_label: String,
+    expires_at: String,
+    active: bool,
+    form: CheckoutForm,
+    request_id: String,
+    csrf: String,
+    error: Option<String>,
+}
+
+/// A checkout page, or its order once the hold is paid for (the customer came back,
+/// or clicked "Pay" twice).
+enum Checkout {
+    Page(Box<CheckoutPage>),
+    Paid(Redirect),
+}
+
+impl IntoResponse for Checkout {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Page(page) => page.into_response(),
+            Self::Paid(to_order) => to_order.into_response(),
+        }
+    }
+}
+
+async fn checkout_page(
+    state: &AppState,
+    hold_id: &str,
+    form: CheckoutForm,
+    csrf: String,
+    error: Option<String>,
+) -> Result<Checkout, WebError> {
+    let hold = subject(state.cinema.orders().get_hold(hold_id).await, "checkout")?;
+    if hold.status() == orders::HoldStatus::Confirmed && !hold.confirmation.is_empty() {
+        let to_order = Redirect::to(&format!("/orders/{}", hold.confirmation));
+        return Ok(Checkout::Paid(to_order));
+    }
+    let line = hold.line_items.first().cloned().unwrap_or_default();
+    let details = state
+        .cinema
+        .movies()
+        .get_showtime(&line.external_ref)
+        .await?;
+    let theatre = details.theatre.unwrap_or_default();
+    let showtime = details.showtime.unwrap_or_default();
+    let expires = views::instant(hold.expires_at.as_ref());
+    Ok(Checkout::Page(Box::new(CheckoutPage {
+        hold_id: hold.hold_id.clone(),
+        showtime_id: line.external_ref.clone(),
+        movie: details.movie.map(|m| m.name).unwrap_or_default(),
+        theatre: theatre.name.clone(),
+        when: views::when(&theatre, views::instant(showtime.start_time.as_ref())),
+        tickets: line.quantity,
+        total: views::dollars(hold.price_cents),
+        // On the theatre's clock, like the showtime, and saying so: the customer
+        // may not be in the theatre's time zone.
+        expires_label: cinema_client::facade::local_time(&theatre, expires)
+            .format("%-I:%M %p %Z")
+            .to_string(),
+        expires_at: expires.to_rfc3339(),
+        active: hold.status() == orders::HoldStatus::Active && expires > chrono::Utc::now(),
+        form,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        csrf,
+        error,
+    })))
+}
+
+/// `/checkout/{hold}`: the held seats, a countdown, and the payment form.
+pub async fn checkout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(hold_id): Path<String>,
+) -> Result<Response, WebError> {
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let form = CheckoutForm {
+        method: "card".into(),
+        ..Default::default()
+    };
+    let page = checkout_page(&state, &hold_id, form, token, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// POST `/checkout/{hold}/release`: the customer changed their mind; the seats go back
+/// on sale now rather than when the hold runs out, and the showtime page shows them.
+/// A hold paid for meanwhile stays paid for, and leads to its order.
+pub async fn release(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(hold_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    let hold = subject(
+        state.cinema.orders().release_hold(&hold_id).await,
+        "checkout",
+    )?;
+    let jar = current_hold::forget(jar, &hold_id);
+    let to = if hold.confirmation.is_empty() {
+        let showtime = hold.line_items.first().map(|l| l.external_ref.as_str());
+        format!("/showtimes/{}", showtime.unwrap_or_default())
+    } else {
+        format!("/orders/{}", hold.confirmation)
+    };
+    Ok((jar, Redirect::to(&to)).into_response())
+}
+
+/// The card's brand from its number's prefix (what a payment form infers as you type).
+fn card_brand(digits: &str) -> orders::CardBrand {
+    let prefix = |n: usize| digits.get(..n).and_then(|p| p.parse::<u32>().ok());
+    match (prefix(1), prefix(2), prefix(4)) {
+        (Some(4), _, _) => orders::CardBrand::Visa,
+        (_, Some(34 | 37), _) => orders::CardBrand::AmericanExpress,
+        (_, Some(51..=55), _) | (_, _, Some(2221..=2720)) => orders::CardBrand::Mastercard,
+        _ => orders::CardBrand::Unspecified,
+    }
+}
+
+fn payment(form: &CheckoutForm) -> Result<orders::Payment, String> {
+    let method = match form.method.as_str() {
+        "card" => {
+            let digits: String = form
+                .card_number
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            let month = form
+                .card_month
+                .trim()
+                .parse()
+                .map_err(|_| "Enter the card's expiry month (1 to 12).".to_owned())?;
+            let year: u32 = form
+                .card_year
+                .trim()
+                .parse()
+                .map_err(|_| "Enter the card's expiry year, like 2030.".to_owned())?;
+            orders::payment::Method::CreditCard(orders::CreditCard {
+                brand: card_brand(&digits).into(),
+                number: form.card_number.trim().to_owned(),
+                expiration_month: month,
+                expiration_year: if year < 100 { 2000 + year } else { year },
+                billing_address: Some(orders::Address {
+                    line_1: form.line_1.clone(),
+                    line_2: String::new(),
+                    city: form.city.clone(),
+                    state: form.state.clone(),
+                    zip_code: form.zip.trim().to_owned(),
+                }),
+            })
+        }
+        "paypal" => orders::payment::Method::Paypal(orders::PayPal {
+            email: form.email.trim().to_owned(),
+        }),
+        "promotion" => orders::payment::Method::Promotion(orders::Promotion {
+            code: form.promo.trim().to_owned(),
+        }),
+        _ => return Err("Choose how to pay.".into()),
+    };
+    Ok(orders::Payment {
+        method: Some(method),
+    })
+}
+
+/// A phone number as people type it, in the E.164 form the services require; US
+/// numbers may omit the country code.
+fn e164(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let allowed = raw
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if !allowed || digits.is_empty() {
+        return None;
+    }
+    Some(match (raw.trim_start().starts_with('+'), digits.len()) {
+        (true, _) => format!("+{digits}"),
+        (false, 10) => format!("+1{digits}"),
+        (false, 11) if digits.starts_with('1') => format!("+{digits}"),
+        (false, _) => format!("+{digits}"),
+    })
+}
+
+/// POST `/checkout/{hold}`: pays; on success, the confirmation page. A hold paid for
+/// meanwhile (by another click) sends the browser to its order instead of an error.
+pub async fn pay(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(hold_id): Path<String>,
+    Form(form): Form<CheckoutForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    let phone = form.phone.trim();
+    let phone = if phone.is_empty() {
+        Ok(None)
+    } else {
+        e164(phone).map(Some).ok_or_else(|| {
+            "Enter a phone number like (415) 555-0132, or leave it empty.".to_owned()
+        })
+    };
+    let problem = match (payment(&form), phone) {
+        (Err(problem), _) | (_, Err(problem)) => problem,
+        (Ok(payment), Ok(phone)) => {
+            let order = NewOrder {
+                hold_id: Some(hold_id.clone()),
+                payment,
+                phone,
+                ..Default::default()
+            };
+            let client = state.cinema.orders();
+            let placed = once_per_form(&form.request_id, |id| {
+                client.place_order_with_id(id, order.clone())
+            })
+            .await;
+            match placed {
+                Ok(placed) => {
+                    let jar = current_hold::forget(jar, &hold_id);
+                    let to_order = Redirect::to(&format!("/orders/{}", placed.confirmation));
+                    return Ok((jar, to_order).into_response());
+                }
+                Err(ClientError::Refused(failure)) => match failure.reason {
+                    Some(Reason::PaymentDeclined) => format!(
+                        "Your payment was declined ({}). Your seats are still held: try another card.",
+                        failure.message.trim_start_matches("payment declined: ")
+                    ),
+                    Some(Reason::HoldExpired) => "Your seats were released because time ran out. \
+                        Go back to the showtime to hold them again."
+                        .to_owned(),
+                    // HOLD_CONFIRMED (another click paid) included: the hold's order,
+                    // found below, is shown instead.
+                    _ => failure.message,
+                },
+                Err(ClientError::InvalidInput(failure)) => {
+                    format!("Please check your details: {failure}.")
+                }
+                Err(ClientError::SoldOut(_)) => "Those seats are no longer available.".to_owned(),
+                Err(ClientError::NotFound(failure))
+                    if failure.resource.as_ref().map(|r| r.resource_type.as_str())
+                        == Some("promotion_code") =>
+                {
+                    "That promotion code does not exist.".to_owned()
+                }
+                Err(ClientError::Unavailable(_)) => {
+                    "We could not reach the payment service. Nothing was charged; please try again."
+                        .to_owned()
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    // Everything typed comes back except the card number (and the request id: the
+    // next click is a new attempt).
+    let kept = CheckoutForm {
+        card_number: String::new(),
+        request_id: String::new(),
+        ..form
+    };
+    match checkout_page(&state, &hold_id, kept, token, Some(problem)).await? {
+        Checkout::Page(page) => {
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, *page).into_response())
+        }
+        paid @ Checkout::Paid(_) => Ok(paid.into_response()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_read_as_people_type_them() {
+        assert_eq!(e164("(415) 555-0132").as_deref(), Some("+14155550132"));
+        assert_eq!(e164("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(e164("1 415 555 0132").as_deref(), Some("+14155550132"));
+        assert_eq!(e164("call me"), None);
+    }
+
+    #[test]
+    fn card_brands_follow_the_prefix() {
+        assert_eq!(card_brand("4111111111111111"), orders::CardBrand::Visa);
+        assert_eq!(
+            card_brand("5555555555554444"),
+            orders::CardBrand::Mastercard
+        );
+        assert_eq!(
+            card_brand("378282246310005"),
+            orders::CardBrand::AmericanExpress
+        );
+        assert_eq!(card_brand("6011"), orders::CardBrand::Unspecified);
+    }
+}

@@ -1,0 +1,161 @@
+//! An order's page, its cancellation, and the lookup by confirmation code.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use cinema_client::Reason;
+use cinema_client::orders_pb as orders;
+use serde::Deserialize;
+
+use super::{AppState, CsrfForm, subject};
+use crate::csrf;
+use crate::error::WebError;
+use crate::views::{self, MovieCard, TheatreCard};
+
+struct OrderLine {
+    movie: MovieCard,
+    theatre: TheatreCard,
+    room: String,
+    when: String,
+    tickets: i64,
+    price: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "order.html")]
+struct OrderPage {
+    confirmation: String,
+    cancelled: bool,
+    lines: Vec<OrderLine>,
+    total: String,
+    payment: String,
+    csrf: String,
+    confirm_cancel: bool,
+    /// A showtime of the order has started: its tickets can no longer be refunded.
+    started: bool,
+}
+
+async fn order_page(
+    state: &AppState,
+    confirmation: &str,
+    csrf: String,
+    confirm_cancel: bool,
+) -> Result<OrderPage, WebError> {
+    let order = subject(state.cinema.orders().get_order(confirmation).await, "order")?;
+    let mut lines = Vec::new();
+    let mut started = false;
+    for line in &order.line_items {
+        let details = state
+            .cinema
+            .movies()
+            .get_showtime(&line.external_ref)
+            .await?;
+        let theatre = details.theatre.unwrap_or_default();
+        let showtime = details.showtime.unwrap_or_default();
+        let start = views::instant(showtime.start_time.as_ref());
+        started |= start <= chrono::Utc::now();
+        lines.push(OrderLine {
+            movie: MovieCard::from(&details.movie.unwrap_or_default()),
+            theatre: TheatreCard::from(&theatre),
+            room: showtime.auditorium,
+            when: views::when(&theatre, start),
+            tickets: line.quantity,
+            price: views::dollars(line.price_cents),
+        });
+    }
+    use orders::payment_summary::Method;
+    let cancelled = order.status() == orders::OrderStatus::Cancelled;
+    let payment = match order.payment.and_then(|p| p.method) {
+        Some(Method::CreditCard(card)) => {
+            let brand = match card.brand() {
+                orders::CardBrand::Visa => "Visa",
+                orders::CardBrand::Mastercard => "Mastercard",
+                orders::CardBrand::AmericanExpress => "American Express",
+                orders::CardBrand::Unspecified => "Card",
+            };
+            format!("{brand} ending in {}", card.last_four)
+        }
+        Some(Method::Paypal(p)) => format!("PayPal ({})", p.email),
+        Some(Method::Promotion(p)) => format!("Promotion code {}", p.code),
+        None => String::new(),
+    };
+    Ok(OrderPage {
+        confirmation: order.confirmation.clone(),
+        cancelled,
+        lines,
+        total: views::dollars(order.total_cents),
+        payment,
+        csrf,
+        confirm_cancel,
+        started,
+    })
+}
+
+/// `/orders/{confirmation}`: the order, with a Cancel button.
+pub async fn order(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(confirmation): Path<String>,
+) -> Result<Response, WebError> {
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let page = order_page(&state, &confirmation, token, false).await?;
+    Ok((jar, page).into_response())
+}
+
+/// `/orders/{confirmation}/cancel`: asks once more before cancelling.
+pub async fn confirm_cancel(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(confirmation): Path<String>,
+) -> Result<Response, WebError> {
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let page = order_page(&state, &confirmation, token, true).await?;
+    Ok((jar, page).into_response())
+}
+
+/// POST `/orders/{confirmation}/cancel`: cancels; the seats go back on sale.
+pub async fn cancel(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(confirmation): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    match state.cinema.orders().cancel_order(&confirmation).await {
+        // The showtime started after the page was shown: the page now says so.
+        Err(e) if e.reason() == Some(Reason::SalesEnded) => {
+            let (jar, token) = csrf::token(jar, state.secure_cookies);
+            let page = order_page(&state, &confirmation, token, false).await?;
+            Ok((axum::http::StatusCode::CONFLICT, jar, page).into_response())
+        }
+        answer => {
+            let order = subject(answer, "order")?;
+            Ok(Redirect::to(&format!("/orders/{}", order.confirmation)).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    #[serde(default)]
+    confirmation: String,
+}
+
+/// `/orders?confirmation=`: the lookup form on the home page.
+pub async fn lookup(Query(query): Query<LookupQuery>) -> Response {
+    let code: String = query
+        .confirmation
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if code.is_empty() {
+        Redirect::to("/").into_response()
+    } else {
+        Redirect::to(&format!("/orders/{code}")).into_response()
+    }
+}

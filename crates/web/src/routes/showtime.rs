@@ -1,0 +1,236 @@
+//! A showtime's page: how many seats are left, and the form that holds some (or the
+//! seats this browser already holds).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use cinema_client::facade;
+use cinema_client::orders_pb as orders;
+use cinema_client::{ClientError, MAX_TICKETS_PER_PURCHASE, Reason};
+use serde::Deserialize;
+
+use super::{AppState, once_per_form, subject};
+use crate::error::WebError;
+use crate::views::{self, MovieCard};
+use crate::{csrf, current_hold};
+
+/// At most this many seats left, a showtime's page says how many.
+const FEW_SEATS: i64 = 20;
+/// How long the orders service holds seats by default (the site asks for no other
+/// time): what the showtime page promises.
+const HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+#[derive(Template, WebTemplate)]
+#[template(path = "showtime.html")]
+struct ShowtimePage {
+    id: String,
+    movie: MovieCard,
+    theatre_id: String,
+    theatre: String,
+    address: String,
+    when: String,
+    room: String,
+    price: String,
+    /// Tickets that can be chosen: 1..=min(10, seats left); empty when none can be.
+    choices: Vec<i64>,
+    /// Why no ticket can be chosen: started, sold out, or held by others for now.
+    unavailable: Option<String>,
+    /// "Only 4 seats left.", when few are.
+    scarcity: Option<String>,
+    /// The showtime starts before a hold would expire, and the hold ends with it.
+    starts_within_hold: bool,
+    hold_minutes: i64,
+    /// This rendering's idempotency key: two clicks on "Hold seats" hold once.
+    request_id: String,
+    /// Seats this browser holds for this showtime, and the way back to paying for them.
+    yours: Option<YourHold>,
+    csrf: String,
+    error: Option<String>,
+}
+
+struct YourHold {
+    checkout: String,
+    tickets: i64,
+    until: String,
+}
+
+/// The browser's own hold for `showtime`, if the one its cookie names is still on.
+async fn your_hold(
+    state: &AppState,
+    theatre: &cinema_client::movies_pb::Theatre,
+    showtime: &cinema_client::movies_pb::Showtime,
+    hold_id: Option<String>,
+) -> Option<YourHold> {
+    let hold = state.cinema.orders().get_hold(&hold_id?).await.ok()?;
+    let expires = views::instant(hold.expires_at.as_ref());
+    let line = hold.line_items.first()?;
+    let on = hold.status() == orders::HoldStatus::Active && expires > chrono::Utc::now();
+    (on && line.product_id == showtime.product_id).then(|| YourHold {
+        checkout: format!("/checkout/{}", hold.hold_id),
+        tickets: line.quantity,
+        until: facade::local_time(theatre, expires)
+            .format("%-I:%M %p %Z")
+            .to_string(),
+    })
+}
+
+async fn showtime_page(
+    state: &AppState,
+    id: &str,
+    mine: Option<String>,
+    csrf: String,
+    error: Option<String>,
+) -> Result<ShowtimePage, WebError> {
+    let details = subject(state.cinema.movies().get_showtime(id).await, "showtime")?;
+    let (Some(showtime), Some(movie), Some(theatre)) =
+        (details.showtime, details.movie, details.theatre)
+    else {
+        return Err(
+            ClientError::Inconsistent("a showtime without its movie or theatre".into()).into(),
+        );
+    };
+    let start = views::instant(showtime.start_time.as_ref());
+    let started = start <= chrono::Utc::now();
+    // Asked of the orders service, not taken from the movies service's sold-out flag:
+    // that follows by callback, and seats held by others may come back on sale.
+    let (left, held) = if started {
+        (0, 0)
+    } else {
+        state
+            .cinema
+            .orders()
+            .availability(&[&showtime.product_id])
+            .await?
+            .first()
+            .map_or((0, 0), |p| (p.available, p.held))
+    };
+    let yours = your_hold(state, &theatre, &showtime, mine).await;
+    // Seats this browser holds are not others' holds that may come back.
+    let held = held - yours.as_ref().map_or(0, |y| y.tickets);
+    let seats = |n: i64| if n == 1 { "seat" } else { "seats" };
+    let unavailable = if started {
+        Some("This showtime has started.".to_owned())
+    } else if left == 0 && held > 0 {
+        // Others' holds may be longer than this site's: "in time", not a number.
+        Some(if held == 1 {
+            "Sold out for now: 1 seat held by another moviegoer goes back on sale if it \
+             is not paid for in time."
+                .to_owned()
+        } else {
+            format!(
+                "Sold out for now: {held} seats held by other moviegoers go back on sale \
+                 if they are not paid for in time."
+            )
+        })
+    } else if left == 0 {
+        Some("This showtime is sold out.".to_owned())
+    } else {
+        None
+    };
+    let scarcity = (1..=FEW_SEATS)
+        .contains(&left)
+        .then(|| format!("Only {left} {} left.", seats(left)));
+    Ok(ShowtimePage {
+        id: showtime.id.clone(),
+        movie: MovieCard::from(&movie),
+        theatre_id: theatre.id.clone(),
+        theatre: theatre.name.clone(),
+        address: facade::address(&theatre),
+        when: views::when(&theatre, start),
+        room: showtime.auditorium.clone(),
+        price: views::dollars(showtime.price_cents),
+        choices: (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect(),
+        unavailable,
+        scarcity,
+        starts_within_hold: start - chrono::Utc::now() < HOLD,
+        hold_minutes: HOLD.num_minutes(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        yours,
+        csrf,
+        error,
+    })
+}
+
+/// `/showtimes/{id}`: choose how many tickets, then hold them.
+pub async fn showtime(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let mine = current_hold::recall(&jar, &id);
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let page = showtime_page(&state, &id, mine, token, None).await?;
+    Ok((jar, page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HoldForm {
+    csrf: String,
+    tickets: i64,
+    /// The form's idempotency key (see [`CheckoutForm::request_id`]).
+    #[serde(default)]
+    request_id: String,
+}
+
+/// POST `/showtimes/{id}/hold`: holds the seats and goes to the checkout.
+pub async fn hold(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<HoldForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    let details = subject(state.cinema.movies().get_showtime(&id).await, "showtime")?;
+    let product = details.showtime.map(|s| s.product_id).unwrap_or_default();
+    let problem = if !(1..=MAX_TICKETS_PER_PURCHASE).contains(&form.tickets) {
+        Some(format!("Choose 1 to {MAX_TICKETS_PER_PURCHASE} tickets."))
+    } else {
+        let items = vec![orders::OrderItem {
+            product_id: product,
+            quantity: form.tickets,
+        }];
+        let client = state.cinema.orders();
+        let held = once_per_form(&form.request_id, |id| {
+            client.hold_products_with_id(id, items.clone(), 0)
+        })
+        .await;
+        // The same click again returns its hold; one that has ended since (paid,
+        // released, expired) answers a form restored by Back: this click is new.
+        let held = match held {
+            Ok(hold) if hold.status() != orders::HoldStatus::Active => {
+                client.hold_products(items, 0).await
+            }
+            other => other,
+        };
+        match held {
+            Ok(hold) => {
+                // Holding again for this showtime (back from the checkout to change the
+                // number): the seats held before go back on sale now. Best effort: they
+                // would anyway when their hold runs out.
+                if let Some(before) = current_hold::recall(&jar, &id)
+                    && before != hold.hold_id
+                    && let Err(e) = client.release_hold(&before).await
+                {
+                    tracing::warn!(error = %e, "could not give back the seats held before");
+                }
+                let jar = current_hold::remember(jar, &id, &hold.hold_id, state.secure_cookies);
+                let to_checkout = Redirect::to(&format!("/checkout/{}", hold.hold_id));
+                return Ok((jar, to_checkout).into_response());
+            }
+            Err(ClientError::SoldOut(_)) => Some(
+                "Not enough seats are left for that many tickets. Choose fewer, or another showtime."
+                    .to_owned(),
+            ),
+            // Started between the page and the click: the page says so.
+            Err(e) if e.reason() == Some(Reason::SalesEnded) => None,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let mine = current_hold::recall(&jar, &id);
+    let (jar, token) = csrf::token(jar, state.secure_cookies);
+    let page = showtime_page(&state, &id, mine, token, problem).await?;
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response())
+}

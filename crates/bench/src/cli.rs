@@ -93,10 +93,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let cinema = Cinema::connect(config)?;
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let wants = |s: Scenario| args.only.is_empty() || args.only.contains(&s);
-    let pgbench = !args.no_pgbench && pgbench::available();
-    if !args.no_pgbench && !pgbench {
-        println!("pgbench is not on PATH: no baseline");
-    }
 
     server::warn_about(&args.database_url);
     let meter = Meter::find(&args.database_url, &[&args.movies, &args.orders, &args.web]).await;
@@ -105,87 +101,56 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         workers: args.workers,
         duration: Duration::from_secs(args.seconds),
     };
-    let baseline = if pgbench {
-        let tpc_b = pgbench::run(
-            &args.database_url,
-            &meter,
-            pgbench::Workload::TpcB,
-            args.workers,
-            args.seconds,
-        )?;
-        println!(
-            "{:<16} {:>9.0}/s  (TPC-B, scale 10, {} clients, {} s{})",
-            "pgbench",
-            tpc_b.tps,
-            args.workers,
-            args.seconds,
-            tpc_b.cpu()
-        );
-        Some(tpc_b.tps)
+    let pgbench = if args.no_pgbench {
+        None
+    } else if pgbench::available() {
+        let compared_with_tpc_b = [
+            Scenario::PlaceOrder,
+            Scenario::HoldAndPay,
+            Scenario::MoviePage,
+        ];
+        if compared_with_tpc_b.into_iter().any(wants) {
+            pgbench::init_tpc_b(&args.database_url)?;
+        }
+        Some(Pgbench {
+            database_url: &args.database_url,
+            meter: &meter,
+            workers: args.workers,
+        })
     } else {
+        println!("pgbench is not on PATH: no baseline");
         None
     };
+    let tpc_b = || pgbench::Workload::TpcB;
 
     if wants(Scenario::PlaceOrder) || wants(Scenario::HoldAndPay) {
         let products = scenarios::spread_products(&cinema, &run).await?;
         if wants(Scenario::PlaceOrder) {
-            let figures = scenarios::place_order(&cinema, &products, &load).await;
-            println!("{}", figures.report(baseline));
+            let scenario =
+                async |load: &Load<'_>| Ok(scenarios::place_order(&cinema, &products, load).await);
+            in_turns(&load, scenario, pgbench.as_ref(), tpc_b).await?;
         }
         if wants(Scenario::HoldAndPay) {
-            let figures = scenarios::hold_and_pay(&cinema, &products, &load).await;
-            println!("{}", figures.report(baseline));
+            let scenario =
+                async |load: &Load<'_>| Ok(scenarios::hold_and_pay(&cinema, &products, load).await);
+            in_turns(&load, scenario, pgbench.as_ref(), tpc_b).await?;
         }
     }
     if wants(Scenario::GetShowtimes) {
         println!("{}", scenarios::describe_search(&cinema, &args.zip).await?);
-        // The service and pgbench take turns, each half the time twice, so that a
-        // machine whose speed drifts during the run (a shared VM's does) weighs on
-        // both alike.
-        let half = Load {
-            duration: (load.duration / 2).max(Duration::from_secs(1)),
-            ..load
-        };
-        let mut figures: Option<Figures> = None;
-        let mut statement: Option<pgbench::Run> = None;
-        for _ in 0..2 {
-            let turn = scenarios::get_showtimes(&cinema, &args.zip, &half).await;
-            figures = Some(match figures {
-                Some(so_far) => so_far.and(turn),
-                None => turn,
-            });
-            if pgbench {
-                let workload =
-                    pgbench::search_workload(&args.movies_database, &args.zip, chrono::Utc::now());
-                let turn = pgbench::run(
-                    &args.database_url,
-                    &meter,
-                    workload,
-                    args.workers,
-                    half.duration.as_secs(),
-                )?;
-                statement = Some(match statement {
-                    Some(so_far) => so_far.and(turn),
-                    None => turn,
-                });
-            }
-        }
-        let figures = figures.expect("two turns");
-        println!("{}", figures.report(baseline));
-        if let Some(both) = statement {
-            println!(
-                "{:<16} {:>9.0}/s  (GetShowtimes' statement, {} clients, in turns with the service{}): the service does {:.0} %",
-                "pgbench search",
-                both.tps,
-                args.workers,
-                both.cpu(),
-                100.0 * figures.per_second() / both.tps
-            );
-        }
+        // Compared with the database running its one statement, rather than TPC-B:
+        // what the service adds to the search.
+        let statement =
+            || pgbench::search_workload(&args.movies_database, &args.zip, chrono::Utc::now());
+        let scenario =
+            async |load: &Load<'_>| Ok(scenarios::get_showtimes(&cinema, &args.zip, load).await);
+        in_turns(&load, scenario, pgbench.as_ref(), statement).await?;
     }
     if wants(Scenario::MoviePage) {
-        let figures = scenarios::movie_page(&cinema, &args.web, &args.zip, &load).await?;
-        println!("{}", figures.report(baseline));
+        let scenario = async |load: &Load<'_>| {
+            scenarios::movie_page(&cinema, &args.web, &args.zip, load).await
+        };
+        in_turns(&load, scenario, pgbench.as_ref(), tpc_b).await?;
     }
     if wants(Scenario::NationalSearch) {
         let url = pgbench::on_server(&args.database_url, &args.movies_database)?;
@@ -193,7 +158,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("the movies database {}", args.movies_database))?;
         let figures = scenarios::national_search(&cinema, zips, &load).await;
-        println!("{}", figures.report(baseline));
+        println!("{}", figures.report(None));
     }
     if wants(Scenario::HotShowtime) {
         let product = scenarios::hot_showtime(&cinema, &run, args.seats).await?;
@@ -202,4 +167,63 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         sale.check()?;
     }
     Ok(())
+}
+
+/// pgbench on the stack's Postgres server, at the stack's concurrency.
+struct Pgbench<'a> {
+    database_url: &'a str,
+    meter: &'a Meter,
+    workers: usize,
+}
+
+/// Runs a timed scenario and, with `pgbench`, the database's own `workload` in turns
+/// with it (the scenario for half the time, pgbench for as long, twice), so that a
+/// machine whose speed drifts during the run (a shared VM's does) weighs on both
+/// alike; prints the scenario's figures with its rate as a share of pgbench's.
+async fn in_turns<'w>(
+    load: &Load<'_>,
+    scenario: impl AsyncFn(&Load<'_>) -> anyhow::Result<Figures>,
+    pgbench: Option<&Pgbench<'_>>,
+    workload: impl Fn() -> pgbench::Workload<'w>,
+) -> anyhow::Result<Figures> {
+    let Some(pgbench) = pgbench else {
+        let figures = scenario(load).await?;
+        println!("{}", figures.report(None));
+        return Ok(figures);
+    };
+    let half = Load {
+        duration: (load.duration / 2).max(Duration::from_secs(1)),
+        ..*load
+    };
+    let (mut figures, mut database): (Option<Figures>, Option<pgbench::Run>) = (None, None);
+    let mut name = "";
+    for _ in 0..2 {
+        let turn = scenario(&half).await?;
+        figures = Some(match figures {
+            Some(so_far) => so_far.and(turn),
+            None => turn,
+        });
+        let workload = workload();
+        name = workload.name();
+        let turn = pgbench::run(
+            pgbench.database_url,
+            pgbench.meter,
+            workload,
+            pgbench.workers,
+            half.duration.as_secs(),
+        )?;
+        database = Some(match database {
+            Some(so_far) => so_far.and(turn),
+            None => turn,
+        });
+    }
+    let (figures, database) = (figures.expect("two turns"), database.expect("two turns"));
+    println!("{}", figures.report(Some(database.tps)));
+    println!(
+        "{:<16} pgbench in turns with it: {name}, {:.0}/s{}",
+        "",
+        database.tps,
+        database.cpu()
+    );
+    Ok(figures)
 }

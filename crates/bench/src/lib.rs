@@ -1,6 +1,7 @@
 //! `cinema-bench`: drives a running Cinema stack the way its users do and prints
 //! throughput and latency percentiles (HDR histograms) for each scenario, next to
-//! what the same Postgres does under pgbench's TPC-B in the same run.
+//! what the same Postgres does under pgbench in turns with it: TPC-B, or for the
+//! search GetShowtimes' own statement.
 //!
 //! ```sh
 //! MOVIES_ADMIN_TOKEN=bench ORDERS_ADMIN_TOKEN=bench ORDERS_PAYMENT_LATENCY_MS=300 \

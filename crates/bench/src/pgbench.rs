@@ -8,16 +8,28 @@ use anyhow::{Context, bail};
 
 use crate::measure::{Meter, micros_per};
 
-/// What pgbench runs: its TPC-B on a database of its own, or a script of ours against
-/// one of the stack's databases.
+/// What pgbench runs: its TPC-B on a database of its own (see [`init_tpc_b`]), or a
+/// script of ours against one of the stack's databases.
 #[derive(Debug)]
 pub enum Workload<'a> {
     TpcB,
     Script {
+        /// What the script does, for the report.
+        name: &'static str,
         database: &'a str,
         script: String,
         variables: Vec<(&'static str, String)>,
     },
+}
+
+impl Workload<'_> {
+    /// What pgbench runs, in a few words.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Workload::TpcB => "TPC-B (scale 10)",
+            Workload::Script { name, .. } => name,
+        }
+    }
 }
 
 /// What a pgbench run did.
@@ -60,6 +72,38 @@ pub fn available() -> bool {
     Command::new("pgbench").arg("--version").output().is_ok()
 }
 
+/// pgbench's TPC-B database on the server of `database_url`.
+const TPC_B_DATABASE: &str = "cinema_bench_pgbench";
+
+/// Writes pgbench's TPC-B tables (scale 10) afresh, for [`Workload::TpcB`].
+pub fn init_tpc_b(database_url: &str) -> anyhow::Result<()> {
+    // Exit status ignored: the database may exist from an earlier run.
+    let _ = Command::new("psql")
+        .args([
+            database_url,
+            "-qc",
+            &format!("CREATE DATABASE {TPC_B_DATABASE}"),
+        ])
+        .output();
+    let init = Command::new("pgbench")
+        .args([
+            "-i",
+            "-s",
+            "10",
+            "-q",
+            &on_server(database_url, TPC_B_DATABASE)?,
+        ])
+        .output()
+        .context("pgbench -i")?;
+    if !init.status.success() {
+        bail!(
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// Runs pgbench on the server of `database_url` with `workers` clients for `seconds`.
 pub fn run(
     database_url: &str,
@@ -68,7 +112,6 @@ pub fn run(
     workers: usize,
     seconds: u64,
 ) -> anyhow::Result<Run> {
-    let on = |database: &str| on_server(database_url, database);
     let mut command = Command::new("pgbench");
     command.args([
         "-n",
@@ -81,29 +124,14 @@ pub fn run(
     ]);
     // Kept until pgbench has read it.
     let mut _script_file = None;
+    let workload_name = workload.name();
     let url = match workload {
-        Workload::TpcB => {
-            let url = on("cinema_bench_pgbench")?;
-            // Exit status ignored: the database may exist from an earlier run.
-            let _ = Command::new("psql")
-                .args([database_url, "-qc", "CREATE DATABASE cinema_bench_pgbench"])
-                .output();
-            let init = Command::new("pgbench")
-                .args(["-i", "-s", "10", "-q", &url])
-                .output()
-                .context("pgbench -i")?;
-            if !init.status.success() {
-                bail!(
-                    "pgbench -i failed: {}",
-                    String::from_utf8_lossy(&init.stderr)
-                );
-            }
-            url
-        }
+        Workload::TpcB => on_server(database_url, TPC_B_DATABASE)?,
         Workload::Script {
             database,
             script,
             variables,
+            ..
         } => {
             let path = std::env::temp_dir().join(format!(
                 "cinema-bench-{}.sql",
@@ -116,13 +144,22 @@ pub fn run(
                 command.arg("-D").arg(format!("{name}={value}"));
             }
             _script_file = Some(TempFile(path));
-            on(database)?
+            on_server(database_url, database)?
         }
     };
     let reading = meter.read();
     let run = command.arg(&url).output().context("pgbench")?;
     let postgres_cpu = meter.read().since(reading).postgres;
     let out = String::from_utf8_lossy(&run.stdout);
+    // A statement that fails aborts its client, and pgbench still reports a rate (of
+    // what the others did, or none): a figure that would mislead.
+    if !run.status.success() {
+        bail!(
+            "pgbench failed ({}):\n{out}{}",
+            workload_name,
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
     let (tps, transactions) = figures(&out).with_context(|| {
         format!(
             "pgbench's output has no figures:\n{out}{}",
@@ -178,6 +215,7 @@ pub fn search_workload<'a>(
         ("p9", "100".to_owned()),
     ];
     Workload::Script {
+        name: "GetShowtimes' statement",
         database: movies_database,
         script,
         variables,
@@ -231,6 +269,28 @@ mod tests {
         }
         let named = script.match_indices(":p").count();
         assert!(named >= variables.len());
+    }
+
+    /// A statement pgbench cannot run is an error, not a low rate.
+    #[tokio::test]
+    async fn a_statement_that_fails_fails_the_run() {
+        let database = cinema_testkit::TestDatabase::create()
+            .await
+            .expect("test database");
+        let (server, _) = cinema_testkit::server_url_and_prefix()
+            .await
+            .expect("server");
+        let workload = Workload::Script {
+            name: "a broken statement",
+            database: database.name(),
+            script: "SELECT * FROM no_such_table;\n".to_owned(),
+            variables: Vec::new(),
+        };
+        let error = run(&server, &Meter::default(), workload, 1, 1).expect_err("fails");
+        assert!(
+            error.to_string().contains("a broken statement"),
+            "{error:#}"
+        );
     }
 
     #[test]

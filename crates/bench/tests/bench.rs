@@ -109,6 +109,42 @@ async fn pgbench_runs_get_showtimes_own_statement_on_the_movies_database() {
     stack.stop().await.expect("stops");
 }
 
+/// `cinema-bench` with `args`, against `stack`: its output, once it has succeeded.
+async fn bench(stack: &Stack, args: &[&str]) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cinema-bench"));
+    command
+        .args([
+            "--movies",
+            &stack.movies.url(),
+            "--orders",
+            &stack.orders.url(),
+        ])
+        .args(["--workers", "2", "--seconds", "1"])
+        .args(args)
+        .env("MOVIES_ADMIN_TOKEN", MOVIES_ADMIN_TOKEN)
+        .env("ORDERS_ADMIN_TOKEN", ORDERS_ADMIN_TOKEN);
+    let out = tokio::task::spawn_blocking(move || command.output().expect("cinema-bench runs"))
+        .await
+        .expect("joins");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The line of `scenario`'s figures, which must show no error.
+fn figures<'a>(stdout: &'a str, scenario: &str) -> &'a str {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{scenario} ")) && l.contains("p99"))
+        .unwrap_or_else(|| panic!("no {scenario} figures in:\n{stdout}"));
+    assert!(line.contains("errors    0"), "{line}");
+    line
+}
+
 /// The binary as the README runs it, with the scenarios that need no website.
 #[tokio::test]
 async fn the_benchmark_binary_reports_each_scenario_and_checks_the_sell_out() {
@@ -116,48 +152,67 @@ async fn the_benchmark_binary_reports_each_scenario_and_checks_the_sell_out() {
     scenarios::hot_showtime(&stack.cinema, "t", 100)
         .await
         .expect("a showtime to search");
-    let (movies, orders) = (stack.movies.url(), stack.orders.url());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_cinema-bench"))
-            .args(["--movies", &movies, "--orders", &orders])
-            .args([
-                "--only",
-                "place-order,hold-and-pay,get-showtimes,hot-showtime",
-            ])
-            .args([
-                "--workers",
-                "2",
-                "--seconds",
-                "1",
-                "--seats",
-                "20",
-                "--buyers",
-                "4",
-            ])
-            .arg("--no-pgbench")
-            .env("MOVIES_ADMIN_TOKEN", MOVIES_ADMIN_TOKEN)
-            .env("ORDERS_ADMIN_TOKEN", ORDERS_ADMIN_TOKEN)
-            .output()
-            .expect("cinema-bench runs")
-    })
-    .await
-    .expect("joins");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let only = "place-order,hold-and-pay,get-showtimes,hot-showtime";
+    let stdout = bench(
+        &stack,
+        &[
+            "--only",
+            only,
+            "--seats",
+            "20",
+            "--buyers",
+            "4",
+            "--no-pgbench",
+        ],
+    )
+    .await;
     for scenario in ["place-order", "hold-and-pay", "get-showtimes"] {
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with(scenario) && l.contains("p99"))
-            .unwrap_or_else(|| panic!("no {scenario} figures in:\n{stdout}"));
-        assert!(line.contains("errors    0"), "{line}");
+        figures(&stdout, scenario);
     }
     assert!(
         stdout.contains("20 seats, 4 buyers: sold out")
             && stdout.contains("sold 20, left 0 available + 0 held"),
+        "{stdout}"
+    );
+    stack.stop().await.expect("stops");
+}
+
+/// The search takes turns with pgbench running its statement on the stack's own
+/// movies database, and is reported as a share of it.
+#[tokio::test]
+async fn the_search_is_measured_in_turns_with_its_own_statement() {
+    let stack = Stack::start().await.expect("stack");
+    scenarios::hot_showtime(&stack.cinema, "t", 100)
+        .await
+        .expect("a showtime to search");
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(stack.movies.pool())
+        .await
+        .expect("its name");
+    let (server, _) = cinema_testkit::server_url_and_prefix()
+        .await
+        .expect("server");
+    let stdout = bench(
+        &stack,
+        &[
+            "--only",
+            "get-showtimes",
+            "--database-url",
+            &server,
+            "--movies-database",
+            &database,
+        ],
+    )
+    .await;
+    let line = figures(&stdout, "get-showtimes");
+    let share = line
+        .rsplit_once("vs pgbench")
+        .and_then(|(_, share)| share.trim().strip_suffix('%'))
+        .and_then(|share| share.trim().parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("no share of pgbench in {line}"));
+    assert!(share > 0, "{line}");
+    assert!(
+        stdout.contains("pgbench in turns with it: GetShowtimes' statement"),
         "{stdout}"
     );
     stack.stop().await.expect("stops");

@@ -1,7 +1,7 @@
 //! The benchmark against a real stack (both services in this process, each on a fresh
 //! database, as `cinema-integration-tests` runs them): what it times are real sales
 //! and searches made without an error, the hot showtime sells exactly its seats, and
-//! pgbench runs GetShowtimes' own statement. Its figures are not checked here: they
+//! the search takes turns with pgbench running its own statement. Its figures are not checked here: they
 //! are for a release build on a quiet machine (see the README's Benchmarks).
 
 use std::process::Command;
@@ -85,30 +85,6 @@ async fn the_hot_showtime_sells_exactly_its_seats_to_buyers_racing_for_them() {
     stack.stop().await.expect("stops");
 }
 
-#[tokio::test]
-async fn pgbench_runs_get_showtimes_own_statement_on_the_movies_database() {
-    assert!(
-        pgbench::available(),
-        "pgbench is not on PATH (it comes with Postgres's client tools)"
-    );
-    let stack = Stack::start().await.expect("stack");
-    scenarios::hot_showtime(&stack.cinema, "t", 100)
-        .await
-        .expect("a showtime");
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(stack.movies.pool())
-        .await
-        .expect("its name");
-    let (server, _) = cinema_testkit::server_url_and_prefix()
-        .await
-        .expect("server");
-    let workload = pgbench::search_workload(&database, "02139", chrono::Utc::now());
-    let run = pgbench::run(&server, &Meter::default(), workload, 2, 1).expect("pgbench runs");
-    // pgbench counts a transaction only when its statement succeeded.
-    assert!(run.transactions > 0 && run.tps > 0.0, "{run:?}");
-    stack.stop().await.expect("stops");
-}
-
 /// `cinema-bench` with `args`, against `stack`: its output, once it has succeeded.
 async fn bench(stack: &Stack, args: &[&str]) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cinema-bench"));
@@ -181,6 +157,10 @@ async fn the_benchmark_binary_reports_each_scenario_and_checks_the_sell_out() {
 /// movies database, and is reported as a share of it.
 #[tokio::test]
 async fn the_search_is_measured_in_turns_with_its_own_statement() {
+    assert!(
+        pgbench::available(),
+        "pgbench is not on PATH (it comes with Postgres)"
+    );
     let stack = Stack::start().await.expect("stack");
     scenarios::hot_showtime(&stack.cinema, "t", 100)
         .await

@@ -108,6 +108,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Scenario::PlaceOrder,
             Scenario::HoldAndPay,
             Scenario::MoviePage,
+            Scenario::NationalSearch,
         ];
         if compared_with_tpc_b.into_iter().any(wants) {
             pgbench::init_tpc_b(&args.database_url)?;
@@ -157,8 +158,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let zips = scenarios::national_catalogue(&url, args.national_theatres)
             .await
             .with_context(|| format!("the movies database {}", args.movies_database))?;
-        let figures = scenarios::national_search(&cinema, zips, &load).await;
-        println!("{}", figures.report(None));
+        let scenario = async |load: &Load<'_>| {
+            Ok(scenarios::national_search(&cinema, zips.clone(), load).await)
+        };
+        in_turns(&load, scenario, pgbench.as_ref(), tpc_b).await?;
     }
     if wants(Scenario::HotShowtime) {
         let product = scenarios::hot_showtime(&cinema, &run, args.seats).await?;

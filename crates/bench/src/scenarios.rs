@@ -291,8 +291,11 @@ impl SellOut {
     }
 }
 
+/// Failures in a row (other than the sell-out) after which a buyer stops trying.
+const GIVE_UP_AFTER: u32 = 10;
+
 /// `buyers` buyers buy one ticket each of `product`, again and again, until it is
-/// sold out.
+/// sold out (or a buyer has failed [`GIVE_UP_AFTER`] times in a row).
 pub async fn sell_out(
     cinema: &Cinema,
     product: &str,
@@ -308,7 +311,10 @@ pub async fn sell_out(
         let (sold, other_errors) = (sold.clone(), other_errors.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = histogram();
-            loop {
+            let mut failures_in_a_row = 0;
+            // A buyer tries again after a failure, but not for ever: a stack that
+            // fails every order (a service down) ends the run instead of spinning.
+            while failures_in_a_row < GIVE_UP_AFTER {
                 let began = Instant::now();
                 let order = NewOrder {
                     items: one(&product),
@@ -319,13 +325,16 @@ pub async fn sell_out(
                     Ok(_) => {
                         latencies.saturating_record(began.elapsed().as_micros() as u64);
                         sold.fetch_add(1, Ordering::Relaxed);
+                        failures_in_a_row = 0;
                     }
-                    Err(ClientError::SoldOut(_)) => return latencies,
+                    Err(ClientError::SoldOut(_)) => break,
                     Err(_) => {
                         other_errors.fetch_add(1, Ordering::Relaxed);
+                        failures_in_a_row += 1;
                     }
                 }
             }
+            latencies
         }));
     }
     let mut latencies = histogram();
@@ -388,4 +397,48 @@ pub async fn national_catalogue(url: &str, theatres: i64) -> anyhow::Result<Arc<
         bail!("the national catalogue has no theatres");
     }
     Ok(Arc::new(zips))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn buyers_who_keep_failing_end_the_sale_instead_of_spinning() {
+        // Nothing listens on port 1: every order fails at once.
+        let mut config =
+            cinema_client::ClientConfig::new("http://127.0.0.1:1", "http://127.0.0.1:1");
+        config.retries = 0;
+        let cinema = Cinema::connect(config).expect("a client");
+        let sale = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            sell_out(&cinema, "1", 40, 3),
+        )
+        .await
+        .expect("the sale ends");
+        // It ends in an error: the stock cannot be read either.
+        assert!(sale.is_err());
+    }
+
+    #[test]
+    fn a_sale_passes_only_with_every_seat_sold_once_and_no_other_refusal() {
+        let sale = |sold, available, held, other_errors| SellOut {
+            seats: 40,
+            buyers: 4,
+            elapsed: std::time::Duration::from_secs(1),
+            latencies: histogram(),
+            sold,
+            available,
+            held,
+            other_errors,
+        };
+        assert!(sale(40, 0, 0, 0).check().is_ok());
+        assert!(sale(41, 0, 0, 0).check().is_err(), "oversold");
+        assert!(sale(39, 1, 0, 0).check().is_err(), "a seat left");
+        assert!(sale(38, 0, 2, 0).check().is_err(), "seats left held");
+        assert!(
+            sale(40, 0, 0, 1).check().is_err(),
+            "a refusal but the sell-out"
+        );
+    }
 }

@@ -295,7 +295,7 @@ impl SellOut {
 const GIVE_UP_AFTER: u32 = 10;
 
 /// `buyers` buyers buy one ticket each of `product`, again and again, until it is
-/// sold out (or a buyer has failed [`GIVE_UP_AFTER`] times in a row).
+/// sold out (or a buyer has failed ten times in a row).
 pub async fn sell_out(
     cinema: &Cinema,
     product: &str,

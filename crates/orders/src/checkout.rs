@@ -16,6 +16,7 @@
 //! finds the order, the hold, or the authorization that the first attempt left.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -126,6 +127,18 @@ impl From<sqlx::Error> for NotConfirmed {
     fn from(e: sqlx::Error) -> Self {
         Self::Failed(e.into())
     }
+}
+
+/// What PlaceOrder's first step leaves for the payment.
+struct Held {
+    /// The hold's row id.
+    internal: i64,
+    hold: Hold,
+    /// Whether this request made the hold itself: a decline then puts its units back
+    /// on sale at once, where a hold the customer made keeps them for another card.
+    made_here: bool,
+    /// The authorization claim taken with the hold, when one was.
+    claimed: Option<AuthorizationClaim>,
 }
 
 fn no_hold(id: HoldId) -> Error {
@@ -393,9 +406,32 @@ impl Checkout {
         self.payment_timeout + 2 * IN_FLIGHT_MARGIN
     }
 
+    /// Places an order: holds its units (or takes the hold it names), pays with no
+    /// transaction open, then confirms. Each step may find the request answered
+    /// already, by an earlier or a racing attempt of it: that attempt's order is the
+    /// answer.
     #[tracing::instrument(skip_all, fields(request_id = draft.request_id.as_str()))]
     pub async fn place_order(&self, draft: &OrderDraft) -> Result<Order, Error> {
         let fingerprint = draft.fingerprint();
+        let mut held = match self.hold_for_order(draft, &fingerprint).await? {
+            ControlFlow::Continue(held) => held,
+            ControlFlow::Break(order) => return Ok(order),
+        };
+        // The guard marks this attempt as paying until it ends, confirmation included.
+        let (authorization, _paying) = match self.pay(draft, &fingerprint, &mut held).await? {
+            ControlFlow::Continue(paid) => paid,
+            ControlFlow::Break(order) => return Ok(order),
+        };
+        self.confirm_or_void(draft, &fingerprint, &held, &authorization)
+            .await
+    }
+
+    /// Step 1: the units, held already or held now, and checked still payable.
+    async fn hold_for_order(
+        &self,
+        draft: &OrderDraft,
+        fingerprint: &Fingerprint,
+    ) -> Result<ControlFlow<Order, Held>, Error> {
         // One connection for everything before the payment, none during it: each
         // acquire costs the pool a ping, and a checkout waiting on its processor must
         // not keep a connection others need.
@@ -411,14 +447,13 @@ impl Checkout {
         if let Err(refused) =
             check_payment_prerequisites(&mut conn, &self.known_zips, &draft.payment).await
         {
-            return match replay(&mut conn, &draft.request_id, &fingerprint).await? {
-                Some(order) => Ok(order),
+            return match replay(&mut conn, &draft.request_id, fingerprint).await? {
+                Some(order) => Ok(ControlFlow::Break(order)),
                 None => Err(refused),
             };
         }
 
-        // 1. The seats: held already, or held now.
-        let (internal, hold, mut claimed, made_here) = match &draft.basket {
+        let held = match &draft.basket {
             Basket::Hold(id) => {
                 let (internal, hold) = load_hold(&mut conn, HoldKey::Public(*id)).await?;
                 // Claimed on the connection in hand rather than on another one after it
@@ -437,22 +472,32 @@ impl Checkout {
                     ),
                     Err(_) => None,
                 };
-                (internal, hold, claimed, false)
+                Held {
+                    internal,
+                    hold,
+                    made_here: false,
+                    claimed,
+                }
             }
             Basket::Items(lines) => {
                 let own =
                     HoldDraft::for_order(&draft.request_id, lines.clone(), self.checkout_hold);
-                let held = self
+                match self
                     .hold_with_id(&mut conn, &own, Some(&draft.request_id))
-                    .await;
-                let (internal, hold, claimed) = match held {
-                    Ok(held) => held,
+                    .await
+                {
+                    Ok((internal, hold, claimed)) => Held {
+                        internal,
+                        hold,
+                        made_here: true,
+                        claimed,
+                    },
                     Err(e) => {
                         // An order placed before holds existed has a hold made by a
                         // migration, with the order's fingerprint rather than a hold's:
                         // its retry is refused here as a reuse, and answered with it.
-                        match replay(&mut conn, &draft.request_id, &fingerprint).await {
-                            Ok(Some(order)) => return Ok(order),
+                        match replay(&mut conn, &draft.request_id, fingerprint).await {
+                            Ok(Some(order)) => return Ok(ControlFlow::Break(order)),
                             Err(reused) if !reused.is_retryable() => return Err(reused),
                             _ => {}
                         }
@@ -464,36 +509,44 @@ impl Checkout {
                         }
                         return Err(e);
                     }
-                };
-                (internal, hold, claimed, true)
+                }
             }
         };
         drop(conn);
-        if let Err(refused) = usable(&hold) {
+        if let Err(refused) = usable(&held.hold) {
             // Confirmed by a racing attempt of this very request: that is its order.
-            if hold.status == HoldStatus::Confirmed
-                && let Some(order) = self.replay(&draft.request_id, &fingerprint).await?
+            if held.hold.status == HoldStatus::Confirmed
+                && let Some(order) = self.replay(&draft.request_id, fingerprint).await?
             {
-                return Ok(order);
+                return Ok(ControlFlow::Break(order));
             }
             return Err(refused);
         }
-        let total = hold.total_cents();
+        Ok(ControlFlow::Continue(held))
+    }
 
-        // 2. Authorize, with no transaction open. A retry racing the attempt that is
-        //    authorizing waits for its outcome rather than paying a second time.
+    /// Step 2: authorizes the hold's total, with no transaction open. A retry racing
+    /// the attempt that is authorizing waits for its outcome rather than paying a
+    /// second time. Returns the authorization with the guard that marks this attempt
+    /// as paying.
+    async fn pay(
+        &self,
+        draft: &OrderDraft,
+        fingerprint: &Fingerprint,
+        held: &mut Held,
+    ) -> Result<ControlFlow<Order, (Authorization, Authorizing)>, Error> {
         let rid = draft.request_id.as_str();
+        let total = held.hold.total_cents();
         let deadline = tokio::time::Instant::now() + self.payment_timeout + IN_FLIGHT_MARGIN;
-        let mut _running = None;
-        let authorization = loop {
-            let claim = match claimed.take() {
+        loop {
+            let claim = match held.claimed.take() {
                 Some(claim) => claim,
                 None => {
                     let mut conn = self.pool.acquire().await?;
                     store::claim_authorization(
                         &mut conn,
                         rid,
-                        internal,
+                        held.internal,
                         total,
                         self.authorization_lease(),
                         self.instance,
@@ -503,8 +556,11 @@ impl Checkout {
             };
             match claim {
                 AuthorizationClaim::Mine => {
-                    _running = Some(self.authorizing(rid));
-                    break self.authorize(draft, total, made_here, internal).await?;
+                    let paying = self.authorizing(rid);
+                    let authorization = self
+                        .authorize(draft, total, held.made_here, held.internal)
+                        .await?;
+                    return Ok(ControlFlow::Continue((authorization, paying)));
                 }
                 // Our own process's claim, with no attempt of ours running: the attempt
                 // that made it died with its call (the database went away under it).
@@ -516,19 +572,20 @@ impl Checkout {
                     let mut conn = self.pool.acquire().await?;
                     if store::take_over_authorization(&mut conn, rid, self.instance).await? {
                         tracing::info!("taking over the payment of an attempt that died");
-                        claimed = Some(AuthorizationClaim::Mine);
+                        held.claimed = Some(AuthorizationClaim::Mine);
                     }
                 }
                 AuthorizationClaim::Captured => {
                     return self
-                        .replay(&draft.request_id, &fingerprint)
+                        .replay(&draft.request_id, fingerprint)
                         .await?
+                        .map(ControlFlow::Break)
                         .ok_or_else(|| Error::unexpected("a captured payment has no order"));
                 }
                 AuthorizationClaim::InFlight { .. } if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(IN_FLIGHT_POLL).await;
-                    if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
-                        return Ok(order);
+                    if let Some(order) = self.replay(&draft.request_id, fingerprint).await? {
+                        return Ok(ControlFlow::Break(order));
                     }
                 }
                 AuthorizationClaim::InFlight { .. } => {
@@ -537,23 +594,33 @@ impl Checkout {
                     ));
                 }
             }
-        };
+        }
+    }
 
-        // 3. Confirm: the hold becomes the order.
+    /// Step 3: the hold becomes the order; or, when it cannot, the authorization is
+    /// voided and the customer told why.
+    async fn confirm_or_void(
+        &self,
+        draft: &OrderDraft,
+        fingerprint: &Fingerprint,
+        held: &Held,
+        authorization: &Authorization,
+    ) -> Result<Order, Error> {
+        let (rid, hold) = (draft.request_id.as_str(), &held.hold);
         match self
-            .confirm(draft, &fingerprint, internal, &hold, &authorization)
+            .confirm(draft, fingerprint, held.internal, hold, authorization)
             .await
         {
             Ok(order) => Ok(order),
             Err(NotConfirmed::HoldGone) => {
                 // A concurrent retry of this very request may have confirmed it.
-                if let Some(order) = self.replay(&draft.request_id, &fingerprint).await? {
+                if let Some(order) = self.replay(&draft.request_id, fingerprint).await? {
                     return Ok(order);
                 }
                 self.void(rid, Some(&authorization.code)).await?;
                 // Another request paid for it meanwhile (a second click on "Pay"):
                 // say so, rather than send the customer to hold seats they own.
-                let (_, now) = self.load_hold(HoldKey::Internal(internal)).await?;
+                let (_, now) = self.load_hold(HoldKey::Internal(held.internal)).await?;
                 if now.status == HoldStatus::Confirmed {
                     return Err(already_paid(&now));
                 }
@@ -568,7 +635,7 @@ impl Checkout {
             }
             Err(NotConfirmed::PromotionRefused) => {
                 self.void(rid, Some(&authorization.code)).await?;
-                if made_here {
+                if held.made_here {
                     self.release(hold.id).await?;
                 }
                 let code = match &draft.payment {
@@ -796,7 +863,6 @@ impl Checkout {
     }
 }
 
-/// Refuses a hold that can no longer be paid for, saying why.
 /// Runs `statement`, which changes `products`' stock. With `alone` (the caller knows
 /// that this one statement writes everything or nothing by itself, as it does over one
 /// product row) it commits on its own: two round trips fewer. Otherwise it runs in a
@@ -837,6 +903,7 @@ fn already_paid(hold: &Hold) -> Error {
     )
 }
 
+/// Refuses a hold that can no longer be paid for, saying why.
 fn usable(hold: &Hold) -> Result<(), Error> {
     if hold.is_usable(Utc::now()) {
         return Ok(());

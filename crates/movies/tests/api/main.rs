@@ -4,6 +4,7 @@
 mod admin;
 mod callbacks;
 mod create_showtime;
+mod distance;
 mod get_showtimes;
 mod helpers;
 mod national;

@@ -67,8 +67,9 @@ WITH taken AS (
         (SELECT count(*) FROM announced) AS announced
  FROM taken \gset
 WITH locked AS (
-     SELECT p.id FROM products p JOIN hold_items i ON i.product_id = p.id
-     WHERE i.hold_id = :hold_id::bigint ORDER BY p.id FOR UPDATE OF p
+     SELECT p.id FROM products p
+     WHERE p.id = ANY (ARRAY(SELECT product_id FROM hold_items WHERE hold_id = :hold_id::bigint))
+     ORDER BY p.id FOR UPDATE OF p
  ),
  confirmed AS (
      UPDATE holds SET status = 'confirmed', ended_at = now()

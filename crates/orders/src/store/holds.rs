@@ -331,15 +331,18 @@ pub async fn load_hold(
 /// The hold's products are locked before its row is updated, as every writer takes
 /// them: the update gives the hold row a new version under its request id, and a retry
 /// of the request that made the hold, holding a product while its own hold waits to
-/// see whether that key is taken, would otherwise deadlock with it.
+/// see whether that key is taken, would otherwise deadlock with it. (The ids as an
+/// array, so that the planner expects a handful and finds them by key, as in
+/// [`insert_confirmed_order`](crate::store::insert_confirmed_order).)
 pub async fn end_hold(
     conn: &mut PgConnection,
     hold: i64,
     how: HoldStatus,
 ) -> Result<Option<Vec<StockChange>>, Error> {
     sqlx::query!(
-        "SELECT p.id FROM products p JOIN hold_items i ON i.product_id = p.id
-         WHERE i.hold_id = $1 ORDER BY p.id FOR UPDATE OF p",
+        "SELECT p.id FROM products p
+         WHERE p.id = ANY (ARRAY(SELECT product_id FROM hold_items WHERE hold_id = $1))
+         ORDER BY p.id FOR UPDATE OF p",
         hold,
     )
     .fetch_all(&mut *conn)

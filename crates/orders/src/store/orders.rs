@@ -384,8 +384,12 @@ pub async fn insert_confirmed_order(
              -- confirming gives the hold row a new version under its request id, and
              -- a retry of the same request, holding a product while its own hold
              -- waits to see whether that key is taken, would otherwise deadlock.
-             SELECT p.id FROM products p JOIN hold_items i ON i.product_id = p.id
-             WHERE i.hold_id = $18 ORDER BY p.id FOR UPDATE OF p
+             -- The ids as an array: the planner then expects a handful and finds
+             -- them by key. As a join it guessed the hold's items from hold_items'
+             -- statistics, and on young tables hashed it, reading every product.
+             SELECT p.id FROM products p
+             WHERE p.id = ANY (ARRAY(SELECT product_id FROM hold_items WHERE hold_id = $18))
+             ORDER BY p.id FOR UPDATE OF p
          ),
          confirmed AS (
              UPDATE holds SET status = 'confirmed', ended_at = now()

@@ -339,7 +339,7 @@ pub async fn end_hold(
     hold: i64,
     how: HoldStatus,
 ) -> Result<Option<Vec<StockChange>>, Error> {
-    sqlx::query!(
+    let locked: Vec<i64> = sqlx::query_scalar!(
         "SELECT p.id FROM products p
          WHERE p.id = ANY (ARRAY(SELECT product_id FROM hold_items WHERE hold_id = $1))
          ORDER BY p.id FOR UPDATE OF p",
@@ -358,14 +358,17 @@ pub async fn end_hold(
     if ended == 0 {
         return Ok(None);
     }
+    // The products just locked, by key (joined to the hold's items by their
+    // statistics alone, a young catalogue was read whole).
     let rows = sqlx::query!(
         "UPDATE products p
          SET quantity_remaining = p.quantity_remaining + i.quantity,
              quantity_held = p.quantity_held - i.quantity
          FROM hold_items i
-         WHERE i.hold_id = $1 AND p.id = i.product_id
+         WHERE p.id = ANY ($2) AND i.hold_id = $1 AND i.product_id = p.id
          RETURNING p.id, p.quantity_remaining, i.quantity, p.provider_id, p.external_ref",
         hold,
+        &locked,
     )
     .fetch_all(conn)
     .await?;

@@ -17,5 +17,6 @@ mod place_order_concurrency;
 mod place_order_validation;
 mod sales_end;
 mod server;
+mod stale_statistics;
 mod telemetry;
 mod texts;

@@ -267,6 +267,10 @@ pub enum HoldKey {
 }
 
 /// A hold with its items, and its internal id.
+///
+/// Its products are looked up by key (their ids as an array, as in [`end_hold`]): as a
+/// plain join, planned without statistics, the planner guessed hundreds of items per
+/// hold and read the whole catalogue to show one.
 pub async fn load_hold(
     conn: &mut PgConnection,
     key: HoldKey,
@@ -282,7 +286,8 @@ pub async fn load_hold(
          FROM holds h JOIN hold_items i ON i.hold_id = h.id
          JOIN products p ON p.id = i.product_id
          LEFT JOIN orders o ON o.hold_id = h.id
-         WHERE h.id = $1 OR h.public_id = $2
+         WHERE (h.id = $1 OR h.public_id = $2)
+           AND p.id = ANY (ARRAY(SELECT product_id FROM hold_items WHERE hold_id = h.id))
          ORDER BY i.position"#,
         internal,
         public,
@@ -536,6 +541,11 @@ pub struct Orphan {
 /// Authorizations to void: granted or pending, whose hold is no longer active and not
 /// confirmed by their own request, untouched for `grace_secs` (an attempt still in
 /// flight voids its own).
+///
+/// Each open authorization (a handful at any time) looks up its hold and its order by
+/// key, in scalar subqueries: as a join, or as `NOT EXISTS`, the planner could hash
+/// every hold and every order on each sweep when the tables' statistics were missing or
+/// stale, and every replica sweeps every few seconds.
 pub async fn orphaned_authorizations(
     conn: &mut PgConnection,
     grace_secs: i32,
@@ -543,12 +553,16 @@ pub async fn orphaned_authorizations(
 ) -> Result<Vec<Orphan>, Error> {
     let rows = sqlx::query!(
         "SELECT a.request_id, a.authorization_code
-         FROM payment_authorizations a JOIN holds h ON h.id = a.hold_id
+         FROM payment_authorizations a
          WHERE a.status IN ('pending', 'authorized')
-           AND (h.status IN ('expired', 'released')
-                OR (h.status = 'confirmed'
-                    AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.request_id = a.request_id)))
            AND a.updated_at < now() - make_interval(secs => $1::float8)
+           AND CASE (SELECT h.status FROM holds h WHERE h.id = a.hold_id)
+                   WHEN 'expired' THEN true
+                   WHEN 'released' THEN true
+                   WHEN 'confirmed' THEN
+                       (SELECT o.id FROM orders o WHERE o.request_id = a.request_id) IS NULL
+                   ELSE false
+               END
          ORDER BY a.id LIMIT $2",
         f64::from(grace_secs),
         limit,

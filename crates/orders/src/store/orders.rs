@@ -282,11 +282,15 @@ pub async fn load_order(
     .await?;
     let Some(row) = row else { return Ok(None) };
 
+    // The hold's products by key, as in `load_hold`: joined by statistics alone, a young
+    // catalogue was read whole for each order shown.
     let lines = sqlx::query!(
         "SELECT i.position, i.product_id, i.quantity, i.unit_price_cents, p.external_ref,
                 p.description
          FROM hold_items i JOIN products p ON p.id = i.product_id
-         WHERE i.hold_id = $1 ORDER BY i.position",
+         WHERE i.hold_id = $1
+           AND p.id = ANY (ARRAY(SELECT product_id FROM hold_items WHERE hold_id = $1))
+         ORDER BY i.position",
         row.hold_id,
     )
     .fetch_all(conn)

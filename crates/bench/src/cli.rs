@@ -32,6 +32,11 @@ pub struct Args {
     /// Concurrent clients (closed loop: each sends its next call when the last answers).
     #[arg(long, default_value_t = 8)]
     pub workers: usize,
+    /// Threads the load generator runs its clients on. One by default: the load
+    /// generator shares the cores with the stack and Postgres, and a second thread
+    /// cost more in wake-ups than it gave (README, Benchmarks).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
     /// How long each timed scenario runs.
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,

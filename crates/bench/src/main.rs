@@ -6,7 +6,11 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    cinema_bench::run(cinema_bench::Args::parse()).await
+fn main() -> anyhow::Result<()> {
+    let args = cinema_bench::Args::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.into())
+        .enable_all()
+        .build()?
+        .block_on(cinema_bench::run(args))
 }

@@ -545,7 +545,7 @@ pub struct Orphan {
 /// Each open authorization (a handful at any time) looks up its hold and its order by
 /// key, in scalar subqueries: as a join, or as `NOT EXISTS`, the planner could hash
 /// every hold and every order on each sweep when the tables' statistics were missing or
-/// stale, and every replica sweeps every few seconds.
+/// stale, and every replica sweeps every second.
 pub async fn orphaned_authorizations(
     conn: &mut PgConnection,
     grace_secs: i32,

@@ -1,6 +1,6 @@
 -- An experiment, not the service's schema: the leanest data model found that keeps an
 -- order's two durable commits (the hold, then the confirmation), to measure how close
--- such a checkout's statements could come to TPC-B (README, Benchmarks). The order
+-- such a checkout's statements could come to TPC-B (docs/performance.md). The order
 -- *is* the hold row, confirmed in place: its items are arrays, and the authorization
 -- claim and the card are its columns, so an order writes 8 index entries instead of
 -- the service's 22. It gives up what the real schema keeps: several authorizations per

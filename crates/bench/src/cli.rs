@@ -34,7 +34,7 @@ pub struct Args {
     pub workers: usize,
     /// Threads the load generator runs its clients on. One by default: the load
     /// generator shares the cores with the stack and Postgres, and a second thread
-    /// cost more in wake-ups than it gave (README, Benchmarks).
+    /// cost more in wake-ups than it gave (docs/performance.md).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: u16,
     /// How long each timed scenario runs.

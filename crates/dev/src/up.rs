@@ -41,7 +41,7 @@ fn no_postgres(url: &Url, error: &sqlx::Error) -> anyhow::Error {
 /// The movies service's pool on this machine. A search is CPU work in Postgres, which
 /// here shares the machine with everything else: connections beyond about twice its
 /// cores only make searches take turns inside Postgres instead of in the pool (on two
-/// cores, 4 connections instead of 10 halved the search's p99; README, Benchmarks).
+/// cores, 4 connections instead of 10 halved the search's p99; docs/performance.md).
 /// The orders service keeps more: its connections spend their time waiting for commits.
 fn search_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);

@@ -145,6 +145,20 @@ async fn click(client: &Client, locator: Locator<'_>) {
         .expect("clicked");
 }
 
+/// Where the page draws its first day's label and that day's first showtime:
+/// (x, y, width, height) each.
+async fn first_day_boxes(client: &Client) -> ((f64, f64, f64, f64), (f64, f64, f64, f64)) {
+    let mut boxes = Vec::new();
+    for css in [".day h3", ".day a.slot"] {
+        let element = client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        boxes.push(element.rectangle().await.expect("its box"));
+    }
+    (boxes[0], boxes[1])
+}
+
 /// Which of these elements the page shows.
 async fn displayed(client: &Client, selectors: &[&str]) -> Vec<bool> {
     let mut shown = Vec::new();
@@ -202,6 +216,21 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
             .contains("Kendall Square")
     );
     snap(&b, "02-movie").await;
+    // A week of showtimes reads as a timetable: each day's label beside its showtimes
+    // on a wide screen, above them on a phone's.
+    let (label, slot) = first_day_boxes(&b).await;
+    assert!(
+        label.0 + label.2 <= slot.0 && slot.1 < label.1 + label.3 && label.1 < slot.1 + slot.3,
+        "the day {label:?} beside its showtime {slot:?}"
+    );
+    b.set_window_size(400, 900).await.expect("a phone's width");
+    let (label, slot) = first_day_boxes(&b).await;
+    assert!(
+        label.1 + label.3 <= slot.1,
+        "the day {label:?} above its showtime {slot:?}"
+    );
+    snap(&b, "02-movie-narrow").await;
+    b.set_window_size(1000, 1200).await.expect("back to wide");
     click(&b, Locator::Css("a.slot")).await;
     wait_for_text(&b, "Hold seats").await;
     let showtime_url = b.current_url().await.expect("url").to_string();

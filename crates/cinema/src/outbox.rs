@@ -75,6 +75,7 @@ fn kind(m: &orders::OutboxMessage) -> &'static str {
         orders::OutboxKind::ProductSoldOut => "product_sold_out",
         orders::OutboxKind::ProductAvailable => "product_available",
         orders::OutboxKind::Sms => "sms",
+        orders::OutboxKind::PaymentRefund => "payment_refund",
         orders::OutboxKind::Unspecified => "?",
     }
 }

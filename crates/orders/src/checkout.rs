@@ -820,9 +820,9 @@ impl Checkout {
         Ok(())
     }
 
-    /// Cancels an order: returns its stock and its promotion use, and tells providers
-    /// about products that are available again. Cancelling twice returns the same
-    /// cancelled order.
+    /// Cancels an order: returns its stock and its promotion use, refunds what the
+    /// processor took, and tells providers about products that are available again.
+    /// Cancelling twice returns the same cancelled order, and refunds once.
     #[tracing::instrument(skip_all, fields(confirmation = %code))]
     pub async fn cancel_order(
         &self,
@@ -851,6 +851,12 @@ impl Checkout {
             enqueue_availability_events(&mut tx, &changes).await?;
             if let Some(promotion) = &order.promotion {
                 store::restore_promotion(&mut tx, promotion).await?;
+            }
+            // The money goes back as durably as the seats: the refund is written with
+            // the cancellation and given by the dispatcher, whenever the processor
+            // answers.
+            if let Some(taken) = order.taken.clone() {
+                outbox::enqueue(&mut tx, &Message::Refund(taken)).await?;
             }
             store::mark_cancelled(&mut tx, order.id, request_id).await?;
             tracing::info!("order cancelled");

@@ -8,7 +8,7 @@
 //! `store::outbox`), so no message is in flight twice at the same time.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -23,7 +23,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument;
 
-use crate::store::outbox::{self, Callback, Claimed, Kind, Message, OUTBOX_CHANNEL, Outcome, Text};
+use crate::payments::{PaymentError, PaymentProcessor};
+use crate::store::outbox::{
+    self, Callback, Claimed, Kind, Message, OUTBOX_CHANNEL, Outcome, Refund, Text,
+};
 
 /// How the dispatcher retries and paces itself.
 ///
@@ -75,6 +78,13 @@ pub struct DispatchSettings {
         default_value_t = 30_000
     )]
     pub text_timeout_ms: u64,
+    /// Deadline of one refund attempt (one call to the payment processor).
+    #[arg(
+        long = "refund-timeout-ms",
+        env = "ORDERS_REFUND_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub refund_timeout_ms: u64,
     /// Added to an attempt's deadline to make its lease: how long a claimed message
     /// stays invisible to other replicas. A replica that dies mid-delivery leaves its
     /// messages to the others this long after it claimed them.
@@ -95,6 +105,7 @@ impl Default for DispatchSettings {
             sweep_ms: 5000,
             call_timeout_ms: 5000,
             text_timeout_ms: 30_000,
+            refund_timeout_ms: 30_000,
             lease_margin_ms: 2000,
         }
     }
@@ -110,6 +121,7 @@ impl DispatchSettings {
     pub fn attempt_timeout(&self, kind: Kind) -> Duration {
         match kind {
             Kind::Sms => Duration::from_millis(self.text_timeout_ms),
+            Kind::Refund => Duration::from_millis(self.refund_timeout_ms),
             Kind::ProductSoldOut | Kind::ProductAvailable => self.call_timeout(),
         }
     }
@@ -210,6 +222,8 @@ pub struct Dispatcher {
     channels: Mutex<HashMap<String, Channel>>,
     /// Sends texts; `None` when no SMS gateway is configured.
     sms: Option<SmsClient>,
+    /// Gives cancelled orders' payments back.
+    processor: Arc<dyn PaymentProcessor>,
     /// Keeps identical failures from flooding the log.
     log_folder: LogFolder,
 }
@@ -220,6 +234,7 @@ impl Dispatcher {
         settings: DispatchSettings,
         callback_token: SecretString,
         sms: Option<SmsClient>,
+        processor: Arc<dyn PaymentProcessor>,
     ) -> Self {
         Self {
             pool,
@@ -227,6 +242,7 @@ impl Dispatcher {
             callback_token,
             channels: Mutex::new(HashMap::new()),
             sms,
+            processor,
             log_folder: LogFolder::new(FOLD_WINDOW),
         }
     }
@@ -286,13 +302,7 @@ impl Dispatcher {
     pub async fn deliver_due(&self) -> Result<usize, crate::Error> {
         let mut attempted = 0;
         loop {
-            let batch = outbox::claim(
-                &self.pool,
-                BATCH,
-                self.settings.lease(Kind::ProductSoldOut),
-                self.settings.lease(Kind::Sms),
-            )
-            .await?;
+            let batch = outbox::claim(&self.pool, BATCH, |kind| self.settings.lease(kind)).await?;
             if batch.is_empty() {
                 return Ok(attempted);
             }
@@ -351,6 +361,7 @@ impl Dispatcher {
         let event = EventHeader::of(message);
         let delivered = match &message.message {
             Message::Text(text) => return self.text(message, text).await,
+            Message::Refund(refund) => return self.refund(message, refund).await,
             Message::SoldOut(callback) => {
                 let request = pb::ProductSoldOutRequest {
                     event_id: event.id,
@@ -424,6 +435,31 @@ impl Dispatcher {
             Err(e) => {
                 tracing::error!(error = %e, "text cannot be sent");
                 Outcome::Exhausted(e.to_string())
+            }
+        }
+    }
+
+    /// Gives a cancelled order's payment back. A processor that cannot be reached is
+    /// tried again; one that refuses the refund will not change its mind, so the
+    /// message is kept, exhausted, for an operator to settle with the processor.
+    async fn refund(&self, message: &Claimed, refund: &Refund) -> Outcome {
+        let answer = self
+            .processor
+            .refund(
+                &refund.request_id,
+                &refund.authorization_code,
+                refund.amount_cents,
+            )
+            .await;
+        match answer {
+            Ok(()) => {
+                tracing::info!(amount_cents = refund.amount_cents, "payment refunded");
+                Outcome::Delivered
+            }
+            Err(PaymentError::Unavailable(error)) => self.retry_or_exhaust(message, error, None),
+            Err(PaymentError::Declined(error)) => {
+                tracing::error!(%error, "the payment processor refused a refund; settle it by hand");
+                Outcome::Exhausted(error)
             }
         }
     }
@@ -586,7 +622,12 @@ mod tests {
     #[test]
     fn a_lease_outlasts_its_attempt_and_is_short() {
         let settings = DispatchSettings::default();
-        for kind in [Kind::ProductSoldOut, Kind::ProductAvailable, Kind::Sms] {
+        for kind in [
+            Kind::ProductSoldOut,
+            Kind::ProductAvailable,
+            Kind::Sms,
+            Kind::Refund,
+        ] {
             assert!(settings.lease(kind) > settings.attempt_timeout(kind));
         }
         assert!(settings.lease(Kind::ProductSoldOut) < Duration::from_secs(10));

@@ -44,6 +44,17 @@ pub trait PaymentProcessor: Send + Sync + std::fmt::Debug + 'static {
     /// process that asked for it died). Idempotent: voiding twice, or voiding a request
     /// that was never authorized (`code` is then `None`), succeeds.
     async fn void(&self, request_id: &str, code: Option<&str>) -> Result<(), PaymentError>;
+
+    /// Gives back the whole of a payment that was taken for an order since cancelled:
+    /// `code` is the authorization it was taken under, `request_id` the checkout's key.
+    /// Idempotent on `request_id`: the outbox delivers at least once, and refunding the
+    /// same payment twice must refund it once.
+    async fn refund(
+        &self,
+        request_id: &str,
+        code: &str,
+        amount_cents: i64,
+    ) -> Result<(), PaymentError>;
 }
 
 /// Card number that the simulated processor always declines.
@@ -101,6 +112,18 @@ impl PaymentProcessor for SimulatedProcessor {
     }
 
     async fn void(&self, _request_id: &str, _code: Option<&str>) -> Result<(), PaymentError> {
+        Ok(())
+    }
+
+    async fn refund(
+        &self,
+        _request_id: &str,
+        _code: &str,
+        _amount_cents: i64,
+    ) -> Result<(), PaymentError> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         Ok(())
     }
 }

@@ -72,7 +72,7 @@ impl Application {
         };
         let checkout = Checkout::new(
             pool.clone(),
-            processor,
+            processor.clone(),
             sms.is_some(),
             HoldTtl::from_config(settings.checkout.checkout_hold_secs),
             Duration::from_millis(settings.checkout.payment_timeout_ms),
@@ -85,6 +85,7 @@ impl Application {
             settings.dispatch.clone(),
             callback_token,
             sms,
+            processor,
         ));
         Ok(Self {
             foundation,

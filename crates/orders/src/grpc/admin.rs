@@ -43,6 +43,7 @@ fn kind_filter(raw: i32) -> Result<Option<Kind>, Error> {
         Ok(pb::OutboxKind::ProductSoldOut) => Ok(Some(Kind::ProductSoldOut)),
         Ok(pb::OutboxKind::ProductAvailable) => Ok(Some(Kind::ProductAvailable)),
         Ok(pb::OutboxKind::Sms) => Ok(Some(Kind::Sms)),
+        Ok(pb::OutboxKind::PaymentRefund) => Ok(Some(Kind::Refund)),
         Err(_) => Err(Error::invalid(format!("kind: {raw} is not an OutboxKind"))),
     }
 }
@@ -64,6 +65,7 @@ fn message(entry: &OutboxEntry) -> pb::OutboxMessage {
         Some(Kind::ProductSoldOut) => pb::OutboxKind::ProductSoldOut,
         Some(Kind::ProductAvailable) => pb::OutboxKind::ProductAvailable,
         Some(Kind::Sms) => pb::OutboxKind::Sms,
+        Some(Kind::Refund) => pb::OutboxKind::PaymentRefund,
         None => pb::OutboxKind::Unspecified,
     };
     let status = match entry.status.as_str() {

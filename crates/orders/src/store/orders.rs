@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::is_constraint_violation;
-use super::outbox::NewRow;
+use super::outbox::{NewRow, Refund};
 use crate::domain::{
     CardBrand, Confirmation, Expiry, Fingerprint, Order, OrderStatus, PaymentMethod,
     PaymentSummary, Phone, PricedLine, ProductId, PromoCode, ProviderId, RequestId, ZipCode,
@@ -146,6 +146,9 @@ pub struct LockedOrder {
     pub cancelled: bool,
     pub lines: Vec<(ProductId, i64)>,
     pub promotion: Option<String>,
+    /// What the processor took, when it took something (a card or PayPal; a
+    /// promotion is settled here): its checkout key, authorization and the amount.
+    pub taken: Option<Refund>,
 }
 
 pub async fn lock_order(
@@ -153,8 +156,13 @@ pub async fn lock_order(
     code: &Confirmation,
 ) -> Result<Option<LockedOrder>, Error> {
     let row = sqlx::query!(
-        r#"SELECT o.id, o.hold_id, o.status, pr.promotion_code AS "promotion_code?" FROM orders o
+        r#"SELECT o.id, o.hold_id, o.status, o.request_id,
+                  pr.promotion_code AS "promotion_code?",
+                  coalesce(cc.authorization_code, pp.authorization_code) AS "authorization_code?: String"
+           FROM orders o
            LEFT JOIN promotional_payments pr ON pr.id = o.promotional_payment_id
+           LEFT JOIN credit_card_payments cc ON cc.id = o.credit_card_payment_id
+           LEFT JOIN paypal_payments pp ON pp.id = o.paypal_payment_id
            WHERE o.confirmation_code = $1
            FOR UPDATE OF o"#,
         code.as_str(),
@@ -166,11 +174,13 @@ pub async fn lock_order(
     };
     let lines = sqlx::query!(
         // An order's lines are its hold's items.
-        "SELECT product_id, quantity FROM hold_items WHERE hold_id = $1 ORDER BY product_id",
+        "SELECT product_id, quantity, unit_price_cents FROM hold_items
+         WHERE hold_id = $1 ORDER BY product_id",
         row.hold_id,
     )
     .fetch_all(conn)
     .await?;
+    let total_cents = lines.iter().map(|l| l.quantity * l.unit_price_cents).sum();
     Ok(Some(LockedOrder {
         id: row.id,
         cancelled: row.status == "cancelled",
@@ -179,6 +189,11 @@ pub async fn lock_order(
             .map(|l| (ProductId::from_db(l.product_id), l.quantity))
             .collect(),
         promotion: row.promotion_code,
+        taken: row.authorization_code.map(|authorization_code| Refund {
+            request_id: row.request_id,
+            authorization_code,
+            amount_cents: total_cents,
+        }),
     }))
 }
 

@@ -25,6 +25,8 @@ pub enum Kind {
     ProductAvailable,
     /// A text to a customer.
     Sms,
+    /// A cancelled order's payment, to give back through the payment processor.
+    Refund,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             Self::ProductSoldOut => "product_sold_out",
             Self::ProductAvailable => "product_available",
             Self::Sms => "sms",
+            Self::Refund => "payment_refund",
         }
     }
     pub fn from_db(raw: &str) -> Option<Self> {
@@ -40,6 +43,7 @@ impl Kind {
             "product_sold_out" => Some(Self::ProductSoldOut),
             "product_available" => Some(Self::ProductAvailable),
             "sms" => Some(Self::Sms),
+            "payment_refund" => Some(Self::Refund),
             _ => None,
         }
     }
@@ -56,6 +60,8 @@ pub enum Message {
     Available { callback: Callback, remaining: i64 },
     /// Texts a customer.
     Text(Text),
+    /// Gives a cancelled order's payment back.
+    Refund(Refund),
 }
 
 /// Whom a callback is about.
@@ -73,6 +79,15 @@ pub struct Text {
     pub phone: String,
     #[serde(rename = "message")]
     pub body: String,
+}
+
+/// A payment to give back: the whole amount taken under `authorization_code` for the
+/// checkout `request_id` (the processor's key for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub request_id: String,
+    pub authorization_code: String,
+    pub amount_cents: i64,
 }
 
 /// The payload of a callback row (`remaining` only matters for `Available`).
@@ -116,13 +131,14 @@ impl Message {
             Self::SoldOut(_) => Kind::ProductSoldOut,
             Self::Available { .. } => Kind::ProductAvailable,
             Self::Text(_) => Kind::Sms,
+            Self::Refund(_) => Kind::Refund,
         }
     }
 
     fn callback(&self) -> Option<&Callback> {
         match self {
             Self::SoldOut(callback) | Self::Available { callback, .. } => Some(callback),
-            Self::Text(_) => None,
+            Self::Text(_) | Self::Refund(_) => None,
         }
     }
 
@@ -142,6 +158,7 @@ impl Message {
                 remaining: *remaining,
             }),
             Self::Text(text) => serde_json::to_value(text),
+            Self::Refund(refund) => serde_json::to_value(refund),
         }
         .unwrap_or_default();
         payload["traceparent"] = traceparent.into();
@@ -177,6 +194,9 @@ impl Message {
                 })
             }
             Some(Kind::Sms) => Ok(Self::Text(
+                serde_json::from_value(payload).map_err(unreadable)?,
+            )),
+            Some(Kind::Refund) => Ok(Self::Refund(
                 serde_json::from_value(payload).map_err(unreadable)?,
             )),
             None => Err(format!("unknown message kind {kind:?}")),
@@ -258,6 +278,7 @@ impl Claimed {
     pub fn target(&self) -> &str {
         match self.message {
             Message::Text(_) => "sms-gateways",
+            Message::Refund(_) => "payment-processor",
             Message::SoldOut(_) | Message::Available { .. } => self
                 .endpoint
                 .as_deref()
@@ -266,20 +287,20 @@ impl Claimed {
     }
 }
 
-/// Claims up to `limit` due messages: callbacks for `callback_lease`, texts for
-/// `text_lease`. A row this version cannot read is set aside, exhausted with the
+/// Claims up to `limit` due messages, each for its kind's `lease`. A row this version cannot read is set aside, exhausted with the
 /// reason, for an operator: it is neither returned nor retried.
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
-    callback_lease: Duration,
-    text_lease: Duration,
+    lease: impl Fn(Kind) -> Duration,
 ) -> Result<Vec<Claimed>, Error> {
     let rows = sqlx::query!(
         "UPDATE outbox o
             SET attempts = o.attempts + 1,
                 next_attempt_at = now() + make_interval(
-                    secs => CASE WHEN o.kind = 'sms' THEN $3::float8 ELSE $2::float8 END)
+                    secs => CASE o.kind WHEN 'sms' THEN $3::float8
+                                        WHEN 'payment_refund' THEN $4::float8
+                                        ELSE $2::float8 END)
            FROM (SELECT id FROM outbox
                   WHERE status = 'pending' AND next_attempt_at <= now()
                   ORDER BY next_attempt_at, id
@@ -290,8 +311,9 @@ pub async fn claim(
                 o.attempts, o.attempts_before_redrive,
                 (SELECT callback_endpoint FROM providers p WHERE p.id = o.provider_id) AS endpoint",
         limit,
-        callback_lease.as_secs_f64(),
-        text_lease.as_secs_f64(),
+        lease(Kind::ProductSoldOut).as_secs_f64(),
+        lease(Kind::Sms).as_secs_f64(),
+        lease(Kind::Refund).as_secs_f64(),
     )
     .fetch_all(pool)
     .await?;

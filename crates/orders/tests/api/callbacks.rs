@@ -304,18 +304,27 @@ async fn cancelling_returns_stock_and_tells_the_provider_once_it_is_available_ag
 
     assert_eq!(
         app.outbox.deliver_due().await.expect("deliver"),
-        1,
-        "available"
+        3,
+        "available, and the two orders' refunds"
     );
     let received = provider.received();
     let kinds: Vec<_> = received.iter().map(|r| (r.kind, r.remaining)).collect();
     assert_eq!(kinds, vec![("sold_out", 0), ("available", 2)]);
     assert!(received[0].sequence < received[1].sequence);
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(events, 2);
+    let events: Vec<(String, i64)> =
+        sqlx::query_as("SELECT kind, count(*) FROM outbox GROUP BY kind ORDER BY kind")
+            .fetch_all(&app.pool)
+            .await
+            .expect("count");
+    let events: Vec<_> = events.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+    assert_eq!(
+        events,
+        vec![
+            ("payment_refund", 2),
+            ("product_available", 1),
+            ("product_sold_out", 1)
+        ]
+    );
 
     let status = app
         .client()

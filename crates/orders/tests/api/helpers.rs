@@ -66,11 +66,16 @@ pub async fn spawn_app() -> TestApp {
 /// minute; `deliver_until_settled` makes retries due at once), however slow the machine.
 pub async fn spawn_app_delivering_on_demand() -> TestApp {
     let database = TestDatabase::create().await.expect("test database");
-    let mut config = settings(&database);
+    spawn_app_with(delivering_on_demand(&database), database).await
+}
+
+/// The settings of [`spawn_app_delivering_on_demand`].
+pub fn delivering_on_demand(database: &TestDatabase) -> Settings {
+    let mut config = settings(database);
     config.dispatcher = false;
     config.dispatch.min_delay_ms = 60_000;
     config.dispatch.max_delay_ms = 600_000;
-    spawn_app_with(config, database).await
+    config
 }
 
 /// Starts the service with these settings on an existing test database (a restart, or

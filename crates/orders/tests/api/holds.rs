@@ -435,6 +435,9 @@ impl PaymentProcessor for Gate {
             .push(request_id.to_owned());
         Ok(())
     }
+    async fn refund(&self, _: &str, _: &str, _: i64) -> Result<(), PaymentError> {
+        Ok(())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -550,6 +553,9 @@ impl PaymentProcessor for Hang {
         std::future::pending().await
     }
     async fn void(&self, _: &str, _: Option<&str>) -> Result<(), PaymentError> {
+        Ok(())
+    }
+    async fn refund(&self, _: &str, _: &str, _: i64) -> Result<(), PaymentError> {
         Ok(())
     }
 }

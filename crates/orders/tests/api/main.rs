@@ -15,6 +15,7 @@ mod outbox_admin;
 mod place_order;
 mod place_order_concurrency;
 mod place_order_validation;
+mod refunds;
 mod sales_end;
 mod server;
 mod stale_statistics;

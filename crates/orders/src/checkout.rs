@@ -30,7 +30,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Reason};
 use crate::payments::{Authorization, PaymentError, PaymentProcessor};
-use crate::store::outbox::{self, Message};
+use crate::store::outbox::{self, Message, Text};
 use crate::store::{
     self, AuthorizationClaim, ClaimFor, ConfirmInsert, HoldInsert, HoldKey, OnSale, OrderKey,
     PromotionRefused, StockChange,
@@ -857,6 +857,10 @@ impl Checkout {
             // answers.
             if let Some(taken) = order.taken.clone() {
                 outbox::enqueue(&mut tx, &Message::Refund(taken)).await?;
+            }
+            if let (true, Some(phone)) = (self.texts, order.phone.clone()) {
+                let body = texts::order_cancelled(code, order.total_cents, order.taken.is_some());
+                outbox::enqueue(&mut tx, &Message::Text(Text { phone, body })).await?;
             }
             store::mark_cancelled(&mut tx, order.id, request_id).await?;
             tracing::info!("order cancelled");

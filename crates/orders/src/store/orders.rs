@@ -149,6 +149,10 @@ pub struct LockedOrder {
     /// What the processor took, when it took something (a card or PayPal; a
     /// promotion is settled here): its checkout key, authorization and the amount.
     pub taken: Option<Refund>,
+    /// The order's total.
+    pub total_cents: i64,
+    /// Where the customer asked to be texted about the order, if anywhere.
+    pub phone: Option<String>,
 }
 
 pub async fn lock_order(
@@ -156,7 +160,7 @@ pub async fn lock_order(
     code: &Confirmation,
 ) -> Result<Option<LockedOrder>, Error> {
     let row = sqlx::query!(
-        r#"SELECT o.id, o.hold_id, o.status, o.request_id,
+        r#"SELECT o.id, o.hold_id, o.status, o.request_id, o.customer_phone::text,
                   pr.promotion_code AS "promotion_code?",
                   coalesce(cc.authorization_code, pp.authorization_code) AS "authorization_code?: String"
            FROM orders o
@@ -194,6 +198,8 @@ pub async fn lock_order(
             authorization_code,
             amount_cents: total_cents,
         }),
+        total_cents,
+        phone: row.customer_phone,
     }))
 }
 

@@ -101,6 +101,58 @@ async fn an_order_with_a_phone_is_confirmed_by_text() {
 }
 
 #[tokio::test]
+async fn a_cancelled_order_with_a_phone_is_texted_once_with_its_refund() {
+    let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("sim");
+    let app = spawn_app_texting(sim.addr).await;
+    let product = app.add_product("Seat", 10, 1250).await;
+    let placed = app
+        .place(
+            &with_phone(order(vec![item(&product, 2)], card(VISA))),
+            "order",
+        )
+        .await;
+    let unannounced = app
+        .place(&order(vec![item(&product, 1)], card(VISA)), "order")
+        .await;
+    app.deliver_until_settled().await;
+    let confirmations = texts(sim.addr).await.len();
+
+    for confirmation in [
+        &placed.confirmation,
+        &placed.confirmation,
+        &unannounced.confirmation,
+    ] {
+        app.client()
+            .cancel_order(cinema_proto::orders::v1::CancelOrderRequest {
+                confirmation: confirmation.clone(),
+                request_id: uuid::Uuid::new_v4().to_string(),
+            })
+            .await
+            .expect("cancelled");
+    }
+    app.deliver_until_settled().await;
+    let sent = texts(sim.addr).await;
+    let cancelled: Vec<_> = sent[confirmations..].iter().collect();
+    assert_eq!(
+        cancelled.len(),
+        1,
+        "once, and only to the order with a phone: {sent:?}"
+    );
+    assert_eq!(cancelled[0].phone, PHONE);
+    assert!(
+        cancelled[0].message.contains(&placed.confirmation)
+            && cancelled[0].message.contains("cancelled")
+            && cancelled[0].message.contains("$25.00 will be refunded"),
+        "{:?}",
+        cancelled[0]
+    );
+    app.stop().await;
+    sim.stop().await;
+}
+
+#[tokio::test]
 async fn a_declined_payment_is_recorded_and_texted() {
     let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
         .await

@@ -95,10 +95,16 @@ fn time(t: Option<&prost_types::Timestamp>) -> String {
         .unwrap_or_default()
 }
 
-/// Where a message goes: the provider's endpoint, or a text's recipient (last four
-/// digits only).
+/// Where a message goes: the provider's endpoint, a text's recipient (last four
+/// digits only), or the payment processor with what a refund gives back.
 fn destination(m: &orders::OutboxMessage) -> String {
-    if m.phone_last4.is_empty() {
+    if m.kind() == orders::OutboxKind::PaymentRefund {
+        format!(
+            "refund of ${}.{:02}",
+            m.refund_cents / 100,
+            m.refund_cents % 100
+        )
+    } else if m.phone_last4.is_empty() {
         m.endpoint.clone()
     } else {
         format!("text to …{}", m.phone_last4)

@@ -87,6 +87,7 @@ fn message(entry: &OutboxEntry) -> pb::OutboxMessage {
         product_id: entry.product_id.map(|p| p.to_string()).unwrap_or_default(),
         endpoint: entry.endpoint.clone().unwrap_or_default(),
         phone_last4: entry.phone_last4.clone().unwrap_or_default(),
+        refund_cents: entry.refund_cents.unwrap_or_default(),
     }
 }
 

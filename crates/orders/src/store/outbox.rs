@@ -416,6 +416,8 @@ pub struct OutboxEntry {
     pub endpoint: Option<String>,
     /// Only the last four digits of a text's recipient leave the database.
     pub phone_last4: Option<String>,
+    /// What a refund gives back.
+    pub refund_cents: Option<i64>,
 }
 
 /// Which messages [`list`] returns.
@@ -435,7 +437,8 @@ pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<OutboxEntry>
         "SELECT o.id, o.kind, o.status, o.attempts, o.last_error, o.occurred_at,
                 o.next_attempt_at, o.delivered_at, o.product_id,
                 (SELECT callback_endpoint FROM providers p WHERE p.id = o.provider_id) AS endpoint,
-                right(o.payload ->> 'phone', 4) AS phone_last4
+                right(o.payload ->> 'phone', 4) AS phone_last4,
+                (o.payload ->> 'amount_cents')::bigint AS refund_cents
            FROM outbox o
           WHERE ($1::text IS NULL OR o.status = $1)
             AND ($2::text IS NULL OR o.kind = $2)

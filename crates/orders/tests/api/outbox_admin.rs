@@ -11,13 +11,13 @@ use crate::callbacks::{provided_product, register};
 use crate::fake_provider::{Behaviour, FakeProvider, free_addr};
 use crate::helpers::*;
 
-async fn admin_client(app: &TestApp) -> OrdersAdminServiceClient<Channel> {
+pub async fn admin_client(app: &TestApp) -> OrdersAdminServiceClient<Channel> {
     OrdersAdminServiceClient::connect(format!("http://{}", app.addr))
         .await
         .expect("admin client")
 }
 
-async fn list(
+pub async fn list(
     client: &mut OrdersAdminServiceClient<Channel>,
     status: pb::OutboxStatus,
 ) -> Vec<pb::OutboxMessage> {

@@ -11,6 +11,7 @@ use cinema_orders::payments::{Authorization, PaymentError, PaymentProcessor};
 use cinema_proto::orders::v1 as pb;
 
 use crate::helpers::*;
+use crate::outbox_admin::{admin_client, list};
 
 /// Approves every payment under a code derived from its request id, records every
 /// refund it gives, and answers the first `unavailable` refunds as if it were down, or
@@ -214,6 +215,18 @@ async fn a_refund_the_processor_refuses_is_kept_for_an_operator_and_not_retried(
             Some("the authorization is too old to refund".to_owned())
         )],
         "one attempt, its error kept: `cinema outbox list` shows it, `redrive` retries it"
+    );
+    let mut admin = admin_client(&app).await;
+    let exhausted = list(&mut admin, pb::OutboxStatus::Exhausted).await;
+    assert_eq!(exhausted.len(), 1);
+    assert_eq!(exhausted[0].kind(), pb::OutboxKind::PaymentRefund);
+    assert_eq!(
+        exhausted[0].refund_cents, 1000,
+        "what an operator must give back"
+    );
+    assert_eq!(
+        exhausted[0].last_error,
+        "the authorization is too old to refund"
     );
     assert_eq!(
         app.availability(&product).await,

@@ -407,6 +407,10 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     assert_eq!(cancelled.status(), StatusCode::SEE_OTHER);
     let (_, after) = page(&b, &format!("{site}{order_url}"), &cookie).await;
     assert!(after.contains("was cancelled"), "{after}");
+    assert!(
+        after.contains("$25.00 is refunded to Visa ending in 1111."),
+        "{after}"
+    );
     assert_eq!(seats(c, &show.product_id).await, (40, 0));
 
     // A hold whose time ran out cannot be paid for, and says so.

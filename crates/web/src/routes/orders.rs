@@ -32,6 +32,8 @@ struct OrderPage {
     lines: Vec<OrderLine>,
     total: String,
     payment: String,
+    /// What a cancelled order gives back, in a sentence.
+    refund: String,
     csrf: String,
     confirm_cancel: bool,
     /// A showtime of the order has started: its tickets can no longer be refunded.
@@ -68,7 +70,9 @@ async fn order_page(
     }
     use orders::payment_summary::Method;
     let cancelled = order.status() == orders::OrderStatus::Cancelled;
-    let payment = match order.payment.and_then(|p| p.method) {
+    let total = views::dollars(order.total_cents);
+    let method = order.payment.and_then(|p| p.method);
+    let payment = match &method {
         Some(Method::CreditCard(card)) => {
             let brand = match card.brand() {
                 orders::CardBrand::Visa => "Visa",
@@ -82,12 +86,20 @@ async fn order_page(
         Some(Method::Promotion(p)) => format!("Promotion code {}", p.code),
         None => String::new(),
     };
+    // The orders service refunds a card or PayPal payment when the order is cancelled,
+    // and gives a promotion's use back.
+    let refund = match &method {
+        Some(Method::Promotion(p)) => format!("Promotion code {} can be used again.", p.code),
+        Some(_) => format!("{total} is refunded to {payment}."),
+        None => String::new(),
+    };
     Ok(OrderPage {
         confirmation: order.confirmation.clone(),
         cancelled,
         lines,
-        total: views::dollars(order.total_cents),
+        total,
         payment,
+        refund,
         csrf,
         confirm_cancel,
         started,

@@ -859,7 +859,8 @@ impl Checkout {
                 outbox::enqueue(&mut tx, &Message::Refund(taken)).await?;
             }
             if let (true, Some(phone)) = (self.texts, order.phone.clone()) {
-                let body = texts::order_cancelled(code, order.total_cents, order.taken.is_some());
+                let refund = order.taken.as_ref().map(|taken| taken.amount_cents);
+                let body = texts::order_cancelled(code, refund);
                 outbox::enqueue(&mut tx, &Message::Text(Text { phone, body })).await?;
             }
             store::mark_cancelled(&mut tx, order.id, request_id).await?;

@@ -58,16 +58,16 @@ pub fn checkout_declined(total_cents: i64, reason: &str) -> String {
 }
 
 /// "Cinema: order ABCDEFGHJK is cancelled and its seats are back on sale. $25.00 will
-/// be refunded to your card or PayPal." Sent with the refund, so that a customer who
-/// did not cancel the order themselves hears of it at once.
-pub fn order_cancelled(confirmation: &Confirmation, total_cents: i64, refunded: bool) -> String {
-    let money = if refunded {
-        format!(
+/// be refunded to your card or PayPal." Sent with the refund (`refund_cents`; none for
+/// an order paid with a promotion code), so that a customer who did not cancel the
+/// order themselves hears of it at once.
+pub fn order_cancelled(confirmation: &Confirmation, refund_cents: Option<i64>) -> String {
+    let money = match refund_cents {
+        Some(cents) => format!(
             "{} will be refunded to your card or PayPal.",
-            dollars(total_cents)
-        )
-    } else {
-        "Your promotion code can be used again.".to_owned()
+            dollars(cents)
+        ),
+        None => "Your promotion code can be used again.".to_owned(),
     };
     fit(format!(
         "Cinema: order {confirmation} is cancelled and its seats are back on sale. {money}"
@@ -86,15 +86,16 @@ mod tests {
         assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS);
         assert!(checkout_declined(4000, "the card was declined").contains("$40.00"));
         let code = Confirmation::parse("ABCDEFGHJKLMNPQR").expect("a code");
-        for refunded in [true, false] {
-            let cancelled = order_cancelled(&code, 99_999_999_999, refunded);
+        for refund in [Some(99_999_999_999), None] {
+            let cancelled = order_cancelled(&code, refund);
             assert!(
                 cancelled.chars().count() <= MAX_MESSAGE_CHARS,
                 "{cancelled}"
             );
             assert!(!cancelled.ends_with('…'), "nothing cut: {cancelled}");
         }
-        assert!(order_cancelled(&code, 2500, true).contains("$25.00 will be refunded"));
+        assert!(order_cancelled(&code, Some(2500)).contains("$25.00 will be refunded"));
+        assert!(order_cancelled(&code, None).contains("promotion code can be used again"));
     }
 
     fn hold(descriptions: &[&str]) -> Hold {

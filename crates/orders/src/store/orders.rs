@@ -149,8 +149,6 @@ pub struct LockedOrder {
     /// What the processor took, when it took something (a card or PayPal; a
     /// promotion is settled here): its checkout key, authorization and the amount.
     pub taken: Option<Refund>,
-    /// The order's total.
-    pub total_cents: i64,
     /// Where the customer asked to be texted about the order, if anywhere.
     pub phone: Option<String>,
 }
@@ -198,7 +196,6 @@ pub async fn lock_order(
             authorization_code,
             amount_cents: total_cents,
         }),
-        total_cents,
         phone: row.customer_phone,
     }))
 }

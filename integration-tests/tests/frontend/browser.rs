@@ -381,6 +381,27 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         "{alert:?}"
     );
 
+    // A theatre's phone number is one thing to read and tap on a phone: it never
+    // breaks across lines, at whatever width the address before it wraps.
+    b.goto(&format!("{site}/theatres/{}", kendall.id))
+        .await
+        .expect("theatre");
+    wait_for_text(&b, "(617) 555-0100").await;
+    for width in (320..=560).step_by(8) {
+        b.set_window_size(width, 900).await.expect("width");
+        let lines = b
+            .execute(
+                "return document.querySelector('a[href^=\"tel:\"]').getClientRects().length",
+                vec![],
+            )
+            .await
+            .expect("the phone's lines");
+        assert_eq!(lines, 1, "the phone number at {width} px wide");
+        if width == 360 {
+            snap(&b, "08-theatre-narrow").await;
+        }
+    }
+
     b.close().await.expect("browser closes");
     stack.stop().await.expect("stop");
     sim.stop().await;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
 
@@ -22,12 +23,16 @@ pub fn rating(movie: &movies::Movie) -> &'static str {
     }
 }
 
+// Here and below, `\u{a0}` (a no-break space) joins what a line must not split: on
+// a phone's width "4:30 PM EST" otherwise ends one line and its "PM EST" starts the
+// next, and "2 h" or "ending in 1111" come apart the same way.
+
 pub fn length(movie: &movies::Movie) -> String {
     let (h, m) = (movie.length_minutes / 60, movie.length_minutes % 60);
     match (h, m) {
-        (0, m) => format!("{m} min"),
-        (h, 0) => format!("{h} h"),
-        (h, m) => format!("{h} h {m} min"),
+        (0, m) => format!("{m}\u{a0}min"),
+        (h, 0) => format!("{h}\u{a0}h"),
+        (h, m) => format!("{h}\u{a0}h {m}\u{a0}min"),
     }
 }
 
@@ -117,7 +122,7 @@ pub fn by_day(showtimes: &[facade::Showtime]) -> Vec<Day> {
                         let local = s.local_start();
                         Slot {
                             id: s.id.clone(),
-                            time: local.format("%-I:%M %p").to_string(),
+                            time: local.format("%-I:%M\u{a0}%p").to_string(),
                             datetime: local.to_rfc3339(),
                             price: dollars(s.price_cents),
                             room: s.auditorium.clone(),
@@ -131,9 +136,18 @@ pub fn by_day(showtimes: &[facade::Showtime]) -> Vec<Day> {
 
 /// `Wednesday, November 25 at 7:30 PM EST`, on the theatre's clock.
 pub fn when(theatre: &movies::Theatre, instant: DateTime<Utc>) -> String {
-    facade::local_time(theatre, instant)
-        .format("%A, %B %-d at %-I:%M %p %Z")
-        .to_string()
+    let local = facade::local_time(theatre, instant);
+    format!("{} at {}", local.format("%A, %B %-d"), clock(&local))
+}
+
+/// `7:30 PM EST`: a time of day with its zone, on the theatre's clock.
+pub fn clock(local: &DateTime<Tz>) -> String {
+    local.format("%-I:%M\u{a0}%p\u{a0}%Z").to_string()
+}
+
+/// `Visa ending in 1111`.
+pub fn card(brand: &str, last_four: &str) -> String {
+    format!("{brand} ending\u{a0}in\u{a0}{last_four}")
 }
 
 /// `+16175550101` as `(617) 555-0101`; other numbers as they are.
@@ -161,10 +175,30 @@ mod tests {
             length_minutes: minutes,
             ..Default::default()
         };
-        assert_eq!(length(&movie(170)), "2 h 50 min");
-        assert_eq!(length(&movie(120)), "2 h");
-        assert_eq!(length(&movie(45)), "45 min");
+        assert_eq!(length(&movie(170)), "2\u{a0}h 50\u{a0}min");
+        assert_eq!(length(&movie(120)), "2\u{a0}h");
+        assert_eq!(length(&movie(45)), "45\u{a0}min");
         assert_eq!(phone("+16175550101"), "(617) 555-0101");
         assert_eq!(phone("+442079460958"), "+442079460958");
+    }
+
+    /// A narrow screen may wrap these lines anywhere but inside a time, between it
+    /// and its zone, or inside "ending in 1111".
+    #[test]
+    fn times_and_cards_keep_together() {
+        let theatre = movies::Theatre {
+            time_zone: "America/New_York".into(),
+            ..Default::default()
+        };
+        let instant = DateTime::parse_from_rfc3339("2026-12-06T21:30:00Z")
+            .expect("instant")
+            .to_utc();
+        assert_eq!(
+            when(&theatre, instant),
+            "Sunday, December 6 at 4:30\u{a0}PM\u{a0}EST"
+        );
+        let local = facade::local_time(&theatre, instant);
+        assert_eq!(clock(&local), "4:30\u{a0}PM\u{a0}EST");
+        assert_eq!(card("Visa", "1111"), "Visa ending\u{a0}in\u{a0}1111");
     }
 }

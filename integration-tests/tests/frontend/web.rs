@@ -164,7 +164,7 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     let home = response.text().await.expect("html");
     assert!(home.contains("Heat") && home.contains("Alien"), "{home}");
     assert!(home.contains(&format!("/movies/{}?zip=02139", heat.id)));
-    assert!(home.contains("PG-13") && home.contains("2 h 50 min"));
+    assert!(home.contains("PG-13") && home.contains("2\u{a0}h 50\u{a0}min"));
     // And the theatres near it, nearest first, each a link to its page.
     let theatres = &home[home
         .find("Theatres near 02139")
@@ -324,7 +324,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     let until = &form[form.find("held until").expect("held until")..];
     let until = &until[until.find('>').expect("time")..until.find("</time>").expect("time")];
     assert!(
-        until.ends_with(" EST") || until.ends_with(" EDT"),
+        until.ends_with("\u{a0}EST") || until.ends_with("\u{a0}EDT"),
         "on the theatre's clock, named: {until}"
     );
 
@@ -376,7 +376,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     let order = response.text().await.expect("html");
     let code = order_url.trim_start_matches("/orders/");
     assert!(
-        order.contains(code) && order.contains("Visa ending in 1111"),
+        order.contains(code) && order.contains("Visa ending\u{a0}in\u{a0}1111"),
         "{order}"
     );
     assert!(order.contains("2 tickets") && order.contains("Kendall"));
@@ -408,7 +408,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     let (_, after) = page(&b, &format!("{site}{order_url}"), &cookie).await;
     assert!(after.contains("was cancelled"), "{after}");
     assert!(
-        after.contains("$25.00 is refunded to Visa ending in 1111."),
+        after.contains("$25.00 is refunded to Visa ending\u{a0}in\u{a0}1111."),
         "{after}"
     );
     assert_eq!(seats(c, &show.product_id).await, (40, 0));

@@ -130,9 +130,7 @@ async fn checkout_page(
         total: views::dollars(hold.price_cents),
         // On the theatre's clock, like the showtime, and saying so: the customer
         // may not be in the theatre's time zone.
-        expires_label: cinema_client::facade::local_time(&theatre, expires)
-            .format("%-I:%M %p %Z")
-            .to_string(),
+        expires_label: views::clock(&cinema_client::facade::local_time(&theatre, expires)),
         expires_at: expires.to_rfc3339(),
         active: hold.status() == orders::HoldStatus::Active && expires > chrono::Utc::now(),
         form,

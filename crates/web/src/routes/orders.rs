@@ -80,7 +80,7 @@ async fn order_page(
                 orders::CardBrand::AmericanExpress => "American Express",
                 orders::CardBrand::Unspecified => "Card",
             };
-            format!("{brand} ending in {}", card.last_four)
+            views::card(brand, &card.last_four)
         }
         Some(Method::Paypal(p)) => format!("PayPal ({})", p.email),
         Some(Method::Promotion(p)) => format!("Promotion code {}", p.code),

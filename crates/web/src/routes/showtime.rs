@@ -71,9 +71,7 @@ async fn your_hold(
     (on && line.product_id == showtime.product_id).then(|| YourHold {
         checkout: format!("/checkout/{}", hold.hold_id),
         tickets: line.quantity,
-        until: facade::local_time(theatre, expires)
-            .format("%-I:%M %p %Z")
-            .to_string(),
+        until: views::clock(&facade::local_time(theatre, expires)),
     })
 }
 

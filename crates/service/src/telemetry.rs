@@ -11,6 +11,7 @@
 //! `OTEL_BSP_SCHEDULE_DELAY`, ...) are honoured by the OpenTelemetry SDK itself.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -159,7 +160,16 @@ pub fn init(format: LogFormat, service: &'static str) -> Result<Telemetry, Telem
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn,hyper=warn")
     });
-    let text = (format == LogFormat::Text).then(tracing_subscriber::fmt::layer);
+    let text = (format == LogFormat::Text).then(|| {
+        // Colours are for a person at a terminal: a file or a log collector gets the
+        // text without escape codes. (At a terminal, `NO_COLOR` still turns them off.)
+        let layer = tracing_subscriber::fmt::layer();
+        if std::io::stdout().is_terminal() {
+            layer
+        } else {
+            layer.with_ansi(false)
+        }
+    });
     let json = (format == LogFormat::Json)
         .then(|| tracing_subscriber::fmt::layer().json().flatten_event(true));
     let _ = tracing_subscriber::registry()

@@ -45,11 +45,15 @@ async fn main() -> anyhow::Result<()> {
             .error_for_status()?;
         return Ok(());
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    );
+    // Colours only at a terminal, as in the services.
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        logs.init();
+    } else {
+        logs.with_ansi(false).init();
+    }
     let sim = Simulator::start(cli.listen_addr, cli.settings).await?;
     tracing::info!(watertel = %sim.watertel_url(), milio = %sim.milio_url(), texts = %sim.texts_url(), "SMS gateway simulator listening");
     tokio::signal::ctrl_c().await?;

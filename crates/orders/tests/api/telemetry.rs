@@ -1,6 +1,7 @@
 //! OTLP trace export, as an operator turns it on: the real `orders-service` binary
 //! started with the standard OpenTelemetry variables, a fake collector on each of the
-//! two protocols, and a call that arrives with a W3C trace context.
+//! two protocols, and a call that arrives with a W3C trace context. And its logs, as a
+//! file or a log collector receives them.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -289,4 +290,23 @@ async fn an_unusable_otlp_configuration_stops_the_start_with_a_clear_message() {
         ),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn logs_written_to_a_file_or_a_collector_carry_no_colour_codes() {
+    let database = TestDatabase::create().await.expect("database");
+    // `migrate` logs at INFO and exits; its stdout is a pipe, as under a log collector.
+    let output = Command::new(env!("CARGO_BIN_EXE_orders-service"))
+        .arg("migrate")
+        .env("DATABASE_URL", database.url())
+        .env_remove("RUST_LOG")
+        .env_remove("LOG_FORMAT")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("INFO"), "{stdout}");
+    assert!(stdout.contains("migrations applied"), "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "escape codes in {stdout:?}");
 }

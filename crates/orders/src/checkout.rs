@@ -409,8 +409,8 @@ impl Checkout {
     /// Places an order: holds its units (or takes the hold it names), pays with no
     /// transaction open, then confirms. Each step may find the request answered
     /// already, by an earlier or a racing attempt of it: that attempt's order is the
-    /// answer.
-    #[tracing::instrument(skip_all, fields(request_id = draft.request_id.as_str()))]
+    /// answer. (No span of its own: the call's, `place_order` with its request id,
+    /// already names every line it logs.)
     pub async fn place_order(&self, draft: &OrderDraft) -> Result<Order, Error> {
         let fingerprint = draft.fingerprint();
         let mut held = match self.hold_for_order(draft, &fingerprint).await? {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
-use cinema_client::{Cinema, ClientError, NewOrder};
+use cinema_client::{Cinema, ClientError, Near, NewOrder};
 
 use crate::measure::{Figures, Load, histogram, timed};
 
@@ -160,7 +160,7 @@ pub async fn movie_page(
     load: &Load<'_>,
 ) -> anyhow::Result<Figures> {
     let movie = cinema
-        .current_movies(Some(zip))
+        .current_movies(Some(&Near::zip(zip)))
         .await?
         .into_iter()
         .next()

@@ -6,7 +6,7 @@ use anyhow::Context;
 use cinema_client::facade::{self, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
-use cinema_client::{Cinema, ClientConfig, ClientError, MovieShowtimes, NewOrder, Reason};
+use cinema_client::{Cinema, ClientConfig, ClientError, MovieShowtimes, Near, NewOrder, Reason};
 use clap::Args;
 use comfy_table::Table;
 use serde_json::{Value, json};
@@ -74,14 +74,17 @@ fn movie_json(m: &movies::Movie) -> Value {
     json!({ "id": m.id, "name": m.name, "rating": rating(m), "length_minutes": m.length_minutes })
 }
 
-pub async fn movies(args: &ClientArgs, zip: Option<&str>) -> anyhow::Result<()> {
-    let list = connect(args)?.current_movies(zip).await?;
+pub async fn movies(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()> {
+    let list = connect(args)?.current_movies(near).await?;
     emit(
         args,
         Value::Array(list.iter().map(movie_json).collect()),
         || {
             if list.is_empty() {
-                return format!("No movies are showing{} in the next two weeks.", near(zip));
+                return format!(
+                    "No movies are showing{} in the next two weeks.",
+                    within(near)
+                );
             }
             let mut t = table(&["ID", "MOVIE", "RATING", "LENGTH"]);
             for m in &list {
@@ -98,8 +101,8 @@ pub async fn movies(args: &ClientArgs, zip: Option<&str>) -> anyhow::Result<()> 
     Ok(())
 }
 
-pub async fn theatres(args: &ClientArgs, zip: &str) -> anyhow::Result<()> {
-    let list = connect(args)?.theatres_near(zip).await?;
+pub async fn theatres(args: &ClientArgs, near: &Near) -> anyhow::Result<()> {
+    let list = connect(args)?.theatres_near(near).await?;
     let json = list
         .iter()
         .map(|t| {
@@ -111,7 +114,7 @@ pub async fn theatres(args: &ClientArgs, zip: &str) -> anyhow::Result<()> {
         .collect();
     emit(args, Value::Array(json), || {
         if list.is_empty() {
-            return format!("No theatres{}.", near(Some(zip)));
+            return format!("No theatres{}.", within(Some(near)));
         }
         let mut t = table(&["ID", "THEATRE", "MILES", "ADDRESS", "PHONE"]);
         for theatre in &list {
@@ -131,9 +134,8 @@ pub async fn theatres(args: &ClientArgs, zip: &str) -> anyhow::Result<()> {
 }
 
 /// " within 15 miles of 02139", as the website says it; nothing for everywhere.
-fn near(zip: Option<&str>) -> String {
-    zip.map(|z| format!(" within 15 miles of {z}"))
-        .unwrap_or_default()
+fn within(near: Option<&Near>) -> String {
+    near.map(|n| format!(" {n}")).unwrap_or_default()
 }
 
 fn showtime_json(s: &facade::Showtime) -> Value {
@@ -149,7 +151,7 @@ fn showtime_json(s: &facade::Showtime) -> Value {
 fn by_theatre(
     args: &ClientArgs,
     movie: Option<&movies::Movie>,
-    zip: Option<&str>,
+    near: Option<&Near>,
     groups: &[TheatreShowtimes],
 ) -> anyhow::Result<()> {
     let json = groups
@@ -166,7 +168,10 @@ fn by_theatre(
             .map(|m| format!("{} ({}, {} min)\n", m.name, rating(m), m.length_minutes))
             .unwrap_or_default();
         if groups.is_empty() {
-            return format!("{heading}No showtimes{} in the next two weeks.", near(zip));
+            return format!(
+                "{heading}No showtimes{} in the next two weeks.",
+                within(near)
+            );
         }
         let mut t = table(&[
             "THEATRE", "MILES", "SHOWTIME", "MOVIE", "WHEN", "ROOM", "PRICE",
@@ -241,7 +246,7 @@ fn by_movie(
 
 pub async fn showtimes(
     args: &ClientArgs,
-    zip: Option<&str>,
+    near: Option<&Near>,
     movie: Option<&str>,
     theatre: Option<&str>,
 ) -> anyhow::Result<()> {
@@ -267,13 +272,14 @@ pub async fn showtimes(
         }
     };
     let found = async {
-        if let (Some(zip), Some(movie)) = (zip, movie) {
-            return cinema.showtimes_for_movie_near(movie, zip).await;
+        if let (Some(near), Some(movie)) = (near, movie) {
+            return cinema.showtimes_for_movie_near(movie, near).await;
         }
         let result = cinema
             .movies()
             .all_showtimes(movies::GetShowtimesRequest {
-                zip_code: zip.map(str::to_owned),
+                zip_code: near.map(|n| n.zip.clone()),
+                radius_miles: near.and_then(|n| n.radius_miles),
                 movie_ids: movie.map(|m| vec![m.to_owned()]).unwrap_or_default(),
                 ..Default::default()
             })
@@ -281,7 +287,7 @@ pub async fn showtimes(
         facade::group_by_theatre(result)
     };
     let (named, groups) = tokio::try_join!(named, found)?;
-    by_theatre(args, named.as_ref(), zip, &groups)
+    by_theatre(args, named.as_ref(), near, &groups)
 }
 
 /// `cinema buy`: pay by card (the simulated processor declines 4000 0000 0000 0002) or

@@ -6,6 +6,7 @@
 mod commands;
 mod outbox;
 
+use cinema_client::Near;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -25,6 +26,9 @@ enum Command {
     Movies {
         #[arg(long)]
         zip: Option<String>,
+        /// How far from the ZIP code to look.
+        #[arg(long, value_name = "MILES", requires = "zip", value_parser = miles)]
+        within: Option<f64>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -32,6 +36,9 @@ enum Command {
     Theatres {
         #[arg(long)]
         zip: String,
+        /// How far from the ZIP code to look.
+        #[arg(long, value_name = "MILES", value_parser = miles)]
+        within: Option<f64>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -39,6 +46,9 @@ enum Command {
     Showtimes {
         #[arg(long)]
         zip: Option<String>,
+        /// How far from the ZIP code to look.
+        #[arg(long, value_name = "MILES", requires = "zip", value_parser = miles)]
+        within: Option<f64>,
         #[arg(long)]
         movie: Option<String>,
         #[arg(long)]
@@ -69,6 +79,24 @@ enum Command {
     Outbox(outbox::OutboxArgs),
 }
 
+/// `--within`: what the movies service searches within, 0.5 to 100 miles (15 when
+/// not given), checked here so that the message names the flag typed.
+fn miles(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(miles) if (0.5..=100.0).contains(&miles) => Ok(miles),
+        _ => Err("a distance in miles, from 0.5 to 100 (default 15)".into()),
+    }
+}
+
+/// A ZIP code with the distance to search within.
+fn near(zip: &str, within: Option<f64>) -> Near {
+    let near = Near::zip(zip);
+    match within {
+        Some(miles) => near.within(miles),
+        None => near,
+    }
+}
+
 /// Where the client subcommands find the stack.
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
@@ -88,17 +116,26 @@ pub struct ClientArgs {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Movies { zip, client } => commands::movies(&client, zip.as_deref()).await,
-        Command::Theatres { zip, client } => commands::theatres(&client, &zip).await,
+        Command::Movies {
+            zip,
+            within,
+            client,
+        } => commands::movies(&client, zip.map(|z| near(&z, within)).as_ref()).await,
+        Command::Theatres {
+            zip,
+            within,
+            client,
+        } => commands::theatres(&client, &near(&zip, within)).await,
         Command::Showtimes {
             zip,
+            within,
             movie,
             theatre,
             client,
         } => {
             commands::showtimes(
                 &client,
-                zip.as_deref(),
+                zip.map(|z| near(&z, within)).as_ref(),
                 movie.as_deref(),
                 theatre.as_deref(),
             )

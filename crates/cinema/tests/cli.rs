@@ -149,6 +149,57 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         &run(&stack, &sms, &["theatres", "--zip", "99999"]),
         "ZIP code 99999 is not known",
     );
+    // How far to look, from Boston's 02115, 1.6 miles from the theatre; a distance
+    // the service would refuse is refused naming the flag, before any call.
+    let close = run(
+        &stack,
+        &sms,
+        &["theatres", "--zip", "02115", "--within", "1"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&close.stdout).trim(),
+        "No theatres within 1 mile of 02115."
+    );
+    let close = run(
+        &stack,
+        &sms,
+        &["movies", "--zip", "02115", "--within", "1.5"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&close.stdout).trim(),
+        "No movies are showing within 1.5 miles of 02115 in the next two weeks."
+    );
+    let reached = json(
+        &stack,
+        &sms,
+        &[
+            "showtimes",
+            "--zip",
+            "02115",
+            "--within",
+            "2",
+            "--movie",
+            &showtime.movie_id,
+        ],
+    );
+    assert_eq!(
+        reached[0]["showtimes"][0]["id"],
+        showtime.id.as_str(),
+        "{reached}"
+    );
+    for (args, why) in [
+        (
+            &["theatres", "--zip", "02139", "--within", "500"][..],
+            "--within",
+        ),
+        (
+            &["movies", "--zip", "02139", "--within", "far"][..],
+            "from 0.5 to 100",
+        ),
+        (&["movies", "--within", "5"][..], "--zip"),
+    ] {
+        refused(&run(&stack, &sms, args), why);
+    }
 
     // A theatre's listing says which theatre it is; one that does not exist is an
     // error, not an empty table.

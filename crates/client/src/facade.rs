@@ -52,6 +52,52 @@ pub fn address(theatre: &pb::Theatre) -> String {
         .unwrap_or_default()
 }
 
+/// Where a search looks: within a distance of a ZIP code. The services check both (a
+/// ZIP code they know; 0.5 to 100 miles) and refuse a bad one naming its field, so
+/// this only carries what a front-end was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Near {
+    pub zip: String,
+    /// `None`: the service's default, 15 miles.
+    pub radius_miles: Option<f64>,
+}
+
+impl Near {
+    /// The services' distance when a search names none.
+    pub const DEFAULT_MILES: f64 = 15.0;
+
+    /// Within the default distance of `zip`.
+    pub fn zip(zip: impl Into<String>) -> Self {
+        Self {
+            zip: zip.into(),
+            radius_miles: None,
+        }
+    }
+
+    /// Within `miles` of the same ZIP code.
+    #[must_use]
+    pub fn within(self, miles: f64) -> Self {
+        Self {
+            radius_miles: Some(miles),
+            ..self
+        }
+    }
+
+    /// How far the search reaches, in miles.
+    pub fn miles(&self) -> f64 {
+        self.radius_miles.unwrap_or(Self::DEFAULT_MILES)
+    }
+}
+
+/// "within 15 miles of 02139", as front-ends say where they looked.
+impl std::fmt::Display for Near {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let miles = self.miles();
+        let unit = if miles == 1.0 { "mile" } else { "miles" };
+        write!(f, "within {miles} {unit} of {}", self.zip)
+    }
+}
+
 /// A theatre and its showtimes, by start time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TheatreShowtimes {
@@ -336,5 +382,22 @@ mod tests {
             group_by_movie(missing_theatre),
             Err(ClientError::Inconsistent(message)) if message.contains("t7")
         ));
+    }
+
+    #[test]
+    fn a_search_says_how_far_it_looked() {
+        assert_eq!(Near::zip("02139").to_string(), "within 15 miles of 02139");
+        assert_eq!(
+            Near::zip("02139").within(50.0).to_string(),
+            "within 50 miles of 02139"
+        );
+        assert_eq!(
+            Near::zip("02139").within(2.5).to_string(),
+            "within 2.5 miles of 02139"
+        );
+        assert_eq!(
+            Near::zip("02139").within(1.0).to_string(),
+            "within 1 mile of 02139"
+        );
     }
 }

@@ -4,9 +4,9 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cinema_client::ClientError> {
-//! use cinema_client::{Cinema, ClientConfig};
+//! use cinema_client::{Cinema, ClientConfig, Near};
 //! let cinema = Cinema::connect(ClientConfig::new("http://127.0.0.1:50051", "http://127.0.0.1:50052"))?;
-//! for theatre in cinema.showtimes_for_movie_near("1", "02139").await? {
+//! for theatre in cinema.showtimes_for_movie_near("1", &Near::zip("02139")).await? {
 //!     println!("{}: {} showtimes", theatre.theatre.name, theatre.showtimes.len());
 //! }
 //! # Ok(()) }
@@ -39,7 +39,7 @@ use tonic::{Request, Status};
 /// The wire types, for building requests and reading answers.
 pub use cinema_proto::{movies::v1 as movies_pb, orders::v1 as orders_pb};
 pub use error::{ClientError, ErrorKind, Failure, FieldViolation, Reason, Resource};
-pub use facade::{MovieShowtimes, Showtime, TheatreShowtimes};
+pub use facade::{MovieShowtimes, Near, Showtime, TheatreShowtimes};
 
 /// The most tickets a moviegoer buys in one checkout, on every front-end (the website
 /// and the `cinema` CLI). A box-office rule, not the orders service's: that service is
@@ -236,17 +236,18 @@ impl Cinema {
         &self.orders
     }
 
-    /// The theatres showing `movie_id` near `zip`, nearest first, each with its
+    /// The theatres showing `movie_id` near a ZIP code, nearest first, each with its
     /// showtimes.
     pub async fn showtimes_for_movie_near(
         &self,
         movie_id: &str,
-        zip: &str,
+        near: &Near,
     ) -> Result<Vec<TheatreShowtimes>, ClientError> {
         let result = self
             .movies
             .all_showtimes(movies::GetShowtimesRequest {
-                zip_code: Some(zip.to_owned()),
+                zip_code: Some(near.zip.clone()),
+                radius_miles: near.radius_miles,
                 movie_ids: vec![movie_id.to_owned()],
                 ..Default::default()
             })
@@ -269,18 +270,21 @@ impl Cinema {
         facade::group_by_movie(result)
     }
 
-    /// For a home page: the movies with current showtimes near `zip` (everywhere when
-    /// `None`), by name.
+    /// For a home page: the movies with current showtimes near a ZIP code (everywhere
+    /// when `None`), by name.
     pub async fn current_movies(
         &self,
-        zip: Option<&str>,
+        near: Option<&Near>,
     ) -> Result<Vec<movies::Movie>, ClientError> {
-        self.movies.list_current_movies(zip).await
+        self.movies.list_current_movies(near).await
     }
 
-    /// For a home page: the theatres near `zip`, nearest first, each with its distance.
-    pub async fn theatres_near(&self, zip: &str) -> Result<Vec<movies::Theatre>, ClientError> {
-        self.movies.list_theatres_near(zip, None).await
+    /// For a home page: the theatres near a ZIP code, nearest first, each with its
+    /// distance.
+    pub async fn theatres_near(&self, near: &Near) -> Result<Vec<movies::Theatre>, ClientError> {
+        self.movies
+            .list_theatres_near(&near.zip, near.radius_miles)
+            .await
     }
 }
 
@@ -345,11 +349,11 @@ impl MoviesClient {
 
     pub async fn list_current_movies(
         &self,
-        zip: Option<&str>,
+        near: Option<&Near>,
     ) -> Result<Vec<movies::Movie>, ClientError> {
         let request = movies::ListCurrentMoviesRequest {
-            zip_code: zip.map(str::to_owned),
-            radius_miles: None,
+            zip_code: near.map(|n| n.zip.clone()),
+            radius_miles: near.and_then(|n| n.radius_miles),
         };
         retrying(self.backoff, "ListCurrentMovies", || {
             let mut client = self.inner.clone();

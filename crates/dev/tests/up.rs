@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Timelike;
-use cinema_client::{Cinema, ClientConfig, NewOrder, TheatreShowtimes, movies_pb, orders_pb};
+use cinema_client::{Cinema, ClientConfig, Near, NewOrder, TheatreShowtimes, movies_pb, orders_pb};
 use serde_json::Value;
 
 const CINEMA_DEV: &str = env!("CARGO_BIN_EXE_cinema-dev");
@@ -218,7 +218,10 @@ async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
     let stack = Stack::up(&server, &prefix);
 
     let cinema = stack.client();
-    let movies = cinema.current_movies(Some("02139")).await.expect("movies");
+    let movies = cinema
+        .current_movies(Some(&Near::zip("02139")))
+        .await
+        .expect("movies");
     assert!(movies.len() >= 10, "{movies:?}");
 
     let near = near(&cinema, "02139").await;
@@ -338,7 +341,10 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
         String::from_utf8_lossy(&loaded.stderr)
     );
     let cinema = stack.client();
-    let movies = cinema.current_movies(Some("02139")).await.expect("movies");
+    let movies = cinema
+        .current_movies(Some(&Near::zip("02139")))
+        .await
+        .expect("movies");
     assert!(movies.len() >= 10, "{movies:?}");
     // A purchase needs the ZIP codes in the orders database too (billing address).
     let near = near(&cinema, "02139").await;

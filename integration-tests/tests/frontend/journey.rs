@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cinema_client::{ClientError, Reason, Resource};
+use cinema_client::{ClientError, Near, Reason, Resource};
 use cinema_integration_tests::{Stack, eventually};
 
 use crate::fixtures::*;
@@ -24,7 +24,10 @@ async fn a_customer_finds_a_movie_buys_the_last_seats_and_a_cancellation_brings_
     showtime(c, &alien.id, &kendall.id, "1", 4).await;
 
     // Home page: what is on near 02139?
-    let current = c.current_movies(Some("02139")).await.expect("home page");
+    let current = c
+        .current_movies(Some(&Near::zip("02139")))
+        .await
+        .expect("home page");
     assert_eq!(
         current.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
         vec!["Alien", "Heat"]
@@ -32,7 +35,7 @@ async fn a_customer_finds_a_movie_buys_the_last_seats_and_a_cancellation_brings_
 
     // Where is Heat playing?
     let near = c
-        .showtimes_for_movie_near(&heat.id, "02139")
+        .showtimes_for_movie_near(&heat.id, &Near::zip("02139"))
         .await
         .expect("near");
     let theatres: Vec<_> = near.iter().map(|t| t.theatre.name.as_str()).collect();
@@ -62,7 +65,10 @@ async fn a_customer_finds_a_movie_buys_the_last_seats_and_a_cancellation_brings_
 
     // The sold-out showtime disappears from every façade; the other stays.
     eventually("the sold-out showtime to disappear", DEADLINE, || async {
-        let near = c.showtimes_for_movie_near(&heat.id, "02139").await.ok()?;
+        let near = c
+            .showtimes_for_movie_near(&heat.id, &Near::zip("02139"))
+            .await
+            .ok()?;
         let at_kendall = c.showtimes_at_theatre(&kendall.id).await.ok()?;
         let gone = near
             .iter()
@@ -76,7 +82,7 @@ async fn a_customer_finds_a_movie_buys_the_last_seats_and_a_cancellation_brings_
     })
     .await;
     let near = c
-        .showtimes_for_movie_near(&heat.id, "02139")
+        .showtimes_for_movie_near(&heat.id, &Near::zip("02139"))
         .await
         .expect("near");
     assert_eq!(near.len(), 1);
@@ -119,11 +125,11 @@ async fn errors_reach_the_front_end_as_what_went_wrong() {
         Err(ClientError::NotFound(_))
     ));
     assert!(matches!(
-        c.showtimes_for_movie_near("1", "99999").await,
+        c.showtimes_for_movie_near("1", &Near::zip("99999")).await,
         Err(ClientError::NotFound(_))
     ));
     assert!(
-        matches!(c.showtimes_for_movie_near("1", "2139").await, Err(ClientError::InvalidInput(m)) if m.message.contains("zip_code"))
+        matches!(c.showtimes_for_movie_near("1", &Near::zip("2139")).await, Err(ClientError::InvalidInput(m)) if m.message.contains("zip_code"))
     );
     assert!(matches!(
         c.orders().get_order("ABCDEFGHJK").await,

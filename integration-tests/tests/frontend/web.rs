@@ -285,6 +285,138 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     stack.stop().await.expect("stop");
 }
 
+/// A moviegoer with no theatre within the usual 15 miles is offered farther searches,
+/// and the distance chosen is searched, carried to the movie's page, remembered with
+/// the ZIP code, and refused when it is not one offered.
+#[tokio::test]
+async fn a_moviegoer_far_from_theatres_looks_farther() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    // Worcester, MA: 37 miles from Cambridge's 02139.
+    let worcester = cinema_service::zips::ZipCodeRecord {
+        zip: "01609".into(),
+        city: "Worcester".into(),
+        state: "MA".into(),
+        county: "Worcester".into(),
+        latitude: 42.2753,
+        longitude: -71.8173,
+    };
+    cinema_service::zips::load(stack.movies.pool(), &[worcester])
+        .await
+        .expect("ZIP code loaded");
+    let heat = movie(c, "Heat", 170).await;
+    let palace = theatre(c, "Palace", "01609", 40).await;
+    showtime(c, &heat.id, &palace.id, "1", 5).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    // Nothing within 15 miles: said so, with the distances beyond it to try.
+    let (_, near) = page(&b, &format!("{site}/?zip=02139"), "").await;
+    assert!(
+        near.contains("No movies are showing within 15 miles of 02139"),
+        "{near}"
+    );
+    for miles in [25, 50, 100] {
+        assert!(
+            near.contains(&format!(
+                r#"<a href="/?zip=02139&#38;within={miles}">within {miles} miles</a>"#
+            )),
+            "{miles} miles offered: {near}"
+        );
+    }
+    assert!(
+        !near.contains(r#"within=5""#) && !near.contains(r#"within=10""#),
+        "only farther: {near}"
+    );
+    assert!(near.contains(r#"<option value="15" selected>"#), "{near}");
+
+    // Within 50 miles: the movie, the theatre with its distance, a link to the movie
+    // that keeps the distance, and the choice remembered with the code.
+    let response = b
+        .get(format!("{site}/?zip=02139&within=50"))
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(cookie_set(&response, "within").as_deref(), Some("50"));
+    assert_eq!(cookie_set(&response, "zip").as_deref(), Some("02139"));
+    let farther = response.text().await.expect("html");
+    assert!(
+        farther.contains("Heat") && farther.contains("Palace"),
+        "{farther}"
+    );
+    assert!(farther.contains("37.0 mi"), "{farther}");
+    assert!(
+        farther.contains(&format!(
+            r#"href="/movies/{}?zip=02139&#38;within=50""#,
+            heat.id
+        )),
+        "{farther}"
+    );
+    assert!(
+        farther.contains(r#"<option value="50" selected>"#),
+        "{farther}"
+    );
+    assert!(!farther.contains("Look farther"), "{farther}");
+    let (_, remembered) = page(&b, &format!("{site}/"), "zip=02139; within=50").await;
+    assert!(remembered.contains("Palace"), "{remembered}");
+    let (_, linked) = page(&b, &format!("{site}/?zip=02139"), "zip=02139; within=50").await;
+    assert!(
+        linked.contains("within 15 miles of 02139"),
+        "a link or form without a distance means the usual one: {linked}"
+    );
+
+    // The movie's page: the same offer, and the showtimes farther out.
+    let movie_page = format!("{site}/movies/{}", heat.id);
+    let (_, near) = page(&b, &format!("{movie_page}?zip=02139"), "").await;
+    assert!(
+        near.contains("Heat is not playing within 15 miles of 02139"),
+        "{near}"
+    );
+    assert!(
+        near.contains(&format!(
+            r#"<a href="/movies/{}?zip=02139&#38;within=25">within 25 miles</a>"#,
+            heat.id
+        )),
+        "{near}"
+    );
+    let (_, farther) = page(&b, &format!("{movie_page}?zip=02139&within=50"), "").await;
+    assert!(
+        farther.contains("Palace") && farther.contains("37.0 mi"),
+        "{farther}"
+    );
+    assert!(farther.contains("$12.50"), "{farther}");
+    let (_, widest) = page(&b, &format!("{movie_page}?zip=02139&within=100"), "").await;
+    assert!(
+        widest.contains("Palace") && !widest.contains("Look farther"),
+        "{widest}"
+    );
+
+    // A distance the form does not offer: said so on the select, nothing searched,
+    // nothing remembered.
+    for url in [
+        format!("{site}/?zip=02139&within=7"),
+        format!("{movie_page}?zip=02139&within=abc"),
+    ] {
+        let response = b.get(&url).send().await.expect("page");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get(SET_COOKIE).is_none(), "{url}");
+        let bad = response.text().await.expect("html");
+        assert!(
+            bad.contains("is not a distance we search within"),
+            "{url}: {bad}"
+        );
+        assert!(
+            bad.contains(r#"aria-invalid="true" aria-describedby="within-error""#),
+            "{url}: {bad}"
+        );
+        assert!(
+            !bad.contains("Palace") && !bad.contains("No movies are showing"),
+            "{url}: {bad}"
+        );
+    }
+    stack.stop().await.expect("stop");
+}
+
 #[tokio::test]
 async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     let stack = Stack::start().await.expect("stack");

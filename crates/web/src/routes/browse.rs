@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use cinema_client::ClientError;
 use cinema_client::facade;
+use cinema_client::{ClientError, Near};
 use serde::Deserialize;
 
 use super::{AppState, subject};
@@ -16,15 +16,46 @@ use crate::error::WebError;
 use crate::views::{self, Day, MovieCard, TheatreCard};
 
 const ZIP_COOKIE: &str = "zip";
+const DISTANCE_COOKIE: &str = "within";
 
 fn valid_zip(raw: &str) -> Option<String> {
     let zip = raw.trim();
     (zip.len() == 5 && zip.bytes().all(|b| b.is_ascii_digit())).then(|| zip.to_owned())
 }
 
+/// How far from the ZIP code a page looks: one of the distances its form offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Distance(u8);
+
+impl Distance {
+    /// What the form offers, in miles: from a city's few blocks to a rural drive.
+    pub const CHOICES: [u8; 6] = [5, 10, 15, 25, 50, 100];
+    /// The services' own default, so a page with no choice made says what they do.
+    pub const DEFAULT: Self = Self(15);
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let miles = raw.trim().parse().ok()?;
+        Self::CHOICES.contains(&miles).then_some(Self(miles))
+    }
+
+    pub fn miles(self) -> u8 {
+        self.0
+    }
+
+    /// The distances farther than this one, to offer when nothing is found.
+    pub fn wider(self) -> Vec<Self> {
+        Self::CHOICES
+            .into_iter()
+            .filter(|&m| m > self.0)
+            .map(Self)
+            .collect()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ZipQuery {
     zip: Option<String>,
+    within: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -34,13 +65,34 @@ struct HomePage {
     zip: String,
     typed: String,
     zip_error: Option<String>,
+    form: DistanceForm,
+    /// `within 15 miles of 02139`, when a ZIP code was searched near.
+    near: String,
+    /// `?zip=02139&within=50`: what the page's links carry to the next page.
+    near_query: String,
+    /// Farther searches to offer when nothing was found.
+    wider: Vec<WiderSearch>,
     movies: Vec<MovieCard>,
     /// Near the ZIP code, nearest first; none without one.
     theatres: Vec<TheatreCard>,
 }
 
-/// The ZIP code a page searches near: the one in its form or, with none typed, the one
-/// remembered in a cookie.
+/// The distance select of a page's form: its choices, the one chosen, and why what
+/// was sent is not one of them.
+struct DistanceForm {
+    choices: [u8; 6],
+    chosen: u8,
+    error: Option<String>,
+}
+
+/// A link to the same search, farther out.
+struct WiderSearch {
+    miles: u8,
+    href: String,
+}
+
+/// The ZIP code a page searches near, and how far: the ones in its form or, with no
+/// code typed, the ones remembered in cookies.
 struct ZipChoice {
     /// A well-formed code to search near.
     zip: Option<String>,
@@ -50,42 +102,120 @@ struct ZipChoice {
     error: Option<String>,
     /// Whether the code came from the form (and is to be remembered).
     from_form: bool,
+    distance: Distance,
+    /// Why the distance sent is not one offered (nothing is searched then).
+    distance_error: Option<String>,
+    /// Whether the distance came from the form (and is to be remembered).
+    distance_from_form: bool,
 }
 
 impl ZipChoice {
     fn new(query: &ZipQuery, jar: &CookieJar) -> Self {
+        let mut choice = Self::zip(query, jar);
+        let sent = query
+            .within
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty());
+        match sent {
+            Some(raw) => match Distance::parse(raw) {
+                Some(distance) => {
+                    choice.distance = distance;
+                    choice.distance_from_form = true;
+                }
+                None => {
+                    let typed: String = raw.chars().take(20).collect();
+                    choice.distance_error = Some(format!(
+                        "“{typed}” is not a distance we search within: choose 5, 10, 15, \
+                         25, 50 or 100 miles."
+                    ));
+                    choice.zip = None;
+                }
+            },
+            // A link or form with a code but no distance means the usual one; the
+            // remembered distance goes with the remembered code.
+            None if !choice.from_form => {
+                if let Some(distance) = jar
+                    .get(DISTANCE_COOKIE)
+                    .and_then(|c| Distance::parse(c.value()))
+                {
+                    choice.distance = distance;
+                }
+            }
+            None => {}
+        }
+        choice
+    }
+
+    fn zip(query: &ZipQuery, jar: &CookieJar) -> Self {
         let asked = query
             .zip
             .as_deref()
             .map(str::trim)
             .filter(|z| !z.is_empty());
+        let choice = |zip: Option<String>, typed: String, error, from_form| Self {
+            zip,
+            typed,
+            error,
+            from_form,
+            distance: Distance::DEFAULT,
+            distance_error: None,
+            distance_from_form: false,
+        };
         let Some(raw) = asked else {
             let remembered = jar.get(ZIP_COOKIE).and_then(|c| valid_zip(c.value()));
-            return Self {
-                typed: remembered.clone().unwrap_or_default(),
-                zip: remembered,
-                error: None,
-                from_form: false,
-            };
+            return choice(
+                remembered.clone(),
+                remembered.unwrap_or_default(),
+                None,
+                false,
+            );
         };
         match valid_zip(raw) {
-            Some(zip) => Self {
-                typed: zip.clone(),
-                zip: Some(zip),
-                error: None,
-                from_form: true,
-            },
+            Some(zip) => choice(Some(zip.clone()), zip, None, true),
             None => {
                 let typed: String = raw.chars().take(20).collect();
-                Self {
-                    error: Some(format!(
-                        "“{typed}” is not a ZIP code: enter five digits, like 02139."
-                    )),
-                    typed,
-                    zip: None,
-                    from_form: true,
-                }
+                let error = format!("“{typed}” is not a ZIP code: enter five digits, like 02139.");
+                choice(None, typed, Some(error), true)
             }
+        }
+    }
+
+    /// What the services are asked to search near.
+    fn near(&self) -> Option<Near> {
+        let miles = f64::from(self.distance.miles());
+        self.zip.as_deref().map(|zip| Near::zip(zip).within(miles))
+    }
+
+    /// The query that searches near `distance` from the same code.
+    fn query(&self, distance: Distance) -> String {
+        match &self.zip {
+            Some(zip) if distance == Distance::DEFAULT => format!("?zip={zip}"),
+            Some(zip) => format!("?zip={zip}&within={}", distance.miles()),
+            None => String::new(),
+        }
+    }
+
+    /// Links to the same page searching farther, for a search that found nothing.
+    fn wider(&self, path: &str) -> Vec<WiderSearch> {
+        if self.zip.is_none() {
+            return Vec::new();
+        }
+        self.distance
+            .wider()
+            .into_iter()
+            .map(|d| WiderSearch {
+                miles: d.miles(),
+                href: format!("{path}{}", self.query(d)),
+            })
+            .collect()
+    }
+
+    fn form(&self) -> DistanceForm {
+        DistanceForm {
+            choices: Distance::CHOICES,
+            chosen: self.distance.miles(),
+            error: self.distance_error.clone(),
         }
     }
 
@@ -98,17 +228,25 @@ impl ZipChoice {
         }
     }
 
-    /// Remembers a code typed in the form that the services know, for the next visit.
+    /// Remembers a code typed in the form that the services know, and the distance
+    /// chosen with it, for the next visit.
     fn remember(&self, jar: CookieJar, secure_cookies: bool) -> CookieJar {
-        match (&self.zip, self.from_form) {
-            (Some(zip), true) => jar.add(
-                Cookie::build((ZIP_COOKIE, zip.clone()))
-                    .path("/")
-                    .secure(secure_cookies)
-                    .same_site(SameSite::Lax)
-                    .permanent()
-                    .build(),
-            ),
+        let cookie = |name: &'static str, value: String| {
+            Cookie::build((name, value))
+                .path("/")
+                .secure(secure_cookies)
+                .same_site(SameSite::Lax)
+                .permanent()
+                .build()
+        };
+        match &self.zip {
+            Some(zip) if self.from_form => {
+                let jar = jar.add(cookie(ZIP_COOKIE, zip.clone()));
+                jar.add(cookie(DISTANCE_COOKIE, self.distance.miles().to_string()))
+            }
+            Some(_) if self.distance_from_form => {
+                jar.add(cookie(DISTANCE_COOKIE, self.distance.miles().to_string()))
+            }
             _ => jar,
         }
     }
@@ -121,15 +259,15 @@ pub async fn home(
     Query(query): Query<ZipQuery>,
 ) -> Result<Response, WebError> {
     let mut choice = ZipChoice::new(&query, &jar);
+    let near = choice.near();
     // The two lists are independent: asked for together, the page waits for one.
     let theatres = async {
-        match choice.zip.as_deref() {
-            Some(zip) => state.cinema.theatres_near(zip).await,
+        match &near {
+            Some(near) => state.cinema.theatres_near(near).await,
             None => Ok(Vec::new()),
         }
     };
-    let (movies, theatres) =
-        tokio::join!(state.cinema.current_movies(choice.zip.as_deref()), theatres);
+    let (movies, theatres) = tokio::join!(state.cinema.current_movies(near.as_ref()), theatres);
     let (movies, theatres) = match (movies, theatres) {
         (Ok(movies), Ok(theatres)) => (
             movies.iter().map(MovieCard::from).collect(),
@@ -142,7 +280,16 @@ pub async fn home(
         (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
     let jar = choice.remember(jar, state.secure_cookies);
+    let wider = if movies.is_empty() {
+        choice.wider("/")
+    } else {
+        Vec::new()
+    };
     let page = HomePage {
+        near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
+        near_query: choice.query(choice.distance),
+        form: choice.form(),
+        wider,
         zip: choice.zip.unwrap_or_default(),
         typed: choice.typed,
         zip_error: choice.error,
@@ -166,6 +313,11 @@ struct MoviePage {
     zip: String,
     typed: String,
     zip_error: Option<String>,
+    form: DistanceForm,
+    /// `within 15 miles of 02139`, when a ZIP code was searched near.
+    near: String,
+    /// Farther searches to offer when nothing was found.
+    wider: Vec<WiderSearch>,
     theatres: Vec<TheatreSlots>,
 }
 
@@ -181,8 +333,8 @@ pub async fn movie(
     // One call in the common case: GetShowtimes is normalized, so the movie comes with
     // its showtimes. Only a movie with nothing near the ZIP (or no ZIP, or an id the
     // search refuses) is asked for on its own, which also decides the 404.
-    let theatres = match &choice.zip {
-        Some(zip) => match state.cinema.showtimes_for_movie_near(&id, zip).await {
+    let theatres = match choice.near() {
+        Some(near) => match state.cinema.showtimes_for_movie_near(&id, &near).await {
             Ok(theatres) => theatres,
             Err(ClientError::NotFound(_)) => {
                 choice = choice.unknown();
@@ -199,8 +351,16 @@ pub async fn movie(
         None => subject(state.cinema.movies().get_movie(&id).await, "movie")?,
     };
     let jar = choice.remember(jar, state.secure_cookies);
+    let wider = if theatres.is_empty() {
+        choice.wider(&format!("/movies/{}", movie.id))
+    } else {
+        Vec::new()
+    };
     let page = MoviePage {
         movie: MovieCard::from(&movie),
+        near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
+        form: choice.form(),
+        wider,
         zip: choice.zip.unwrap_or_default(),
         typed: choice.typed,
         zip_error: choice.error,

@@ -47,13 +47,17 @@ impl Scheduler {
         &self.orders
     }
 
-    #[tracing::instrument(skip_all, fields(request_id = new.request_id.as_str(), showtime_id))]
+    /// Schedules a showtime and registers its tickets with the orders service as a
+    /// product, or finds the one an earlier call with this request id scheduled.
     ///
     /// No transaction or lock is held while the orders service is called: the showtime
     /// id (the product's external reference) is reserved for the request id first, so
     /// a retry or a racing duplicate registers the same product (AddProduct is
     /// idempotent on it), and the showtime row's unique request id lets one of them
     /// write it.
+    // The call's span already names the request id; this one adds the showtime's id
+    // once it is reserved, for the lines of the orders call and what follows.
+    #[tracing::instrument(name = "schedule", skip_all, fields(showtime_id))]
     pub async fn create_showtime(&self, new: &NewShowtime) -> Result<Showtime, Error> {
         if let Some(existing) = self.replay(new).await? {
             return Ok(existing);

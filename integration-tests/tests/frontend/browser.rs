@@ -199,17 +199,26 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     let driver = Driver::start();
     let b = browser(&driver).await;
 
-    // Home: enter a ZIP code, see what is on.
+    // Home: enter a ZIP code and how far to look, see what is on.
     b.goto(&format!("{site}/")).await.expect("home");
     fill(&b, "#zip", "02139").await;
+    b.find(Locator::Css("select#within"))
+        .await
+        .expect("distance")
+        .select_by_value("5")
+        .await
+        .expect("chosen");
     click(&b, Locator::Css("form[role=search] button")).await;
     wait_for_text(&b, "near 02139").await;
+    let home = b.current_url().await.expect("url");
+    assert_eq!(home.query(), Some("zip=02139&within=5"), "{home}");
     snap(&b, "01-home").await;
 
-    // The movie, its showtimes by theatre; pick one.
+    // The movie, its showtimes by theatre, searched as near; pick one.
     click(&b, Locator::LinkText("Heat")).await;
     wait_for_text(&b, "Find showtimes").await;
     assert_eq!(text_of(&b, "h1").await, "Heat");
+    assert_eq!(text_of(&b, "select#within option:checked").await, "5 miles");
     assert!(
         text_of(&b, "section.theatre h2")
             .await

@@ -92,15 +92,28 @@ pub struct Slot {
 /// The showtimes of one local day, by time.
 #[derive(Debug)]
 pub struct Day {
-    /// `Wednesday, November 25`
+    /// `Today, Wednesday, November 25`, `Tomorrow, …` or `Friday, November 27`
     pub label: String,
     /// The theatre's zone that day, `EST`: the times below are on its clock.
     pub zone: String,
     pub slots: Vec<Slot>,
 }
 
-/// Groups showtimes by the local day they start on, in the theatre's time zone.
-pub fn by_day(showtimes: &[facade::Showtime]) -> Vec<Day> {
+/// A day on a theatre's calendar as a moviegoer names it, seen from `today` on the same
+/// calendar: `Today, Sunday, December 6`, `Tomorrow, Monday, December 7`, or
+/// `Tuesday, December 8`.
+pub fn day(date: NaiveDate, today: NaiveDate) -> String {
+    let name = date.format("%A, %B %-d");
+    match (date - today).num_days() {
+        0 => format!("Today, {name}"),
+        1 => format!("Tomorrow, {name}"),
+        _ => name.to_string(),
+    }
+}
+
+/// Groups showtimes by the local day they start on, in the theatre's time zone, each
+/// day named as seen at `now` there.
+pub fn by_day(showtimes: &[facade::Showtime], now: DateTime<Utc>) -> Vec<Day> {
     let mut days: BTreeMap<NaiveDate, Vec<&facade::Showtime>> = BTreeMap::new();
     for s in showtimes {
         days.entry(s.local_start().date_naive())
@@ -110,8 +123,12 @@ pub fn by_day(showtimes: &[facade::Showtime]) -> Vec<Day> {
     days.into_iter()
         .map(|(date, mut list)| {
             list.sort_by_key(|s| s.start_time);
+            let today = list
+                .first()
+                .map(|s| facade::local_time(&s.theatre, now).date_naive())
+                .unwrap_or(date);
             Day {
-                label: date.format("%A, %B %-d").to_string(),
+                label: day(date, today),
                 zone: list
                     .first()
                     .map(|s| s.local_start().format("%Z").to_string())
@@ -134,10 +151,12 @@ pub fn by_day(showtimes: &[facade::Showtime]) -> Vec<Day> {
         .collect()
 }
 
-/// `Wednesday, November 25 at 7:30 PM EST`, on the theatre's clock.
-pub fn when(theatre: &movies::Theatre, instant: DateTime<Utc>) -> String {
+/// `Today, Wednesday, November 25 at 7:30 PM EST`, on the theatre's clock, the day
+/// named as seen at `now` there.
+pub fn when(theatre: &movies::Theatre, instant: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let local = facade::local_time(theatre, instant);
-    format!("{} at {}", local.format("%A, %B %-d"), clock(&local))
+    let today = facade::local_time(theatre, now).date_naive();
+    format!("{} at {}", day(local.date_naive(), today), clock(&local))
 }
 
 /// `7:30 PM EST`: a time of day with its zone, on the theatre's clock.
@@ -193,12 +212,46 @@ mod tests {
         let instant = DateTime::parse_from_rfc3339("2026-12-06T21:30:00Z")
             .expect("instant")
             .to_utc();
+        let week_before = instant - chrono::Duration::days(7);
         assert_eq!(
-            when(&theatre, instant),
+            when(&theatre, instant, week_before),
             "Sunday, December 6 at 4:30\u{a0}PM\u{a0}EST"
         );
         let local = facade::local_time(&theatre, instant);
         assert_eq!(clock(&local), "4:30\u{a0}PM\u{a0}EST");
         assert_eq!(card("Visa", "1111"), "Visa ending\u{a0}in\u{a0}1111");
+    }
+
+    /// Today and tomorrow are named as such on the theatre's calendar, not the
+    /// server's: at 11 PM in Los Angeles it is already tomorrow in UTC.
+    #[test]
+    fn today_and_tomorrow_are_the_theatres() {
+        let la = movies::Theatre {
+            time_zone: "America/Los_Angeles".into(),
+            ..Default::default()
+        };
+        let at = |rfc3339: &str| {
+            DateTime::parse_from_rfc3339(rfc3339)
+                .expect("instant")
+                .to_utc()
+        };
+        // 11 PM on Saturday the 5th in Los Angeles.
+        let now = at("2026-12-06T07:00:00Z");
+        assert_eq!(
+            when(&la, at("2026-12-06T07:30:00Z"), now),
+            "Today, Saturday, December 5 at 11:30\u{a0}PM\u{a0}PST"
+        );
+        assert_eq!(
+            when(&la, at("2026-12-06T20:00:00Z"), now),
+            "Tomorrow, Sunday, December 6 at 12:00\u{a0}PM\u{a0}PST"
+        );
+        assert_eq!(
+            when(&la, at("2026-12-08T03:00:00Z"), now),
+            "Monday, December 7 at 7:00\u{a0}PM\u{a0}PST"
+        );
+        let date = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("date");
+        assert_eq!(day(date(5), date(5)), "Today, Saturday, December 5");
+        assert_eq!(day(date(6), date(5)), "Tomorrow, Sunday, December 6");
+        assert_eq!(day(date(4), date(5)), "Friday, December 4");
     }
 }

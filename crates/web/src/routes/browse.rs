@@ -356,6 +356,7 @@ pub async fn movie(
     } else {
         Vec::new()
     };
+    let now = chrono::Utc::now();
     let page = MoviePage {
         movie: MovieCard::from(&movie),
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
@@ -368,7 +369,7 @@ pub async fn movie(
             .iter()
             .map(|group| TheatreSlots {
                 theatre: TheatreCard::from(&*group.theatre),
-                days: views::by_day(&group.showtimes),
+                days: views::by_day(&group.showtimes, now),
             })
             .collect(),
     };
@@ -402,6 +403,7 @@ pub async fn theatre(
     );
     let theatre = subject(theatre, "theatre")?;
     let movies = movies?;
+    let now = chrono::Utc::now();
     let page = TheatrePage {
         name: theatre.name.clone(),
         address: facade::address(&theatre),
@@ -411,7 +413,7 @@ pub async fn theatre(
             .iter()
             .map(|group| MovieSlots {
                 movie: MovieCard::from(group.movie.as_ref()),
-                days: views::by_day(&group.showtimes),
+                days: views::by_day(&group.showtimes, now),
             })
             .collect(),
     };

@@ -125,7 +125,11 @@ async fn checkout_page(
         showtime_id: line.external_ref.clone(),
         movie: details.movie.map(|m| m.name).unwrap_or_default(),
         theatre: theatre.name.clone(),
-        when: views::when(&theatre, views::instant(showtime.start_time.as_ref())),
+        when: views::when(
+            &theatre,
+            views::instant(showtime.start_time.as_ref()),
+            chrono::Utc::now(),
+        ),
         tickets: line.quantity,
         total: views::dollars(hold.price_cents),
         // On the theatre's clock, like the showtime, and saying so: the customer

@@ -49,6 +49,7 @@ async fn order_page(
     let order = subject(state.cinema.orders().get_order(confirmation).await, "order")?;
     let mut lines = Vec::new();
     let mut started = false;
+    let now = chrono::Utc::now();
     for line in &order.line_items {
         let details = state
             .cinema
@@ -58,12 +59,12 @@ async fn order_page(
         let theatre = details.theatre.unwrap_or_default();
         let showtime = details.showtime.unwrap_or_default();
         let start = views::instant(showtime.start_time.as_ref());
-        started |= start <= chrono::Utc::now();
+        started |= start <= now;
         lines.push(OrderLine {
             movie: MovieCard::from(&details.movie.unwrap_or_default()),
             theatre: TheatreCard::from(&theatre),
             room: showtime.auditorium,
-            when: views::when(&theatre, start),
+            when: views::when(&theatre, start, now),
             tickets: line.quantity,
             price: views::dollars(line.price_cents),
         });

@@ -91,7 +91,8 @@ async fn showtime_page(
         );
     };
     let start = views::instant(showtime.start_time.as_ref());
-    let started = start <= chrono::Utc::now();
+    let now = chrono::Utc::now();
+    let started = start <= now;
     // Asked of the orders service, not taken from the movies service's sold-out flag:
     // that follows by callback, and seats held by others may come back on sale.
     let (left, held) = if started {
@@ -137,7 +138,7 @@ async fn showtime_page(
         theatre_id: theatre.id.clone(),
         theatre: theatre.name.clone(),
         address: facade::address(&theatre),
-        when: views::when(&theatre, start),
+        when: views::when(&theatre, start, now),
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),
         choices: (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect(),

@@ -463,6 +463,7 @@ fn order_json(order: &orders::Order) -> Value {
         "confirmation": order.confirmation,
         "status": match order.status() { orders::OrderStatus::Cancelled => "cancelled", _ => "placed" },
         "total_cents": order.total_cents,
+        "phone_last_four": (!order.phone_last_four.is_empty()).then_some(&order.phone_last_four),
         "line_items": order.line_items.iter().map(|l| json!({
             "product_id": l.product_id, "showtime_id": l.external_ref, "description": l.description,
             "quantity": l.quantity,
@@ -511,8 +512,12 @@ fn order_table(order: &orders::Order, seats: &[Option<Seats>]) -> String {
             dollars(l.price_cents),
         ]);
     }
+    let texts = match order.phone_last_four.as_str() {
+        "" => String::new(),
+        last_four => format!("\nTexts go to the phone ending in {last_four}."),
+    };
     format!(
-        "Order {} ({status}), total {}\n{t}",
+        "Order {} ({status}), total {}\n{t}{texts}",
         order.confirmation,
         dollars(order.total_cents)
     )

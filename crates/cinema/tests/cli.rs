@@ -260,11 +260,17 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     let order = json(&stack, &sms, &["order", confirmation]);
     assert_eq!(order["status"], "placed", "{order}");
     assert_eq!(order["line_items"][0]["showtime_id"], showtime.id.as_str());
-    // As text, the order says what was bought in a moviegoer's terms.
+    assert_eq!(order["phone_last_four"], "0132", "{order}");
+    // As text, the order says what was bought in a moviegoer's terms, and where its
+    // texts go.
     let shown = run(&stack, &sms, &["order", confirmation]);
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(
         text.contains("Casablanca") && text.contains("Kendall Square Cinema"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Texts go to the phone ending in 0132."),
         "{text}"
     );
 

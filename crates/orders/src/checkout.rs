@@ -788,6 +788,7 @@ impl Checkout {
             payment: PaymentSummary::of(&draft.payment),
             created_at,
             cancelled_at: None,
+            phone: draft.phone.clone(),
         };
         tracing::info!(
             confirmation = %order.confirmation,

@@ -137,6 +137,12 @@ impl Phone {
     pub fn from_db(raw: String) -> Self {
         Self(raw)
     }
+    /// Its last four digits, which is what a page reached by a confirmation code alone
+    /// shows of it.
+    pub fn last_four(&self) -> &str {
+        // E.164 has at least 8 digits after the `+`: there are always four.
+        &self.0[self.0.len() - 4..]
+    }
     /// A number of the North American plan (`+1`): the US and its neighbours.
     pub fn is_north_american(&self) -> bool {
         self.0.starts_with("+1")

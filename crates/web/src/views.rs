@@ -166,7 +166,12 @@ pub fn clock(local: &DateTime<Tz>) -> String {
 
 /// `Visa ending in 1111`.
 pub fn card(brand: &str, last_four: &str) -> String {
-    format!("{brand} ending\u{a0}in\u{a0}{last_four}")
+    format!("{brand} {}", ending_in(last_four))
+}
+
+/// `ending in 1111`, kept on one line.
+pub fn ending_in(last_four: &str) -> String {
+    format!("ending\u{a0}in\u{a0}{last_four}")
 }
 
 /// `+16175550101` as `(617) 555-0101`; other numbers as they are.

@@ -513,6 +513,14 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     );
     assert!(order.contains("2 tickets") && order.contains("Kendall"));
     assert!(!order.contains("4111"), "no card number on the page");
+    assert!(
+        order.contains("We text your tickets to the phone ending\u{a0}in\u{a0}0132."),
+        "{order}"
+    );
+    assert!(
+        !order.contains("555-0132") && !order.contains("4155550132"),
+        "a confirmation code alone shows no whole phone number: {order}"
+    );
     assert_eq!(seats(c, &show.product_id).await, (38, 0));
 
     // The lookup form finds it, whatever the case.
@@ -541,6 +549,10 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     assert!(after.contains("was cancelled"), "{after}");
     assert!(
         after.contains("$25.00 is refunded to Visa ending\u{a0}in\u{a0}1111."),
+        "{after}"
+    );
+    assert!(
+        after.contains("We text the cancellation to the phone ending\u{a0}in\u{a0}0132."),
         "{after}"
     );
     assert_eq!(seats(c, &show.product_id).await, (40, 0));

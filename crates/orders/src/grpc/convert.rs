@@ -238,5 +238,10 @@ pub fn order(order: &Order) -> pb::Order {
         }),
         created_at: Some(timestamp(order.created_at)),
         cancelled_at: order.cancelled_at.map(timestamp),
+        phone_last_four: order
+            .phone
+            .as_ref()
+            .map(|p| p.last_four().to_owned())
+            .unwrap_or_default(),
     }
 }

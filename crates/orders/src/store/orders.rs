@@ -264,6 +264,7 @@ struct OrderRow {
     status: String,
     created_at: DateTime<Utc>,
     cancelled_at: Option<DateTime<Utc>>,
+    customer_phone: Option<String>,
     card_brand: Option<String>,
     card_last_four: Option<String>,
     card_exp_month: Option<i16>,
@@ -284,6 +285,7 @@ pub async fn load_order(
     let row = sqlx::query_as!(
         OrderRow,
         r#"SELECT o.id, o.hold_id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
+                  o.customer_phone::text AS "customer_phone?",
                   c.brand AS "card_brand?", c.last_four AS "card_last_four?",
                   c.expiration_month AS "card_exp_month?",
                   c.expiration_year AS "card_exp_year?",
@@ -347,6 +349,7 @@ pub async fn load_order(
         payment,
         created_at: row.created_at,
         cancelled_at: row.cancelled_at,
+        phone: row.customer_phone.map(Phone::from_db),
     }))
 }
 

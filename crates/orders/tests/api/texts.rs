@@ -56,6 +56,20 @@ fn with_phone(
     request
 }
 
+/// What GetOrder says of where an order's texts go.
+async fn phone_of(app: &TestApp, confirmation: &str) -> String {
+    app.client()
+        .get_order(cinema_proto::orders::v1::GetOrderRequest {
+            confirmation: confirmation.to_owned(),
+        })
+        .await
+        .expect("order read")
+        .into_inner()
+        .order
+        .expect("the order")
+        .phone_last_four
+}
+
 #[tokio::test]
 async fn an_order_with_a_phone_is_confirmed_by_text() {
     let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
@@ -70,6 +84,9 @@ async fn an_order_with_a_phone_is_confirmed_by_text() {
         .expect("order")
         .into_inner();
     assert!(texts(sim.addr).await.is_empty(), "queued, not sent inline");
+    // The order says where its texts go, by the number's last digits only: its
+    // confirmation code alone reads it.
+    assert_eq!(phone_of(&app, &placed.confirmation).await, "0132");
 
     assert_eq!(app.outbox.deliver_due().await.expect("deliver"), 1);
     let texts = texts(sim.addr).await;
@@ -86,11 +103,14 @@ async fn an_order_with_a_phone_is_confirmed_by_text() {
         texts[0]
     );
 
-    // Orders without a phone send nothing.
-    app.client()
+    // Orders without a phone send nothing, and say so.
+    let silent = app
+        .client()
         .place_order(order(vec![item(&product, 1)], card(VISA)))
         .await
-        .expect("order");
+        .expect("order")
+        .into_inner();
+    assert_eq!(phone_of(&app, &silent.confirmation).await, "");
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'sms'")
         .fetch_one(&app.pool)
         .await

@@ -32,6 +32,8 @@ struct OrderPage {
     lines: Vec<OrderLine>,
     total: String,
     payment: String,
+    /// `the phone ending in 0132`, when the order's texts go to one.
+    texts_to: Option<String>,
     /// What a cancelled order gives back, in a sentence.
     refund: String,
     csrf: String,
@@ -94,8 +96,11 @@ async fn order_page(
         Some(_) => format!("{total} is refunded to {payment}."),
         None => String::new(),
     };
+    let texts_to = (!order.phone_last_four.is_empty())
+        .then(|| format!("the phone {}", views::ending_in(&order.phone_last_four)));
     Ok(OrderPage {
         confirmation: order.confirmation.clone(),
+        texts_to,
         cancelled,
         lines,
         total,

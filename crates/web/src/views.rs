@@ -103,7 +103,8 @@ pub struct Day {
 /// calendar: `Today, Sunday, December 6`, `Tomorrow, Monday, December 7`, or
 /// `Tuesday, December 8`.
 pub fn day(date: NaiveDate, today: NaiveDate) -> String {
-    let name = date.format("%A, %B %-d");
+    // "December 7" is one thing to read: never "December" at a line's end.
+    let name = date.format("%A, %B\u{a0}%-d");
     match (date - today).num_days() {
         0 => format!("Today, {name}"),
         1 => format!("Tomorrow, {name}"),
@@ -220,7 +221,7 @@ mod tests {
         let week_before = instant - chrono::Duration::days(7);
         assert_eq!(
             when(&theatre, instant, week_before),
-            "Sunday, December 6 at 4:30\u{a0}PM\u{a0}EST"
+            "Sunday, December\u{a0}6 at 4:30\u{a0}PM\u{a0}EST"
         );
         let local = facade::local_time(&theatre, instant);
         assert_eq!(clock(&local), "4:30\u{a0}PM\u{a0}EST");
@@ -244,19 +245,19 @@ mod tests {
         let now = at("2026-12-06T07:00:00Z");
         assert_eq!(
             when(&la, at("2026-12-06T07:30:00Z"), now),
-            "Today, Saturday, December 5 at 11:30\u{a0}PM\u{a0}PST"
+            "Today, Saturday, December\u{a0}5 at 11:30\u{a0}PM\u{a0}PST"
         );
         assert_eq!(
             when(&la, at("2026-12-06T20:00:00Z"), now),
-            "Tomorrow, Sunday, December 6 at 12:00\u{a0}PM\u{a0}PST"
+            "Tomorrow, Sunday, December\u{a0}6 at 12:00\u{a0}PM\u{a0}PST"
         );
         assert_eq!(
             when(&la, at("2026-12-08T03:00:00Z"), now),
-            "Monday, December 7 at 7:00\u{a0}PM\u{a0}PST"
+            "Monday, December\u{a0}7 at 7:00\u{a0}PM\u{a0}PST"
         );
         let date = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("date");
-        assert_eq!(day(date(5), date(5)), "Today, Saturday, December 5");
-        assert_eq!(day(date(6), date(5)), "Tomorrow, Sunday, December 6");
-        assert_eq!(day(date(4), date(5)), "Friday, December 4");
+        assert_eq!(day(date(5), date(5)), "Today, Saturday, December\u{a0}5");
+        assert_eq!(day(date(6), date(5)), "Tomorrow, Sunday, December\u{a0}6");
+        assert_eq!(day(date(4), date(5)), "Friday, December\u{a0}4");
     }
 }

@@ -820,7 +820,7 @@ async fn a_started_showtime_is_neither_sold_nor_cancelled() {
     assert!(html.contains("Yes, cancel my order"), "{html}");
     assert!(
         html.contains(&format!(
-            r#"<a href="/theatres/{}">Kendall</a>, auditorium 2"#,
+            r#"<a href="/theatres/{}">Kendall</a>, auditorium&nbsp;2"#,
             kendall.id
         )) && html.contains("1 Main St, Somewhere, MA 02139")
             && html.contains(&format!(r#"<a href="/movies/{}">Heat</a>"#, heat.id)),

@@ -402,7 +402,9 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
         assert!(response.headers().get(SET_COOKIE).is_none(), "{url}");
         let bad = response.text().await.expect("html");
         assert!(
-            bad.contains("is not a distance we search within"),
+            bad.contains(
+                "is not a distance we search within: choose 5, 10, 15, 25, 50 or 100 miles."
+            ),
             "{url}: {bad}"
         );
         assert!(

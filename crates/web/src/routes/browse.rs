@@ -42,6 +42,13 @@ impl Distance {
         self.0
     }
 
+    /// `5, 10, 15, 25, 50 or 100`: the choices, as a sentence says them.
+    fn offered() -> String {
+        let (last, rest) = Self::CHOICES.split_last().expect("choices");
+        let rest: Vec<String> = rest.iter().map(u8::to_string).collect();
+        format!("{} or {last}", rest.join(", "))
+    }
+
     /// The distances farther than this one, to offer when nothing is found.
     pub fn wider(self) -> Vec<Self> {
         Self::CHOICES
@@ -126,8 +133,8 @@ impl ZipChoice {
                 None => {
                     let typed: String = raw.chars().take(20).collect();
                     choice.distance_error = Some(format!(
-                        "“{typed}” is not a distance we search within: choose 5, 10, 15, \
-                         25, 50 or 100 miles."
+                        "“{typed}” is not a distance we search within: choose {} miles.",
+                        Distance::offered()
                     ));
                     choice.zip = None;
                 }

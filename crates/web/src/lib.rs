@@ -11,6 +11,7 @@
 //! - `templates/`: askama templates, checked at compile time; `static/`: the style
 //!   sheet and the few lines of script behind the checkout countdown, compiled in.
 
+pub mod calendar;
 pub mod config;
 pub mod csrf;
 pub mod current_hold;
@@ -101,6 +102,10 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
         .route(
             "/orders/{confirmation}/cancel",
             get(routes::confirm_cancel).post(routes::cancel),
+        )
+        .route(
+            "/orders/{confirmation}/calendar.ics",
+            get(routes::order_calendar),
         )
         .route("/healthz", get(routes::healthz))
         .route(

@@ -523,6 +523,40 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
         !order.contains("555-0132") && !order.contains("4155550132"),
         "a confirmation code alone shows no whole phone number: {order}"
     );
+    // The showtime, to add to a calendar: from its start to the end of the movie.
+    let calendar_url = format!("{site}{order_url}/calendar.ics");
+    assert!(
+        order.contains(&format!(r#"<a href="{order_url}/calendar.ics">"#)),
+        "{order}"
+    );
+    let start = show
+        .start_time
+        .as_ref()
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+        .expect("a start");
+    let ics_time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let event = b.get(&calendar_url).send().await.expect("calendar");
+    assert_eq!(event.status(), StatusCode::OK);
+    assert_eq!(
+        event.headers()["content-type"],
+        "text/calendar; charset=utf-8"
+    );
+    assert!(
+        event.headers()["content-disposition"]
+            .to_str()
+            .is_ok_and(|d| d.starts_with("attachment")),
+        "a file to open in a calendar"
+    );
+    let event = event.text().await.expect("ics");
+    for line in [
+        "SUMMARY:Heat at Kendall".to_owned(),
+        format!("DTSTART:{}", ics_time(start)),
+        format!("DTEND:{}", ics_time(start + chrono::Duration::minutes(170))),
+        "STATUS:CONFIRMED".to_owned(),
+    ] {
+        assert!(event.contains(&format!("{line}\r\n")), "{line} in {event}");
+    }
+    assert!(event.replace("\r\n ", "").contains(code), "{event}");
     assert_eq!(seats(c, &show.product_id).await, (38, 0));
 
     // The lookup form finds it, whatever the case.
@@ -557,6 +591,14 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
         after.contains("We text the cancellation to the phone ending\u{a0}in\u{a0}0132."),
         "{after}"
     );
+    assert!(!after.contains("calendar.ics"), "{after}");
+    let (_, event) = page(&b, &calendar_url, "").await;
+    assert!(
+        event.contains("STATUS:CANCELLED\r\n"),
+        "imported again, a cancelled order's event leaves the calendar: {event}"
+    );
+    let (status, _) = page(&b, &format!("{site}/orders/ABCDEFGHJK/calendar.ics"), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(seats(c, &show.product_id).await, (40, 0));
 
     // A hold whose time ran out cannot be paid for, and says so.

@@ -11,7 +11,7 @@ mod showtime;
 
 pub use browse::{home, movie, theatre};
 pub use checkout::{checkout, pay, release};
-pub use orders::{cancel, confirm_cancel, lookup, order};
+pub use orders::{cancel, confirm_cancel, lookup, order, order_calendar};
 pub use showtime::{hold, showtime};
 
 use cinema_client::{Cinema, ClientError, Reason};

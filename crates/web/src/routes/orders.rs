@@ -4,16 +4,19 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
+use chrono::{DateTime, Utc};
 use cinema_client::Reason;
+use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use serde::Deserialize;
 
 use super::{AppState, CsrfForm, subject};
-use crate::csrf;
 use crate::error::WebError;
 use crate::views::{self, MovieCard, TheatreCard};
+use crate::{calendar, csrf};
 
 struct OrderLine {
     movie: MovieCard,
@@ -42,6 +45,38 @@ struct OrderPage {
     started: bool,
 }
 
+/// A line of an order with the showtime it holds tickets for, as the movies service
+/// tells it.
+struct Seats {
+    movie: movies::Movie,
+    theatre: movies::Theatre,
+    showtime: movies::Showtime,
+    start: DateTime<Utc>,
+    tickets: i64,
+    price_cents: i64,
+}
+
+async fn seats_of(state: &AppState, order: &orders::Order) -> Result<Vec<Seats>, WebError> {
+    let mut seats = Vec::with_capacity(order.line_items.len());
+    for line in &order.line_items {
+        let details = state
+            .cinema
+            .movies()
+            .get_showtime(&line.external_ref)
+            .await?;
+        let showtime = details.showtime.unwrap_or_default();
+        seats.push(Seats {
+            movie: details.movie.unwrap_or_default(),
+            theatre: details.theatre.unwrap_or_default(),
+            start: views::instant(showtime.start_time.as_ref()),
+            showtime,
+            tickets: line.quantity,
+            price_cents: line.price_cents,
+        });
+    }
+    Ok(seats)
+}
+
 async fn order_page(
     state: &AppState,
     confirmation: &str,
@@ -49,28 +84,20 @@ async fn order_page(
     confirm_cancel: bool,
 ) -> Result<OrderPage, WebError> {
     let order = subject(state.cinema.orders().get_order(confirmation).await, "order")?;
-    let mut lines = Vec::new();
-    let mut started = false;
-    let now = chrono::Utc::now();
-    for line in &order.line_items {
-        let details = state
-            .cinema
-            .movies()
-            .get_showtime(&line.external_ref)
-            .await?;
-        let theatre = details.theatre.unwrap_or_default();
-        let showtime = details.showtime.unwrap_or_default();
-        let start = views::instant(showtime.start_time.as_ref());
-        started |= start <= now;
-        lines.push(OrderLine {
-            movie: MovieCard::from(&details.movie.unwrap_or_default()),
-            theatre: TheatreCard::from(&theatre),
-            room: showtime.auditorium,
-            when: views::when(&theatre, start, now),
-            tickets: line.quantity,
-            price: views::dollars(line.price_cents),
-        });
-    }
+    let now = Utc::now();
+    let seats = seats_of(state, &order).await?;
+    let started = seats.iter().any(|s| s.start <= now);
+    let lines = seats
+        .into_iter()
+        .map(|s| OrderLine {
+            movie: MovieCard::from(&s.movie),
+            theatre: TheatreCard::from(&s.theatre),
+            when: views::when(&s.theatre, s.start, now),
+            room: s.showtime.auditorium,
+            tickets: s.tickets,
+            price: views::dollars(s.price_cents),
+        })
+        .collect();
     use orders::payment_summary::Method;
     let cancelled = order.status() == orders::OrderStatus::Cancelled;
     let total = views::dollars(order.total_cents);
@@ -121,6 +148,43 @@ pub async fn order(
     let (jar, token) = csrf::token(jar, state.secure_cookies);
     let page = order_page(&state, &confirmation, token, false).await?;
     Ok((jar, page).into_response())
+}
+
+/// `/orders/{confirmation}/calendar.ics`: the order's showtimes as calendar events.
+pub async fn order_calendar(
+    State(state): State<AppState>,
+    Path(confirmation): Path<String>,
+) -> Result<Response, WebError> {
+    let order = subject(
+        state.cinema.orders().get_order(&confirmation).await,
+        "order",
+    )?;
+    let seats = seats_of(&state, &order).await?;
+    let showings: Vec<_> = seats
+        .iter()
+        .map(|s| calendar::Showing {
+            showtime_id: &s.showtime.id,
+            movie: &s.movie,
+            theatre: &s.theatre,
+            start: s.start,
+            room: &s.showtime.auditorium,
+            tickets: s.tickets,
+        })
+        .collect();
+    let cancelled = order.status() == orders::OrderStatus::Cancelled;
+    let body = calendar::order(&order.confirmation, cancelled, &showings, Utc::now());
+    let file = format!("attachment; filename=\"cinema-{}.ics\"", order.confirmation);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_owned(),
+            ),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// `/orders/{confirmation}/cancel`: asks once more before cancelling.

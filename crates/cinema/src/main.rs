@@ -79,21 +79,25 @@ enum Command {
     Outbox(outbox::OutboxArgs),
 }
 
-/// `--within`: what the movies service searches within, 0.5 to 100 miles (15 when
-/// not given), checked here so that the message names the flag typed.
+/// `--within`: a distance the movies service searches within, checked here so that
+/// the message names the flag typed.
 fn miles(raw: &str) -> Result<f64, String> {
     match raw.parse::<f64>() {
-        Ok(miles) if (0.5..=100.0).contains(&miles) => Ok(miles),
-        _ => Err("a distance in miles, from 0.5 to 100 (default 15)".into()),
+        Ok(miles) if (Near::MIN_MILES..=Near::MAX_MILES).contains(&miles) => Ok(miles),
+        _ => Err(format!(
+            "a distance in miles, from {} to {} (default {})",
+            Near::MIN_MILES,
+            Near::MAX_MILES,
+            Near::DEFAULT_MILES
+        )),
     }
 }
 
 /// A ZIP code with the distance to search within.
-fn near(zip: &str, within: Option<f64>) -> Near {
-    let near = Near::zip(zip);
-    match within {
-        Some(miles) => near.within(miles),
-        None => near,
+fn near(zip: String, within: Option<f64>) -> Near {
+    Near {
+        zip,
+        radius_miles: within,
     }
 }
 
@@ -120,12 +124,12 @@ async fn main() -> std::process::ExitCode {
             zip,
             within,
             client,
-        } => commands::movies(&client, zip.map(|z| near(&z, within)).as_ref()).await,
+        } => commands::movies(&client, zip.map(|z| near(z, within)).as_ref()).await,
         Command::Theatres {
             zip,
             within,
             client,
-        } => commands::theatres(&client, &near(&zip, within)).await,
+        } => commands::theatres(&client, &near(zip, within)).await,
         Command::Showtimes {
             zip,
             within,
@@ -135,7 +139,7 @@ async fn main() -> std::process::ExitCode {
         } => {
             commands::showtimes(
                 &client,
-                zip.map(|z| near(&z, within)).as_ref(),
+                zip.map(|z| near(z, within)).as_ref(),
                 movie.as_deref(),
                 theatre.as_deref(),
             )

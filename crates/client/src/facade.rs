@@ -65,6 +65,9 @@ pub struct Near {
 impl Near {
     /// The services' distance when a search names none.
     pub const DEFAULT_MILES: f64 = 15.0;
+    /// The nearest and the farthest the services search within.
+    pub const MIN_MILES: f64 = 0.5;
+    pub const MAX_MILES: f64 = 100.0;
 
     /// Within the default distance of `zip`.
     pub fn zip(zip: impl Into<String>) -> Self {

@@ -120,23 +120,20 @@ async fn checkout_page(
     let theatre = details.theatre.unwrap_or_default();
     let showtime = details.showtime.unwrap_or_default();
     let expires = views::instant(hold.expires_at.as_ref());
+    let now = chrono::Utc::now();
     Ok(Checkout::Page(Box::new(CheckoutPage {
         hold_id: hold.hold_id.clone(),
         showtime_id: line.external_ref.clone(),
         movie: details.movie.map(|m| m.name).unwrap_or_default(),
         theatre: theatre.name.clone(),
-        when: views::when(
-            &theatre,
-            views::instant(showtime.start_time.as_ref()),
-            chrono::Utc::now(),
-        ),
+        when: views::when(&theatre, views::instant(showtime.start_time.as_ref()), now),
         tickets: line.quantity,
         total: views::dollars(hold.price_cents),
         // On the theatre's clock, like the showtime, and saying so: the customer
         // may not be in the theatre's time zone.
         expires_label: views::clock(&cinema_client::facade::local_time(&theatre, expires)),
         expires_at: expires.to_rfc3339(),
-        active: hold.status() == orders::HoldStatus::Active && expires > chrono::Utc::now(),
+        active: hold.status() == orders::HoldStatus::Active && expires > now,
         form,
         request_id: uuid::Uuid::new_v4().to_string(),
         csrf,

@@ -770,6 +770,9 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
     let heat = movie(c, "Heat", 170).await;
     let small = theatre(c, "Brattle", "02139", 3).await;
     let show = showtime(c, &heat.id, &small.id, "2", 4).await;
+    let later = showtime(c, &heat.id, &small.id, "2", 28).await;
+    let alien = movie(c, "Alien", 117).await;
+    let other_movie = showtime(c, &alien.id, &small.id, "1", 6).await;
     let url = format!("{}/showtimes/{}", site(&stack).await, show.id);
     let b = browser();
 
@@ -777,6 +780,21 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
     assert!(
         html.contains("Only 3 seats left.") && html.contains("Hold seats"),
         "{html}"
+    );
+    // The movie's other times at this theatre, and only those.
+    let other_times = |html: &str| {
+        let at = html.find("Other times for Heat here")?;
+        Some(html[at..].to_owned())
+    };
+    let others = other_times(&html).unwrap_or_else(|| panic!("no other times: {html}"));
+    assert!(
+        others.contains(&format!(r#"href="/showtimes/{}""#, later.id)),
+        "{others}"
+    );
+    assert!(
+        !others.contains(&format!(r#"href="/showtimes/{}""#, show.id))
+            && !others.contains(&format!(r#"href="/showtimes/{}""#, other_movie.id)),
+        "neither this showtime nor another movie's: {others}"
     );
 
     let held = someone_holds(c, &show.product_id, 3).await;
@@ -799,6 +817,12 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
     assert!(html.contains("This showtime is sold out."), "{html}");
     assert!(
         !html.contains("Hold seats") && !html.contains("for now"),
+        "{html}"
+    );
+    // Sold out, the page still leads to the next time.
+    assert!(
+        other_times(&html)
+            .is_some_and(|o| o.contains(&format!(r#"href="/showtimes/{}""#, later.id))),
         "{html}"
     );
     stack.stop().await.expect("stop");

@@ -7,14 +7,16 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
+use chrono::{DateTime, Utc};
 use cinema_client::facade;
+use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use cinema_client::{ClientError, MAX_TICKETS_PER_PURCHASE, Reason};
 use serde::Deserialize;
 
 use super::{AppState, once_per_form, subject};
 use crate::error::WebError;
-use crate::views::{self, MovieCard};
+use crate::views::{self, Day, MovieCard};
 use crate::{csrf, current_hold};
 
 /// At most this many seats left, a showtime's page says how many.
@@ -47,6 +49,8 @@ struct ShowtimePage {
     request_id: String,
     /// Seats this browser holds for this showtime, and the way back to paying for them.
     yours: Option<YourHold>,
+    /// The movie's other showtimes at this theatre, by day.
+    others: Vec<Day>,
     csrf: String,
     error: Option<String>,
 }
@@ -95,18 +99,23 @@ async fn showtime_page(
     let started = start <= now;
     // Asked of the orders service, not taken from the movies service's sold-out flag:
     // that follows by callback, and seats held by others may come back on sale.
-    let (left, held) = if started {
-        (0, 0)
-    } else {
-        state
+    let availability = async {
+        if started {
+            return Ok((0, 0));
+        }
+        let products = state
             .cinema
             .orders()
             .availability(&[&showtime.product_id])
-            .await?
-            .first()
-            .map_or((0, 0), |p| (p.available, p.held))
+            .await?;
+        Ok::<_, ClientError>(products.first().map_or((0, 0), |p| (p.available, p.held)))
     };
-    let yours = your_hold(state, &theatre, &showtime, mine).await;
+    let (availability, yours, others) = tokio::join!(
+        availability,
+        your_hold(state, &theatre, &showtime, mine),
+        other_times(state, &showtime, now)
+    );
+    let (left, held) = availability?;
     // Seats this browser holds are not others' holds that may come back.
     let held = held - yours.as_ref().map_or(0, |y| y.tickets);
     let seats = |n: i64| if n == 1 { "seat" } else { "seats" };
@@ -144,13 +153,48 @@ async fn showtime_page(
         choices: (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect(),
         unavailable,
         scarcity,
-        starts_within_hold: start - chrono::Utc::now() < HOLD,
+        starts_within_hold: start - now < HOLD,
         hold_minutes: HOLD.num_minutes(),
         request_id: uuid::Uuid::new_v4().to_string(),
         yours,
+        others,
         csrf,
         error,
     })
+}
+
+/// The movie's other showtimes at the same theatre, by day: where to go when this one
+/// is sold out, has started, or is at the wrong time. The page is about this showtime,
+/// so a failure here leaves the list out rather than the page.
+async fn other_times(
+    state: &AppState,
+    showtime: &movies::Showtime,
+    now: DateTime<Utc>,
+) -> Vec<Day> {
+    let search = movies::GetShowtimesRequest {
+        theatre_ids: vec![showtime.theatre_id.clone()],
+        movie_ids: vec![showtime.movie_id.clone()],
+        ..Default::default()
+    };
+    let found = state
+        .cinema
+        .movies()
+        .all_showtimes(search)
+        .await
+        .and_then(facade::resolve);
+    match found {
+        Ok(showtimes) => {
+            let others: Vec<_> = showtimes
+                .into_iter()
+                .filter(|s| s.id != showtime.id)
+                .collect();
+            views::by_day(&others, now)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the showtime's other times are left out");
+            Vec::new()
+        }
+    }
 }
 
 /// `/showtimes/{id}`: choose how many tickets, then hold them.

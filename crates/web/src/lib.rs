@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use cinema_client::{Cinema, ClientConfig};
 use tokio::net::TcpListener;
@@ -43,6 +43,7 @@ pub struct Application {
 
 const STYLE: &str = include_str!("../static/style.css");
 const SCRIPT: &str = include_str!("../static/checkout.js");
+const ICON: &str = include_str!("../static/icon.svg");
 
 /// A strict policy: only this site's own style sheet and script, no inline code, no
 /// framing, forms only to this site.
@@ -115,6 +116,16 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
         .route(
             "/static/checkout.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .route(
+            "/static/icon.svg",
+            get(|| async { asset("image/svg+xml", ICON) }),
+        )
+        // Pages name their icon; what asks for the conventional address gets it too,
+        // rather than a page-sized 404.
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent("/static/icon.svg") }),
         )
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn(security_headers))

@@ -155,6 +155,22 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         .await
         .expect("style");
     assert_eq!(style.headers()["cache-control"], "public, max-age=3600");
+    // The site's icon, named by every page and found at the conventional address.
+    let icon = b
+        .get(format!("{site}/static/icon.svg"))
+        .send()
+        .await
+        .expect("icon");
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.expect("svg").starts_with("<svg"));
+    let favicon = b
+        .get(format!("{site}/favicon.ico"))
+        .send()
+        .await
+        .expect("favicon");
+    assert_eq!(favicon.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(favicon.headers()[LOCATION], "/static/icon.svg");
     assert!(
         headers
             .get_all(SET_COOKIE)
@@ -163,6 +179,10 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     );
     let home = response.text().await.expect("html");
     assert!(home.contains("Heat") && home.contains("Alien"), "{home}");
+    assert!(
+        home.contains(r#"<link rel="icon" href="/static/icon.svg" type="image/svg+xml">"#),
+        "{home}"
+    );
     assert!(home.contains(&format!("/movies/{}?zip=02139", heat.id)));
     assert!(home.contains("PG-13") && home.contains("2\u{a0}h 50\u{a0}min"));
     // And the theatres near it, nearest first, each a link to its page.

@@ -11,6 +11,9 @@ pub struct WebError {
     pub status: StatusCode,
     pub title: &'static str,
     pub message: String,
+    /// A confirmation code no order has: the page offers the lookup form again, with
+    /// the code in it to correct.
+    pub lookup: Option<String>,
 }
 
 #[derive(Template)]
@@ -18,6 +21,7 @@ pub struct WebError {
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    lookup: Option<&'a str>,
 }
 
 impl WebError {
@@ -26,6 +30,21 @@ impl WebError {
             status: StatusCode::NOT_FOUND,
             title: "Not found",
             message: format!("We could not find that {what}."),
+            lookup: None,
+        }
+    }
+
+    /// No order has this confirmation code (most often, one typed wrong).
+    pub fn no_such_order(code: &str) -> Self {
+        let code: String = code.chars().take(16).collect();
+        Self {
+            status: StatusCode::NOT_FOUND,
+            title: "Order not found",
+            message: format!(
+                "We could not find an order with the confirmation code {code}. Check the \
+                 code and try again."
+            ),
+            lookup: Some(code),
         }
     }
 
@@ -36,6 +55,7 @@ impl WebError {
             message: "This form has expired or did not come from this site. Go back, \
                       reload the page and submit it again."
                 .into(),
+            lookup: None,
         }
     }
 }
@@ -48,6 +68,7 @@ impl From<ClientError> for WebError {
                 status: StatusCode::BAD_REQUEST,
                 title: "That did not look right",
                 message: failure.message,
+                lookup: None,
             },
             ClientError::Unavailable(_) => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
@@ -55,6 +76,7 @@ impl From<ClientError> for WebError {
                 message: "We cannot reach the box office right now. Please try again in a \
                           moment."
                     .into(),
+                lookup: None,
             },
             other => {
                 tracing::error!(error = %other, "a service call failed");
@@ -62,6 +84,7 @@ impl From<ClientError> for WebError {
                     status: StatusCode::BAD_GATEWAY,
                     title: "Something went wrong",
                     message: "Something went wrong on our side. Please try again.".into(),
+                    lookup: None,
                 }
             }
         }
@@ -73,6 +96,7 @@ impl IntoResponse for WebError {
         let page = ErrorPage {
             title: self.title,
             message: &self.message,
+            lookup: self.lookup.as_deref(),
         };
         match page.render() {
             Ok(html) => (self.status, Html(html)).into_response(),

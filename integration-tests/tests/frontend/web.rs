@@ -300,6 +300,21 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
         assert!(body.contains("could not find"), "{missing}: {body}");
     }
+    // A confirmation code no order has is said back, in the lookup form, to correct.
+    let (status, missing) = page(&b, &format!("{site}/orders/ABCDEFGHJK"), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.contains("We could not find an order with the confirmation code ABCDEFGHJK."),
+        "{missing}"
+    );
+    assert!(
+        missing.contains(r#"<form class="inline" method="get" action="/orders">"#)
+            && missing.contains(r#"value="ABCDEFGHJK""#)
+            && missing.contains(r#"aria-describedby="error-message" aria-invalid="true""#),
+        "{missing}"
+    );
+    let (_, other) = page(&b, &format!("{site}/theatres/424242"), "").await;
+    assert!(!other.contains(r#"action="/orders""#), "{other}");
     let (status, ok) = page(&b, &format!("{site}/healthz"), "").await;
     assert_eq!((status, ok.as_str()), (StatusCode::OK, "ok"));
     stack.stop().await.expect("stop");

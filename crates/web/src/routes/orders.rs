@@ -8,9 +8,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
-use cinema_client::Reason;
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
+use cinema_client::{ClientError, Reason};
 use serde::Deserialize;
 
 use super::{AppState, CsrfForm, subject};
@@ -83,7 +83,12 @@ async fn order_page(
     csrf: String,
     confirm_cancel: bool,
 ) -> Result<OrderPage, WebError> {
-    let order = subject(state.cinema.orders().get_order(confirmation).await, "order")?;
+    let order = match state.cinema.orders().get_order(confirmation).await {
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => {
+            return Err(WebError::no_such_order(confirmation));
+        }
+        found => found?,
+    };
     let now = Utc::now();
     let seats = seats_of(state, &order).await?;
     let started = seats.iter().any(|s| s.start <= now);

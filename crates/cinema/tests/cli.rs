@@ -151,24 +151,19 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     );
     // How far to look, from Boston's 02115, 1.6 miles from the theatre; a distance
     // the service would refuse is refused naming the flag, before any call.
-    let close = run(
-        &stack,
-        &sms,
-        &["theatres", "--zip", "02115", "--within", "1"],
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&close.stdout).trim(),
-        "No theatres within 1 mile of 02115."
-    );
-    let close = run(
-        &stack,
-        &sms,
-        &["movies", "--zip", "02115", "--within", "1.5"],
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&close.stdout).trim(),
-        "No movies are showing within 1.5 miles of 02115 in the next two weeks."
-    );
+    for (args, says) in [
+        (
+            &["theatres", "--zip", "02115", "--within", "1"][..],
+            "No theatres within 1 mile of 02115.",
+        ),
+        (
+            &["movies", "--zip", "02115", "--within", "1.5"][..],
+            "No movies are showing within 1.5 miles of 02115 in the next two weeks.",
+        ),
+    ] {
+        let close = run(&stack, &sms, args);
+        assert_eq!(String::from_utf8_lossy(&close.stdout).trim(), says);
+    }
     let reached = json(
         &stack,
         &sms,

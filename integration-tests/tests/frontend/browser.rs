@@ -135,6 +135,16 @@ async fn fill(client: &Client, css: &str, value: &str) {
     field.send_keys(value).await.expect("typed");
 }
 
+async fn choose(client: &Client, css: &str, value: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+}
+
 async fn click(client: &Client, locator: Locator<'_>) {
     client
         .find(locator)
@@ -202,12 +212,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     // Home: enter a ZIP code and how far to look, see what is on.
     b.goto(&format!("{site}/")).await.expect("home");
     fill(&b, "#zip", "02139").await;
-    b.find(Locator::Css("select#within"))
-        .await
-        .expect("distance")
-        .select_by_value("5")
-        .await
-        .expect("chosen");
+    choose(&b, "select#within", "5").await;
     click(&b, Locator::Css("form[role=search] button")).await;
     wait_for_text(&b, "near 02139").await;
     let home = b.current_url().await.expect("url");
@@ -247,12 +252,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     snap(&b, "03-showtime").await;
 
     // Hold two seats: the checkout counts down to their release.
-    b.find(Locator::Css("select#tickets"))
-        .await
-        .expect("tickets")
-        .select_by_value("2")
-        .await
-        .expect("chosen");
+    choose(&b, "select#tickets", "2").await;
     click(&b, Locator::Css("form button[type=submit]")).await;
     wait_for_text(&b, "Pay with").await;
     assert!(

@@ -23,6 +23,14 @@ pub fn rating(movie: &movies::Movie) -> &'static str {
     }
 }
 
+/// `1 ticket`, or `3 tickets at $15.00`: what a total beside it is made of.
+pub fn tickets(count: i64, each_cents: i64) -> String {
+    match count {
+        1 => "1 ticket".to_owned(),
+        n => format!("{n} tickets at {}", dollars(each_cents)),
+    }
+}
+
 // Here and below, `\u{a0}` (a no-break space) joins what a line must not split: on
 // a phone's width "4:30 PM EST" otherwise ends one line and its "PM EST" starts the
 // next, and "2 h" or "ending in 1111" come apart the same way.
@@ -64,6 +72,22 @@ pub struct TheatreCard {
     pub address: String,
     /// `2.4 mi`, when the list was searched near a ZIP code.
     pub distance: Option<String>,
+}
+
+impl TheatreCard {
+    pub fn directions(&self) -> String {
+        directions(&self.address)
+    }
+}
+
+/// Directions to a theatre in the visitor's maps: Google Maps' documented
+/// cross-platform URL, which a phone opens in its maps app, from where it is now.
+pub fn directions(address: &str) -> String {
+    let mut url = url::Url::parse("https://www.google.com/maps/dir/").expect("a URL");
+    url.query_pairs_mut()
+        .append_pair("api", "1")
+        .append_pair("destination", address);
+    url.into()
 }
 
 impl From<&movies::Theatre> for TheatreCard {
@@ -196,6 +220,8 @@ mod tests {
     fn money_lengths_and_phones_read_naturally() {
         assert_eq!(dollars(1250), "$12.50");
         assert_eq!(dollars(5), "$0.05");
+        assert_eq!(tickets(1, 1500), "1 ticket");
+        assert_eq!(tickets(3, 1500), "3 tickets at $15.00");
         let movie = |minutes| movies::Movie {
             length_minutes: minutes,
             ..Default::default()
@@ -259,5 +285,15 @@ mod tests {
         assert_eq!(day(date(5), date(5)), "Today, Saturday, December\u{a0}5");
         assert_eq!(day(date(6), date(5)), "Tomorrow, Sunday, December\u{a0}6");
         assert_eq!(day(date(4), date(5)), "Friday, December\u{a0}4");
+    }
+
+    /// The address goes to the maps whole, its commas, spaces and "#" encoded: a
+    /// "#" left bare would end the query at a suite number.
+    #[test]
+    fn directions_carry_the_whole_address() {
+        assert_eq!(
+            directions("355 Main St #2, Cambridge, MA 02142"),
+            "https://www.google.com/maps/dir/?api=1&destination=355+Main+St+%232%2C+Cambridge%2C+MA+02142"
+        );
     }
 }

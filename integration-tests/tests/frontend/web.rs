@@ -283,6 +283,10 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     assert_eq!(status, StatusCode::OK);
     assert!(theatre_page.contains("Heat") && theatre_page.contains("Alien"));
     assert!(theatre_page.contains("(617) 555-0100"));
+    assert!(
+        theatre_page.contains("destination=1+Main+St%2C+Somewhere%2C+MA+02139"),
+        "directions: {theatre_page}"
+    );
     assert!(!theatre_page.contains("Fenway"));
 
     for missing in [
@@ -489,7 +493,14 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
 
     let (status, form) = page(&b, &format!("{site}{checkout}"), &cookie).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(form.contains("held until") && form.contains("$25.00") && form.contains("Heat"));
+    assert!(form.contains("held until") && form.contains("Heat"));
+    // What is being bought, and where to go, before the card is asked for.
+    assert!(
+        form.contains("at Kendall, auditorium&nbsp;2")
+            && form.contains("1 Main St, Somewhere, MA 02139")
+            && form.contains("2 tickets at $12.50 · <strong>$25.00</strong>"),
+        "{form}"
+    );
     let until = &form[form.find("held until").expect("held until")..];
     let until = &until[until.find('>').expect("time")..until.find("</time>").expect("time")];
     assert!(
@@ -548,7 +559,7 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
         order.contains(code) && order.contains("Visa ending\u{a0}in\u{a0}1111"),
         "{order}"
     );
-    assert!(order.contains("2 tickets") && order.contains("Kendall"));
+    assert!(order.contains("2 tickets at $12.50 · $25.00") && order.contains("Kendall"));
     assert!(!order.contains("4111"), "no card number on the page");
     assert!(
         order.contains("We text your tickets to the phone ending\u{a0}in\u{a0}0132."),
@@ -928,6 +939,12 @@ async fn a_started_showtime_is_neither_sold_nor_cancelled() {
         )) && html.contains("1 Main St, Somewhere, MA 02139")
             && html.contains(&format!(r#"<a href="/movies/{}">Heat</a>"#, heat.id)),
         "{html}"
+    );
+    assert!(
+        html.contains(
+            r#"<a href="https://www.google.com/maps/dir/?api=1&#38;destination=1+Main+St%2C+Somewhere%2C+MA+02139" rel="noopener">Directions</a>"#
+        ),
+        "directions to the theatre: {html}"
     );
 
     stack.showtime_starts(&show).await;

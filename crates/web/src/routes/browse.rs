@@ -394,6 +394,7 @@ struct MovieSlots {
 struct TheatrePage {
     name: String,
     address: String,
+    directions: String,
     phone: String,
     phone_link: String,
     movies: Vec<MovieSlots>,
@@ -414,6 +415,7 @@ pub async fn theatre(
     let page = TheatrePage {
         name: theatre.name.clone(),
         address: facade::address(&theatre),
+        directions: views::directions(&facade::address(&theatre)),
         phone: views::phone(&theatre.phone),
         phone_link: theatre.phone.clone(),
         movies: movies

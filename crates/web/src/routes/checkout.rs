@@ -70,8 +70,12 @@ struct CheckoutPage {
     showtime_id: String,
     movie: String,
     theatre: String,
+    /// Where in the theatre: what the customer checks before paying, as on the order.
+    room: String,
+    address: String,
     when: String,
-    tickets: i64,
+    /// `3 tickets at $15.00`
+    tickets: String,
     total: String,
     /// When the seats are released, on the theatre's clock and as an instant.
     expires_label: String,
@@ -126,8 +130,10 @@ async fn checkout_page(
         showtime_id: line.external_ref.clone(),
         movie: details.movie.map(|m| m.name).unwrap_or_default(),
         theatre: theatre.name.clone(),
+        room: showtime.auditorium.clone(),
+        address: cinema_client::facade::address(&theatre),
         when: views::when(&theatre, views::instant(showtime.start_time.as_ref()), now),
-        tickets: line.quantity,
+        tickets: views::tickets(line.quantity, line.unit_price_cents),
         total: views::dollars(hold.price_cents),
         // On the theatre's clock, like the showtime, and saying so: the customer
         // may not be in the theatre's time zone.

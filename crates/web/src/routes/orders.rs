@@ -23,7 +23,8 @@ struct OrderLine {
     theatre: TheatreCard,
     room: String,
     when: String,
-    tickets: i64,
+    /// `3 tickets at $15.00`
+    tickets: String,
     price: String,
 }
 
@@ -53,6 +54,7 @@ struct Seats {
     showtime: movies::Showtime,
     start: DateTime<Utc>,
     tickets: i64,
+    unit_price_cents: i64,
     price_cents: i64,
 }
 
@@ -71,6 +73,7 @@ async fn seats_of(state: &AppState, order: &orders::Order) -> Result<Vec<Seats>,
             start: views::instant(showtime.start_time.as_ref()),
             showtime,
             tickets: line.quantity,
+            unit_price_cents: line.unit_price_cents,
             price_cents: line.price_cents,
         });
     }
@@ -99,7 +102,7 @@ async fn order_page(
             theatre: TheatreCard::from(&s.theatre),
             when: views::when(&s.theatre, s.start, now),
             room: s.showtime.auditorium,
-            tickets: s.tickets,
+            tickets: views::tickets(s.tickets, s.unit_price_cents),
             price: views::dollars(s.price_cents),
         })
         .collect();

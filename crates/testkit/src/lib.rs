@@ -189,7 +189,7 @@ where
     }
 }
 
-/// The non-Rust tools some tests drive (buf, a Python with grpcio-tools), as installed
+/// The non-Rust tools some tests drive (buf, a Python with grpcio-tools, axe-core), as installed
 /// by `scripts/install-test-tools` under `CINEMA_TOOLS` (default `~/.cache/cinema-tools`).
 pub mod tools {
     use std::path::PathBuf;
@@ -215,6 +215,11 @@ pub mod tools {
     /// The `buf` CLI.
     pub fn buf() -> PathBuf {
         installed("node_modules/.bin/buf")
+    }
+
+    /// axe-core's browser script, which checks a rendered page for accessibility.
+    pub fn axe() -> PathBuf {
+        installed("node_modules/axe-core/axe.min.js")
     }
 
     /// A Python interpreter with `grpcio` and `grpcio-tools`.

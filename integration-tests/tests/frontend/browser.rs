@@ -1,6 +1,7 @@
 //! A moviegoer in a real browser: headless Chromium (Debian's package, driven through
 //! chromedriver with fantoccini) finds a movie near 02139, holds two seats, pays, gets
 //! a confirmation and its text, sees a declined card kept on the form, and cancels.
+//! Every page it shows passes axe-core's accessibility checks (WCAG 2.1 A and AA).
 //! Screenshots of each page land in `target/screenshots/`.
 
 use std::net::TcpStream;
@@ -93,6 +94,31 @@ fn screenshots() -> PathBuf {
 async fn snap(client: &Client, name: &str) {
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("saved");
+}
+
+/// The page as shown passes axe-core's checks for WCAG 2.1 A and AA and its best
+/// practices: labels, names, contrast, landmarks, headings, ARIA. Each violation is
+/// listed with the elements it was found on.
+async fn assert_accessible(client: &Client, page: &str) {
+    let axe = std::fs::read_to_string(cinema_testkit::tools::axe()).expect("axe-core");
+    client.execute(&axe, vec![]).await.expect("axe-core loads");
+    let violations = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
+            axe.run(document, { runOnly: { type: "tag", values: tags } })
+              .then(r => done(r.violations.map(v => ({
+                rule: v.id, help: v.help, on: v.nodes.map(n => n.target.join(" ")) }))))
+              .catch(e => done([{ rule: "axe failed", help: String(e) }]));"#,
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    assert_eq!(
+        violations,
+        serde_json::json!([]),
+        "accessibility of the {page} page: {violations:#}"
+    );
 }
 
 /// A click that submits a form or follows a link returns before the next page has
@@ -211,6 +237,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
 
     // Home: enter a ZIP code and how far to look, see what is on.
     b.goto(&format!("{site}/")).await.expect("home");
+    assert_accessible(&b, "first visit's home").await;
     fill(&b, "#zip", "02139").await;
     choose(&b, "select#within", "5").await;
     click(&b, Locator::Css("form[role=search] button")).await;
@@ -218,6 +245,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     let home = b.current_url().await.expect("url");
     assert_eq!(home.query(), Some("zip=02139&within=5"), "{home}");
     snap(&b, "01-home").await;
+    assert_accessible(&b, "home").await;
 
     // The movie, its showtimes by theatre, searched as near; pick one.
     click(&b, Locator::LinkText("Heat")).await;
@@ -230,6 +258,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
             .contains("Kendall Square")
     );
     snap(&b, "02-movie").await;
+    assert_accessible(&b, "movie").await;
     // A week of showtimes reads as a timetable: each day's label beside its showtimes
     // on a wide screen, above them on a phone's.
     let (label, slot) = first_day_boxes(&b).await;
@@ -250,6 +279,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     let showtime_url = b.current_url().await.expect("url").to_string();
     assert!(showtime_url.ends_with(&format!("/showtimes/{}", show.id)));
     snap(&b, "03-showtime").await;
+    assert_accessible(&b, "showtime").await;
 
     // Hold two seats: the checkout counts down to their release.
     choose(&b, "select#tickets", "2").await;
@@ -268,6 +298,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         "the countdown runs: {countdown:?}"
     );
     snap(&b, "04-checkout").await;
+    assert_accessible(&b, "checkout").await;
 
     // Only the chosen way to pay shows its fields.
     let fields = ["#card_number", "#email", "#promo"];
@@ -299,6 +330,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
             .contains("Visa ending&nbsp;in&nbsp;1111")
     );
     snap(&b, "05-order").await;
+    assert_accessible(&b, "order").await;
 
     // The text reached the SMS gateway.
     let texts_url = sim.texts_url();
@@ -339,6 +371,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         "the card number is not kept"
     );
     snap(&b, "06-declined").await;
+    assert_accessible(&b, "declined checkout").await;
     let declined_checkout = b.current_url().await.expect("url").to_string();
 
     // Cancel the order from its page (it asks once more): the seats come back.
@@ -348,6 +381,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     click(&b, Locator::Css("button.danger")).await;
     wait_for_text(&b, "was cancelled").await;
     snap(&b, "07-cancelled").await;
+    assert_accessible(&b, "cancelled order").await;
     let seats = c
         .orders()
         .availability(&[&show.product_id])
@@ -397,6 +431,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         .await
         .expect("theatre");
     wait_for_text(&b, "(617) 555-0100").await;
+    assert_accessible(&b, "theatre").await;
     for width in (320..=560).step_by(8) {
         b.set_window_size(width, 900).await.expect("width");
         let lines = b
@@ -411,6 +446,12 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
             snap(&b, "08-theatre-narrow").await;
         }
     }
+
+    // A page that is not there says so as accessibly as the rest.
+    b.set_window_size(1000, 1200).await.expect("back to wide");
+    b.goto(&format!("{site}/movies/424242")).await.expect("404");
+    wait_for_text(&b, "</h1>").await;
+    assert_accessible(&b, "not found").await;
 
     b.close().await.expect("browser closes");
     stack.stop().await.expect("stop");

@@ -36,13 +36,30 @@ candidates AS (
      ) s
      WHERE $3::text IS NOT NULL OR cardinality($5::bigint[]) > 0)
     UNION ALL
-    -- Anywhere: current showtimes in time order.
+    -- Anywhere, some movies: the same, each movie's first page of keys from its own
+    -- index (showtimes_movie_current_idx). Filtering the time-ordered scan below
+    -- instead read every current showtime of a national catalogue for a movie that
+    -- plays at a few theatres (a movie page's "where it is playing": 0.1 s).
+    (SELECT s.id, s.start_time
+     FROM unnest($6::bigint[]) AS wanted(movie_id)
+     CROSS JOIN LATERAL (
+         SELECT s.id, s.start_time
+         FROM showtimes s
+         WHERE s.movie_id = wanted.movie_id AND NOT s.sold_out
+           AND s.start_time > $1::timestamptz AND s.start_time < $2::timestamptz
+           AND ($7::timestamptz IS NULL OR (s.start_time, s.id) > ($7::timestamptz, $8::bigint))
+         ORDER BY s.start_time, s.id
+         LIMIT $9::bigint + 1
+     ) s
+     WHERE $3::text IS NULL AND cardinality($5::bigint[]) = 0)
+    UNION ALL
+    -- Anywhere, any movie: current showtimes in time order.
     (SELECT s.id, s.start_time
      FROM showtimes s
      WHERE $3::text IS NULL AND cardinality($5::bigint[]) = 0
+       AND cardinality($6::bigint[]) = 0
        AND s.start_time > $1::timestamptz AND s.start_time < $2::timestamptz
        AND NOT s.sold_out
-       AND (cardinality($6::bigint[]) = 0 OR s.movie_id = ANY($6::bigint[]))
        AND ($7::timestamptz IS NULL OR (s.start_time, s.id) > ($7::timestamptz, $8::bigint))
      ORDER BY s.start_time, s.id
      LIMIT $9::bigint + 1)

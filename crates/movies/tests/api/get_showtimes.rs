@@ -308,6 +308,37 @@ async fn filters_combine_and_each_movie_and_theatre_appears_once() {
             .all(|s| s.movie_id == heat && s.theatre_id != nyc)
     );
 
+    // Movies only, anywhere: each movie's showtimes in every theatre, in time order.
+    let result = stack
+        .get_showtimes(pb::GetShowtimesRequest {
+            movie_ids: vec![alien.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(ids(&result.movies, |m| &m.id), vec![alien.clone()]);
+    assert_eq!(
+        ids(&result.theatres, |t| &t.id),
+        sorted(vec![cambridge.clone(), boston.clone(), nyc.clone()])
+    );
+    assert_eq!(result.showtimes.len(), 6);
+    assert!(result.showtimes.iter().all(|s| s.movie_id == alien));
+    let both = stack
+        .get_showtimes(pb::GetShowtimesRequest {
+            movie_ids: vec![heat.clone(), alien.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(ids(&both.showtimes, |s| &s.id), sorted(all.clone()));
+    let starts: Vec<_> = both
+        .showtimes
+        .iter()
+        .map(|s| s.start_time.expect("start").seconds)
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] <= w[1]),
+        "two movies' showtimes merged in time order"
+    );
+
     // Theatres only.
     let result = stack
         .get_showtimes(pb::GetShowtimesRequest {
@@ -440,6 +471,43 @@ async fn paging_returns_every_showtime_exactly_once() {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen, created, "in start order, each once");
+
+    // The same by movie, anywhere (its own index), with another movie's showtimes
+    // among them.
+    let other = stack.movie("Other", 30).await;
+    for i in 0..3 {
+        stack
+            .showtime(
+                &other,
+                &theatre,
+                "2",
+                hours_from_now(1) + Duration::hours(2 * i),
+            )
+            .await;
+    }
+    let (mut seen, mut token, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let page = stack
+            .get_showtimes(pb::GetShowtimesRequest {
+                movie_ids: vec![movie.clone()],
+                page_size: 3,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await;
+        pages += 1;
+        seen.extend(page.showtimes.iter().map(|s| s.id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+        assert!(pages < 10, "paging must end");
+    }
+    assert_eq!(
+        (pages, seen),
+        (3, created),
+        "the movie's, in order, each once"
+    );
 
     for (size, token) in [(501, ""), (0, "not-a-token")] {
         let status = stack

@@ -255,6 +255,24 @@ impl Cinema {
         facade::group_by_theatre(result)
     }
 
+    /// Where a movie is playing anywhere, for when nothing is near: the theatres of its
+    /// soonest showtimes, by name. One page of showtimes, so on a national catalogue
+    /// this is some of the theatres, not all; empty when it is playing nowhere.
+    pub async fn theatres_showing(
+        &self,
+        movie_id: &str,
+    ) -> Result<Vec<movies::Theatre>, ClientError> {
+        let page = self
+            .movies
+            .get_showtimes(movies::GetShowtimesRequest {
+                movie_ids: vec![movie_id.to_owned()],
+                page_size: 100,
+                ..Default::default()
+            })
+            .await?;
+        Ok(page.theatres)
+    }
+
     /// The movies at one theatre, by name, each with its showtimes.
     pub async fn showtimes_at_theatre(
         &self,

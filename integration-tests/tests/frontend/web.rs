@@ -241,10 +241,20 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         "local offset"
     );
     assert!(!movie_page.contains("Alien"), "only this movie's showtimes");
-    // Nothing near a faraway ZIP: still the movie's page, without theatres.
+    // Nothing near a faraway ZIP: still the movie's page, without showtimes, naming
+    // where it is playing instead.
     let (status, far) = page(&b, &format!("{site}/movies/{}?zip=94103", heat.id), "").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(far.contains("Heat") && !far.contains("Kendall"), "{far}");
+    assert!(
+        far.contains("Heat is not playing within 15 miles of 94103")
+            && !far.contains("$12.50")
+            && far.contains("Where Heat is playing")
+            && far.contains(&format!(
+                r#"<a href="/theatres/{}">Kendall</a>"#,
+                kendall.id
+            )),
+        "{far}"
+    );
     // The movie page's ZIP form: a code typed there is remembered as on the home page,
     // and one that is not a code, or not known, is said so, like there.
     let typed = b
@@ -418,6 +428,11 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
         )),
         "{near}"
     );
+    assert!(
+        near.contains("Where Heat is playing")
+            && near.contains(&format!(r#"<a href="/theatres/{}">Palace</a>"#, palace.id)),
+        "where it plays instead: {near}"
+    );
     let (_, farther) = page(&b, &format!("{movie_page}?zip=02139&within=50"), "").await;
     assert!(
         farther.contains("Palace") && farther.contains("37.0 mi"),
@@ -455,6 +470,81 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
             "{url}: {bad}"
         );
     }
+    stack.stop().await.expect("stop");
+}
+
+/// A movie found nowhere near says where it is playing, and one playing nowhere says
+/// so instead of offering searches that cannot find it.
+#[tokio::test]
+async fn a_movie_playing_only_far_away_says_where() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    // San Francisco: 2,700 miles from Cambridge's 02139, beyond any search from there.
+    let mission = cinema_service::zips::ZipCodeRecord {
+        zip: "94110".into(),
+        city: "San Francisco".into(),
+        state: "CA".into(),
+        county: "San Francisco".into(),
+        latitude: 37.7484,
+        longitude: -122.4156,
+    };
+    cinema_service::zips::load(stack.movies.pool(), &[mission])
+        .await
+        .expect("ZIP code loaded");
+    let vertigo = movie(c, "Vertigo", 128).await;
+    let unreleased = movie(c, "Unreleased", 90).await;
+    let castro = theatre(c, "Castro", "94110", 40).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    showtime(c, &vertigo.id, &castro.id, "1", 5).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    let (status, far) = page(
+        &b,
+        &format!("{site}/movies/{}?zip=02139&within=100", vertigo.id),
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        far.contains("Vertigo is not playing within 100 miles of 02139"),
+        "{far}"
+    );
+    assert!(
+        far.contains("Where Vertigo is playing")
+            && far.contains(&format!(r#"<a href="/theatres/{}">Castro</a>"#, castro.id))
+            && far.contains("94110"),
+        "{far}"
+    );
+    assert!(
+        !far.contains(&format!("/theatres/{}", kendall.id)),
+        "only theatres showing it: {far}"
+    );
+
+    // Playing nowhere: no farther search is offered, nor theatres.
+    let (status, nowhere) = page(
+        &b,
+        &format!("{site}/movies/{}?zip=02139", unreleased.id),
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        nowhere.contains("Unreleased is not playing anywhere in the next two weeks."),
+        "{nowhere}"
+    );
+    assert!(
+        !nowhere.contains("Look farther") && !nowhere.contains("Where Unreleased"),
+        "{nowhere}"
+    );
+
+    // Without a ZIP code, the page asks for one first.
+    let (_, ask) = page(&b, &format!("{site}/movies/{}", vertigo.id), "").await;
+    assert!(
+        ask.contains("Enter your ZIP code to see where Vertigo is playing.")
+            && !ask.contains("Castro"),
+        "{ask}"
+    );
     stack.stop().await.expect("stop");
 }
 

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::facade;
+use cinema_client::movies_pb as movies;
 use cinema_client::{ClientError, Near};
 use serde::Deserialize;
 
@@ -326,6 +327,27 @@ struct MoviePage {
     /// Farther searches to offer when nothing was found.
     wider: Vec<WiderSearch>,
     theatres: Vec<TheatreSlots>,
+    /// When nothing was found near: where the movie is playing instead (some of the
+    /// theatres, at most [`ELSEWHERE`]).
+    elsewhere: Vec<TheatreCard>,
+    /// Nothing was found near, and the movie is playing nowhere: no search farther
+    /// out would find it.
+    nowhere: bool,
+}
+
+/// At most this many theatres are named where a movie is playing far away.
+const ELSEWHERE: usize = 12;
+
+/// Where a movie is playing, for a page that found nothing near: `None` when that
+/// could not be asked (the page says what it found, without this).
+async fn elsewhere(state: &AppState, movie_id: &str) -> Option<Vec<movies::Theatre>> {
+    match state.cinema.theatres_showing(movie_id).await {
+        Ok(theatres) => Some(theatres),
+        Err(e) => {
+            tracing::warn!(error = %e, "where the movie plays farther away is left out");
+            None
+        }
+    }
 }
 
 /// `/movies/{id}?zip=`: the movie's showtimes near the ZIP, by theatre (nearest
@@ -353,12 +375,25 @@ pub async fn movie(
         },
         None => Vec::new(),
     };
-    let movie = match theatres.first().and_then(|group| group.showtimes.first()) {
-        Some(showtime) => (*showtime.movie).clone(),
-        None => subject(state.cinema.movies().get_movie(&id).await, "movie")?,
+    let (movie, elsewhere) = match theatres.first().and_then(|group| group.showtimes.first()) {
+        Some(showtime) => ((*showtime.movie).clone(), None),
+        None => {
+            // Nothing near a ZIP code searched: where it plays instead, asked beside
+            // the movie itself.
+            let searched = choice.near().is_some();
+            let (movie, elsewhere) = tokio::join!(state.cinema.movies().get_movie(&id), async {
+                if searched {
+                    elsewhere(&state, &id).await
+                } else {
+                    None
+                }
+            });
+            (subject(movie, "movie")?, elsewhere)
+        }
     };
     let jar = choice.remember(jar, state.secure_cookies);
-    let wider = if theatres.is_empty() {
+    let nowhere = elsewhere.as_ref().is_some_and(Vec::is_empty);
+    let wider = if theatres.is_empty() && !nowhere {
         choice.wider(&format!("/movies/{}", movie.id))
     } else {
         Vec::new()
@@ -379,6 +414,13 @@ pub async fn movie(
                 days: views::by_day(&group.showtimes, now),
             })
             .collect(),
+        elsewhere: elsewhere
+            .unwrap_or_default()
+            .iter()
+            .take(ELSEWHERE)
+            .map(TheatreCard::from)
+            .collect(),
+        nowhere,
     };
     Ok((jar, page).into_response())
 }

@@ -337,22 +337,27 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
 /// A moviegoer with no theatre within the usual 15 miles is offered farther searches,
 /// and the distance chosen is searched, carried to the movie's page, remembered with
 /// the ZIP code, and refused when it is not one offered.
+/// Adds a ZIP code the test stack's small set lacks, for a theatre there.
+async fn load_zip(stack: &Stack, (zip, city, state): (&str, &str, &str), (lat, lon): (f64, f64)) {
+    let record = cinema_service::zips::ZipCodeRecord {
+        zip: zip.into(),
+        city: city.into(),
+        state: state.into(),
+        county: city.into(),
+        latitude: lat,
+        longitude: lon,
+    };
+    cinema_service::zips::load(stack.movies.pool(), &[record])
+        .await
+        .expect("ZIP code loaded");
+}
+
 #[tokio::test]
 async fn a_moviegoer_far_from_theatres_looks_farther() {
     let stack = Stack::start().await.expect("stack");
     let c = &stack.cinema;
     // Worcester, MA: 37 miles from Cambridge's 02139.
-    let worcester = cinema_service::zips::ZipCodeRecord {
-        zip: "01609".into(),
-        city: "Worcester".into(),
-        state: "MA".into(),
-        county: "Worcester".into(),
-        latitude: 42.2753,
-        longitude: -71.8173,
-    };
-    cinema_service::zips::load(stack.movies.pool(), &[worcester])
-        .await
-        .expect("ZIP code loaded");
+    load_zip(&stack, ("01609", "Worcester", "MA"), (42.2753, -71.8173)).await;
     let heat = movie(c, "Heat", 170).await;
     let palace = theatre(c, "Palace", "01609", 40).await;
     showtime(c, &heat.id, &palace.id, "1", 5).await;
@@ -480,17 +485,12 @@ async fn a_movie_playing_only_far_away_says_where() {
     let stack = Stack::start().await.expect("stack");
     let c = &stack.cinema;
     // San Francisco: 2,700 miles from Cambridge's 02139, beyond any search from there.
-    let mission = cinema_service::zips::ZipCodeRecord {
-        zip: "94110".into(),
-        city: "San Francisco".into(),
-        state: "CA".into(),
-        county: "San Francisco".into(),
-        latitude: 37.7484,
-        longitude: -122.4156,
-    };
-    cinema_service::zips::load(stack.movies.pool(), &[mission])
-        .await
-        .expect("ZIP code loaded");
+    load_zip(
+        &stack,
+        ("94110", "San Francisco", "CA"),
+        (37.7484, -122.4156),
+    )
+    .await;
     let vertigo = movie(c, "Vertigo", 128).await;
     let unreleased = movie(c, "Unreleased", 90).await;
     let castro = theatre(c, "Castro", "94110", 40).await;

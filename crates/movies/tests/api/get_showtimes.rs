@@ -232,6 +232,17 @@ fn ids_in_order(theatres: &[pb::Theatre]) -> Vec<String> {
     theatres.iter().map(|t| t.id.clone()).collect()
 }
 
+fn assert_in_time_order(showtimes: &[pb::Showtime], what: &str) {
+    let starts: Vec<_> = showtimes
+        .iter()
+        .map(|s| s.start_time.expect("start").seconds)
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] <= w[1]),
+        "{what}: ordered by start time"
+    );
+}
+
 #[tokio::test]
 async fn filters_combine_and_each_movie_and_theatre_appears_once() {
     let stack = spawn_stack().await;
@@ -276,15 +287,7 @@ async fn filters_combine_and_each_movie_and_theatre_appears_once() {
         ids(&result.theatres, |t| &t.id),
         sorted(vec![cambridge.clone(), boston.clone(), nyc.clone()])
     );
-    let starts: Vec<_> = result
-        .showtimes
-        .iter()
-        .map(|s| s.start_time.expect("start").seconds)
-        .collect();
-    assert!(
-        starts.windows(2).all(|w| w[0] <= w[1]),
-        "ordered by start time"
-    );
+    assert_in_time_order(&result.showtimes, "everything");
 
     // ZIP + movie.
     let result = stack
@@ -329,15 +332,7 @@ async fn filters_combine_and_each_movie_and_theatre_appears_once() {
         })
         .await;
     assert_eq!(ids(&both.showtimes, |s| &s.id), sorted(all.clone()));
-    let starts: Vec<_> = both
-        .showtimes
-        .iter()
-        .map(|s| s.start_time.expect("start").seconds)
-        .collect();
-    assert!(
-        starts.windows(2).all(|w| w[0] <= w[1]),
-        "two movies' showtimes merged in time order"
-    );
+    assert_in_time_order(&both.showtimes, "two movies' showtimes merged");
 
     // Theatres only.
     let result = stack

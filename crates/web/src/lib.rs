@@ -129,6 +129,8 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
         )
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn(security_headers))
+        // For clients that ask (every browser): pages, the stylesheet and the script.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 |request: &axum::http::Request<axum::body::Body>| {

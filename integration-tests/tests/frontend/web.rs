@@ -3,7 +3,7 @@
 
 use cinema_integration_tests::{Stack, someone_holds};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, LOCATION, SET_COOKIE, VARY};
 
 use crate::fixtures::*;
 
@@ -298,6 +298,25 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         "directions: {theatre_page}"
     );
     assert!(!theatre_page.contains("Fenway"));
+    // A browser that takes gzip gets the same page compressed, and caches say so.
+    let zipped = b
+        .get(format!("{site}/theatres/{}", kendall.id))
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(zipped.headers()[CONTENT_ENCODING], "gzip");
+    assert_eq!(zipped.headers()[VARY], "accept-encoding");
+    let bytes = zipped.bytes().await.expect("body");
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut unzipped)
+        .expect("gzip");
+    assert_eq!(unzipped, theatre_page);
+    assert!(
+        bytes.len() < theatre_page.len() / 2,
+        "{} bytes",
+        bytes.len()
+    );
 
     for missing in [
         format!("{site}/movies/424242"),

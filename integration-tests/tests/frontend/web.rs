@@ -241,6 +241,12 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         "local offset"
     );
     assert!(!movie_page.contains("Alien"), "only this movie's showtimes");
+    // What a search engine or a shared link shows under the title.
+    assert!(
+        movie_page
+            .contains(r#"<meta name="description" content="Showtimes and tickets for Heat ("#),
+        "{movie_page}"
+    );
     // Nothing near a faraway ZIP: still the movie's page, without showtimes, naming
     // where it is playing instead.
     let (status, far) = page(&b, &format!("{site}/movies/{}?zip=94103", heat.id), "").await;
@@ -293,6 +299,9 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     assert_eq!(status, StatusCode::OK);
     assert!(theatre_page.contains("Heat") && theatre_page.contains("Alien"));
     assert!(theatre_page.contains("(617) 555-0100"));
+    assert!(theatre_page.contains(
+        r#"<meta name="description" content="Showtimes and tickets at Kendall, 1 Main St, Somewhere, MA 02139.">"#
+    ));
     assert!(
         theatre_page.contains("destination=1+Main+St%2C+Somewhere%2C+MA+02139"),
         "directions: {theatre_page}"
@@ -670,6 +679,10 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     );
     assert!(order.contains("2 tickets at $12.50 · $25.00") && order.contains("Kendall"));
     assert!(!order.contains("4111"), "no card number on the page");
+    assert!(
+        order.contains(r#"<meta name="robots" content="noindex">"#),
+        "a visitor's order is not for search engines"
+    );
     assert!(
         order.contains("We text your tickets to the phone ending\u{a0}in\u{a0}0132."),
         "{order}"

@@ -148,11 +148,14 @@ fn showtime_json(s: &facade::Showtime) -> Value {
 }
 
 /// Showtimes by theatre, nearest first; under the movie's name when one was asked for.
+/// `elsewhere`: for a movie with nothing near, where it plays instead (as the website's
+/// movie page says it).
 fn by_theatre(
     args: &ClientArgs,
     movie: Option<&movies::Movie>,
     near: Option<&Near>,
     groups: &[TheatreShowtimes],
+    elsewhere: Option<&[movies::Theatre]>,
 ) -> anyhow::Result<()> {
     let json = groups
         .iter()
@@ -167,11 +170,30 @@ fn by_theatre(
         let heading = movie
             .map(|m| format!("{} ({}, {} min)\n", m.name, rating(m), m.length_minutes))
             .unwrap_or_default();
-        if groups.is_empty() {
-            return format!(
-                "{heading}No showtimes{} in the next two weeks.",
-                within(near)
-            );
+        match (groups.is_empty(), elsewhere, movie) {
+            (true, Some([]), Some(m)) => {
+                return format!(
+                    "{heading}{} is not playing anywhere in the next two weeks.",
+                    m.name
+                );
+            }
+            (true, Some(theatres), Some(m)) => {
+                let list: Vec<_> = theatres.iter().map(theatre_and_town).collect();
+                return format!(
+                    "{heading}No showtimes{} in the next two weeks.\n\
+                     Playing at {}: `cinema showtimes --movie {}` lists them.",
+                    within(near),
+                    list.join("; "),
+                    m.id
+                );
+            }
+            (true, ..) => {
+                return format!(
+                    "{heading}No showtimes{} in the next two weeks.",
+                    within(near)
+                );
+            }
+            (false, ..) => {}
         }
         let mut t = table(&[
             "THEATRE", "MILES", "SHOWTIME", "MOVIE", "WHEN", "ROOM", "PRICE",
@@ -287,7 +309,19 @@ pub async fn showtimes(
         facade::group_by_theatre(result)
     };
     let (named, groups) = tokio::try_join!(named, found)?;
-    by_theatre(args, named.as_ref(), near, &groups)
+    let elsewhere = match (groups.is_empty(), near, movie) {
+        (true, Some(_), Some(movie)) => Some(cinema.theatres_showing(movie).await?),
+        _ => None,
+    };
+    by_theatre(args, named.as_ref(), near, &groups, elsewhere.as_deref())
+}
+
+/// `Loop Theatre (Chicago, IL)`
+fn theatre_and_town(theatre: &movies::Theatre) -> String {
+    match &theatre.address {
+        Some(a) => format!("{} ({}, {})", theatre.name, a.city, a.state),
+        None => theatre.name.clone(),
+    }
 }
 
 /// `cinema buy`: pay by card (the simulated processor declines 4000 0000 0000 0002) or

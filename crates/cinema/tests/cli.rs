@@ -149,6 +149,42 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         &run(&stack, &sms, &["theatres", "--zip", "99999"]),
         "ZIP code 99999 is not known",
     );
+    // A movie with nothing near says where it plays instead, or that it plays nowhere.
+    let elsewhere = run(
+        &stack,
+        &sms,
+        &["showtimes", "--zip", "94103", "--movie", &showtime.movie_id],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&elsewhere.stdout).trim(),
+        format!(
+            "Casablanca (PG, 102 min)\n\
+             No showtimes within 15 miles of 94103 in the next two weeks.\n\
+             Playing at Kendall Square Cinema (Cambridge, MA): \
+             `cinema showtimes --movie {0}` lists them.",
+            showtime.movie_id
+        )
+    );
+    let unreleased = stack
+        .cinema
+        .admin()
+        .create_movie(movies::CreateMovieRequest {
+            name: "Unreleased".into(),
+            length_minutes: 90,
+            rating: movies::Rating::G.into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("movie");
+    let nowhere = run(
+        &stack,
+        &sms,
+        &["showtimes", "--zip", "02139", "--movie", &unreleased.id],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&nowhere.stdout).trim(),
+        "Unreleased (G, 90 min)\nUnreleased is not playing anywhere in the next two weeks."
+    );
     // How far to look, from Boston's 02115, 1.6 miles from the theatre; a distance
     // the service would refuse is refused naming the flag, before any call.
     for (args, says) in [

@@ -88,8 +88,8 @@ fn the_compose_file_describes_a_healthy_stack() {
         "${ORDERS_PAYMENT_LATENCY_MS:-0}"
     );
     assert!(env(orders, "DATABASE_URL").ends_with("/cinema_orders"));
-    // Both services expose metrics, and say where to scrape them.
-    for service in [orders, movies] {
+    // Both services and the website expose metrics, and say where to scrape them.
+    for service in [orders, movies, &compose["services"]["web"]] {
         assert_eq!(env(service, "METRICS_ADDR"), "0.0.0.0:9090");
         assert_eq!(
             service["labels"]["prometheus.io/scrape"].as_str(),

@@ -69,7 +69,7 @@ struct UpArgs {
     /// Log format of the services.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = cinema_service::LogFormat::Text)]
     log_format: cinema_service::LogFormat,
-    /// Serve Prometheus metrics of both services on `http://<addr>/metrics` (off
+    /// Serve Prometheus metrics of both services and the website on `http://<addr>/metrics` (off
     /// unless given).
     #[arg(long, env = "METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,

@@ -152,6 +152,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         movies_endpoint: movies_url.clone(),
         orders_endpoint: orders_url.clone(),
         secure_cookies: false,
+        // The stack's one listener serves the site's metrics too (the recorder is the
+        // process's).
+        metrics_addr: None,
     })
     .await
     .context("the website cannot start")?;

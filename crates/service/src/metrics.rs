@@ -23,8 +23,8 @@ use std::time::Instant;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-/// Latency buckets (seconds) for gRPC calls: sub-millisecond reads to multi-second
-/// checkouts waiting on a payment processor.
+/// Latency buckets (seconds) for gRPC calls and the website's pages: sub-millisecond
+/// reads to multi-second checkouts waiting on a payment processor.
 const LATENCY_BUCKETS: &[f64] = &[
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -39,6 +39,12 @@ pub fn handle() -> PrometheusHandle {
                     Matcher::Full("grpc_server_request_duration_seconds".into()),
                     LATENCY_BUCKETS,
                 )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("http_server_request_duration_seconds".into()),
+                        LATENCY_BUCKETS,
+                    )
+                })
                 .expect("the bucket list is not empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed in this process")

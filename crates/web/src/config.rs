@@ -19,4 +19,8 @@ pub struct Settings {
     /// Mark cookies `Secure` (set it when the site is served over HTTPS).
     #[arg(long, env = "WEB_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
     pub secure_cookies: bool,
+    /// Serve Prometheus metrics on `http://<addr>/metrics` (off unless set), as the
+    /// services do.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }

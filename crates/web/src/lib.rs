@@ -28,6 +28,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use cinema_client::{Cinema, ClientConfig};
+use cinema_service::metrics::MetricsListener;
 use tokio::net::TcpListener;
 
 pub use config::Settings;
@@ -39,6 +40,7 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     router: Router,
+    metrics: Option<MetricsListener>,
 }
 
 const STYLE: &str = include_str!("../static/style.css");
@@ -71,6 +73,33 @@ async fn security_headers(
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    response
+}
+
+/// Counts every request and times it by route (the pattern: `/movies/{id}` is one
+/// series however many movies there are; `unmatched` for the 404 fallback), method
+/// and status: the site's side of the services' `grpc_server_*` series.
+async fn record_metrics(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let labels = [
+        ("service", "web".to_owned()),
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_server_requests_total", &labels).increment(1);
+    metrics::histogram!("http_server_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -128,6 +157,7 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
             get(|| async { Redirect::permanent("/static/icon.svg") }),
         )
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn(record_metrics))
         .layer(axum::middleware::from_fn(security_headers))
         // For clients that ask (every browser): pages, the stylesheet and the script.
         .layer(tower_http::compression::CompressionLayer::new())
@@ -156,15 +186,22 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
         let addr = listener.local_addr()?;
+        let metrics = cinema_service::metrics::bind_optional(settings.metrics_addr).await?;
         Ok(Self {
             listener,
             addr,
             router: router(cinema, settings.secure_cookies),
+            metrics,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsListener::local_addr)
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
@@ -173,10 +210,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "web front-end listening");
-        axum::serve(self.listener, self.router)
+        let metrics = self.metrics.map(MetricsListener::spawn);
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("the web server failed")?;
+            .context("the web server failed");
+        if let Some(metrics) = metrics {
+            metrics.stop().await;
+        }
+        served?;
         tracing::info!("web front-end stopped");
         Ok(())
     }

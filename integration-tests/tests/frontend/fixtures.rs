@@ -90,15 +90,25 @@ pub fn sorted(mut ids: Vec<String>) -> Vec<String> {
 
 /// The site on port 0, talking to the stack's services.
 pub async fn site(stack: &cinema_integration_tests::Stack) -> String {
+    site_with_metrics(stack, None).await.0
+}
+
+/// The site, and its `/metrics` when asked to serve them (port 0 picks one).
+pub async fn site_with_metrics(
+    stack: &cinema_integration_tests::Stack,
+    metrics_addr: Option<std::net::SocketAddr>,
+) -> (String, Option<String>) {
     let app = cinema_web::Application::build(cinema_web::Settings {
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
         movies_endpoint: format!("http://{}", stack.movies.local_addr()),
         orders_endpoint: format!("http://{}", stack.orders.local_addr()),
         secure_cookies: false,
+        metrics_addr,
     })
     .await
     .expect("site builds");
     let url = format!("http://{}", app.local_addr());
+    let metrics = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    url
+    (url, metrics)
 }

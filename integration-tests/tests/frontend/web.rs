@@ -506,6 +506,60 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
     stack.stop().await.expect("stop");
 }
 
+/// An operator sees the site's traffic as the services': requests by route pattern,
+/// method and status, and their latency, on `/metrics` when `METRICS_ADDR` is set.
+#[tokio::test]
+async fn the_site_counts_and_times_its_requests_by_route() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let (site, metrics) =
+        site_with_metrics(&stack, Some("127.0.0.1:0".parse().expect("addr"))).await;
+    let metrics = metrics.expect("metrics served");
+    let b = browser();
+    for path in [
+        format!("/movies/{}", heat.id),
+        format!("/movies/{}", heat.id),
+        "/movies/424242".to_owned(),
+        "/no/such/page".to_owned(),
+    ] {
+        b.get(format!("{site}{path}")).send().await.expect("page");
+    }
+    let text = b
+        .get(&metrics)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    // The recorder is the process's, shared with other tests' sites: at least ours.
+    let count = |route: &str, status: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with("http_server_requests_total{"))
+            .filter(|l| {
+                l.contains(r#"service="web""#)
+                    && l.contains(r#"method="GET""#)
+                    && l.contains(&format!(r#"route="{route}""#))
+                    && l.contains(&format!(r#"status="{status}""#))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(count("/movies/{id}", "200") >= 2.0, "{text}");
+    assert!(count("/movies/{id}", "404") >= 1.0, "{text}");
+    assert!(count("unmatched", "404") >= 1.0, "{text}");
+    assert!(
+        text.lines().any(
+            |l| l.starts_with("http_server_request_duration_seconds_bucket{")
+                && l.contains(r#"route="/movies/{id}""#)
+                && l.contains(r#"le="0.0005""#)
+        ),
+        "latency in the services' buckets: {text}"
+    );
+    stack.stop().await.expect("stop");
+}
+
 /// A movie found nowhere near says where it is playing, and one playing nowhere says
 /// so instead of offering searches that cannot find it.
 #[tokio::test]
@@ -884,6 +938,7 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
         movies_endpoint: format!("http://{movies_addr}"),
         orders_endpoint: "http://127.0.0.1:9".into(),
         secure_cookies: false,
+        metrics_addr: None,
     })
     .await
     .expect("site builds");

@@ -11,6 +11,7 @@
 //! - `templates/`: askama templates, checked at compile time; `static/`: the style
 //!   sheet and the few lines of script behind the checkout countdown, compiled in.
 
+pub mod assets;
 pub mod calendar;
 pub mod config;
 pub mod csrf;
@@ -25,7 +26,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::Redirect;
 use axum::routing::{get, post};
 use cinema_client::{Cinema, ClientConfig};
 use cinema_service::metrics::MetricsListener;
@@ -42,10 +43,6 @@ pub struct Application {
     router: Router,
     metrics: Option<MetricsListener>,
 }
-
-const STYLE: &str = include_str!("../static/style.css");
-const SCRIPT: &str = include_str!("../static/checkout.js");
-const ICON: &str = include_str!("../static/icon.svg");
 
 /// A strict policy: only this site's own style sheet and script, no inline code, no
 /// framing, forms only to this site.
@@ -103,16 +100,6 @@ async fn record_metrics(
     response
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-}
-
 /// The routes, over any client (tests pass one to an in-process stack).
 pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
     let state = AppState {
@@ -139,22 +126,23 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
         )
         .route("/healthz", get(routes::healthz))
         .route(
-            "/static/style.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+            assets::STYLE.path(),
+            get(|version| async { assets::STYLE.serve(version) }),
         )
         .route(
-            "/static/checkout.js",
-            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+            assets::SCRIPT.path(),
+            get(|version| async { assets::SCRIPT.serve(version) }),
         )
         .route(
-            "/static/icon.svg",
-            get(|| async { asset("image/svg+xml", ICON) }),
+            assets::ICON.path(),
+            get(|version| async { assets::ICON.serve(version) }),
         )
         // Pages name their icon; what asks for the conventional address gets it too,
-        // rather than a page-sized 404.
+        // rather than a page-sized 404. Temporarily: the icon's address changes with
+        // its version, and a permanent redirect is kept by browsers for good.
         .route(
             "/favicon.ico",
-            get(|| async { Redirect::permanent("/static/icon.svg") }),
+            get(|| async { Redirect::temporary(&assets::ICON.href()) }),
         )
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn(record_metrics))

@@ -18,6 +18,7 @@ pub mod csrf;
 pub mod current_hold;
 pub mod error;
 pub mod routes;
+pub mod structured;
 pub mod views;
 
 use std::future::Future;

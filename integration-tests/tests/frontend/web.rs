@@ -264,6 +264,33 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         "local offset"
     );
     assert!(!movie_page.contains("Alien"), "only this movie's showtimes");
+    // Each showtime listed is a schema.org event for search engines, on the theatre's
+    // clock, at its price.
+    let json_ld = |html: &str| -> serde_json::Value {
+        let open = r#"<script type="application/ld+json">"#;
+        let at = html.find(open).unwrap_or_else(|| panic!("JSON-LD: {html}")) + open.len();
+        serde_json::from_str(&html[at..at + html[at..].find("</script>").expect("end")])
+            .expect("JSON-LD parses")
+    };
+    let events = json_ld(&movie_page)["@graph"].clone();
+    let events = events.as_array().expect("events");
+    assert_eq!(
+        events.len(),
+        movie_page.matches(r#"class="slot""#).count(),
+        "one per showtime shown"
+    );
+    assert!(events.iter().all(|e| {
+        e["@type"] == "ScreeningEvent"
+            && e["workPresented"]["name"] == "Heat"
+            && e["offers"]["price"] == "12.50"
+            && e["startDate"]
+                .as_str()
+                .is_some_and(|d| d.ends_with("-05:00") || d.ends_with("-04:00"))
+    }));
+    assert!(
+        events.iter().any(|e| e["location"]["name"] == "Kendall"
+            && e["location"]["address"]["postalCode"] == "02139")
+    );
     // What a search engine or a shared link shows under the title.
     assert!(
         movie_page
@@ -322,6 +349,11 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     assert_eq!(status, StatusCode::OK);
     assert!(theatre_page.contains("Heat") && theatre_page.contains("Alien"));
     assert!(theatre_page.contains("(617) 555-0100"));
+    let theatre_events = json_ld(&theatre_page)["@graph"].clone();
+    assert_eq!(
+        theatre_events.as_array().map(Vec::len),
+        Some(theatre_page.matches(r#"class="slot""#).count())
+    );
     assert!(theatre_page.contains(
         r#"<meta name="description" content="Showtimes and tickets at Kendall, 1 Main St, Somewhere, MA 02139.">"#
     ));

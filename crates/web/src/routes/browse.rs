@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{AppState, subject};
 use crate::error::WebError;
+use crate::structured;
 use crate::views::{self, Day, MovieCard, TheatreCard};
 
 const ZIP_COOKIE: &str = "zip";
@@ -333,6 +334,8 @@ struct MoviePage {
     /// Nothing was found near, and the movie is playing nowhere: no search farther
     /// out would find it.
     nowhere: bool,
+    /// The showtimes as schema.org events (JSON-LD), when there are any.
+    structured: Option<String>,
 }
 
 /// At most this many theatres are named where a movie is playing far away.
@@ -421,6 +424,7 @@ pub async fn movie(
             .map(TheatreCard::from)
             .collect(),
         nowhere,
+        structured: structured::screening_events(theatres.iter().flat_map(|g| &g.showtimes)),
     };
     Ok((jar, page).into_response())
 }
@@ -440,6 +444,8 @@ struct TheatrePage {
     phone: String,
     phone_link: String,
     movies: Vec<MovieSlots>,
+    /// The showtimes as schema.org events (JSON-LD), when there are any.
+    structured: Option<String>,
 }
 
 /// `/theatres/{id}`: the theatre and its movies, each with its showtimes by day.
@@ -467,6 +473,7 @@ pub async fn theatre(
                 days: views::by_day(&group.showtimes, now),
             })
             .collect(),
+        structured: structured::screening_events(movies.iter().flat_map(|g| &g.showtimes)),
     };
     Ok(page.into_response())
 }

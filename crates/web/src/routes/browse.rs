@@ -460,10 +460,11 @@ pub async fn theatre(
     let theatre = subject(theatre, "theatre")?;
     let movies = movies?;
     let now = chrono::Utc::now();
+    let address = facade::address(&theatre);
     let page = TheatrePage {
         name: theatre.name.clone(),
-        address: facade::address(&theatre),
-        directions: views::directions(&facade::address(&theatre)),
+        directions: views::directions(&address),
+        address,
         phone: views::phone(&theatre.phone),
         phone_link: theatre.phone.clone(),
         movies: movies

@@ -142,13 +142,14 @@ async fn showtime_page(
     let scarcity = (1..=FEW_SEATS)
         .contains(&left)
         .then(|| format!("Only {left} {} left.", seats(left)));
+    let address = facade::address(&theatre);
     Ok(ShowtimePage {
         id: showtime.id.clone(),
         movie: MovieCard::from(&movie),
         theatre_id: theatre.id.clone(),
         theatre: theatre.name.clone(),
-        address: facade::address(&theatre),
-        directions: views::directions(&facade::address(&theatre)),
+        directions: views::directions(&address),
+        address,
         when: views::when(&theatre, start, now),
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),

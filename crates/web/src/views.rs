@@ -127,8 +127,7 @@ pub struct Day {
 /// calendar: `Today, Sunday, December 6`, `Tomorrow, Monday, December 7`, or
 /// `Tuesday, December 8`.
 pub fn day(date: NaiveDate, today: NaiveDate) -> String {
-    // "December 7" is one thing to read: never "December" at a line's end.
-    let name = date.format("%A, %B\u{a0}%-d");
+    let name = date.format(DATE);
     match (date - today).num_days() {
         0 => format!("Today, {name}"),
         1 => format!("Tomorrow, {name}"),
@@ -183,6 +182,17 @@ pub fn when(theatre: &movies::Theatre, instant: DateTime<Utc>, now: DateTime<Utc
     let today = facade::local_time(theatre, now).date_naive();
     format!("{} at {}", day(local.date_naive(), today), clock(&local))
 }
+
+/// `Sunday, December 6 at 7:30 PM EST`, without "Today": for what is read later than
+/// the page is made (a shared link's preview).
+pub fn date_and_time(theatre: &movies::Theatre, instant: DateTime<Utc>) -> String {
+    let local = facade::local_time(theatre, instant);
+    format!("{} at {}", local.format(DATE), clock(&local))
+}
+
+/// `Sunday, December 6`: "December 6" is one thing to read, never "December" at a
+/// line's end.
+const DATE: &str = "%A, %B\u{a0}%-d";
 
 /// `7:30 PM EST`: a time of day with its zone, on the theatre's clock.
 pub fn clock(local: &DateTime<Tz>) -> String {
@@ -285,6 +295,11 @@ mod tests {
         assert_eq!(day(date(5), date(5)), "Today, Saturday, December\u{a0}5");
         assert_eq!(day(date(6), date(5)), "Tomorrow, Sunday, December\u{a0}6");
         assert_eq!(day(date(4), date(5)), "Friday, December\u{a0}4");
+        assert_eq!(
+            date_and_time(&la, at("2026-12-06T07:30:00Z")),
+            "Saturday, December\u{a0}5 at 11:30\u{a0}PM\u{a0}PST",
+            "no Today where the reader's day is not known"
+        );
     }
 
     /// The address goes to the maps whole, its commas, spaces and "#" encoded: a

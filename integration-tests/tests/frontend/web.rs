@@ -1059,6 +1059,24 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
         html.contains("Only 3 seats left.") && html.contains("Hold seats"),
         "{html}"
     );
+    // On sale, it is a schema.org event for search engines; its description, read in a
+    // shared link's preview another day, names the date rather than "Today".
+    let structured = r#"<script type="application/ld+json">"#;
+    assert!(
+        html.contains(structured) && html.contains(&format!(r#""url":"/showtimes/{}""#, show.id)),
+        "{html}"
+    );
+    let description = html
+        .split(r#"<meta name="description" content=""#)
+        .nth(1)
+        .and_then(|d| d.split('"').next())
+        .expect("a description");
+    assert!(
+        description.starts_with("Tickets for Heat at Brattle, ")
+            && !description.contains("Today")
+            && !description.contains("Tomorrow"),
+        "{description}"
+    );
     // The movie's other times at this theatre, and only those.
     let other_times = |html: &str| {
         let at = html.find("Other times for Heat here")?;
@@ -1097,6 +1115,7 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
         !html.contains("Hold seats") && !html.contains("for now"),
         "{html}"
     );
+    assert!(!html.contains(structured), "no event offered once sold out");
     // Sold out, the page still leads to the next time.
     assert!(
         other_times(&html)

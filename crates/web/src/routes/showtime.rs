@@ -1,6 +1,8 @@
 //! A showtime's page: how many seats are left, and the form that holds some (or the
 //! seats this browser already holds).
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -17,7 +19,7 @@ use serde::Deserialize;
 use super::{AppState, once_per_form, subject};
 use crate::error::WebError;
 use crate::views::{self, Day, MovieCard};
-use crate::{csrf, current_hold};
+use crate::{csrf, current_hold, structured};
 
 /// At most this many seats left, a showtime's page says how many.
 const FEW_SEATS: i64 = 20;
@@ -35,6 +37,10 @@ struct ShowtimePage {
     address: String,
     directions: String,
     when: String,
+    /// The start without "Today": the page's description, read in a link's preview.
+    starts: String,
+    /// This showtime as a schema.org event (JSON-LD), while it is on sale.
+    structured: Option<String>,
     room: String,
     price: String,
     /// Tickets that can be chosen: 1..=min(10, seats left); empty when none can be.
@@ -143,6 +149,18 @@ async fn showtime_page(
         .contains(&left)
         .then(|| format!("Only {left} {} left.", seats(left)));
     let address = facade::address(&theatre);
+    // For search engines, while it is on sale.
+    let structured = unavailable.is_none().then(|| {
+        structured::screening_events([&facade::Showtime {
+            id: showtime.id.clone(),
+            movie: Arc::new(movie.clone()),
+            theatre: Arc::new(theatre.clone()),
+            start_time: start,
+            auditorium: showtime.auditorium.clone(),
+            product_id: showtime.product_id.clone(),
+            price_cents: showtime.price_cents,
+        }])
+    });
     Ok(ShowtimePage {
         id: showtime.id.clone(),
         movie: MovieCard::from(&movie),
@@ -151,6 +169,8 @@ async fn showtime_page(
         directions: views::directions(&address),
         address,
         when: views::when(&theatre, start, now),
+        starts: views::date_and_time(&theatre, start),
+        structured: structured.flatten(),
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),
         choices: (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect(),

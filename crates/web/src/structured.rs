@@ -3,52 +3,84 @@
 //! theatre's clock, the price), in the page's JSON-LD. It is what lets a search show a
 //! theatre's times, or a movie's near someone, under the page's link.
 
+use std::collections::HashSet;
+
 use cinema_client::facade::Showtime;
+use cinema_client::movies_pb as movies;
 use serde_json::{Value, json};
 
 use crate::views;
 
 /// The JSON-LD for these showtimes, ready to go inside `<script
-/// type="application/ld+json">`; `None` when there are none.
+/// type="application/ld+json">`; `None` when there are none. Each movie and theatre
+/// is one node of the graph, which its events name by `@id` (its page's address):
+/// a fortnight at a theatre repeats its address in no event.
 pub fn screening_events<'a>(showtimes: impl IntoIterator<Item = &'a Showtime>) -> Option<String> {
-    let events: Vec<Value> = showtimes.into_iter().map(event).collect();
+    let mut nodes = Vec::new();
+    let mut named = HashSet::new();
+    let mut events = Vec::new();
+    for showtime in showtimes {
+        let (movie, theatre) = (&showtime.movie, &showtime.theatre);
+        let movie_id = format!("/movies/{}", movie.id);
+        let theatre_id = format!("/theatres/{}", theatre.id);
+        if named.insert(movie_id.clone()) {
+            nodes.push(movie_node(&movie_id, movie));
+        }
+        if named.insert(theatre_id.clone()) {
+            nodes.push(theatre_node(&theatre_id, theatre));
+        }
+        events.push(event(showtime, &movie_id, &theatre_id));
+    }
     if events.is_empty() {
         return None;
     }
-    let document = json!({ "@context": "https://schema.org", "@graph": events });
+    nodes.extend(events);
+    let document = json!({ "@context": "https://schema.org", "@graph": nodes });
     Some(inside_script(&document.to_string()))
 }
 
-fn event(showtime: &Showtime) -> Value {
-    let (movie, theatre) = (&showtime.movie, &showtime.theatre);
+// Ids and urls are relative, like every link of the site: resolved against the
+// page's address.
+
+fn movie_node(id: &str, movie: &movies::Movie) -> Value {
+    json!({
+        "@type": "Movie",
+        "@id": id,
+        "url": id,
+        "name": movie.name,
+        "duration": format!("PT{}M", movie.length_minutes),
+        "contentRating": views::rating(movie),
+    })
+}
+
+fn theatre_node(id: &str, theatre: &movies::Theatre) -> Value {
     let address = theatre.address.clone().unwrap_or_default();
-    // Relative, like every link of the site: resolved against the page's address.
+    json!({
+        "@type": "MovieTheater",
+        "@id": id,
+        "url": id,
+        "name": theatre.name,
+        "telephone": theatre.phone,
+        "address": {
+            "@type": "PostalAddress",
+            "streetAddress": address.line_1,
+            "addressLocality": address.city,
+            "addressRegion": address.state,
+            "postalCode": address.zip_code,
+            "addressCountry": "US",
+        },
+    })
+}
+
+fn event(showtime: &Showtime, movie_id: &str, theatre_id: &str) -> Value {
     let url = format!("/showtimes/{}", showtime.id);
     json!({
         "@type": "ScreeningEvent",
-        "name": movie.name,
+        "name": showtime.movie.name,
         "url": url,
         "startDate": showtime.local_start().to_rfc3339(),
-        "workPresented": {
-            "@type": "Movie",
-            "name": movie.name,
-            "duration": format!("PT{}M", movie.length_minutes),
-            "contentRating": views::rating(movie),
-        },
-        "location": {
-            "@type": "MovieTheater",
-            "name": theatre.name,
-            "url": format!("/theatres/{}", theatre.id),
-            "telephone": theatre.phone,
-            "address": {
-                "@type": "PostalAddress",
-                "streetAddress": address.line_1,
-                "addressLocality": address.city,
-                "addressRegion": address.state,
-                "postalCode": address.zip_code,
-                "addressCountry": "US",
-            },
-        },
+        "workPresented": { "@id": movie_id },
+        "location": { "@id": theatre_id },
         "offers": {
             "@type": "Offer",
             "url": url,
@@ -71,8 +103,6 @@ fn inside_script(json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-
-    use cinema_client::movies_pb as movies;
 
     use super::*;
 
@@ -106,16 +136,28 @@ mod tests {
 
     #[test]
     fn a_showtime_is_a_screening_event_on_the_theatres_clock() {
-        let json = screening_events([&showtime("Heat")]).expect("one event");
+        let later = Showtime {
+            id: "8".into(),
+            ..showtime("Heat")
+        };
+        let json = screening_events([&showtime("Heat"), &later]).expect("events");
         let data: Value = serde_json::from_str(&json).expect("JSON");
-        let event = &data["@graph"][0];
+        let graph = data["@graph"].as_array().expect("a graph");
+        // The movie and the theatre once each, then the two events naming them.
+        assert_eq!(graph.len(), 4, "{data:#}");
+        let (movie, theatre, event) = (&graph[0], &graph[1], &graph[2]);
+        assert_eq!(movie["@type"], "Movie");
+        assert_eq!(movie["duration"], "PT170M");
+        assert_eq!(movie["contentRating"], "R");
+        assert_eq!(theatre["@type"], "MovieTheater");
+        assert_eq!(theatre["address"]["postalCode"], "02139");
         assert_eq!(event["@type"], "ScreeningEvent");
+        assert_eq!(event["workPresented"]["@id"], movie["@id"]);
+        assert_eq!(event["location"]["@id"], theatre["@id"]);
         assert_eq!(event["startDate"], "2026-12-06T19:30:00-05:00");
-        assert_eq!(event["workPresented"]["duration"], "PT170M");
-        assert_eq!(event["workPresented"]["contentRating"], "R");
-        assert_eq!(event["location"]["address"]["postalCode"], "02139");
         assert_eq!(event["offers"]["price"], "12.50");
         assert_eq!(event["url"], "/showtimes/7");
+        assert_eq!(graph[3]["url"], "/showtimes/8");
         assert!(screening_events([]).is_none());
     }
 
@@ -126,5 +168,6 @@ mod tests {
         assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'));
         let data: Value = serde_json::from_str(&json).expect("still JSON");
         assert_eq!(data["@graph"][0]["name"], name, "and still the name");
+        assert_eq!(data["@graph"][2]["name"], name);
     }
 }

@@ -272,24 +272,37 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         serde_json::from_str(&html[at..at + html[at..].find("</script>").expect("end")])
             .expect("JSON-LD parses")
     };
-    let events = json_ld(&movie_page)["@graph"].clone();
-    let events = events.as_array().expect("events");
+    let of_type = |html: &str, kind: &str| -> Vec<serde_json::Value> {
+        let graph = json_ld(html)["@graph"].clone();
+        let nodes = graph.as_array().expect("a graph").clone();
+        nodes.into_iter().filter(|n| n["@type"] == kind).collect()
+    };
+    let events = of_type(&movie_page, "ScreeningEvent");
     assert_eq!(
         events.len(),
         movie_page.matches(r#"class="slot""#).count(),
         "one per showtime shown"
     );
+    let movies = of_type(&movie_page, "Movie");
+    assert_eq!(movies.len(), 1, "the movie once");
+    assert_eq!(movies[0]["name"], "Heat");
     assert!(events.iter().all(|e| {
-        e["@type"] == "ScreeningEvent"
-            && e["workPresented"]["name"] == "Heat"
+        e["workPresented"]["@id"] == movies[0]["@id"]
             && e["offers"]["price"] == "12.50"
             && e["startDate"]
                 .as_str()
                 .is_some_and(|d| d.ends_with("-05:00") || d.ends_with("-04:00"))
     }));
+    let places = of_type(&movie_page, "MovieTheater");
+    let kendall_node = places
+        .iter()
+        .find(|t| t["name"] == "Kendall")
+        .expect("Kendall, once");
+    assert_eq!(kendall_node["address"]["postalCode"], "02139");
     assert!(
-        events.iter().any(|e| e["location"]["name"] == "Kendall"
-            && e["location"]["address"]["postalCode"] == "02139")
+        events
+            .iter()
+            .any(|e| e["location"]["@id"] == kendall_node["@id"])
     );
     // What a search engine or a shared link shows under the title.
     assert!(
@@ -349,11 +362,11 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     assert_eq!(status, StatusCode::OK);
     assert!(theatre_page.contains("Heat") && theatre_page.contains("Alien"));
     assert!(theatre_page.contains("(617) 555-0100"));
-    let theatre_events = json_ld(&theatre_page)["@graph"].clone();
     assert_eq!(
-        theatre_events.as_array().map(Vec::len),
-        Some(theatre_page.matches(r#"class="slot""#).count())
+        of_type(&theatre_page, "ScreeningEvent").len(),
+        theatre_page.matches(r#"class="slot""#).count()
     );
+    assert_eq!(of_type(&theatre_page, "MovieTheater").len(), 1);
     assert!(theatre_page.contains(
         r#"<meta name="description" content="Showtimes and tickets at Kendall, 1 Main St, Somewhere, MA 02139.">"#
     ));

@@ -6,6 +6,9 @@
 //!
 //! - [`routes`]: one handler per page; each calls the client and fills a template.
 //! - [`views`]: what templates print (local times by day, money, ratings).
+//! - [`structured`]: the showtimes a page lists as schema.org events (JSON-LD).
+//! - [`assets`]: the style sheet, script and icon, linked by a fingerprint of their
+//!   content.
 //! - [`csrf`]: double-submit tokens for every POST.
 //! - [`error`]: service errors as pages with the right status.
 //! - `templates/`: askama templates, checked at compile time; `static/`: the style

@@ -466,7 +466,7 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
         near.contains("No movies are showing within 15 miles of 02139"),
         "{near}"
     );
-    for miles in [25, 50, 100] {
+    for miles in [50, 100] {
         assert!(
             near.contains(&format!(
                 r#"<a href="/?zip=02139&#38;within={miles}">within {miles} miles</a>"#
@@ -475,10 +475,31 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
         );
     }
     assert!(
-        !near.contains(r#"within=5""#) && !near.contains(r#"within=10""#),
-        "only farther: {near}"
+        !near.contains(r#"within=5""#)
+            && !near.contains(r#"within=10""#)
+            && !near.contains(r#"within=25""#),
+        "only farther, and far enough to reach the nearest theatre (37 miles): {near}"
     );
     assert!(near.contains(r#"<option value="15" selected>"#), "{near}");
+    // And the nearest theatres beyond it, with how far they are.
+    let beyond = &near[near
+        .find("The nearest theatres farther away")
+        .unwrap_or_else(|| panic!("{near}"))..];
+    assert!(
+        beyond.contains(&format!(r#"<a href="/theatres/{}">Palace</a>"#, palace.id))
+            && beyond.contains("37.0 mi"),
+        "{beyond}"
+    );
+    // Not a theatre within 100 miles: said so, and no farther search offered.
+    let (_, alone) = page(&b, &format!("{site}/?zip=94103"), "").await;
+    assert!(
+        alone.contains("There is no theatre within 100 miles of 94103."),
+        "{alone}"
+    );
+    assert!(
+        !alone.contains("Look farther") && !alone.contains("farther away"),
+        "{alone}"
+    );
 
     // Within 50 miles: the movie, the theatre with its distance, a link to the movie
     // that keeps the distance, and the choice remembered with the code.
@@ -1023,7 +1044,13 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
         .expect("home");
     assert_eq!(response.status(), StatusCode::OK);
     let seen = movies.traceparents.lock().expect("lock").clone();
-    assert_eq!(seen.len(), 2, "the home page asks for movies and theatres");
+    // This movies service knows no movie: the page also asks for the nearest
+    // theatres farther away.
+    assert_eq!(
+        seen.len(),
+        3,
+        "the home page asks for movies, theatres, and farther theatres"
+    );
     for forwarded in seen.iter().cloned() {
         let forwarded = forwarded.expect("each call carries a traceparent");
         assert!(
@@ -1043,13 +1070,16 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
         .await
         .expect("home");
     let seen = movies.traceparents.lock().expect("lock").clone();
-    let fresh: Vec<String> = seen[2..]
+    let fresh: Vec<String> = seen[3..]
         .iter()
         .map(|t| t.clone().expect("a traceparent")[3..35].to_owned())
         .collect();
-    assert_eq!(fresh.len(), 2);
+    assert_eq!(fresh.len(), 3);
     assert_ne!(fresh[0], trace_id);
-    assert_eq!(fresh[0], fresh[1], "one page view, one trace");
+    assert!(
+        fresh.iter().all(|t| *t == fresh[0]),
+        "one page view, one trace"
+    );
 }
 
 /// What a showtime's page says as its seats run out: how few are left, that the rest

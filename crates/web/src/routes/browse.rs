@@ -84,6 +84,29 @@ struct HomePage {
     movies: Vec<MovieCard>,
     /// Near the ZIP code, nearest first; none without one.
     theatres: Vec<TheatreCard>,
+    /// When no movie was found near: the nearest theatres beyond the distance chosen
+    /// (within the farthest a search goes), at most [`FARTHER`].
+    farther: Vec<TheatreCard>,
+    /// When no movie was found near: not a theatre within the farthest a search goes,
+    /// so no farther search is offered.
+    alone: bool,
+}
+
+/// At most this many theatres beyond the chosen distance are named.
+const FARTHER: usize = 6;
+
+/// For a home page that found nothing near: the theatres within the farthest a search
+/// goes, nearest first; `None` when that could not be asked (the page says what it
+/// found, without this).
+async fn nearest_theatres(state: &AppState, zip: &str) -> Option<Vec<movies::Theatre>> {
+    let farthest = Near::zip(zip).within(Near::MAX_MILES);
+    match state.cinema.theatres_near(&farthest).await {
+        Ok(theatres) => Some(theatres),
+        Err(e) => {
+            tracing::warn!(error = %e, "the nearest theatres farther away are left out");
+            None
+        }
+    }
 }
 
 /// The distance select of a page's form: its choices, the one chosen, and why what
@@ -288,9 +311,29 @@ pub async fn home(
         }
         (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
+    let nearest = match (&choice.zip, movies.is_empty()) {
+        (Some(zip), true) => nearest_theatres(&state, zip).await,
+        _ => None,
+    };
+    let alone = nearest.as_ref().is_some_and(Vec::is_empty);
+    // No farther search stops short of the nearest theatre.
+    let reach = nearest
+        .as_ref()
+        .and_then(|n| n.first())
+        .and_then(|t| t.distance_miles)
+        .unwrap_or(0.0);
+    let farther: Vec<TheatreCard> = nearest
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| !theatres.iter().any(|near: &TheatreCard| near.id == t.id))
+        .take(FARTHER)
+        .map(TheatreCard::from)
+        .collect();
     let jar = choice.remember(jar, state.secure_cookies);
-    let wider = if movies.is_empty() {
-        choice.wider("/")
+    let wider = if movies.is_empty() && !alone {
+        let mut wider = choice.wider("/");
+        wider.retain(|w| f64::from(w.miles) >= reach);
+        wider
     } else {
         Vec::new()
     };
@@ -304,6 +347,8 @@ pub async fn home(
         zip_error: choice.error,
         movies,
         theatres,
+        farther,
+        alone,
     };
     Ok((jar, page).into_response())
 }

@@ -75,11 +75,44 @@ fn movie_json(m: &movies::Movie) -> Value {
 }
 
 pub async fn movies(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()> {
-    let list = connect(args)?.current_movies(near).await?;
+    let cinema = connect(args)?;
+    let list = cinema.current_movies(near).await?;
+    // Nothing near: the nearest theatre within the farthest a search goes, as the
+    // website's home page names it.
+    let nearest = match near {
+        Some(near) if list.is_empty() => Some(
+            cinema
+                .theatres_near(&Near::zip(near.zip.clone()).within(Near::MAX_MILES))
+                .await?,
+        ),
+        _ => None,
+    };
     emit(
         args,
         Value::Array(list.iter().map(movie_json).collect()),
         || {
+            match (near, nearest.as_deref()) {
+                (Some(near), Some([])) => {
+                    return format!(
+                        "There is no theatre within {} miles of {}.",
+                        Near::MAX_MILES,
+                        near.zip
+                    );
+                }
+                (Some(near), Some([first, ..])) => {
+                    let miles = first.distance_miles.unwrap_or_default();
+                    return format!(
+                        "No movies are showing{} in the next two weeks.\n\
+                         The nearest theatre is {}, {miles:.1} miles away: \
+                         `cinema movies --zip {} --within {}` looks that far.",
+                        within(Some(near)),
+                        first.name,
+                        near.zip,
+                        miles.ceil()
+                    );
+                }
+                _ => {}
+            }
             if list.is_empty() {
                 return format!(
                     "No movies are showing{} in the next two weeks.",

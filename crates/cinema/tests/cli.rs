@@ -94,11 +94,12 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
     let showtime = catalogue(&stack).await;
 
-    // Nothing to list is said in words, not shown as an empty table.
+    // Nothing to list is said in words, not shown as an empty table: here, that no
+    // theatre is within reach at all (as the website's home page says it).
     let far = run(&stack, &sms, &["movies", "--zip", "94103"]);
     assert_eq!(
         String::from_utf8_lossy(&far.stdout).trim(),
-        "No movies are showing within 15 miles of 94103 in the next two weeks."
+        "There is no theatre within 100 miles of 94103."
     );
     let none = run(&stack, &sms, &["texts"]);
     assert_eq!(
@@ -194,7 +195,9 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         ),
         (
             &["movies", "--zip", "02115", "--within", "1.5"][..],
-            "No movies are showing within 1.5 miles of 02115 in the next two weeks.",
+            "No movies are showing within 1.5 miles of 02115 in the next two weeks.\n\
+             The nearest theatre is Kendall Square Cinema, 1.6 miles away: \
+             `cinema movies --zip 02115 --within 2` looks that far.",
         ),
     ] {
         let close = run(&stack, &sms, args);

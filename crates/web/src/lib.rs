@@ -48,6 +48,8 @@ pub struct Application {
     metrics: Option<MetricsListener>,
 }
 
+const ROBOTS: &str = "User-agent: *\nDisallow: /checkout/\nDisallow: /orders\n";
+
 /// A strict policy: only this site's own style sheet and script, no inline code, no
 /// framing, forms only to this site.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
@@ -147,6 +149,19 @@ pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
         .route(
             "/favicon.ico",
             get(|| async { Redirect::temporary(&assets::ICON.href()) }),
+        )
+        // Crawlers read the public pages; a visitor's checkout and orders are theirs.
+        .route(
+            "/robots.txt",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    ROBOTS,
+                )
+            }),
         )
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn(record_metrics))

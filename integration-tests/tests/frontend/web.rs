@@ -188,6 +188,22 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         cache("/static/style.css?v=0123456789abcdef".into()).await,
         "no-cache"
     );
+    // Crawlers are welcome on the public pages, not on a visitor's checkout or orders.
+    let robots = b
+        .get(format!("{site}/robots.txt"))
+        .send()
+        .await
+        .expect("robots.txt");
+    assert_eq!(robots.status(), StatusCode::OK);
+    assert_eq!(
+        robots.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    let robots = robots.text().await.expect("text");
+    assert!(
+        robots.contains("Disallow: /checkout/") && robots.contains("Disallow: /orders"),
+        "{robots}"
+    );
     // The site's icon, named by every page and found at the conventional address.
     let icon_href = linked("icon");
     assert!(icon_href.starts_with("/static/icon.svg?v="), "{icon_href}");

@@ -273,6 +273,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         "the day {label:?} above its showtime {slot:?}"
     );
     snap(&b, "02-movie-narrow").await;
+    assert_accessible(&b, "movie at a phone's width").await;
     b.set_window_size(1000, 1200).await.expect("back to wide");
     click(&b, Locator::Css("a.slot")).await;
     wait_for_text(&b, "Hold seats").await;

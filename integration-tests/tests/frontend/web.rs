@@ -552,7 +552,8 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
         "a link or form without a distance means the usual one: {linked}"
     );
 
-    // The movie's page: the same offer, and the showtimes farther out.
+    // The movie's page: the same offer (from 50 miles, which reaches the nearest
+    // theatre), and the showtimes farther out.
     let movie_page = format!("{site}/movies/{}", heat.id);
     let (_, near) = page(&b, &format!("{movie_page}?zip=02139"), "").await;
     assert!(
@@ -561,9 +562,9 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
     );
     assert!(
         near.contains(&format!(
-            r#"<a href="/movies/{}?zip=02139&#38;within=25">within 25 miles</a>"#,
+            r#"<a href="/movies/{}?zip=02139&#38;within=50">within 50 miles</a>"#,
             heat.id
-        )),
+        )) && !near.contains("within=25"),
         "{near}"
     );
     assert!(
@@ -706,6 +707,16 @@ async fn a_movie_playing_only_far_away_says_where() {
     assert!(
         !far.contains(&format!("/theatres/{}", kendall.id)),
         "only theatres showing it: {far}"
+    );
+
+    // From Manhattan, with no theatre within 100 miles, no farther search is offered,
+    // only where the movie plays.
+    let (_, alone) = page(&b, &format!("{site}/movies/{}?zip=10001", vertigo.id), "").await;
+    assert!(
+        alone.contains("Vertigo is not playing within 15 miles of 10001")
+            && alone.contains("Where Vertigo is playing")
+            && !alone.contains("Look farther"),
+        "{alone}"
     );
 
     // Playing nowhere: no farther search is offered, nor theatres.

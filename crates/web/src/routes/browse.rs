@@ -95,7 +95,25 @@ struct HomePage {
 /// At most this many theatres beyond the chosen distance are named.
 const FARTHER: usize = 6;
 
-/// For a home page that found nothing near: the theatres within the farthest a search
+/// The farther searches to offer a page that found nothing near: none that stops short
+/// of the nearest theatre, and none at all when no theatre is within the farthest a
+/// search goes (`nearest`: the theatres within it, nearest first, when known).
+fn farther_searches(
+    choice: &ZipChoice,
+    path: &str,
+    nearest: Option<&[movies::Theatre]>,
+) -> Vec<WiderSearch> {
+    let reach = match nearest {
+        Some([]) => return Vec::new(),
+        Some([first, ..]) => first.distance_miles.unwrap_or_default(),
+        None => 0.0,
+    };
+    let mut wider = choice.wider(path);
+    wider.retain(|w| f64::from(w.miles) >= reach);
+    wider
+}
+
+/// For a page that found nothing near: the theatres within the farthest a search
 /// goes, nearest first; `None` when that could not be asked (the page says what it
 /// found, without this).
 async fn nearest_theatres(state: &AppState, zip: &str) -> Option<Vec<movies::Theatre>> {
@@ -316,12 +334,11 @@ pub async fn home(
         _ => None,
     };
     let alone = nearest.as_ref().is_some_and(Vec::is_empty);
-    // No farther search stops short of the nearest theatre.
-    let reach = nearest
-        .as_ref()
-        .and_then(|n| n.first())
-        .and_then(|t| t.distance_miles)
-        .unwrap_or(0.0);
+    let wider = if movies.is_empty() {
+        farther_searches(&choice, "/", nearest.as_deref())
+    } else {
+        Vec::new()
+    };
     let farther: Vec<TheatreCard> = nearest
         .unwrap_or_default()
         .iter()
@@ -330,13 +347,6 @@ pub async fn home(
         .map(TheatreCard::from)
         .collect();
     let jar = choice.remember(jar, state.secure_cookies);
-    let wider = if movies.is_empty() && !alone {
-        let mut wider = choice.wider("/");
-        wider.retain(|w| f64::from(w.miles) >= reach);
-        wider
-    } else {
-        Vec::new()
-    };
     let page = HomePage {
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
         near_query: choice.query(choice.distance),
@@ -423,26 +433,39 @@ pub async fn movie(
         },
         None => Vec::new(),
     };
-    let (movie, elsewhere) = match theatres.first().and_then(|group| group.showtimes.first()) {
-        Some(showtime) => ((*showtime.movie).clone(), None),
-        None => {
-            // Nothing near a ZIP code searched: where it plays instead, asked beside
-            // the movie itself.
-            let searched = choice.near().is_some();
-            let (movie, elsewhere) = tokio::join!(state.cinema.movies().get_movie(&id), async {
-                if searched {
-                    elsewhere(&state, &id).await
-                } else {
-                    None
-                }
-            });
-            (subject(movie, "movie")?, elsewhere)
-        }
-    };
+    let (movie, elsewhere, nearest) =
+        match theatres.first().and_then(|group| group.showtimes.first()) {
+            Some(showtime) => ((*showtime.movie).clone(), None, None),
+            None => {
+                // Nothing near a ZIP code searched: where it plays instead, and how far
+                // the nearest theatre is, asked beside the movie itself.
+                let zip = choice.zip.clone();
+                let (movie, elsewhere, nearest) = tokio::join!(
+                    state.cinema.movies().get_movie(&id),
+                    async {
+                        match &zip {
+                            Some(_) => elsewhere(&state, &id).await,
+                            None => None,
+                        }
+                    },
+                    async {
+                        match &zip {
+                            Some(zip) => nearest_theatres(&state, zip).await,
+                            None => None,
+                        }
+                    }
+                );
+                (subject(movie, "movie")?, elsewhere, nearest)
+            }
+        };
     let jar = choice.remember(jar, state.secure_cookies);
     let nowhere = elsewhere.as_ref().is_some_and(Vec::is_empty);
     let wider = if theatres.is_empty() && !nowhere {
-        choice.wider(&format!("/movies/{}", movie.id))
+        farther_searches(
+            &choice,
+            &format!("/movies/{}", movie.id),
+            nearest.as_deref(),
+        )
     } else {
         Vec::new()
     };

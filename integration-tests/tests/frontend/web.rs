@@ -506,16 +506,22 @@ async fn a_moviegoer_far_from_theatres_looks_farther() {
             && beyond.contains("37.0 mi"),
         "{beyond}"
     );
-    // Not a theatre within 100 miles: said so, and no farther search offered.
-    let (_, alone) = page(&b, &format!("{site}/?zip=94103"), "").await;
-    assert!(
-        alone.contains("There is no theatre within 100 miles of 94103."),
-        "{alone}"
-    );
-    assert!(
-        !alone.contains("Look farther") && !alone.contains("farther away"),
-        "{alone}"
-    );
+    // Not a theatre within 100 miles: said so, and no farther search offered; the
+    // same when 100 miles was the search (its own theatres are the answer).
+    for url in [
+        format!("{site}/?zip=94103"),
+        format!("{site}/?zip=94103&within=100"),
+    ] {
+        let (_, alone) = page(&b, &url, "").await;
+        assert!(
+            alone.contains("There is no theatre within 100 miles of 94103."),
+            "{url}: {alone}"
+        );
+        assert!(
+            !alone.contains("Look farther") && !alone.contains("farther away"),
+            "{url}: {alone}"
+        );
+    }
 
     // Within 50 miles: the movie, the theatre with its distance, a link to the movie
     // that keeps the distance, and the choice remembered with the code.

@@ -318,11 +318,8 @@ pub async fn home(
         }
     };
     let (movies, theatres) = tokio::join!(state.cinema.current_movies(near.as_ref()), theatres);
-    let (movies, theatres) = match (movies, theatres) {
-        (Ok(movies), Ok(theatres)) => (
-            movies.iter().map(MovieCard::from).collect(),
-            theatres.iter().map(TheatreCard::from).collect(),
-        ),
+    let (movies, near_theatres): (Vec<MovieCard>, _) = match (movies, theatres) {
+        (Ok(movies), Ok(theatres)) => (movies.iter().map(MovieCard::from).collect(), theatres),
         (Err(ClientError::NotFound(_)), _) | (_, Err(ClientError::NotFound(_))) => {
             choice = choice.unknown();
             (Vec::new(), Vec::new())
@@ -330,9 +327,14 @@ pub async fn home(
         (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
     let nearest = match (&choice.zip, movies.is_empty()) {
+        // Searched as far as a search goes: the theatres are already the answer.
+        (Some(_), true) if f64::from(choice.distance.miles()) >= Near::MAX_MILES => {
+            Some(near_theatres.clone())
+        }
         (Some(zip), true) => nearest_theatres(&state, zip).await,
         _ => None,
     };
+    let theatres: Vec<TheatreCard> = near_theatres.iter().map(TheatreCard::from).collect();
     let alone = nearest.as_ref().is_some_and(Vec::is_empty);
     let wider = if movies.is_empty() {
         farther_searches(&choice, "/", nearest.as_deref())
@@ -440,6 +442,8 @@ pub async fn movie(
                 // Nothing near a ZIP code searched: where it plays instead, and how far
                 // the nearest theatre is, asked beside the movie itself.
                 let zip = choice.zip.clone();
+                // Only to trim farther searches: none is offered beyond the farthest.
+                let farthest = f64::from(choice.distance.miles()) >= Near::MAX_MILES;
                 let (movie, elsewhere, nearest) = tokio::join!(
                     state.cinema.movies().get_movie(&id),
                     async {
@@ -450,8 +454,8 @@ pub async fn movie(
                     },
                     async {
                         match &zip {
-                            Some(zip) => nearest_theatres(&state, zip).await,
-                            None => None,
+                            Some(zip) if !farthest => nearest_theatres(&state, zip).await,
+                            _ => None,
                         }
                     }
                 );

@@ -1,7 +1,8 @@
 //! A moviegoer in a real browser: headless Chromium (Debian's package, driven through
 //! chromedriver with fantoccini) finds a movie near 02139, holds two seats, pays, gets
 //! a confirmation and its text, sees a declined card kept on the form, and cancels.
-//! Every page it shows passes axe-core's accessibility checks (WCAG 2.1 A and AA).
+//! Every page it shows passes axe-core's accessibility checks (WCAG 2.1 A and AA), on a
+//! light screen and on one set to dark.
 //! Screenshots of each page land in `target/screenshots/`.
 
 use std::net::TcpStream;
@@ -17,9 +18,9 @@ use crate::fixtures::*;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// chromedriver on a free port, with the browser profile it runs Chromium in. Dropping
-/// it (also when the test panics) ends chromedriver *and* that browser: killing the
-/// driver alone would leave Chromium running.
+/// chromedriver on a free port, with the directory of the browser profiles it runs
+/// Chromium in. Dropping it (also when the test panics) ends chromedriver *and* those
+/// browsers: killing the driver alone would leave Chromium running.
 struct Driver(Child, u16, PathBuf);
 
 impl Driver {
@@ -53,7 +54,7 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-        // The browser's command line names its unique profile directory.
+        // Each browser's command line names its profile, under the unique directory.
         let _ = Command::new("pkill")
             .args(["-f", &self.2.display().to_string()])
             .status();
@@ -61,20 +62,40 @@ impl Drop for Driver {
     }
 }
 
-async fn browser(driver: &Driver) -> Client {
-    let profile = &driver.2;
+/// How the browser's screen is set: the site follows a dark setting.
+#[derive(Clone, Copy)]
+enum Scheme {
+    Light,
+    Dark,
+}
+
+async fn browser(driver: &Driver, scheme: Scheme) -> Client {
+    // A profile of its own for each session, under the driver's directory.
+    // Headless Chromium's screen is light unless told otherwise.
+    let (profile, scheme_args) = match scheme {
+        Scheme::Light => (driver.2.join("light"), vec![]),
+        Scheme::Dark => (driver.2.join("dark"), vec!["--force-dark-mode"]),
+    };
     // Several crypto providers are compiled in; chromedriver is plain HTTP, but the
     // client still wants one chosen.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let options = serde_json::json!({
-        "binary": CHROMIUM,
-        "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--window-size=1000,1200",
-            format!("--user-data-dir={}", profile.display()),
-        ],
-    });
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1000,1200",
+    ]
+    .into_iter()
+    .chain(scheme_args)
+    .map(String::from)
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let options = serde_json::json!({ "binary": CHROMIUM, "args": args });
     let mut capabilities = serde_json::Map::new();
     capabilities.insert("goog:chromeOptions".into(), options);
     ClientBuilder::rustls()
@@ -233,7 +254,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     let show = showtime(c, &heat.id, &kendall.id, "2", 5).await;
     let site = site(&stack).await;
     let driver = Driver::start();
-    let b = browser(&driver).await;
+    let b = browser(&driver, Scheme::Light).await;
 
     // Home: enter a ZIP code and how far to look, see what is on.
     b.goto(&format!("{site}/")).await.expect("home");
@@ -453,8 +474,39 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     b.goto(&format!("{site}/movies/424242")).await.expect("404");
     wait_for_text(&b, "</h1>").await;
     assert_accessible(&b, "not found").await;
-
     b.close().await.expect("browser closes");
+
+    // A screen set to dark gets dark pages, every one as readable (axe-core checks the
+    // contrast of what is shown): the search, the movie, a showtime, a checkout in
+    // progress and an order.
+    let dark = browser(&driver, Scheme::Dark).await;
+    let pages = [
+        ("home", format!("{site}/?zip=02139")),
+        ("movie", format!("{site}/movies/{}?zip=02139", heat.id)),
+        ("showtime", showtime_url),
+        ("checkout", declined_checkout),
+        ("order", order_url),
+    ];
+    for (page, url) in pages {
+        dark.goto(&url).await.expect(page);
+        wait_for_text(&dark, "</footer>").await;
+        let shown = dark
+            .execute(
+                "return [matchMedia('(prefers-color-scheme: dark)').matches,
+                         getComputedStyle(document.documentElement).backgroundColor]",
+                vec![],
+            )
+            .await
+            .expect("the page's colours");
+        assert_eq!(
+            shown,
+            serde_json::json!([true, "rgb(19, 17, 22)"]),
+            "the {page} page on a dark screen"
+        );
+        snap(&dark, &format!("09-dark-{page}")).await;
+        assert_accessible(&dark, &format!("{page} on a dark screen")).await;
+    }
+    dark.close().await.expect("browser closes");
     stack.stop().await.expect("stop");
     sim.stop().await;
 }

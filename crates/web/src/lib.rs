@@ -9,6 +9,7 @@
 //! - [`structured`]: the showtimes a page lists as schema.org events (JSON-LD).
 //! - [`assets`]: the style sheet, script and icon, linked by a fingerprint of their
 //!   content.
+//! - [`qr`]: an order's confirmation code as a QR code, for a box office's scanner.
 //! - [`csrf`]: double-submit tokens for every POST.
 //! - [`error`]: service errors as pages with the right status.
 //! - `templates/`: askama templates, checked at compile time; `static/`: the style
@@ -20,6 +21,7 @@ pub mod config;
 pub mod csrf;
 pub mod current_hold;
 pub mod error;
+pub mod qr;
 pub mod routes;
 pub mod structured;
 pub mod views;

@@ -1,6 +1,7 @@
 //! A moviegoer in a real browser: headless Chromium (Debian's package, driven through
 //! chromedriver with fantoccini) finds a movie near 02139, holds two seats, pays, gets
-//! a confirmation and its text, sees a declined card kept on the form, and cancels.
+//! a confirmation (whose QR code scans off the screen) and its text, sees a declined
+//! card kept on the form, and cancels.
 //! Every page it shows passes axe-core's accessibility checks (WCAG 2.1 A and AA), on a
 //! light screen and on one set to dark.
 //! Screenshots of each page land in `target/screenshots/`.
@@ -140,6 +141,18 @@ async fn assert_accessible(client: &Client, page: &str) {
         serde_json::json!([]),
         "accessibility of the {page} page: {violations:#}"
     );
+}
+
+/// The QR codes a scanner reads off the page as shown.
+async fn scanned(client: &Client) -> Vec<String> {
+    let png = client.screenshot().await.expect("screenshot");
+    let shown = image::load_from_memory(&png).expect("a PNG").to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(shown);
+    prepared
+        .detect_grids()
+        .iter()
+        .map(|grid| grid.decode().expect("a readable code").1)
+        .collect()
 }
 
 /// A click that submits a form or follows a link returns before the next page has
@@ -353,6 +366,8 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     );
     snap(&b, "05-order").await;
     assert_accessible(&b, "order").await;
+    // The box office scans the code off the screen.
+    assert_eq!(scanned(&b).await, vec![confirmation.as_str()]);
 
     // The text reached the SMS gateway.
     let texts_url = sim.texts_url();

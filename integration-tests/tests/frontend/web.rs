@@ -854,6 +854,12 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
         "{order}"
     );
     assert!(order.contains("2 tickets at $12.50 · $25.00") && order.contains("Kendall"));
+    assert!(
+        order.contains(&format!(
+            r#"aria-label="QR code of confirmation code {code}""#
+        )),
+        "the code for a box office's scanner (the browser test scans it): {order}"
+    );
     assert!(!order.contains("4111"), "no card number on the page");
     assert!(
         order.contains(r#"<meta name="robots" content="noindex">"#),
@@ -927,6 +933,10 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     assert_eq!(cancelled.status(), StatusCode::SEE_OTHER);
     let (_, after) = page(&b, &format!("{site}{order_url}"), &cookie).await;
     assert!(after.contains("was cancelled"), "{after}");
+    assert!(
+        !after.contains(r#"class="qr""#),
+        "a cancelled order has nothing to scan: {after}"
+    );
     assert!(
         after.contains("$25.00 is refunded to Visa ending\u{a0}in\u{a0}1111."),
         "{after}"

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::{AppState, CsrfForm, subject};
 use crate::error::WebError;
+use crate::qr::Qr;
 use crate::views::{self, MovieCard, TheatreCard};
 use crate::{calendar, csrf};
 
@@ -44,6 +45,8 @@ struct OrderPage {
     confirm_cancel: bool,
     /// A showtime of the order has started: its tickets can no longer be refunded.
     started: bool,
+    /// The confirmation code for a box office's scanner, while the order stands.
+    qr: Option<Qr>,
 }
 
 /// A line of an order with the showtime it holds tickets for, as the movies service
@@ -133,7 +136,9 @@ async fn order_page(
     };
     let texts_to = (!order.phone_last_four.is_empty())
         .then(|| format!("the phone {}", views::ending_in(&order.phone_last_four)));
+    let qr = (!cancelled).then(|| Qr::new(&order.confirmation)).flatten();
     Ok(OrderPage {
+        qr,
         confirmation: order.confirmation.clone(),
         texts_to,
         cancelled,

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
+pub use crate::limit::LimitSettings;
+
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Address to serve HTTP on. Port 0 picks a free port.
@@ -23,4 +25,7 @@ pub struct Settings {
     /// services do.
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// How often one client may hold seats or try to pay.
+    #[command(flatten)]
+    pub limits: LimitSettings,
 }

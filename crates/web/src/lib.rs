@@ -11,6 +11,7 @@
 //!   content.
 //! - [`qr`]: an order's confirmation code as a QR code, for a box office's scanner.
 //! - [`csrf`]: double-submit tokens for every POST.
+//! - [`limit`]: how often one client may hold seats or try to pay.
 //! - [`error`]: service errors as pages with the right status.
 //! - `templates/`: askama templates, checked at compile time; `static/`: the style
 //!   sheet and the few lines of script behind the checkout countdown, compiled in.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod csrf;
 pub mod current_hold;
 pub mod error;
+pub mod limit;
 pub mod qr;
 pub mod routes;
 pub mod structured;
@@ -38,7 +40,7 @@ use cinema_client::{Cinema, ClientConfig};
 use cinema_service::metrics::MetricsListener;
 use tokio::net::TcpListener;
 
-pub use config::Settings;
+pub use config::{LimitSettings, Settings};
 use routes::AppState;
 
 /// The site, bound to its address and ready to serve.
@@ -109,10 +111,11 @@ async fn record_metrics(
 }
 
 /// The routes, over any client (tests pass one to an in-process stack).
-pub fn router(cinema: Cinema, secure_cookies: bool) -> Router {
+pub fn router(cinema: Cinema, secure_cookies: bool, limiter: limit::Limiter) -> Router {
     let state = AppState {
         cinema,
         secure_cookies,
+        limiter,
     };
     Router::new()
         .route("/", get(routes::home))
@@ -199,7 +202,11 @@ impl Application {
         Ok(Self {
             listener,
             addr,
-            router: router(cinema, settings.secure_cookies),
+            router: router(
+                cinema,
+                settings.secure_cookies,
+                limit::Limiter::new(&settings.limits),
+            ),
             metrics,
         })
     }
@@ -220,7 +227,11 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "web front-end listening");
         let metrics = self.metrics.map(MetricsListener::spawn);
-        let served = axum::serve(self.listener, self.router)
+        // Each request's connection address: what the attempts limit counts by.
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("the web server failed");

@@ -98,12 +98,29 @@ pub async fn site_with_metrics(
     stack: &cinema_integration_tests::Stack,
     metrics_addr: Option<std::net::SocketAddr>,
 ) -> (String, Option<String>) {
+    site_with(stack, metrics_addr, cinema_web::LimitSettings::default()).await
+}
+
+/// The site with its own limit on holds and payment attempts.
+pub async fn site_with_limits(
+    stack: &cinema_integration_tests::Stack,
+    limits: cinema_web::LimitSettings,
+) -> String {
+    site_with(stack, None, limits).await.0
+}
+
+async fn site_with(
+    stack: &cinema_integration_tests::Stack,
+    metrics_addr: Option<std::net::SocketAddr>,
+    limits: cinema_web::LimitSettings,
+) -> (String, Option<String>) {
     let app = cinema_web::Application::build(cinema_web::Settings {
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
         movies_endpoint: format!("http://{}", stack.movies.local_addr()),
         orders_endpoint: format!("http://{}", stack.orders.local_addr()),
         secure_cookies: false,
         metrics_addr,
+        limits,
     })
     .await
     .expect("site builds");

@@ -1071,6 +1071,7 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
         orders_endpoint: "http://127.0.0.1:9".into(),
         secure_cookies: false,
         metrics_addr: None,
+        limits: Default::default(),
     })
     .await
     .expect("site builds");
@@ -1626,4 +1627,97 @@ async fn the_showtime_page_remembers_the_seats_this_browser_holds() {
         !html.contains("You are holding"),
         "a paid hold is not held: {html}"
     );
+}
+
+#[tokio::test]
+async fn a_client_that_holds_or_pays_too_often_is_told_to_wait_and_nothing_changes() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    let show = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    // Two attempts each, none back within the test; behind one proxy, as with an
+    // ingress controller, which appends the address it was reached from.
+    let site = site_with_limits(
+        &stack,
+        cinema_web::LimitSettings {
+            attempts_burst: 2,
+            attempts_refill_seconds: 3600,
+            proxy_hops: 1,
+        },
+    )
+    .await;
+    let b = browser();
+    let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
+    let hold_from = |client: &'static str, tickets: &'static str| {
+        b.post(format!("{site}/showtimes/{}/hold", show.id))
+            .form(&[("csrf", token.as_str()), ("tickets", tickets)])
+            .header(COOKIE, cookie.as_str())
+            .header("x-forwarded-for", client)
+            .send()
+    };
+
+    // One client holds twice (a script keeping no cookies: two holds)...
+    for tickets in ["1", "2"] {
+        let held = hold_from("203.0.113.1", tickets).await.expect("hold");
+        assert_eq!(held.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(seats(c, &show.product_id).await, (37, 3));
+    // ...and the third time is told to wait, with the form, holding nothing more. An
+    // address written in front of the proxy's own is not believed.
+    for client in ["203.0.113.1", "198.51.100.7, 203.0.113.1"] {
+        let refused = hold_from(client, "3").await.expect("hold");
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "{client}");
+        let wait: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((3500..=3600).contains(&wait), "{wait}");
+        let html = refused.text().await.expect("html");
+        assert!(
+            html.contains(
+                "Too many attempts from your connection in a short time. No seats were held."
+            ) && html.contains("Hold seats"),
+            "{html}"
+        );
+    }
+    assert_eq!(
+        seats(c, &show.product_id).await,
+        (37, 3),
+        "nothing more held"
+    );
+
+    // Another client is not held back by the first: it holds, is declined once, and
+    // the next attempt to pay is over its limit: nothing is charged, the seats stay
+    // held, and what was typed is kept.
+    let held = hold_from("203.0.113.2", "4").await.expect("hold");
+    assert_eq!(held.status(), StatusCode::SEE_OTHER);
+    let checkout = format!("{site}{}", held.headers()[LOCATION].to_str().expect("url"));
+    assert_eq!(seats(c, &show.product_id).await, (33, 7));
+    let pay = |card: &'static str| {
+        b.post(&checkout)
+            .form(&card_payment(&token, card))
+            .header(COOKIE, cookie.as_str())
+            .header("x-forwarded-for", "203.0.113.2")
+            .send()
+    };
+    let declined = pay("4000 0000 0000 0002").await.expect("pay");
+    assert_eq!(declined.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = pay("4111 1111 1111 1111").await.expect("pay");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let html = refused.text().await.expect("html");
+    assert!(
+        html.contains("Nothing was charged, and your seats stay held.")
+            && html.contains("value=\"Cambridge\"")
+            && !html.contains("4111"),
+        "{html}"
+    );
+    assert_eq!(
+        seats(c, &show.product_id).await,
+        (33, 7),
+        "still held, none sold"
+    );
+    stack.stop().await.expect("stop");
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::{AppState, CsrfForm, once_per_form, subject};
 use crate::error::WebError;
+use crate::limit::{Client, TooSoon};
 use crate::views;
 use crate::{csrf, current_hold};
 
@@ -266,9 +267,11 @@ pub async fn pay(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(hold_id): Path<String>,
+    client: Client,
     Form(form): Form<CheckoutForm>,
 ) -> Result<Response, WebError> {
     csrf::verify(&jar, &form.csrf)?;
+    let attempt = state.limiter.attempt(client);
     let phone = form.phone.trim();
     let phone = if phone.is_empty() {
         Ok(None)
@@ -277,9 +280,13 @@ pub async fn pay(
             "Enter a phone number like (415) 555-0132, or leave it empty.".to_owned()
         })
     };
-    let problem = match (payment(&form), phone) {
-        (Err(problem), _) | (_, Err(problem)) => problem,
-        (Ok(payment), Ok(phone)) => {
+    let problem = match (attempt, payment(&form), phone) {
+        (Err(too_soon), _, _) => {
+            let problem = too_soon.sentence("Nothing was charged, and your seats stay held.");
+            return refused(&state, jar, &hold_id, form, problem, Some(too_soon)).await;
+        }
+        (_, Err(problem), _) | (_, _, Err(problem)) => problem,
+        (Ok(()), Ok(payment), Ok(phone)) => {
             let order = NewOrder {
                 hold_id: Some(hold_id.clone()),
                 payment,
@@ -327,18 +334,36 @@ pub async fn pay(
             }
         }
     };
+    refused(&state, jar, &hold_id, form, problem, None).await
+}
+
+/// The checkout again, saying why the payment was not made. Everything typed comes
+/// back except the card number (and the request id: the next click is a new attempt).
+async fn refused(
+    state: &AppState,
+    jar: CookieJar,
+    hold_id: &str,
+    form: CheckoutForm,
+    problem: String,
+    too_soon: Option<TooSoon>,
+) -> Result<Response, WebError> {
     let (jar, token) = csrf::token(jar, state.secure_cookies);
-    // Everything typed comes back except the card number (and the request id: the
-    // next click is a new attempt).
     let kept = CheckoutForm {
         card_number: String::new(),
         request_id: String::new(),
         ..form
     };
-    match checkout_page(&state, &hold_id, kept, token, Some(problem)).await? {
-        Checkout::Page(page) => {
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, *page).into_response())
-        }
+    match checkout_page(state, hold_id, kept, token, Some(problem)).await? {
+        Checkout::Page(page) => Ok(match too_soon {
+            Some(wait) => (
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                wait.retry_after(),
+                jar,
+                *page,
+            )
+                .into_response(),
+            None => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, jar, *page).into_response(),
+        }),
         paid @ Checkout::Paid(_) => Ok(paid.into_response()),
     }
 }

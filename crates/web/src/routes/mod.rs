@@ -24,6 +24,7 @@ use crate::error::WebError;
 pub struct AppState {
     pub cinema: Cinema,
     pub secure_cookies: bool,
+    pub limiter: crate::limit::Limiter,
 }
 
 /// The page's subject (a movie, a theatre, an order...): a service's NOT_FOUND, or an

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::{AppState, once_per_form, subject};
 use crate::error::WebError;
+use crate::limit::Client;
 use crate::views::{self, Day, MovieCard};
 use crate::{csrf, current_hold, structured};
 
@@ -246,9 +247,18 @@ pub async fn hold(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(id): Path<String>,
+    client: Client,
     Form(form): Form<HoldForm>,
 ) -> Result<Response, WebError> {
     csrf::verify(&jar, &form.csrf)?;
+    if let Err(too_soon) = state.limiter.attempt(client) {
+        let mine = current_hold::recall(&jar, &id);
+        let (jar, token) = csrf::token(jar, state.secure_cookies);
+        let problem = too_soon.sentence("No seats were held.");
+        let page = showtime_page(&state, &id, mine, token, Some(problem)).await?;
+        let status = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        return Ok((status, too_soon.retry_after(), jar, page).into_response());
+    }
     let details = subject(state.cinema.movies().get_showtime(&id).await, "showtime")?;
     let product = details.showtime.map(|s| s.product_id).unwrap_or_default();
     let problem = if !(1..=MAX_TICKETS_PER_PURCHASE).contains(&form.tickets) {

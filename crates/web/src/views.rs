@@ -1,7 +1,7 @@
 //! What templates show, computed from the services' answers: local times grouped by
 //! day, money, ratings. Templates only print these.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -111,6 +111,29 @@ pub struct Slot {
     pub datetime: String,
     pub price: String,
     pub room: String,
+    /// `3 seats left` or `Sold out`, when few or none are.
+    pub left: Option<String>,
+}
+
+/// At most this many seats left, a showtime's button says how many: enough warning to
+/// choose another time, not a countdown on every button.
+pub const FEW_SEATS_ON_A_SLOT: i64 = 10;
+
+/// Seats available per product, as the orders service counted them when a page was
+/// made; empty when it could not be asked (buttons then say nothing of seats).
+#[derive(Debug, Default)]
+pub struct SeatsLeft(pub HashMap<String, i64>);
+
+impl SeatsLeft {
+    /// What a showtime's button says of its seats, if anything.
+    fn label(&self, product_id: &str) -> Option<String> {
+        match *self.0.get(product_id)? {
+            0 => Some("Sold out".to_owned()),
+            1 => Some("1 seat left".to_owned()),
+            n if n <= FEW_SEATS_ON_A_SLOT => Some(format!("{n} seats left")),
+            _ => None,
+        }
+    }
 }
 
 /// The showtimes of one local day, by time.
@@ -136,8 +159,8 @@ pub fn day(date: NaiveDate, today: NaiveDate) -> String {
 }
 
 /// Groups showtimes by the local day they start on, in the theatre's time zone, each
-/// day named as seen at `now` there.
-pub fn by_day(showtimes: &[facade::Showtime], now: DateTime<Utc>) -> Vec<Day> {
+/// day named as seen at `now` there, each button saying whether few `seats` are left.
+pub fn by_day(showtimes: &[facade::Showtime], now: DateTime<Utc>, seats: &SeatsLeft) -> Vec<Day> {
     let mut days: BTreeMap<NaiveDate, Vec<&facade::Showtime>> = BTreeMap::new();
     for s in showtimes {
         days.entry(s.local_start().date_naive())
@@ -167,6 +190,7 @@ pub fn by_day(showtimes: &[facade::Showtime], now: DateTime<Utc>) -> Vec<Day> {
                             datetime: local.to_rfc3339(),
                             price: dollars(s.price_cents),
                             room: s.auditorium.clone(),
+                            left: seats.label(&s.product_id),
                         }
                     })
                     .collect(),
@@ -225,6 +249,21 @@ pub fn instant(t: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_button_says_how_many_seats_are_left_only_when_few_are() {
+        let seats = SeatsLeft(
+            [("none", 0), ("one", 1), ("ten", 10), ("eleven", 11)]
+                .map(|(p, n)| (p.to_owned(), n))
+                .into(),
+        );
+        assert_eq!(seats.label("none").as_deref(), Some("Sold out"));
+        assert_eq!(seats.label("one").as_deref(), Some("1 seat left"));
+        assert_eq!(seats.label("ten").as_deref(), Some("10 seats left"));
+        assert_eq!(seats.label("eleven"), None);
+        assert_eq!(seats.label("not asked"), None);
+        assert_eq!(SeatsLeft::default().label("one"), None);
+    }
 
     #[test]
     fn money_lengths_and_phones_read_naturally() {

@@ -109,21 +109,45 @@ pub async fn site_with_limits(
     site_with(stack, None, limits).await.0
 }
 
+/// The site with the stack's movies service but an orders service that is down.
+pub async fn site_without_orders(stack: &cinema_integration_tests::Stack) -> String {
+    let settings = site_settings(stack, None, cinema_web::LimitSettings::default());
+    serve(cinema_web::Settings {
+        // Nothing listens on the discard port.
+        orders_endpoint: "http://127.0.0.1:9".into(),
+        ..settings
+    })
+    .await
+    .0
+}
+
 async fn site_with(
     stack: &cinema_integration_tests::Stack,
     metrics_addr: Option<std::net::SocketAddr>,
     limits: cinema_web::LimitSettings,
 ) -> (String, Option<String>) {
-    let app = cinema_web::Application::build(cinema_web::Settings {
+    serve(site_settings(stack, metrics_addr, limits)).await
+}
+
+fn site_settings(
+    stack: &cinema_integration_tests::Stack,
+    metrics_addr: Option<std::net::SocketAddr>,
+    limits: cinema_web::LimitSettings,
+) -> cinema_web::Settings {
+    cinema_web::Settings {
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
         movies_endpoint: format!("http://{}", stack.movies.local_addr()),
         orders_endpoint: format!("http://{}", stack.orders.local_addr()),
         secure_cookies: false,
         metrics_addr,
         limits,
-    })
-    .await
-    .expect("site builds");
+    }
+}
+
+async fn serve(settings: cinema_web::Settings) -> (String, Option<String>) {
+    let app = cinema_web::Application::build(settings)
+        .await
+        .expect("site builds");
     let url = format!("http://{}", app.local_addr());
     let metrics = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
     tokio::spawn(app.run_until_stopped(std::future::pending()));

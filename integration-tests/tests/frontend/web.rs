@@ -1721,3 +1721,55 @@ async fn a_client_that_holds_or_pays_too_often_is_told_to_wait_and_nothing_chang
     );
     stack.stop().await.expect("stop");
 }
+
+/// What a showtime's button says, from its link to the end of it.
+fn slot_text(html: &str, showtime: &str) -> String {
+    let start = html
+        .find(&format!("href=\"/showtimes/{showtime}\""))
+        .unwrap_or_else(|| panic!("showtime {showtime} listed: {html}"));
+    let end = start + html[start..].find("</a>").expect("the button ends");
+    html[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn showtime_buttons_say_when_few_seats_are_left() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    // Auditorium 2 has 8 seats, auditorium 1 has 200.
+    let kendall = theatre(c, "Kendall", "02139", 8).await;
+    let small = showtime(c, &heat.id, &kendall.id, "2", 4).await;
+    let large = showtime(c, &heat.id, &kendall.id, "1", 5).await;
+    let site = site(&stack).await;
+    let b = browser();
+    let movie_page = format!("{site}/movies/{}?zip=02139", heat.id);
+
+    let (_, html) = page(&b, &movie_page, "").await;
+    assert!(
+        slot_text(&html, &small.id).contains("8 seats left"),
+        "{html}"
+    );
+    assert!(!slot_text(&html, &large.id).contains("left"), "{html}");
+
+    // Five held by someone else: three left, on every page that lists it.
+    someone_holds(c, &small.product_id, 5).await;
+    let (_, html) = page(&b, &movie_page, "").await;
+    assert!(slot_text(&html, &small.id).contains("3 seats left"));
+    let (_, html) = page(&b, &format!("{site}/theatres/{}", kendall.id), "").await;
+    assert!(slot_text(&html, &small.id).contains("3 seats left"));
+    assert!(!slot_text(&html, &large.id).contains("left"));
+    // The larger showing's page lists the smaller one among its other times.
+    let (_, html) = page(&b, &format!("{site}/showtimes/{}", large.id), "").await;
+    assert!(slot_text(&html, &small.id).contains("3 seats left"));
+
+    // With the orders service down, the showtimes are still listed, without seats.
+    let blind = site_without_orders(&stack).await;
+    let (status, html) = page(&b, &format!("{blind}/movies/{}?zip=02139", heat.id), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!("href=\"/showtimes/{}\"", large.id))
+            && !slot_text(&html, &small.id).contains("left"),
+        "{html}"
+    );
+    stack.stop().await.expect("stop");
+}

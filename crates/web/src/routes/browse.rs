@@ -12,7 +12,7 @@ use cinema_client::movies_pb as movies;
 use cinema_client::{ClientError, Near};
 use serde::Deserialize;
 
-use super::{AppState, subject};
+use super::{AppState, seats_left, subject};
 use crate::error::WebError;
 use crate::structured;
 use crate::views::{self, Day, MovieCard, TheatreCard};
@@ -473,6 +473,7 @@ pub async fn movie(
     } else {
         Vec::new()
     };
+    let seats = seats_left(&state, theatres.iter().flat_map(|g| &g.showtimes)).await;
     let now = chrono::Utc::now();
     let page = MoviePage {
         movie: MovieCard::from(&movie),
@@ -486,7 +487,7 @@ pub async fn movie(
             .iter()
             .map(|group| TheatreSlots {
                 theatre: TheatreCard::from(&*group.theatre),
-                days: views::by_day(&group.showtimes, now),
+                days: views::by_day(&group.showtimes, now, &seats),
             })
             .collect(),
         elsewhere: elsewhere
@@ -531,6 +532,7 @@ pub async fn theatre(
     );
     let theatre = subject(theatre, "theatre")?;
     let movies = movies?;
+    let seats = seats_left(&state, movies.iter().flat_map(|g| &g.showtimes)).await;
     let now = chrono::Utc::now();
     let address = facade::address(&theatre);
     let page = TheatrePage {
@@ -543,7 +545,7 @@ pub async fn theatre(
             .iter()
             .map(|group| MovieSlots {
                 movie: MovieCard::from(group.movie.as_ref()),
-                days: views::by_day(&group.showtimes, now),
+                days: views::by_day(&group.showtimes, now, &seats),
             })
             .collect(),
         structured: structured::screening_events(movies.iter().flat_map(|g| &g.showtimes)),

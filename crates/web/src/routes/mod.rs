@@ -61,6 +61,46 @@ where
     }
 }
 
+/// How long a listing page waits for the seats left before it is shown without them:
+/// they help choose a time, and a slow or unreachable orders service must not stop a
+/// moviegoer from seeing what is on.
+const SEATS_LEFT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The seats left for the showtimes a page lists, in one call (the first
+/// [`MAX_PRODUCTS`] of them); none when the orders service cannot say in time.
+async fn seats_left<'a>(
+    state: &AppState,
+    showtimes: impl Iterator<Item = &'a cinema_client::facade::Showtime>,
+) -> crate::views::SeatsLeft {
+    let mut products: Vec<&str> = showtimes.map(|s| s.product_id.as_str()).collect();
+    products.sort_unstable();
+    products.dedup();
+    products.truncate(MAX_PRODUCTS);
+    if products.is_empty() {
+        return crate::views::SeatsLeft::default();
+    }
+    let asked = state.cinema.orders().availability(&products);
+    match tokio::time::timeout(SEATS_LEFT_WAIT, asked).await {
+        Ok(Ok(found)) => crate::views::SeatsLeft(
+            found
+                .into_iter()
+                .map(|p| (p.product_id, p.available))
+                .collect(),
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "showtimes are listed without their seats left");
+            crate::views::SeatsLeft::default()
+        }
+        Err(_) => {
+            tracing::warn!("showtimes are listed without their seats left: no answer in time");
+            crate::views::SeatsLeft::default()
+        }
+    }
+}
+
+/// GetAvailability's limit on products per call.
+const MAX_PRODUCTS: usize = 1000;
+
 /// A form that carries nothing but its CSRF token (a button).
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {

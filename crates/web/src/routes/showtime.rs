@@ -16,7 +16,7 @@ use cinema_client::orders_pb as orders;
 use cinema_client::{ClientError, MAX_TICKETS_PER_PURCHASE, Reason};
 use serde::Deserialize;
 
-use super::{AppState, once_per_form, subject};
+use super::{AppState, once_per_form, seats_left, subject};
 use crate::error::WebError;
 use crate::limit::Client;
 use crate::views::{self, Day, MovieCard};
@@ -212,7 +212,9 @@ async fn other_times(
                 .into_iter()
                 .filter(|s| s.id != showtime.id)
                 .collect();
-            views::by_day(&others, now)
+            // Where to go when this one is full: which of them still have seats.
+            let seats = seats_left(state, others.iter()).await;
+            views::by_day(&others, now, &seats)
         }
         Err(e) => {
             tracing::warn!(error = %e, "the showtime's other times are left out");

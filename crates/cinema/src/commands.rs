@@ -1,5 +1,6 @@
 //! The client subcommands: a command-line front-end built on `cinema-client`.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 
 use anyhow::Context;
@@ -171,13 +172,42 @@ fn within(near: Option<&Near>) -> String {
     near.map(|n| format!(" {n}")).unwrap_or_default()
 }
 
-fn showtime_json(s: &facade::Showtime) -> Value {
+fn showtime_json(s: &facade::Showtime, seats: &SeatsLeft) -> Value {
     json!({
         "id": s.id, "movie_id": s.movie.id, "movie": s.movie.name, "theatre_id": s.theatre.id,
         "theatre": s.theatre.name, "auditorium": s.auditorium, "start_time": s.start_time.to_rfc3339(),
         "local_start_time": s.local_start().to_rfc3339(), "time_zone": s.theatre.time_zone,
         "price_cents": s.price_cents, "product_id": s.product_id,
+        "seats_left": seats.of(s),
     })
+}
+
+/// The seats left per product, as the orders service counted them; `None` when it
+/// could not be asked (a listing is still worth printing without them).
+struct SeatsLeft(Option<HashMap<String, i64>>);
+
+impl SeatsLeft {
+    async fn of_listed<'a>(
+        cinema: &Cinema,
+        showtimes: impl IntoIterator<Item = &'a facade::Showtime>,
+    ) -> Self {
+        match cinema.seats_left(showtimes).await {
+            Ok(left) => Self(Some(left)),
+            Err(e) => {
+                eprintln!("warning: the seats left are not shown: {e}");
+                Self(None)
+            }
+        }
+    }
+
+    fn of(&self, showtime: &facade::Showtime) -> Option<i64> {
+        self.0.as_ref()?.get(&showtime.product_id).copied()
+    }
+
+    /// The table's cell: the count, or nothing when unknown.
+    fn cell(&self, showtime: &facade::Showtime) -> String {
+        self.of(showtime).map(|n| n.to_string()).unwrap_or_default()
+    }
 }
 
 /// Showtimes by theatre, nearest first; under the movie's name when one was asked for.
@@ -189,13 +219,14 @@ fn by_theatre(
     near: Option<&Near>,
     groups: &[TheatreShowtimes],
     elsewhere: Option<&[movies::Theatre]>,
+    seats: &SeatsLeft,
 ) -> anyhow::Result<()> {
     let json = groups
         .iter()
         .map(|g| {
             json!({
                 "theatre": { "id": g.theatre.id, "name": g.theatre.name, "distance_miles": g.theatre.distance_miles },
-                "showtimes": g.showtimes.iter().map(showtime_json).collect::<Vec<_>>(),
+                "showtimes": g.showtimes.iter().map(|s| showtime_json(s, seats)).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -229,7 +260,7 @@ fn by_theatre(
             (false, ..) => {}
         }
         let mut t = table(&[
-            "THEATRE", "MILES", "SHOWTIME", "MOVIE", "WHEN", "ROOM", "PRICE",
+            "THEATRE", "MILES", "SHOWTIME", "MOVIE", "WHEN", "ROOM", "PRICE", "SEATS",
         ]);
         for g in groups {
             let miles = g
@@ -251,6 +282,7 @@ fn by_theatre(
                     when(s),
                     s.auditorium.clone(),
                     dollars(s.price_cents),
+                    seats.cell(s),
                 ]);
             }
         }
@@ -263,10 +295,11 @@ fn by_movie(
     args: &ClientArgs,
     theatre: &movies::Theatre,
     groups: &[MovieShowtimes],
+    seats: &SeatsLeft,
 ) -> anyhow::Result<()> {
     let json = groups
         .iter()
-        .map(|g| json!({ "movie": movie_json(&g.movie), "showtimes": g.showtimes.iter().map(showtime_json).collect::<Vec<_>>() }))
+        .map(|g| json!({ "movie": movie_json(&g.movie), "showtimes": g.showtimes.iter().map(|s| showtime_json(s, seats)).collect::<Vec<_>>() }))
         .collect();
     emit(args, Value::Array(json), || {
         let heading = format!(
@@ -278,7 +311,7 @@ fn by_movie(
         if groups.is_empty() {
             return format!("{heading}\nNo showtimes in the next two weeks.");
         }
-        let mut t = table(&["MOVIE", "SHOWTIME", "WHEN", "ROOM", "PRICE"]);
+        let mut t = table(&["MOVIE", "SHOWTIME", "WHEN", "ROOM", "PRICE", "SEATS"]);
         for g in groups {
             for (i, s) in g.showtimes.iter().enumerate() {
                 let name = if i == 0 {
@@ -292,6 +325,7 @@ fn by_movie(
                     when(s),
                     s.auditorium.clone(),
                     dollars(s.price_cents),
+                    seats.cell(s),
                 ]);
             }
         }
@@ -317,7 +351,8 @@ pub async fn showtimes(
             .into_iter()
             .filter(|g| movie.is_none_or(|m| g.movie.id == m))
             .collect();
-        return by_movie(args, &theatre, &groups);
+        let seats = SeatsLeft::of_listed(&cinema, groups.iter().flat_map(|g| &g.showtimes)).await;
+        return by_movie(args, &theatre, &groups, &seats);
     }
     // Likewise for a named movie, as on the website's movie page.
     let named = async {
@@ -346,7 +381,15 @@ pub async fn showtimes(
         (true, Some(_), Some(movie)) => Some(cinema.theatres_showing(movie).await?),
         _ => None,
     };
-    by_theatre(args, named.as_ref(), near, &groups, elsewhere.as_deref())
+    let seats = SeatsLeft::of_listed(&cinema, groups.iter().flat_map(|g| &g.showtimes)).await;
+    by_theatre(
+        args,
+        named.as_ref(),
+        near,
+        &groups,
+        elsewhere.as_deref(),
+        &seats,
+    )
 }
 
 /// `Loop Theatre (Chicago, IL)`

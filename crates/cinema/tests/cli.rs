@@ -117,6 +117,7 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     let slot = &near[0]["showtimes"][0];
     assert_eq!(slot["id"], showtime.id.as_str(), "{near}");
     assert_eq!(slot["time_zone"], "America/New_York", "{slot}");
+    assert_eq!(slot["seats_left"], 50, "{slot}");
 
     // The theatres near a ZIP code, with where they are; none near is said in words,
     // and a ZIP code nobody knows is an error.
@@ -291,6 +292,23 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         ],
     );
     let confirmation = bought["confirmation"].as_str().expect("confirmation");
+    // Listings count the seats left, as the orders service does.
+    let near = json(&stack, &sms, &["showtimes", "--zip", "02139"]);
+    assert_eq!(near[0]["showtimes"][0]["seats_left"], 48, "{near}");
+    let listing = run(
+        &stack,
+        &sms,
+        &["showtimes", "--theatre", &showtime.theatre_id],
+    );
+    let text = String::from_utf8_lossy(&listing.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.contains(&format!(" {} ", showtime.id)))
+        .unwrap_or_else(|| panic!("the showtime's row: {text}"));
+    assert!(
+        text.contains("SEATS") && row.trim_end_matches(['│', ' ']).ends_with(" 48"),
+        "{text}"
+    );
     let order = json(&stack, &sms, &["order", confirmation]);
     assert_eq!(order["status"], "placed", "{order}");
     assert_eq!(order["line_items"][0]["showtime_id"], showtime.id.as_str());

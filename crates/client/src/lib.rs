@@ -297,6 +297,27 @@ impl Cinema {
         self.movies.list_current_movies(near).await
     }
 
+    /// The seats left for each of `showtimes` (by product id), asked of the orders
+    /// service in as few calls as its limit allows: what a listing of showtimes shows
+    /// beside each.
+    pub async fn seats_left<'a>(
+        &self,
+        showtimes: impl IntoIterator<Item = &'a facade::Showtime>,
+    ) -> Result<std::collections::HashMap<String, i64>, ClientError> {
+        let mut products: Vec<&str> = showtimes
+            .into_iter()
+            .map(|s| s.product_id.as_str())
+            .collect();
+        products.sort_unstable();
+        products.dedup();
+        let mut left = std::collections::HashMap::with_capacity(products.len());
+        for chunk in products.chunks(MAX_AVAILABILITY_PRODUCTS) {
+            let found = self.orders.availability(chunk).await?;
+            left.extend(found.into_iter().map(|p| (p.product_id, p.available)));
+        }
+        Ok(left)
+    }
+
     /// For a home page: the theatres near a ZIP code, nearest first, each with its
     /// distance.
     pub async fn theatres_near(&self, near: &Near) -> Result<Vec<movies::Theatre>, ClientError> {
@@ -312,6 +333,9 @@ pub struct MoviesClient {
     inner: MoviesServiceClient<With<Channel>>,
     backoff: ExponentialBuilder,
 }
+
+/// GetAvailability's limit on products per call.
+const MAX_AVAILABILITY_PRODUCTS: usize = 1000;
 
 /// At most this many pages are fetched by `all_showtimes` (500 showtimes each).
 const MAX_PAGES: usize = 40;

@@ -66,27 +66,15 @@ where
 /// moviegoer from seeing what is on.
 const SEATS_LEFT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// The seats left for the showtimes a page lists, in one call (the first
-/// [`MAX_PRODUCTS`] of them); none when the orders service cannot say in time.
+/// The seats left for the showtimes a page lists; none when the orders service cannot
+/// say in time.
 async fn seats_left<'a>(
     state: &AppState,
-    showtimes: impl Iterator<Item = &'a cinema_client::facade::Showtime>,
+    showtimes: impl IntoIterator<Item = &'a cinema_client::facade::Showtime>,
 ) -> crate::views::SeatsLeft {
-    let mut products: Vec<&str> = showtimes.map(|s| s.product_id.as_str()).collect();
-    products.sort_unstable();
-    products.dedup();
-    products.truncate(MAX_PRODUCTS);
-    if products.is_empty() {
-        return crate::views::SeatsLeft::default();
-    }
-    let asked = state.cinema.orders().availability(&products);
+    let asked = state.cinema.seats_left(showtimes);
     match tokio::time::timeout(SEATS_LEFT_WAIT, asked).await {
-        Ok(Ok(found)) => crate::views::SeatsLeft(
-            found
-                .into_iter()
-                .map(|p| (p.product_id, p.available))
-                .collect(),
-        ),
+        Ok(Ok(left)) => crate::views::SeatsLeft(left),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "showtimes are listed without their seats left");
             crate::views::SeatsLeft::default()
@@ -97,9 +85,6 @@ async fn seats_left<'a>(
         }
     }
 }
-
-/// GetAvailability's limit on products per call.
-const MAX_PRODUCTS: usize = 1000;
 
 /// A form that carries nothing but its CSRF token (a button).
 #[derive(Debug, Deserialize)]

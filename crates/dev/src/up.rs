@@ -155,6 +155,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         // The stack's one listener serves the site's metrics too (the recorder is the
         // process's).
         metrics_addr: None,
+        seats_left_cache_ms: 1000,
         limits: Default::default(),
     })
     .await

@@ -6,6 +6,7 @@
 //!
 //! - [`routes`]: one handler per page; each calls the client and fills a template.
 //! - [`views`]: what templates print (local times by day, money, ratings).
+//! - [`seats`]: the seats left on listed showtimes, kept for a moment.
 //! - [`structured`]: the showtimes a page lists as schema.org events (JSON-LD).
 //! - [`assets`]: the style sheet, script and icon, linked by a fingerprint of their
 //!   content.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod limit;
 pub mod qr;
 pub mod routes;
+pub mod seats;
 pub mod structured;
 pub mod views;
 
@@ -111,11 +113,14 @@ async fn record_metrics(
 }
 
 /// The routes, over any client (tests pass one to an in-process stack).
-pub fn router(cinema: Cinema, secure_cookies: bool, limiter: limit::Limiter) -> Router {
+pub fn router(cinema: Cinema, settings: &Settings) -> Router {
     let state = AppState {
         cinema,
-        secure_cookies,
-        limiter,
+        secure_cookies: settings.secure_cookies,
+        limiter: limit::Limiter::new(&settings.limits),
+        seats: seats::SeatsCache::new(std::time::Duration::from_millis(
+            settings.seats_left_cache_ms,
+        )),
     };
     Router::new()
         .route("/", get(routes::home))
@@ -202,11 +207,7 @@ impl Application {
         Ok(Self {
             listener,
             addr,
-            router: router(
-                cinema,
-                settings.secure_cookies,
-                limit::Limiter::new(&settings.limits),
-            ),
+            router: router(cinema, &settings),
             metrics,
         })
     }

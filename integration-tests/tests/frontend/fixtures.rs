@@ -109,6 +109,17 @@ pub async fn site_with_limits(
     site_with(stack, None, limits).await.0
 }
 
+/// The site keeping the seats left on listed showtimes for `ms` milliseconds.
+pub async fn site_keeping_seats_for(stack: &cinema_integration_tests::Stack, ms: u64) -> String {
+    let settings = site_settings(stack, None, cinema_web::LimitSettings::default());
+    serve(cinema_web::Settings {
+        seats_left_cache_ms: ms,
+        ..settings
+    })
+    .await
+    .0
+}
+
 /// The site with the stack's movies service but an orders service that is down.
 pub async fn site_without_orders(stack: &cinema_integration_tests::Stack) -> String {
     let settings = site_settings(stack, None, cinema_web::LimitSettings::default());
@@ -140,6 +151,9 @@ fn site_settings(
         orders_endpoint: format!("http://{}", stack.orders.local_addr()),
         secure_cookies: false,
         metrics_addr,
+        // Each page asks afresh: tests change seats between page views (one test
+        // keeps them, below).
+        seats_left_cache_ms: 0,
         limits,
     }
 }

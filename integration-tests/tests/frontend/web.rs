@@ -1071,6 +1071,7 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
         orders_endpoint: "http://127.0.0.1:9".into(),
         secure_cookies: false,
         metrics_addr: None,
+        seats_left_cache_ms: 0,
         limits: Default::default(),
     })
     .await
@@ -1761,6 +1762,21 @@ async fn showtime_buttons_say_when_few_seats_are_left() {
     // The larger showing's page lists the smaller one among its other times.
     let (_, html) = page(&b, &format!("{site}/showtimes/{}", large.id), "").await;
     assert!(slot_text(&html, &small.id).contains("3 seats left"));
+
+    // A site that keeps counts for a minute shows the count it was first told within
+    // it, rather than asking the orders service on every page view.
+    let keeping = site_keeping_seats_for(&stack, 60_000).await;
+    let keeping_page = format!("{keeping}/movies/{}?zip=02139", heat.id);
+    let (_, html) = page(&b, &keeping_page, "").await;
+    assert!(slot_text(&html, &small.id).contains("3 seats left"));
+    someone_holds(c, &small.product_id, 1).await;
+    let (_, html) = page(&b, &keeping_page, "").await;
+    assert!(slot_text(&html, &small.id).contains("3 seats left"), "kept");
+    let (_, html) = page(&b, &movie_page, "").await;
+    assert!(
+        slot_text(&html, &small.id).contains("2 seats left"),
+        "asked afresh"
+    );
 
     // With the orders service down, the showtimes are still listed, without seats.
     let blind = site_without_orders(&stack).await;

@@ -25,6 +25,7 @@ pub struct AppState {
     pub cinema: Cinema,
     pub secure_cookies: bool,
     pub limiter: crate::limit::Limiter,
+    pub seats: crate::seats::SeatsCache,
 }
 
 /// The page's subject (a movie, a theatre, an order...): a service's NOT_FOUND, or an
@@ -61,29 +62,12 @@ where
     }
 }
 
-/// How long a listing page waits for the seats left before it is shown without them:
-/// they help choose a time, and a slow or unreachable orders service must not stop a
-/// moviegoer from seeing what is on.
-const SEATS_LEFT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// The seats left for the showtimes a page lists; none when the orders service cannot
-/// say in time.
+/// The seats left for the showtimes a page lists (see [`crate::seats`]).
 async fn seats_left<'a>(
     state: &AppState,
     showtimes: impl IntoIterator<Item = &'a cinema_client::facade::Showtime>,
 ) -> crate::views::SeatsLeft {
-    let asked = state.cinema.seats_left(showtimes);
-    match tokio::time::timeout(SEATS_LEFT_WAIT, asked).await {
-        Ok(Ok(left)) => crate::views::SeatsLeft(left),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "showtimes are listed without their seats left");
-            crate::views::SeatsLeft::default()
-        }
-        Err(_) => {
-            tracing::warn!("showtimes are listed without their seats left: no answer in time");
-            crate::views::SeatsLeft::default()
-        }
-    }
+    state.seats.lookup(&state.cinema, showtimes).await
 }
 
 /// A form that carries nothing but its CSRF token (a button).

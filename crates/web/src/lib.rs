@@ -11,6 +11,7 @@
 //! - [`assets`]: the style sheet, script and icon, linked by a fingerprint of their
 //!   content.
 //! - [`qr`]: an order's confirmation code as a QR code, for a box office's scanner.
+//! - [`your_orders`]: the orders this browser has shown, for the home page.
 //! - [`csrf`]: double-submit tokens for every POST.
 //! - [`limit`]: how often one client may hold seats or try to pay.
 //! - [`error`]: service errors as pages with the right status.
@@ -29,6 +30,7 @@ pub mod routes;
 pub mod seats;
 pub mod structured;
 pub mod views;
+pub mod your_orders;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -383,6 +383,16 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     })
     .await;
 
+    // Back on the home page, the tickets are a click away.
+    b.goto(&format!("{site}/")).await.expect("home");
+    wait_for_text(&b, "Your tickets").await;
+    assert!(
+        text_of(&b, ".yours-list").await.contains(&confirmation),
+        "the home page names the order"
+    );
+    snap(&b, "05-home-your-tickets").await;
+    assert_accessible(&b, "home with the browser's tickets").await;
+
     // A declined card: the decline is shown, the form keeps what was typed but the
     // card number, and the seats stay held.
     b.goto(&showtime_url).await.expect("showtime");

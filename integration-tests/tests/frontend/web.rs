@@ -1789,3 +1789,81 @@ async fn showtime_buttons_say_when_few_seats_are_left() {
     );
     stack.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn the_home_page_leads_back_to_the_tickets_this_browser_bought() {
+    let stack = Stack::start().await.expect("stack");
+    let Showing { show, site, b, .. } = showing(&stack).await;
+    let home = format!("{site}/");
+    let (_, html) = page(&b, &home, "").await;
+    assert!(!html.contains("Your tickets"), "a new visitor has none");
+
+    // Bought, then shown: the order page has the browser remember it.
+    let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
+    let held = hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await;
+    let checkout = held.headers()[LOCATION].to_str().expect("url").to_owned();
+    let paid = b
+        .post(format!("{site}{checkout}"))
+        .form(&card_payment(&token, "4111 1111 1111 1111"))
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("pay");
+    let order_url = paid.headers()[LOCATION].to_str().expect("url").to_owned();
+    let code = order_url.trim_start_matches("/orders/").to_owned();
+    let shown = b
+        .get(format!("{site}{order_url}"))
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("order");
+    assert_eq!(cookie_set(&shown, "orders").as_deref(), Some(code.as_str()));
+
+    // The home page leads back to it, with what it is for; a code that is no order
+    // (a stale or altered cookie) is shown as nothing and forgotten.
+    let remembering = format!("{cookie}; orders=ZZZZZZZZZZ.{code}");
+    let response = b
+        .get(&home)
+        .header(COOKIE, remembering.as_str())
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(
+        cookie_set(&response, "orders").as_deref(),
+        Some(code.as_str())
+    );
+    let html = response.text().await.expect("html");
+    assert!(
+        html.contains("Your tickets")
+            && html.contains(&format!(
+                r#"<a href="/orders/{code}"><strong>Heat</strong></a> at Kendall"#
+            ))
+            && html.contains("· 2 tickets ·"),
+        "{html}"
+    );
+
+    // Cancelled, it is gone from the home page and from the cookie.
+    let cancelled = b
+        .post(format!("{site}{order_url}/cancel"))
+        .form(&[("csrf", token.as_str())])
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(cancelled.status(), StatusCode::SEE_OTHER);
+    let response = b
+        .get(&home)
+        .header(COOKIE, format!("{cookie}; orders={code}"))
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(cookie_set(&response, "orders").as_deref(), Some(""));
+    assert!(
+        !response
+            .text()
+            .await
+            .expect("html")
+            .contains("Your tickets")
+    );
+    stack.stop().await.expect("stop");
+}

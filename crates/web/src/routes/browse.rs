@@ -12,10 +12,10 @@ use cinema_client::movies_pb as movies;
 use cinema_client::{ClientError, Near};
 use serde::Deserialize;
 
-use super::{AppState, seats_left, subject};
+use super::{AppState, YourTickets, seats_left, subject, upcoming};
 use crate::error::WebError;
-use crate::structured;
 use crate::views::{self, Day, MovieCard, TheatreCard};
+use crate::{structured, your_orders};
 
 const ZIP_COOKIE: &str = "zip";
 const DISTANCE_COOKIE: &str = "within";
@@ -90,6 +90,8 @@ struct HomePage {
     /// When no movie was found near: not a theatre within the farthest a search goes,
     /// so no farther search is offered.
     alone: bool,
+    /// The orders this browser remembers that are still to be used.
+    yours: Vec<YourTickets>,
 }
 
 /// At most this many theatres beyond the chosen distance are named.
@@ -317,7 +319,16 @@ pub async fn home(
             None => Ok(Vec::new()),
         }
     };
-    let (movies, theatres) = tokio::join!(state.cinema.current_movies(near.as_ref()), theatres);
+    let remembered = your_orders::recall(&jar);
+    let yours = async {
+        if remembered.is_empty() {
+            Some(Vec::new())
+        } else {
+            upcoming(&state, &remembered).await
+        }
+    };
+    let (movies, theatres, yours) =
+        tokio::join!(state.cinema.current_movies(near.as_ref()), theatres, yours);
     let (movies, near_theatres): (Vec<MovieCard>, _) = match (movies, theatres) {
         (Ok(movies), Ok(theatres)) => (movies.iter().map(MovieCard::from).collect(), theatres),
         (Err(ClientError::NotFound(_)), _) | (_, Err(ClientError::NotFound(_))) => {
@@ -349,7 +360,22 @@ pub async fn home(
         .map(TheatreCard::from)
         .collect();
     let jar = choice.remember(jar, state.secure_cookies);
+    // Orders cancelled or past are forgotten; when the services could not say, the
+    // codes are kept for the next visit.
+    let (jar, yours) = match yours {
+        Some(yours) => {
+            let still: Vec<String> = yours.iter().map(|t| t.confirmation.clone()).collect();
+            let jar = if still == remembered {
+                jar
+            } else {
+                your_orders::keep(jar, &still, state.secure_cookies)
+            };
+            (jar, yours)
+        }
+        None => (jar, Vec::new()),
+    };
     let page = HomePage {
+        yours,
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
         near_query: choice.query(choice.distance),
         form: choice.form(),

@@ -17,7 +17,7 @@ use super::{AppState, CsrfForm, subject};
 use crate::error::WebError;
 use crate::qr::Qr;
 use crate::views::{self, MovieCard, TheatreCard};
-use crate::{calendar, csrf};
+use crate::{calendar, csrf, your_orders};
 
 struct OrderLine {
     movie: MovieCard,
@@ -152,7 +152,8 @@ async fn order_page(
     })
 }
 
-/// `/orders/{confirmation}`: the order, with a Cancel button.
+/// `/orders/{confirmation}`: the order, with a Cancel button. A standing order is
+/// remembered by this browser, for the home page to lead back to.
 pub async fn order(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -160,7 +161,69 @@ pub async fn order(
 ) -> Result<Response, WebError> {
     let (jar, token) = csrf::token(jar, state.secure_cookies);
     let page = order_page(&state, &confirmation, token, false).await?;
+    let jar = if page.cancelled {
+        jar
+    } else {
+        your_orders::remember(jar, &page.confirmation, state.secure_cookies)
+    };
     Ok((jar, page).into_response())
+}
+
+/// An order this browser remembers, on the home page: what it is for and when.
+pub struct YourTickets {
+    pub confirmation: String,
+    pub movie: String,
+    pub theatre: String,
+    pub when: String,
+    pub tickets: String,
+}
+
+/// Of the orders this browser remembers, those still to be used (placed, their first
+/// showtime not started), most recent first, and the codes worth keeping; `None`
+/// when the services could not say (the codes are then kept as they are).
+pub async fn upcoming(state: &AppState, codes: &[String]) -> Option<Vec<YourTickets>> {
+    let now = Utc::now();
+    let mut upcoming = Vec::new();
+    for code in codes {
+        let order = match state.cinema.orders().get_order(code).await {
+            Ok(order) => order,
+            // Not an order (any more): nothing to show, nothing to keep.
+            Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "the orders this browser remembers are left out");
+                return None;
+            }
+        };
+        if order.status() == orders::OrderStatus::Cancelled {
+            continue;
+        }
+        let seats = match seats_of(state, &order).await {
+            Ok(seats) => seats,
+            Err(e) => {
+                tracing::warn!(error = ?e, "the orders this browser remembers are left out");
+                return None;
+            }
+        };
+        let Some(first) = seats.iter().min_by_key(|s| s.start) else {
+            continue;
+        };
+        if first.start <= now {
+            continue;
+        }
+        let tickets: i64 = seats.iter().map(|s| s.tickets).sum();
+        upcoming.push(YourTickets {
+            confirmation: order.confirmation.clone(),
+            movie: first.movie.name.clone(),
+            theatre: first.theatre.name.clone(),
+            when: views::when(&first.theatre, first.start, now),
+            tickets: if tickets == 1 {
+                "1 ticket".to_owned()
+            } else {
+                format!("{tickets} tickets")
+            },
+        });
+    }
+    Some(upcoming)
 }
 
 /// `/orders/{confirmation}/calendar.ics`: the order's showtimes as calendar events.

@@ -1842,6 +1842,25 @@ async fn the_home_page_leads_back_to_the_tickets_this_browser_bought() {
         "{html}"
     );
 
+    // Started a few minutes ago, it is still listed: the code is wanted at the door
+    // until the movie is over.
+    let moved = |minutes: i64| {
+        sqlx::query(
+            "UPDATE showtimes SET start_time = now() + make_interval(mins => $2) WHERE id = $1",
+        )
+        .bind(show.id.parse::<i64>().expect("a numeric id"))
+        .bind(i32::try_from(minutes).expect("minutes"))
+        .execute(stack.movies.pool())
+    };
+    moved(-10).await.expect("started ten minutes ago");
+    let (_, html) = page(&b, &home, &format!("{cookie}; orders={code}")).await;
+    assert!(html.contains("Your tickets"), "{html}");
+    // Once the movie is over (2 h 50 min), it is not.
+    moved(-171).await.expect("over");
+    let (_, html) = page(&b, &home, &format!("{cookie}; orders={code}")).await;
+    assert!(!html.contains("Your tickets"), "{html}");
+    moved(240).await.expect("back in four hours");
+
     // Cancelled, it is gone from the home page and from the cookie.
     let cancelled = b
         .post(format!("{site}{order_url}/cancel"))

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use cinema_client::{ClientError, Reason};
@@ -178,9 +178,10 @@ pub struct YourTickets {
     pub tickets: String,
 }
 
-/// Of the orders this browser remembers, those still to be used (placed, their first
-/// showtime not started), most recent first, and the codes worth keeping; `None`
-/// when the services could not say (the codes are then kept as they are).
+/// Of the orders this browser remembers, those still to be used (placed, and a movie
+/// of theirs not over: a moviegoer running late looks for the code at the door),
+/// most recent first; `None` when the services could not say (the codes are then kept
+/// as they are).
 pub async fn upcoming(state: &AppState, codes: &[String]) -> Option<Vec<YourTickets>> {
     let now = Utc::now();
     let mut upcoming = Vec::new();
@@ -204,10 +205,11 @@ pub async fn upcoming(state: &AppState, codes: &[String]) -> Option<Vec<YourTick
                 return None;
             }
         };
+        let over = |s: &Seats| s.start + TimeDelta::minutes(i64::from(s.movie.length_minutes));
         let Some(first) = seats.iter().min_by_key(|s| s.start) else {
             continue;
         };
-        if first.start <= now {
+        if seats.iter().map(over).max().is_none_or(|end| end <= now) {
             continue;
         }
         let tickets: i64 = seats.iter().map(|s| s.tickets).sum();

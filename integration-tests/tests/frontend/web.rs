@@ -1838,7 +1838,7 @@ async fn the_home_page_leads_back_to_the_tickets_this_browser_bought() {
             && html.contains(&format!(
                 r#"<a href="/orders/{code}"><strong>Heat</strong></a> at Kendall"#
             ))
-            && html.contains("· 2 tickets ·"),
+            && html.contains("· 2\u{a0}tickets ·"),
         "{html}"
     );
 

@@ -184,48 +184,60 @@ pub struct YourTickets {
 /// as they are).
 pub async fn upcoming(state: &AppState, codes: &[String]) -> Option<Vec<YourTickets>> {
     let now = Utc::now();
-    let mut upcoming = Vec::new();
-    for code in codes {
-        let order = match state.cinema.orders().get_order(code).await {
-            Ok(order) => order,
-            // Not an order (any more): nothing to show, nothing to keep.
-            Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "the orders this browser remembers are left out");
-                return None;
-            }
-        };
-        if order.status() == orders::OrderStatus::Cancelled {
-            continue;
+    // Asked together: a returning buyer's home page waits for the slowest, not the sum.
+    let found = futures::future::join_all(codes.iter().map(|code| to_use(state, code, now))).await;
+    found
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect::<Result<Vec<_>, ()>>()
+        .ok()
+}
+
+/// The order `code` when it is still to be used, `None` when it is not (unknown,
+/// cancelled, over), an error when the services could not say.
+async fn to_use(
+    state: &AppState,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<YourTickets>, ()> {
+    let order = match state.cinema.orders().get_order(code).await {
+        Ok(order) => order,
+        // Not an order (any more): nothing to show, nothing to keep.
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => return Ok(None),
+        Err(e) => {
+            tracing::warn!(error = %e, "the orders this browser remembers are left out");
+            return Err(());
         }
-        let seats = match seats_of(state, &order).await {
-            Ok(seats) => seats,
-            Err(e) => {
-                tracing::warn!(error = ?e, "the orders this browser remembers are left out");
-                return None;
-            }
-        };
-        let over = |s: &Seats| s.start + TimeDelta::minutes(i64::from(s.movie.length_minutes));
-        let Some(first) = seats.iter().min_by_key(|s| s.start) else {
-            continue;
-        };
-        if seats.iter().map(over).max().is_none_or(|end| end <= now) {
-            continue;
-        }
-        let tickets: i64 = seats.iter().map(|s| s.tickets).sum();
-        upcoming.push(YourTickets {
-            confirmation: order.confirmation.clone(),
-            movie: first.movie.name.clone(),
-            theatre: first.theatre.name.clone(),
-            when: views::when(&first.theatre, first.start, now),
-            tickets: if tickets == 1 {
-                "1 ticket".to_owned()
-            } else {
-                format!("{tickets} tickets")
-            },
-        });
+    };
+    if order.status() == orders::OrderStatus::Cancelled {
+        return Ok(None);
     }
-    Some(upcoming)
+    let seats = seats_of(state, &order).await.map_err(|e| {
+        tracing::warn!(error = ?e, "the orders this browser remembers are left out");
+    })?;
+    let over = |s: &Seats| s.start + TimeDelta::minutes(i64::from(s.movie.length_minutes));
+    let (Some(first), Some(end)) = (
+        seats.iter().min_by_key(|s| s.start),
+        seats.iter().map(over).max(),
+    ) else {
+        return Ok(None);
+    };
+    if end <= now {
+        return Ok(None);
+    }
+    let tickets: i64 = seats.iter().map(|s| s.tickets).sum();
+    Ok(Some(YourTickets {
+        confirmation: order.confirmation.clone(),
+        movie: first.movie.name.clone(),
+        theatre: first.theatre.name.clone(),
+        when: views::when(&first.theatre, first.start, now),
+        // Kept on one line with its number.
+        tickets: if tickets == 1 {
+            "1\u{a0}ticket".to_owned()
+        } else {
+            format!("{tickets}\u{a0}tickets")
+        },
+    }))
 }
 
 /// `/orders/{confirmation}/calendar.ics`: the order's showtimes as calendar events.

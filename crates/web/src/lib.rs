@@ -133,6 +133,7 @@ pub fn router(cinema: Cinema, settings: &Settings) -> Router {
         .route("/checkout/{hold}", get(routes::checkout).post(routes::pay))
         .route("/checkout/{hold}/release", post(routes::release))
         .route("/orders", get(routes::lookup))
+        .route("/orders/forget", post(routes::forget))
         .route("/orders/{confirmation}", get(routes::order))
         .route(
             "/orders/{confirmation}/cancel",

@@ -1838,9 +1838,27 @@ async fn the_home_page_leads_back_to_the_tickets_this_browser_bought() {
             && html.contains(&format!(
                 r#"<a href="/orders/{code}"><strong>Heat</strong></a> at Kendall"#
             ))
-            && html.contains("· 2\u{a0}tickets ·"),
+            && html.contains("· 2\u{a0}tickets ·")
+            && html.contains("Forget them on this browser"),
         "{html}"
     );
+
+    // On a shared computer, the list can be forgotten (the order stands); a forged
+    // form forgets nothing.
+    let forget = |token: &str| {
+        b.post(format!("{site}/orders/forget"))
+            .form(&[("csrf", token)])
+            .header(COOKIE, format!("{cookie}; orders={code}"))
+            .send()
+    };
+    let forged = forget("forged").await.expect("forget");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(cookie_set(&forged, "orders"), None);
+    let forgotten = forget(&token).await.expect("forget");
+    assert_eq!(forgotten.status(), StatusCode::SEE_OTHER);
+    assert_eq!(cookie_set(&forgotten, "orders").as_deref(), Some(""));
+    let (status, _) = page(&b, &format!("{site}{order_url}"), &cookie).await;
+    assert_eq!(status, StatusCode::OK, "the order stands");
 
     // Started a few minutes ago, it is still listed: the code is wanted at the door
     // until the movie is over.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
 use crate::error::WebError;
 use crate::views::{self, Day, MovieCard, TheatreCard};
-use crate::{structured, your_orders};
+use crate::{csrf, structured, your_orders};
 
 const ZIP_COOKIE: &str = "zip";
 const DISTANCE_COOKIE: &str = "within";
@@ -92,6 +92,8 @@ struct HomePage {
     alone: bool,
     /// The orders this browser remembers that are still to be used.
     yours: Vec<YourTickets>,
+    /// The token of the form that forgets them (empty when there are none).
+    csrf: String,
 }
 
 /// At most this many theatres beyond the chosen distance are named.
@@ -374,8 +376,14 @@ pub async fn home(
         }
         None => (jar, Vec::new()),
     };
+    let (jar, csrf) = if yours.is_empty() {
+        (jar, String::new())
+    } else {
+        csrf::token(jar, state.secure_cookies)
+    };
     let page = HomePage {
         yours,
+        csrf,
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
         near_query: choice.query(choice.distance),
         form: choice.form(),

@@ -12,7 +12,7 @@ mod showtime;
 pub use browse::{home, movie, theatre};
 pub use checkout::{checkout, pay, release};
 use orders::{YourTickets, upcoming};
-pub use orders::{cancel, confirm_cancel, lookup, order, order_calendar};
+pub use orders::{cancel, confirm_cancel, forget, lookup, order, order_calendar};
 pub use showtime::{hold, showtime};
 
 use cinema_client::{Cinema, ClientError, Reason};

@@ -316,6 +316,18 @@ pub struct LookupQuery {
     confirmation: String,
 }
 
+/// POST `/orders/forget`: this browser forgets the orders it remembers (a shared
+/// computer's next user should not find them on the home page). The orders stand.
+pub async fn forget(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    csrf::verify(&jar, &form.csrf)?;
+    let jar = your_orders::keep(jar, &[], state.secure_cookies);
+    Ok((jar, Redirect::to("/")).into_response())
+}
+
 /// `/orders?confirmation=`: the lookup form on the home page.
 pub async fn lookup(Query(query): Query<LookupQuery>) -> Response {
     let code: String = query

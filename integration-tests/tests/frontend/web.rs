@@ -1843,6 +1843,25 @@ async fn the_home_page_leads_back_to_the_tickets_this_browser_bought() {
         "{html}"
     );
 
+    // With the orders service down, the home page is shown without the list, and the
+    // browser keeps the code for the next visit.
+    let blind = site_without_orders(&stack).await;
+    let response = b
+        .get(format!("{blind}/"))
+        .header(COOKIE, format!("{cookie}; orders={code}"))
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(cookie_set(&response, "orders"), None, "kept as it was");
+    assert!(
+        !response
+            .text()
+            .await
+            .expect("html")
+            .contains("Your tickets")
+    );
+
     // On a shared computer, the list can be forgotten (the order stands); a forged
     // form forgets nothing.
     let forget = |token: &str| {

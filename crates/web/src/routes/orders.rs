@@ -169,6 +169,9 @@ pub async fn order(
     Ok((jar, page).into_response())
 }
 
+/// How long the home page waits for the orders this browser remembers.
+const YOURS_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// An order this browser remembers, on the home page: what it is for and when.
 pub struct YourTickets {
     pub confirmation: String,
@@ -184,8 +187,14 @@ pub struct YourTickets {
 /// as they are).
 pub async fn upcoming(state: &AppState, codes: &[String]) -> Option<Vec<YourTickets>> {
     let now = Utc::now();
-    // Asked together: a returning buyer's home page waits for the slowest, not the sum.
-    let found = futures::future::join_all(codes.iter().map(|code| to_use(state, code, now))).await;
+    // Asked together: a returning buyer's home page waits for the slowest, not the sum,
+    // and not past a moment: the home page is for what is on, and must not wait on
+    // an orders service that is slow or down.
+    let asked = futures::future::join_all(codes.iter().map(|code| to_use(state, code, now)));
+    let Ok(found) = tokio::time::timeout(YOURS_WAIT, asked).await else {
+        tracing::warn!("the orders this browser remembers are left out: no answer in time");
+        return None;
+    };
     found
         .into_iter()
         .filter_map(Result::transpose)

@@ -5,7 +5,8 @@
 //! # Layout
 //!
 //! - [`routes`]: one handler per page; each calls the client and fills a template.
-//! - [`views`]: what templates print (local times by day, money, ratings).
+//! - [`views`]: what templates print (local times by day, the day a page shows, money,
+//!   ratings).
 //! - [`seats`]: the seats left on listed showtimes, kept for a moment.
 //! - [`structured`]: the showtimes a page lists as schema.org events (JSON-LD).
 //! - [`assets`]: the style sheet, script and icon, linked by a fingerprint of their

@@ -1,7 +1,7 @@
 //! What templates show, computed from the services' answers: local times grouped by
 //! day, money, ratings. Templates only print these.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -160,7 +160,11 @@ pub fn day(date: NaiveDate, today: NaiveDate) -> String {
 
 /// Groups showtimes by the local day they start on, in the theatre's time zone, each
 /// day named as seen at `now` there, each button saying whether few `seats` are left.
-pub fn by_day(showtimes: &[facade::Showtime], now: DateTime<Utc>, seats: &SeatsLeft) -> Vec<Day> {
+pub fn by_day<'a>(
+    showtimes: impl IntoIterator<Item = &'a facade::Showtime>,
+    now: DateTime<Utc>,
+    seats: &SeatsLeft,
+) -> Vec<Day> {
     let mut days: BTreeMap<NaiveDate, Vec<&facade::Showtime>> = BTreeMap::new();
     for s in showtimes {
         days.entry(s.local_start().date_naive())
@@ -197,6 +201,110 @@ pub fn by_day(showtimes: &[facade::Showtime], now: DateTime<Utc>, seats: &SeatsL
             }
         })
         .collect()
+}
+
+/// One day in a page's row of days: a link to the same page showing that day.
+#[derive(Debug)]
+pub struct DayLink {
+    pub href: String,
+    /// `Today`, `Tomorrow` or `Wed`
+    pub weekday: String,
+    /// `Dec 9`
+    pub date: String,
+    /// The day the page shows.
+    pub current: bool,
+}
+
+/// The day of its showtimes a page shows, and the other days it has: a fortnight of
+/// showtimes on one page is a timetable to scroll through, while a moviegoer picks an
+/// evening first. Each showtime's day is its theatre's.
+#[derive(Debug)]
+pub struct DayChoice {
+    pub shown: NaiveDate,
+    /// The day asked for with `?day=`, when it is the one shown: a search for another
+    /// ZIP code keeps it.
+    pub asked: Option<String>,
+    pub links: Vec<DayLink>,
+    /// Why the page shows another day than the one asked for.
+    pub note: Option<String>,
+}
+
+impl DayChoice {
+    /// The day `asked` (`2026-12-09`) when a showtime falls on it, else the first day
+    /// that has one; `None` without showtimes. `href` makes a link from a day's
+    /// `?day=` value.
+    pub fn new<'a>(
+        showtimes: impl IntoIterator<Item = &'a facade::Showtime>,
+        asked: Option<&str>,
+        now: DateTime<Utc>,
+        href: impl Fn(&str) -> String,
+    ) -> Option<Self> {
+        let mut today = None;
+        let mut dates = BTreeSet::new();
+        for s in showtimes {
+            // Today on the first theatre's calendar: the nearest, on a movie's page.
+            today.get_or_insert_with(|| facade::local_time(&s.theatre, now).date_naive());
+            dates.insert(s.local_start().date_naive());
+        }
+        let (today, first) = (today?, *dates.first()?);
+        let asked = asked.map(str::trim).filter(|a| !a.is_empty());
+        let parsed = asked.map(|raw| (raw, NaiveDate::parse_from_str(raw, "%Y-%m-%d")));
+        let (shown, note) = match parsed {
+            None => (first, None),
+            Some((_, Ok(date))) if dates.contains(&date) => (date, None),
+            Some((raw, failed)) => {
+                let why = match failed {
+                    Ok(date) if date == today => "No more showtimes today.".to_owned(),
+                    Ok(date) if date < today => format!("{} has passed.", date.format(DATE)),
+                    Ok(date) => format!("No showtimes on {}.", date.format(DATE)),
+                    Err(_) => {
+                        let typed: String = raw.chars().take(20).collect();
+                        format!("“{typed}” is not a day.")
+                    }
+                };
+                (
+                    first,
+                    Some(format!("{why} Here is what is on {}.", on(first, today))),
+                )
+            }
+        };
+        let links = dates
+            .into_iter()
+            .map(|date| {
+                let value = date.format("%Y-%m-%d").to_string();
+                DayLink {
+                    href: href(&value),
+                    weekday: match (date - today).num_days() {
+                        0 => "Today".to_owned(),
+                        1 => "Tomorrow".to_owned(),
+                        _ => date.format("%a").to_string(),
+                    },
+                    date: date.format("%b\u{a0}%-d").to_string(),
+                    current: date == shown,
+                }
+            })
+            .collect();
+        Some(Self {
+            shown,
+            asked: (asked.is_some() && note.is_none()).then(|| shown.to_string()),
+            links,
+            note,
+        })
+    }
+
+    /// Whether the page lists this showtime.
+    pub fn shows(&self, showtime: &facade::Showtime) -> bool {
+        showtime.local_start().date_naive() == self.shown
+    }
+}
+
+/// `today`, `tomorrow` or `Friday, December 11`: the end of "what is on …".
+fn on(date: NaiveDate, today: NaiveDate) -> String {
+    match (date - today).num_days() {
+        0 => "today".to_owned(),
+        1 => "tomorrow".to_owned(),
+        _ => date.format(DATE).to_string(),
+    }
 }
 
 /// `Today, Wednesday, November 25 at 7:30 PM EST`, on the theatre's clock, the day
@@ -339,6 +447,116 @@ mod tests {
             "Saturday, December\u{a0}5 at 11:30\u{a0}PM\u{a0}PST",
             "no Today where the reader's day is not known"
         );
+    }
+
+    /// Showtimes at a Boston theatre, starting at these instants.
+    fn in_boston(starts: &[&str]) -> Vec<facade::Showtime> {
+        let theatre = std::sync::Arc::new(movies::Theatre {
+            time_zone: "America/New_York".into(),
+            ..Default::default()
+        });
+        starts
+            .iter()
+            .enumerate()
+            .map(|(i, start)| facade::Showtime {
+                id: i.to_string(),
+                movie: Default::default(),
+                theatre: theatre.clone(),
+                start_time: start.parse().expect("instant"),
+                auditorium: "1".into(),
+                product_id: i.to_string(),
+                price_cents: 1250,
+            })
+            .collect()
+    }
+
+    /// A page shows one day: the one asked for when there is something on it, else
+    /// the first, saying why; every day with a showtime is a link, on the theatre's
+    /// calendar (7 PM in Boston on the 7th is already the 8th in UTC).
+    #[test]
+    fn a_page_shows_the_day_asked_for_or_the_first_and_links_the_others() {
+        // 9 PM on Sunday the 6th in Boston.
+        let now = "2026-12-07T02:00:00Z".parse().expect("instant");
+        let showtimes = in_boston(&[
+            "2026-12-08T00:00:00Z", // Monday the 7th, 7 PM
+            "2026-12-08T03:00:00Z", // Monday the 7th, 10 PM
+            "2026-12-09T18:00:00Z", // Wednesday the 9th, 1 PM
+        ]);
+        let choose = |asked: Option<&str>| {
+            DayChoice::new(&showtimes, asked, now, |day| {
+                format!("?zip=02139&day={day}")
+            })
+            .expect("showtimes")
+        };
+        let shown = |choice: &DayChoice| {
+            showtimes
+                .iter()
+                .filter(|s| choice.shows(s))
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+        };
+
+        let first = choose(None);
+        assert_eq!(shown(&first), ["0", "1"], "the first day with showtimes");
+        assert_eq!(
+            (first.note.as_deref(), first.asked.as_deref()),
+            (None, None)
+        );
+        let links: Vec<_> = first
+            .links
+            .iter()
+            .map(|l| {
+                (
+                    l.weekday.as_str(),
+                    l.date.as_str(),
+                    l.href.as_str(),
+                    l.current,
+                )
+            })
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("Tomorrow", "Dec\u{a0}7", "?zip=02139&day=2026-12-07", true),
+                ("Wed", "Dec\u{a0}9", "?zip=02139&day=2026-12-09", false),
+            ],
+            "only days with showtimes, none in UTC's"
+        );
+
+        let wednesday = choose(Some("2026-12-09"));
+        assert_eq!(shown(&wednesday), ["2"]);
+        assert_eq!(wednesday.note, None);
+        assert_eq!(
+            wednesday.asked.as_deref(),
+            Some("2026-12-09"),
+            "kept by the form"
+        );
+        assert!(wednesday.links[1].current && !wednesday.links[0].current);
+
+        for (asked, note) in [
+            (
+                "2026-12-08",
+                "No showtimes on Tuesday, December\u{a0}8. Here is what is on tomorrow.",
+            ),
+            (
+                "2026-12-06",
+                "No more showtimes today. Here is what is on tomorrow.",
+            ),
+            (
+                "2026-12-01",
+                "Tuesday, December\u{a0}1 has passed. Here is what is on tomorrow.",
+            ),
+            (
+                "next friday",
+                "“next friday” is not a day. Here is what is on tomorrow.",
+            ),
+        ] {
+            let other = choose(Some(asked));
+            assert_eq!(shown(&other), ["0", "1"], "{asked}");
+            assert_eq!(other.note.as_deref(), Some(note));
+            assert_eq!(other.asked, None, "{asked} is not carried on");
+        }
+        assert!(DayChoice::new(&[], None, now, |d| d.to_owned()).is_none());
     }
 
     /// The address goes to the maps whole, its commas, spaces and "#" encoded: a

@@ -48,6 +48,7 @@ pub async fn theatre(cinema: &Cinema, name: &str, zip: &str, small_seats: u32) -
         .expect("theatre created")
 }
 
+/// A showtime `hours` from now, at $12.50.
 pub async fn showtime(
     cinema: &Cinema,
     movie: &str,
@@ -55,18 +56,50 @@ pub async fn showtime(
     room: &str,
     hours: i64,
 ) -> movies::Showtime {
+    showtime_at(cinema, movie, theatre, room, hours_from_now(hours)).await
+}
+
+/// A showtime at a given instant (see [`boston`]), at $12.50.
+pub async fn showtime_at(
+    cinema: &Cinema,
+    movie: &str,
+    theatre: &str,
+    room: &str,
+    start: prost_types::Timestamp,
+) -> movies::Showtime {
     cinema
         .admin()
         .create_showtime(movies::CreateShowtimeRequest {
             movie_id: movie.into(),
             theatre_id: theatre.into(),
             room: room.into(),
-            start_time: Some(hours_from_now(hours)),
+            start_time: Some(start),
             price_cents: 1250,
             request_id: String::new(),
         })
         .await
         .expect("showtime created")
+}
+
+/// `hour` o'clock, `days` after today, on the clock of the test theatres (ZIP codes in
+/// Massachusetts): the day a page lists it on (`2026-12-09`), and the instant. Pages
+/// show one day at a time, so showtimes that must be seen together are put on one
+/// day this way rather than some hours from now, which may straddle midnight.
+pub fn boston(days: i64, hour: u32) -> (String, prost_types::Timestamp) {
+    use chrono::TimeZone;
+    let zone = chrono_tz::America::New_York;
+    let date = chrono::Utc::now().with_timezone(&zone).date_naive() + chrono::Duration::days(days);
+    let start = zone
+        .from_local_datetime(&date.and_hms_opt(hour, 0, 0).expect("an hour"))
+        .single()
+        .expect("an unambiguous hour");
+    (
+        date.to_string(),
+        prost_types::Timestamp {
+            seconds: start.timestamp(),
+            nanos: 0,
+        },
+    )
 }
 
 pub use cinema_integration_tests::visa;

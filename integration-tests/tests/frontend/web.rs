@@ -131,9 +131,10 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     let alien = movie(c, "Alien", 117).await;
     let kendall = theatre(c, "Kendall", "02139", 40).await;
     let fenway = theatre(c, "Fenway", "02115", 40).await;
-    showtime(c, &heat.id, &kendall.id, "1", 4).await;
-    showtime(c, &heat.id, &fenway.id, "1", 6).await;
-    showtime(c, &alien.id, &kendall.id, "2", 5).await;
+    // All tomorrow evening: a page lists one day.
+    showtime_at(c, &heat.id, &kendall.id, "1", boston(1, 19).1).await;
+    showtime_at(c, &heat.id, &fenway.id, "1", boston(1, 21).1).await;
+    showtime_at(c, &alien.id, &kendall.id, "2", boston(1, 20).1).await;
     let site = site(&stack).await;
     let b = browser();
 
@@ -443,6 +444,156 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
     assert!(!other.contains(r#"action="/orders""#), "{other}");
     let (status, ok) = page(&b, &format!("{site}/healthz"), "").await;
     assert_eq!((status, ok.as_str()), (StatusCode::OK, "ok"));
+    stack.stop().await.expect("stop");
+}
+
+/// The showtimes of one day, given a page's `html`: the slots' showtime ids in order.
+fn slots(html: &str) -> Vec<String> {
+    html.split(r#"<a class="slot" href="/showtimes/"#)
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').expect("href's end")].to_owned())
+        .collect()
+}
+
+/// The row of days on a page: each link's address and text, and whether it is the
+/// day shown.
+fn day_links(html: &str) -> Vec<(String, String, bool)> {
+    let Some(start) = html.find(r#"<nav class="dates""#) else {
+        return Vec::new();
+    };
+    let nav = &html[start..start + html[start..].find("</nav>").expect("nav's end")];
+    nav.split(r#"<a href=""#)
+        .skip(1)
+        .map(|link| {
+            let (href, rest) = link.split_once('"').expect("href's end");
+            let text =
+                &rest[rest.find('>').expect("tag's end") + 1..rest.find("</a>").expect("end")];
+            let text = text
+                .replace(r#"<span class="weekday">"#, "")
+                .replace(r#"<span class="date">"#, "")
+                .replace("</span>", "")
+                .replace('\u{a0}', " ");
+            let current = rest.starts_with(r#" aria-current="date""#);
+            (href.to_owned(), text, current)
+        })
+        .collect()
+}
+
+/// A week of showtimes is a list to scroll through; a moviegoer picks an evening. The
+/// movie and theatre pages show one day, the first with showtimes unless another is
+/// chosen from the row of days they have, and say so when the day asked for has none.
+#[tokio::test]
+async fn the_movie_and_theatre_pages_show_one_day_at_a_time() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let alien = movie(c, "Alien", 117).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    let fenway = theatre(c, "Fenway", "02115", 40).await;
+    let (tomorrow, evening) = boston(1, 19);
+    let (later, afternoon) = boston(3, 13);
+    let heat_tomorrow = showtime_at(c, &heat.id, &kendall.id, "1", evening).await;
+    let heat_later = showtime_at(c, &heat.id, &kendall.id, "1", afternoon).await;
+    let alien_later = showtime_at(c, &alien.id, &kendall.id, "2", boston(3, 19).1).await;
+    let heat_fenway = showtime_at(c, &heat.id, &fenway.id, "1", boston(3, 20).1).await;
+    let site = site(&stack).await;
+    let b = browser();
+    // How a date is written: `Wed Dec 9` in the row of days, `Wednesday, December 9`
+    // in a sentence.
+    let written = |date: &str, format: &str| {
+        date.parse::<chrono::NaiveDate>()
+            .expect("date")
+            .format(format)
+            .to_string()
+    };
+
+    // The theatre: tomorrow first, which Alien is not on, with the days it has.
+    let theatre_page = format!("{site}/theatres/{}", kendall.id);
+    let (status, html) = page(&b, &theatre_page, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(slots(&html), [heat_tomorrow.id.as_str()], "{html}");
+    assert!(!html.contains("Alien"), "not on tomorrow: {html}");
+    assert_eq!(
+        day_links(&html),
+        [
+            (
+                format!("?day={tomorrow}"),
+                written(&tomorrow, "Tomorrow %b %-d"),
+                true
+            ),
+            (format!("?day={later}"), written(&later, "%a %b %-d"), false),
+        ],
+        "{html}"
+    );
+    // Another day, chosen: both movies that day (by name), nothing of tomorrow's.
+    let (_, html) = page(&b, &format!("{theatre_page}?day={later}"), "").await;
+    assert_eq!(
+        slots(&html),
+        [alien_later.id.as_str(), heat_later.id.as_str()]
+    );
+    assert!(day_links(&html)[1].2 && !day_links(&html)[0].2);
+    assert!(
+        !html.contains("role=\"status\""),
+        "nothing to explain: {html}"
+    );
+    // Search engines are told of the showtimes shown.
+    assert_eq!(html.matches(r#""ScreeningEvent""#).count(), 2, "{html}");
+
+    // The movie, near 02139: tomorrow only Kendall has it; the links keep the search.
+    let movie_page = format!("{site}/movies/{}?zip=02139&within=25", heat.id);
+    let (_, html) = page(&b, &movie_page, "").await;
+    assert_eq!(slots(&html), [heat_tomorrow.id.as_str()], "{html}");
+    assert!(!html.contains("Fenway"), "{html}");
+    let links = day_links(&html);
+    assert_eq!(
+        links.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+        [
+            format!("?zip=02139&#38;within=25&#38;day={tomorrow}"),
+            format!("?zip=02139&#38;within=25&#38;day={later}"),
+        ]
+    );
+    assert!(
+        !html.contains(r#"name="day""#),
+        "no day chosen to keep: {html}"
+    );
+    // The later day: both theatres, nearest first, and a new ZIP searched from the
+    // page keeps the day.
+    let (_, html) = page(&b, &format!("{movie_page}&day={later}"), "").await;
+    assert_eq!(
+        slots(&html),
+        [heat_later.id.as_str(), heat_fenway.id.as_str()]
+    );
+    assert!(
+        html.contains(&format!(
+            r#"<input type="hidden" name="day" value="{later}">"#
+        )),
+        "{html}"
+    );
+
+    // A day with nothing on it, past, or not a day at all: the first day, and why.
+    let (empty, _) = boston(5, 12);
+    let (past, _) = boston(-2, 12);
+    let date = |d: &str| written(d, "%A, %B\u{a0}%-d");
+    for (day, why) in [
+        (empty.clone(), format!("No showtimes on {}.", date(&empty))),
+        (past.clone(), format!("{} has passed.", date(&past))),
+        ("someday".to_owned(), "“someday” is not a day.".to_owned()),
+    ] {
+        for url in [
+            format!("{theatre_page}?day={day}"),
+            format!("{movie_page}&day={day}"),
+        ] {
+            let (status, html) = page(&b, &url, "").await;
+            assert_eq!(status, StatusCode::OK, "{url}");
+            assert_eq!(slots(&html), [heat_tomorrow.id.as_str()], "{url}");
+            assert!(
+                html.contains(&format!(
+                    r#"<p class="notice" role="status">{why} Here is what is on tomorrow.</p>"#
+                )),
+                "{url}: {html}"
+            );
+        }
+    }
     stack.stop().await.expect("stop");
 }
 
@@ -1739,8 +1890,9 @@ async fn showtime_buttons_say_when_few_seats_are_left() {
     let heat = movie(c, "Heat", 170).await;
     // Auditorium 2 has 8 seats, auditorium 1 has 200.
     let kendall = theatre(c, "Kendall", "02139", 8).await;
-    let small = showtime(c, &heat.id, &kendall.id, "2", 4).await;
-    let large = showtime(c, &heat.id, &kendall.id, "1", 5).await;
+    // On one day, which the movie and theatre pages list together.
+    let small = showtime_at(c, &heat.id, &kendall.id, "2", boston(1, 19).1).await;
+    let large = showtime_at(c, &heat.id, &kendall.id, "1", boston(1, 20).1).await;
     let site = site(&stack).await;
     let b = browser();
     let movie_page = format!("{site}/movies/{}?zip=02139", heat.id);

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
 use crate::error::WebError;
-use crate::views::{self, Day, MovieCard, TheatreCard};
+use crate::views::{self, Day, DayChoice, MovieCard, TheatreCard};
 use crate::{csrf, structured, your_orders};
 
 const ZIP_COOKIE: &str = "zip";
@@ -65,6 +65,13 @@ impl Distance {
 pub struct ZipQuery {
     zip: Option<String>,
     within: Option<String>,
+    /// `2026-12-09`: the day a movie's page shows (home ignores it).
+    day: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DayQuery {
+    day: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -418,6 +425,8 @@ struct MoviePage {
     near: String,
     /// Farther searches to offer when nothing was found.
     wider: Vec<WiderSearch>,
+    /// The day shown and the others to choose from, when there are showtimes.
+    dates: Option<DayChoice>,
     theatres: Vec<TheatreSlots>,
     /// When nothing was found near: where the movie is playing instead (some of the
     /// theatres, at most [`ELSEWHERE`]).
@@ -507,8 +516,21 @@ pub async fn movie(
     } else {
         Vec::new()
     };
-    let seats = seats_left(&state, theatres.iter().flat_map(|g| &g.showtimes)).await;
     let now = chrono::Utc::now();
+    // One day at a time: the links to the others keep the search.
+    let search = match choice.query(choice.distance) {
+        query if query.is_empty() => "?".to_owned(),
+        query => format!("{query}&"),
+    };
+    let (dates, seats) = one_day(
+        &state,
+        theatres.iter().flat_map(|g| &g.showtimes),
+        query.day.as_deref(),
+        now,
+        |day| format!("{search}day={day}"),
+    )
+    .await;
+    let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
     let page = MoviePage {
         movie: MovieCard::from(&movie),
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
@@ -519,9 +541,10 @@ pub async fn movie(
         zip_error: choice.error,
         theatres: theatres
             .iter()
+            .filter(|group| group.showtimes.iter().any(|s| shown(&s)))
             .map(|group| TheatreSlots {
                 theatre: TheatreCard::from(&*group.theatre),
-                days: views::by_day(&group.showtimes, now, &seats),
+                days: views::by_day(group.showtimes.iter().filter(shown), now, &seats),
             })
             .collect(),
         elsewhere: elsewhere
@@ -531,9 +554,27 @@ pub async fn movie(
             .map(TheatreCard::from)
             .collect(),
         nowhere,
-        structured: structured::screening_events(theatres.iter().flat_map(|g| &g.showtimes)),
+        structured: structured::screening_events(
+            theatres.iter().flat_map(|g| &g.showtimes).filter(shown),
+        ),
+        dates,
     };
     Ok((jar, page).into_response())
+}
+
+/// The day a page shows of its `showtimes` (see [`DayChoice`]), and the seats left on
+/// that day's: only those are asked for.
+async fn one_day<'a>(
+    state: &AppState,
+    showtimes: impl Iterator<Item = &'a facade::Showtime> + Clone,
+    asked: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+    href: impl Fn(&str) -> String,
+) -> (Option<DayChoice>, views::SeatsLeft) {
+    let dates = DayChoice::new(showtimes.clone(), asked, now, href);
+    let shown = showtimes.filter(|s| dates.as_ref().is_some_and(|d| d.shows(s)));
+    let seats = seats_left(state, shown).await;
+    (dates, seats)
 }
 
 /// A movie with its showtimes at one theatre, by day.
@@ -550,15 +591,19 @@ struct TheatrePage {
     directions: String,
     phone: String,
     phone_link: String,
+    /// The day shown and the others to choose from, when there are showtimes.
+    dates: Option<DayChoice>,
     movies: Vec<MovieSlots>,
     /// The showtimes as schema.org events (JSON-LD), when there are any.
     structured: Option<String>,
 }
 
-/// `/theatres/{id}`: the theatre and its movies, each with its showtimes by day.
+/// `/theatres/{id}?day=`: the theatre and its movies on one day, each with its
+/// showtimes.
 pub async fn theatre(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<DayQuery>,
 ) -> Result<Response, WebError> {
     let (theatre, movies) = tokio::join!(
         state.cinema.movies().get_theatre(&id),
@@ -566,8 +611,16 @@ pub async fn theatre(
     );
     let theatre = subject(theatre, "theatre")?;
     let movies = movies?;
-    let seats = seats_left(&state, movies.iter().flat_map(|g| &g.showtimes)).await;
     let now = chrono::Utc::now();
+    let (dates, seats) = one_day(
+        &state,
+        movies.iter().flat_map(|g| &g.showtimes),
+        query.day.as_deref(),
+        now,
+        |day| format!("?day={day}"),
+    )
+    .await;
+    let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
     let address = facade::address(&theatre);
     let page = TheatrePage {
         name: theatre.name.clone(),
@@ -577,12 +630,16 @@ pub async fn theatre(
         phone_link: theatre.phone.clone(),
         movies: movies
             .iter()
+            .filter(|group| group.showtimes.iter().any(|s| shown(&s)))
             .map(|group| MovieSlots {
                 movie: MovieCard::from(group.movie.as_ref()),
-                days: views::by_day(&group.showtimes, now, &seats),
+                days: views::by_day(group.showtimes.iter().filter(shown), now, &seats),
             })
             .collect(),
-        structured: structured::screening_events(movies.iter().flat_map(|g| &g.showtimes)),
+        structured: structured::screening_events(
+            movies.iter().flat_map(|g| &g.showtimes).filter(shown),
+        ),
+        dates,
     };
     Ok(page.into_response())
 }

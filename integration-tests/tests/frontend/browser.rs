@@ -267,6 +267,9 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     // that line too).
     let kendall = theatre(c, "Kendall Square", "02139", 10).await;
     let show = showtime(c, &heat.id, &kendall.id, "2", 5).await;
+    // And one on another day, to be picked from the movie page's row of days.
+    let (later_day, later_start) = boston(2, 19);
+    let later = showtime_at(c, &heat.id, &kendall.id, "1", later_start).await;
     let site = site(&stack).await;
     let driver = Driver::start();
     let b = browser(&driver, Scheme::Light).await;
@@ -312,6 +315,27 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     snap(&b, "02-movie-narrow").await;
     assert_accessible(&b, "movie at a phone's width").await;
     b.set_window_size(1000, 1200).await.expect("back to wide");
+    // One day at a time: the later day, picked, lists its showtime instead, and the
+    // first day is a click back.
+    click(&b, Locator::Css(".dates li:last-child a")).await;
+    wait_for_text(&b, &format!("/showtimes/{}\"", later.id)).await;
+    let url = b.current_url().await.expect("url");
+    assert_eq!(
+        url.query(),
+        Some(format!("zip=02139&within=5&day={later_day}").as_str())
+    );
+    let date: chrono::NaiveDate = later_day.parse().expect("date");
+    assert_eq!(
+        text_of(&b, "a[aria-current=date] .date")
+            .await
+            .replace('\u{a0}', " "),
+        date.format("%b %-d").to_string()
+    );
+    let slots = b.find_all(Locator::Css("a.slot")).await.expect("slots");
+    assert_eq!(slots.len(), 1, "that day's only");
+    assert_accessible(&b, "movie on a later day").await;
+    click(&b, Locator::Css(".dates li:first-child a")).await;
+    wait_for_text(&b, &format!("/showtimes/{}\"", show.id)).await;
     click(&b, Locator::Css("a.slot")).await;
     wait_for_text(&b, "Hold seats").await;
     let showtime_url = b.current_url().await.expect("url").to_string();

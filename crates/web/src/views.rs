@@ -292,6 +292,15 @@ impl DayChoice {
         })
     }
 
+    /// `?day=2026-12-09` when a day was chosen, for the page's links to other pages of
+    /// showtimes: a moviegoer looking at Wednesday goes on looking at Wednesday.
+    pub fn carried(&self) -> String {
+        self.asked
+            .as_ref()
+            .map(|day| format!("?day={day}"))
+            .unwrap_or_default()
+    }
+
     /// Whether the page lists this showtime.
     pub fn shows(&self, showtime: &facade::Showtime) -> bool {
         showtime.local_start().date_naive() == self.shown

@@ -513,6 +513,10 @@ async fn the_movie_and_theatre_pages_show_one_day_at_a_time() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(slots(&html), [heat_tomorrow.id.as_str()], "{html}");
     assert!(!html.contains("Alien"), "not on tomorrow: {html}");
+    assert!(
+        html.contains(&format!(r#"<a href="/movies/{}">Heat</a>"#, heat.id)),
+        "no day chosen, none carried: {html}"
+    );
     assert_eq!(
         day_links(&html),
         [
@@ -538,6 +542,14 @@ async fn the_movie_and_theatre_pages_show_one_day_at_a_time() {
     );
     // Search engines are told of the showtimes shown.
     assert_eq!(html.matches(r#""ScreeningEvent""#).count(), 2, "{html}");
+    // A movie's page, from here, opens on the day chosen.
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/movies/{}?day={later}">Heat</a>"#,
+            heat.id
+        )),
+        "{html}"
+    );
 
     // The movie, near 02139: tomorrow only Kendall has it; the links keep the search.
     let movie_page = format!("{site}/movies/{}?zip=02139&within=25", heat.id);
@@ -566,6 +578,22 @@ async fn the_movie_and_theatre_pages_show_one_day_at_a_time() {
     assert!(
         html.contains(&format!(
             r#"<input type="hidden" name="day" value="{later}">"#
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/theatres/{}?day={later}">Kendall</a>"#,
+            kendall.id
+        )),
+        "the theatre's page opens on the day chosen: {html}"
+    );
+    // So does a showtime's link to its theatre, on its own day.
+    let (_, html) = page(&b, &format!("{site}/showtimes/{}", heat_later.id), "").await;
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/theatres/{}?day={later}">Kendall</a>"#,
+            kendall.id
         )),
         "{html}"
     );

@@ -427,6 +427,8 @@ struct MoviePage {
     wider: Vec<WiderSearch>,
     /// The day shown and the others to choose from, when there are showtimes.
     dates: Option<DayChoice>,
+    /// `?day=…` on the links to the theatres, when a day was chosen.
+    carry: String,
     theatres: Vec<TheatreSlots>,
     /// When nothing was found near: where the movie is playing instead (some of the
     /// theatres, at most [`ELSEWHERE`]).
@@ -557,6 +559,7 @@ pub async fn movie(
         structured: structured::screening_events(
             theatres.iter().flat_map(|g| &g.showtimes).filter(shown),
         ),
+        carry: dates.as_ref().map(DayChoice::carried).unwrap_or_default(),
         dates,
     };
     Ok((jar, page).into_response())
@@ -593,6 +596,8 @@ struct TheatrePage {
     phone_link: String,
     /// The day shown and the others to choose from, when there are showtimes.
     dates: Option<DayChoice>,
+    /// `?day=…` on the links to the movies, when a day was chosen.
+    carry: String,
     movies: Vec<MovieSlots>,
     /// The showtimes as schema.org events (JSON-LD), when there are any.
     structured: Option<String>,
@@ -639,6 +644,7 @@ pub async fn theatre(
         structured: structured::screening_events(
             movies.iter().flat_map(|g| &g.showtimes).filter(shown),
         ),
+        carry: dates.as_ref().map(DayChoice::carried).unwrap_or_default(),
         dates,
     };
     Ok(page.into_response())

@@ -33,7 +33,8 @@ const HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 struct ShowtimePage {
     id: String,
     movie: MovieCard,
-    theatre_id: String,
+    /// The theatre's page on this showtime's day.
+    theatre_href: String,
     theatre: String,
     address: String,
     directions: String,
@@ -165,7 +166,11 @@ async fn showtime_page(
     Ok(ShowtimePage {
         id: showtime.id.clone(),
         movie: MovieCard::from(&movie),
-        theatre_id: theatre.id.clone(),
+        theatre_href: format!(
+            "/theatres/{}?day={}",
+            theatre.id,
+            facade::local_time(&theatre, start).date_naive()
+        ),
         theatre: theatre.name.clone(),
         directions: views::directions(&address),
         address,

@@ -220,6 +220,7 @@ fn by_theatre(
     groups: &[TheatreShowtimes],
     elsewhere: Option<&[movies::Theatre]>,
     seats: &SeatsLeft,
+    period: &str,
 ) -> anyhow::Result<()> {
     let json = groups
         .iter()
@@ -252,10 +253,7 @@ fn by_theatre(
                 );
             }
             (true, ..) => {
-                return format!(
-                    "{heading}No showtimes{} in the next two weeks.",
-                    within(near)
-                );
+                return format!("{heading}No showtimes{} {period}.", within(near));
             }
             (false, ..) => {}
         }
@@ -296,6 +294,7 @@ fn by_movie(
     theatre: &movies::Theatre,
     groups: &[MovieShowtimes],
     seats: &SeatsLeft,
+    period: &str,
 ) -> anyhow::Result<()> {
     let json = groups
         .iter()
@@ -309,7 +308,7 @@ fn by_movie(
             theatre.phone
         );
         if groups.is_empty() {
-            return format!("{heading}\nNo showtimes in the next two weeks.");
+            return format!("{heading}\nNo showtimes {period}.");
         }
         let mut t = table(&["MOVIE", "SHOWTIME", "WHEN", "ROOM", "PRICE", "SEATS"]);
         for g in groups {
@@ -333,11 +332,71 @@ fn by_movie(
     })
 }
 
+/// A day to list showtimes on, on each theatre's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Day {
+    Today,
+    Tomorrow,
+    On(chrono::NaiveDate),
+}
+
+impl Day {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "today" => Ok(Self::Today),
+            "tomorrow" => Ok(Self::Tomorrow),
+            date => date
+                .parse()
+                .map(Self::On)
+                .map_err(|_| "today, tomorrow or a date like 2026-12-09".to_owned()),
+        }
+    }
+
+    /// Whether `showtime` starts on this day at its theatre, seen at `now`.
+    fn has(self, showtime: &facade::Showtime, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let today = facade::local_time(&showtime.theatre, now).date_naive();
+        let day = match self {
+            Self::Today => today,
+            Self::Tomorrow => today + chrono::Days::new(1),
+            Self::On(date) => date,
+        };
+        showtime.local_start().date_naive() == day
+    }
+
+    /// `today`, `tomorrow` or `on Wed Dec 09`, as the listing's dates are written.
+    fn phrase(self) -> String {
+        match self {
+            Self::Today => "today".to_owned(),
+            Self::Tomorrow => "tomorrow".to_owned(),
+            Self::On(date) => date.format("on %a %b %d").to_string(),
+        }
+    }
+}
+
+/// Keeps the showtimes on `day`, and the groups that still have some.
+fn on_day<G>(
+    groups: Vec<G>,
+    day: Option<Day>,
+    showtimes: impl Fn(&mut G) -> &mut Vec<facade::Showtime>,
+) -> Vec<G> {
+    let Some(day) = day else { return groups };
+    let now = chrono::Utc::now();
+    groups
+        .into_iter()
+        .filter_map(|mut g| {
+            let list = showtimes(&mut g);
+            list.retain(|s| day.has(s, now));
+            (!list.is_empty()).then_some(g)
+        })
+        .collect()
+}
+
 pub async fn showtimes(
     args: &ClientArgs,
     near: Option<&Near>,
     movie: Option<&str>,
     theatre: Option<&str>,
+    day: Option<Day>,
 ) -> anyhow::Result<()> {
     let cinema = connect(args)?;
     if let Some(theatre) = theatre {
@@ -351,8 +410,9 @@ pub async fn showtimes(
             .into_iter()
             .filter(|g| movie.is_none_or(|m| g.movie.id == m))
             .collect();
+        let groups = on_day(groups, day, |g| &mut g.showtimes);
         let seats = SeatsLeft::of_listed(&cinema, groups.iter().flat_map(|g| &g.showtimes)).await;
-        return by_movie(args, &theatre, &groups, &seats);
+        return by_movie(args, &theatre, &groups, &seats, &period(day));
     }
     // Likewise for a named movie, as on the website's movie page.
     let named = async {
@@ -377,10 +437,16 @@ pub async fn showtimes(
         facade::group_by_theatre(result)
     };
     let (named, groups) = tokio::try_join!(named, found)?;
+    // Where else the movie plays, when nothing near has it on any day.
     let elsewhere = match (groups.is_empty(), near, movie) {
         (true, Some(_), Some(movie)) => Some(cinema.theatres_showing(movie).await?),
         _ => None,
     };
+    let period = match elsewhere {
+        Some(_) => period(None),
+        None => period(day),
+    };
+    let groups = on_day(groups, day, |g| &mut g.showtimes);
     let seats = SeatsLeft::of_listed(&cinema, groups.iter().flat_map(|g| &g.showtimes)).await;
     by_theatre(
         args,
@@ -389,7 +455,13 @@ pub async fn showtimes(
         &groups,
         elsewhere.as_deref(),
         &seats,
+        &period,
     )
+}
+
+/// What a listing covers, for the line that says it found nothing.
+fn period(day: Option<Day>) -> String {
+    day.map_or_else(|| "in the next two weeks".to_owned(), Day::phrase)
 }
 
 /// `Loop Theatre (Chicago, IL)`

@@ -53,6 +53,10 @@ enum Command {
         movie: Option<String>,
         #[arg(long)]
         theatre: Option<String>,
+        /// Only this day's: `today`, `tomorrow` or a date (2026-12-09), on each
+        /// theatre's calendar.
+        #[arg(long, value_parser = commands::Day::parse)]
+        day: Option<commands::Day>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -135,6 +139,7 @@ async fn main() -> std::process::ExitCode {
             within,
             movie,
             theatre,
+            day,
             client,
         } => {
             commands::showtimes(
@@ -142,6 +147,7 @@ async fn main() -> std::process::ExitCode {
                 zip.map(|z| near(z, within)).as_ref(),
                 movie.as_deref(),
                 theatre.as_deref(),
+                day,
             )
             .await
         }

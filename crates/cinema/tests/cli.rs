@@ -446,3 +446,75 @@ fn buying_more_tickets_than_one_purchase_allows_is_refused_up_front() {
         );
     }
 }
+
+/// `--day` lists one day's showtimes, on the theatre's calendar, near a ZIP code or at
+/// a theatre; a day with none says so in words, and one that is not a day is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn showtimes_are_listed_for_the_day_asked_for() {
+    let sms = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("simulator");
+    let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
+    // 30 hours from now: never today, on the theatre's clock.
+    let showtime = catalogue(&stack).await;
+    let listed = json(&stack, &sms, &["showtimes", "--zip", "02139"]);
+    let local = listed[0]["showtimes"][0]["local_start_time"]
+        .as_str()
+        .expect("local start");
+    let date: chrono::NaiveDate = local[..10].parse().expect("its local date");
+    let next = (date + chrono::Days::new(1)).to_string();
+    let date = date.to_string();
+
+    for place in [
+        ["--zip", "02139"],
+        ["--theatre", showtime.theatre_id.as_str()],
+    ] {
+        let on = json(
+            &stack,
+            &sms,
+            &[&["showtimes"], &place[..], &["--day", &date]].concat(),
+        );
+        let ids: Vec<_> = on
+            .as_array()
+            .expect("groups")
+            .iter()
+            .flat_map(|g| g["showtimes"].as_array().expect("showtimes"))
+            .map(|s| s["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids, [showtime.id.as_str()], "{place:?} on {date}");
+        for (day, said) in [
+            (
+                next.as_str(),
+                format!(
+                    "on {}",
+                    chrono::NaiveDate::parse_from_str(&next, "%Y-%m-%d")
+                        .expect("date")
+                        .format("%a %b %d")
+                ),
+            ),
+            ("today", "today".to_owned()),
+        ] {
+            let none = run(
+                &stack,
+                &sms,
+                &[&["showtimes"], &place[..], &["--day", day]].concat(),
+            );
+            let text = String::from_utf8_lossy(&none.stdout);
+            assert!(none.status.success(), "{place:?} {day}");
+            assert!(
+                text.lines().last().is_some_and(
+                    |l| l.starts_with("No showtimes") && l.ends_with(&format!(" {said}."))
+                ),
+                "{place:?} on {day}: {text}"
+            );
+        }
+    }
+    let refused_day = run(
+        &stack,
+        &sms,
+        &["showtimes", "--zip", "02139", "--day", "someday"],
+    );
+    refused(&refused_day, "today, tomorrow or a date like 2026-12-09");
+    stack.stop().await.expect("stop");
+    sms.stop().await;
+}

@@ -337,7 +337,7 @@ pub struct MoviesClient {
 /// GetAvailability's limit on products per call.
 const MAX_AVAILABILITY_PRODUCTS: usize = 1000;
 
-/// At most this many pages are fetched by `all_showtimes` (500 showtimes each).
+/// At most this many pages are fetched by `all_showtimes` and `all_theatres` (500 each).
 const MAX_PAGES: usize = 40;
 
 impl MoviesClient {
@@ -479,6 +479,41 @@ impl MoviesClient {
             }
         })
         .await
+    }
+
+    /// One page of every theatre, by id: from the start with an empty `page_token`.
+    pub async fn list_theatres(
+        &self,
+        page_size: u32,
+        page_token: &str,
+    ) -> Result<movies::ListTheatresResponse, ClientError> {
+        let request = movies::ListTheatresRequest {
+            page_size,
+            page_token: page_token.to_owned(),
+        };
+        retrying(self.backoff, "ListTheatres", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move { client.list_theatres(request).await.map(|r| r.into_inner()) }
+        })
+        .await
+    }
+
+    /// Every theatre, by id, page after page (a national catalogue is some thousands).
+    pub async fn all_theatres(&self) -> Result<Vec<movies::Theatre>, ClientError> {
+        let mut all = Vec::new();
+        let mut token = String::new();
+        for _ in 0..MAX_PAGES {
+            let page = self.list_theatres(500, &token).await?;
+            all.extend(page.theatres);
+            if page.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            token = page.next_page_token;
+        }
+        Err(ClientError::Inconsistent(format!(
+            "more than {MAX_PAGES} pages of theatres"
+        )))
     }
 }
 

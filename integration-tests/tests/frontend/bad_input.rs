@@ -293,6 +293,18 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
                 .map(drop)
         }) as Call
     };
+    let theatres = |page_size: u32, page_token: String| {
+        let mut client = public.clone();
+        Box::pin(async move {
+            client
+                .list_theatres(movies::ListTheatresRequest {
+                    page_size,
+                    page_token,
+                })
+                .await
+                .map(drop)
+        }) as Call
+    };
     let get_order = |confirmation: String| {
         let mut client = orders_client.clone();
         Box::pin(async move {
@@ -484,6 +496,17 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             Invalid,
             theatres_near("02139".into(), Some(f64::NAN)),
         ),
+        (
+            "ListTheatres huge page",
+            Invalid,
+            theatres(u32::MAX, String::new()),
+        ),
+        (
+            "ListTheatres made-up token",
+            Invalid,
+            theatres(0, "bm90IGEgdG9rZW4".into()),
+        ),
+        ("ListTheatres 1 MB token", Invalid, theatres(0, huge())),
         ("GetMovie empty id", Invalid, get_movie(String::new())),
         ("GetMovie NUL id", Invalid, get_movie("\0".into())),
         ("GetMovie 1 MB id", Invalid, get_movie(huge())),

@@ -1225,6 +1225,14 @@ impl cinema_client::movies_pb::movies_service_server::MoviesService for Recordin
         self.record(&request);
         Ok(tonic::Response::new(Default::default()))
     }
+    async fn list_theatres(
+        &self,
+        request: tonic::Request<cinema_client::movies_pb::ListTheatresRequest>,
+    ) -> Result<tonic::Response<cinema_client::movies_pb::ListTheatresResponse>, tonic::Status>
+    {
+        self.record(&request);
+        Ok(tonic::Response::new(Default::default()))
+    }
 }
 
 #[tokio::test]

@@ -36,7 +36,7 @@ impl Radius {
     }
 }
 
-/// Showtimes per page: default 100, at most 500.
+/// Results per page (showtimes, theatres): default 100, at most 500.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageSize(u32);
 
@@ -73,38 +73,71 @@ impl Cursor {
     /// than silently read as some other position. The checksum is not a secret: a
     /// forged cursor could only skip ahead in public data.
     pub fn encode(&self) -> String {
-        let body = format!("v1:{}:{}", self.start_time.timestamp_micros(), self.id);
-        URL_SAFE_NO_PAD.encode(format!("{body}:{}", checksum(&body)))
+        encode_token(&format!(
+            "v1:{}:{}",
+            self.start_time.timestamp_micros(),
+            self.id
+        ))
     }
 
     pub fn parse(token: &str) -> Result<Option<Self>, ValidationError> {
         if token.is_empty() {
             return Ok(None);
         }
-        let invalid = || ValidationError::new("page_token is not a token this service issued");
-        if token.len() > 200 {
-            return Err(invalid());
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let (body, sum) = text.rsplit_once(':').ok_or_else(invalid)?;
-        if sum != checksum(body) {
-            return Err(invalid());
-        }
+        let body = decode_token(token).ok_or_else(invalid_token)?;
         let mut parts = body.split(':');
         let (Some("v1"), Some(micros), Some(id), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(invalid());
+            return Err(invalid_token());
         };
         let start_time = micros
             .parse()
             .ok()
             .and_then(DateTime::from_timestamp_micros)
-            .ok_or_else(invalid)?;
-        let id = ShowtimeId::parse(id).map_err(|_| invalid())?;
+            .ok_or_else(invalid_token)?;
+        let id = ShowtimeId::parse(id).map_err(|_| invalid_token())?;
         Ok(Some(Self { start_time, id }))
     }
+}
+
+/// Where the next page of ListTheatres starts: after this theatre (pages are by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TheatreCursor(pub TheatreId);
+
+impl TheatreCursor {
+    pub fn encode(&self) -> String {
+        encode_token(&format!("t1:{}", self.0))
+    }
+
+    pub fn parse(token: &str) -> Result<Option<Self>, ValidationError> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let body = decode_token(token).ok_or_else(invalid_token)?;
+        let id = body.strip_prefix("t1:").ok_or_else(invalid_token)?;
+        let id = TheatreId::parse(id).map_err(|_| invalid_token())?;
+        Ok(Some(Self(id)))
+    }
+}
+
+fn invalid_token() -> ValidationError {
+    ValidationError::new("page_token is not a token this service issued")
+}
+
+/// A page token: the body and its checksum, URL-safe.
+fn encode_token(body: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{body}:{}", checksum(body)))
+}
+
+/// The body of a token this service issued; `None` for any other string.
+fn decode_token(token: &str) -> Option<String> {
+    if token.len() > 200 {
+        return None;
+    }
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
+    let (body, sum) = text.rsplit_once(':')?;
+    (sum == checksum(body)).then(|| body.to_owned())
 }
 
 /// The first 8 bytes of SHA-256 over a domain-separated body, in hex.
@@ -135,6 +168,13 @@ mod tests {
             id: ShowtimeId::from_db(42),
         };
         assert_eq!(Cursor::parse(&cursor.encode()), Ok(Some(cursor)));
+        let theatres = TheatreCursor(TheatreId::from_db(7));
+        assert_eq!(TheatreCursor::parse(&theatres.encode()), Ok(Some(theatres)));
+        assert!(
+            TheatreCursor::parse(&cursor.encode()).is_err(),
+            "a showtimes token is not a theatres one"
+        );
+        assert!(Cursor::parse(&theatres.encode()).is_err());
         assert_eq!(Cursor::parse(""), Ok(None));
         assert!(Cursor::parse("garbage!").is_err());
         assert!(Cursor::parse(&URL_SAFE_NO_PAD.encode("v2:1:2")).is_err());

@@ -6,7 +6,9 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::Error;
-use crate::domain::{Cursor, MovieId, Radius, ShowtimeId, TheatreId, ZipCode};
+use crate::domain::{
+    Cursor, MovieId, PageSize, Radius, ShowtimeId, TheatreCursor, TheatreId, ZipCode,
+};
 use crate::store;
 use cinema_service::error::AtField;
 
@@ -152,6 +154,33 @@ impl MoviesService for PublicApi {
             .ok_or_else(|| unknown_zip(Some(&zip)))?;
         Ok(Response::new(pb::ListTheatresNearResponse {
             theatres: theatres.iter().map(convert::theatre).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ListTheatres"))]
+    async fn list_theatres(
+        &self,
+        request: Request<pb::ListTheatresRequest>,
+    ) -> Result<Response<pb::ListTheatresResponse>, Status> {
+        let req = request.get_ref();
+        let size = PageSize::parse(req.page_size)
+            .at("page_size")
+            .map_err(Error::from)?;
+        let after = TheatreCursor::parse(&req.page_token)
+            .at("page_token")
+            .map_err(Error::from)?;
+        // One more than the page, to know whether another follows.
+        let mut theatres =
+            store::theatres_page(&self.pool, after.map(|c| c.0), size.get() + 1).await?;
+        let more = theatres.len() > size.get() as usize;
+        theatres.truncate(size.get() as usize);
+        let next_page_token = match theatres.last() {
+            Some(last) if more => TheatreCursor(last.id).encode(),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListTheatresResponse {
+            theatres: theatres.iter().map(convert::theatre).collect(),
+            next_page_token,
         }))
     }
 }

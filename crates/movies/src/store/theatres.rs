@@ -210,6 +210,35 @@ pub async fn theatres_near(
         .map(Some)
 }
 
+/// A page of every theatre, by id: `limit` of them after `after`.
+pub async fn theatres_page(
+    pool: &PgPool,
+    after: Option<TheatreId>,
+    limit: u32,
+) -> Result<Vec<Theatre>, Error> {
+    sqlx::query_as!(
+        TheatreRow,
+        r#"SELECT t.id, t.name, t.phone, t.address_line_1, t.city, t.state, t.zip,
+                  t.latitude, t.longitude, t.time_zone,
+                  NULL::float8 AS distance_miles,
+                  (SELECT coalesce(json_agg(json_build_object('room', a.room, 'seats', a.seats)
+                                            ORDER BY a.room), '[]')
+                   FROM auditoriums a WHERE a.theatre_id = t.id)
+                  AS "auditoriums!: Json<Vec<AuditoriumRow>>"
+           FROM theatres t
+           WHERE t.id > $1
+           ORDER BY t.id
+           LIMIT $2"#,
+        after.map_or(0, TheatreId::get),
+        i64::from(limit),
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(TheatreRow::into_theatre)
+    .collect()
+}
+
 /// The seats of one auditorium, if it exists.
 pub async fn auditorium_seats(
     pool: &PgPool,

@@ -228,6 +228,90 @@ async fn theatres_near_a_zip_are_listed_nearest_first_showing_or_not() {
     stack.stop().await;
 }
 
+/// Every theatre, showing or not, page after page by id (for a site map): each once,
+/// with its auditoriums; a bad page size or token is refused naming the field.
+#[tokio::test]
+async fn every_theatre_is_listed_a_page_at_a_time() {
+    let stack = spawn_stack().await;
+    let mut created = Vec::new();
+    for (name, zip) in [
+        ("Kendall", "02139"),
+        ("Fenway", "02115"),
+        ("Manhattan", "10001"),
+        ("Seattle", "98101"),
+        ("Davis", "02144"),
+    ] {
+        created.push(stack.theatre(name, zip, None).await);
+    }
+    let list = |size: u32, token: String| {
+        let mut public = stack.public.clone();
+        async move {
+            public
+                .list_theatres(pb::ListTheatresRequest {
+                    page_size: size,
+                    page_token: token,
+                })
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let (mut seen, mut pages, mut token) = (Vec::new(), 0, String::new());
+    loop {
+        let page = list(2, token).await.expect("a page");
+        pages += 1;
+        assert!(page.theatres.len() <= 2);
+        assert!(page.theatres.iter().all(|t| t.auditoriums.len() == 2));
+        seen.extend(ids_in_order(&page.theatres));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!((pages, seen), (3, created.clone()), "by id, each once");
+    let all = list(0, String::new()).await.expect("one page");
+    assert_eq!(
+        ids_in_order(&all.theatres),
+        created,
+        "100 a page by default"
+    );
+    assert!(all.next_page_token.is_empty());
+
+    for (size, token, field) in [
+        (501, String::new(), "page_size"),
+        (0, "not-a-token".to_owned(), "page_token"),
+    ] {
+        let status = list(size, token).await.expect_err("invalid");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains(field), "{status:?}");
+    }
+    // A showtimes search's token is not a place in the theatres.
+    let movie = stack.movie("Heat", 170).await;
+    for hours in [3, 9] {
+        stack
+            .showtime(&movie, &created[0], "1", hours_from_now(hours))
+            .await;
+    }
+    let showtimes = stack
+        .public
+        .clone()
+        .get_showtimes(pb::GetShowtimesRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("search")
+        .into_inner();
+    assert!(
+        !showtimes.next_page_token.is_empty(),
+        "two showtimes, one a page"
+    );
+    let status = list(0, showtimes.next_page_token)
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    stack.stop().await;
+}
+
 fn ids_in_order(theatres: &[pb::Theatre]) -> Vec<String> {
     theatres.iter().map(|t| t.id.clone()).collect()
 }

@@ -151,6 +151,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         listen_addr: args.web_addr,
         movies_endpoint: movies_url.clone(),
         orders_endpoint: orders_url.clone(),
+        // Where it listens: http://127.0.0.1:8080.
+        public_url: None,
         secure_cookies: false,
         // The stack's one listener serves the site's metrics too (the recorder is the
         // process's).

@@ -45,7 +45,7 @@ use cinema_client::{Cinema, ClientConfig};
 use cinema_service::metrics::MetricsListener;
 use tokio::net::TcpListener;
 
-pub use config::{LimitSettings, Settings};
+pub use config::{LimitSettings, Origin, Settings};
 use routes::AppState;
 
 /// The site, bound to its address and ready to serve.
@@ -56,8 +56,6 @@ pub struct Application {
     router: Router,
     metrics: Option<MetricsListener>,
 }
-
-const ROBOTS: &str = "User-agent: *\nDisallow: /checkout/\nDisallow: /orders\n";
 
 /// A strict policy: only this site's own style sheet and script, no inline code, no
 /// framing, forms only to this site.
@@ -115,10 +113,12 @@ async fn record_metrics(
     response
 }
 
-/// The routes, over any client (tests pass one to an in-process stack).
-pub fn router(cinema: Cinema, settings: &Settings) -> Router {
+/// The routes, over any client (tests pass one to an in-process stack), for the site
+/// at `origin` (`https://tickets.example.com`).
+pub fn router(cinema: Cinema, settings: &Settings, origin: Origin) -> Router {
     let state = AppState {
         cinema,
+        origin,
         secure_cookies: settings.secure_cookies,
         limiter: limit::Limiter::new(&settings.limits),
         seats: seats::SeatsCache::new(std::time::Duration::from_millis(
@@ -164,19 +164,8 @@ pub fn router(cinema: Cinema, settings: &Settings) -> Router {
             "/favicon.ico",
             get(|| async { Redirect::temporary(&assets::ICON.href()) }),
         )
-        // Crawlers read the public pages; a visitor's checkout and orders are theirs.
-        .route(
-            "/robots.txt",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-                        (header::CACHE_CONTROL, "public, max-age=86400"),
-                    ],
-                    ROBOTS,
-                )
-            }),
-        )
+        .route("/robots.txt", get(routes::robots))
+        .route("/sitemap.xml", get(routes::sitemap))
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(axum::middleware::from_fn(security_headers))
@@ -211,7 +200,14 @@ impl Application {
         Ok(Self {
             listener,
             addr,
-            router: router(cinema, &settings),
+            router: router(
+                cinema,
+                &settings,
+                settings
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| Origin::listening(addr)),
+            ),
             metrics,
         })
     }

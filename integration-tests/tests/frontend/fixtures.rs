@@ -153,6 +153,17 @@ pub async fn site_keeping_seats_for(stack: &cinema_integration_tests::Stack, ms:
     .0
 }
 
+/// The site told the address its visitors reach it at.
+pub async fn site_at(stack: &cinema_integration_tests::Stack, public_url: &str) -> String {
+    let settings = site_settings(stack, None, cinema_web::LimitSettings::default());
+    serve(cinema_web::Settings {
+        public_url: Some(cinema_web::Origin::parse(public_url).expect("an origin")),
+        ..settings
+    })
+    .await
+    .0
+}
+
 /// The site with the stack's movies service but an orders service that is down.
 pub async fn site_without_orders(stack: &cinema_integration_tests::Stack) -> String {
     let settings = site_settings(stack, None, cinema_web::LimitSettings::default());
@@ -182,6 +193,7 @@ fn site_settings(
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
         movies_endpoint: format!("http://{}", stack.movies.local_addr()),
         orders_endpoint: format!("http://{}", stack.orders.local_addr()),
+        public_url: None,
         secure_cookies: false,
         metrics_addr,
         // Each page asks afresh: tests change seats between page views (one test

@@ -625,6 +625,77 @@ async fn the_movie_and_theatre_pages_show_one_day_at_a_time() {
     stack.stop().await.expect("stop");
 }
 
+/// Search engines are pointed, from robots.txt, to a map of every page worth finding:
+/// the home page, each current movie's and every theatre's, named in full at the
+/// site's public address, each of them a page that is there.
+#[tokio::test]
+async fn search_engines_are_given_a_map_of_every_movie_and_theatre_page() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let unreleased = movie(c, "Unreleased", 90).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    let fenway = theatre(c, "Fenway", "02115", 40).await;
+    showtime(c, &heat.id, &kendall.id, "1", 4).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    let (_, robots) = page(&b, &format!("{site}/robots.txt"), "").await;
+    assert!(
+        robots.contains(&format!("\nSitemap: {site}/sitemap.xml\n")),
+        "{robots}"
+    );
+    let response = b
+        .get(format!("{site}/sitemap.xml"))
+        .send()
+        .await
+        .expect("sitemap");
+    assert_eq!(response.status(), StatusCode::OK);
+    let kind = response.headers()["content-type"].to_str().expect("type");
+    assert!(kind.starts_with("application/xml"), "{kind}");
+    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+    let xml = response.text().await.expect("xml");
+    assert!(
+        xml.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#)
+            && xml.contains(r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">"#),
+        "{xml}"
+    );
+    let locs: Vec<&str> = xml
+        .split("<loc>")
+        .skip(1)
+        .map(|l| &l[..l.find("</loc>").expect("loc's end")])
+        .collect();
+    let expected = [
+        format!("{site}/"),
+        format!("{site}/movies/{}", heat.id),
+        format!("{site}/theatres/{}", kendall.id),
+        format!("{site}/theatres/{}", fenway.id),
+    ];
+    assert_eq!(locs, expected, "no movie without showtimes: {xml}");
+    assert!(!xml.contains(&format!("/movies/{}<", unreleased.id)));
+    for loc in locs {
+        let (status, _) = page(&b, loc, "").await;
+        assert_eq!(status, StatusCode::OK, "{loc}");
+    }
+
+    // Behind its public address, the map and the pointer name that address.
+    let public = site_at(&stack, "https://tickets.example.com/").await;
+    let (_, robots) = page(&b, &format!("{public}/robots.txt"), "").await;
+    assert!(
+        robots.contains("\nSitemap: https://tickets.example.com/sitemap.xml\n"),
+        "{robots}"
+    );
+    let (_, xml) = page(&b, &format!("{public}/sitemap.xml"), "").await;
+    assert!(
+        xml.contains(&format!(
+            "<loc>https://tickets.example.com/theatres/{}</loc>",
+            fenway.id
+        )) && !xml.contains("127.0.0.1"),
+        "{xml}"
+    );
+    stack.stop().await.expect("stop");
+}
+
 /// A moviegoer with no theatre within the usual 15 miles is offered farther searches,
 /// and the distance chosen is searched, carried to the movie's page, remembered with
 /// the ZIP code, and refused when it is not one offered.
@@ -1256,6 +1327,7 @@ async fn a_page_view_and_its_service_calls_are_one_trace() {
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
         movies_endpoint: format!("http://{movies_addr}"),
         orders_endpoint: "http://127.0.0.1:9".into(),
+        public_url: None,
         secure_cookies: false,
         metrics_addr: None,
         seats_left_cache_ms: 0,

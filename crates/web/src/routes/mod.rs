@@ -6,11 +6,13 @@
 
 mod browse;
 mod checkout;
+mod crawlers;
 mod orders;
 mod showtime;
 
 pub use browse::{home, movie, theatre};
 pub use checkout::{checkout, pay, release};
+pub use crawlers::{robots, sitemap};
 use orders::{YourTickets, upcoming};
 pub use orders::{cancel, confirm_cancel, forget, lookup, order, order_calendar};
 pub use showtime::{hold, showtime};
@@ -24,6 +26,8 @@ use crate::error::WebError;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub cinema: Cinema,
+    /// `https://tickets.example.com`: the site as its visitors reach it.
+    pub origin: crate::config::Origin,
     pub secure_cookies: bool,
     pub limiter: crate::limit::Limiter,
     pub seats: crate::seats::SeatsCache,

@@ -135,8 +135,12 @@ pub async fn movies(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()
     Ok(())
 }
 
-pub async fn theatres(args: &ClientArgs, near: &Near) -> anyhow::Result<()> {
-    let list = connect(args)?.theatres_near(near).await?;
+pub async fn theatres(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()> {
+    let cinema = connect(args)?;
+    let list = match near {
+        Some(near) => cinema.theatres_near(near).await?,
+        None => cinema.movies().all_theatres().await?,
+    };
     let json = list
         .iter()
         .map(|t| {
@@ -148,20 +152,25 @@ pub async fn theatres(args: &ClientArgs, near: &Near) -> anyhow::Result<()> {
         .collect();
     emit(args, Value::Array(json), || {
         if list.is_empty() {
-            return format!("No theatres{}.", within(Some(near)));
+            return format!("No theatres{}.", within(near));
         }
-        let mut t = table(&["ID", "THEATRE", "MILES", "ADDRESS", "PHONE"]);
+        // Distances only from a ZIP code.
+        let mut t = match near {
+            Some(_) => table(&["ID", "THEATRE", "MILES", "ADDRESS", "PHONE"]),
+            None => table(&["ID", "THEATRE", "ADDRESS", "PHONE"]),
+        };
         for theatre in &list {
-            t.add_row(vec![
-                theatre.id.clone(),
-                theatre.name.clone(),
-                theatre
-                    .distance_miles
-                    .map(|d| format!("{d:.1}"))
-                    .unwrap_or_default(),
-                facade::address(theatre),
-                theatre.phone.clone(),
-            ]);
+            let mut row = vec![theatre.id.clone(), theatre.name.clone()];
+            if near.is_some() {
+                row.push(
+                    theatre
+                        .distance_miles
+                        .map(|d| format!("{d:.1}"))
+                        .unwrap_or_default(),
+                );
+            }
+            row.extend([facade::address(theatre), theatre.phone.clone()]);
+            t.add_row(row);
         }
         t.to_string()
     })

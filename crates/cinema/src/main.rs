@@ -32,12 +32,13 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Theatres near a ZIP code, nearest first, with their address and phone.
+    /// Theatres near a ZIP code, nearest first, with their address and phone (without
+    /// a ZIP code, every theatre).
     Theatres {
         #[arg(long)]
-        zip: String,
+        zip: Option<String>,
         /// How far from the ZIP code to look.
-        #[arg(long, value_name = "MILES", value_parser = miles)]
+        #[arg(long, value_name = "MILES", requires = "zip", value_parser = miles)]
         within: Option<f64>,
         #[command(flatten)]
         client: ClientArgs,
@@ -133,7 +134,7 @@ async fn main() -> std::process::ExitCode {
             zip,
             within,
             client,
-        } => commands::theatres(&client, &near(zip, within)).await,
+        } => commands::theatres(&client, zip.map(|z| near(z, within)).as_ref()).await,
         Command::Showtimes {
             zip,
             within,

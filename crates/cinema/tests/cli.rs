@@ -151,6 +151,17 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         &run(&stack, &sms, &["theatres", "--zip", "99999"]),
         "ZIP code 99999 is not known",
     );
+    // Without a ZIP code, every theatre, wherever it is, without distances.
+    let everywhere = json(&stack, &sms, &["theatres"]);
+    assert_eq!(everywhere[0]["id"], showtime.theatre_id.as_str());
+    assert!(everywhere[0]["distance_miles"].is_null(), "{everywhere}");
+    let table = run(&stack, &sms, &["theatres"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("Kendall Square Cinema") && !text.contains("MILES"),
+        "{text}"
+    );
+    refused(&run(&stack, &sms, &["theatres", "--within", "50"]), "--zip");
     // A movie with nothing near says where it plays instead, or that it plays nowhere.
     let elsewhere = run(
         &stack,

@@ -627,7 +627,8 @@ async fn the_movie_and_theatre_pages_show_one_day_at_a_time() {
 
 /// Search engines are pointed, from robots.txt, to a map of every page worth finding:
 /// the home page, each current movie's and every theatre's, named in full at the
-/// site's public address, each of them a page that is there.
+/// site's public address, each of them a page that is there; and each page names its
+/// one address, whatever query reached it.
 #[tokio::test]
 async fn search_engines_are_given_a_map_of_every_movie_and_theatre_page() {
     let stack = Stack::start().await.expect("stack");
@@ -677,6 +678,30 @@ async fn search_engines_are_given_a_map_of_every_movie_and_theatre_page() {
         let (status, _) = page(&b, loc, "").await;
         assert_eq!(status, StatusCode::OK, "{loc}");
     }
+    // However a page was reached (near which ZIP code, on which day), search engines
+    // are told the one address it is known by.
+    let show = showtime(c, &heat.id, &fenway.id, "1", 5).await;
+    for (url, canonical) in [
+        (format!("{site}/?zip=02139&within=25"), format!("{site}/")),
+        (
+            format!("{site}/movies/{}?zip=02139&within=25", heat.id),
+            format!("{site}/movies/{}", heat.id),
+        ),
+        (
+            format!("{site}/theatres/{}?day=2026-01-01", kendall.id),
+            format!("{site}/theatres/{}", kendall.id),
+        ),
+        (
+            format!("{site}/showtimes/{}", show.id),
+            format!("{site}/showtimes/{}", show.id),
+        ),
+    ] {
+        let (_, html) = page(&b, &url, "").await;
+        assert!(
+            html.contains(&format!(r#"<link rel="canonical" href="{canonical}">"#)),
+            "{url}: {html}"
+        );
+    }
 
     // Behind its public address, the map and the pointer name that address.
     let public = site_at(&stack, "https://tickets.example.com/").await;
@@ -693,6 +718,11 @@ async fn search_engines_are_given_a_map_of_every_movie_and_theatre_page() {
         )) && !xml.contains("127.0.0.1"),
         "{xml}"
     );
+    let (_, html) = page(&b, &format!("{public}/movies/{}?zip=02139", heat.id), "").await;
+    assert!(html.contains(&format!(
+        r#"<link rel="canonical" href="https://tickets.example.com/movies/{}">"#,
+        heat.id
+    )));
     stack.stop().await.expect("stop");
 }
 

@@ -77,6 +77,9 @@ pub struct DayQuery {
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
+    /// This page's address without its query: a search near a ZIP code is the same
+    /// page to a search engine.
+    canonical: String,
     /// The code searched near; empty for everywhere.
     zip: String,
     typed: String,
@@ -389,6 +392,7 @@ pub async fn home(
         csrf::token(jar, state.secure_cookies)
     };
     let page = HomePage {
+        canonical: format!("{}/", state.origin),
         yours,
         csrf,
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
@@ -415,6 +419,9 @@ struct TheatreSlots {
 #[derive(Template, WebTemplate)]
 #[template(path = "movie.html")]
 struct MoviePage {
+    /// `…/movies/{id}`: with any ZIP code, distance or day, the same page to a search
+    /// engine.
+    canonical: String,
     movie: MovieCard,
     /// The code searched near; empty when there is none to search near.
     zip: String,
@@ -534,6 +541,7 @@ pub async fn movie(
     .await;
     let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
     let page = MoviePage {
+        canonical: format!("{}/movies/{}", state.origin, movie.id),
         movie: MovieCard::from(&movie),
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
         form: choice.form(),
@@ -589,6 +597,8 @@ struct MovieSlots {
 #[derive(Template, WebTemplate)]
 #[template(path = "theatre.html")]
 struct TheatrePage {
+    /// `…/theatres/{id}`, whatever the day.
+    canonical: String,
     name: String,
     address: String,
     directions: String,
@@ -628,6 +638,7 @@ pub async fn theatre(
     let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
     let address = facade::address(&theatre);
     let page = TheatrePage {
+        canonical: format!("{}/theatres/{}", state.origin, theatre.id),
         name: theatre.name.clone(),
         directions: views::directions(&address),
         address,

@@ -31,6 +31,8 @@ const HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 #[derive(Template, WebTemplate)]
 #[template(path = "showtime.html")]
 struct ShowtimePage {
+    /// `…/showtimes/{id}`, for search engines.
+    canonical: String,
     id: String,
     movie: MovieCard,
     /// The theatre's page on this showtime's day.
@@ -164,6 +166,7 @@ async fn showtime_page(
         }])
     });
     Ok(ShowtimePage {
+        canonical: format!("{}/showtimes/{}", state.origin, showtime.id),
         id: showtime.id.clone(),
         movie: MovieCard::from(&movie),
         theatre_href: format!(

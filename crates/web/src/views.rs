@@ -151,10 +151,18 @@ pub struct Day {
 /// `Tuesday, December 8`.
 pub fn day(date: NaiveDate, today: NaiveDate) -> String {
     let name = date.format(DATE);
+    match relative(date, today) {
+        Some(near) => format!("{near}, {name}"),
+        None => name.to_string(),
+    }
+}
+
+/// `Today` or `Tomorrow`, seen from `today` on the same calendar; `None` for other days.
+fn relative(date: NaiveDate, today: NaiveDate) -> Option<&'static str> {
     match (date - today).num_days() {
-        0 => format!("Today, {name}"),
-        1 => format!("Tomorrow, {name}"),
-        _ => name.to_string(),
+        0 => Some("Today"),
+        1 => Some("Tomorrow"),
+        _ => None,
     }
 }
 
@@ -270,18 +278,12 @@ impl DayChoice {
         };
         let links = dates
             .into_iter()
-            .map(|date| {
-                let value = date.format("%Y-%m-%d").to_string();
-                DayLink {
-                    href: href(&value),
-                    weekday: match (date - today).num_days() {
-                        0 => "Today".to_owned(),
-                        1 => "Tomorrow".to_owned(),
-                        _ => date.format("%a").to_string(),
-                    },
-                    date: date.format("%b\u{a0}%-d").to_string(),
-                    current: date == shown,
-                }
+            .map(|date| DayLink {
+                href: href(&date.to_string()),
+                weekday: relative(date, today)
+                    .map_or_else(|| date.format("%a").to_string(), str::to_owned),
+                date: date.format("%b\u{a0}%-d").to_string(),
+                current: date == shown,
             })
             .collect();
         Some(Self {
@@ -309,11 +311,7 @@ impl DayChoice {
 
 /// `today`, `tomorrow` or `Friday, December 11`: the end of "what is on …".
 fn on(date: NaiveDate, today: NaiveDate) -> String {
-    match (date - today).num_days() {
-        0 => "today".to_owned(),
-        1 => "tomorrow".to_owned(),
-        _ => date.format(DATE).to_string(),
-    }
+    relative(date, today).map_or_else(|| date.format(DATE).to_string(), str::to_lowercase)
 }
 
 /// `Today, Wednesday, November 25 at 7:30 PM EST`, on the theatre's clock, the day

@@ -80,6 +80,15 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Let an order's holder in at the door (the box office; once per order).
+    Admit {
+        confirmation: String,
+        /// The orders service's admin token.
+        #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = outbox::secret, hide_env_values = true)]
+        orders_admin_token: Option<secrecy::SecretString>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// The orders service's outbox: list messages, redrive exhausted ones.
     Outbox(outbox::OutboxArgs),
 }
@@ -162,6 +171,11 @@ async fn main() -> std::process::ExitCode {
             client,
         } => commands::cancel(&client, &confirmation).await,
         Command::Texts { client } => commands::texts(&client).await,
+        Command::Admit {
+            confirmation,
+            orders_admin_token,
+            client,
+        } => commands::admit(&client, orders_admin_token, &confirmation).await,
         Command::Outbox(args) => outbox::run(args).await,
     };
     match result {

@@ -18,7 +18,7 @@ pub struct OutboxArgs {
 }
 
 /// A token from a flag or the environment: never empty, never printed.
-fn secret(raw: &str) -> Result<secrecy::SecretString, String> {
+pub(crate) fn secret(raw: &str) -> Result<secrecy::SecretString, String> {
     match raw.trim() {
         "" => Err("must not be empty".into()),
         _ => Ok(secrecy::SecretString::from(raw.to_owned())),

@@ -19,6 +19,8 @@ fn run(stack: &Stack, sms: &Simulator, args: &[&str]) -> Output {
         .env("CINEMA_MOVIES", stack.movies.url())
         .env("CINEMA_ORDERS", stack.orders.url())
         .env("CINEMA_SMS", format!("http://{}", sms.addr))
+        // Only a token given here counts, not one the shell running the tests has.
+        .env_remove("ORDERS_ADMIN_TOKEN")
         .output()
         .expect("cinema runs")
 }
@@ -526,6 +528,72 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
         &["showtimes", "--zip", "02139", "--day", "someday"],
     );
     refused(&refused_day, "today, tomorrow or a date like 2026-12-09");
+    stack.stop().await.expect("stop");
+    sms.stop().await;
+}
+
+/// The box office admits an order's holder once: the second showing of the code is
+/// refused in words no one at a door can miss, and used tickets cannot be cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_box_office_admits_an_order_once() {
+    let sms = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("simulator");
+    let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
+    let showtime = catalogue(&stack).await;
+    let bought = json(
+        &stack,
+        &sms,
+        &[
+            "buy",
+            "--showtime",
+            &showtime.id,
+            "--tickets",
+            "2",
+            "--card",
+            "4111 1111 1111 1111",
+        ],
+    );
+    let code = bought["confirmation"].as_str().expect("confirmation");
+    let token = cinema_integration_tests::ORDERS_ADMIN_TOKEN;
+
+    refused(
+        &run(&stack, &sms, &["admit", code]),
+        "admitting needs the orders admin token",
+    );
+    let admitted = run(
+        &stack,
+        &sms,
+        &["admit", code, "--orders-admin-token", token],
+    );
+    let text = String::from_utf8_lossy(&admitted.stdout);
+    assert!(admitted.status.success(), "{admitted:?}");
+    assert!(
+        text.contains(&format!("Order {code} (placed, admitted ")) && text.contains("Casablanca"),
+        "{text}"
+    );
+    let order = json(&stack, &sms, &["order", code]);
+    assert!(order["admitted_at"].is_string(), "{order}");
+
+    let again = run(
+        &stack,
+        &sms,
+        &["admit", code, "--orders-admin-token", token],
+    );
+    refused(&again, "DO NOT ADMIT");
+    refused(&again, "already admitted at");
+    refused(
+        &run(&stack, &sms, &["cancel", code]),
+        "its tickets were used at the door",
+    );
+    refused(
+        &run(
+            &stack,
+            &sms,
+            &["admit", "ABCDEFGHJK", "--orders-admin-token", token],
+        ),
+        "ABCDEFGHJK",
+    );
     stack.stop().await.expect("stop");
     sms.stop().await;
 }

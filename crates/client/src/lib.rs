@@ -598,7 +598,7 @@ pub struct OrdersClient {
     inner: OrdersServiceClient<With<Channel>>,
     /// The same service with the orders admin token, for `add_product` only.
     admin: OrdersServiceClient<With<Channel>>,
-    /// `OrdersAdminService`, with the orders admin token.
+    /// `OrdersAdminService` (the outbox, admissions), with the orders admin token.
     outbox: OrdersAdminServiceClient<With<Channel>>,
     backoff: ExponentialBuilder,
 }
@@ -841,6 +841,23 @@ impl OrdersClient {
                 .map(|r| r.into_inner().ids)
         })
         .await
+    }
+
+    /// Lets an order's holder in at the door (needs the orders admin token). Not
+    /// retried: a retry whose first attempt got through would be refused as a second
+    /// admission; after an error, `get_order` says whether it was admitted.
+    pub async fn admit_order(&self, confirmation: &str) -> Result<orders::Order, ClientError> {
+        once(async {
+            let mut client = self.outbox.clone();
+            client
+                .admit_order(orders::AdmitOrderRequest {
+                    confirmation: confirmation.to_owned(),
+                })
+                .await
+                .map(|r| r.into_inner().order)
+        })
+        .await
+        .and_then(|o| required(o, "order"))
     }
 }
 

@@ -788,6 +788,7 @@ impl Checkout {
             payment: PaymentSummary::of(&draft.payment),
             created_at,
             cancelled_at: None,
+            admitted_at: None,
             phone: draft.phone.clone(),
         };
         tracing::info!(
@@ -834,6 +835,12 @@ impl Checkout {
         let order = store::lock_order(&mut tx, code).await?.ok_or_else(|| {
             Error::not_found("order", code, format!("no order with confirmation {code}"))
         })?;
+        if let (false, Some(at)) = (order.cancelled, order.admitted_at) {
+            return Err(Error::refused(
+                Reason::AlreadyAdmitted,
+                format!("order {code} was used at the door at {at}: it can no longer be cancelled"),
+            ));
+        }
         if !order.cancelled {
             let ids: Vec<_> = order.lines.iter().map(|(id, _)| *id).collect();
             // Same lock order as checkout: ascending product id.

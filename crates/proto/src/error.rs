@@ -156,6 +156,11 @@ reasons! {
     AuditoriumBusy = "AUDITORIUM_BUSY",
     /// An outbox message cannot be redriven in its current state.
     NotRedrivable = "NOT_REDRIVABLE",
+    /// The order's holder was already let in: it cannot be admitted again, nor
+    /// cancelled.
+    AlreadyAdmitted = "ALREADY_ADMITTED",
+    /// The order was cancelled: nobody is let in with it.
+    OrderCancelled = "ORDER_CANCELLED",
     /// The request id was already used for a different request.
     RequestIdReused = "REQUEST_ID_REUSED",
     /// The reference is already taken by another resource.

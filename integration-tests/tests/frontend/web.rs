@@ -1505,6 +1505,82 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
 /// Once a showtime starts its tickets are neither sold nor refunded: its pages say so,
 /// and a form from a page shown before the start is refused with the reason, changing
 /// nothing.
+/// Once the box office has let an order's holder in, its page says so instead of
+/// offering the code (a screenshot of it lets nobody else in) and no longer offers to
+/// cancel; a cancellation posted from a page shown before is refused and changes
+/// nothing.
+#[tokio::test]
+async fn an_order_used_at_the_door_says_so_and_cannot_be_cancelled() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let Showing { show, site, b, .. } = showing(&stack).await;
+    let placed = c
+        .orders()
+        .place_order(tickets(&show.product_id, 2))
+        .await
+        .expect("order");
+    let order_url = format!("{site}/orders/{}", placed.confirmation);
+    // The cancel page as shown before the door: its token and form.
+    let response = b
+        .get(format!("{order_url}/cancel"))
+        .send()
+        .await
+        .expect("page");
+    let token = csrf(&response);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("html")
+            .contains("Yes, cancel my order")
+    );
+
+    c.orders()
+        .admit_order(&placed.confirmation)
+        .await
+        .expect("admitted");
+    let (status, html) = page(&b, &order_url, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Let in at the door at "), "{html}");
+    assert!(
+        html.contains(
+            "These tickets were used at the door, so this order can no longer be cancelled."
+        ),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Cancel order") && !html.contains(r#"class="qr""#),
+        "{html}"
+    );
+    let seats_before = seats(c, &show.product_id).await;
+    let refused = b
+        .post(format!("{order_url}/cancel"))
+        .form(&[("csrf", token.as_str())])
+        .header(COOKIE, format!("csrf={token}"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("html")
+            .contains("used at the door")
+    );
+    assert_eq!(seats(c, &show.product_id).await, seats_before, "still sold");
+    let order = c
+        .orders()
+        .get_order(&placed.confirmation)
+        .await
+        .expect("order");
+    assert_eq!(
+        order.status(),
+        cinema_client::orders_pb::OrderStatus::Placed
+    );
+    stack.stop().await.expect("stop");
+}
+
 #[tokio::test]
 async fn a_started_showtime_is_neither_sold_nor_cancelled() {
     let stack = Stack::start().await.expect("stack");

@@ -267,6 +267,8 @@ pub struct Order {
     pub payment: PaymentSummary,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When its holder was let in at the door.
+    pub admitted_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Where the order's texts go, when the customer asked for them.
     pub phone: Option<Phone>,
 }

@@ -1,13 +1,18 @@
-//! `OrdersAdminService`: what operators ask of the outbox.
+//! `OrdersAdminService`: what operators ask of the outbox, and the box office's
+//! admissions.
 
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_admin_service_server::OrdersAdminService;
 use cinema_service::BearerAuth;
 use tonic::{Request, Response, Status};
 
+use super::convert;
+use crate::domain::Confirmation;
 use crate::error::{Error, Reason};
 use crate::store::outbox::{self, Kind, ListFilter, OutboxEntry, RedriveRefused};
+use crate::store::{self, AdmissionRefused};
 use cinema_service::domain::timestamp;
+use cinema_service::error::AtField;
 
 const DEFAULT_PAGE_SIZE: i64 = 50;
 const MAX_PAGE_SIZE: i32 = 500;
@@ -185,6 +190,46 @@ impl OrdersAdminService for AdminApi {
         tracing::info!(count = redriven.len(), "outbox messages redriven");
         Ok(Response::new(pb::RedriveOutboxResponse {
             ids: redriven.iter().map(i64::to_string).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "AdmitOrder"))]
+    async fn admit_order(
+        &self,
+        request: Request<pb::AdmitOrderRequest>,
+    ) -> Result<Response<pb::AdmitOrderResponse>, Status> {
+        self.admin.check(request.metadata()).map_err(Error::from)?;
+        let code = Confirmation::parse(&request.get_ref().confirmation)
+            .at("confirmation")
+            .map_err(Error::from)?;
+        let order = match store::admit(&self.pool, &code).await? {
+            Ok(order) => order,
+            Err(AdmissionRefused::Unknown) => {
+                return Err(Error::not_found(
+                    "order",
+                    &code,
+                    format!("no order with confirmation {code}"),
+                )
+                .into());
+            }
+            Err(AdmissionRefused::Cancelled) => {
+                return Err(Error::refused(
+                    Reason::OrderCancelled,
+                    format!("order {code} was cancelled"),
+                )
+                .into());
+            }
+            Err(AdmissionRefused::AlreadyAdmitted(at)) => {
+                return Err(Error::refused(
+                    Reason::AlreadyAdmitted,
+                    format!("order {code} was already admitted at {at}"),
+                )
+                .into());
+            }
+        };
+        tracing::info!("order admitted");
+        Ok(Response::new(pb::AdmitOrderResponse {
+            order: Some(convert::order(&order)),
         }))
     }
 }

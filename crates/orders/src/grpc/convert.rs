@@ -238,6 +238,7 @@ pub fn order(order: &Order) -> pb::Order {
         }),
         created_at: Some(timestamp(order.created_at)),
         cancelled_at: order.cancelled_at.map(timestamp),
+        admitted_at: order.admitted_at.map(timestamp),
         phone_last_four: order
             .phone
             .as_ref()

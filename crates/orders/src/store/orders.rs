@@ -144,6 +144,8 @@ pub async fn change_stock(
 pub struct LockedOrder {
     pub id: i64,
     pub cancelled: bool,
+    /// When its holder was let in, if they were.
+    pub admitted_at: Option<DateTime<Utc>>,
     pub lines: Vec<(ProductId, i64)>,
     pub promotion: Option<String>,
     /// What the processor took, when it took something (a card or PayPal; a
@@ -158,7 +160,7 @@ pub async fn lock_order(
     code: &Confirmation,
 ) -> Result<Option<LockedOrder>, Error> {
     let row = sqlx::query!(
-        r#"SELECT o.id, o.hold_id, o.status, o.request_id, o.customer_phone::text,
+        r#"SELECT o.id, o.hold_id, o.status, o.request_id, o.customer_phone::text, o.admitted_at,
                   pr.promotion_code AS "promotion_code?",
                   coalesce(cc.authorization_code, pp.authorization_code) AS "authorization_code?: String"
            FROM orders o
@@ -186,6 +188,7 @@ pub async fn lock_order(
     Ok(Some(LockedOrder {
         id: row.id,
         cancelled: row.status == "cancelled",
+        admitted_at: row.admitted_at,
         lines: lines
             .into_iter()
             .map(|l| (ProductId::from_db(l.product_id), l.quantity))
@@ -214,6 +217,44 @@ pub async fn mark_cancelled(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Why an order's holder cannot be let in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdmissionRefused {
+    Unknown,
+    Cancelled,
+    AlreadyAdmitted(DateTime<Utc>),
+}
+
+/// Lets an order's holder in: records when, once, for an order that stands. The row
+/// is locked, so of two admissions at once (two copies of one code at two doors) one
+/// waits for the other, and is refused.
+pub async fn admit(
+    pool: &PgPool,
+    code: &Confirmation,
+) -> Result<Result<Order, AdmissionRefused>, Error> {
+    let mut tx = pool.begin().await?;
+    let Some(order) = lock_order(&mut tx, code).await? else {
+        return Ok(Err(AdmissionRefused::Unknown));
+    };
+    if order.cancelled {
+        return Ok(Err(AdmissionRefused::Cancelled));
+    }
+    if let Some(at) = order.admitted_at {
+        return Ok(Err(AdmissionRefused::AlreadyAdmitted(at)));
+    }
+    sqlx::query!(
+        "UPDATE orders SET admitted_at = now() WHERE id = $1",
+        order.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let admitted = load_order(&mut tx, OrderKey::Id(order.id))
+        .await?
+        .ok_or_else(|| Error::unexpected(format!("order {} vanished", order.id)))?;
+    tx.commit().await?;
+    Ok(Ok(admitted))
 }
 
 /// Records a checkout whose payment was declined.
@@ -264,6 +305,7 @@ struct OrderRow {
     status: String,
     created_at: DateTime<Utc>,
     cancelled_at: Option<DateTime<Utc>>,
+    admitted_at: Option<DateTime<Utc>>,
     customer_phone: Option<String>,
     card_brand: Option<String>,
     card_last_four: Option<String>,
@@ -285,7 +327,7 @@ pub async fn load_order(
     let row = sqlx::query_as!(
         OrderRow,
         r#"SELECT o.id, o.hold_id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
-                  o.customer_phone::text AS "customer_phone?",
+                  o.admitted_at, o.customer_phone::text AS "customer_phone?",
                   c.brand AS "card_brand?", c.last_four AS "card_last_four?",
                   c.expiration_month AS "card_exp_month?",
                   c.expiration_year AS "card_exp_year?",
@@ -349,6 +391,7 @@ pub async fn load_order(
         payment,
         created_at: row.created_at,
         cancelled_at: row.cancelled_at,
+        admitted_at: row.admitted_at,
         phone: row.customer_phone.map(Phone::from_db),
     }))
 }

@@ -2,6 +2,7 @@
 //! its own fresh database.
 
 mod add_product;
+mod admission;
 mod availability;
 mod callbacks;
 mod crash;

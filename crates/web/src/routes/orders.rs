@@ -45,6 +45,8 @@ struct OrderPage {
     confirm_cancel: bool,
     /// A showtime of the order has started: its tickets can no longer be refunded.
     started: bool,
+    /// `7:42 PM EST`: when its holder was let in at the door (the tickets are used).
+    admitted: Option<String>,
     /// The confirmation code for a box office's scanner, while the order stands.
     qr: Option<Qr>,
 }
@@ -98,6 +100,17 @@ async fn order_page(
     let now = Utc::now();
     let seats = seats_of(state, &order).await?;
     let started = seats.iter().any(|s| s.start <= now);
+    // On the clock of the theatre that let them in.
+    let admitted = order
+        .admitted_at
+        .as_ref()
+        .zip(seats.first())
+        .map(|(at, s)| {
+            views::clock(&cinema_client::facade::local_time(
+                &s.theatre,
+                views::instant(Some(at)),
+            ))
+        });
     let lines = seats
         .into_iter()
         .map(|s| OrderLine {
@@ -149,6 +162,7 @@ async fn order_page(
         csrf,
         confirm_cancel,
         started,
+        admitted,
     })
 }
 
@@ -306,8 +320,14 @@ pub async fn cancel(
 ) -> Result<Response, WebError> {
     csrf::verify(&jar, &form.csrf)?;
     match state.cinema.orders().cancel_order(&confirmation).await {
-        // The showtime started after the page was shown: the page now says so.
-        Err(e) if e.reason() == Some(Reason::SalesEnded) => {
+        // The showtime started, or the tickets were used at the door, after the page
+        // was shown: the page now says so.
+        Err(e)
+            if matches!(
+                e.reason(),
+                Some(Reason::SalesEnded | Reason::AlreadyAdmitted)
+            ) =>
+        {
             let (jar, token) = csrf::token(jar, state.secure_cookies);
             let page = order_page(&state, &confirmation, token, false).await?;
             Ok((axum::http::StatusCode::CONFLICT, jar, page).into_response())

@@ -755,8 +755,11 @@ pub async fn admit(
     let cinema = Cinema::connect(config)?;
     let order = match cinema.orders().admit_order(confirmation).await {
         // The service's message says when: the person who used it may still be near.
-        Err(e) if e.reason() == Some(Reason::AlreadyAdmitted) => {
-            anyhow::bail!("DO NOT ADMIT: {e} (a copy of a code already used)")
+        Err(ClientError::Refused(failure)) if failure.reason == Some(Reason::AlreadyAdmitted) => {
+            anyhow::bail!(
+                "DO NOT ADMIT: {} (a copy of a code already used)",
+                failure.message
+            )
         }
         Err(e) if e.reason() == Some(Reason::OrderCancelled) => {
             anyhow::bail!("DO NOT ADMIT: order {confirmation} was cancelled")

@@ -222,7 +222,10 @@ impl OrdersAdminService for AdminApi {
             Err(AdmissionRefused::AlreadyAdmitted(at)) => {
                 return Err(Error::refused(
                     Reason::AlreadyAdmitted,
-                    format!("order {code} was already admitted at {at}"),
+                    format!(
+                        "order {code} was already admitted at {}",
+                        at.format("%Y-%m-%d %H:%M:%S UTC")
+                    ),
                 )
                 .into());
             }

@@ -748,11 +748,7 @@ pub async fn admit(
     token: Option<secrecy::SecretString>,
     confirmation: &str,
 ) -> anyhow::Result<()> {
-    let mut config = ClientConfig::new(args.movies.clone(), args.orders.clone());
-    config.orders_admin_token = Some(token.context(
-        "admitting needs the orders admin token: set ORDERS_ADMIN_TOKEN or --orders-admin-token",
-    )?);
-    let cinema = Cinema::connect(config)?;
+    let cinema = crate::outbox::connect_as_admin(args, token, "admitting needs")?;
     let order = match cinema.orders().admit_order(confirmation).await {
         // The service's message says when: the person who used it may still be near.
         Err(ClientError::Refused(failure)) if failure.reason == Some(Reason::AlreadyAdmitted) => {

@@ -111,12 +111,22 @@ fn destination(m: &orders::OutboxMessage) -> String {
     }
 }
 
-fn connect(client: &ClientArgs, token: Option<secrecy::SecretString>) -> anyhow::Result<Cinema> {
+/// A client carrying the orders admin token, which `what` ("the outbox commands")
+/// needs.
+pub(crate) fn connect_as_admin(
+    client: &ClientArgs,
+    token: Option<secrecy::SecretString>,
+    what: &str,
+) -> anyhow::Result<Cinema> {
     let mut config = ClientConfig::new(client.movies.clone(), client.orders.clone());
-    config.orders_admin_token = Some(token.context(
-        "the outbox commands need the orders admin token: set ORDERS_ADMIN_TOKEN or --orders-admin-token",
-    )?);
+    config.orders_admin_token = Some(token.with_context(|| {
+        format!("{what} the orders admin token: set ORDERS_ADMIN_TOKEN or --orders-admin-token")
+    })?);
     Ok(Cinema::connect(config)?)
+}
+
+fn connect(client: &ClientArgs, token: Option<secrecy::SecretString>) -> anyhow::Result<Cinema> {
+    connect_as_admin(client, token, "the outbox commands need")
 }
 
 pub async fn run(args: OutboxArgs) -> anyhow::Result<()> {

@@ -19,6 +19,18 @@ async fn admit(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::St
         .map(|r| r.into_inner().order.expect("order"))
 }
 
+async fn get(app: &TestApp, confirmation: &str) -> pb::Order {
+    app.client()
+        .get_order(pb::GetOrderRequest {
+            confirmation: confirmation.into(),
+        })
+        .await
+        .expect("order")
+        .into_inner()
+        .order
+        .expect("order")
+}
+
 async fn cancel(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::Status> {
     app.client()
         .cancel_order(pb::CancelOrderRequest {
@@ -37,32 +49,12 @@ async fn an_order_admits_its_holder_once_and_its_used_tickets_are_not_refunded()
         .place(&order(vec![item(&product, 2)], card(VISA)), "an order")
         .await;
 
-    let unused = app
-        .client()
-        .get_order(pb::GetOrderRequest {
-            confirmation: placed.confirmation.clone(),
-        })
-        .await
-        .expect("order")
-        .into_inner()
-        .order
-        .expect("order");
-    assert!(unused.admitted_at.is_none());
+    assert!(get(&app, &placed.confirmation).await.admitted_at.is_none());
     let admitted = admit(&app, &placed.confirmation).await.expect("admitted");
     let at = admitted.admitted_at.expect("when");
     assert_eq!(admitted.status(), pb::OrderStatus::Placed);
     // GetOrder says so too, for whoever looks later.
-    let read = app
-        .client()
-        .get_order(pb::GetOrderRequest {
-            confirmation: placed.confirmation.clone(),
-        })
-        .await
-        .expect("order")
-        .into_inner()
-        .order
-        .expect("order");
-    assert_eq!(read.admitted_at, Some(at));
+    assert_eq!(get(&app, &placed.confirmation).await.admitted_at, Some(at));
 
     // The same code again: refused, saying when it was used; nothing changes.
     let again = admit(&app, &placed.confirmation).await;

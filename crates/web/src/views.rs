@@ -8,6 +8,20 @@ use chrono_tz::Tz;
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
 
+/// What the site says of itself where a page says nothing more particular.
+pub const SITE_DESCRIPTION: &str = "Showtimes and tickets for classic films at theatres near you.";
+
+/// What a public page is known by and how a link to it reads where it is shared: its
+/// one address for search engines (a search near any ZIP code on any day is the same
+/// page), and the title and line that a chat's or a post's link preview shows (Open
+/// Graph), the same as the page's own title and description.
+#[derive(Debug)]
+pub struct Preview {
+    pub url: String,
+    pub title: String,
+    pub description: String,
+}
+
 pub fn dollars(cents: i64) -> String {
     format!("${}.{:02}", cents / 100, cents % 100)
 }

@@ -726,6 +726,104 @@ async fn search_engines_are_given_a_map_of_every_movie_and_theatre_page() {
     stack.stop().await.expect("stop");
 }
 
+/// The `content` of the page's `<meta>` whose `key` attribute (`name` or `property`)
+/// is `value`.
+fn meta(html: &str, key: &str, value: &str) -> Option<String> {
+    let start = html.find(&format!(r#"<meta {key}="{value}" content=""#))?;
+    let rest = &html[start..];
+    let content = &rest[rest.find("content=\"")? + 9..];
+    Some(content[..content.find('"')?].to_owned())
+}
+
+/// A link to a movie, a theatre or a showtime pasted in a chat or a post is previewed
+/// with what the page is (its title and description, at its one address), and a
+/// showtime's says the day and time in full, since it is read on another day than the
+/// one it was shared; the pages of a moviegoer's own hold and order offer no preview.
+#[tokio::test]
+async fn a_shared_link_previews_the_page_it_points_to() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let fenway = theatre(c, "Fenway", "02115", 40).await;
+    let (_, tomorrow_at_7) = boston(1, 19);
+    let show = showtime_at(c, &heat.id, &fenway.id, "1", tomorrow_at_7).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    let local = chrono::DateTime::from_timestamp(tomorrow_at_7.seconds, 0)
+        .expect("an instant")
+        .with_timezone(&chrono_tz::America::New_York);
+    let cases = [
+        (
+            format!("{site}/?zip=02139"),
+            format!("{site}/"),
+            "What&#39;s on".to_owned(),
+            "Showtimes and tickets for classic films at theatres near you.".to_owned(),
+        ),
+        (
+            format!("{site}/movies/{}?zip=02139&within=25", heat.id),
+            format!("{site}/movies/{}", heat.id),
+            "Heat".to_owned(),
+            "Showtimes and tickets for Heat (PG-13, 2\u{a0}h 50\u{a0}min) at theatres near you."
+                .to_owned(),
+        ),
+        (
+            format!("{site}/theatres/{}", fenway.id),
+            format!("{site}/theatres/{}", fenway.id),
+            "Fenway".to_owned(),
+            "Showtimes and tickets at Fenway, 1 Main St, Somewhere, MA 02115.".to_owned(),
+        ),
+        (
+            format!("{site}/showtimes/{}", show.id),
+            format!("{site}/showtimes/{}", show.id),
+            "Heat at Fenway".to_owned(),
+            format!(
+                "Tickets for Heat at Fenway, {} at 7:00\u{a0}PM\u{a0}{}.",
+                local.format("%A, %B\u{a0}%-d"),
+                local.format("%Z")
+            ),
+        ),
+    ];
+    for (url, address, title, description) in cases {
+        let (status, html) = page(&b, &url, "").await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        assert!(
+            html.contains(&format!("<title>{title} · Cinema</title>")),
+            "{url}: {html}"
+        );
+        assert_eq!(
+            meta(&html, "name", "description"),
+            Some(description.clone()),
+            "{url}"
+        );
+        assert_eq!(meta(&html, "property", "og:url"), Some(address), "{url}");
+        assert_eq!(meta(&html, "property", "og:title"), Some(title), "{url}");
+        assert_eq!(
+            meta(&html, "property", "og:description"),
+            Some(description),
+            "{url}"
+        );
+        assert_eq!(
+            meta(&html, "property", "og:site_name").as_deref(),
+            Some("Cinema")
+        );
+        assert_eq!(
+            meta(&html, "name", "twitter:card").as_deref(),
+            Some("summary")
+        );
+    }
+
+    // A hold's checkout page is the moviegoer's own: nothing to preview or index.
+    let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
+    let held = hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await;
+    let checkout = held.headers()[LOCATION].to_str().expect("to");
+    let (status, html) = page(&b, &format!("{site}{checkout}"), &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(meta(&html, "name", "robots").as_deref(), Some("noindex"));
+    assert_eq!(meta(&html, "property", "og:title"), None, "{html}");
+    stack.stop().await.expect("stop");
+}
+
 /// A moviegoer with no theatre within the usual 15 miles is offered farther searches,
 /// and the distance chosen is searched, carried to the movie's page, remembered with
 /// the ZIP code, and refused when it is not one offered.

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
 use crate::error::WebError;
-use crate::views::{self, Day, DayChoice, MovieCard, TheatreCard};
+use crate::views::{self, Day, DayChoice, MovieCard, Preview, TheatreCard};
 use crate::{csrf, structured, your_orders};
 
 const ZIP_COOKIE: &str = "zip";
@@ -77,9 +77,8 @@ pub struct DayQuery {
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
-    /// This page's address without its query: a search near a ZIP code is the same
-    /// page to a search engine.
-    canonical: String,
+    /// Its address without the query, title and description.
+    preview: Preview,
     /// The code searched near; empty for everywhere.
     zip: String,
     typed: String,
@@ -392,7 +391,11 @@ pub async fn home(
         csrf::token(jar, state.secure_cookies)
     };
     let page = HomePage {
-        canonical: format!("{}/", state.origin),
+        preview: Preview {
+            url: format!("{}/", state.origin),
+            title: "What's on".into(),
+            description: views::SITE_DESCRIPTION.into(),
+        },
         yours,
         csrf,
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
@@ -419,9 +422,8 @@ struct TheatreSlots {
 #[derive(Template, WebTemplate)]
 #[template(path = "movie.html")]
 struct MoviePage {
-    /// `…/movies/{id}`: with any ZIP code, distance or day, the same page to a search
-    /// engine.
-    canonical: String,
+    /// `…/movies/{id}` (with any ZIP code, distance or day), its title and description.
+    preview: Preview,
     movie: MovieCard,
     /// The code searched near; empty when there is none to search near.
     zip: String,
@@ -541,7 +543,16 @@ pub async fn movie(
     .await;
     let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
     let page = MoviePage {
-        canonical: format!("{}/movies/{}", state.origin, movie.id),
+        preview: Preview {
+            url: format!("{}/movies/{}", state.origin, movie.id),
+            title: movie.name.clone(),
+            description: format!(
+                "Showtimes and tickets for {} ({}, {}) at theatres near you.",
+                movie.name,
+                views::rating(&movie),
+                views::length(&movie)
+            ),
+        },
         movie: MovieCard::from(&movie),
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
         form: choice.form(),
@@ -597,8 +608,8 @@ struct MovieSlots {
 #[derive(Template, WebTemplate)]
 #[template(path = "theatre.html")]
 struct TheatrePage {
-    /// `…/theatres/{id}`, whatever the day.
-    canonical: String,
+    /// `…/theatres/{id}` (whatever the day), its title and description.
+    preview: Preview,
     name: String,
     address: String,
     directions: String,
@@ -638,7 +649,11 @@ pub async fn theatre(
     let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
     let address = facade::address(&theatre);
     let page = TheatrePage {
-        canonical: format!("{}/theatres/{}", state.origin, theatre.id),
+        preview: Preview {
+            url: format!("{}/theatres/{}", state.origin, theatre.id),
+            title: theatre.name.clone(),
+            description: format!("Showtimes and tickets at {}, {address}.", theatre.name),
+        },
         name: theatre.name.clone(),
         directions: views::directions(&address),
         address,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::{AppState, once_per_form, seats_left, subject};
 use crate::error::WebError;
 use crate::limit::Client;
-use crate::views::{self, Day, MovieCard};
+use crate::views::{self, Day, MovieCard, Preview};
 use crate::{csrf, current_hold, structured};
 
 /// At most this many seats left, a showtime's page says how many.
@@ -31,8 +31,8 @@ const HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 #[derive(Template, WebTemplate)]
 #[template(path = "showtime.html")]
 struct ShowtimePage {
-    /// `…/showtimes/{id}`, for search engines.
-    canonical: String,
+    /// `…/showtimes/{id}`, its title and its description, which says when.
+    preview: Preview,
     id: String,
     movie: MovieCard,
     /// The theatre's page on this showtime's day.
@@ -41,8 +41,6 @@ struct ShowtimePage {
     address: String,
     directions: String,
     when: String,
-    /// The start without "Today": the page's description, read in a link's preview.
-    starts: String,
     /// This showtime as a schema.org event (JSON-LD), while it is on sale.
     structured: Option<String>,
     room: String,
@@ -166,7 +164,17 @@ async fn showtime_page(
         }])
     });
     Ok(ShowtimePage {
-        canonical: format!("{}/showtimes/{}", state.origin, showtime.id),
+        preview: Preview {
+            url: format!("{}/showtimes/{}", state.origin, showtime.id),
+            title: format!("{} at {}", movie.name, theatre.name),
+            // Without "Today": a shared link is read on another day.
+            description: format!(
+                "Tickets for {} at {}, {}.",
+                movie.name,
+                theatre.name,
+                views::date_and_time(&theatre, start)
+            ),
+        },
         id: showtime.id.clone(),
         movie: MovieCard::from(&movie),
         theatre_href: format!(
@@ -178,7 +186,6 @@ async fn showtime_page(
         directions: views::directions(&address),
         address,
         when: views::when(&theatre, start, now),
-        starts: views::date_and_time(&theatre, start),
         structured: structured.flatten(),
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),

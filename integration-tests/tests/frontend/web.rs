@@ -1600,13 +1600,10 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
     stack.stop().await.expect("stop");
 }
 
-/// Once a showtime starts its tickets are neither sold nor refunded: its pages say so,
-/// and a form from a page shown before the start is refused with the reason, changing
-/// nothing.
 /// Once the box office has let an order's holder in, its page says so instead of
 /// offering the code (a screenshot of it lets nobody else in) and no longer offers to
 /// cancel; a cancellation posted from a page shown before is refused and changes
-/// nothing.
+/// nothing; and the home page no longer leads back to it.
 #[tokio::test]
 async fn an_order_used_at_the_door_says_so_and_cannot_be_cancelled() {
     let stack = Stack::start().await.expect("stack");
@@ -1632,11 +1629,24 @@ async fn an_order_used_at_the_door_says_so_and_cannot_be_cancelled() {
             .expect("html")
             .contains("Yes, cancel my order")
     );
+    let remembered = format!("orders={}", placed.confirmation);
+    let (_, home) = page(&b, &format!("{site}/"), &remembered).await;
+    assert!(home.contains("Your tickets"), "to show at the door: {home}");
 
     c.orders()
         .admit_order(&placed.confirmation)
         .await
         .expect("admitted");
+    // Used, the tickets are no longer the home page's to lead back to.
+    let response = b
+        .get(format!("{site}/"))
+        .header(COOKIE, remembered.as_str())
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(cookie_set(&response, "orders").as_deref(), Some(""));
+    let home = response.text().await.expect("html");
+    assert!(!home.contains("Your tickets"), "{home}");
     let (status, html) = page(&b, &order_url, "").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Let in at the door at "), "{html}");
@@ -1679,6 +1689,9 @@ async fn an_order_used_at_the_door_says_so_and_cannot_be_cancelled() {
     stack.stop().await.expect("stop");
 }
 
+/// Once a showtime starts its tickets are neither sold nor refunded: its pages say so,
+/// and a form from a page shown before the start is refused with the reason, changing
+/// nothing.
 #[tokio::test]
 async fn a_started_showtime_is_neither_sold_nor_cancelled() {
     let stack = Stack::start().await.expect("stack");

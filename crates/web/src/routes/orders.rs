@@ -217,7 +217,7 @@ pub async fn upcoming(state: &AppState, codes: &[String]) -> Option<Vec<YourTick
 }
 
 /// The order `code` when it is still to be used, `None` when it is not (unknown,
-/// cancelled, over), an error when the services could not say.
+/// cancelled, admitted, over), an error when the services could not say.
 async fn to_use(
     state: &AppState,
     code: &str,
@@ -232,7 +232,8 @@ async fn to_use(
             return Err(());
         }
     };
-    if order.status() == orders::OrderStatus::Cancelled {
+    // Cancelled, or used at the door: not to be shown there (again).
+    if order.status() == orders::OrderStatus::Cancelled || order.admitted_at.is_some() {
         return Ok(None);
     }
     let seats = seats_of(state, &order).await.map_err(|e| {

@@ -117,17 +117,32 @@ impl Stack {
     /// What the clock does to a showtime when it starts, done to both services' rows
     /// at once: it began a minute ago, and so did the end of its tickets' sales.
     pub async fn showtime_starts(&self, showtime: &cinema_client::movies_pb::Showtime) {
+        self.showtime_started(showtime, 1).await;
+    }
+
+    /// As [`Stack::showtime_starts`], `minutes` ago.
+    pub async fn showtime_started(
+        &self,
+        showtime: &cinema_client::movies_pb::Showtime,
+        minutes: i32,
+    ) {
         let id = |raw: &str| raw.parse::<i64>().expect("a numeric id");
-        sqlx::query("UPDATE showtimes SET start_time = now() - interval '1 minute' WHERE id = $1")
-            .bind(id(&showtime.id))
-            .execute(self.movies.pool())
-            .await
-            .expect("the showtime started");
-        sqlx::query("UPDATE products SET sales_end = now() - interval '1 minute' WHERE id = $1")
-            .bind(id(&showtime.product_id))
-            .execute(self.orders.pool())
-            .await
-            .expect("its sales ended");
+        sqlx::query(
+            "UPDATE showtimes SET start_time = now() - make_interval(mins => $2) WHERE id = $1",
+        )
+        .bind(id(&showtime.id))
+        .bind(minutes)
+        .execute(self.movies.pool())
+        .await
+        .expect("the showtime started");
+        sqlx::query(
+            "UPDATE products SET sales_end = now() - make_interval(mins => $2) WHERE id = $1",
+        )
+        .bind(id(&showtime.product_id))
+        .bind(minutes)
+        .execute(self.orders.pool())
+        .await
+        .expect("its sales ended");
     }
 }
 

@@ -621,6 +621,10 @@ struct Seats {
     movie: String,
     theatre: String,
     when: String,
+    theatre_id: String,
+    start: chrono::DateTime<chrono::Utc>,
+    /// When the movie is over: the last moment its holder may still come in.
+    end: chrono::DateTime<chrono::Utc>,
 }
 
 /// Looks up each line's showtime. A line whose showtime cannot be read (the movies
@@ -638,15 +642,23 @@ async fn seats_of(cinema: &Cinema, order: &orders::Order) -> Vec<Option<Seats>> 
             let start = showtime.start_time.as_ref()?;
             let start = chrono::DateTime::from_timestamp(start.seconds, start.nanos.max(0) as u32)?;
             Some(Seats {
+                when: local(&theatre, start),
+                end: start + chrono::TimeDelta::minutes(i64::from(movie.length_minutes)),
                 movie: movie.name,
-                when: facade::local_time(&theatre, start)
-                    .format("%a %b %d %H:%M %Z")
-                    .to_string(),
                 theatre: theatre.name,
+                theatre_id: theatre.id,
+                start,
             })
         }));
     }
     seats
+}
+
+/// `Tue Dec 08 19:30 EST`, on the theatre's clock.
+fn local(theatre: &movies::Theatre, instant: chrono::DateTime<chrono::Utc>) -> String {
+    facade::local_time(theatre, instant)
+        .format("%a %b %d %H:%M %Z")
+        .to_string()
 }
 
 fn order_json(order: &orders::Order) -> Value {
@@ -742,13 +754,71 @@ pub async fn cancel(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()>
     show_order(args, &cinema, &order).await
 }
 
-/// `cinema admit`: the box office lets an order's holder in, once.
+/// How long before a showtime starts its holders are let in.
+const DOORS_OPEN: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// The door a code is shown at: which theatre (when the box office said), and whether
+/// tickets for another theatre or time may be let in all the same.
+pub struct Door {
+    pub theatre: Option<String>,
+    pub anyway: bool,
+}
+
+/// Why tickets do not let their holder in at `door` at `now`: for another theatre,
+/// not yet (doors open [`DOORS_OPEN`] before), or over; or their showtime could not be
+/// read to tell.
+fn turned_away(
+    seats: &[Option<Seats>],
+    door: &Door,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    seats.iter().find_map(|seats| {
+        let Some(s) = seats else {
+            return Some("the showtime of these tickets could not be checked".to_owned());
+        };
+        if door
+            .theatre
+            .as_ref()
+            .is_some_and(|here| *here != s.theatre_id)
+        {
+            return Some(format!(
+                "these tickets are for {} (theatre {}), not this theatre",
+                s.theatre, s.theatre_id
+            ));
+        }
+        if now < s.start - DOORS_OPEN {
+            return Some(format!(
+                "not yet: these tickets are for {} on {}; doors open an hour before",
+                s.movie, s.when
+            ));
+        }
+        (now > s.end).then(|| format!("{} on {} is over", s.movie, s.when))
+    })
+}
+
+/// `cinema admit`: the box office lets an order's holder in, once, at the theatre and
+/// around the time the tickets are for.
 pub async fn admit(
     args: &ClientArgs,
     token: Option<secrecy::SecretString>,
     confirmation: &str,
+    door: &Door,
 ) -> anyhow::Result<()> {
     let cinema = crate::outbox::connect_as_admin(args, token, "admitting needs")?;
+    if !door.anyway {
+        let order = cinema.orders().get_order(confirmation).await?;
+        // A cancelled or used order is refused below, in the service's own words.
+        let standing =
+            order.status() != orders::OrderStatus::Cancelled && order.admitted_at.is_none();
+        if standing {
+            let seats = seats_of(&cinema, &order).await;
+            if let Some(why) = turned_away(&seats, door, chrono::Utc::now()) {
+                anyhow::bail!(
+                    "DO NOT ADMIT: {why}. Nothing was recorded; --anyway lets them in regardless."
+                );
+            }
+        }
+    }
     let order = match cinema.orders().admit_order(confirmation).await {
         // The service's message says when: the person who used it may still be near.
         Err(ClientError::Refused(failure)) if failure.reason == Some(Reason::AlreadyAdmitted) => {

@@ -80,9 +80,16 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Let an order's holder in at the door (the box office; once per order).
+    /// Let an order's holder in at the door (the box office; once per order): from an
+    /// hour before the showtime until the movie is over, at its theatre.
     Admit {
         confirmation: String,
+        /// The theatre whose door this is (its id): tickets for another are turned away.
+        #[arg(long, env = "CINEMA_THEATRE")]
+        theatre: Option<String>,
+        /// Let them in even at another theatre or time (what a manager may decide).
+        #[arg(long)]
+        anyway: bool,
         /// The orders service's admin token.
         #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = outbox::secret, hide_env_values = true)]
         orders_admin_token: Option<secrecy::SecretString>,
@@ -173,9 +180,14 @@ async fn main() -> std::process::ExitCode {
         Command::Texts { client } => commands::texts(&client).await,
         Command::Admit {
             confirmation,
+            theatre,
+            anyway,
             orders_admin_token,
             client,
-        } => commands::admit(&client, orders_admin_token, &confirmation).await,
+        } => {
+            let door = commands::Door { theatre, anyway };
+            commands::admit(&client, orders_admin_token, &confirmation, &door).await
+        }
         Command::Outbox(args) => outbox::run(args).await,
     };
     match result {

@@ -532,8 +532,11 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
     sms.stop().await;
 }
 
-/// The box office admits an order's holder once: the second showing of the code is
-/// refused in words no one at a door can miss, and used tickets cannot be cancelled.
+/// The box office admits an order's holder once, at the theatre and around the time
+/// the tickets are for: the second showing of a code, a code for another theatre, too
+/// early or too late, is refused in words no one at a door can miss and recorded as
+/// nothing (unless a manager lets them in anyway), and used tickets cannot be
+/// cancelled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_box_office_admits_an_order_once() {
     let sms = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
@@ -541,59 +544,79 @@ async fn the_box_office_admits_an_order_once() {
         .expect("simulator");
     let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
     let showtime = catalogue(&stack).await;
-    let bought = json(
-        &stack,
-        &sms,
-        &[
-            "buy",
-            "--showtime",
-            &showtime.id,
-            "--tickets",
-            "2",
-            "--card",
-            "4111 1111 1111 1111",
-        ],
-    );
-    let code = bought["confirmation"].as_str().expect("confirmation");
+    let buy = || {
+        let bought = json(
+            &stack,
+            &sms,
+            &[
+                "buy",
+                "--showtime",
+                &showtime.id,
+                "--tickets",
+                "2",
+                "--card",
+                "4111 1111 1111 1111",
+            ],
+        );
+        bought["confirmation"]
+            .as_str()
+            .expect("confirmation")
+            .to_owned()
+    };
+    let (code, late) = (buy(), buy());
     let token = cinema_integration_tests::ORDERS_ADMIN_TOKEN;
+    let admit = |code: &str, more: &[&str]| {
+        let mut args = vec!["admit", code, "--orders-admin-token", token];
+        args.extend(more);
+        run(&stack, &sms, &args)
+    };
+    let admitted = |code: &str| json(&stack, &sms, &["order", code])["admitted_at"].is_string();
 
     refused(
-        &run(&stack, &sms, &["admit", code]),
+        &run(&stack, &sms, &["admit", &code]),
         "admitting needs the orders admin token",
     );
-    let admitted = run(
-        &stack,
-        &sms,
-        &["admit", code, "--orders-admin-token", token],
+    // Tomorrow's tickets, today.
+    let early = admit(&code, &[]);
+    refused(
+        &early,
+        "DO NOT ADMIT: not yet: these tickets are for Casablanca on ",
     );
-    let text = String::from_utf8_lossy(&admitted.stdout);
-    assert!(admitted.status.success(), "{admitted:?}");
+    refused(&early, "doors open an hour before");
+    assert!(!admitted(&code), "a refusal records nothing");
+
+    stack.showtime_started(&showtime, 5).await;
+    refused(
+        &admit(&code, &["--theatre", "999"]),
+        "these tickets are for Kendall Square Cinema (theatre ",
+    );
+    assert!(!admitted(&code));
+    let here = admit(&code, &["--theatre", &showtime.theatre_id]);
+    let text = String::from_utf8_lossy(&here.stdout);
+    assert!(here.status.success(), "{here:?}");
     assert!(
         text.contains(&format!("Order {code} (placed, admitted ")) && text.contains("Casablanca"),
         "{text}"
     );
-    let order = json(&stack, &sms, &["order", code]);
-    assert!(order["admitted_at"].is_string(), "{order}");
+    assert!(admitted(&code));
 
-    let again = run(
-        &stack,
-        &sms,
-        &["admit", code, "--orders-admin-token", token],
-    );
+    let again = admit(&code, &[]);
     refused(&again, "DO NOT ADMIT");
     refused(&again, "already admitted at");
     refused(
-        &run(&stack, &sms, &["cancel", code]),
+        &run(&stack, &sms, &["cancel", &code]),
         "its tickets were used at the door",
     );
-    refused(
-        &run(
-            &stack,
-            &sms,
-            &["admit", "ABCDEFGHJK", "--orders-admin-token", token],
-        ),
-        "ABCDEFGHJK",
-    );
+    refused(&admit("ABCDEFGHJK", &[]), "ABCDEFGHJK");
+
+    // Casablanca runs 102 minutes: over, unless a manager says otherwise.
+    stack.showtime_started(&showtime, 110).await;
+    refused(&admit(&late, &[]), "DO NOT ADMIT: Casablanca on ");
+    refused(&admit(&late, &[]), " is over");
+    assert!(!admitted(&late));
+    let anyway = admit(&late, &["--anyway"]);
+    assert!(anyway.status.success(), "{anyway:?}");
+    assert!(admitted(&late));
     stack.stop().await.expect("stop");
     sms.stop().await;
 }

@@ -754,9 +754,6 @@ pub async fn cancel(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()>
     show_order(args, &cinema, &order).await
 }
 
-/// How long before a showtime starts its holders are let in.
-const DOORS_OPEN: chrono::TimeDelta = chrono::TimeDelta::hours(1);
-
 /// The door a code is shown at: which theatre (when the box office said), and whether
 /// tickets for another theatre or time may be let in all the same.
 pub struct Door {
@@ -765,7 +762,7 @@ pub struct Door {
 }
 
 /// Why tickets do not let their holder in at `door` at `now`: for another theatre,
-/// not yet (doors open [`DOORS_OPEN`] before), or over; or their showtime could not be
+/// not yet (doors open [`cinema_client::DOORS_OPEN`] before), or over; or their showtime could not be
 /// read to tell.
 fn turned_away(
     seats: &[Option<Seats>],
@@ -786,7 +783,7 @@ fn turned_away(
                 s.theatre, s.theatre_id
             ));
         }
-        if now < s.start - DOORS_OPEN {
+        if now < s.start - cinema_client::DOORS_OPEN {
             return Some(format!(
                 "not yet: these tickets are for {} on {}; doors open an hour before",
                 s.movie, s.when

@@ -46,6 +46,10 @@ pub use facade::{MovieShowtimes, Near, Showtime, TheatreShowtimes};
 /// generic and takes up to 10,000 units of a product in one line.
 pub const MAX_TICKETS_PER_PURCHASE: i64 = 10;
 
+/// How long before a showtime its ticket holders are let in: the box office's rule
+/// (`cinema admit` turns away a code earlier), and what an order's page tells them.
+pub const DOORS_OPEN: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// Where the services are and how to talk to them.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {

@@ -1615,6 +1615,19 @@ async fn an_order_used_at_the_door_says_so_and_cannot_be_cancelled() {
         .await
         .expect("order");
     let order_url = format!("{site}/orders/{}", placed.confirmation);
+    // Four hours ahead: the page says when the doors open, on the theatre's clock.
+    let start = show.start_time.expect("a start");
+    let doors = chrono::DateTime::from_timestamp(start.seconds, 0).expect("an instant")
+        - chrono::TimeDelta::hours(1);
+    let doors = doors.with_timezone(&chrono_tz::America::New_York);
+    let (_, html) = page(&b, &order_url, "").await;
+    assert!(
+        html.contains(&format!(
+            "Show this code at the box office from {}, an hour before the show.",
+            doors.format("%-I:%M\u{a0}%p\u{a0}%Z")
+        )),
+        "{html}"
+    );
     // The cancel page as shown before the door: its token and form.
     let response = b
         .get(format!("{order_url}/cancel"))
@@ -1775,6 +1788,12 @@ async fn a_started_showtime_is_neither_sold_nor_cancelled() {
     let html = refused.text().await.expect("html");
     assert!(html.contains("can no longer be cancelled"), "{html}");
     assert!(!html.contains("Yes, cancel my order"), "{html}");
+    // The doors are open: the code is shown without a time to wait for.
+    let (_, html) = page(&b, &order_url, "").await;
+    assert!(
+        html.contains("Show this code at the box office.</p>"),
+        "{html}"
+    );
     let order = c
         .orders()
         .get_order(&placed.confirmation)

@@ -33,6 +33,8 @@ struct OrderLine {
 #[template(path = "order.html")]
 struct OrderPage {
     confirmation: String,
+    /// `6:30 PM EST`: when the doors open for the (first) showtime, until they have.
+    doors: Option<String>,
     cancelled: bool,
     lines: Vec<OrderLine>,
     total: String,
@@ -111,6 +113,13 @@ async fn order_page(
                 views::instant(Some(at)),
             ))
         });
+    // When the doors let them in, while that is still to come.
+    let doors = seats
+        .iter()
+        .min_by_key(|s| s.start)
+        .map(|s| (s, s.start - cinema_client::DOORS_OPEN))
+        .filter(|(_, open)| *open > now)
+        .map(|(s, open)| views::clock(&cinema_client::facade::local_time(&s.theatre, open)));
     let lines = seats
         .into_iter()
         .map(|s| OrderLine {
@@ -151,6 +160,7 @@ async fn order_page(
         .then(|| format!("the phone {}", views::ending_in(&order.phone_last_four)));
     let qr = (!cancelled).then(|| Qr::new(&order.confirmation)).flatten();
     Ok(OrderPage {
+        doors,
         qr,
         confirmation: order.confirmation.clone(),
         texts_to,

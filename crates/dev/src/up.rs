@@ -207,6 +207,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             metrics_url.as_deref(),
             &sim,
         );
+        admin_hint(std::env::var_os("ORDERS_ADMIN_TOKEN").is_some());
+        println!();
+        println!("Ctrl-C stops everything.");
         stop_signal.await;
     }
     println!("stopping...");
@@ -243,6 +246,20 @@ fn announce(
     println!(
         "  cargo run -q -p cinema -- buy --showtime <ID> --tickets 2 --card 4111111111111111 --phone +14155550132"
     );
-    println!();
-    println!("Ctrl-C stops everything.");
+}
+
+/// The box office's and the operator's commands need the orders admin token, which is
+/// never printed: the one given in the environment, or one nobody knows.
+fn admin_hint(token_given: bool) {
+    if token_given {
+        println!(
+            "  cargo run -q -p cinema -- admit <CONFIRMATION>   (the box office; with the same ORDERS_ADMIN_TOKEN)"
+        );
+    } else {
+        println!();
+        println!(
+            "The box office's and operators' commands (cinema admit, cinema outbox) need the orders\n\
+             admin token: this stack made up its own. Start it with ORDERS_ADMIN_TOKEN=<yours> to use them."
+        );
+    }
 }

@@ -22,6 +22,8 @@ fn free_port() -> u16 {
 struct Stack {
     child: Child,
     ports: [u16; 4],
+    /// What it printed from "Cinema is up" to "Ctrl-C stops everything.".
+    banner: String,
 }
 
 /// The movies admin token the stacks under test run with, so `cinema-dev demo` can use it.
@@ -40,6 +42,7 @@ impl Stack {
             .args(["up", "--db-prefix", prefix])
             .args(extra)
             .env("MOVIES_ADMIN_TOKEN", MOVIES_ADMIN_TOKEN)
+            .env_remove("ORDERS_ADMIN_TOKEN")
             .args(["--movies-addr", &format!("127.0.0.1:{}", ports[0])])
             .args(["--orders-addr", &format!("127.0.0.1:{}", ports[1])])
             .args(["--sms-addr", &format!("127.0.0.1:{}", ports[2])])
@@ -58,6 +61,7 @@ impl Stack {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(240);
+        let mut banner = String::new();
         loop {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -67,10 +71,20 @@ impl Stack {
                     line.ends_with(&format!("open http://127.0.0.1:{}", ports[3])),
                     "the banner names the website: {line}"
                 );
+            }
+            if line.contains("Cinema is up") || !banner.is_empty() {
+                banner.push_str(&line);
+                banner.push('\n');
+            }
+            if line.contains("Ctrl-C stops everything.") {
                 break;
             }
         }
-        Self { child, ports }
+        Self {
+            child,
+            ports,
+            banner,
+        }
     }
 
     /// A client of this stack's services, as a front-end has.
@@ -216,6 +230,18 @@ async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
         .await
         .expect("database server");
     let stack = Stack::up(&server, &prefix);
+    // Without a token of one's own, the box office's commands cannot be tried: the
+    // banner says how to, and prints no token.
+    assert!(
+        stack
+            .banner
+            .contains("need the orders\nadmin token: this stack made up its own.")
+            && stack
+                .banner
+                .contains("Start it with ORDERS_ADMIN_TOKEN=<yours>"),
+        "{}",
+        stack.banner
+    );
 
     let cinema = stack.client();
     let movies = cinema

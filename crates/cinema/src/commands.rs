@@ -623,6 +623,8 @@ struct Seats {
     when: String,
     theatre_id: String,
     start: chrono::DateTime<chrono::Utc>,
+    /// When the doors open for it, like `when`.
+    doors: String,
     /// When the movie is over: the last moment its holder may still come in.
     end: chrono::DateTime<chrono::Utc>,
 }
@@ -643,6 +645,7 @@ async fn seats_of(cinema: &Cinema, order: &orders::Order) -> Vec<Option<Seats>> 
             let start = chrono::DateTime::from_timestamp(start.seconds, start.nanos.max(0) as u32)?;
             Some(Seats {
                 when: local(&theatre, start),
+                doors: local(&theatre, start - cinema_client::DOORS_OPEN),
                 end: start + chrono::TimeDelta::minutes(i64::from(movie.length_minutes)),
                 movie: movie.name,
                 theatre: theatre.name,
@@ -761,9 +764,9 @@ pub struct Door {
     pub anyway: bool,
 }
 
-/// Why tickets do not let their holder in at `door` at `now`: for another theatre,
-/// not yet (doors open [`cinema_client::DOORS_OPEN`] before), or over; or their showtime could not be
-/// read to tell.
+/// Why tickets do not let their holder in at `door` at `now`: for another theatre, not
+/// yet (doors open [`cinema_client::DOORS_OPEN`] before), or over; or their showtime
+/// could not be read to tell.
 fn turned_away(
     seats: &[Option<Seats>],
     door: &Door,
@@ -785,8 +788,8 @@ fn turned_away(
         }
         if now < s.start - cinema_client::DOORS_OPEN {
             return Some(format!(
-                "not yet: these tickets are for {} on {}; doors open an hour before",
-                s.movie, s.when
+                "not yet: these tickets are for {} on {}; doors open at {}",
+                s.movie, s.when, s.doors
             ));
         }
         (now > s.end).then(|| format!("{} on {} is over", s.movie, s.when))

@@ -582,7 +582,7 @@ async fn the_box_office_admits_an_order_once() {
         &early,
         "DO NOT ADMIT: not yet: these tickets are for Casablanca on ",
     );
-    refused(&early, "doors open an hour before");
+    refused(&early, "; doors open at ");
     assert!(!admitted(&code), "a refusal records nothing");
 
     stack.showtime_started(&showtime, 5).await;

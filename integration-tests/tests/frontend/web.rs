@@ -1623,7 +1623,7 @@ async fn an_order_used_at_the_door_says_so_and_cannot_be_cancelled() {
     let (_, html) = page(&b, &order_url, "").await;
     assert!(
         html.contains(&format!(
-            "Show this code at the box office from {}, an hour before the show.",
+            "Show this code at the box office from {}, when the doors open.",
             doors.format("%-I:%M\u{a0}%p\u{a0}%Z")
         )),
         "{html}"

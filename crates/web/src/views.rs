@@ -336,6 +336,18 @@ pub fn when(theatre: &movies::Theatre, instant: DateTime<Utc>, now: DateTime<Utc
     format!("{} at {}", day(local.date_naive(), today), clock(&local))
 }
 
+/// `6:30 PM EST today`, `… tomorrow` or `… on Friday, December 11`: a time that ends a
+/// sentence ("from …"), the day named as seen at `now` on the theatre's clock.
+pub fn clock_on(theatre: &movies::Theatre, instant: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let local = facade::local_time(theatre, instant);
+    let today = facade::local_time(theatre, now).date_naive();
+    let date = local.date_naive();
+    match relative(date, today) {
+        Some(_) => format!("{} {}", clock(&local), on(date, today)),
+        None => format!("{} on {}", clock(&local), on(date, today)),
+    }
+}
+
 /// `Sunday, December 6 at 7:30 PM EST`, without "Today": for what is read later than
 /// the page is made (a shared link's preview).
 pub fn date_and_time(theatre: &movies::Theatre, instant: DateTime<Utc>) -> String {
@@ -463,6 +475,18 @@ mod tests {
         assert_eq!(day(date(5), date(5)), "Today, Saturday, December\u{a0}5");
         assert_eq!(day(date(6), date(5)), "Tomorrow, Sunday, December\u{a0}6");
         assert_eq!(day(date(4), date(5)), "Friday, December\u{a0}4");
+        assert_eq!(
+            clock_on(&la, at("2026-12-06T07:30:00Z"), now),
+            "11:30\u{a0}PM\u{a0}PST today"
+        );
+        assert_eq!(
+            clock_on(&la, at("2026-12-06T20:00:00Z"), now),
+            "12:00\u{a0}PM\u{a0}PST tomorrow"
+        );
+        assert_eq!(
+            clock_on(&la, at("2026-12-08T03:00:00Z"), now),
+            "7:00\u{a0}PM\u{a0}PST on Monday, December\u{a0}7"
+        );
         assert_eq!(
             date_and_time(&la, at("2026-12-06T07:30:00Z")),
             "Saturday, December\u{a0}5 at 11:30\u{a0}PM\u{a0}PST",

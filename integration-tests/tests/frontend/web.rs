@@ -1615,15 +1615,22 @@ async fn an_order_used_at_the_door_says_so_and_cannot_be_cancelled() {
         .await
         .expect("order");
     let order_url = format!("{site}/orders/{}", placed.confirmation);
-    // Four hours ahead: the page says when the doors open, on the theatre's clock.
+    // Four hours ahead: the page says when the doors open, on the theatre's clock
+    // (today, or tomorrow when four hours from now is past midnight there).
+    let zone = chrono_tz::America::New_York;
     let start = show.start_time.expect("a start");
     let doors = chrono::DateTime::from_timestamp(start.seconds, 0).expect("an instant")
         - chrono::TimeDelta::hours(1);
-    let doors = doors.with_timezone(&chrono_tz::America::New_York);
+    let doors = doors.with_timezone(&zone);
+    let day = if doors.date_naive() == chrono::Utc::now().with_timezone(&zone).date_naive() {
+        "today"
+    } else {
+        "tomorrow"
+    };
     let (_, html) = page(&b, &order_url, "").await;
     assert!(
         html.contains(&format!(
-            "Show this code at the box office from {}, when the doors open.",
+            "Show this code at the box office from {} {day}, when the doors open.",
             doors.format("%-I:%M\u{a0}%p\u{a0}%Z")
         )),
         "{html}"

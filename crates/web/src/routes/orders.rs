@@ -33,7 +33,8 @@ struct OrderLine {
 #[template(path = "order.html")]
 struct OrderPage {
     confirmation: String,
-    /// `6:30 PM EST`: when the doors open for the (first) showtime, until they have.
+    /// `6:30 PM EST tomorrow`: when the doors open for the (first) showtime, until they
+    /// have.
     doors: Option<String>,
     cancelled: bool,
     lines: Vec<OrderLine>,
@@ -119,7 +120,7 @@ async fn order_page(
         .min_by_key(|s| s.start)
         .map(|s| (s, s.start - cinema_client::DOORS_OPEN))
         .filter(|(_, open)| *open > now)
-        .map(|(s, open)| views::clock(&cinema_client::facade::local_time(&s.theatre, open)));
+        .map(|(s, open)| views::clock_on(&s.theatre, open, now));
     let lines = seats
         .into_iter()
         .map(|s| OrderLine {

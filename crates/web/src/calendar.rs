@@ -1,10 +1,11 @@
 //! An order as an iCalendar file (RFC 5545), for the order page's "Add to calendar":
-//! one event per showtime, from its start to the end of the movie, at the theatre.
+//! one event per showtime, from its start to the end of the movie, at the theatre,
+//! with an alarm when its doors open.
 
 use chrono::{DateTime, Duration, Utc};
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
-use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
+use icalendar::{Alarm, Calendar, Component, Event, EventLike, EventStatus, Trigger};
 
 /// A showtime an order holds tickets for.
 #[derive(Debug, Clone, Copy)]
@@ -33,8 +34,20 @@ pub fn order(
             n => format!("{n} tickets"),
         };
         let length = Duration::minutes(i64::from(showing.movie.length_minutes));
+        let mut event = Event::new();
+        if !cancelled {
+            // The calendar reminds the moviegoer when the box office starts letting
+            // them in, code at hand.
+            event.alarm(Alarm::display(
+                &format!(
+                    "Doors open for {} at {}: show code {confirmation} at the box office.",
+                    showing.movie.name, showing.theatre.name
+                ),
+                Trigger::before_start(cinema_client::DOORS_OPEN),
+            ));
+        }
         calendar.push(
-            Event::new()
+            event
                 .uid(&format!("{confirmation}-{}@cinema", showing.showtime_id))
                 .timestamp(stamp)
                 .summary(&format!(
@@ -112,6 +125,9 @@ mod tests {
             "DTEND:20261207T042000Z\r\n",
             "LOCATION:Kendall Square\\; Cinema\\, 1 Kendall Sq\\, Cambridge\\, MA 02139\r\n",
             "STATUS:CONFIRMED\r\n",
+            "BEGIN:VALARM\r\n",
+            "ACTION:DISPLAY\r\n",
+            "TRIGGER;RELATED=START:-PT3600S\r\n",
         ] {
             assert!(placed.contains(line), "{line:?} in {placed}");
         }
@@ -130,6 +146,10 @@ mod tests {
         };
         let cancelled = order("68LPGGHJ5V", true, &[showing], stamp);
         assert!(cancelled.contains("STATUS:CANCELLED\r\n"), "{cancelled}");
+        assert!(
+            !cancelled.contains("VALARM"),
+            "no alarm for a cancelled showing"
+        );
         assert!(cancelled.contains("UID:68LPGGHJ5V-42@cinema\r\n"));
         assert!(
             cancelled

@@ -563,7 +563,7 @@ async fn the_box_office_admits_an_order_once() {
             .expect("confirmation")
             .to_owned()
     };
-    let (code, late) = (buy(), buy());
+    let (code, late, blind) = (buy(), buy(), buy());
     let token = cinema_integration_tests::ORDERS_ADMIN_TOKEN;
     let admit = |code: &str, more: &[&str]| {
         let mut args = vec!["admit", code, "--orders-admin-token", token];
@@ -571,6 +571,18 @@ async fn the_box_office_admits_an_order_once() {
         run(&stack, &sms, &args)
     };
     let admitted = |code: &str| json(&stack, &sms, &["order", code])["admitted_at"].is_string();
+    // The box office's view with the movies service unreachable (nothing listens on
+    // port 1): the showtime cannot be read, so neither can the door be checked.
+    let admit_blind = |more: &[&str]| {
+        Command::new(CINEMA)
+            .args(["admit", blind.as_str(), "--orders-admin-token", token])
+            .args(more)
+            .env("CINEMA_MOVIES", "http://127.0.0.1:1")
+            .env("CINEMA_ORDERS", stack.orders.url())
+            .env_remove("ORDERS_ADMIN_TOKEN")
+            .output()
+            .expect("cinema runs")
+    };
 
     refused(
         &run(&stack, &sms, &["admit", &code]),
@@ -594,6 +606,14 @@ async fn the_box_office_admits_an_order_once() {
     let here = admit(&code, &["--theatre", &showtime.theatre_id]);
     let text = String::from_utf8_lossy(&here.stdout);
     assert!(here.status.success(), "{here:?}");
+    refused(
+        &admit_blind(&[]),
+        "DO NOT ADMIT: the showtime of these tickets could not be checked",
+    );
+    assert!(!admitted(&blind));
+    let blindly = admit_blind(&["--anyway"]);
+    assert!(blindly.status.success(), "{blindly:?}");
+    assert!(admitted(&blind), "a manager's call needs no showtime");
     assert!(
         text.contains(&format!("Order {code} (placed, admitted ")) && text.contains("Casablanca"),
         "{text}"

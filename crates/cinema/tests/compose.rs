@@ -155,12 +155,18 @@ fn the_dockerfile_builds_every_binary_compose_runs() {
     let dockerfile =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Dockerfile"))
             .expect("Dockerfile");
-    // Every command a service of ours runs (postgres runs its own image).
+    // Every command a service of ours runs (postgres, Prometheus and Grafana run their
+    // own images; ours come from the `x-cinema-image` anchor).
     let compose = compose();
     let binaries: Vec<&str> = compose["services"]
         .as_mapping()
         .expect("services")
         .values()
+        .filter(|service| {
+            service["image"]
+                .as_str()
+                .is_none_or(|image| image == "cinema:local")
+        })
         .filter_map(|service| service["command"][0].as_str())
         .collect();
     assert!(binaries.contains(&"cinema-web"), "{binaries:?}");
@@ -176,4 +182,97 @@ fn the_dockerfile_builds_every_binary_compose_runs() {
             "{binary} is copied into the image"
         );
     }
+}
+
+fn yaml(path: &str) -> Value {
+    let path = format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The `host:container` mounts of a compose service.
+fn mounts(service: &Value) -> Vec<(&str, &str)> {
+    service["volumes"]
+        .as_sequence()
+        .expect("volumes")
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|mount| {
+            let mut parts = mount.split(':');
+            (
+                parts.next().expect("host"),
+                parts.next().expect("container"),
+            )
+        })
+        .collect()
+}
+
+/// `docker compose --profile monitoring up`: a Prometheus that scrapes every service
+/// exporting metrics and loads the alerts, and a Grafana that reads that Prometheus
+/// and shows the dashboard; neither starts without the profile.
+#[test]
+fn the_monitoring_profile_scrapes_every_service_and_shows_the_dashboard() {
+    let compose = compose();
+    let services = compose["services"].as_mapping().expect("services");
+    let prometheus = &compose["services"]["prometheus"];
+    let grafana = &compose["services"]["grafana"];
+    for service in [prometheus, grafana] {
+        assert_eq!(service["profiles"][0].as_str(), Some("monitoring"));
+    }
+
+    // Prometheus reads deploy/prometheus, where its config names the alerts.
+    assert_eq!(
+        mounts(prometheus),
+        vec![("./deploy/prometheus", "/etc/prometheus")]
+    );
+    assert_eq!(
+        prometheus["command"][0].as_str(),
+        Some("--config.file=/etc/prometheus/prometheus.yml")
+    );
+    let config = yaml("deploy/prometheus/prometheus.yml");
+    assert_eq!(config["rule_files"][0].as_str(), Some("alerts.yaml"));
+    let mut targets: Vec<&str> = config["scrape_configs"][0]["static_configs"][0]["targets"]
+        .as_sequence()
+        .expect("targets")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut exporting: Vec<String> = services
+        .iter()
+        .filter(|(_, service)| {
+            service["environment"]["METRICS_ADDR"].as_str() == Some("0.0.0.0:9090")
+        })
+        .map(|(name, _)| format!("{}:9090", name.as_str().expect("name")))
+        .collect();
+    targets.sort_unstable();
+    exporting.sort_unstable();
+    assert_eq!(
+        targets, exporting,
+        "every service that exports metrics, and only those"
+    );
+
+    // Grafana's Prometheus is that one, and its dashboards are where the file is mounted.
+    let grafana_mounts = mounts(grafana);
+    assert!(
+        grafana_mounts.contains(&("./deploy/grafana/provisioning", "/etc/grafana/provisioning"))
+    );
+    let dashboard = grafana_mounts
+        .iter()
+        .find(|(host, _)| *host == "./deploy/grafana/cinema.json")
+        .expect("the dashboard is mounted")
+        .1;
+    let source = yaml("deploy/grafana/provisioning/datasources/prometheus.yaml");
+    assert_eq!(
+        source["datasources"][0]["url"].as_str(),
+        Some("http://prometheus:9090")
+    );
+    let provider = yaml("deploy/grafana/provisioning/dashboards/cinema.yaml");
+    let folder = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .expect("path");
+    assert_eq!(dashboard, format!("{folder}/cinema.json"));
+    assert_eq!(
+        grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].as_str(),
+        Some(dashboard)
+    );
 }

@@ -341,10 +341,9 @@ pub fn when(theatre: &movies::Theatre, instant: DateTime<Utc>, now: DateTime<Utc
 pub fn clock_on(theatre: &movies::Theatre, instant: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let local = facade::local_time(theatre, instant);
     let today = facade::local_time(theatre, now).date_naive();
-    let date = local.date_naive();
-    match relative(date, today) {
-        Some(_) => format!("{} {}", clock(&local), on(date, today)),
-        None => format!("{} on {}", clock(&local), on(date, today)),
+    match relative(local.date_naive(), today) {
+        Some(day) => format!("{} {}", clock(&local), day.to_lowercase()),
+        None => format!("{} on {}", clock(&local), local.format(DATE)),
     }
 }
 

@@ -115,7 +115,8 @@ impl Stack {
     }
 
     /// What the clock does to a showtime when it starts, done to both services' rows
-    /// at once: it began a minute ago, and so did the end of its tickets' sales.
+    /// at once: it began a minute ago, and so did the end of its tickets' sales (and
+    /// their admission window moved with it).
     pub async fn showtime_starts(&self, showtime: &cinema_client::movies_pb::Showtime) {
         self.showtime_started(showtime, 1).await;
     }
@@ -135,8 +136,13 @@ impl Stack {
         .execute(self.movies.pool())
         .await
         .expect("the showtime started");
+        // Every right-hand side reads the row as it was.
         sqlx::query(
-            "UPDATE products SET sales_end = now() - make_interval(mins => $2) WHERE id = $1",
+            "UPDATE products
+             SET sales_end = now() - make_interval(mins => $2),
+                 admission_start = admission_start + (now() - make_interval(mins => $2) - sales_end),
+                 admission_end = admission_end + (now() - make_interval(mins => $2) - sales_end)
+             WHERE id = $1",
         )
         .bind(id(&showtime.product_id))
         .bind(minutes)

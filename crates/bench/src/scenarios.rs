@@ -48,9 +48,7 @@ pub async fn spread_products(cinema: &Cinema, run: &str) -> anyhow::Result<Arc<V
                 description: format!("bench {run} product {i}"),
                 quantity: 10_000_000,
                 price_cents: 1250,
-                provider_id: None,
-                external_ref: None,
-                sales_end: None,
+                ..Default::default()
             })
             .await
             .context("AddProduct (is ORDERS_ADMIN_TOKEN the stack's?)")?;

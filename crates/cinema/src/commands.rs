@@ -7,7 +7,9 @@ use anyhow::Context;
 use cinema_client::facade::{self, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
-use cinema_client::{Cinema, ClientConfig, ClientError, MovieShowtimes, Near, NewOrder, Reason};
+use cinema_client::{
+    Cinema, ClientConfig, ClientError, Failure, MovieShowtimes, Near, NewOrder, Reason,
+};
 use clap::Args;
 use comfy_table::Table;
 use serde_json::{Value, json};
@@ -625,8 +627,6 @@ struct Seats {
     start: chrono::DateTime<chrono::Utc>,
     /// When the doors open for it, like `when`.
     doors: String,
-    /// When the movie is over: the last moment its holder may still come in.
-    end: chrono::DateTime<chrono::Utc>,
 }
 
 /// Looks up each line's showtime. A line whose showtime cannot be read (the movies
@@ -641,12 +641,16 @@ async fn seats_of(cinema: &Cinema, order: &orders::Order) -> Vec<Option<Seats>> 
         };
         seats.push(found.and_then(|details| {
             let (movie, theatre, showtime) = (details.movie?, details.theatre?, details.showtime?);
-            let start = showtime.start_time.as_ref()?;
-            let start = chrono::DateTime::from_timestamp(start.seconds, start.nanos.max(0) as u32)?;
+            let start = instant(showtime.start_time.as_ref()?)?;
+            // An older movies service does not say: no earlier than the start, then.
+            let doors = showtime
+                .doors_open
+                .as_ref()
+                .and_then(instant)
+                .unwrap_or(start);
             Some(Seats {
                 when: local(&theatre, start),
-                doors: local(&theatre, start - cinema_client::DOORS_OPEN),
-                end: start + chrono::TimeDelta::minutes(i64::from(movie.length_minutes)),
+                doors: local(&theatre, doors),
                 movie: movie.name,
                 theatre: theatre.name,
                 theatre_id: theatre.id,
@@ -681,7 +685,10 @@ fn order_json(order: &orders::Order) -> Value {
 
 /// When the order's holder was let in at the door, if they were.
 fn admitted_at(order: &orders::Order) -> Option<chrono::DateTime<chrono::Utc>> {
-    let t = order.admitted_at.as_ref()?;
+    instant(order.admitted_at.as_ref()?)
+}
+
+fn instant(t: &prost_types::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
 }
 
@@ -764,40 +771,40 @@ pub struct Door {
     pub anyway: bool,
 }
 
-/// Why tickets do not let their holder in at `door` at `now`: for another theatre, not
-/// yet (doors open [`cinema_client::DOORS_OPEN`] before), or over; or their showtime
-/// could not be read to tell.
-fn turned_away(
-    seats: &[Option<Seats>],
-    door: &Door,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<String> {
-    seats.iter().find_map(|seats| {
-        let Some(s) = seats else {
-            return Some("the showtime of these tickets could not be checked".to_owned());
-        };
-        if door
-            .theatre
-            .as_ref()
-            .is_some_and(|here| *here != s.theatre_id)
-        {
-            return Some(format!(
-                "these tickets are for {} (theatre {}), not this theatre",
-                s.theatre, s.theatre_id
-            ));
-        }
-        if now < s.start - cinema_client::DOORS_OPEN {
-            return Some(format!(
-                "not yet: these tickets are for {} on {}; doors open at {}",
-                s.movie, s.when, s.doors
-            ));
-        }
-        (now > s.end).then(|| format!("{} on {} is over", s.movie, s.when))
+/// Why tickets are not for the theatre at `here`, or could not be checked.
+fn elsewhere(seats: &[Option<Seats>], here: &str) -> Option<String> {
+    seats.iter().find_map(|seats| match seats {
+        None => Some("the showtime of these tickets could not be checked".to_owned()),
+        Some(s) if s.theatre_id != here => Some(format!(
+            "these tickets are for {} (theatre {}), not this theatre",
+            s.theatre, s.theatre_id
+        )),
+        Some(_) => None,
     })
 }
 
+/// The orders service's "too early" or "too late", said on the theatre's clock with
+/// the movie's name when the showtimes can be read (the service's own words otherwise).
+async fn not_now(cinema: &Cinema, confirmation: &str, failure: &Failure) -> String {
+    let seats = match cinema.orders().get_order(confirmation).await {
+        Ok(order) => seats_of(cinema, &order).await,
+        Err(_) => Vec::new(),
+    };
+    let first = seats.iter().flatten().min_by_key(|s| s.start);
+    match (failure.reason, first) {
+        (Some(Reason::AdmissionNotOpen), Some(s)) => format!(
+            "not yet: these tickets are for {} on {}; doors open at {}",
+            s.movie, s.when, s.doors
+        ),
+        (Some(Reason::AdmissionClosed), Some(s)) => format!("{} on {} is over", s.movie, s.when),
+        _ => failure.message.clone(),
+    }
+}
+
 /// `cinema admit`: the box office lets an order's holder in, once, at the theatre and
-/// around the time the tickets are for.
+/// around the time the tickets are for. The orders service keeps the time (from each
+/// showtime's doors opening to the movie's end); which theatre they are for only the
+/// movies service knows, so that is checked here, when the box office names its own.
 pub async fn admit(
     args: &ClientArgs,
     token: Option<secrecy::SecretString>,
@@ -805,27 +812,39 @@ pub async fn admit(
     door: &Door,
 ) -> anyhow::Result<()> {
     let cinema = crate::outbox::connect_as_admin(args, token, "admitting needs")?;
-    if !door.anyway {
+    const NOTHING_RECORDED: &str = "Nothing was recorded; --anyway lets them in regardless.";
+    if let (Some(here), false) = (&door.theatre, door.anyway) {
         let order = cinema.orders().get_order(confirmation).await?;
         // A cancelled or used order is refused below, in the service's own words.
         let standing =
             order.status() != orders::OrderStatus::Cancelled && order.admitted_at.is_none();
         if standing {
             let seats = seats_of(&cinema, &order).await;
-            if let Some(why) = turned_away(&seats, door, chrono::Utc::now()) {
-                anyhow::bail!(
-                    "DO NOT ADMIT: {why}. Nothing was recorded; --anyway lets them in regardless."
-                );
+            if let Some(why) = elsewhere(&seats, here) {
+                anyhow::bail!("DO NOT ADMIT: {why}. {NOTHING_RECORDED}");
             }
         }
     }
-    let order = match cinema.orders().admit_order(confirmation).await {
+    let admitted = match door.anyway {
+        true => cinema.orders().admit_order_anyway(confirmation).await,
+        false => cinema.orders().admit_order(confirmation).await,
+    };
+    let order = match admitted {
         // The service's message says when: the person who used it may still be near.
         Err(ClientError::Refused(failure)) if failure.reason == Some(Reason::AlreadyAdmitted) => {
             anyhow::bail!(
                 "DO NOT ADMIT: {} (a copy of a code already used)",
                 failure.message
             )
+        }
+        Err(ClientError::Refused(failure))
+            if matches!(
+                failure.reason,
+                Some(Reason::AdmissionNotOpen | Reason::AdmissionClosed)
+            ) =>
+        {
+            let why = not_now(&cinema, confirmation, &failure).await;
+            anyhow::bail!("DO NOT ADMIT: {why}. {NOTHING_RECORDED}")
         }
         Err(e) if e.reason() == Some(Reason::OrderCancelled) => {
             anyhow::bail!("DO NOT ADMIT: order {confirmation} was cancelled")

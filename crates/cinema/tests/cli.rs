@@ -572,7 +572,7 @@ async fn the_box_office_admits_an_order_once() {
     };
     let admitted = |code: &str| json(&stack, &sms, &["order", code])["admitted_at"].is_string();
     // The box office's view with the movies service unreachable (nothing listens on
-    // port 1): the showtime cannot be read, so neither can the door be checked.
+    // port 1): the showtime cannot be read, so neither can the theatre be checked.
     let admit_blind = |more: &[&str]| {
         Command::new(CINEMA)
             .args(["admit", blind.as_str(), "--orders-admin-token", token])
@@ -606,12 +606,13 @@ async fn the_box_office_admits_an_order_once() {
     let here = admit(&code, &["--theatre", &showtime.theatre_id]);
     let text = String::from_utf8_lossy(&here.stdout);
     assert!(here.status.success(), "{here:?}");
+    let theatre = ["--theatre", showtime.theatre_id.as_str()];
     refused(
-        &admit_blind(&[]),
+        &admit_blind(&theatre),
         "DO NOT ADMIT: the showtime of these tickets could not be checked",
     );
     assert!(!admitted(&blind));
-    let blindly = admit_blind(&["--anyway"]);
+    let blindly = admit_blind(&[&theatre[..], &["--anyway"]].concat());
     assert!(blindly.status.success(), "{blindly:?}");
     assert!(admitted(&blind), "a manager's call needs no showtime");
     assert!(

@@ -102,7 +102,7 @@ async fn outbox_list_shows_exhausted_messages_and_redrive_sends_them_again() {
             price_cents: 900,
             provider_id: Some(provider_id),
             external_ref: Some("showtime-3".into()),
-            sales_end: None,
+            ..Default::default()
         }))
         .await
         .expect("product")

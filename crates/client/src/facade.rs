@@ -268,6 +268,7 @@ mod tests {
             auditorium: "1".into(),
             product_id: format!("p{id}"),
             price_cents: 1000,
+            ..Default::default()
         }
     }
 

@@ -46,10 +46,6 @@ pub use facade::{MovieShowtimes, Near, Showtime, TheatreShowtimes};
 /// generic and takes up to 10,000 units of a product in one line.
 pub const MAX_TICKETS_PER_PURCHASE: i64 = 10;
 
-/// How long before a showtime its ticket holders are let in: the box office's rule
-/// (`cinema admit` turns away a code earlier), and what an order's page tells them.
-pub const DOORS_OPEN: chrono::TimeDelta = chrono::TimeDelta::hours(1);
-
 /// Where the services are and how to talk to them.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -847,15 +843,36 @@ impl OrdersClient {
         .await
     }
 
-    /// Lets an order's holder in at the door (needs the orders admin token). Not
-    /// retried: a retry whose first attempt got through would be refused as a second
-    /// admission; after an error, `get_order` says whether it was admitted.
+    /// Lets an order's holder in at the door (needs the orders admin token), while
+    /// its showtimes' doors are open: from [`Showtime::doors_open`](movies::Showtime)
+    /// until the movie ends. Not retried: a retry whose first attempt got through
+    /// would be refused as a second admission; after an error, `get_order` says
+    /// whether it was admitted.
     pub async fn admit_order(&self, confirmation: &str) -> Result<orders::Order, ClientError> {
+        self.admit(confirmation, false).await
+    }
+
+    /// Lets an order's holder in outside its admission window: a manager's override
+    /// (a latecomer after the movie's end, say). A cancelled or used order is refused
+    /// all the same.
+    pub async fn admit_order_anyway(
+        &self,
+        confirmation: &str,
+    ) -> Result<orders::Order, ClientError> {
+        self.admit(confirmation, true).await
+    }
+
+    async fn admit(
+        &self,
+        confirmation: &str,
+        override_admission_window: bool,
+    ) -> Result<orders::Order, ClientError> {
         once(async {
             let mut client = self.outbox.clone();
             client
                 .admit_order(orders::AdmitOrderRequest {
                     confirmation: confirmation.to_owned(),
+                    override_admission_window,
                 })
                 .await
                 .map(|r| r.into_inner().order)

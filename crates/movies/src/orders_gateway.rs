@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use cinema_proto::error::ErrorKind;
 use cinema_proto::orders::v1 as orders;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
+use cinema_service::domain::timestamp;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tonic::transport::{Channel, Endpoint};
@@ -81,32 +83,41 @@ impl OrdersGateway {
             .map(String::as_str)
     }
 
-    /// Registers a product owned by this provider, idempotently on `external_ref`, on
-    /// sale until `sales_end`.
-    pub async fn add_product(
-        &self,
-        description: String,
-        quantity: i64,
-        price_cents: i64,
-        external_ref: String,
-        sales_end: chrono::DateTime<chrono::Utc>,
-    ) -> Result<String, Error> {
+    /// Registers a product owned by this provider, idempotently on its `external_ref`.
+    pub async fn add_product(&self, product: Product) -> Result<String, Error> {
         let provider_id = self.provider_id().await?.to_owned();
+        let (admission_start, admission_end) = product.admission;
         let response = self
             .client
             .clone()
             .add_product(self.request(orders::AddProductRequest {
-                description,
-                quantity,
-                price_cents,
+                description: product.description,
+                quantity: product.quantity,
+                price_cents: product.price_cents,
                 provider_id: Some(provider_id),
-                external_ref: Some(external_ref),
-                sales_end: Some(cinema_service::domain::timestamp(sales_end)),
+                external_ref: Some(product.external_ref),
+                sales_end: Some(timestamp(product.sales_end)),
+                admission_start: Some(timestamp(admission_start)),
+                admission_end: Some(timestamp(admission_end)),
             }))
             .await
             .map_err(|s| orders_error("AddProduct", s))?;
         Ok(response.into_inner().product_id)
     }
+}
+
+/// A showtime's tickets, as the orders service sells them.
+#[derive(Debug)]
+pub struct Product {
+    pub description: String,
+    pub quantity: i64,
+    pub price_cents: i64,
+    /// Our own id for it (the showtime's).
+    pub external_ref: String,
+    /// On sale, and refundable, until then.
+    pub sales_end: DateTime<Utc>,
+    /// When its holders are let in: from, until.
+    pub admission: (DateTime<Utc>, DateTime<Utc>),
 }
 
 /// What the orders service's answer means for our caller: its being down is

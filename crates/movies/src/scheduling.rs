@@ -22,8 +22,8 @@ use cinema_service::error::Reason;
 use cinema_service::idempotency::{self, Fingerprint};
 
 use crate::Error;
-use crate::domain::{MovieId, NewShowtime, Showtime, TheatreId};
-use crate::orders_gateway::OrdersGateway;
+use crate::domain::{DOORS_OPEN_BEFORE, MovieId, NewShowtime, Showtime, TheatreId};
+use crate::orders_gateway::{OrdersGateway, Product};
 use crate::store::{self, Inserted};
 
 #[derive(Debug)]
@@ -134,14 +134,20 @@ impl Scheduler {
         );
         let product_id = self
             .orders
-            .add_product(
+            .add_product(Product {
                 description,
-                i64::from(seats),
-                new.price_cents,
-                id.to_string(),
+                quantity: i64::from(seats),
+                price_cents: new.price_cents,
+                external_ref: id.to_string(),
                 // Tickets are sold, and refunded, until the showtime starts.
-                new.start_time,
-            )
+                sales_end: new.start_time,
+                // Their holders come in from when the doors open until the movie ends
+                // (a latecomer still may).
+                admission: (
+                    new.start_time - DOORS_OPEN_BEFORE,
+                    new.start_time + chrono::Duration::minutes(i64::from(length)),
+                ),
+            })
             .await?;
         match store::insert_showtime(&self.pool, id, new, busy_until, &product_id).await {
             Ok(Inserted::Created(showtime)) => {

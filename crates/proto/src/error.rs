@@ -161,6 +161,12 @@ reasons! {
     AlreadyAdmitted = "ALREADY_ADMITTED",
     /// The order was cancelled: nobody is let in with it.
     OrderCancelled = "ORDER_CANCELLED",
+    /// Too early to let the order's holder in: its admission has not started (a
+    /// showtime's doors are not open yet).
+    AdmissionNotOpen = "ADMISSION_NOT_OPEN",
+    /// Too late to let the order's holder in: its admission has ended (the movie is
+    /// over).
+    AdmissionClosed = "ADMISSION_CLOSED",
     /// The request id was already used for a different request.
     RequestIdReused = "REQUEST_ID_REUSED",
     /// The reference is already taken by another resource.

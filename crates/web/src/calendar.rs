@@ -14,6 +14,8 @@ pub struct Showing<'a> {
     pub movie: &'a movies::Movie,
     pub theatre: &'a movies::Theatre,
     pub start: DateTime<Utc>,
+    /// When the doors open, if the movies service said.
+    pub doors: Option<DateTime<Utc>>,
     pub room: &'a str,
     pub tickets: i64,
 }
@@ -35,7 +37,7 @@ pub fn order(
         };
         let length = Duration::minutes(i64::from(showing.movie.length_minutes));
         let mut event = Event::new();
-        if !cancelled {
+        if let Some(doors) = showing.doors.filter(|_| !cancelled) {
             // The calendar reminds the moviegoer when the box office starts letting
             // them in, code at hand.
             event.alarm(Alarm::display(
@@ -43,7 +45,7 @@ pub fn order(
                     "Doors open for {} at {}: show code {confirmation} at the box office.",
                     showing.movie.name, showing.theatre.name
                 ),
-                Trigger::before_start(cinema_client::DOORS_OPEN),
+                Trigger::before_start(showing.start - doors),
             ));
         }
         calendar.push(
@@ -109,6 +111,7 @@ mod tests {
             movie: &movie,
             theatre: &theatre,
             start: at("2026-12-07T01:30:00Z"),
+            doors: Some(at("2026-12-07T01:00:00Z")),
             room: "2",
             tickets: 2,
         };
@@ -127,7 +130,7 @@ mod tests {
             "STATUS:CONFIRMED\r\n",
             "BEGIN:VALARM\r\n",
             "ACTION:DISPLAY\r\n",
-            "TRIGGER;RELATED=START:-PT3600S\r\n",
+            "TRIGGER;RELATED=START:-PT1800S\r\n",
         ] {
             assert!(placed.contains(line), "{line:?} in {placed}");
         }

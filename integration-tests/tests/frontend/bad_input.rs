@@ -214,9 +214,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             description: "Popcorn".into(),
             quantity: 10,
             price_cents: 500,
-            provider_id: None,
-            external_ref: None,
-            sales_end: None,
+            ..Default::default()
         };
         f(&mut r);
         let mut client = orders_client.clone();
@@ -813,6 +811,20 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             product_with(&|r| {
                 r.provider_id = Some("424242".into());
                 r.external_ref = Some("x".into());
+            }),
+        ),
+        (
+            "AddProduct admission ending before it starts",
+            Invalid,
+            product_with(&|r| {
+                r.admission_start = Some(prost_types::Timestamp {
+                    seconds: 1_800_000_000,
+                    nanos: 0,
+                });
+                r.admission_end = Some(prost_types::Timestamp {
+                    seconds: 1_799_999_999,
+                    nanos: 0,
+                });
             }),
         ),
         (

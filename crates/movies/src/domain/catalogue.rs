@@ -1,6 +1,6 @@
 //! Movies, theatres, auditoriums and showtimes.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use cinema_service::text::{quote, required_text as bounded_text};
 
@@ -322,6 +322,18 @@ pub struct Showtime {
     pub start_time: DateTime<Utc>,
     pub price_cents: i64,
     pub product_id: String,
+}
+
+/// How long before a showtime the box office starts letting its ticket holders in.
+/// The orders service enforces it (the product's admission window), and the website
+/// and the CLI read it off each showtime (`doors_open`), so it is said in one place.
+pub const DOORS_OPEN_BEFORE: TimeDelta = TimeDelta::hours(1);
+
+impl Showtime {
+    /// When the doors open for it.
+    pub fn doors_open(&self) -> DateTime<Utc> {
+        self.start_time - DOORS_OPEN_BEFORE
+    }
 }
 
 #[cfg(test)]

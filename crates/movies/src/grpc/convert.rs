@@ -185,5 +185,6 @@ pub fn showtime(showtime: &Showtime) -> pb::Showtime {
         auditorium: showtime.room.clone(),
         product_id: showtime.product_id.clone(),
         price_cents: showtime.price_cents,
+        doors_open: Some(timestamp(showtime.doors_open())),
     }
 }

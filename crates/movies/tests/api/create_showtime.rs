@@ -17,13 +17,16 @@ async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
         "auditorium 2 has 40 seats"
     );
 
-    let (provider, external_ref, description, sales_end): (
+    let (provider, external_ref, description, sales_end, doors, over): (
         String,
         String,
         String,
         chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
     ) = sqlx::query_as(
-        "SELECT p.name, pr.external_ref, pr.description, pr.sales_end
+        "SELECT p.name, pr.external_ref, pr.description, pr.sales_end, pr.admission_start,
+                pr.admission_end
          FROM products pr JOIN providers p ON p.id = pr.provider_id
          WHERE pr.id = $1",
     )
@@ -50,6 +53,17 @@ async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
         sales_end.timestamp_micros(),
         start.timestamp_micros(),
         "tickets are sold, and refunded, until the showtime starts"
+    );
+    // The box office lets their holders in from an hour before until Heat's 170
+    // minutes are over, and the showtime says when its doors open.
+    assert_eq!(doors.timestamp(), (start - Duration::hours(1)).timestamp());
+    assert_eq!(
+        over.timestamp(),
+        (start + Duration::minutes(170)).timestamp()
+    );
+    assert_eq!(
+        showtime.doors_open.map(|t| t.seconds),
+        Some(doors.timestamp())
     );
     stack.stop().await;
 }

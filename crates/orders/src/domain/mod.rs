@@ -17,8 +17,8 @@ pub use payment::{
     Address, CardBrand, CardNumber, CreditCard, Email, Expiry, PaymentMethod, PromoCode,
 };
 pub use product::{
-    CallbackEndpoint, Cents, Description, ExternalRef, NewProduct, ProductId, ProviderId,
-    ProviderName, Quantity,
+    AdmissionWindow, CallbackEndpoint, Cents, Description, ExternalRef, NewProduct, ProductId,
+    ProviderId, ProviderName, Quantity,
 };
 
 pub use cinema_service::domain::{Phone, RequestId, UsState, ZipCode};

@@ -124,6 +124,37 @@ pub struct NewProduct {
     /// When it stops being sold and its orders stop being cancellable; `None`: never.
     /// To the microsecond, as Postgres keeps it, so that a retry compares equal.
     pub sales_end: Option<DateTime<Utc>>,
+    /// When its holders may be let in.
+    pub admission: AdmissionWindow,
+}
+
+/// When a product's holders may be let in at the door (AdmitOrder): a showtime's
+/// doors opening until the movie's end. Either side may be open; when both are set
+/// the end is later than the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdmissionWindow {
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+}
+
+impl AdmissionWindow {
+    pub fn parse(
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) -> Result<Self, ValidationError> {
+        match (start, end) {
+            (Some(start), Some(end)) if end <= start => Err(ValidationError::new(format!(
+                "admission_end ({end}) must be later than admission_start ({start})"
+            ))),
+            _ => Ok(Self { start, end }),
+        }
+    }
+    pub fn start(&self) -> Option<DateTime<Utc>> {
+        self.start
+    }
+    pub fn end(&self) -> Option<DateTime<Utc>> {
+        self.end
+    }
 }
 
 /// A provider's unique name: 1..=100 characters of letters, digits, `-`, `_` and `.`.
@@ -196,6 +227,17 @@ mod tests {
         for bad in ["", "0", "-3", "abc", "1.5", "99999999999999999999"] {
             assert!(ProductId::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn an_admission_window_ends_after_it_starts() {
+        let start = DateTime::from_timestamp(1_800_000_000, 0).expect("an instant");
+        let end = start + chrono::TimeDelta::minutes(90);
+        assert!(AdmissionWindow::parse(Some(start), Some(end)).is_ok());
+        assert!(AdmissionWindow::parse(Some(start), None).is_ok());
+        assert!(AdmissionWindow::parse(None, Some(end)).is_ok());
+        assert!(AdmissionWindow::parse(Some(end), Some(start)).is_err());
+        assert!(AdmissionWindow::parse(Some(start), Some(start)).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::convert;
 use crate::domain::Confirmation;
 use crate::error::{Error, Reason};
 use crate::store::outbox::{self, Kind, ListFilter, OutboxEntry, RedriveRefused};
-use crate::store::{self, AdmissionRefused};
+use crate::store::{self, AdmissionRefused, Window};
 use cinema_service::domain::timestamp;
 use cinema_service::error::AtField;
 
@@ -202,37 +202,49 @@ impl OrdersAdminService for AdminApi {
         let code = Confirmation::parse(&request.get_ref().confirmation)
             .at("confirmation")
             .map_err(Error::from)?;
-        let order = match store::admit(&self.pool, &code).await? {
-            Ok(order) => order,
-            Err(AdmissionRefused::Unknown) => {
-                return Err(Error::not_found(
-                    "order",
-                    &code,
-                    format!("no order with confirmation {code}"),
-                )
-                .into());
-            }
-            Err(AdmissionRefused::Cancelled) => {
-                return Err(Error::refused(
-                    Reason::OrderCancelled,
-                    format!("order {code} was cancelled"),
-                )
-                .into());
-            }
-            Err(AdmissionRefused::AlreadyAdmitted(at)) => {
-                return Err(Error::refused(
-                    Reason::AlreadyAdmitted,
-                    format!(
-                        "order {code} was already admitted at {}",
-                        at.format("%Y-%m-%d %H:%M:%S UTC")
-                    ),
-                )
-                .into());
-            }
+        let window = match request.get_ref().override_admission_window {
+            true => Window::Overridden,
+            false => Window::Enforced,
         };
-        tracing::info!("order admitted");
+        let order = store::admit(&self.pool, &code, window)
+            .await?
+            .map_err(|refused| admission_refused(&code, refused))?;
+        // A manager's override stays on record, in the log.
+        tracing::info!(overridden = window == Window::Overridden, "order admitted");
         Ok(Response::new(pb::AdmitOrderResponse {
             order: Some(convert::order(&order)),
         }))
+    }
+}
+
+/// Why the door stays shut, in the error contract's terms.
+fn admission_refused(code: &Confirmation, refused: AdmissionRefused) -> Error {
+    let utc = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC");
+    match refused {
+        AdmissionRefused::Unknown => {
+            Error::not_found("order", code, format!("no order with confirmation {code}"))
+        }
+        AdmissionRefused::Cancelled => Error::refused(
+            Reason::OrderCancelled,
+            format!("order {code} was cancelled"),
+        ),
+        AdmissionRefused::AlreadyAdmitted(at) => Error::refused(
+            Reason::AlreadyAdmitted,
+            format!("order {code} was already admitted at {}", utc(at)),
+        ),
+        AdmissionRefused::NotOpen(opens) => Error::refused(
+            Reason::AdmissionNotOpen,
+            format!(
+                "order {code} cannot be used yet: its admission opens at {}",
+                utc(opens)
+            ),
+        ),
+        AdmissionRefused::Closed(closed) => Error::refused(
+            Reason::AdmissionClosed,
+            format!(
+                "order {code} can no longer be used: its admission closed at {}",
+                utc(closed)
+            ),
+        ),
     }
 }

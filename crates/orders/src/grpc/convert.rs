@@ -1,14 +1,15 @@
 //! Wire (proto) types to domain types and back: the logical model the API speaks on one
 //! side, the validated domain on the other.
 
+use chrono::DateTime;
 use cinema_proto::orders::v1 as pb;
 use cinema_service::domain::{instant, timestamp};
 use cinema_service::error::AtField;
 
 use crate::domain::{
-    Address, Basket, CardBrand, CardNumber, Cents, CreditCard, Description, Email, Expiry,
-    ExternalRef, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, LineRequest, NewProduct, Order,
-    OrderDraft, OrderLines, OrderStatus, PaymentMethod, PaymentSummary, Phone, PricedLine,
+    Address, AdmissionWindow, Basket, CardBrand, CardNumber, Cents, CreditCard, Description, Email,
+    Expiry, ExternalRef, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, LineRequest, NewProduct,
+    Order, OrderDraft, OrderLines, OrderStatus, PaymentMethod, PaymentSummary, Phone, PricedLine,
     ProductId, PromoCode, ProviderId, Quantity, RequestId, ValidationError,
 };
 
@@ -30,17 +31,24 @@ pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, Validation
                 .at("external_ref")?,
         )),
     };
+    // To the microsecond, as Postgres keeps them, so that a retry compares equal.
+    let instant = |field: &str, t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| instant(field, t))
+            .transpose()
+            .map(|t| t.map(|t| DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)))
+    };
     Ok(NewProduct {
         description: Description::parse(&req.description).at("description")?,
         quantity: Quantity::parse(req.quantity).at("quantity")?,
         price: Cents::parse("price_cents", req.price_cents).at("price_cents")?,
         provider,
-        sales_end: req
-            .sales_end
-            .as_ref()
-            .map(|t| instant("sales_end", t))
-            .transpose()?
-            .map(|t| chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)),
+        sales_end: instant("sales_end", &req.sales_end)?,
+        admission: AdmissionWindow::parse(
+            instant("admission_start", &req.admission_start)?,
+            instant("admission_end", &req.admission_end)?,
+        )
+        .at("admission_end")?,
     })
 }
 

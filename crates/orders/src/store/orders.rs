@@ -225,14 +225,28 @@ pub enum AdmissionRefused {
     Unknown,
     Cancelled,
     AlreadyAdmitted(DateTime<Utc>),
+    /// Too early: its products' admission opens then.
+    NotOpen(DateTime<Utc>),
+    /// Too late: its products' admission closed then.
+    Closed(DateTime<Utc>),
 }
 
-/// Lets an order's holder in: records when, once, for an order that stands. The row
-/// is locked, so of two admissions at once (two copies of one code at two doors) one
+/// Whether the admission window is kept or a manager overrode it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Enforced,
+    Overridden,
+}
+
+/// Lets an order's holder in: records when, once, for an order that stands, while
+/// its products' admission is open (from the first opening to the last end, on the
+/// database's clock, like sales ends) unless `window` is overridden. The row is
+/// locked, so of two admissions at once (two copies of one code at two doors) one
 /// waits for the other, and is refused.
 pub async fn admit(
     pool: &PgPool,
     code: &Confirmation,
+    window: Window,
 ) -> Result<Result<Order, AdmissionRefused>, Error> {
     let mut tx = pool.begin().await?;
     let Some(order) = lock_order(&mut tx, code).await? else {
@@ -243,6 +257,27 @@ pub async fn admit(
     }
     if let Some(at) = order.admitted_at {
         return Ok(Err(AdmissionRefused::AlreadyAdmitted(at)));
+    }
+    if window == Window::Enforced {
+        // A product without a bound on a side leaves the order without one there.
+        let products: Vec<i64> = order.lines.iter().map(|(id, _)| id.get()).collect();
+        let open = sqlx::query!(
+            r#"SELECT CASE WHEN bool_and(p.admission_start IS NOT NULL)
+                           THEN min(p.admission_start) END AS opens,
+                      CASE WHEN bool_and(p.admission_end IS NOT NULL)
+                           THEN max(p.admission_end) END AS closes,
+                      now() AS "now!"
+               FROM products p WHERE p.id = ANY($1)"#,
+            &products,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(opens) = open.opens.filter(|opens| open.now < *opens) {
+            return Ok(Err(AdmissionRefused::NotOpen(opens)));
+        }
+        if let Some(closes) = open.closes.filter(|closes| open.now > *closes) {
+            return Ok(Err(AdmissionRefused::Closed(closes)));
+        }
     }
     sqlx::query!(
         "UPDATE orders SET admitted_at = now() WHERE id = $1",

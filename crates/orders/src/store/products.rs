@@ -43,8 +43,8 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     let inserted: Option<i64> = sqlx::query_scalar!(
         "INSERT INTO products
              (description, price_cents, quantity_total, quantity_remaining, provider_id,
-              external_ref, sales_end)
-         VALUES ($1::text, $2::bigint, $3::bigint, $3, $4, $5::text, $6)
+              external_ref, sales_end, admission_start, admission_end)
+         VALUES ($1::text, $2::bigint, $3::bigint, $3, $4, $5::text, $6, $7, $8)
          ON CONFLICT ON CONSTRAINT products_provider_external_ref_key DO NOTHING
          RETURNING id",
         product.description.as_str(),
@@ -53,6 +53,8 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
         provider_id,
         external_ref,
         product.sales_end,
+        product.admission.start(),
+        product.admission.end(),
     )
     .fetch_optional(pool)
     .await
@@ -75,7 +77,9 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     // The pair exists: a provider retrying after a timeout gets its product back, and a
     // different product under the same reference is refused.
     let existing = sqlx::query!(
-        "SELECT id, description, price_cents, quantity_total, sales_end FROM products
+        "SELECT id, description, price_cents, quantity_total, sales_end, admission_start,
+                admission_end
+         FROM products
          WHERE provider_id = $1 AND external_ref = $2",
         provider_id,
         external_ref,
@@ -86,22 +90,35 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     let same = existing.description == product.description.as_str()
         && existing.price_cents == product.price.get()
         && existing.quantity_total == product.quantity.get();
-    Ok(match (existing.sales_end, product.sales_end) {
-        (stored, asked) if same && stored == asked => AddedProduct::Added(id),
-        // Registered before products had a sales end (a provider retrying across the
-        // upgrade): the retry supplies it.
-        (None, Some(end)) if same => {
-            sqlx::query!(
-                "UPDATE products SET sales_end = $2 WHERE id = $1 AND sales_end IS NULL",
-                existing.id,
-                end,
-            )
-            .execute(pool)
-            .await?;
-            AddedProduct::Added(id)
-        }
-        _ => AddedProduct::Conflict(id),
-    })
+    let stored_window = (existing.admission_start, existing.admission_end);
+    let asked_window = (product.admission.start(), product.admission.end());
+    // Registered before products had a sales end or an admission window (a provider
+    // retrying across the upgrade): the retry supplies what is missing. What is on
+    // record must be asked for again as it is.
+    let compatible = same
+        && (existing.sales_end.is_none() || existing.sales_end == product.sales_end)
+        && (stored_window == (None, None) || stored_window == asked_window);
+    if !compatible {
+        return Ok(AddedProduct::Conflict(id));
+    }
+    if existing.sales_end != product.sales_end || stored_window != asked_window {
+        sqlx::query!(
+            "UPDATE products
+             SET sales_end = coalesce(sales_end, $2),
+                 admission_start = CASE WHEN admission_start IS NULL AND admission_end IS NULL
+                                        THEN $3 ELSE admission_start END,
+                 admission_end = CASE WHEN admission_start IS NULL AND admission_end IS NULL
+                                      THEN $4 ELSE admission_end END
+             WHERE id = $1",
+            existing.id,
+            product.sales_end,
+            product.admission.start(),
+            product.admission.end(),
+        )
+        .execute(pool)
+        .await?;
+    }
+    Ok(AddedProduct::Added(id))
 }
 
 /// Available and held units of each product that exists, in no particular order.

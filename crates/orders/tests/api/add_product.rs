@@ -22,7 +22,7 @@ fn showtime(provider_id: &str, external_ref: &str, quantity: i64) -> pb::AddProd
         price_cents: 1250,
         provider_id: Some(provider_id.into()),
         external_ref: Some(external_ref.into()),
-        sales_end: None,
+        ..Default::default()
     }
 }
 

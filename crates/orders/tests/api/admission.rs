@@ -1,7 +1,10 @@
 //! The box office lets an order's holder in once: a copy of the code shown again, at
 //! the same door or at another at the same moment, is refused and says when the order
-//! was used; a cancelled order lets nobody in; and used tickets are not refunded.
+//! was used; a cancelled order lets nobody in; used tickets are not refunded; and
+//! nobody comes in before the doors open or after the movie is over, unless a manager
+//! says so.
 
+use chrono::{DateTime, Duration, Utc};
 use cinema_proto::error::Reason;
 use cinema_proto::orders::v1 as pb;
 use tonic::Code;
@@ -10,13 +13,60 @@ use crate::helpers::*;
 use crate::outbox_admin::admin_client;
 
 async fn admit(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::Status> {
+    admit_as(app, confirmation, false).await
+}
+
+/// A manager's admission, outside the window.
+async fn admit_anyway(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::Status> {
+    admit_as(app, confirmation, true).await
+}
+
+async fn admit_as(
+    app: &TestApp,
+    confirmation: &str,
+    override_admission_window: bool,
+) -> Result<pb::Order, tonic::Status> {
     admin_client(app)
         .await
         .admit_order(admin(pb::AdmitOrderRequest {
             confirmation: confirmation.into(),
+            override_admission_window,
         }))
         .await
         .map(|r| r.into_inner().order.expect("order"))
+}
+
+fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    }
+}
+
+/// A showtime's tickets: its doors open at `start`, the movie ends at `end`.
+fn admitting(start: DateTime<Utc>, end: DateTime<Utc>) -> pb::AddProductRequest {
+    pb::AddProductRequest {
+        description: "Heat, 7:30 PM".into(),
+        quantity: 10,
+        price_cents: 1250,
+        admission_start: Some(timestamp(start)),
+        admission_end: Some(timestamp(end)),
+        ..Default::default()
+    }
+}
+
+async fn add(app: &TestApp, product: pb::AddProductRequest) -> Result<String, tonic::Status> {
+    app.client()
+        .add_product(admin(product))
+        .await
+        .map(|r| r.into_inner().product_id)
+}
+
+async fn bought(app: &TestApp, products: &[&str]) -> String {
+    let items = products.iter().map(|p| item(p, 1)).collect();
+    app.place(&order(items, card(VISA)), "an order")
+        .await
+        .confirmation
 }
 
 async fn get(app: &TestApp, confirmation: &str) -> pb::Order {
@@ -97,6 +147,7 @@ async fn an_order_admits_its_holder_once_and_its_used_tickets_are_not_refunded()
         .await
         .admit_order(pb::AdmitOrderRequest {
             confirmation: other.confirmation.clone(),
+            override_admission_window: true,
         })
         .await;
     expect_code(anonymous, Code::Unauthenticated);
@@ -121,5 +172,133 @@ async fn copies_of_a_code_shown_at_once_admit_exactly_one() {
             Err(status) => status.code() == Code::FailedPrecondition,
         }));
     }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holders_come_in_from_the_doors_opening_until_the_movie_ends_unless_a_manager_says_so() {
+    let app = spawn_app().await;
+    let now = Utc::now();
+    let tonight = add(
+        &app,
+        admitting(now + Duration::hours(1), now + Duration::hours(3)),
+    )
+    .await
+    .expect("added");
+    let this_morning = add(
+        &app,
+        admitting(now - Duration::hours(3), now - Duration::hours(1)),
+    )
+    .await
+    .expect("added");
+    let showing = add(
+        &app,
+        admitting(now - Duration::minutes(10), now + Duration::hours(2)),
+    )
+    .await
+    .expect("added");
+
+    // Too early: refused, saying when the doors open, and nothing recorded.
+    let early = bought(&app, &[&tonight]).await;
+    let refused = admit(&app, &early).await;
+    let status = refused.as_ref().expect_err("too early").clone();
+    assert!(status.message().contains("opens at"), "{status:?}");
+    assert_eq!(
+        expect_details(refused, Code::FailedPrecondition).reason,
+        Some(Reason::AdmissionNotOpen)
+    );
+    assert!(get(&app, &early).await.admitted_at.is_none());
+
+    // Too late: the movie is over.
+    let late = bought(&app, &[&this_morning]).await;
+    let refused = admit(&app, &late).await;
+    assert_eq!(
+        expect_details(refused, Code::FailedPrecondition).reason,
+        Some(Reason::AdmissionClosed)
+    );
+    assert!(get(&app, &late).await.admitted_at.is_none());
+
+    // While the movie is on, and for an order of several showtimes from the first
+    // opening to the last end.
+    admit(&app, &bought(&app, &[&showing]).await)
+        .await
+        .expect("the doors are open");
+    admit(&app, &bought(&app, &[&this_morning, &tonight]).await)
+        .await
+        .expect("between the two");
+
+    // A product without a window lets its holders in at any time, as before.
+    let plain = app.add_product("Popcorn", 10, 500).await;
+    admit(&app, &bought(&app, &[&plain]).await)
+        .await
+        .expect("no window");
+
+    // A manager lets the latecomer in: recorded like any admission, and once.
+    let admitted = admit_anyway(&app, &late).await.expect("overridden");
+    assert!(admitted.admitted_at.is_some());
+    assert_eq!(
+        expect_details(admit_anyway(&app, &late).await, Code::FailedPrecondition).reason,
+        Some(Reason::AlreadyAdmitted)
+    );
+    // Nor does the override let a cancelled order in.
+    cancel(&app, &early)
+        .await
+        .expect("cancelled before the doors open");
+    assert_eq!(
+        expect_details(admit_anyway(&app, &early).await, Code::FailedPrecondition).reason,
+        Some(Reason::OrderCancelled)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_admission_window_is_checked_and_kept_idempotent_by_add_product() {
+    let app = spawn_app().await;
+    let provider = register_provider(&mut app.client(), "http://127.0.0.1:9").await;
+    let doors = Utc::now() + Duration::days(1);
+    let end = doors + Duration::hours(3);
+    let showtime =
+        |start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>| pb::AddProductRequest {
+            provider_id: Some(provider.clone()),
+            external_ref: Some("showtime-7".into()),
+            admission_start: start.map(timestamp),
+            admission_end: end.map(timestamp),
+            ..admitting(doors, doors + Duration::hours(1))
+        };
+
+    // An end before the start is refused, naming the field, and registers nothing:
+    // the reference is still free for the right values.
+    let backwards = add(&app, showtime(Some(end), Some(doors))).await;
+    let details = expect_details(backwards, Code::InvalidArgument);
+    assert_eq!(details.violations[0].field, "admission_end");
+
+    let first = add(&app, showtime(Some(doors), Some(end)))
+        .await
+        .expect("added");
+    let again = add(&app, showtime(Some(doors), Some(end)))
+        .await
+        .expect("a retry");
+    assert_eq!(first, again);
+    let moved = add(&app, showtime(Some(doors), Some(end + Duration::hours(1)))).await;
+    assert_eq!(
+        expect_details(moved, Code::AlreadyExists).reason,
+        Some(Reason::AlreadyExists)
+    );
+    let dropped = add(&app, showtime(None, None)).await;
+    expect_details(dropped, Code::AlreadyExists);
+
+    // A product registered before products had a window gets it from a provider's
+    // retry, and from then on its holders wait for the doors.
+    let mut old = showtime(None, None);
+    old.external_ref = Some("showtime-8".into());
+    let legacy = add(&app, old.clone()).await.expect("added");
+    let confirmation = bought(&app, &[&legacy]).await;
+    old.admission_start = Some(timestamp(doors));
+    old.admission_end = Some(timestamp(end));
+    assert_eq!(add(&app, old).await.expect("the retry"), legacy);
+    assert_eq!(
+        expect_details(admit(&app, &confirmation).await, Code::FailedPrecondition).reason,
+        Some(Reason::AdmissionNotOpen)
+    );
     app.stop().await;
 }

@@ -28,7 +28,7 @@ pub async fn provided_product(
             price_cents: 1000,
             provider_id: Some(provider.into()),
             external_ref: Some(external_ref.into()),
-            sales_end: None,
+            ..Default::default()
         }))
         .await
         .expect("added")

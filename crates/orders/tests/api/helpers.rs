@@ -297,7 +297,7 @@ pub async fn provided_by(
             price_cents: 1000,
             provider_id: Some(provider_id),
             external_ref: Some("showtime-1".into()),
-            sales_end: None,
+            ..Default::default()
         }))
         .await
         .expect("product")

@@ -280,7 +280,7 @@ async fn released_and_expired_holds_come_back_and_tell_the_provider() {
             price_cents: 1000,
             provider_id: Some(provider_id),
             external_ref: Some("9".into()),
-            sales_end: None,
+            ..Default::default()
         }))
         .await
         .expect("added")

@@ -162,6 +162,7 @@ async fn the_sales_end_is_part_of_what_add_product_keeps_idempotent() {
         provider_id: Some(provider.clone()),
         external_ref: Some("showtime-7".into()),
         sales_end: Some(timestamp(sales_end)),
+        ..Default::default()
     };
     let add = |request: pb::AddProductRequest| {
         let mut client = app.client();

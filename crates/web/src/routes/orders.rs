@@ -61,6 +61,8 @@ struct Seats {
     theatre: movies::Theatre,
     showtime: movies::Showtime,
     start: DateTime<Utc>,
+    /// When the box office starts letting them in (unknown to an older movies service).
+    doors: Option<DateTime<Utc>>,
     tickets: i64,
     unit_price_cents: i64,
     price_cents: i64,
@@ -79,6 +81,10 @@ async fn seats_of(state: &AppState, order: &orders::Order) -> Result<Vec<Seats>,
             movie: details.movie.unwrap_or_default(),
             theatre: details.theatre.unwrap_or_default(),
             start: views::instant(showtime.start_time.as_ref()),
+            doors: showtime
+                .doors_open
+                .as_ref()
+                .map(|t| views::instant(Some(t))),
             showtime,
             tickets: line.quantity,
             unit_price_cents: line.unit_price_cents,
@@ -118,7 +124,7 @@ async fn order_page(
     let doors = seats
         .iter()
         .min_by_key(|s| s.start)
-        .map(|s| (s, s.start - cinema_client::DOORS_OPEN))
+        .and_then(|s| Some((s, s.doors?)))
         .filter(|(_, open)| *open > now)
         .map(|(s, open)| views::clock_on(&s.theatre, open, now));
     let lines = seats
@@ -292,6 +298,7 @@ pub async fn order_calendar(
             movie: &s.movie,
             theatre: &s.theatre,
             start: s.start,
+            doors: s.doors,
             room: &s.showtime.auditorium,
             tickets: s.tickets,
         })

@@ -206,9 +206,20 @@ impl OrdersAdminService for AdminApi {
             true => Window::Overridden,
             false => Window::Enforced,
         };
-        let order = store::admit(&self.pool, &code, window)
-            .await?
-            .map_err(|refused| admission_refused(&code, refused))?;
+        let admitted = store::admit(&self.pool, &code, window).await?;
+        // What the box office sees at its doors: people let in, managers' overrides,
+        // and the codes turned away (copies and made-up ones can be fraud).
+        let result = match (&admitted, window) {
+            (Ok(_), Window::Enforced) => "admitted",
+            (Ok(_), Window::Overridden) => "overridden",
+            (Err(AdmissionRefused::Unknown), _) => "unknown",
+            (Err(AdmissionRefused::Cancelled), _) => "cancelled",
+            (Err(AdmissionRefused::AlreadyAdmitted(_)), _) => "already_admitted",
+            (Err(AdmissionRefused::NotOpen(_)), _) => "not_open",
+            (Err(AdmissionRefused::Closed(_)), _) => "closed",
+        };
+        metrics::counter!("cinema_admissions_total", "result" => result).increment(1);
+        let order = admitted.map_err(|refused| admission_refused(&code, refused))?;
         // A manager's override stays on record, in the log.
         tracing::info!(overridden = window == Window::Overridden, "order admitted");
         Ok(Response::new(pb::AdmitOrderResponse {

@@ -1,10 +1,11 @@
 //! `/metrics` of the real `orders-service` process (its own, so no other test's
 //! calls are counted): calls by rpc and status, latency histograms, pool use, outbox
-//! depth by kind and status, delivery attempts, active holds.
+//! depth by kind and status, delivery attempts, active holds, admissions at the door.
 
 use std::time::Duration;
 
 use cinema_proto::orders::v1 as pb;
+use cinema_proto::orders::v1::orders_admin_service_client::OrdersAdminServiceClient;
 use cinema_testkit::{TestDatabase, eventually};
 
 use crate::crash::{Process, client};
@@ -70,10 +71,23 @@ async fn metrics_show_calls_latency_pool_outbox_and_holds() {
         .await
         .expect("held");
     // The other seat: sold out, so one callback.
-    orders
+    let sold = orders
         .place_order(order(vec![item(&product, 1)], card(VISA)))
         .await
-        .expect("sold");
+        .expect("sold")
+        .into_inner();
+    // Its holder comes in, then a copy of the code is turned away.
+    let mut door = OrdersAdminServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("admin client");
+    for _ in 0..2 {
+        let _ = door
+            .admit_order(admin(pb::AdmitOrderRequest {
+                confirmation: sold.confirmation.clone(),
+                override_admission_window: false,
+            }))
+            .await;
+    }
     let refused = orders
         .place_order(order(vec![item(&product, 0)], card(VISA)))
         .await;
@@ -130,6 +144,9 @@ async fn metrics_show_calls_latency_pool_outbox_and_holds() {
         Some(20.0)
     );
     assert_eq!(sample(&text, "cinema_holds_active", &[]), Some(1.0));
+    let admissions = |result: &str| sample(&text, "cinema_admissions_total", &[("result", result)]);
+    assert_eq!(admissions("admitted"), Some(1.0), "{text}");
+    assert_eq!(admissions("already_admitted"), Some(1.0));
     assert_eq!(
         sample(
             &text,

@@ -1822,6 +1822,19 @@ async fn a_started_showtime_is_neither_sold_nor_cancelled() {
     let html = late.text().await.expect("html");
     assert!(html.contains("This showtime has started."), "{html}");
     assert_eq!(seats(c, &show.product_id).await, (38, 0), "nothing held");
+
+    // A day later the movie is long over and nobody came: the code is not offered for
+    // a door that would turn it away.
+    stack.showtime_started(&show, 24 * 60).await;
+    let (_, html) = page(&b, &order_url, "").await;
+    assert!(
+        html.contains("This showtime is over: these tickets can no longer be used."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Show this code") && !html.contains(r#"class="qr""#),
+        "{html}"
+    );
     stack.stop().await.expect("stop");
 }
 

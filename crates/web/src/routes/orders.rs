@@ -48,6 +48,9 @@ struct OrderPage {
     confirm_cancel: bool,
     /// A showtime of the order has started: its tickets can no longer be refunded.
     started: bool,
+    /// Every movie of the order is over, and nobody came with it: the box office
+    /// would turn the code away.
+    over: bool,
     /// `7:42 PM EST`: when its holder was let in at the door (the tickets are used).
     admitted: Option<String>,
     /// The confirmation code for a box office's scanner, while the order stands.
@@ -66,6 +69,13 @@ struct Seats {
     tickets: i64,
     unit_price_cents: i64,
     price_cents: i64,
+}
+
+impl Seats {
+    /// When the movie is over: the box office lets its holders in until then.
+    fn end(&self) -> DateTime<Utc> {
+        self.start + TimeDelta::minutes(i64::from(self.movie.length_minutes))
+    }
 }
 
 async fn seats_of(state: &AppState, order: &orders::Order) -> Result<Vec<Seats>, WebError> {
@@ -109,6 +119,11 @@ async fn order_page(
     let now = Utc::now();
     let seats = seats_of(state, &order).await?;
     let started = seats.iter().any(|s| s.start <= now);
+    let over = seats
+        .iter()
+        .map(Seats::end)
+        .max()
+        .is_some_and(|end| end <= now);
     // On the clock of the theatre that let them in.
     let admitted = order
         .admitted_at
@@ -165,7 +180,10 @@ async fn order_page(
     };
     let texts_to = (!order.phone_last_four.is_empty())
         .then(|| format!("the phone {}", views::ending_in(&order.phone_last_four)));
-    let qr = (!cancelled).then(|| Qr::new(&order.confirmation)).flatten();
+    // Only for a code the box office would still take.
+    let qr = (!cancelled && !over)
+        .then(|| Qr::new(&order.confirmation))
+        .flatten();
     Ok(OrderPage {
         doors,
         qr,
@@ -179,6 +197,7 @@ async fn order_page(
         csrf,
         confirm_cancel,
         started,
+        over,
         admitted,
     })
 }
@@ -256,10 +275,9 @@ async fn to_use(
     let seats = seats_of(state, &order).await.map_err(|e| {
         tracing::warn!(error = ?e, "the orders this browser remembers are left out");
     })?;
-    let over = |s: &Seats| s.start + TimeDelta::minutes(i64::from(s.movie.length_minutes));
     let (Some(first), Some(end)) = (
         seats.iter().min_by_key(|s| s.start),
-        seats.iter().map(over).max(),
+        seats.iter().map(Seats::end).max(),
     ) else {
         return Ok(None);
     };

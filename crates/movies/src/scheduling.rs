@@ -22,7 +22,7 @@ use cinema_service::error::Reason;
 use cinema_service::idempotency::{self, Fingerprint};
 
 use crate::Error;
-use crate::domain::{DOORS_OPEN_BEFORE, MovieId, NewShowtime, Showtime, TheatreId};
+use crate::domain::{MovieId, NewShowtime, Showtime, TheatreId, doors_open};
 use crate::orders_gateway::{OrdersGateway, Product};
 use crate::store::{self, Inserted};
 
@@ -144,7 +144,7 @@ impl Scheduler {
                 // Their holders come in from when the doors open until the movie ends
                 // (a latecomer still may).
                 admission: (
-                    new.start_time - DOORS_OPEN_BEFORE,
+                    doors_open(new.start_time),
                     new.start_time + chrono::Duration::minutes(i64::from(length)),
                 ),
             })

@@ -324,15 +324,17 @@ pub struct Showtime {
     pub product_id: String,
 }
 
-/// How long before a showtime the box office starts letting its ticket holders in.
-/// The orders service enforces it (the product's admission window), and the website
-/// and the CLI read it off each showtime (`doors_open`), so it is said in one place.
-pub const DOORS_OPEN_BEFORE: TimeDelta = TimeDelta::hours(1);
+/// When the box office starts letting the ticket holders of a showtime starting at
+/// `start` in: an hour before. The orders service enforces it (the product's
+/// admission window), and the website and the CLI read it off each showtime
+/// (`doors_open`), so it is said here only.
+pub fn doors_open(start: DateTime<Utc>) -> DateTime<Utc> {
+    start - TimeDelta::hours(1)
+}
 
 impl Showtime {
-    /// When the doors open for it.
     pub fn doors_open(&self) -> DateTime<Utc> {
-        self.start_time - DOORS_OPEN_BEFORE
+        doors_open(self.start_time)
     }
 }
 

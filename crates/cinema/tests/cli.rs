@@ -596,6 +596,13 @@ async fn the_box_office_admits_an_order_once() {
     );
     refused(&early, "; doors open at ");
     assert!(!admitted(&code), "a refusal records nothing");
+    // Without the movies service the orders service still keeps the time, in its
+    // own words.
+    refused(
+        &admit_blind(&[]),
+        "cannot be used yet: its admission opens at ",
+    );
+    assert!(!admitted(&blind));
 
     stack.showtime_started(&showtime, 5).await;
     refused(

@@ -22,6 +22,9 @@ pub struct Showtime {
     pub movie: Arc<pb::Movie>,
     pub theatre: Arc<pb::Theatre>,
     pub start_time: DateTime<Utc>,
+    /// When the box office starts letting ticket holders in (the start itself, from a
+    /// movies service too old to say).
+    pub doors_open: DateTime<Utc>,
     pub auditorium: String,
     /// The orders service's product id: what to put in an order.
     pub product_id: String,
@@ -166,17 +169,18 @@ pub fn resolve(result: pb::GetShowtimesResponse) -> Result<Vec<Showtime>, Client
                     s.id, s.theatre_id
                 ))
             })?;
-            let start_time = s
-                .start_time
-                .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))
-                .ok_or_else(|| {
-                    ClientError::Inconsistent(format!("showtime {} has no valid start time", s.id))
-                })?;
+            let instant = |t: prost_types::Timestamp| {
+                DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
+            };
+            let start_time = s.start_time.and_then(instant).ok_or_else(|| {
+                ClientError::Inconsistent(format!("showtime {} has no valid start time", s.id))
+            })?;
             Ok(Showtime {
                 id: s.id,
                 movie,
                 theatre,
                 start_time,
+                doors_open: s.doors_open.and_then(instant).unwrap_or(start_time),
                 auditorium: s.auditorium,
                 product_id: s.product_id,
                 price_cents: s.price_cents,

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use cinema_client::facade::Showtime;
+use cinema_client::facade::{self, Showtime};
 use cinema_client::movies_pb as movies;
 use serde_json::{Value, json};
 
@@ -79,6 +79,7 @@ fn event(showtime: &Showtime, movie_id: &str, theatre_id: &str) -> Value {
         "name": showtime.movie.name,
         "url": url,
         "startDate": showtime.local_start().to_rfc3339(),
+        "doorTime": facade::local_time(&showtime.theatre, showtime.doors_open).to_rfc3339(),
         "workPresented": { "@id": movie_id },
         "location": { "@id": theatre_id },
         "offers": {
@@ -128,6 +129,7 @@ mod tests {
                 ..Default::default()
             }),
             start_time: "2026-12-07T00:30:00Z".parse().expect("instant"),
+            doors_open: "2026-12-06T23:30:00Z".parse().expect("instant"),
             auditorium: "2".into(),
             product_id: "p".into(),
             price_cents: 1250,
@@ -155,6 +157,7 @@ mod tests {
         assert_eq!(event["workPresented"]["@id"], movie["@id"]);
         assert_eq!(event["location"]["@id"], theatre["@id"]);
         assert_eq!(event["startDate"], "2026-12-06T19:30:00-05:00");
+        assert_eq!(event["doorTime"], "2026-12-06T18:30:00-05:00");
         assert_eq!(event["offers"]["price"], "12.50");
         assert_eq!(event["url"], "/showtimes/7");
         assert_eq!(graph[3]["url"], "/showtimes/8");

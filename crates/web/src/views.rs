@@ -507,6 +507,7 @@ mod tests {
                 movie: Default::default(),
                 theatre: theatre.clone(),
                 start_time: start.parse().expect("instant"),
+                doors_open: start.parse().expect("instant"),
                 auditorium: "1".into(),
                 product_id: i.to_string(),
                 price_cents: 1250,

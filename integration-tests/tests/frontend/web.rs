@@ -310,6 +310,21 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
                 .as_str()
                 .is_some_and(|d| d.ends_with("-05:00") || d.ends_with("-04:00"))
     }));
+    // And when each one's doors open: an hour before, on the same clock.
+    assert!(
+        events.iter().all(|e| {
+            let at = |k: &str| {
+                e[k].as_str()
+                    .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+            };
+            matches!(
+                (at("doorTime"), at("startDate")),
+                (Some(doors), Some(start))
+                    if start - doors == chrono::TimeDelta::hours(1) && doors.offset() == start.offset()
+            )
+        }),
+        "{events:?}"
+    );
     let places = of_type(&movie_page, "MovieTheater");
     let kendall_node = places
         .iter()
@@ -1750,6 +1765,17 @@ async fn a_started_showtime_is_neither_sold_nor_cancelled() {
     assert!(html.contains("until the showtime starts"), "{html}");
     let (_, html) = page(&b, &format!("{site}/showtimes/{}", show.id), "").await;
     assert!(html.contains("held for 10 minutes"), "{html}");
+    let start = show.start_time.as_ref().expect("start").seconds;
+    let doors = chrono::DateTime::from_timestamp(start - 3600, 0)
+        .expect("instant")
+        .with_timezone(&chrono_tz::America::New_York);
+    assert!(
+        html.contains(&format!(
+            "Doors open at {}",
+            doors.format("%-I:%M\u{a0}%p\u{a0}%Z")
+        )),
+        "{html}"
+    );
     let hold = someone_holds(c, &soon.product_id, 1).await;
     let expires = hold.expires_at.expect("expiry").seconds;
     assert!(

@@ -41,6 +41,8 @@ struct ShowtimePage {
     address: String,
     directions: String,
     when: String,
+    /// `6:30 PM EST`: when the box office starts letting ticket holders in.
+    doors: String,
     /// This showtime as a schema.org event (JSON-LD), while it is on sale.
     structured: Option<String>,
     room: String,
@@ -104,6 +106,11 @@ async fn showtime_page(
         );
     };
     let start = views::instant(showtime.start_time.as_ref());
+    // The start itself, from a movies service too old to say.
+    let doors = showtime
+        .doors_open
+        .as_ref()
+        .map_or(start, |t| views::instant(Some(t)));
     let now = chrono::Utc::now();
     let started = start <= now;
     // Asked of the orders service, not taken from the movies service's sold-out flag:
@@ -158,6 +165,7 @@ async fn showtime_page(
             movie: Arc::new(movie.clone()),
             theatre: Arc::new(theatre.clone()),
             start_time: start,
+            doors_open: doors,
             auditorium: showtime.auditorium.clone(),
             product_id: showtime.product_id.clone(),
             price_cents: showtime.price_cents,
@@ -186,6 +194,7 @@ async fn showtime_page(
         directions: views::directions(&address),
         address,
         when: views::when(&theatre, start, now),
+        doors: views::clock(&facade::local_time(&theatre, doors)),
         structured: structured.flatten(),
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),

@@ -675,6 +675,7 @@ fn order_json(order: &orders::Order) -> Value {
         "total_cents": order.total_cents,
         "phone_last_four": (!order.phone_last_four.is_empty()).then_some(&order.phone_last_four),
         "admitted_at": admitted_at(order).map(|t| t.to_rfc3339()),
+        "admitted_by_override": order.admitted_by_override,
         "line_items": order.line_items.iter().map(|l| json!({
             "product_id": l.product_id, "showtime_id": l.external_ref, "description": l.description,
             "quantity": l.quantity,
@@ -695,7 +696,15 @@ fn instant(t: &prost_types::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> 
 fn order_table(order: &orders::Order, seats: &[Option<Seats>]) -> String {
     let status = match (order.status(), admitted_at(order)) {
         (orders::OrderStatus::Cancelled, _) => "cancelled".to_owned(),
-        (_, Some(at)) => format!("placed, admitted {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+        (_, Some(at)) => format!(
+            "placed, admitted {}{}",
+            at.format("%Y-%m-%d %H:%M:%S UTC"),
+            if order.admitted_by_override {
+                " by a manager's override"
+            } else {
+                ""
+            }
+        ),
         _ => "placed".to_owned(),
     };
     let mut t = table(&[

@@ -644,7 +644,15 @@ async fn the_box_office_admits_an_order_once() {
     assert!(!admitted(&late));
     let anyway = admit(&late, &["--anyway"]);
     assert!(anyway.status.success(), "{anyway:?}");
+    assert!(
+        String::from_utf8_lossy(&anyway.stdout).contains("by a manager's override"),
+        "{anyway:?}"
+    );
     assert!(admitted(&late));
+    // On the order's record, for whoever reviews the door later.
+    let overridden =
+        |code: &str| json(&stack, &sms, &["order", code])["admitted_by_override"] == true;
+    assert!(overridden(&late) && !overridden(&code));
     stack.stop().await.expect("stop");
     sms.stop().await;
 }

@@ -788,7 +788,7 @@ impl Checkout {
             payment: PaymentSummary::of(&draft.payment),
             created_at,
             cancelled_at: None,
-            admitted_at: None,
+            admitted: None,
             phone: draft.phone.clone(),
         };
         tracing::info!(

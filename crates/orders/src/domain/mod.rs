@@ -10,8 +10,8 @@ mod product;
 pub use confirmation::Confirmation;
 pub use hold::{Hold, HoldDraft, HoldId, HoldStatus, HoldTtl};
 pub use order::{
-    Basket, LineRequest, MAX_ITEM_QUANTITY, MAX_ITEMS, Order, OrderDraft, OrderLines, OrderStatus,
-    PaymentSummary, PricedLine,
+    Admission, Basket, LineRequest, MAX_ITEM_QUANTITY, MAX_ITEMS, Order, OrderDraft, OrderLines,
+    OrderStatus, PaymentSummary, PricedLine,
 };
 pub use payment::{
     Address, CardBrand, CardNumber, CreditCard, Email, Expiry, PaymentMethod, PromoCode,

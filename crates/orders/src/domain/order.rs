@@ -267,10 +267,18 @@ pub struct Order {
     pub payment: PaymentSummary,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// When its holder was let in at the door.
-    pub admitted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether, and how, its holder was let in at the door.
+    pub admitted: Option<Admission>,
     /// Where the order's texts go, when the customer asked for them.
     pub phone: Option<Phone>,
+}
+
+/// An order's holder let in at the door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Outside its products' admission window, by a manager's override.
+    pub overridden: bool,
 }
 
 impl Order {

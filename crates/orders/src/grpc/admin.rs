@@ -209,19 +209,18 @@ impl OrdersAdminService for AdminApi {
         let admitted = store::admit(&self.pool, &code, window).await?;
         // What the box office sees at its doors: people let in, managers' overrides,
         // and the codes turned away (copies and made-up ones can be fraud).
-        let result = match (&admitted, window) {
-            (Ok(_), Window::Enforced) => "admitted",
-            (Ok(_), Window::Overridden) => "overridden",
-            (Err(AdmissionRefused::Unknown), _) => "unknown",
-            (Err(AdmissionRefused::Cancelled), _) => "cancelled",
-            (Err(AdmissionRefused::AlreadyAdmitted(_)), _) => "already_admitted",
-            (Err(AdmissionRefused::NotOpen(_)), _) => "not_open",
-            (Err(AdmissionRefused::Closed(_)), _) => "closed",
+        let result = match &admitted {
+            Ok(order) if order.admitted.is_some_and(|a| a.overridden) => "overridden",
+            Ok(_) => "admitted",
+            Err(AdmissionRefused::Unknown) => "unknown",
+            Err(AdmissionRefused::Cancelled) => "cancelled",
+            Err(AdmissionRefused::AlreadyAdmitted(_)) => "already_admitted",
+            Err(AdmissionRefused::NotOpen(_)) => "not_open",
+            Err(AdmissionRefused::Closed(_)) => "closed",
         };
         metrics::counter!("cinema_admissions_total", "result" => result).increment(1);
         let order = admitted.map_err(|refused| admission_refused(&code, refused))?;
-        // A manager's override stays on record, in the log.
-        tracing::info!(overridden = window == Window::Overridden, "order admitted");
+        tracing::info!(result, "order admitted");
         Ok(Response::new(pb::AdmitOrderResponse {
             order: Some(convert::order(&order)),
         }))

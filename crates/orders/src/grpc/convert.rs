@@ -246,7 +246,8 @@ pub fn order(order: &Order) -> pb::Order {
         }),
         created_at: Some(timestamp(order.created_at)),
         cancelled_at: order.cancelled_at.map(timestamp),
-        admitted_at: order.admitted_at.map(timestamp),
+        admitted_at: order.admitted.map(|a| timestamp(a.at)),
+        admitted_by_override: order.admitted.is_some_and(|a| a.overridden),
         phone_last_four: order
             .phone
             .as_ref()

@@ -4,7 +4,7 @@ use sqlx::{PgConnection, PgPool};
 use super::is_constraint_violation;
 use super::outbox::{NewRow, Refund};
 use crate::domain::{
-    CardBrand, Confirmation, Expiry, Fingerprint, Order, OrderStatus, PaymentMethod,
+    Admission, CardBrand, Confirmation, Expiry, Fingerprint, Order, OrderStatus, PaymentMethod,
     PaymentSummary, Phone, PricedLine, ProductId, PromoCode, ProviderId, RequestId, ZipCode,
 };
 use crate::error::Error;
@@ -240,9 +240,9 @@ pub enum Window {
 
 /// Lets an order's holder in: records when, once, for an order that stands, while
 /// its products' admission is open (from the first opening to the last end, on the
-/// database's clock, like sales ends) unless `window` is overridden. The row is
-/// locked, so of two admissions at once (two copies of one code at two doors) one
-/// waits for the other, and is refused.
+/// database's clock, like sales ends) unless `window` is overridden, in which case
+/// the order records that it was. The row is locked, so of two admissions at once
+/// (two copies of one code at two doors) one waits for the other, and is refused.
 pub async fn admit(
     pool: &PgPool,
     code: &Confirmation,
@@ -258,30 +258,15 @@ pub async fn admit(
     if let Some(at) = order.admitted_at {
         return Ok(Err(AdmissionRefused::AlreadyAdmitted(at)));
     }
-    if window == Window::Enforced {
-        // A product without a bound on a side leaves the order without one there.
-        let products: Vec<i64> = order.lines.iter().map(|(id, _)| id.get()).collect();
-        let open = sqlx::query!(
-            r#"SELECT CASE WHEN bool_and(p.admission_start IS NOT NULL)
-                           THEN min(p.admission_start) END AS opens,
-                      CASE WHEN bool_and(p.admission_end IS NOT NULL)
-                           THEN max(p.admission_end) END AS closes,
-                      now() AS "now!"
-               FROM products p WHERE p.id = ANY($1)"#,
-            &products,
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if let Some(opens) = open.opens.filter(|opens| open.now < *opens) {
-            return Ok(Err(AdmissionRefused::NotOpen(opens)));
-        }
-        if let Some(closes) = open.closes.filter(|closes| open.now > *closes) {
-            return Ok(Err(AdmissionRefused::Closed(closes)));
-        }
-    }
+    let outside = outside_admission(&mut tx, &order).await?;
+    let overridden = match (outside, window) {
+        (Some(refused), Window::Enforced) => return Ok(Err(refused)),
+        (outside, _) => outside.is_some(),
+    };
     sqlx::query!(
-        "UPDATE orders SET admitted_at = now() WHERE id = $1",
-        order.id
+        "UPDATE orders SET admitted_at = now(), admitted_by_override = $2 WHERE id = $1",
+        order.id,
+        overridden,
     )
     .execute(&mut *tx)
     .await?;
@@ -290,6 +275,32 @@ pub async fn admit(
         .ok_or_else(|| Error::unexpected(format!("order {} vanished", order.id)))?;
     tx.commit().await?;
     Ok(Ok(admitted))
+}
+
+/// Why now is outside the order's admission window, if it is: from the first of its
+/// products' openings to the last of their ends. A product without a bound on a side
+/// leaves the order without one there.
+async fn outside_admission(
+    conn: &mut PgConnection,
+    order: &LockedOrder,
+) -> Result<Option<AdmissionRefused>, Error> {
+    let products: Vec<i64> = order.lines.iter().map(|(id, _)| id.get()).collect();
+    let window = sqlx::query!(
+        r#"SELECT CASE WHEN bool_and(p.admission_start IS NOT NULL)
+                       THEN min(p.admission_start) END AS opens,
+                  CASE WHEN bool_and(p.admission_end IS NOT NULL)
+                       THEN max(p.admission_end) END AS closes,
+                  now() AS "now!"
+           FROM products p WHERE p.id = ANY($1)"#,
+        &products,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(match (window.opens, window.closes) {
+        (Some(opens), _) if window.now < opens => Some(AdmissionRefused::NotOpen(opens)),
+        (_, Some(closes)) if window.now > closes => Some(AdmissionRefused::Closed(closes)),
+        _ => None,
+    })
 }
 
 /// Records a checkout whose payment was declined.
@@ -341,6 +352,7 @@ struct OrderRow {
     created_at: DateTime<Utc>,
     cancelled_at: Option<DateTime<Utc>>,
     admitted_at: Option<DateTime<Utc>>,
+    admitted_by_override: bool,
     customer_phone: Option<String>,
     card_brand: Option<String>,
     card_last_four: Option<String>,
@@ -362,7 +374,8 @@ pub async fn load_order(
     let row = sqlx::query_as!(
         OrderRow,
         r#"SELECT o.id, o.hold_id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
-                  o.admitted_at, o.customer_phone::text AS "customer_phone?",
+                  o.admitted_at, o.admitted_by_override,
+                  o.customer_phone::text AS "customer_phone?",
                   c.brand AS "card_brand?", c.last_four AS "card_last_four?",
                   c.expiration_month AS "card_exp_month?",
                   c.expiration_year AS "card_exp_year?",
@@ -426,7 +439,10 @@ pub async fn load_order(
         payment,
         created_at: row.created_at,
         cancelled_at: row.cancelled_at,
-        admitted_at: row.admitted_at,
+        admitted: row.admitted_at.map(|at| Admission {
+            at,
+            overridden: row.admitted_by_override,
+        }),
         phone: row.customer_phone.map(Phone::from_db),
     }))
 }

@@ -233,9 +233,16 @@ async fn holders_come_in_from_the_doors_opening_until_the_movie_ends_unless_a_ma
         .await
         .expect("no window");
 
-    // A manager lets the latecomer in: recorded like any admission, and once.
+    // A manager lets the latecomer in: recorded like any admission, and once, with
+    // the override on the order's record. An override the window did not need is
+    // not one.
     let admitted = admit_anyway(&app, &late).await.expect("overridden");
-    assert!(admitted.admitted_at.is_some());
+    assert!(admitted.admitted_at.is_some() && admitted.admitted_by_override);
+    assert!(get(&app, &late).await.admitted_by_override);
+    let needless = admit_anyway(&app, &bought(&app, &[&showing]).await)
+        .await
+        .expect("admitted");
+    assert!(!needless.admitted_by_override);
     assert_eq!(
         expect_details(admit_anyway(&app, &late).await, Code::FailedPrecondition).reason,
         Some(Reason::AlreadyAdmitted)

@@ -32,7 +32,7 @@ pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, Validation
         )),
     };
     // To the microsecond, as Postgres keeps them, so that a retry compares equal.
-    let instant = |field: &str, t: &Option<prost_types::Timestamp>| {
+    let micros = |field: &str, t: &Option<prost_types::Timestamp>| {
         t.as_ref()
             .map(|t| instant(field, t))
             .transpose()
@@ -43,10 +43,10 @@ pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, Validation
         quantity: Quantity::parse(req.quantity).at("quantity")?,
         price: Cents::parse("price_cents", req.price_cents).at("price_cents")?,
         provider,
-        sales_end: instant("sales_end", &req.sales_end)?,
+        sales_end: micros("sales_end", &req.sales_end)?,
         admission: AdmissionWindow::parse(
-            instant("admission_start", &req.admission_start)?,
-            instant("admission_end", &req.admission_end)?,
+            micros("admission_start", &req.admission_start)?,
+            micros("admission_end", &req.admission_end)?,
         )
         .at("admission_end")?,
     })

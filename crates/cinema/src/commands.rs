@@ -780,27 +780,20 @@ pub struct Door {
     pub anyway: bool,
 }
 
-/// Why tickets are not for the theatre at `here`, or could not be checked.
-fn elsewhere(seats: &[Option<Seats>], here: &str) -> Option<String> {
-    seats.iter().find_map(|seats| match seats {
-        None => Some("the showtime of these tickets could not be checked".to_owned()),
-        Some(s) if s.theatre_id != here => Some(format!(
-            "these tickets are for {} (theatre {}), not this theatre",
-            s.theatre, s.theatre_id
-        )),
-        Some(_) => None,
-    })
-}
-
-/// The orders service's "too early" or "too late", said on the theatre's clock with
-/// the movie's name when the showtimes can be read (the service's own words otherwise).
-async fn not_now(cinema: &Cinema, confirmation: &str, failure: &Failure) -> String {
+/// The orders service's refusal at the door (another theatre, too early, too late),
+/// said with the movie's and the theatre's names and on the theatre's clock when the
+/// showtimes can be read (the service's own words otherwise).
+async fn turned_away(cinema: &Cinema, confirmation: &str, failure: &Failure) -> String {
     let seats = match cinema.orders().get_order(confirmation).await {
         Ok(order) => seats_of(cinema, &order).await,
         Err(_) => Vec::new(),
     };
     let first = seats.iter().flatten().min_by_key(|s| s.start);
     match (failure.reason, first) {
+        (Some(Reason::WrongVenue), Some(s)) => format!(
+            "these tickets are for {} (theatre {}), not this theatre",
+            s.theatre, s.theatre_id
+        ),
         (Some(Reason::AdmissionNotOpen), Some(s)) => format!(
             "not yet: these tickets are for {} on {}; doors open at {}",
             s.movie, s.when, s.doors
@@ -811,9 +804,9 @@ async fn not_now(cinema: &Cinema, confirmation: &str, failure: &Failure) -> Stri
 }
 
 /// `cinema admit`: the box office lets an order's holder in, once, at the theatre and
-/// around the time the tickets are for. The orders service keeps the time (from each
-/// showtime's doors opening to the movie's end); which theatre they are for only the
-/// movies service knows, so that is checked here, when the box office names its own.
+/// around the time the tickets are for: the orders service keeps both (each
+/// showtime's theatre, and its doors opening to the movie's end), so any other
+/// scanner gets the same answers.
 pub async fn admit(
     args: &ClientArgs,
     token: Option<secrecy::SecretString>,
@@ -821,22 +814,12 @@ pub async fn admit(
     door: &Door,
 ) -> anyhow::Result<()> {
     let cinema = crate::outbox::connect_as_admin(args, token, "admitting needs")?;
-    const NOTHING_RECORDED: &str = "Nothing was recorded; --anyway lets them in regardless.";
-    if let (Some(here), false) = (&door.theatre, door.anyway) {
-        let order = cinema.orders().get_order(confirmation).await?;
-        // A cancelled or used order is refused below, in the service's own words.
-        let standing =
-            order.status() != orders::OrderStatus::Cancelled && order.admitted_at.is_none();
-        if standing {
-            let seats = seats_of(&cinema, &order).await;
-            if let Some(why) = elsewhere(&seats, here) {
-                anyhow::bail!("DO NOT ADMIT: {why}. {NOTHING_RECORDED}");
-            }
-        }
-    }
     let admitted = match door.anyway {
         true => cinema.orders().admit_order_anyway(confirmation).await,
-        false => cinema.orders().admit_order(confirmation).await,
+        false => {
+            let theatre = door.theatre.as_deref();
+            cinema.orders().admit_order(confirmation, theatre).await
+        }
     };
     let order = match admitted {
         // The service's message says when: the person who used it may still be near.
@@ -849,11 +832,13 @@ pub async fn admit(
         Err(ClientError::Refused(failure))
             if matches!(
                 failure.reason,
-                Some(Reason::AdmissionNotOpen | Reason::AdmissionClosed)
+                Some(Reason::WrongVenue | Reason::AdmissionNotOpen | Reason::AdmissionClosed)
             ) =>
         {
-            let why = not_now(&cinema, confirmation, &failure).await;
-            anyhow::bail!("DO NOT ADMIT: {why}. {NOTHING_RECORDED}")
+            let why = turned_away(&cinema, confirmation, &failure).await;
+            anyhow::bail!(
+                "DO NOT ADMIT: {why}. Nothing was recorded; --anyway lets them in regardless."
+            )
         }
         Err(e) if e.reason() == Some(Reason::OrderCancelled) => {
             anyhow::bail!("DO NOT ADMIT: order {confirmation} was cancelled")

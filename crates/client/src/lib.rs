@@ -845,26 +845,32 @@ impl OrdersClient {
 
     /// Lets an order's holder in at the door (needs the orders admin token), while
     /// its showtimes' doors are open: from [`Showtime::doors_open`](movies::Showtime)
-    /// until the movie ends. Not retried: a retry whose first attempt got through
+    /// until the movie ends; and, given the door's theatre (`theatre_id`), only with
+    /// tickets for that theatre. Not retried: a retry whose first attempt got through
     /// would be refused as a second admission; after an error, `get_order` says
     /// whether it was admitted.
-    pub async fn admit_order(&self, confirmation: &str) -> Result<orders::Order, ClientError> {
-        self.admit(confirmation, false).await
+    pub async fn admit_order(
+        &self,
+        confirmation: &str,
+        theatre_id: Option<&str>,
+    ) -> Result<orders::Order, ClientError> {
+        self.admit(confirmation, theatre_id, false).await
     }
 
-    /// Lets an order's holder in outside its admission window: a manager's override
-    /// (a latecomer after the movie's end, say). A cancelled or used order is refused
-    /// all the same.
+    /// Lets an order's holder in at any time and theatre: a manager's override (a
+    /// latecomer after the movie's end, say), which the order records when it was
+    /// needed. A cancelled or used order is refused all the same.
     pub async fn admit_order_anyway(
         &self,
         confirmation: &str,
     ) -> Result<orders::Order, ClientError> {
-        self.admit(confirmation, true).await
+        self.admit(confirmation, None, true).await
     }
 
     async fn admit(
         &self,
         confirmation: &str,
+        venue: Option<&str>,
         override_admission_window: bool,
     ) -> Result<orders::Order, ClientError> {
         once(async {
@@ -873,6 +879,7 @@ impl OrdersClient {
                 .admit_order(orders::AdmitOrderRequest {
                     confirmation: confirmation.to_owned(),
                     override_admission_window,
+                    venue: venue.unwrap_or_default().to_owned(),
                 })
                 .await
                 .map(|r| r.into_inner().order)

@@ -99,6 +99,7 @@ impl OrdersGateway {
                 sales_end: Some(timestamp(product.sales_end)),
                 admission_start: Some(timestamp(admission_start)),
                 admission_end: Some(timestamp(admission_end)),
+                admission_venue: product.venue,
             }))
             .await
             .map_err(|s| orders_error("AddProduct", s))?;
@@ -118,6 +119,8 @@ pub struct Product {
     pub sales_end: DateTime<Utc>,
     /// When its holders are let in: from, until.
     pub admission: (DateTime<Utc>, DateTime<Utc>),
+    /// Where they are let in: the theatre's id.
+    pub venue: String,
 }
 
 /// What the orders service's answer means for our caller: its being down is

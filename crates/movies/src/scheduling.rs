@@ -147,6 +147,8 @@ impl Scheduler {
                     doors_open(new.start_time),
                     new.start_time + chrono::Duration::minutes(i64::from(length)),
                 ),
+                // At its theatre only.
+                venue: new.theatre_id.to_string(),
             })
             .await?;
         match store::insert_showtime(&self.pool, id, new, busy_until, &product_id).await {

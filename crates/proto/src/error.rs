@@ -167,6 +167,8 @@ reasons! {
     /// Too late to let the order's holder in: its admission has ended (the movie is
     /// over).
     AdmissionClosed = "ADMISSION_CLOSED",
+    /// The order's tickets are for another venue (another theatre).
+    WrongVenue = "WRONG_VENUE",
     /// The request id was already used for a different request.
     RequestIdReused = "REQUEST_ID_REUSED",
     /// The reference is already taken by another resource.

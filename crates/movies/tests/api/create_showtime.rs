@@ -17,16 +17,17 @@ async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
         "auditorium 2 has 40 seats"
     );
 
-    let (provider, external_ref, description, sales_end, doors, over): (
+    let (provider, external_ref, description, sales_end, doors, over, venue): (
         String,
         String,
         String,
         chrono::DateTime<chrono::Utc>,
         chrono::DateTime<chrono::Utc>,
         chrono::DateTime<chrono::Utc>,
+        String,
     ) = sqlx::query_as(
         "SELECT p.name, pr.external_ref, pr.description, pr.sales_end, pr.admission_start,
-                pr.admission_end
+                pr.admission_end, pr.admission_venue
          FROM products pr JOIN providers p ON p.id = pr.provider_id
          WHERE pr.id = $1",
     )
@@ -54,8 +55,9 @@ async fn a_showtime_is_registered_as_a_product_with_one_unit_per_seat() {
         start.timestamp_micros(),
         "tickets are sold, and refunded, until the showtime starts"
     );
-    // The box office lets their holders in from an hour before until Heat's 170
-    // minutes are over, and the showtime says when its doors open.
+    // The box office lets their holders in at this theatre, from an hour before until
+    // Heat's 170 minutes are over, and the showtime says when its doors open.
+    assert_eq!(venue, theatre, "the theatre's id");
     assert_eq!(doors.timestamp(), (start - Duration::hours(1)).timestamp());
     assert_eq!(
         over.timestamp(),

@@ -18,7 +18,7 @@ pub use payment::{
 };
 pub use product::{
     AdmissionWindow, CallbackEndpoint, Cents, Description, ExternalRef, NewProduct, ProductId,
-    ProviderId, ProviderName, Quantity,
+    ProviderId, ProviderName, Quantity, Venue,
 };
 
 pub use cinema_service::domain::{Phone, RequestId, UsState, ZipCode};

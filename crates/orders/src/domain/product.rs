@@ -126,6 +126,25 @@ pub struct NewProduct {
     pub sales_end: Option<DateTime<Utc>>,
     /// When its holders may be let in.
     pub admission: AdmissionWindow,
+    /// Where its holders are let in; `None`: anywhere.
+    pub venue: Option<Venue>,
+}
+
+/// Where a product's holders are let in (a theatre's id): 1..=200 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Venue(String);
+
+impl Venue {
+    /// An empty venue is none: `None`.
+    pub fn parse_optional(raw: &str) -> Result<Option<Self>, ValidationError> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        cinema_service::text::required_text("venue", raw, 200).map(|v| Some(Self(v)))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// When a product's holders may be let in at the door (AdmitOrder): a showtime's

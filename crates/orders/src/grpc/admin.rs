@@ -7,7 +7,7 @@ use cinema_service::BearerAuth;
 use tonic::{Request, Response, Status};
 
 use super::convert;
-use crate::domain::Confirmation;
+use crate::domain::{Confirmation, Venue};
 use crate::error::{Error, Reason};
 use crate::store::outbox::{self, Kind, ListFilter, OutboxEntry, RedriveRefused};
 use crate::store::{self, AdmissionRefused, Window};
@@ -206,7 +206,10 @@ impl OrdersAdminService for AdminApi {
             true => Window::Overridden,
             false => Window::Enforced,
         };
-        let admitted = store::admit(&self.pool, &code, window).await?;
+        let venue = Venue::parse_optional(&request.get_ref().venue)
+            .at("venue")
+            .map_err(Error::from)?;
+        let admitted = store::admit(&self.pool, &code, venue.as_ref(), window).await?;
         // What the box office sees at its doors: people let in, managers' overrides,
         // and the codes turned away (copies and made-up ones can be fraud).
         let result = match &admitted {
@@ -217,6 +220,7 @@ impl OrdersAdminService for AdminApi {
             Err(AdmissionRefused::AlreadyAdmitted(_)) => "already_admitted",
             Err(AdmissionRefused::NotOpen(_)) => "not_open",
             Err(AdmissionRefused::Closed(_)) => "closed",
+            Err(AdmissionRefused::WrongVenue(_)) => "wrong_venue",
         };
         metrics::counter!("cinema_admissions_total", "result" => result).increment(1);
         let order = admitted.map_err(|refused| admission_refused(&code, refused))?;
@@ -254,6 +258,13 @@ fn admission_refused(code: &Confirmation, refused: AdmissionRefused) -> Error {
             format!(
                 "order {code} can no longer be used: its admission closed at {}",
                 utc(closed)
+            ),
+        ),
+        AdmissionRefused::WrongVenue(venue) => Error::refused(
+            Reason::WrongVenue,
+            format!(
+                "order {code} is admitted at venue {}, not this one",
+                cinema_service::text::quote(&venue)
             ),
         ),
     }

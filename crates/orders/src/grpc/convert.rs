@@ -10,7 +10,7 @@ use crate::domain::{
     Address, AdmissionWindow, Basket, CardBrand, CardNumber, Cents, CreditCard, Description, Email,
     Expiry, ExternalRef, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, LineRequest, NewProduct,
     Order, OrderDraft, OrderLines, OrderStatus, PaymentMethod, PaymentSummary, Phone, PricedLine,
-    ProductId, PromoCode, ProviderId, Quantity, RequestId, ValidationError,
+    ProductId, PromoCode, ProviderId, Quantity, RequestId, ValidationError, Venue,
 };
 
 pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, ValidationError> {
@@ -49,6 +49,7 @@ pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, Validation
             micros("admission_end", &req.admission_end)?,
         )
         .at("admission_end")?,
+        venue: Venue::parse_optional(&req.admission_venue).at("admission_venue")?,
     })
 }
 

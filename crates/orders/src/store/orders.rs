@@ -5,7 +5,7 @@ use super::is_constraint_violation;
 use super::outbox::{NewRow, Refund};
 use crate::domain::{
     Admission, CardBrand, Confirmation, Expiry, Fingerprint, Order, OrderStatus, PaymentMethod,
-    PaymentSummary, Phone, PricedLine, ProductId, PromoCode, ProviderId, RequestId, ZipCode,
+    PaymentSummary, Phone, PricedLine, ProductId, PromoCode, ProviderId, RequestId, Venue, ZipCode,
 };
 use crate::error::Error;
 use crate::payments::Authorization;
@@ -229,6 +229,8 @@ pub enum AdmissionRefused {
     NotOpen(DateTime<Utc>),
     /// Too late: its products' admission closed then.
     Closed(DateTime<Utc>),
+    /// A product of it is admitted at this other venue.
+    WrongVenue(String),
 }
 
 /// Whether the admission window is kept or a manager overrode it.
@@ -238,14 +240,16 @@ pub enum Window {
     Overridden,
 }
 
-/// Lets an order's holder in: records when, once, for an order that stands, while
-/// its products' admission is open (from the first opening to the last end, on the
-/// database's clock, like sales ends) unless `window` is overridden, in which case
-/// the order records that it was. The row is locked, so of two admissions at once
-/// (two copies of one code at two doors) one waits for the other, and is refused.
+/// Lets an order's holder in: records when, once, for an order that stands, at the
+/// `venue` its products are admitted at (when the door names one), while their
+/// admission is open (from the first opening to the last end, on the database's
+/// clock, like sales ends) unless `window` is overridden, in which case the order
+/// records that it was. The row is locked, so of two admissions at once (two copies
+/// of one code at two doors) one waits for the other, and is refused.
 pub async fn admit(
     pool: &PgPool,
     code: &Confirmation,
+    venue: Option<&Venue>,
     window: Window,
 ) -> Result<Result<Order, AdmissionRefused>, Error> {
     let mut tx = pool.begin().await?;
@@ -258,8 +262,11 @@ pub async fn admit(
     if let Some(at) = order.admitted_at {
         return Ok(Err(AdmissionRefused::AlreadyAdmitted(at)));
     }
-    let outside = outside_admission(&mut tx, &order).await?;
-    let overridden = match (outside, window) {
+    let door = check_door(&mut tx, &order, venue).await?;
+    if let Some(elsewhere) = door.elsewhere {
+        return Ok(Err(AdmissionRefused::WrongVenue(elsewhere)));
+    }
+    let overridden = match (door.outside_window, window) {
         (Some(refused), Window::Enforced) => return Ok(Err(refused)),
         (outside, _) => outside.is_some(),
     };
@@ -277,29 +284,43 @@ pub async fn admit(
     Ok(Ok(admitted))
 }
 
-/// Why now is outside the order's admission window, if it is: from the first of its
-/// products' openings to the last of their ends. A product without a bound on a side
-/// leaves the order without one there.
-async fn outside_admission(
+/// What the door's rules say of an order now.
+struct Door {
+    /// The venue of a product admitted elsewhere than the door's.
+    elsewhere: Option<String>,
+    /// Too early or too late: before the first of its products' openings, or after
+    /// the last of their ends. A product without a bound on a side leaves the order
+    /// without one there.
+    outside_window: Option<AdmissionRefused>,
+}
+
+async fn check_door(
     conn: &mut PgConnection,
     order: &LockedOrder,
-) -> Result<Option<AdmissionRefused>, Error> {
+    venue: Option<&Venue>,
+) -> Result<Door, Error> {
     let products: Vec<i64> = order.lines.iter().map(|(id, _)| id.get()).collect();
-    let window = sqlx::query!(
+    let rules = sqlx::query!(
         r#"SELECT CASE WHEN bool_and(p.admission_start IS NOT NULL)
                        THEN min(p.admission_start) END AS opens,
                   CASE WHEN bool_and(p.admission_end IS NOT NULL)
                        THEN max(p.admission_end) END AS closes,
+                  min(p.admission_venue) FILTER (WHERE p.admission_venue <> $2) AS elsewhere,
                   now() AS "now!"
            FROM products p WHERE p.id = ANY($1)"#,
         &products,
+        venue.map(Venue::as_str),
     )
     .fetch_one(conn)
     .await?;
-    Ok(match (window.opens, window.closes) {
-        (Some(opens), _) if window.now < opens => Some(AdmissionRefused::NotOpen(opens)),
-        (_, Some(closes)) if window.now > closes => Some(AdmissionRefused::Closed(closes)),
+    let outside_window = match (rules.opens, rules.closes) {
+        (Some(opens), _) if rules.now < opens => Some(AdmissionRefused::NotOpen(opens)),
+        (_, Some(closes)) if rules.now > closes => Some(AdmissionRefused::Closed(closes)),
         _ => None,
+    };
+    Ok(Door {
+        elsewhere: rules.elsewhere,
+        outside_window,
     })
 }
 

@@ -1,7 +1,7 @@
 use sqlx::PgPool;
 
 use super::is_foreign_key_violation;
-use crate::domain::{CallbackEndpoint, NewProduct, ProductId, ProviderId, ProviderName};
+use crate::domain::{CallbackEndpoint, NewProduct, ProductId, ProviderId, ProviderName, Venue};
 use crate::error::Error;
 
 /// Registers a provider, or updates the endpoint of the one with the same name.
@@ -43,8 +43,8 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     let inserted: Option<i64> = sqlx::query_scalar!(
         "INSERT INTO products
              (description, price_cents, quantity_total, quantity_remaining, provider_id,
-              external_ref, sales_end, admission_start, admission_end)
-         VALUES ($1::text, $2::bigint, $3::bigint, $3, $4, $5::text, $6, $7, $8)
+              external_ref, sales_end, admission_start, admission_end, admission_venue)
+         VALUES ($1::text, $2::bigint, $3::bigint, $3, $4, $5::text, $6, $7, $8, $9)
          ON CONFLICT ON CONSTRAINT products_provider_external_ref_key DO NOTHING
          RETURNING id",
         product.description.as_str(),
@@ -55,6 +55,7 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
         product.sales_end,
         product.admission.start(),
         product.admission.end(),
+        product.venue.as_ref().map(Venue::as_str),
     )
     .fetch_optional(pool)
     .await
@@ -78,7 +79,7 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     // different product under the same reference is refused.
     let existing = sqlx::query!(
         "SELECT id, description, price_cents, quantity_total, sales_end, admission_start,
-                admission_end
+                admission_end, admission_venue
          FROM products
          WHERE provider_id = $1 AND external_ref = $2",
         provider_id,
@@ -90,30 +91,37 @@ pub async fn add_product(pool: &PgPool, product: &NewProduct) -> Result<AddedPro
     let same = existing.description == product.description.as_str()
         && existing.price_cents == product.price.get()
         && existing.quantity_total == product.quantity.get();
-    let stored_window = (existing.admission_start, existing.admission_end);
-    let asked_window = (product.admission.start(), product.admission.end());
-    // Registered before products had a sales end or an admission window (a provider
+    // The door's rules (when, where) are one: all of them or none are on record.
+    let stored_door = (
+        existing.admission_start,
+        existing.admission_end,
+        existing.admission_venue.as_deref(),
+    );
+    let asked_door = (
+        product.admission.start(),
+        product.admission.end(),
+        product.venue.as_ref().map(Venue::as_str),
+    );
+    // Registered before products had a sales end or the door's rules (a provider
     // retrying across the upgrade): the retry supplies what is missing. What is on
     // record must be asked for again as it is.
     let compatible = same
         && (existing.sales_end.is_none() || existing.sales_end == product.sales_end)
-        && (stored_window == (None, None) || stored_window == asked_window);
+        && (stored_door == (None, None, None) || stored_door == asked_door);
     if !compatible {
         return Ok(AddedProduct::Conflict(id));
     }
-    if existing.sales_end != product.sales_end || stored_window != asked_window {
+    if existing.sales_end != product.sales_end || stored_door != asked_door {
+        // Compatible, so what was asked is what is on record, or fills its gaps.
         sqlx::query!(
             "UPDATE products
-             SET sales_end = coalesce(sales_end, $2),
-                 admission_start = CASE WHEN admission_start IS NULL AND admission_end IS NULL
-                                        THEN $3 ELSE admission_start END,
-                 admission_end = CASE WHEN admission_start IS NULL AND admission_end IS NULL
-                                      THEN $4 ELSE admission_end END
+             SET sales_end = $2, admission_start = $3, admission_end = $4, admission_venue = $5
              WHERE id = $1",
             existing.id,
             product.sales_end,
             product.admission.start(),
             product.admission.end(),
+            product.venue.as_ref().map(Venue::as_str),
         )
         .execute(pool)
         .await?;

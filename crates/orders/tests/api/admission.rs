@@ -13,17 +13,18 @@ use crate::helpers::*;
 use crate::outbox_admin::admin_client;
 
 async fn admit(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::Status> {
-    admit_as(app, confirmation, false).await
+    admit_as(app, confirmation, "", false).await
 }
 
 /// A manager's admission, outside the window.
 async fn admit_anyway(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::Status> {
-    admit_as(app, confirmation, true).await
+    admit_as(app, confirmation, "", true).await
 }
 
 async fn admit_as(
     app: &TestApp,
     confirmation: &str,
+    venue: &str,
     override_admission_window: bool,
 ) -> Result<pb::Order, tonic::Status> {
     admin_client(app)
@@ -31,6 +32,7 @@ async fn admit_as(
         .admit_order(admin(pb::AdmitOrderRequest {
             confirmation: confirmation.into(),
             override_admission_window,
+            venue: venue.into(),
         }))
         .await
         .map(|r| r.into_inner().order.expect("order"))
@@ -147,7 +149,7 @@ async fn an_order_admits_its_holder_once_and_its_used_tickets_are_not_refunded()
         .await
         .admit_order(pb::AdmitOrderRequest {
             confirmation: other.confirmation.clone(),
-            override_admission_window: true,
+            ..Default::default()
         })
         .await;
     expect_code(anonymous, Code::Unauthenticated);
@@ -293,6 +295,11 @@ async fn the_admission_window_is_checked_and_kept_idempotent_by_add_product() {
     );
     let dropped = add(&app, showtime(None, None)).await;
     expect_details(dropped, Code::AlreadyExists);
+    let elsewhere = pb::AddProductRequest {
+        admission_venue: "fenway".into(),
+        ..showtime(Some(doors), Some(end))
+    };
+    expect_details(add(&app, elsewhere).await, Code::AlreadyExists);
 
     // A product registered before products had a window gets it from a provider's
     // retry, and from then on its holders wait for the doors.
@@ -306,6 +313,69 @@ async fn the_admission_window_is_checked_and_kept_idempotent_by_add_product() {
     assert_eq!(
         expect_details(admit(&app, &confirmation).await, Code::FailedPrecondition).reason,
         Some(Reason::AdmissionNotOpen)
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_for_another_venue_is_refused_at_this_one() {
+    let app = spawn_app().await;
+    let now = Utc::now();
+    let at_kendall = add(
+        &app,
+        pb::AddProductRequest {
+            admission_venue: "kendall".into(),
+            ..admitting(now - Duration::minutes(10), now + Duration::hours(2))
+        },
+    )
+    .await
+    .expect("added");
+    let code = bought(&app, &[&at_kendall]).await;
+
+    // At Fenway's door: refused, naming the venue, and nothing recorded; a window's
+    // override does not change where the tickets are for.
+    for overridden in [false, true] {
+        let refused = admit_as(&app, &code, "fenway", overridden).await;
+        let status = refused.as_ref().expect_err("another venue").clone();
+        assert!(status.message().contains("\"kendall\""), "{status:?}");
+        assert_eq!(
+            expect_details(refused, Code::FailedPrecondition).reason,
+            Some(Reason::WrongVenue)
+        );
+    }
+    assert!(get(&app, &code).await.admitted_at.is_none());
+    // At Kendall's, it is let in.
+    admit_as(&app, &code, "kendall", false)
+        .await
+        .expect("the right door");
+
+    // A product without a venue is let in at any door; a door without one (a manager
+    // letting someone in regardless) checks none.
+    let anywhere = app.add_product("Popcorn", 10, 500).await;
+    admit_as(&app, &bought(&app, &[&anywhere]).await, "fenway", false)
+        .await
+        .expect("any venue");
+    admit(&app, &bought(&app, &[&at_kendall]).await)
+        .await
+        .expect("no venue named");
+
+    // A venue is 1 to 200 characters.
+    let long = admit_as(&app, &code, &"x".repeat(201), false).await;
+    assert_eq!(
+        expect_details(long, Code::InvalidArgument).violations[0].field,
+        "venue"
+    );
+    let too_long = add(
+        &app,
+        pb::AddProductRequest {
+            admission_venue: "x".repeat(201),
+            ..admitting(now, now + Duration::hours(2))
+        },
+    )
+    .await;
+    assert_eq!(
+        expect_details(too_long, Code::InvalidArgument).violations[0].field,
+        "admission_venue"
     );
     app.stop().await;
 }

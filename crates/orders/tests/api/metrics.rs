@@ -84,7 +84,7 @@ async fn metrics_show_calls_latency_pool_outbox_and_holds() {
         let _ = door
             .admit_order(admin(pb::AdmitOrderRequest {
                 confirmation: sold.confirmation.clone(),
-                override_admission_window: false,
+                ..Default::default()
             }))
             .await;
     }

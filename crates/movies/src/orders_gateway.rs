@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use cinema_proto::error::ErrorKind;
 use cinema_proto::orders::v1 as orders;
 use cinema_proto::orders::v1::orders_service_client::OrdersServiceClient;
@@ -14,6 +13,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 use crate::Error;
+use crate::domain::Tickets;
 
 #[derive(Debug)]
 pub struct OrdersGateway {
@@ -83,44 +83,29 @@ impl OrdersGateway {
             .map(String::as_str)
     }
 
-    /// Registers a product owned by this provider, idempotently on its `external_ref`.
-    pub async fn add_product(&self, product: Product) -> Result<String, Error> {
+    /// Registers a showtime's tickets as a product owned by this provider,
+    /// idempotently on the showtime's id (the product's `external_ref`).
+    pub async fn add_product(&self, tickets: &Tickets) -> Result<String, Error> {
         let provider_id = self.provider_id().await?.to_owned();
-        let (admission_start, admission_end) = product.admission;
+        let (admission_start, admission_end) = tickets.admission();
         let response = self
             .client
             .clone()
             .add_product(self.request(orders::AddProductRequest {
-                description: product.description,
-                quantity: product.quantity,
-                price_cents: product.price_cents,
+                description: tickets.description(),
+                quantity: i64::from(tickets.seats),
+                price_cents: tickets.price_cents,
                 provider_id: Some(provider_id),
-                external_ref: Some(product.external_ref),
-                sales_end: Some(timestamp(product.sales_end)),
+                external_ref: Some(tickets.showtime_id.to_string()),
+                sales_end: Some(timestamp(tickets.sales_end())),
                 admission_start: Some(timestamp(admission_start)),
                 admission_end: Some(timestamp(admission_end)),
-                admission_venue: product.venue,
+                admission_venue: tickets.theatre_id.to_string(),
             }))
             .await
             .map_err(|s| orders_error("AddProduct", s))?;
         Ok(response.into_inner().product_id)
     }
-}
-
-/// A showtime's tickets, as the orders service sells them.
-#[derive(Debug)]
-pub struct Product {
-    pub description: String,
-    pub quantity: i64,
-    pub price_cents: i64,
-    /// Our own id for it (the showtime's).
-    pub external_ref: String,
-    /// On sale, and refundable, until then.
-    pub sales_end: DateTime<Utc>,
-    /// When its holders are let in: from, until.
-    pub admission: (DateTime<Utc>, DateTime<Utc>),
-    /// Where they are let in: the theatre's id.
-    pub venue: String,
 }
 
 /// What the orders service's answer means for our caller: its being down is

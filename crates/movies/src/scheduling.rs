@@ -12,6 +12,9 @@
 //! and the showtime row's unique request id lets exactly one attempt write it (the
 //! others read it back). A product registered by an attempt that then died is the one
 //! the retry finds, not a second one.
+//!
+//! `register_missing_door_rules` registers again, at start, the tickets of showtimes
+//! whose products were registered before the orders service kept the door's rules.
 
 use std::time::Duration;
 
@@ -22,8 +25,8 @@ use cinema_service::error::Reason;
 use cinema_service::idempotency::{self, Fingerprint};
 
 use crate::Error;
-use crate::domain::{MovieId, NewShowtime, Showtime, TheatreId, doors_open};
-use crate::orders_gateway::{OrdersGateway, Product};
+use crate::domain::{MovieId, NewShowtime, Showtime, TheatreId, Tickets};
+use crate::orders_gateway::OrdersGateway;
 use crate::store::{self, Inserted};
 
 #[derive(Debug)]
@@ -122,35 +125,19 @@ impl Scheduler {
 
         let id = store::reserve_showtime_id(&self.pool, &new.request_id).await?;
         tracing::Span::current().record("showtime_id", tracing::field::display(id));
-        // What the orders service shows and texts for the tickets: in the moviegoer's
-        // words, on the theatre's clock.
-        let description = format!(
-            "{movie_name} at {}, auditorium {}, {}",
-            theatre.name,
-            new.room,
-            new.start_time
-                .with_timezone(&theatre.time_zone.tz())
-                .format("%a %b %-d %-I:%M %p %Z")
-        );
-        let product_id = self
-            .orders
-            .add_product(Product {
-                description,
-                quantity: i64::from(seats),
-                price_cents: new.price_cents,
-                external_ref: id.to_string(),
-                // Tickets are sold, and refunded, until the showtime starts.
-                sales_end: new.start_time,
-                // Their holders come in from when the doors open until the movie ends
-                // (a latecomer still may).
-                admission: (
-                    doors_open(new.start_time),
-                    new.start_time + chrono::Duration::minutes(i64::from(length)),
-                ),
-                // At its theatre only.
-                venue: new.theatre_id.to_string(),
-            })
-            .await?;
+        let tickets = Tickets {
+            showtime_id: id,
+            movie_name,
+            length_minutes: length,
+            theatre_id: new.theatre_id,
+            theatre_name: theatre.name,
+            time_zone: theatre.time_zone,
+            room: new.room.clone(),
+            start_time: new.start_time,
+            seats,
+            price_cents: new.price_cents,
+        };
+        let product_id = self.orders.add_product(&tickets).await?;
         match store::insert_showtime(&self.pool, id, new, busy_until, &product_id).await {
             Ok(Inserted::Created(showtime)) => {
                 tracing::info!(product_id = %showtime.product_id, "showtime created");
@@ -164,6 +151,56 @@ impl Scheduler {
             // racing duplicate in between.
             Err(busy) => self.replay(new).await?.ok_or(busy),
         }
+    }
+
+    /// Registers again the tickets of every showtime whose product the orders service
+    /// took before it kept the door's rules, and whose movie is not over, so that the
+    /// box office checks their codes' time and place like any other's. AddProduct with
+    /// the values on record fills in what a product lacks; a product registered with
+    /// other values (a description from before 20261206) is refused, said in the log,
+    /// and tried again at the next start.
+    ///
+    /// `Err` only when the orders service or our database fails: what was done stays
+    /// done, and a retry carries on. Every replica may run it at once (AddProduct is
+    /// idempotent), and a database with nothing to do costs one index probe.
+    #[tracing::instrument(name = "register_missing_door_rules", skip_all)]
+    pub async fn register_missing_door_rules(&self) -> Result<DoorRules, Error> {
+        const PAGE: i64 = 100;
+        let mut done = DoorRules::default();
+        let mut after = None;
+        loop {
+            let page = store::door_rules_pending(&self.pool, after, PAGE).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(last.showtime_id);
+            for tickets in &page {
+                match self.orders.add_product(tickets).await {
+                    Ok(_) => {
+                        store::door_rules_registered(&self.pool, tickets.showtime_id).await?;
+                        done.registered += 1;
+                    }
+                    Err(Error::Conflict { message, .. }) => {
+                        tracing::warn!(
+                            showtime_id = %tickets.showtime_id,
+                            %message,
+                            "the orders service keeps this showtime's product with other \
+                             values: its codes are let in without the door's rules"
+                        );
+                        done.refused += 1;
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        if done != DoorRules::default() {
+            tracing::info!(
+                registered = done.registered,
+                refused = done.refused,
+                "door rules registered for showtimes sold before the orders service kept them"
+            );
+        }
+        Ok(done)
     }
 
     /// The showtime this request id already created, if any; `REQUEST_ID_REUSED` if it
@@ -190,6 +227,15 @@ impl Scheduler {
         );
         idempotency::replay(&new.request_id, on_record, &asked)
     }
+}
+
+/// What `register_missing_door_rules` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DoorRules {
+    /// Products that now carry the door's rules.
+    pub registered: u64,
+    /// Products the orders service keeps with other values: still without them.
+    pub refused: u64,
 }
 
 /// What a CreateShowtime asks for: a retry must ask for the same.

@@ -148,7 +148,9 @@ impl Application {
 const SERVICE: &str = "movies";
 
 /// Registers this service as a product provider with orders, retrying with backoff
-/// until orders answers, so callbacks reach us even before the first CreateShowtime.
+/// until orders answers, so callbacks reach us even before the first CreateShowtime;
+/// then gives the door's rules to the products of showtimes registered before orders
+/// kept them (see `Scheduler::register_missing_door_rules`), retrying the same way.
 async fn register_with_orders(scheduler: Arc<Scheduler>) {
     use backon::{ExponentialBuilder, Retryable};
     let backoff = ExponentialBuilder::default()
@@ -164,5 +166,17 @@ async fn register_with_orders(scheduler: Arc<Scheduler>) {
         .await;
     if let Err(error) = result {
         tracing::error!(%error, "gave up registering with the orders service");
+        return;
+    }
+    let result = (|| async { scheduler.register_missing_door_rules().await })
+        .retry(backoff)
+        // Anything but an outage (or our database's) is not cured by waiting.
+        .when(Error::is_retryable)
+        .notify(|error, delay| {
+            tracing::warn!(%error, ?delay, "cannot register the door's rules yet; retrying");
+        })
+        .await;
+    if let Err(error) = result {
+        tracing::error!(%error, "gave up registering the door's rules of earlier showtimes");
     }
 }

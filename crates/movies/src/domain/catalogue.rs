@@ -338,6 +338,53 @@ impl Showtime {
     }
 }
 
+/// A showtime's tickets as the orders service sells them (its product): what they are
+/// for, how many, at what price, until when, and when and where their holders are let
+/// in. Made from the showtime, its movie, its theatre and its auditorium, the same
+/// whenever it is made, so registering it again is AddProduct's idempotent retry.
+#[derive(Debug, Clone)]
+pub struct Tickets {
+    pub showtime_id: super::ShowtimeId,
+    pub movie_name: String,
+    pub length_minutes: u16,
+    pub theatre_id: TheatreId,
+    pub theatre_name: String,
+    pub time_zone: TimeZone,
+    pub room: String,
+    pub start_time: DateTime<Utc>,
+    /// One ticket a seat of the auditorium.
+    pub seats: u32,
+    pub price_cents: i64,
+}
+
+impl Tickets {
+    /// What the orders service shows and texts for them: in the moviegoer's words, on
+    /// the theatre's clock.
+    pub fn description(&self) -> String {
+        format!(
+            "{} at {}, auditorium {}, {}",
+            self.movie_name,
+            self.theatre_name,
+            self.room,
+            self.start_time
+                .with_timezone(&self.time_zone.tz())
+                .format("%a %b %-d %-I:%M %p %Z")
+        )
+    }
+
+    /// They are sold, and refunded, until the showtime starts.
+    pub fn sales_end(&self) -> DateTime<Utc> {
+        self.start_time
+    }
+
+    /// Their holders come in from when the doors open until the movie ends (a latecomer
+    /// still may), at its theatre only.
+    pub fn admission(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let end = self.start_time + TimeDelta::minutes(i64::from(self.length_minutes));
+        (doors_open(self.start_time), end)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use super::theatres::TheatreRow;
 use crate::Error;
 use crate::domain::{
     CURRENT_WINDOW_DAYS, Movie, MovieId, NewShowtime, Radius, RequestId, Showtime, ShowtimeFilter,
-    ShowtimeId, Theatre, TheatreId, ZipCode,
+    ShowtimeId, Theatre, TheatreId, Tickets, TimeZone, ZipCode,
 };
 
 /// Postgres' SQLSTATE for an exclusion-constraint violation.
@@ -405,4 +405,64 @@ pub async fn insert_showtime(
             }
         }
     }
+}
+
+/// Up to `limit` showtimes after `after` (by id) whose products were registered before
+/// the orders service kept the door's rules and whose movie is not over yet: the
+/// tickets to register again, as CreateShowtime registered them.
+pub async fn door_rules_pending(
+    pool: &PgPool,
+    after: Option<ShowtimeId>,
+    limit: i64,
+) -> Result<Vec<Tickets>, Error> {
+    let rows = sqlx::query!(
+        "SELECT s.id, m.name AS movie_name, m.length_minutes, s.theatre_id,
+                t.name AS theatre_name, t.time_zone, s.room, s.start_time, a.seats,
+                s.price_cents
+         FROM showtimes s
+         JOIN movies m ON m.id = s.movie_id
+         JOIN theatres t ON t.id = s.theatre_id
+         JOIN auditoriums a ON a.theatre_id = s.theatre_id AND a.room = s.room
+         WHERE NOT s.door_rules_registered
+           AND s.id > $1
+           AND s.start_time + make_interval(mins => m.length_minutes) > now()
+         ORDER BY s.id
+         LIMIT $2",
+        after.map_or(0, ShowtimeId::get),
+        limit,
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Tickets {
+                showtime_id: ShowtimeId::from_db(row.id),
+                movie_name: row.movie_name,
+                length_minutes: row.length_minutes as u16,
+                theatre_id: TheatreId::from_db(row.theatre_id),
+                theatre_name: row.theatre_name,
+                time_zone: TimeZone::parse(&row.time_zone).map_err(|e| {
+                    Error::unexpected(format!(
+                        "theatre {} has a bad time zone: {e}",
+                        row.theatre_id
+                    ))
+                })?,
+                room: row.room,
+                start_time: row.start_time,
+                seats: row.seats as u32,
+                price_cents: row.price_cents,
+            })
+        })
+        .collect()
+}
+
+/// Marks a showtime's product as carrying the door's rules.
+pub async fn door_rules_registered(pool: &PgPool, showtime: ShowtimeId) -> Result<(), Error> {
+    sqlx::query!(
+        "UPDATE showtimes SET door_rules_registered = true WHERE id = $1",
+        showtime.get(),
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -1,4 +1,6 @@
 use chrono::Duration;
+use cinema_movies::scheduling::DoorRules;
+use cinema_proto::error::ErrorKind;
 use tonic::Code;
 
 use crate::helpers::*;
@@ -201,6 +203,121 @@ async fn showtimes_may_not_overlap_in_one_auditorium() {
         stack.orders_products().await,
         3,
         "no product for refused showtimes"
+    );
+    stack.stop().await;
+}
+
+/// An upgrade from before the orders service kept the door's rules finds showtimes on
+/// sale whose products lack them, so that their codes would be let in at any time and
+/// any theatre: the movies service registers their tickets again, as CreateShowtime
+/// does now, once.
+#[tokio::test]
+async fn showtimes_sold_before_the_door_had_rules_are_given_them_once() {
+    let stack = spawn_stack().await;
+    let movie = stack.movie("Heat", 170).await;
+    let theatre = stack.theatre("Cambridge", "02139", None).await;
+    let tonight = stack
+        .showtime(&movie, &theatre, "2", hours_from_now(5))
+        .await;
+    let later = stack
+        .showtime(&movie, &theatre, "2", hours_from_now(10))
+        .await;
+    let over = stack
+        .showtime(&movie, &theatre, "1", hours_from_now(5))
+        .await;
+    let as_created = stack.door_rules(&tonight.product_id).await;
+    assert!(as_created.is_some(), "CreateShowtime registers the rules");
+
+    // What the upgrade finds: products without the rules, and showtimes not marked as
+    // having them ...
+    let orders = stack.orders.as_ref().expect("orders").pool();
+    sqlx::query(
+        "UPDATE products SET admission_start = NULL, admission_end = NULL, admission_venue = NULL",
+    )
+    .execute(orders)
+    .await
+    .expect("rules forgotten");
+    sqlx::query("UPDATE showtimes SET door_rules_registered = false")
+        .execute(stack.movies.pool())
+        .await
+        .expect("marked to do");
+    // ... one of them for a movie that is over (nobody is let in for it any more) ...
+    sqlx::query(
+        "UPDATE showtimes SET start_time = start_time - interval '10 hours',
+                              busy_until = busy_until - interval '10 hours'
+         WHERE id = $1",
+    )
+    .bind(over.id.parse::<i64>().expect("id"))
+    .execute(stack.movies.pool())
+    .await
+    .expect("moved into the past");
+    // ... and one registered with the description products had before 20261206.
+    sqlx::query(
+        "UPDATE products SET description = 'Heat at theatre 1, auditorium 2' WHERE id = $1",
+    )
+    .bind(later.product_id.parse::<i64>().expect("id"))
+    .execute(orders)
+    .await
+    .expect("old description");
+    let pending = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM showtimes WHERE NOT door_rules_registered",
+        )
+        .fetch_one(stack.movies.pool())
+        .await
+        .expect("count")
+    };
+
+    // With the orders service down it fails as a retry's business and marks nothing.
+    let unreachable = stack.scheduler_with_orders_at(&dead_endpoint().await);
+    let error = unreachable
+        .register_missing_door_rules()
+        .await
+        .expect_err("orders is down");
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
+    assert_eq!(pending().await, 3);
+
+    let done = stack
+        .scheduler()
+        .register_missing_door_rules()
+        .await
+        .expect("registered");
+    assert_eq!(
+        done,
+        DoorRules {
+            registered: 1,
+            refused: 1
+        }
+    );
+    assert_eq!(
+        stack.door_rules(&tonight.product_id).await,
+        as_created,
+        "the rules CreateShowtime registers"
+    );
+    assert_eq!(
+        stack.door_rules(&later.product_id).await,
+        None,
+        "a product on record with other values is not changed"
+    );
+    assert_eq!(stack.door_rules(&over.product_id).await, None);
+    assert_eq!(
+        pending().await,
+        2,
+        "the refused one and the one that is over"
+    );
+
+    // What is done stays done; the refused one is tried again at the next start.
+    let again = stack
+        .scheduler()
+        .register_missing_door_rules()
+        .await
+        .expect("again");
+    assert_eq!(
+        again,
+        DoorRules {
+            registered: 0,
+            refused: 1
+        }
     );
     stack.stop().await;
 }

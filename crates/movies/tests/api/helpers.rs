@@ -1,6 +1,8 @@
 use chrono::{DateTime, Duration, Utc};
 use cinema_movies::Application;
 use cinema_movies::config::Settings;
+use cinema_movies::orders_gateway::OrdersGateway;
+use cinema_movies::scheduling::Scheduler;
 use cinema_proto::movies::v1 as pb;
 use cinema_proto::movies::v1::movies_admin_service_client::MoviesAdminServiceClient;
 use cinema_proto::movies::v1::movies_service_client::MoviesServiceClient;
@@ -52,7 +54,7 @@ pub struct TestStack {
 }
 
 /// An address where nothing listens: a port we bound and released.
-async fn dead_endpoint() -> String {
+pub async fn dead_endpoint() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -203,6 +205,49 @@ impl TestStack {
             .into_inner()
             .products[0]
             .quantity_remaining
+    }
+
+    /// A scheduler of this stack's movies database whose orders service is at
+    /// `orders_endpoint`: to run its jobs directly.
+    pub fn scheduler_with_orders_at(&self, orders_endpoint: &str) -> Scheduler {
+        let orders = OrdersGateway::new(
+            orders_endpoint,
+            SecretString::from(ORDERS_TOKEN.to_owned()),
+            "movies".into(),
+            self.movies.url(),
+            std::time::Duration::from_secs(2),
+        )
+        .expect("gateway");
+        Scheduler::new(
+            self.movies.pool().clone(),
+            orders,
+            std::time::Duration::from_secs(15 * 60),
+        )
+    }
+
+    pub fn scheduler(&self) -> Scheduler {
+        self.scheduler_with_orders_at(&self.orders.as_ref().expect("orders running").url())
+    }
+
+    /// The door's rules the orders service keeps for a product: from when, until when,
+    /// and at which venue its holders are let in; `None` when it has none.
+    pub async fn door_rules(
+        &self,
+        product_id: &str,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>, String)> {
+        let rules: (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<String>) = sqlx::query_as(
+            "SELECT admission_start, admission_end, admission_venue FROM products
+                 WHERE id = $1",
+        )
+        .bind(product_id.parse::<i64>().expect("id"))
+        .fetch_one(self.orders.as_ref().expect("orders running").pool())
+        .await
+        .expect("product");
+        match rules {
+            (Some(start), Some(end), Some(venue)) => Some((start, end, venue)),
+            (None, None, None) => None,
+            half => panic!("the door's rules are all on record or none: {half:?}"),
+        }
     }
 
     pub async fn count(&self, table: &str) -> i64 {

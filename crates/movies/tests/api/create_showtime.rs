@@ -319,5 +319,32 @@ async fn showtimes_sold_before_the_door_had_rules_are_given_them_once() {
             refused: 1
         }
     );
+
+    // A movies service does it by itself when it starts.
+    sqlx::query(
+        "UPDATE products SET admission_start = NULL, admission_end = NULL, admission_venue = NULL
+         WHERE id = $1",
+    )
+    .bind(tonight.product_id.parse::<i64>().expect("id"))
+    .execute(orders)
+    .await
+    .expect("rules forgotten again");
+    sqlx::query("UPDATE showtimes SET door_rules_registered = false WHERE id = $1")
+        .bind(tonight.id.parse::<i64>().expect("id"))
+        .execute(stack.movies.pool())
+        .await
+        .expect("marked to do again");
+    let replica = stack.another_movies_replica().await;
+    // It registers in the background while it serves: wait for it, a while at most.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stack.door_rules(&tonight.product_id).await.is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a starting movies service registers the rules"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(stack.door_rules(&tonight.product_id).await, as_created);
+    replica.stop().await.expect("replica stops");
     stack.stop().await;
 }

@@ -47,6 +47,8 @@ pub async fn spawn_orders() -> Running {
 
 pub struct TestStack {
     pub movies: Running,
+    /// The movies service's database, for another replica.
+    pub movies_database: String,
     /// `None` when the stack was started with the orders service unreachable.
     pub orders: Option<Running>,
     pub public: MoviesServiceClient<Channel>,
@@ -75,10 +77,27 @@ pub async fn spawn_stack_without_orders() -> TestStack {
 async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestStack {
     cinema_testkit::init_test_logging();
     let database = TestDatabase::create().await.expect("movies database");
+    let movies_database = database.url().to_owned();
+    let movies = serve_movies(&movies_database, orders_endpoint).await;
+    let channel = Channel::from_shared(movies.url())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    TestStack {
+        movies,
+        movies_database,
+        orders,
+        public: MoviesServiceClient::new(channel.clone()),
+        admin: MoviesAdminServiceClient::new(channel),
+    }
+}
+
+async fn serve_movies(database_url: &str, orders_endpoint: String) -> Running {
     let app = Application::build(Settings {
         database: cinema_service::service::DatabaseSettings {
             db_max_connections: 10,
-            ..cinema_service::service::DatabaseSettings::new(database.url().to_owned())
+            ..cinema_service::service::DatabaseSettings::new(database_url.to_owned())
         },
         listen_addr: "127.0.0.1:0".parse().expect("address"),
         admin_token: Some(SecretString::from(ADMIN_TOKEN.to_owned())),
@@ -93,18 +112,7 @@ async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestS
     })
     .await
     .expect("movies builds");
-    let movies = Running::serve(app);
-    let channel = Channel::from_shared(movies.url())
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    TestStack {
-        movies,
-        orders,
-        public: MoviesServiceClient::new(channel.clone()),
-        admin: MoviesAdminServiceClient::new(channel),
-    }
+    Running::serve(app)
 }
 
 /// Wraps a message with the movies admin credential.
@@ -223,6 +231,12 @@ impl TestStack {
             orders,
             std::time::Duration::from_secs(15 * 60),
         )
+    }
+
+    /// Another replica of the movies service, on the same database and orders service.
+    pub async fn another_movies_replica(&self) -> Running {
+        let orders = self.orders.as_ref().expect("orders running").url();
+        serve_movies(&self.movies_database, orders).await
     }
 
     pub fn scheduler(&self) -> Scheduler {

@@ -180,12 +180,13 @@ impl Scheduler {
                         store::door_rules_registered(&self.pool, tickets.showtime_id).await?;
                         done.registered += 1;
                     }
-                    Err(Error::Conflict { message, .. }) => {
+                    // (The error's own words speak to CreateShowtime's caller.)
+                    Err(Error::Conflict { .. }) => {
                         tracing::warn!(
                             showtime_id = %tickets.showtime_id,
-                            %message,
                             "the orders service keeps this showtime's product with other \
-                             values: its codes are let in without the door's rules"
+                             values (registered before 20261206?): its codes are let in \
+                             without the door's rules"
                         );
                         done.refused += 1;
                     }

@@ -32,6 +32,7 @@ def card(line_1="1 Main St"):
             billing_address=orders_pb2.Address(
                 line_1=line_1, city="Cambridge", state="MA", zip_code="02139"
             ),
+            security_code="123",
         )
     )
 

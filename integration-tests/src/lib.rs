@@ -187,6 +187,7 @@ pub fn visa() -> cinema_client::orders_pb::Payment {
                 state: "MA".into(),
                 zip_code: "02139".into(),
             }),
+            security_code: "123".into(),
         })),
     }
 }

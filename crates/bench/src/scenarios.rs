@@ -27,6 +27,7 @@ fn visa() -> orders::Payment {
                 state: "MA".into(),
                 zip_code: "02139".into(),
             }),
+            security_code: "123".into(),
         })),
     }
 }

@@ -499,6 +499,10 @@ pub struct BuyArgs {
     /// Expiry as MM/YYYY.
     #[arg(long, default_value = "12/2030")]
     expires: String,
+    /// The card's security code (3 digits, 4 on an American Express), for the payment
+    /// processor's check; never printed or kept.
+    #[arg(long, requires = "card")]
+    security_code: Option<String>,
     #[arg(long, default_value = "1 Main St")]
     address: String,
     #[arg(long, default_value = "Cambridge")]
@@ -553,6 +557,7 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
                     state: args.state.clone(),
                     zip_code: args.billing_zip.clone(),
                 }),
+                security_code: args.security_code.clone().unwrap_or_default(),
             })
         }
         (None, None) => anyhow::bail!("give --card or --paypal"),

@@ -379,6 +379,27 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         !stderr.contains("0002 ") && !stderr.contains("4000 0000"),
         "{stderr}"
     );
+    // The card's security code goes to the processor, whose verdict is said, not the
+    // code.
+    let mismatched = run(
+        &stack,
+        &sms,
+        &[
+            "buy",
+            "--showtime",
+            &showtime.id,
+            "--card",
+            "4000 0000 0000 0101",
+            "--security-code",
+            "987",
+        ],
+    );
+    assert!(!mismatched.status.success());
+    let stderr = String::from_utf8_lossy(&mismatched.stderr);
+    assert!(
+        stderr.contains("security code does not match") && !stderr.contains("987"),
+        "{stderr}"
+    );
 
     // More tickets than are left is said in seats, with how many remain.
     let buy = |tickets: &str| {

@@ -206,6 +206,7 @@ async fn buy(
                     state: "MA".into(),
                     zip_code: "02139".into(),
                 }),
+                security_code: "123".into(),
             },
         )),
     };

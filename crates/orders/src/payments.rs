@@ -61,6 +61,9 @@ pub trait PaymentProcessor: Send + Sync + std::fmt::Debug + 'static {
 pub const DECLINED_CARD: &str = "4000000000000002";
 /// Card number for which the simulated processor never answers in time (UNAVAILABLE).
 pub const UNAVAILABLE_CARD: &str = "4000000000000119";
+/// Card number whose security code, when one is given, the simulated processor finds
+/// wrong (declined), as a real issuer would a mistyped one.
+pub const WRONG_SECURITY_CODE_CARD: &str = "4000000000000101";
 /// PayPal addresses whose local part ends with this are declined (`jo+decline@x.com`).
 pub const DECLINED_PAYPAL_SUFFIX: &str = "+decline";
 
@@ -92,6 +95,14 @@ impl PaymentProcessor for SimulatedProcessor {
             PaymentMethod::CreditCard(card) if card.number.expose_digits() == DECLINED_CARD => Err(
                 PaymentError::Declined("the card was declined by the issuer".into()),
             ),
+            PaymentMethod::CreditCard(card)
+                if card.number.expose_digits() == WRONG_SECURITY_CODE_CARD
+                    && card.security_code.is_some() =>
+            {
+                Err(PaymentError::Declined(
+                    "the card's security code does not match; check the digits on the card".into(),
+                ))
+            }
             PaymentMethod::CreditCard(card) if card.number.expose_digits() == UNAVAILABLE_CARD => {
                 Err(PaymentError::Unavailable(
                     "the payment processor did not answer in time; retry".into(),

@@ -246,6 +246,7 @@ async fn pay_with(client: &Client, card: &str) {
     fill(client, "#card_number", card).await;
     fill(client, "#card_month", "12").await;
     fill(client, "#card_year", "2030").await;
+    fill(client, "#card_cvc", "123").await;
     fill(client, "#line_1", "77 Massachusetts Ave").await;
     fill(client, "#city", "Cambridge").await;
     fill(client, "#state", "MA").await;
@@ -444,6 +445,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         "",
         "the card number is not kept"
     );
+    assert_eq!(kept("#card_cvc").await, "", "nor its security code");
     snap(&b, "06-declined").await;
     assert_accessible(&b, "declined checkout").await;
     let declined_checkout = b.current_url().await.expect("url").to_string();

@@ -115,6 +115,7 @@ fn card_payment<'a>(token: &'a str, card: &'a str) -> Vec<(&'static str, &'a str
         ("card_number", card),
         ("card_month", "12"),
         ("card_year", "2030"),
+        ("card_cvc", "123"),
         ("line_1", "77 Massachusetts Ave"),
         ("city", "Cambridge"),
         ("state", "MA"),
@@ -1222,6 +1223,30 @@ async fn a_moviegoer_holds_seats_pays_and_cancels_in_the_browser_flow() {
     assert!(html.contains("(415) 555-0132"));
     assert!(!html.contains("4000 0000 0000 0002") && !html.contains("4000000000000002"));
     assert_eq!(seats(c, &show.product_id).await, (38, 2), "still held");
+    // A card without its security code is asked for it before anything is charged.
+    let without_code: Vec<_> = card_payment(&token, "4111 1111 1111 1111")
+        .into_iter()
+        .filter(|(field, _)| *field != "card_cvc")
+        .collect();
+    let asked = b
+        .post(format!("{site}{checkout}"))
+        .form(&without_code)
+        .header(COOKIE, cookie.clone())
+        .send()
+        .await
+        .expect("pay");
+    assert_eq!(asked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = asked.text().await.expect("html");
+    assert!(
+        html.contains("security code: the 3 digits on its back"),
+        "{html}"
+    );
+    assert!(html.contains(r#"autocomplete="cc-csc""#) && html.contains("value=\"Cambridge\""));
+    assert_eq!(
+        seats(c, &show.product_id).await,
+        (38, 2),
+        "still held, nothing sold"
+    );
 
     let paid = pay("4111 1111 1111 1111").await;
     assert_eq!(paid.status(), StatusCode::SEE_OTHER);

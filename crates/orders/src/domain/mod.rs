@@ -15,6 +15,7 @@ pub use order::{
 };
 pub use payment::{
     Address, CardBrand, CardNumber, CreditCard, Email, Expiry, PaymentMethod, PromoCode,
+    SecurityCode,
 };
 pub use product::{
     AdmissionWindow, CallbackEndpoint, Cents, Description, ExternalRef, NewProduct, ProductId,

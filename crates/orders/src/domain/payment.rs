@@ -1,6 +1,7 @@
 //! Payment methods. A [`CardNumber`] holds the full number only in memory, for the
 //! payment processor; its `Debug` shows brand-neutral last four digits, and the store
-//! only ever receives [`CardNumber::last_four`].
+//! only ever receives [`CardNumber::last_four`]. A [`SecurityCode`] goes to the
+//! processor only: no `Debug` of it shows a digit and nothing stores it.
 
 use cinema_service::text::{optional_text, quote, required_text};
 use std::fmt;
@@ -114,6 +115,44 @@ fn luhn_valid(digits: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// A card's security code (CVV/CVC): 3 digits, 4 on an American Express. Checked by the
+/// payment processor against the issuer's; we only check its form, and keep it in
+/// memory for the one authorization it is sent with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecurityCode(String);
+
+impl SecurityCode {
+    /// `None` when not given (clients older than the field leave it to the processor).
+    pub fn parse_optional(raw: &str, brand: CardBrand) -> Result<Option<Self>, ValidationError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let (digits, on) = match brand {
+            CardBrand::AmericanExpress => (4, "the front of an American Express card"),
+            CardBrand::Visa | CardBrand::MasterCard => (3, "the back of the card"),
+        };
+        if raw.len() != digits || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            // Not said back: it is a secret, even when mistyped.
+            return Err(ValidationError::new(format!(
+                "security code must be the {digits} digits on {on}"
+            )));
+        }
+        Ok(Some(Self(raw.to_owned())))
+    }
+
+    /// The digits, for the payment processor only.
+    pub fn expose_digits(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecurityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecurityCode(***)")
+    }
+}
+
 /// A card's expiry month. A card is good through the last day of that month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expiry {
@@ -192,6 +231,7 @@ pub struct CreditCard {
     pub number: CardNumber,
     pub expiry: Expiry,
     pub billing_address: Address,
+    pub security_code: Option<SecurityCode>,
 }
 
 /// An email address, checked for syntax.
@@ -262,6 +302,30 @@ mod tests {
 
     fn today() -> chrono::NaiveDate {
         chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("valid date")
+    }
+
+    #[test]
+    fn security_codes_have_the_brands_length_and_never_show() {
+        use CardBrand::*;
+        assert_eq!(SecurityCode::parse_optional("  ", Visa), Ok(None));
+        let code = SecurityCode::parse_optional(" 123 ", Visa)
+            .expect("3 digits")
+            .expect("given");
+        assert_eq!(code.expose_digits(), "123");
+        assert_eq!(format!("{code:?}"), "SecurityCode(***)");
+        assert!(SecurityCode::parse_optional("1234", AmericanExpress).is_ok());
+        for (raw, brand) in [
+            ("1234", Visa),
+            ("12", MasterCard),
+            ("123", AmericanExpress),
+            ("12a", Visa),
+        ] {
+            let error = SecurityCode::parse_optional(raw, brand).expect_err(raw);
+            assert!(
+                !error.to_string().contains(raw),
+                "a mistyped code is not said back: {error}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::domain::{
     Address, AdmissionWindow, Basket, CardBrand, CardNumber, Cents, CreditCard, Description, Email,
     Expiry, ExternalRef, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, LineRequest, NewProduct,
     Order, OrderDraft, OrderLines, OrderStatus, PaymentMethod, PaymentSummary, Phone, PricedLine,
-    ProductId, PromoCode, ProviderId, Quantity, RequestId, ValidationError, Venue,
+    ProductId, PromoCode, ProviderId, Quantity, RequestId, SecurityCode, ValidationError, Venue,
 };
 
 pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, ValidationError> {
@@ -174,6 +174,8 @@ fn payment_method(
                     &address.zip_code,
                 )
                 .within("payment.credit_card.billing_address")?,
+                security_code: SecurityCode::parse_optional(&card.security_code, brand)
+                    .at("payment.credit_card.security_code")?,
             })
         }
         pb::payment::Method::Paypal(paypal) => {

@@ -166,6 +166,47 @@ async fn a_declined_card_or_paypal_account_takes_no_stock() {
 }
 
 #[tokio::test]
+async fn a_security_code_the_issuer_does_not_match_is_declined() {
+    let app = spawn_app().await;
+    let product = app.add_product("Seat", 10, 1000).await;
+    let with_code = |code: &str| {
+        let mut payment = card("4000 0000 0000 0101");
+        if let Some(pb::payment::Method::CreditCard(card)) = payment.method.as_mut() {
+            card.security_code = code.into();
+        }
+        payment
+    };
+
+    let details = expect_details(
+        app.client()
+            .place_order(order(vec![item(&product, 1)], with_code("321")))
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(details.reason, Some(Reason::PaymentDeclined));
+    let status = app
+        .client()
+        .place_order(order(vec![item(&product, 1)], with_code("321")))
+        .await
+        .expect_err("declined again");
+    assert!(
+        status.message().contains("security code does not match")
+            && !status.message().contains("321"),
+        "says why, without the code: {status:?}"
+    );
+    assert_eq!(app.availability(&product).await, 10, "nothing sold");
+
+    // A client that sends no code (one older than the field) leaves the check to the
+    // processor, which has nothing to compare.
+    app.client()
+        .place_order(order(vec![item(&product, 1)], with_code("")))
+        .await
+        .expect("placed without a code");
+    assert_eq!(app.availability(&product).await, 9);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn promotions_are_used_up_in_the_same_transaction_as_the_order() {
     let app = spawn_app().await;
     let product = app.add_product("Seat", 1, 1000).await;

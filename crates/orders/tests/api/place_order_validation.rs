@@ -150,6 +150,18 @@ async fn bad_orders_get_precise_statuses_and_change_nothing() {
             "month",
         ),
         (
+            "short security code",
+            order(one(), card_with(|c| c.security_code = "12".into())),
+            Code::InvalidArgument,
+            "security code must be the 3 digits",
+        ),
+        (
+            "letters in security code",
+            order(one(), card_with(|c| c.security_code = "1x3".into())),
+            Code::InvalidArgument,
+            "security code",
+        ),
+        (
             "no billing address",
             order(one(), card_with(|c| c.billing_address = None)),
             Code::InvalidArgument,
@@ -237,6 +249,10 @@ async fn bad_orders_get_precise_statuses_and_change_nothing() {
         ("no payment", "field payment"),
         ("luhn", "field payment.credit_card.number"),
         ("no brand", "field payment.credit_card.brand"),
+        (
+            "short security code",
+            "field payment.credit_card.security_code",
+        ),
         (
             "no billing address",
             "field payment.credit_card.billing_address",

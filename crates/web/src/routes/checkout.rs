@@ -18,7 +18,7 @@ use crate::views;
 use crate::{csrf, current_hold};
 
 /// What the customer typed, kept when the form comes back with an error. The card
-/// number is never echoed into a page, nor printed by `Debug`.
+/// number and its security code are never echoed into a page, nor printed by `Debug`.
 #[derive(Default, Deserialize)]
 pub struct CheckoutForm {
     #[serde(default)]
@@ -36,6 +36,8 @@ pub struct CheckoutForm {
     card_month: String,
     #[serde(default)]
     card_year: String,
+    #[serde(default)]
+    card_cvc: String,
     #[serde(default)]
     line_1: String,
     #[serde(default)]
@@ -57,6 +59,7 @@ impl std::fmt::Debug for CheckoutForm {
         f.debug_struct("CheckoutForm")
             .field("method", &self.method)
             .field("card_number", &"[redacted]")
+            .field("card_cvc", &"[redacted]")
             .field("state", &self.state)
             .field("zip", &self.zip)
             .finish_non_exhaustive()
@@ -216,6 +219,15 @@ fn payment(form: &CheckoutForm) -> Result<orders::Payment, String> {
                 .trim()
                 .parse()
                 .map_err(|_| "Enter the card's expiry year, like 2030.".to_owned())?;
+            // The orders service checks its form (and takes none from older clients);
+            // a person paying here always has the card in hand.
+            if form.card_cvc.trim().is_empty() {
+                return Err(
+                    "Enter the card's security code: the 3 digits on its back (4 on \
+                            the front of an American Express)."
+                        .to_owned(),
+                );
+            }
             orders::payment::Method::CreditCard(orders::CreditCard {
                 brand: card_brand(&digits).into(),
                 number: form.card_number.trim().to_owned(),
@@ -228,6 +240,7 @@ fn payment(form: &CheckoutForm) -> Result<orders::Payment, String> {
                     state: form.state.clone(),
                     zip_code: form.zip.trim().to_owned(),
                 }),
+                security_code: form.card_cvc.trim().to_owned(),
             })
         }
         "paypal" => orders::payment::Method::Paypal(orders::PayPal {
@@ -338,7 +351,8 @@ pub async fn pay(
 }
 
 /// The checkout again, saying why the payment was not made. Everything typed comes
-/// back except the card number (and the request id: the next click is a new attempt).
+/// back except the card number and its security code (and the request id: the next
+/// click is a new attempt).
 async fn refused(
     state: &AppState,
     jar: CookieJar,
@@ -350,6 +364,7 @@ async fn refused(
     let (jar, token) = csrf::token(jar, state.secure_cookies);
     let kept = CheckoutForm {
         card_number: String::new(),
+        card_cvc: String::new(),
         request_id: String::new(),
         ..form
     };

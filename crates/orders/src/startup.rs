@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::dispatcher::Dispatcher;
 use crate::domain::HoldTtl;
 use crate::grpc::{AdminApi, OrdersApi};
-use crate::payments::{PaymentProcessor, SimulatedProcessor};
+use crate::payments::{Metered, PaymentProcessor, SimulatedProcessor};
 use crate::store;
 
 #[derive(Debug)]
@@ -63,6 +63,8 @@ impl Application {
         )?;
         let foundation = Foundation::of::<Self>(&settings).await?;
         let pool = foundation.pool().clone();
+        // Every call to the processor counted and timed, whichever processor it is.
+        let processor: Arc<dyn PaymentProcessor> = Arc::new(Metered(processor));
         let sms = match settings.sms.to_config()? {
             Some(config) => Some(config.build().context("invalid SMS configuration")?),
             None => {

@@ -23,8 +23,9 @@ use std::time::Instant;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-/// Latency buckets (seconds) for gRPC calls and the website's pages: sub-millisecond
-/// reads to multi-second checkouts waiting on a payment processor.
+/// Latency buckets (seconds) of every `*_duration_seconds` histogram (gRPC calls, the
+/// website's pages, the payment processor's calls): sub-millisecond reads to
+/// multi-second checkouts waiting on a payment processor.
 const LATENCY_BUCKETS: &[f64] = &[
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -36,15 +37,9 @@ pub fn handle() -> PrometheusHandle {
         .get_or_init(|| {
             PrometheusBuilder::new()
                 .set_buckets_for_metric(
-                    Matcher::Full("grpc_server_request_duration_seconds".into()),
+                    Matcher::Suffix("_duration_seconds".into()),
                     LATENCY_BUCKETS,
                 )
-                .and_then(|b| {
-                    b.set_buckets_for_metric(
-                        Matcher::Full("http_server_request_duration_seconds".into()),
-                        LATENCY_BUCKETS,
-                    )
-                })
                 .expect("the bucket list is not empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed in this process")

@@ -1,6 +1,7 @@
 //! `/metrics` of the real `orders-service` process (its own, so no other test's
 //! calls are counted): calls by rpc and status, latency histograms, pool use, outbox
-//! depth by kind and status, delivery attempts, active holds, admissions at the door.
+//! depth by kind and status, delivery attempts, active holds, admissions at the door,
+//! the payment processor's calls.
 
 use std::time::Duration;
 
@@ -70,6 +71,22 @@ async fn metrics_show_calls_latency_pool_outbox_and_holds() {
         })
         .await
         .expect("held");
+    // A declined card, on a product of its own (not sold out by the attempt).
+    let plenty = orders
+        .add_product(admin(pb::AddProductRequest {
+            description: "Plenty".into(),
+            quantity: 5,
+            price_cents: 1000,
+            ..Default::default()
+        }))
+        .await
+        .expect("product")
+        .into_inner()
+        .product_id;
+    let declined = orders
+        .place_order(order(vec![item(&plenty, 1)], card("4000 0000 0000 0002")))
+        .await;
+    expect_code(declined, tonic::Code::FailedPrecondition);
     // The other seat: sold out, so one callback.
     let sold = orders
         .place_order(order(vec![item(&product, 1)], card(VISA)))
@@ -154,5 +171,23 @@ async fn metrics_show_calls_latency_pool_outbox_and_holds() {
             &[("kind", "product_sold_out"), ("result", "delivered")]
         ),
         Some(1.0)
+    );
+    // The processor: one authorization granted, one declined, each timed.
+    let payments = |result: &str| {
+        sample(
+            &text,
+            "cinema_payment_calls_total",
+            &[("operation", "authorize"), ("result", result)],
+        )
+    };
+    assert_eq!(payments("ok"), Some(1.0), "{text}");
+    assert_eq!(payments("declined"), Some(1.0));
+    assert_eq!(
+        sample(
+            &text,
+            "cinema_payment_call_duration_seconds_bucket",
+            &[("operation", "authorize"), ("le", "+Inf")]
+        ),
+        Some(2.0)
     );
 }

@@ -895,11 +895,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_service_is_reported_as_unavailable_after_retries() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
+        // Bound, never listened on: connections are refused, and no other test's
+        // server can take the port while the test runs.
+        let reserved = tokio::net::TcpSocket::new_v4().expect("socket");
+        reserved
+            .bind("127.0.0.1:0".parse().expect("address"))
             .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        drop(listener);
+        let addr = reserved.local_addr().expect("addr");
         let mut config = ClientConfig::new(format!("http://{addr}"), format!("http://{addr}"));
         config.retries = 1;
         let cinema = Cinema::connect(config).expect("config is valid");

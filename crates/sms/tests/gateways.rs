@@ -247,9 +247,13 @@ async fn watertel_login_failures() {
 
 #[tokio::test]
 async fn a_connect_failure_is_retryable_and_a_late_answer_is_unconfirmed() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let dead = format!("http://{}", listener.local_addr().expect("addr"));
-    drop(listener);
+    // Bound, never listened on: connections are refused, and no other test's server
+    // can take the port while the test runs.
+    let reserved = tokio::net::TcpSocket::new_v4().expect("socket");
+    reserved
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let dead = format!("http://{}", reserved.local_addr().expect("addr"));
     let gateway = Watertel::new(
         dead,
         "cinema",

@@ -269,7 +269,8 @@ async fn showtimes_sold_before_the_door_had_rules_are_given_them_once() {
     };
 
     // With the orders service down it fails as a retry's business and marks nothing.
-    let unreachable = stack.scheduler_with_orders_at(&dead_endpoint().await);
+    let dead = dead_endpoint();
+    let unreachable = stack.scheduler_with_orders_at(&dead.url);
     let error = unreachable
         .register_missing_door_rules()
         .await

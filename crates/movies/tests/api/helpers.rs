@@ -53,28 +53,45 @@ pub struct TestStack {
     pub orders: Option<Running>,
     pub public: MoviesServiceClient<Channel>,
     pub admin: MoviesAdminServiceClient<Channel>,
+    /// Keeps the unreachable orders service's port ours while the stack runs.
+    _dead_orders: Option<DeadEndpoint>,
 }
 
-/// An address where nothing listens: a port we bound and released.
-pub async fn dead_endpoint() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
+/// An address where nothing listens, while this lives: the port is bound but never
+/// listened on, so every connection is refused, and no other test's server can take
+/// it (a port bound and released could be, and answer in another protocol).
+pub struct DeadEndpoint {
+    pub url: String,
+    _reserved: tokio::net::TcpSocket,
+}
+
+pub fn dead_endpoint() -> DeadEndpoint {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
-    format!("http://{addr}")
+    let url = format!("http://{}", socket.local_addr().expect("addr"));
+    DeadEndpoint {
+        url,
+        _reserved: socket,
+    }
 }
 
 pub async fn spawn_stack() -> TestStack {
     let orders = spawn_orders().await;
-    spawn_movies(orders.url(), Some(orders)).await
+    spawn_movies(orders.url(), Some(orders), None).await
 }
 
 pub async fn spawn_stack_without_orders() -> TestStack {
-    spawn_movies(dead_endpoint().await, None).await
+    let dead = dead_endpoint();
+    spawn_movies(dead.url.clone(), None, Some(dead)).await
 }
 
-async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestStack {
+async fn spawn_movies(
+    orders_endpoint: String,
+    orders: Option<Running>,
+    dead_orders: Option<DeadEndpoint>,
+) -> TestStack {
     cinema_testkit::init_test_logging();
     let database = TestDatabase::create().await.expect("movies database");
     let movies_database = database.url().to_owned();
@@ -90,6 +107,7 @@ async fn spawn_movies(orders_endpoint: String, orders: Option<Running>) -> TestS
         orders,
         public: MoviesServiceClient::new(channel.clone()),
         admin: MoviesAdminServiceClient::new(channel),
+        _dead_orders: dead_orders,
     }
 }
 

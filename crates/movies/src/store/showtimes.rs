@@ -4,11 +4,11 @@ use sqlx::types::Json;
 
 use super::movies::MovieRow;
 use super::sqlstate;
-use super::theatres::TheatreRow;
+use super::theatres::{TheatreRow, stored_time_zone};
 use crate::Error;
 use crate::domain::{
     CURRENT_WINDOW_DAYS, Movie, MovieId, NewShowtime, Radius, RequestId, Showtime, ShowtimeFilter,
-    ShowtimeId, Theatre, TheatreId, Tickets, TimeZone, ZipCode,
+    ShowtimeId, Theatre, TheatreId, Tickets, ZipCode,
 };
 
 /// Postgres' SQLSTATE for an exclusion-constraint violation.
@@ -441,12 +441,7 @@ pub async fn door_rules_pending(
                 length_minutes: row.length_minutes as u16,
                 theatre_id: TheatreId::from_db(row.theatre_id),
                 theatre_name: row.theatre_name,
-                time_zone: TimeZone::parse(&row.time_zone).map_err(|e| {
-                    Error::unexpected(format!(
-                        "theatre {} has a bad time zone: {e}",
-                        row.theatre_id
-                    ))
-                })?,
+                time_zone: stored_time_zone(row.theatre_id, &row.time_zone)?,
                 room: row.room,
                 start_time: row.start_time,
                 seats: row.seats as u32,

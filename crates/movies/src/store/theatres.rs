@@ -110,11 +110,16 @@ struct AuditoriumRow {
     seats: i32,
 }
 
+/// A theatre's time zone as stored: one the migrations' check let in, so a bad one is
+/// our bug, not the caller's.
+pub(super) fn stored_time_zone(theatre_id: i64, raw: &str) -> Result<TimeZone, Error> {
+    TimeZone::parse(raw)
+        .map_err(|e| Error::unexpected(format!("theatre {theatre_id} has a bad time zone: {e}")))
+}
+
 impl TheatreRow {
     pub(super) fn into_theatre(self) -> Result<Theatre, Error> {
-        let time_zone = TimeZone::parse(&self.time_zone).map_err(|e| {
-            Error::unexpected(format!("theatre {} has a bad time zone: {e}", self.id))
-        })?;
+        let time_zone = stored_time_zone(self.id, &self.time_zone)?;
         Ok(Theatre {
             time_zone,
             id: TheatreId::from_db(self.id),

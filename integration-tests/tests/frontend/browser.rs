@@ -448,6 +448,24 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     assert_eq!(kept("#card_cvc").await, "", "nor its security code");
     snap(&b, "06-declined").await;
     assert_accessible(&b, "declined checkout").await;
+    // A billing ZIP the orders service knows no place for: said in the form's words,
+    // and the field marked for assistive technology (and drawn so).
+    fill(&b, "#card_number", "4111 1111 1111 1111").await;
+    fill(&b, "#card_cvc", "123").await;
+    fill(&b, "#billing_zip", "99999").await;
+    click(&b, Locator::Css("form.checkout button[type=submit]")).await;
+    wait_for_text(&b, "is not a US ZIP code").await;
+    let zip = b.find(Locator::Css("#billing_zip")).await.expect("ZIP");
+    assert_eq!(
+        zip.attr("aria-invalid")
+            .await
+            .expect("attribute")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(kept("#city").await, "Cambridge");
+    snap(&b, "06-check-zip").await;
+    assert_accessible(&b, "checkout with a field to correct").await;
     let declined_checkout = b.current_url().await.expect("url").to_string();
 
     // Cancel the order from its page (it asks once more): the seats come back.

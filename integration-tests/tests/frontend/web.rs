@@ -1899,6 +1899,112 @@ fn field(html: &str, name: &str) -> String {
     html[start..].split('"').next().expect("value").to_owned()
 }
 
+/// The `<input>` tag whose `id` is `id`.
+fn input_tag<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no input {id} in {html}"));
+    let start = html[..at].rfind("<input").expect("<input");
+    let end = at + html[at..].find('>').expect(">");
+    &html[start..=end]
+}
+
+/// A payment refused for one field says so in the form's words (never the request's:
+/// `line_1`, `card brand`, `zip_code`) and marks that field for assistive technology,
+/// whether the website or the orders service found it; nothing is charged and the
+/// seats stay held.
+#[tokio::test]
+async fn a_payment_refused_for_a_field_names_it_as_the_form_does_and_marks_it() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let Showing { show, site, b, .. } = showing(&stack).await;
+    let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
+    let held = hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await;
+    assert_eq!(held.status(), StatusCode::SEE_OTHER);
+    let checkout = format!(
+        "{site}{}",
+        held.headers()[LOCATION].to_str().expect("location")
+    );
+
+    // (the field typed differently from a good card's form, the input marked, what the
+    // page says)
+    let cases = [
+        (("card_number", ""), "card_number", "Enter the card number."),
+        (
+            ("card_number", "6011 1111 1111 1117"),
+            "card_number",
+            "We take Visa, Mastercard and American Express",
+        ),
+        (
+            ("card_number", "4111 1111 1111 1112"),
+            "card_number",
+            "Check the card number for a typo.",
+        ),
+        (
+            ("card_year", "2020"),
+            "card_month",
+            "expiry date: the card expired in 12/2020.",
+        ),
+        (("card_cvc", ""), "card_cvc", "the 3 digits on its back"),
+        (
+            ("line_1", ""),
+            "line_1",
+            "Enter the billing street address.",
+        ),
+        (("state", "XX"), "state", "state as two letters, like MA."),
+        (
+            ("zip", "99999"),
+            "billing_zip",
+            "Check the billing ZIP code: 99999 is not a US ZIP code.",
+        ),
+    ];
+    for ((name, typed), input, says) in cases {
+        let form: Vec<_> = card_payment(&token, "4111 1111 1111 1111")
+            .into_iter()
+            .map(|(field, value)| (field, if field == name { typed } else { value }))
+            .collect();
+        let refused = b
+            .post(&checkout)
+            .form(&form)
+            .header(COOKIE, cookie.as_str())
+            .send()
+            .await
+            .expect("pay");
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        let html = refused.text().await.expect("html");
+        let error = &html[html.find(r#"id="checkout-error">"#).expect("the error")..];
+        let error = &error[..error.find("</p>").expect("</p>")];
+        assert!(error.contains(says), "{name}={typed:?}: {error}");
+        for request_words in ["line_1", "card brand", "zip_code", "VISA", "details:"] {
+            assert!(
+                !error.contains(request_words),
+                "{name}={typed:?} said {request_words:?}: {error}"
+            );
+        }
+        let tag = input_tag(&html, input);
+        assert!(
+            tag.contains(r#"aria-invalid="true""#) && tag.contains("checkout-error"),
+            "{name}={typed:?}: {tag}"
+        );
+        if input == "card_cvc" {
+            assert!(
+                tag.contains(r#"aria-describedby="checkout-error card_cvc_hint""#),
+                "{tag}"
+            );
+        }
+        assert_eq!(
+            html.matches("aria-invalid").count(),
+            1,
+            "only {input} is marked: {html}"
+        );
+        assert_eq!(
+            seats(c, &show.product_id).await,
+            (38, 2),
+            "{name}: still held"
+        );
+    }
+}
+
 /// A customer who clicks "Pay" twice while the processor thinks (or pays again from a
 /// second tab, or comes back to the checkout) is charged once, and every one of those
 /// pages takes them to their order rather than to an error about their own seats.

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use cinema_client::orders_pb as orders;
-use cinema_client::{ClientError, NewOrder, Reason};
+use cinema_client::{ClientError, Failure, NewOrder, Reason};
 use serde::Deserialize;
 
 use super::{AppState, CsrfForm, once_per_form, subject};
@@ -88,8 +88,98 @@ struct CheckoutPage {
     form: CheckoutForm,
     request_id: String,
     csrf: String,
-    error: Option<String>,
+    error: Option<Problem>,
 }
+
+impl CheckoutPage {
+    /// Whether the input `id` is the one the error is about: it is marked invalid and
+    /// described by the error.
+    fn invalid(&self, id: &str) -> bool {
+        self.error.as_ref().and_then(|problem| problem.input) == Some(id)
+    }
+}
+
+/// Why a payment was not made, in the moviegoer's words, and the input to correct
+/// (its `id` in the form), if it is about one.
+struct Problem {
+    sentence: String,
+    input: Option<&'static str>,
+}
+
+impl Problem {
+    fn at(input: &'static str, sentence: impl Into<String>) -> Self {
+        Self {
+            sentence: sentence.into(),
+            input: Some(input),
+        }
+    }
+
+    /// A field the orders service refused, said as the form says it. The service's
+    /// message names the request's fields (`billing address line_1 is required`,
+    /// `card brand is required`), which the moviegoer never saw; the violation's path
+    /// says which input it came from.
+    fn refused(failure: &Failure, form: &CheckoutForm) -> Self {
+        let field = failure.violations.first().map_or("", |v| v.field.as_str());
+        match field {
+            "payment.credit_card.brand" => Self::at(
+                "card_number",
+                "We take Visa, Mastercard and American Express: check the card number, \
+                 or pay another way.",
+            ),
+            "payment.credit_card.number" => {
+                Self::at("card_number", "Check the card number for a typo.")
+            }
+            "payment.credit_card.expiration_month" => Self::at(
+                "card_month",
+                format!("Check the card's expiry date: {}.", failure.message),
+            ),
+            "payment.credit_card.security_code" => Self::at("card_cvc", SECURITY_CODE),
+            "payment.credit_card.billing_address.line_1" => {
+                Self::at("line_1", "Enter the billing street address.")
+            }
+            "payment.credit_card.billing_address.city" => {
+                Self::at("city", "Enter the billing address's city.")
+            }
+            "payment.credit_card.billing_address.state" => Self::at(
+                "state",
+                "Enter the billing address's state as two letters, like MA.",
+            ),
+            "payment.credit_card.billing_address.zip_code" => {
+                let typed = form.zip.trim();
+                Self::at(
+                    "billing_zip",
+                    if typed.len() == 5 && typed.bytes().all(|b| b.is_ascii_digit()) {
+                        format!("Check the billing ZIP code: {typed} is not a US ZIP code.")
+                    } else {
+                        "Enter the billing ZIP code: five digits, like 02139.".to_owned()
+                    },
+                )
+            }
+            "payment.paypal.email" => {
+                Self::at("email", "Enter the email address of your PayPal account.")
+            }
+            "payment.promotion.code" => Self::at(
+                "promo",
+                "Check the promotion code: 3 to 32 letters, digits or dashes.",
+            ),
+            "customer.phone" => Self::at("phone", PHONE),
+            _ => format!("Please check your details: {failure}.").into(),
+        }
+    }
+}
+
+impl From<String> for Problem {
+    fn from(sentence: String) -> Self {
+        Self {
+            sentence,
+            input: None,
+        }
+    }
+}
+
+const SECURITY_CODE: &str = "Enter the card's security code: the 3 digits on its back (4 on \
+                             the front of an American Express).";
+const PHONE: &str = "Enter a phone number like (415) 555-0132, or leave it empty.";
 
 /// A checkout page, or its order once the hold is paid for (the customer came back,
 /// or clicked "Pay" twice).
@@ -112,7 +202,7 @@ async fn checkout_page(
     hold_id: &str,
     form: CheckoutForm,
     csrf: String,
-    error: Option<String>,
+    error: Option<Problem>,
 ) -> Result<Checkout, WebError> {
     let hold = subject(state.cinema.orders().get_hold(hold_id).await, "checkout")?;
     if hold.status() == orders::HoldStatus::Confirmed && !hold.confirmation.is_empty() {
@@ -201,7 +291,7 @@ fn card_brand(digits: &str) -> orders::CardBrand {
     }
 }
 
-fn payment(form: &CheckoutForm) -> Result<orders::Payment, String> {
+fn payment(form: &CheckoutForm) -> Result<orders::Payment, Problem> {
     let method = match form.method.as_str() {
         "card" => {
             let digits: String = form
@@ -209,24 +299,21 @@ fn payment(form: &CheckoutForm) -> Result<orders::Payment, String> {
                 .chars()
                 .filter(char::is_ascii_digit)
                 .collect();
-            let month = form
-                .card_month
-                .trim()
-                .parse()
-                .map_err(|_| "Enter the card's expiry month (1 to 12).".to_owned())?;
-            let year: u32 = form
-                .card_year
-                .trim()
-                .parse()
-                .map_err(|_| "Enter the card's expiry year, like 2030.".to_owned())?;
+            // Without digits there is no brand either, and the orders service would
+            // ask for that first.
+            if form.card_number.trim().is_empty() {
+                return Err(Problem::at("card_number", "Enter the card number."));
+            }
+            let month = form.card_month.trim().parse().map_err(|_| {
+                Problem::at("card_month", "Enter the card's expiry month (1 to 12).")
+            })?;
+            let year: u32 = form.card_year.trim().parse().map_err(|_| {
+                Problem::at("card_year", "Enter the card's expiry year, like 2030.")
+            })?;
             // The orders service checks its form (and takes none from older clients);
             // a person paying here always has the card in hand.
             if form.card_cvc.trim().is_empty() {
-                return Err(
-                    "Enter the card's security code: the 3 digits on its back (4 on \
-                            the front of an American Express)."
-                        .to_owned(),
-                );
+                return Err(Problem::at("card_cvc", SECURITY_CODE));
             }
             orders::payment::Method::CreditCard(orders::CreditCard {
                 brand: card_brand(&digits).into(),
@@ -249,7 +336,7 @@ fn payment(form: &CheckoutForm) -> Result<orders::Payment, String> {
         "promotion" => orders::payment::Method::Promotion(orders::Promotion {
             code: form.promo.trim().to_owned(),
         }),
-        _ => return Err("Choose how to pay.".into()),
+        _ => return Err("Choose how to pay.".to_owned().into()),
     };
     Ok(orders::Payment {
         method: Some(method),
@@ -289,14 +376,14 @@ pub async fn pay(
     let phone = if phone.is_empty() {
         Ok(None)
     } else {
-        e164(phone).map(Some).ok_or_else(|| {
-            "Enter a phone number like (415) 555-0132, or leave it empty.".to_owned()
-        })
+        e164(phone)
+            .map(Some)
+            .ok_or_else(|| Problem::at("phone", PHONE))
     };
     let problem = match (attempt, payment(&form), phone) {
         (Err(too_soon), _, _) => {
             let problem = too_soon.sentence("Nothing was charged, and your seats stay held.");
-            return refused(&state, jar, &hold_id, form, problem, Some(too_soon)).await;
+            return refused(&state, jar, &hold_id, form, problem.into(), Some(too_soon)).await;
         }
         (_, Err(problem), _) | (_, _, Err(problem)) => problem,
         (Ok(()), Ok(payment), Ok(phone)) => {
@@ -321,27 +408,40 @@ pub async fn pay(
                     Some(Reason::PaymentDeclined) => format!(
                         "Your payment was declined ({}). Your seats are still held: try another card.",
                         failure.message.trim_start_matches("payment declined: ")
-                    ),
+                    )
+                    .into(),
                     Some(Reason::HoldExpired) => "Your seats were released because time ran out. \
                         Go back to the showtime to hold them again."
-                        .to_owned(),
+                        .to_owned()
+                        .into(),
+                    // No longer active, or used up: the service says which.
+                    Some(Reason::PromotionUnusable) => {
+                        Problem::at(
+                        "promo",
+                        format!(
+                            "Sorry, {}. Try another code, or pay another way.",
+                            failure.message
+                        ),
+                    )
+                    }
                     // HOLD_CONFIRMED (another click paid) included: the hold's order,
                     // found below, is shown instead.
-                    _ => failure.message,
+                    _ => failure.message.into(),
                 },
-                Err(ClientError::InvalidInput(failure)) => {
-                    format!("Please check your details: {failure}.")
+                Err(ClientError::InvalidInput(failure)) => Problem::refused(&failure, &form),
+                Err(ClientError::SoldOut(_)) => {
+                    "Those seats are no longer available.".to_owned().into()
                 }
-                Err(ClientError::SoldOut(_)) => "Those seats are no longer available.".to_owned(),
                 Err(ClientError::NotFound(failure))
                     if failure.resource.as_ref().map(|r| r.resource_type.as_str())
                         == Some("promotion_code") =>
                 {
-                    "That promotion code does not exist.".to_owned()
+                    Problem::at("promo", "That promotion code does not exist.")
                 }
                 Err(ClientError::Unavailable(_)) => {
                     "We could not reach the payment service. Nothing was charged; please try again."
                         .to_owned()
+                        .into()
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -358,7 +458,7 @@ async fn refused(
     jar: CookieJar,
     hold_id: &str,
     form: CheckoutForm,
-    problem: String,
+    problem: Problem,
     too_soon: Option<TooSoon>,
 ) -> Result<Response, WebError> {
     let (jar, token) = csrf::token(jar, state.secure_cookies);

@@ -887,6 +887,47 @@ impl OrdersClient {
         .await
         .and_then(|o| required(o, "order"))
     }
+
+    /// Creates a promotion code good for `uses` orders (needs the orders admin token).
+    /// Not retried: a retry whose first attempt got through would find the code taken
+    /// (`Conflict`); after an error, creating it again says whether it exists.
+    pub async fn create_promotion(
+        &self,
+        code: &str,
+        uses: i64,
+        description: &str,
+    ) -> Result<orders::PromotionCode, ClientError> {
+        once(async {
+            let mut client = self.outbox.clone();
+            client
+                .create_promotion(orders::CreatePromotionRequest {
+                    code: code.to_owned(),
+                    uses,
+                    description: description.to_owned(),
+                })
+                .await
+                .map(|r| r.into_inner().promotion)
+        })
+        .await
+        .and_then(|p| required(p, "promotion"))
+    }
+
+    /// Ends a promotion code: it pays for no more orders (needs the orders admin
+    /// token). Retried safely: ending it again changes nothing.
+    pub async fn end_promotion(&self, code: &str) -> Result<orders::PromotionCode, ClientError> {
+        retrying(self.backoff, "EndPromotion", || {
+            let mut client = self.outbox.clone();
+            let code = code.to_owned();
+            async move {
+                client
+                    .end_promotion(orders::EndPromotionRequest { code })
+                    .await
+                    .map(|r| r.into_inner().promotion)
+            }
+        })
+        .await
+        .and_then(|p| required(p, "promotion"))
+    }
 }
 
 #[cfg(test)]

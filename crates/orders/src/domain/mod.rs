@@ -6,6 +6,7 @@ mod hold;
 mod order;
 mod payment;
 mod product;
+mod promotion;
 
 pub use confirmation::Confirmation;
 pub use hold::{Hold, HoldDraft, HoldId, HoldStatus, HoldTtl};
@@ -21,6 +22,7 @@ pub use product::{
     AdmissionWindow, CallbackEndpoint, Cents, Description, ExternalRef, NewProduct, ProductId,
     ProviderId, ProviderName, Quantity, Venue,
 };
+pub use promotion::{NewPromotion, Promotion, PromotionUses};
 
 pub use cinema_service::domain::{Phone, RequestId, UsState, ZipCode};
 pub use cinema_service::error::ValidationError;

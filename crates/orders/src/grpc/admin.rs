@@ -1,5 +1,5 @@
-//! `OrdersAdminService`: what operators ask of the outbox, and the box office's
-//! admissions.
+//! `OrdersAdminService`: what operators ask of the outbox, the box office's
+//! admissions, and promotion codes.
 
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_admin_service_server::OrdersAdminService;
@@ -7,7 +7,7 @@ use cinema_service::BearerAuth;
 use tonic::{Request, Response, Status};
 
 use super::convert;
-use crate::domain::{Confirmation, Venue};
+use crate::domain::{Confirmation, NewPromotion, PromoCode, Promotion, Venue};
 use crate::error::{Error, Reason};
 use crate::store::outbox::{self, Kind, ListFilter, OutboxEntry, RedriveRefused};
 use crate::store::{self, AdmissionRefused, Window};
@@ -228,6 +228,63 @@ impl OrdersAdminService for AdminApi {
         Ok(Response::new(pb::AdmitOrderResponse {
             order: Some(convert::order(&order)),
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CreatePromotion"))]
+    async fn create_promotion(
+        &self,
+        request: Request<pb::CreatePromotionRequest>,
+    ) -> Result<Response<pb::CreatePromotionResponse>, Status> {
+        self.admin.check(request.metadata()).map_err(Error::from)?;
+        let req = request.get_ref();
+        let new =
+            NewPromotion::parse(&req.code, req.uses, &req.description).map_err(Error::from)?;
+        let code = new.code.as_str();
+        let Some(promotion) = store::create_promotion(&self.pool, &new).await? else {
+            return Err(Error::Conflict {
+                reason: Reason::AlreadyExists,
+                message: format!("promotion code {code} exists already; it was left as it is"),
+            }
+            .into());
+        };
+        tracing::info!(code, uses = promotion.uses_remaining, "promotion created");
+        Ok(Response::new(pb::CreatePromotionResponse {
+            promotion: Some(promotion_code(promotion)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "EndPromotion"))]
+    async fn end_promotion(
+        &self,
+        request: Request<pb::EndPromotionRequest>,
+    ) -> Result<Response<pb::EndPromotionResponse>, Status> {
+        self.admin.check(request.metadata()).map_err(Error::from)?;
+        let promo = PromoCode::parse(&request.get_ref().code)
+            .at("code")
+            .map_err(Error::from)?;
+        let code = promo.as_str();
+        let promotion = store::end_promotion(&self.pool, &promo)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found("promotion_code", code, format!("no promotion code {code}"))
+            })?;
+        tracing::info!(
+            code,
+            uses_remaining = promotion.uses_remaining,
+            "promotion ended"
+        );
+        Ok(Response::new(pb::EndPromotionResponse {
+            promotion: Some(promotion_code(promotion)),
+        }))
+    }
+}
+
+fn promotion_code(promotion: Promotion) -> pb::PromotionCode {
+    pb::PromotionCode {
+        code: promotion.code,
+        description: promotion.description,
+        uses_remaining: promotion.uses_remaining,
+        active: promotion.active,
     }
 }
 

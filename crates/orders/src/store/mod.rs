@@ -13,10 +13,12 @@ mod holds;
 mod orders;
 pub mod outbox;
 mod products;
+mod promotions;
 
 pub use holds::*;
 pub use orders::*;
 pub use products::*;
+pub use promotions::*;
 
 use sqlx::PgPool;
 

@@ -16,6 +16,7 @@ mod outbox_admin;
 mod place_order;
 mod place_order_concurrency;
 mod place_order_validation;
+mod promotions;
 mod refunds;
 mod sales_end;
 mod server;

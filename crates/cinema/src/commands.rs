@@ -483,9 +483,11 @@ fn theatre_and_town(theatre: &movies::Theatre) -> String {
     }
 }
 
-/// `cinema buy`: pay by card (the simulated processor declines 4000 0000 0000 0002) or
-/// PayPal. Billing address fields default to a Cambridge, MA address for demos.
+/// `cinema buy`: pay by card (the simulated processor declines 4000 0000 0000 0002),
+/// PayPal or a promotion code, one of them. Billing address fields default to a
+/// Cambridge, MA address for demos.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("pay").required(true).args(["card", "paypal", "promotion"])))]
 pub struct BuyArgs {
     #[arg(long)]
     showtime: String,
@@ -494,7 +496,7 @@ pub struct BuyArgs {
           value_parser = clap::value_parser!(i64).range(1..=cinema_client::MAX_TICKETS_PER_PURCHASE))]
     tickets: i64,
     /// Card number; the brand is taken from its prefix.
-    #[arg(long, conflicts_with = "paypal", required_unless_present = "paypal")]
+    #[arg(long)]
     card: Option<String>,
     /// Expiry as MM/YYYY.
     #[arg(long, default_value = "12/2030")]
@@ -514,6 +516,9 @@ pub struct BuyArgs {
     /// Pay with this PayPal account instead of a card.
     #[arg(long)]
     paypal: Option<String>,
+    /// Pay with this promotion code instead.
+    #[arg(long)]
+    promotion: Option<String>,
     /// Text the confirmation to this phone.
     #[arg(long)]
     phone: Option<String>,
@@ -536,11 +541,14 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
     let cinema = connect(&args.client)?;
     let details = cinema.movies().get_showtime(&args.showtime).await?;
     let showtime = details.showtime.context("the answer has no showtime")?;
-    let payment = match (&args.card, &args.paypal) {
-        (_, Some(email)) => orders::payment::Method::Paypal(orders::PayPal {
+    let payment = match (&args.card, &args.paypal, &args.promotion) {
+        (_, Some(email), _) => orders::payment::Method::Paypal(orders::PayPal {
             email: email.clone(),
         }),
-        (Some(number), None) => {
+        (_, _, Some(code)) => {
+            orders::payment::Method::Promotion(orders::Promotion { code: code.clone() })
+        }
+        (Some(number), None, None) => {
             let (month, year) = args
                 .expires
                 .split_once('/')
@@ -560,7 +568,7 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
                 security_code: args.security_code.clone().unwrap_or_default(),
             })
         }
-        (None, None) => anyhow::bail!("give --card or --paypal"),
+        (None, None, None) => anyhow::bail!("give --card, --paypal or --promotion"),
     };
     let placed = cinema
         .orders()

@@ -5,6 +5,7 @@
 
 mod commands;
 mod outbox;
+mod promotion;
 
 use cinema_client::Near;
 use clap::{Args, Parser, Subcommand};
@@ -98,6 +99,8 @@ enum Command {
     },
     /// The orders service's outbox: list messages, redrive exhausted ones.
     Outbox(outbox::OutboxArgs),
+    /// Promotion codes customers pay with: create one, end one.
+    Promotion(promotion::PromotionArgs),
 }
 
 /// `--within`: a distance the movies service searches within, checked here so that
@@ -189,6 +192,7 @@ async fn main() -> std::process::ExitCode {
             commands::admit(&client, orders_admin_token, &confirmation, &door).await
         }
         Command::Outbox(args) => outbox::run(args).await,
+        Command::Promotion(args) => promotion::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

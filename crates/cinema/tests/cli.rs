@@ -676,3 +676,79 @@ async fn the_box_office_admits_an_order_once() {
     stack.stop().await.expect("stop");
     sms.stop().await;
 }
+
+/// An operator creates a promotion code, a customer pays with it, and the operator
+/// ends it: it pays for nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_makes_a_promotion_code_a_customer_pays_with() {
+    let sms = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("simulator");
+    let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
+    let showtime = catalogue(&stack).await;
+    let token = cinema_integration_tests::ORDERS_ADMIN_TOKEN;
+    let promotion = |args: &[&str]| {
+        let mut all = vec!["promotion"];
+        all.extend(args);
+        all.extend(["--orders-admin-token", token]);
+        run(&stack, &sms, &all)
+    };
+    let buy = || {
+        let args = [
+            "buy",
+            "--showtime",
+            &showtime.id,
+            "--promotion",
+            "film-club",
+        ];
+        run(&stack, &sms, &args)
+    };
+
+    refused(
+        &run(
+            &stack,
+            &sms,
+            &["promotion", "create", "FILM-CLUB", "--uses", "2"],
+        ),
+        "creating a promotion needs the orders admin token",
+    );
+    refused(&buy(), "promotion code FILM-CLUB does not exist");
+    let created = promotion(&[
+        "create",
+        "film-club",
+        "--uses",
+        "2",
+        "--description",
+        "members",
+    ]);
+    assert!(created.status.success(), "{created:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&created.stdout).trim(),
+        "Promotion FILM-CLUB: active, 2 use(s) left."
+    );
+    refused(
+        &promotion(&["create", "FILM-CLUB", "--uses", "5"]),
+        "exists already",
+    );
+    refused(
+        &promotion(&["create", "FILM CLUB", "--uses", "5"]),
+        "must be 3 to 32 letters, digits or dashes",
+    );
+
+    let bought = buy();
+    assert!(bought.status.success(), "{bought:?}");
+    assert!(
+        String::from_utf8_lossy(&bought.stdout).starts_with("Confirmation "),
+        "{bought:?}"
+    );
+
+    let ended = promotion(&["end", "FILM-CLUB", "--json"]);
+    assert!(ended.status.success(), "{ended:?}");
+    let ended: Value = serde_json::from_slice(&ended.stdout).expect("JSON");
+    assert_eq!(ended["active"], false);
+    assert_eq!(ended["uses_remaining"], 1);
+    refused(&buy(), "promotion code FILM-CLUB is no longer active");
+    refused(&promotion(&["end", "NO-SUCH"]), "no promotion code NO-SUCH");
+    stack.stop().await.expect("stop");
+    sms.stop().await;
+}

@@ -298,6 +298,24 @@ pub async fn load(cinema: &Cinema) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// The promotion code the demo's customers can pay with (the website's "Promotion
+/// code", `cinema buy --promotion`), and how many orders it pays for.
+pub const PROMOTION: (&str, i64) = ("CLASSICS", 1000);
+
+/// Creates [`PROMOTION`] through the orders admin API; a stack started again on the
+/// same databases finds it there, with the uses it has left.
+pub async fn create_promotion(cinema: &Cinema) -> anyhow::Result<()> {
+    let (code, uses) = PROMOTION;
+    match cinema
+        .orders()
+        .create_promotion(code, uses, "the demo's promotion code")
+        .await
+    {
+        Ok(_) | Err(ClientError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `cinema-dev demo`: [`load`] into a running stack, over its admin API only. The ZIP
 /// codes are each service's own to load (`orders-service load-zips`, `movies-service
 /// load-zips`); the movies service's statistics are refreshed by autovacuum's analyze.

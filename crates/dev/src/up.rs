@@ -183,6 +183,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             cinema_service::zips::load(&orders_pool, &zips).await?;
             println!("ZIP codes: {added} added, of {}", zips.len());
             let report = crate::demo::load(&cinema).await?;
+            crate::demo::create_promotion(&cinema).await?;
             // Fresh statistics after a bulk load: with stale ones the planner scans every
             // current showtime for each ZIP search instead of using the indexes. (This
             // process runs the movies service: the pool is its own.)
@@ -207,6 +208,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             metrics_url.as_deref(),
             &sim,
         );
+        if args.demo {
+            let (code, uses) = crate::demo::PROMOTION;
+            println!(
+                "  cargo run -q -p cinema -- buy --showtime <ID> --promotion {code}   (good for {uses} orders, on the website too)"
+            );
+        }
         admin_hint(std::env::var_os("ORDERS_ADMIN_TOKEN").is_some());
         println!();
         println!("Ctrl-C stops everything.");
@@ -258,8 +265,9 @@ fn admin_hint(token_given: bool) {
     } else {
         println!();
         println!(
-            "The box office's and operators' commands (cinema admit, cinema outbox) need the orders\n\
-             admin token: this stack made up its own. Start it with ORDERS_ADMIN_TOKEN=<yours> to use them."
+            "The box office's and operators' commands (cinema admit, cinema outbox, cinema promotion)\n\
+             need the orders admin token: this stack made up its own. Start it with\n\
+             ORDERS_ADMIN_TOKEN=<yours> to use them."
         );
     }
 }

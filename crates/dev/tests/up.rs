@@ -236,11 +236,16 @@ async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
     assert!(
         stack
             .banner
-            .contains("need the orders\nadmin token: this stack made up its own.")
+            .contains("need the orders admin token: this stack made up its own.")
             && stack
                 .banner
-                .contains("Start it with ORDERS_ADMIN_TOKEN=<yours>"),
+                .contains("ORDERS_ADMIN_TOKEN=<yours> to use them"),
         "{}",
+        stack.banner
+    );
+    assert!(
+        stack.banner.contains("--promotion CLASSICS"),
+        "the demo's promotion code: {}",
         stack.banner
     );
 
@@ -321,6 +326,27 @@ async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
         .await
         .expect("cancelled");
     assert_eq!(cancelled.status(), orders_pb::OrderStatus::Cancelled);
+
+    // The demo's promotion code pays, as the banner says.
+    let by_code = cinema
+        .orders()
+        .place_order(NewOrder {
+            items: vec![orders_pb::OrderItem {
+                product_id: near[0].showtimes[0].product_id.clone(),
+                quantity: 1,
+            }],
+            payment: orders_pb::Payment {
+                method: Some(orders_pb::payment::Method::Promotion(
+                    orders_pb::Promotion {
+                        code: "classics".into(),
+                    },
+                )),
+            },
+            ..Default::default()
+        })
+        .await
+        .expect("the demo's promotion code pays");
+    assert_eq!(by_code.price_cents, near[0].showtimes[0].price_cents);
     stack.stop();
 
     let (movies, theatres, showtimes) = counts(&server, &prefix).await;

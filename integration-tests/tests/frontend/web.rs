@@ -2005,6 +2005,116 @@ async fn a_payment_refused_for_a_field_names_it_as_the_form_does_and_marks_it() 
     }
 }
 
+/// The checkout's other two ways to pay, PayPal and a promotion code, reach the
+/// orders service, and their fields are named and marked when refused.
+#[tokio::test]
+async fn a_moviegoer_pays_with_a_promotion_code_or_paypal() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let Showing { show, site, b, .. } = showing(&stack).await;
+    c.orders()
+        .create_promotion("FILM-CLUB", 1, "members")
+        .await
+        .expect("promotion");
+    let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
+    let checkout = |tickets: &'static str| {
+        let (b, site, show, token, cookie) = (
+            b.clone(),
+            site.clone(),
+            show.id.clone(),
+            token.clone(),
+            cookie.clone(),
+        );
+        async move {
+            let held = hold_seats(&b, &site, &show, (&token, &cookie), tickets).await;
+            assert_eq!(held.status(), StatusCode::SEE_OTHER);
+            format!(
+                "{site}{}",
+                held.headers()[LOCATION].to_str().expect("location")
+            )
+        }
+    };
+    let pay = |url: String, fields: Vec<(&'static str, &'static str)>| {
+        let (b, token, cookie) = (b.clone(), token.clone(), cookie.clone());
+        async move {
+            let mut form = vec![("csrf", token.as_str())];
+            form.extend(fields);
+            b.post(url)
+                .form(&form)
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .expect("pay")
+        }
+    };
+
+    let by_code = checkout("2").await;
+    for (fields, input, says) in [
+        (
+            vec![("method", "promotion"), ("promo", "NOPE-CODE")],
+            "promo",
+            "That promotion code does not exist.",
+        ),
+        (
+            vec![("method", "paypal"), ("email", "not an address")],
+            "email",
+            "Enter the email address of your PayPal account.",
+        ),
+    ] {
+        let refused = pay(by_code.clone(), fields).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = refused.text().await.expect("html");
+        assert!(html.contains(says), "{html}");
+        assert!(
+            input_tag(&html, input).contains(r#"aria-invalid="true""#),
+            "{html}"
+        );
+        assert_eq!(seats(c, &show.product_id).await, (38, 2), "still held");
+    }
+    // The order page a payment made leads to.
+    let order_of = |paid: reqwest::Response| {
+        let (b, site, cookie) = (b.clone(), site.clone(), cookie.clone());
+        async move {
+            assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+            let order_url = paid.headers()[LOCATION].to_str().expect("location");
+            page(&b, &format!("{site}{order_url}"), &cookie).await.1
+        }
+    };
+    let paid = pay(
+        by_code,
+        vec![("method", "promotion"), ("promo", "film-club")],
+    )
+    .await;
+    let order = order_of(paid).await;
+    assert!(
+        order.contains("paid by Promotion code FILM-CLUB"),
+        "{order}"
+    );
+
+    // Its one use is taken: the next checkout is told so, and can pay by PayPal.
+    let by_paypal = checkout("1").await;
+    let used_up = pay(
+        by_paypal.clone(),
+        vec![("method", "promotion"), ("promo", "FILM-CLUB")],
+    )
+    .await;
+    assert_eq!(used_up.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = used_up.text().await.expect("html");
+    assert!(html.contains("has no uses left"), "{html}");
+    assert!(input_tag(&html, "promo").contains(r#"aria-invalid="true""#));
+    let paid = pay(
+        by_paypal,
+        vec![("method", "paypal"), ("email", "fan@example.com")],
+    )
+    .await;
+    let order = order_of(paid).await;
+    assert!(
+        order.contains("paid by PayPal (fan@example.com)"),
+        "{order}"
+    );
+    assert_eq!(seats(c, &show.product_id).await, (37, 0), "three sold");
+}
+
 /// A customer who clicks "Pay" twice while the processor thinks (or pays again from a
 /// second tab, or comes back to the checkout) is charged once, and every one of those
 /// pages takes them to their order rather than to an error about their own seats.

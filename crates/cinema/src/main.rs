@@ -99,7 +99,7 @@ enum Command {
     },
     /// The orders service's outbox: list messages, redrive exhausted ones.
     Outbox(outbox::OutboxArgs),
-    /// Promotion codes customers pay with: create one, end one.
+    /// Promotion codes customers pay with: create one, show one, end one.
     Promotion(promotion::PromotionArgs),
 }
 

@@ -1,4 +1,4 @@
-//! `cinema promotion create|end`: the promotion codes customers pay with.
+//! `cinema promotion create|show|end`: the promotion codes customers pay with.
 
 use cinema_client::orders_pb as orders;
 use clap::{Args, Subcommand};
@@ -32,6 +32,12 @@ enum PromotionCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// A code as it is now: its uses left, whether it is active.
+    Show {
+        code: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// End a code: it pays for no more orders (those it paid for stay paid).
     End {
         code: String,
@@ -55,6 +61,10 @@ pub async fn run(args: PromotionArgs) -> anyhow::Result<()> {
                 .create_promotion(&code, uses, &description)
                 .await?;
             (created, client)
+        }
+        PromotionCommand::Show { code, client } => {
+            let cinema = connect_as_admin(&client, token, "reading a promotion needs")?;
+            (cinema.orders().get_promotion(&code).await?, client)
         }
         PromotionCommand::End { code, client } => {
             let cinema = connect_as_admin(&client, token, "ending a promotion needs")?;

@@ -741,6 +741,12 @@ async fn an_operator_makes_a_promotion_code_a_customer_pays_with() {
         String::from_utf8_lossy(&bought.stdout).starts_with("Confirmation "),
         "{bought:?}"
     );
+    let shown = promotion(&["show", "film-club"]);
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout).trim(),
+        "Promotion FILM-CLUB: active, 1 use(s) left.",
+        "{shown:?}"
+    );
 
     let ended = promotion(&["end", "FILM-CLUB", "--json"]);
     assert!(ended.status.success(), "{ended:?}");

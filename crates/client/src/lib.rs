@@ -912,6 +912,23 @@ impl OrdersClient {
         .and_then(|p| required(p, "promotion"))
     }
 
+    /// A promotion code as it is now: its uses left, whether it is active (needs the
+    /// orders admin token).
+    pub async fn get_promotion(&self, code: &str) -> Result<orders::PromotionCode, ClientError> {
+        retrying(self.backoff, "GetPromotion", || {
+            let mut client = self.outbox.clone();
+            let code = code.to_owned();
+            async move {
+                client
+                    .get_promotion(orders::GetPromotionRequest { code })
+                    .await
+                    .map(|r| r.into_inner().promotion)
+            }
+        })
+        .await
+        .and_then(|p| required(p, "promotion"))
+    }
+
     /// Ends a promotion code: it pays for no more orders (needs the orders admin
     /// token). Retried safely: ending it again changes nothing.
     pub async fn end_promotion(&self, code: &str) -> Result<orders::PromotionCode, ClientError> {

@@ -259,24 +259,40 @@ impl OrdersAdminService for AdminApi {
         request: Request<pb::EndPromotionRequest>,
     ) -> Result<Response<pb::EndPromotionResponse>, Status> {
         self.admin.check(request.metadata()).map_err(Error::from)?;
-        let promo = PromoCode::parse(&request.get_ref().code)
+        let code = PromoCode::parse(&request.get_ref().code)
             .at("code")
             .map_err(Error::from)?;
-        let code = promo.as_str();
-        let promotion = store::end_promotion(&self.pool, &promo)
+        let promotion = store::end_promotion(&self.pool, &code)
             .await?
-            .ok_or_else(|| {
-                Error::not_found("promotion_code", code, format!("no promotion code {code}"))
-            })?;
-        tracing::info!(
-            code,
-            uses_remaining = promotion.uses_remaining,
-            "promotion ended"
-        );
+            .ok_or_else(|| no_promotion(&code))?;
+        let uses_remaining = promotion.uses_remaining;
+        tracing::info!(code = code.as_str(), uses_remaining, "promotion ended");
         Ok(Response::new(pb::EndPromotionResponse {
             promotion: Some(promotion_code(promotion)),
         }))
     }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetPromotion"))]
+    async fn get_promotion(
+        &self,
+        request: Request<pb::GetPromotionRequest>,
+    ) -> Result<Response<pb::GetPromotionResponse>, Status> {
+        self.admin.check(request.metadata()).map_err(Error::from)?;
+        let code = PromoCode::parse(&request.get_ref().code)
+            .at("code")
+            .map_err(Error::from)?;
+        let promotion = store::promotion(&self.pool, &code)
+            .await?
+            .ok_or_else(|| no_promotion(&code))?;
+        Ok(Response::new(pb::GetPromotionResponse {
+            promotion: Some(promotion_code(promotion)),
+        }))
+    }
+}
+
+fn no_promotion(code: &PromoCode) -> Error {
+    let code = code.as_str();
+    Error::not_found("promotion_code", code, format!("no promotion code {code}"))
 }
 
 fn promotion_code(promotion: Promotion) -> pb::PromotionCode {

@@ -36,3 +36,15 @@ pub async fn end_promotion(pool: &PgPool, code: &PromoCode) -> Result<Option<Pro
     .fetch_optional(pool)
     .await?)
 }
+
+/// The promotion `code`, as it is now; `None` when there is none.
+pub async fn promotion(pool: &PgPool, code: &PromoCode) -> Result<Option<Promotion>, Error> {
+    Ok(sqlx::query_as!(
+        Promotion,
+        r#"SELECT code, description, uses_remaining::int8 AS "uses_remaining!", active
+           FROM promotions WHERE code = $1"#,
+        code.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?)
+}

@@ -20,6 +20,10 @@ fn end(code: &str) -> pb::EndPromotionRequest {
     pb::EndPromotionRequest { code: code.into() }
 }
 
+fn get(code: &str) -> pb::GetPromotionRequest {
+    pb::GetPromotionRequest { code: code.into() }
+}
+
 async fn uses_remaining(app: &TestApp, code: &str) -> Option<i32> {
     sqlx::query_scalar("SELECT uses_remaining FROM promotions WHERE code = $1")
         .bind(code)
@@ -43,6 +47,10 @@ async fn an_operator_creates_a_promotion_customers_pay_with_and_ends_it() {
         api.end_promotion(end("SUMMER")).await,
         Code::Unauthenticated,
     );
+    expect_code(
+        api.get_promotion(get("SUMMER")).await,
+        Code::Unauthenticated,
+    );
     assert_eq!(uses_remaining(&app, "SUMMER").await, None);
 
     let created = api
@@ -62,7 +70,14 @@ async fn an_operator_creates_a_promotion_customers_pay_with_and_ends_it() {
     // A customer pays with it, typed in any case: the order takes one use.
     let paid = order(vec![item(&product, 1)], promotion("Summer"));
     app.client().place_order(paid).await.expect("pays");
-    assert_eq!(uses_remaining(&app, "SUMMER").await, Some(1));
+    let now = api
+        .get_promotion(admin(get("summer")))
+        .await
+        .expect("read")
+        .into_inner()
+        .promotion
+        .expect("promotion");
+    assert_eq!((now.uses_remaining, now.active), (1, true));
 
     // Creating it again is refused, and leaves it as it is.
     let details = expect_details(
@@ -91,14 +106,20 @@ async fn an_operator_creates_a_promotion_customers_pay_with_and_ends_it() {
     assert_eq!(details.reason, Some(Reason::PromotionUnusable));
     assert_eq!(app.availability(&product).await, 4, "only the first order");
 
-    let details = expect_details(
-        api.end_promotion(admin(end("NO-SUCH-CODE"))).await,
-        Code::NotFound,
-    );
-    assert_eq!(
-        details.resource.map(|r| (r.resource_type, r.name)),
-        Some(("promotion_code".into(), "NO-SUCH-CODE".into()))
-    );
+    for unknown in [
+        api.end_promotion(admin(end("NO-SUCH-CODE")))
+            .await
+            .map(|_| ()),
+        api.get_promotion(admin(get("no-such-code")))
+            .await
+            .map(|_| ()),
+    ] {
+        let details = expect_details(unknown, Code::NotFound);
+        assert_eq!(
+            details.resource.map(|r| (r.resource_type, r.name)),
+            Some(("promotion_code".into(), "NO-SUCH-CODE".into()))
+        );
+    }
     app.stop().await;
 }
 

@@ -36,7 +36,7 @@ impl WebError {
 
     /// No order has this confirmation code (most often, one typed wrong).
     pub fn no_such_order(code: &str) -> Self {
-        let code: String = code.chars().take(16).collect();
+        let code = crate::views::as_typed(code, 16);
         Self {
             status: StatusCode::NOT_FOUND,
             title: "Order not found",

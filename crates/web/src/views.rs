@@ -280,8 +280,7 @@ impl DayChoice {
                     Ok(date) if date < today => format!("{} has passed.", date.format(DATE)),
                     Ok(date) => format!("No showtimes on {}.", date.format(DATE)),
                     Err(_) => {
-                        let typed: String = raw.chars().take(20).collect();
-                        format!("“{typed}” is not a day.")
+                        format!("“{}” is not a day.", as_typed(raw, 20))
                     }
                 };
                 (
@@ -381,6 +380,13 @@ pub fn phone(raw: &str) -> String {
     }
 }
 
+/// What a visitor typed, fit to be said back on the page ("“abc” is not a ZIP code"):
+/// at most `max` characters, so that a pasted paragraph does not become the message,
+/// and no control characters, which a link can carry (`?zip=%00`) and no one types.
+pub fn as_typed(raw: &str, max: usize) -> String {
+    raw.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
 pub fn instant(t: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
     t.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
         .unwrap_or_default()
@@ -403,6 +409,13 @@ mod tests {
         assert_eq!(seats.label("eleven"), None);
         assert_eq!(seats.label("not asked"), None);
         assert_eq!(SeatsLeft::default().label("one"), None);
+    }
+
+    #[test]
+    fn what_was_typed_is_said_back_short_and_without_control_characters() {
+        assert_eq!(as_typed("02\u{0}1\u{1b}[3m39", 20), "021[3m39");
+        assert_eq!(as_typed("été 2026, au cinéma", 4), "été ");
+        assert_eq!(as_typed("02139", 20), "02139");
     }
 
     #[test]

@@ -252,6 +252,20 @@ async fn the_pages_show_what_is_on_by_theatre_and_by_movie() {
         bad.contains(r#"value="abc""#),
         "what was typed stays: {bad}"
     );
+    // What a link carries is said back without its control characters, which no
+    // one types and which have no place in a page.
+    for (url, said) in [
+        ("/?zip=ab%00c%1b", "“abc” is not a ZIP code"),
+        ("/?zip=02139&within=1%000", "“10” is not a distance"),
+        ("/orders/ABC%07D", "the confirmation code ABCD."),
+    ] {
+        let (_, html) = page(&b, &format!("{site}{url}"), "").await;
+        assert!(html.contains(said), "{url}: {html}");
+        assert!(
+            !html.contains(|c: char| c.is_control() && !c.is_whitespace()),
+            "{url}: {html:?}"
+        );
+    }
     let unknown = b
         .get(format!("{site}/?zip=99999"))
         .send()
@@ -622,6 +636,10 @@ async fn the_movie_and_theatre_pages_show_one_day_at_a_time() {
         (empty.clone(), format!("No showtimes on {}.", date(&empty))),
         (past.clone(), format!("{} has passed.", date(&past))),
         ("someday".to_owned(), "“someday” is not a day.".to_owned()),
+        (
+            "some%00day".to_owned(),
+            "“someday” is not a day.".to_owned(),
+        ),
     ] {
         for url in [
             format!("{theatre_page}?day={day}"),

@@ -187,9 +187,9 @@ impl ZipChoice {
                     choice.distance_from_form = true;
                 }
                 None => {
-                    let typed: String = raw.chars().take(20).collect();
                     choice.distance_error = Some(format!(
-                        "“{typed}” is not a distance we search within: choose {} miles.",
+                        "“{}” is not a distance we search within: choose {} miles.",
+                        views::as_typed(raw, 20),
                         Distance::offered()
                     ));
                     choice.zip = None;
@@ -237,7 +237,7 @@ impl ZipChoice {
         match valid_zip(raw) {
             Some(zip) => choice(Some(zip.clone()), zip, None, true),
             None => {
-                let typed: String = raw.chars().take(20).collect();
+                let typed = views::as_typed(raw, 20);
                 let error = format!("“{typed}” is not a ZIP code: enter five digits, like 02139.");
                 choice(None, typed, Some(error), true)
             }

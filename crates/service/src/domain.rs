@@ -122,7 +122,7 @@ impl Phone {
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0');
         if !e164 {
-            return Err(invalid("is not in E.164 form"));
+            return Err(invalid("is not a full international number"));
         }
         match phonenumber::parse(None, raw) {
             Ok(number)
@@ -240,6 +240,10 @@ mod tests {
         ] {
             assert!(Phone::parse(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            Phone::parse("12345").map_err(|e| e.message().to_owned()),
+            Err(r#"phone "12345" is not a full international number; use the E.164 form, e.g. "+14155550100""#.into())
+        );
         assert!(
             Phone::parse("+16175550100")
                 .expect("valid")

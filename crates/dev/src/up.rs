@@ -38,6 +38,40 @@ fn no_postgres(url: &Url, error: &sqlx::Error) -> anyhow::Error {
     )
 }
 
+/// Fails, naming them, when any of the stack's addresses is taken: most often by a
+/// stack started earlier and forgotten in another terminal. Checked before anything
+/// else, so that a second `up` neither creates nor migrates anything, and names every
+/// address in the way at once rather than the first one it tries to listen on.
+fn ensure_addresses_free(args: &UpArgs) -> anyhow::Result<()> {
+    let listeners = [
+        (Some(args.movies_addr), "--movies-addr"),
+        (Some(args.orders_addr), "--orders-addr"),
+        (Some(args.sms_addr), "--sms-addr"),
+        (Some(args.web_addr), "--web-addr"),
+        (args.metrics_addr, "--metrics-addr"),
+    ];
+    let taken: Vec<String> = listeners
+        .into_iter()
+        .filter_map(|(addr, option)| Some((addr?, option)))
+        // Port 0 asks the system for a free one: never taken.
+        .filter(|(addr, _)| addr.port() != 0)
+        .filter(|(addr, _)| {
+            std::net::TcpListener::bind(addr)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::AddrInUse)
+        })
+        .map(|(addr, option)| format!("{addr} ({option})"))
+        .collect();
+    if taken.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "already in use: {}.\n\
+         Is a Cinema stack already running? Stop it (Ctrl-C in its terminal), or give \
+         the options named here other addresses.",
+        taken.join(", ")
+    )
+}
+
 /// The movies service's pool on this machine. A search is CPU work in Postgres, which
 /// here shares the machine with everything else: connections beyond about twice its
 /// cores only make searches take turns inside Postgres instead of in the pool (on two
@@ -80,6 +114,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     {
         anyhow::bail!("--db-prefix may hold only letters, digits and '_'");
     }
+    ensure_addresses_free(&args)?;
     let orders_db = ensure_database(&admin, &format!("{}_orders", args.db_prefix)).await?;
     let movies_db = ensure_database(&admin, &format!("{}_movies", args.db_prefix)).await?;
 

@@ -421,7 +421,12 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
 fn up_without_postgres_says_how_to_fix_it() {
     let port = free_port();
     let output = Command::new(CINEMA_DEV)
-        .args(["up", "--sms-addr", &format!("127.0.0.1:{}", free_port())])
+        .arg("up")
+        // Free addresses: a stack running on this machine must not decide the test.
+        .args(["--movies-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--orders-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--sms-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--web-addr", &format!("127.0.0.1:{}", free_port())])
         .env(
             "DATABASE_URL",
             format!("postgres://postgres@127.0.0.1:{port}/postgres"),
@@ -439,4 +444,36 @@ fn up_without_postgres_says_how_to_fix_it() {
         assert!(stderr.contains(fix), "missing {fix:?} in:\n{stderr}");
     }
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn up_beside_a_running_stack_names_the_addresses_in_the_way_and_touches_nothing() {
+    // Two of its addresses taken, as by a stack forgotten in another terminal.
+    let held = [0, 1].map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"));
+    let [orders, web] = held.each_ref().map(|l| l.local_addr().expect("addr"));
+    let output = Command::new(CINEMA_DEV)
+        .args(["up", "--demo"])
+        .args(["--movies-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--orders-addr", &orders.to_string()])
+        .args(["--sms-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--web-addr", &web.to_string()])
+        // No Postgres here: were it asked first, the error would be about that.
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:{}/postgres", free_port()),
+        )
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for said in [
+        format!("already in use: {orders} (--orders-addr), {web} (--web-addr)."),
+        "Is a Cinema stack already running?".to_owned(),
+    ] {
+        assert!(stderr.contains(&said), "missing {said:?} in:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("no Postgres answers") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
 }

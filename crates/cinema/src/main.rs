@@ -198,6 +198,16 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            let unreachable = e
+                .chain()
+                .filter_map(|cause| cause.downcast_ref::<cinema_client::ClientError>())
+                .any(cinema_client::ClientError::is_unreachable);
+            if unreachable {
+                eprintln!(
+                    "Is the stack running? `cargo run -p cinema-dev -- up --demo` starts one; \
+                     --movies and --orders (CINEMA_MOVIES, CINEMA_ORDERS) say where it is."
+                );
+            }
             std::process::ExitCode::FAILURE
         }
     }

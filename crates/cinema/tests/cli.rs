@@ -481,6 +481,31 @@ fn buying_more_tickets_than_one_purchase_allows_is_refused_up_front() {
     }
 }
 
+/// With no stack where the endpoints point (a newcomer who has not started one), the
+/// error says how to start one and how to point elsewhere, rather than only "retry".
+#[test]
+fn a_command_with_no_stack_to_talk_to_says_how_to_start_one() {
+    let nowhere = "http://127.0.0.1:9";
+    for (args, service) in [
+        (&["movies", "--zip", "02139"][..], "CINEMA_MOVIES"),
+        (&["order", "ABCDEFGH"][..], "CINEMA_ORDERS"),
+    ] {
+        let output = Command::new(CINEMA)
+            .args(args)
+            .env(service, nowhere)
+            .output()
+            .expect("cinema runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("the connection failed")
+                && stderr.contains("Is the stack running? `cargo run -p cinema-dev -- up --demo`")
+                && stderr.contains(service),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 /// `--day` lists one day's showtimes, on the theatre's calendar, near a ZIP code or at
 /// a theatre; a day with none says so in words, and one that is not a day is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,9 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// How an [`ClientError::Unavailable`] that never reached the server begins.
+const CONNECTION_FAILED: &str = "the connection failed";
+
 /// What went wrong with a call, in the terms a front-end acts on. Which variant a
 /// status becomes is decided by [`ErrorKind::of`], the contract's one table.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +75,13 @@ impl ClientError {
     /// Whether retrying the same call later may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
+    }
+
+    /// Whether the service could not be reached at all (nothing listening, no route):
+    /// unlike an overloaded one, most often a service that is not running, or an
+    /// address that is wrong, which retrying does not mend.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unavailable(m) if m.starts_with(CONNECTION_FAILED))
     }
 
     /// A request the client refuses before sending it.
@@ -131,7 +141,7 @@ impl From<Status> for ClientError {
             ErrorKind::Conflict => Self::Conflict(failure()),
             ErrorKind::Unauthenticated => Self::Unauthenticated(message),
             ErrorKind::Unavailable if std::error::Error::source(&status).is_some() => {
-                Self::Unavailable(format!("the connection failed ({message}); retry"))
+                Self::Unavailable(format!("{CONNECTION_FAILED} ({message}); retry"))
             }
             ErrorKind::Unavailable => Self::Unavailable(message),
             ErrorKind::Unsupported | ErrorKind::Internal => Self::Other {
@@ -161,5 +171,14 @@ mod tests {
     fn resource_exhausted_without_its_reason_is_worth_a_retry_not_sold_out() {
         let error = ClientError::from(Status::resource_exhausted("message too large"));
         assert!(error.is_retryable(), "{error:?}");
+    }
+
+    #[test]
+    fn an_overloaded_service_was_reached_one_not_listening_was_not() {
+        let overloaded = ClientError::from(Status::unavailable("too many requests"));
+        assert!(overloaded.is_retryable() && !overloaded.is_unreachable());
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let unreachable = ClientError::from(Status::from_error(Box::new(refused)));
+        assert!(unreachable.is_unreachable(), "{unreachable:?}");
     }
 }

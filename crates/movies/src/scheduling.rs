@@ -113,12 +113,19 @@ impl Scheduler {
             if let Some(existing) = self.replay(new).await? {
                 return Ok(existing);
             }
+            // On the theatre's clock, which is the one its operator schedules by.
+            let local = |t: DateTime<Utc>| {
+                let t = t.with_timezone(&theatre.time_zone.tz());
+                t.format("%a %b %-d %H:%M %Z").to_string()
+            };
             return Err(Error::refused(
                 Reason::AuditoriumBusy,
                 format!(
-                    "auditorium {:?} is busy from {start} to {end} with showtime {other} \
+                    "auditorium {:?} is busy from {} to {} with showtime {other} \
                      (movie length plus cleaning time)",
-                    new.room
+                    new.room,
+                    local(start),
+                    local(end)
                 ),
             ));
         }

@@ -52,11 +52,11 @@ pub(crate) fn emit(
     }
 }
 
-fn dollars(cents: i64) -> String {
+pub(crate) fn dollars(cents: i64) -> String {
     format!("${}.{:02}", cents / 100, cents % 100)
 }
 
-fn rating(movie: &movies::Movie) -> &'static str {
+pub(crate) fn rating(movie: &movies::Movie) -> &'static str {
     match movie.rating() {
         movies::Rating::G => "G",
         movies::Rating::Pg => "PG",
@@ -73,7 +73,7 @@ fn when(s: &facade::Showtime) -> String {
     s.local_start().format("%a %b %d %H:%M %Z").to_string()
 }
 
-fn movie_json(m: &movies::Movie) -> Value {
+pub(crate) fn movie_json(m: &movies::Movie) -> Value {
     json!({ "id": m.id, "name": m.name, "rating": rating(m), "length_minutes": m.length_minutes })
 }
 
@@ -675,7 +675,7 @@ async fn seats_of(cinema: &Cinema, order: &orders::Order) -> Vec<Option<Seats>> 
 }
 
 /// `Tue Dec 08 19:30 EST`, on the theatre's clock.
-fn local(theatre: &movies::Theatre, instant: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn local(theatre: &movies::Theatre, instant: chrono::DateTime<chrono::Utc>) -> String {
     facade::local_time(theatre, instant)
         .format("%a %b %d %H:%M %Z")
         .to_string()

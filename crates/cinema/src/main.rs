@@ -1,8 +1,9 @@
 //! `cinema`: the command-line front-end. It talks to a running stack like a website
-//! would (`cinema movies`, `showtimes`, `buy`, `order`, `cancel`, `texts`), and to the
-//! orders service's outbox like an operator (`cinema outbox`), through `cinema-client`
-//! only: it links no server. `cinema-dev up --demo` runs a stack locally.
+//! would (`cinema movies`, `showtimes`, `buy`, `order`, `cancel`, `texts`), and like
+//! the box office and operators (`cinema admit`, `outbox`, `promotion`, `catalogue`),
+//! through `cinema-client` only: it links no server. `cinema-dev up --demo` runs a stack locally.
 
+mod catalogue;
 mod commands;
 mod outbox;
 mod promotion;
@@ -101,6 +102,8 @@ enum Command {
     Outbox(outbox::OutboxArgs),
     /// Promotion codes customers pay with: create one, show one, end one.
     Promotion(promotion::PromotionArgs),
+    /// Add movies, theatres and showtimes (the movies admin token is needed).
+    Catalogue(catalogue::CatalogueArgs),
 }
 
 /// `--within`: a distance the movies service searches within, checked here so that
@@ -193,6 +196,7 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Outbox(args) => outbox::run(args).await,
         Command::Promotion(args) => promotion::run(args).await,
+        Command::Catalogue(args) => catalogue::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -21,6 +21,7 @@ fn run(stack: &Stack, sms: &Simulator, args: &[&str]) -> Output {
         .env("CINEMA_SMS", format!("http://{}", sms.addr))
         // Only a token given here counts, not one the shell running the tests has.
         .env_remove("ORDERS_ADMIN_TOKEN")
+        .env_remove("MOVIES_ADMIN_TOKEN")
         .output()
         .expect("cinema runs")
 }
@@ -780,6 +781,146 @@ async fn an_operator_makes_a_promotion_code_a_customer_pays_with() {
     assert_eq!(ended["uses_remaining"], 1);
     refused(&buy(), "promotion code FILM-CLUB is no longer active");
     refused(&promotion(&["end", "NO-SUCH"]), "no promotion code NO-SUCH");
+    stack.stop().await.expect("stop");
+    sms.stop().await;
+}
+
+/// `catalogue add-theatre --name Central Square Cinema --zip 02139` as arguments: the
+/// words before the first flag, then each flag and its value, which is every word up
+/// to the next flag, spaces and all.
+fn flags(line: &str) -> Vec<String> {
+    let mut parts = line.split(" --");
+    let command = parts.next().unwrap_or_default().split_whitespace();
+    let mut args: Vec<String> = command.map(str::to_owned).collect();
+    for flag in parts {
+        match flag.split_once(' ') {
+            Some((name, value)) => args.extend([format!("--{name}"), value.to_owned()]),
+            None => args.push(format!("--{flag}")),
+        }
+    }
+    args
+}
+
+/// An operator adds a movie, a theatre and a showtime from the command line, on the
+/// theatre's clock; it is on sale at once. A key makes a command safe to run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
+    let sms = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("simulator");
+    let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
+    let token = cinema_integration_tests::MOVIES_ADMIN_TOKEN;
+    let catalogue = |line: &str| {
+        let args = flags(&format!("catalogue {line}"));
+        run(
+            &stack,
+            &sms,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    let said = |output: &Output| {
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+
+    let movie = "add-movie --name Vertigo --length 128 --rating pg";
+    refused(
+        &catalogue(movie),
+        "adding a movie needs the movies admin token",
+    );
+    let added = said(&catalogue(&format!("{movie} --movies-admin-token {token}")));
+    let movie_id = added
+        .strip_prefix("Movie ")
+        .and_then(|rest| rest.strip_suffix(": Vertigo (PG, 128 min)."))
+        .unwrap_or_else(|| panic!("{added}"));
+
+    let theatre = |phone: &str, rooms: &str| {
+        catalogue(&format!(
+            "add-theatre --name Central Square Cinema --phone {phone} \
+             --street 425 Massachusetts Ave --city Cambridge --state MA --zip 02139{rooms} \
+             --movies-admin-token {token}"
+        ))
+    };
+    let rooms = " --auditorium 1=120 --auditorium Balcony=40";
+    refused(&theatre("+16175550177", ""), "--auditorium <ROOM=SEATS>");
+    refused(
+        &theatre("(617) 555-0177", rooms),
+        "is not a full international number",
+    );
+    let added = said(&theatre("+16175550177", rooms));
+    let (theatre_id, rest) = added
+        .strip_prefix("Theatre ")
+        .and_then(|rest| rest.split_once(": "))
+        .unwrap_or_else(|| panic!("{added}"));
+    assert_eq!(
+        rest,
+        "Central Square Cinema, 425 Massachusetts Ave, Cambridge, MA 02139, America/New_York; \
+         auditoriums 1 (120 seats), Balcony (40 seats)."
+    );
+
+    // Three days from now at 19:30 on the theatre's clock (Eastern, winter or summer).
+    let day = (chrono::Utc::now() + chrono::Duration::days(3))
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    let showtime = |room: &str, at: &str, price: &str, key: &str| {
+        catalogue(&format!(
+            "add-showtime --movie {movie_id} --theatre {theatre_id} --room {room} --at {at} \
+             --price {price} --request-id {key} --movies-admin-token {token}"
+        ))
+    };
+    let at = format!("{day} 19:30");
+    let first = said(&showtime("Balcony", &at, "11.5", "vertigo-balcony"));
+    assert!(
+        first.contains(": Vertigo at Central Square Cinema, auditorium Balcony, ")
+            && first.contains(" 19:30 E")
+            && first.ends_with(", $11.50 a ticket, 40 seats."),
+        "{first}"
+    );
+    assert_eq!(
+        said(&showtime("Balcony", &at, "11.5", "vertigo-balcony")),
+        first,
+        "the same key adds nothing twice"
+    );
+    refused(
+        &showtime("Balcony", &at, "12", "vertigo-balcony"),
+        "request_id \"vertigo-balcony\" was already used for a different request",
+    );
+    refused(
+        &showtime("IMAX", &at, "12", "vertigo-imax"),
+        "has no auditorium \"IMAX\"",
+    );
+    refused(
+        &showtime("1", "tonight", "12", "vertigo-tonight"),
+        "a date and time like 2026-12-09 19:30",
+    );
+    refused(
+        &showtime("1", &at, "12.505", "vertigo-price"),
+        "dollars and cents, like 12.50",
+    );
+
+    // On sale at once: a customer finds it at the theatre and buys a ticket.
+    let showtime_id = first
+        .strip_prefix("Showtime ")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("{first}"));
+    let listed = json(&stack, &sms, &["showtimes", "--theatre", theatre_id]);
+    assert!(
+        listed.to_string().contains(&format!("\"{showtime_id}\"")),
+        "{listed}"
+    );
+    let bought = run(
+        &stack,
+        &sms,
+        &flags(&format!(
+            "buy --showtime {showtime_id} --tickets 2 --card 4111111111111111 \
+             --security-code 123"
+        ))
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
+    assert!(said(&bought).starts_with("Confirmation "), "{bought:?}");
     stack.stop().await.expect("stop");
     sms.stop().await;
 }

@@ -249,7 +249,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                 "  cargo run -q -p cinema -- buy --showtime <ID> --promotion {code}   (good for {uses} orders, on the website too)"
             );
         }
-        admin_hint(std::env::var_os("ORDERS_ADMIN_TOKEN").is_some());
+        admin_hint(
+            std::env::var_os("ORDERS_ADMIN_TOKEN").is_some(),
+            std::env::var_os("MOVIES_ADMIN_TOKEN").is_some(),
+        );
         println!();
         println!("Ctrl-C stops everything.");
         stop_signal.await;
@@ -290,19 +293,37 @@ fn announce(
     );
 }
 
-/// The box office's and the operator's commands need the orders admin token, which is
-/// never printed: the one given in the environment, or one nobody knows.
-fn admin_hint(token_given: bool) {
-    if token_given {
+/// The box office's and the operators' commands need the admin tokens, which are never
+/// printed: the ones given in the environment, or ones nobody knows.
+fn admin_hint(orders_token_given: bool, movies_token_given: bool) {
+    if orders_token_given {
         println!(
             "  cargo run -q -p cinema -- admit <CONFIRMATION>   (the box office; with the same ORDERS_ADMIN_TOKEN)"
         );
-    } else {
+    }
+    if movies_token_given {
+        println!(
+            "  cargo run -q -p cinema -- catalogue --help       (movies, theatres, showtimes; with the same MOVIES_ADMIN_TOKEN)"
+        );
+    }
+    let made_up = [
+        (
+            orders_token_given,
+            "ORDERS_ADMIN_TOKEN=<yours>   cinema admit, outbox, promotion",
+        ),
+        (
+            movies_token_given,
+            "MOVIES_ADMIN_TOKEN=<yours>   cinema catalogue",
+        ),
+    ];
+    if made_up.iter().any(|(given, _)| !given) {
         println!();
         println!(
-            "The box office's and operators' commands (cinema admit, cinema outbox, cinema promotion)\n\
-             need the orders admin token: this stack made up its own. Start it with\n\
-             ORDERS_ADMIN_TOKEN=<yours> to use them."
+            "The box office's and operators' commands need admin tokens: this stack made up\n\
+             its own. Start it with these to use them:"
         );
+        for (_, line) in made_up.iter().filter(|(given, _)| !given) {
+            println!("  {line}");
+        }
     }
 }

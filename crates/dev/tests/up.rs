@@ -236,10 +236,14 @@ async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
     assert!(
         stack
             .banner
-            .contains("need the orders admin token: this stack made up its own.")
-            && stack
-                .banner
-                .contains("ORDERS_ADMIN_TOKEN=<yours> to use them"),
+            .contains("commands need admin tokens: this stack made up\nits own.")
+            && stack.banner.contains(
+                "Start it with these to use them:\n  \
+                 ORDERS_ADMIN_TOKEN=<yours>   cinema admit, outbox, promotion\n"
+            )
+            // The movies admin token was given: the operators' commands are offered.
+            && stack.banner.contains("cinema -- catalogue --help")
+            && !stack.banner.contains("MOVIES_ADMIN_TOKEN=<yours>"),
         "{}",
         stack.banner
     );

@@ -149,6 +149,9 @@ pub async fn theatres(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<
             json!({
                 "id": t.id, "name": t.name, "address": facade::address(t), "phone": t.phone,
                 "distance_miles": t.distance_miles, "time_zone": t.time_zone,
+                "auditoriums": t.auditoriums.iter()
+                    .map(|a| json!({ "room": a.room, "seats": a.seats }))
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -158,8 +161,8 @@ pub async fn theatres(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<
         }
         // Distances only from a ZIP code.
         let mut t = match near {
-            Some(_) => table(&["ID", "THEATRE", "MILES", "ADDRESS", "PHONE"]),
-            None => table(&["ID", "THEATRE", "ADDRESS", "PHONE"]),
+            Some(_) => table(&["ID", "THEATRE", "MILES", "ADDRESS", "PHONE", "AUDITORIUMS"]),
+            None => table(&["ID", "THEATRE", "ADDRESS", "PHONE", "AUDITORIUMS"]),
         };
         for theatre in &list {
             let mut row = vec![theatre.id.clone(), theatre.name.clone()];
@@ -171,11 +174,26 @@ pub async fn theatres(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<
                         .unwrap_or_default(),
                 );
             }
-            row.extend([facade::address(theatre), theatre.phone.clone()]);
+            row.extend([
+                facade::address(theatre),
+                theatre.phone.clone(),
+                auditoriums(theatre),
+            ]);
             t.add_row(row);
         }
         t.to_string()
     })
+}
+
+/// `1 (180 seats), Screening Room (8 seats)`: the rooms a showtime can be scheduled in,
+/// by the names `cinema catalogue add-showtime --room` takes.
+fn auditoriums(theatre: &movies::Theatre) -> String {
+    let rooms: Vec<String> = theatre
+        .auditoriums
+        .iter()
+        .map(|a| format!("{} ({} seats)", a.room, a.seats))
+        .collect();
+    rooms.join(", ")
 }
 
 /// " within 15 miles of 02139", as the website says it; nothing for everywhere.

@@ -141,9 +141,17 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     );
     let table = run(&stack, &sms, &["theatres", "--zip", "02139"]);
     let text = String::from_utf8_lossy(&table.stdout);
+    // With its rooms, by the names a showtime is scheduled in.
     assert!(
-        text.contains("Kendall Square Cinema") && text.contains("+16175550100"),
+        text.contains("Kendall Square Cinema")
+            && text.contains("+16175550100")
+            && text.contains("1 (50 seats)"),
         "{text}"
+    );
+    assert_eq!(
+        theatres[0]["auditoriums"],
+        serde_json::json!([{ "room": "1", "seats": 50 }]),
+        "{theatres}"
     );
     let far = run(&stack, &sms, &["theatres", "--zip", "94103"]);
     assert_eq!(

@@ -20,12 +20,12 @@ pub struct CatalogueArgs {
     #[command(subcommand)]
     command: CatalogueCommand,
     /// The movies service's admin token.
-    #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = secret, hide_env_values = true, global = true)]
+    #[arg(long, env = "MOVIES_ADMIN_TOKEN", value_parser = secret, hide_env_values = true, global = true, display_order = 900)]
     movies_admin_token: Option<SecretString>,
     /// A key of your choosing (at most 64 printable characters) that makes the command
     /// safe to run again: a second run with the same key adds nothing and prints what
     /// the first added; the key with other values is refused.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 900)]
     request_id: Option<String>,
 }
 
@@ -49,6 +49,7 @@ enum CatalogueCommand {
     /// its time zone from its address, unless given.
     #[command(name = "add-theatre")]
     Theatre {
+        /// As moviegoers know it, e.g. "Kendall Square Cinema".
         #[arg(long)]
         name: String,
         /// A US phone number in E.164 form, e.g. +16175550101.
@@ -57,11 +58,13 @@ enum CatalogueCommand {
         /// The street address, e.g. "1 Kendall Sq".
         #[arg(long)]
         street: String,
+        /// The town or city, e.g. Cambridge.
         #[arg(long)]
         city: String,
         /// Two letters, e.g. MA.
         #[arg(long)]
         state: String,
+        /// Five digits, e.g. 02139: its coordinates, which searches measure from.
         #[arg(long)]
         zip: String,
         /// An auditorium as its name and seats (`1=180`, `IMAX=300`); once for each,

@@ -93,6 +93,10 @@ enum CatalogueCommand {
         /// When it starts, on the theatre's clock: `2026-12-09 19:30`.
         #[arg(long, value_name = "YYYY-MM-DD HH:MM", value_parser = local_start)]
         at: NaiveDateTime,
+        /// Schedule it on this many days in a row, from `--at`'s, at the same time on
+        /// the theatre's clock (a week's run: `--days 7`).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=28))]
+        days: u16,
         /// The price of a ticket in dollars, e.g. 12.50.
         #[arg(long, value_parser = cents)]
         price: i64,
@@ -289,56 +293,135 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
             theatre,
             room,
             at,
+            days,
             price,
             client,
         } => {
             let cinema = connect(&client, token, "adding a showtime needs")?;
-            // The theatre's clock turns `at` into an instant; its movie names the line.
-            let (theatre, movie) = tokio::try_join!(
-                cinema.movies().get_theatre(&theatre),
-                cinema.movies().get_movie(&movie)
-            )?;
-            let start = on_the_clock_of(&theatre, at)?;
-            let showtime = cinema
-                .admin()
-                .create_showtime(movies::CreateShowtimeRequest {
-                    movie_id: movie.id.clone(),
-                    theatre_id: theatre.id.clone(),
-                    room,
-                    start_time: Some(prost_types::Timestamp {
-                        seconds: start.timestamp(),
-                        nanos: 0,
-                    }),
-                    price_cents: price,
-                    request_id,
-                })
-                .await?;
-            let seats = theatre
-                .auditoriums
-                .iter()
-                .find(|a| a.room == showtime.auditorium)
-                .map(|a| a.seats);
-            emit(
-                &client,
+            let run = Run {
+                room,
+                at,
+                days,
+                price,
+                request_id,
+            };
+            add_showtimes(&cinema, &client, &movie, &theatre, run).await
+        }
+    }
+}
+
+/// What `add-showtime` was asked for.
+struct Run {
+    room: String,
+    at: NaiveDateTime,
+    days: u16,
+    price: i64,
+    request_id: String,
+}
+
+impl Run {
+    /// The request id of the run's `day`th showtime: the key itself for a single one,
+    /// `key/day` in a run of days, so that running the same command again adds none
+    /// twice. Without a key, none (the client makes each call's own).
+    fn request_id(&self, day: usize) -> String {
+        match (self.request_id.as_str(), self.days) {
+            ("", _) => String::new(),
+            (key, 1) => key.to_owned(),
+            (key, _) => format!("{key}/{day}"),
+        }
+    }
+}
+
+async fn add_showtimes(
+    cinema: &Cinema,
+    client: &ClientArgs,
+    movie: &str,
+    theatre: &str,
+    run: Run,
+) -> anyhow::Result<()> {
+    // The theatre's clock turns `at` into instants; the movie names the lines.
+    let (theatre, movie) = tokio::try_join!(
+        cinema.movies().get_theatre(theatre),
+        cinema.movies().get_movie(movie)
+    )?;
+    // Every day's start first: a night whose clocks skip or repeat the time refuses the
+    // run before anything is added. Each day's is its own, across a change of clocks.
+    let starts = (0..run.days)
+        .map(|day| {
+            let date = run.at.date() + chrono::Days::new(day.into());
+            on_the_clock_of(&theatre, date.and_time(run.at.time()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut added = Vec::new();
+    let mut failed = None;
+    for (day, start) in starts.into_iter().enumerate() {
+        let request = movies::CreateShowtimeRequest {
+            movie_id: movie.id.clone(),
+            theatre_id: theatre.id.clone(),
+            room: run.room.clone(),
+            start_time: Some(prost_types::Timestamp {
+                seconds: start.timestamp(),
+                nanos: 0,
+            }),
+            price_cents: run.price,
+            request_id: run.request_id(day),
+        };
+        match cinema.admin().create_showtime(request).await {
+            Ok(showtime) => added.push((showtime, start)),
+            Err(e) => {
+                failed = Some((start, e));
+                break;
+            }
+        }
+    }
+    let seats = theatre
+        .auditoriums
+        .iter()
+        .find(|a| a.room == run.room)
+        .map(|a| a.seats);
+    if !added.is_empty() {
+        let json = added
+            .iter()
+            .map(|(showtime, start)| {
                 json!({
                     "id": showtime.id, "movie_id": movie.id, "theatre_id": theatre.id,
                     "room": showtime.auditorium, "start_time": start.to_rfc3339(),
                     "price_cents": showtime.price_cents, "seats": seats,
-                }),
-                || {
+                })
+            })
+            .collect();
+        emit(client, json, || {
+            let lines: Vec<String> = added
+                .iter()
+                .map(|(showtime, start)| {
                     format!(
                         "Showtime {}: {} at {}, auditorium {}, {}, {} a ticket{}.",
                         showtime.id,
                         movie.name,
                         theatre.name,
                         showtime.auditorium,
-                        local(&theatre, start),
+                        local(&theatre, *start),
                         dollars(showtime.price_cents),
                         seats.map_or_else(String::new, |n| format!(", {n} seats"))
                     )
-                },
-            )
-        }
+                })
+                .collect();
+            lines.join("\n")
+        })?;
+    }
+    match failed {
+        None => Ok(()),
+        Some((_, error)) if added.is_empty() => Err(error.into()),
+        Some((start, error)) => Err(anyhow::Error::new(error).context(format!(
+            "{} of {} showtimes added; not the one of {}{}",
+            added.len(),
+            run.days,
+            local(&theatre, start),
+            match run.request_id.is_empty() {
+                true => "",
+                false => " (run the command again, with the same --request-id, to add the rest)",
+            }
+        ))),
     }
 }
 
@@ -355,6 +438,23 @@ mod tests {
         for wrong in ["", "12.505", "-1", "1e3", "$12", "12.", ".50", "12,50"] {
             assert!(cents(wrong).is_err(), "{wrong:?}");
         }
+    }
+
+    #[test]
+    fn each_day_of_a_run_has_its_own_key_from_the_one_given() {
+        let run = |days, key: &str| Run {
+            room: "1".into(),
+            at: local_start("2026-12-09 19:30").expect("a time"),
+            days,
+            price: 1200,
+            request_id: key.into(),
+        };
+        assert_eq!(run(1, "opening").request_id(0), "opening");
+        assert_eq!(
+            [0, 2].map(|day| run(3, "opening").request_id(day)),
+            ["opening/0", "opening/2"]
+        );
+        assert_eq!(run(3, "").request_id(1), "", "the client makes its own");
     }
 
     #[test]

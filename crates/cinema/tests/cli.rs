@@ -906,6 +906,37 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
         "dollars and cents, like 12.50",
     );
 
+    // A week's run is a showtime a day at the same time on the theatre's clock; run
+    // again with its key, it adds none twice.
+    let week = |room: &str, from: chrono::NaiveDate, key: &str| {
+        catalogue(&format!(
+            "add-showtime --movie {movie_id} --theatre {theatre_id} --room {room} \
+             --at {from} 19:30 --days 3 --price 9 --request-id {key} \
+             --movies-admin-token {token}"
+        ))
+    };
+    let daily = said(&week("1", day, "vertigo-run"));
+    let lines: Vec<&str> = daily.lines().collect();
+    assert_eq!(lines.len(), 3, "{daily}");
+    for (line, date) in lines.iter().zip(day.iter_days()) {
+        let on = date.format(" %a %b %d 19:30 E").to_string();
+        assert!(
+            line.contains(&on) && line.ends_with("$9.00 a ticket, 120 seats."),
+            "{daily}"
+        );
+    }
+    assert_eq!(said(&week("1", day, "vertigo-run")), daily);
+    // One that meets a showing already there adds the days before it, and says which
+    // it did not add and how to finish.
+    let clash = week("Balcony", day.pred_opt().expect("a day"), "vertigo-clash");
+    let stdout = String::from_utf8_lossy(&clash.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{clash:?}");
+    refused(&clash, "1 of 3 showtimes added; not the one of ");
+    refused(
+        &clash,
+        "with the same --request-id, to add the rest): refused: auditorium",
+    );
+
     // On sale at once: a customer finds it at the theatre and buys a ticket.
     let showtime_id = first
         .strip_prefix("Showtime ")

@@ -2,18 +2,17 @@
 //! chain schedules, through the movies admin API (the calls the demo loader makes),
 //! without writing a gRPC client.
 
-use anyhow::Context;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use cinema_client::Cinema;
 use cinema_client::movies_pb as movies;
-use cinema_client::{Cinema, ClientConfig};
 use clap::{Args, Subcommand, ValueEnum};
 use secrecy::SecretString;
 use serde_json::json;
 
 use crate::ClientArgs;
+use crate::admin::{Admin, connect_as, secret};
 use crate::commands::{dollars, emit, local, movie_json, rating};
-use crate::outbox::secret;
 
 #[derive(Debug, Args)]
 pub struct CatalogueArgs {
@@ -195,14 +194,6 @@ fn on_the_clock_of(theatre: &movies::Theatre, at: NaiveDateTime) -> anyhow::Resu
     }
 }
 
-fn connect(client: &ClientArgs, token: Option<SecretString>, what: &str) -> anyhow::Result<Cinema> {
-    let mut config = ClientConfig::new(client.movies.clone(), client.orders.clone());
-    config.movies_admin_token = Some(token.with_context(|| {
-        format!("{what} the movies admin token: set MOVIES_ADMIN_TOKEN or --movies-admin-token")
-    })?);
-    Ok(Cinema::connect(config)?)
-}
-
 pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
     let (token, request_id) = (args.movies_admin_token, args.request_id.unwrap_or_default());
     match args.command {
@@ -212,7 +203,7 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
             rating: rated,
             client,
         } => {
-            let cinema = connect(&client, token, "adding a movie needs")?;
+            let cinema = connect_as(Admin::Movies, &client, token, "adding a movie")?;
             let movie = cinema
                 .admin()
                 .create_movie(movies::CreateMovieRequest {
@@ -243,7 +234,7 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
             time_zone,
             client,
         } => {
-            let cinema = connect(&client, token, "adding a theatre needs")?;
+            let cinema = connect_as(Admin::Movies, &client, token, "adding a theatre")?;
             let theatre = cinema
                 .admin()
                 .create_theatre(movies::CreateTheatreRequest {
@@ -297,7 +288,7 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
             price,
             client,
         } => {
-            let cinema = connect(&client, token, "adding a showtime needs")?;
+            let cinema = connect_as(Admin::Movies, &client, token, "adding a showtime")?;
             let run = Run {
                 room,
                 at,

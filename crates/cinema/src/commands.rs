@@ -844,7 +844,7 @@ pub async fn admit(
     confirmation: &str,
     door: &Door,
 ) -> anyhow::Result<()> {
-    let cinema = crate::outbox::connect_as_admin(args, token, "admitting needs")?;
+    let cinema = crate::admin::connect_as(crate::admin::Admin::Orders, args, token, "admitting")?;
     let admitted = match door.anyway {
         true => cinema.orders().admit_order_anyway(confirmation).await,
         false => {

@@ -3,6 +3,7 @@
 //! the box office and operators (`cinema admit`, `outbox`, `promotion`, `catalogue`),
 //! through `cinema-client` only: it links no server. `cinema-dev up --demo` runs a stack locally.
 
+mod admin;
 mod catalogue;
 mod commands;
 mod outbox;
@@ -93,7 +94,7 @@ enum Command {
         #[arg(long)]
         anyway: bool,
         /// The orders service's admin token.
-        #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = outbox::secret, hide_env_values = true)]
+        #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = admin::secret, hide_env_values = true)]
         orders_admin_token: Option<secrecy::SecretString>,
         #[command(flatten)]
         client: ClientArgs,

@@ -1,12 +1,12 @@
 //! `cinema outbox list|redrive`: what an operator asks of the orders service's outbox.
 
-use anyhow::Context;
+use cinema_client::Cinema;
 use cinema_client::orders_pb as orders;
-use cinema_client::{Cinema, ClientConfig};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::ClientArgs;
+use crate::admin::{Admin, connect_as, secret};
 
 #[derive(Debug, Args)]
 pub struct OutboxArgs {
@@ -15,14 +15,6 @@ pub struct OutboxArgs {
     /// The orders service's admin token.
     #[arg(long, env = "ORDERS_ADMIN_TOKEN", value_parser = secret, hide_env_values = true, global = true)]
     orders_admin_token: Option<secrecy::SecretString>,
-}
-
-/// A token from a flag or the environment: never empty, never printed.
-pub(crate) fn secret(raw: &str) -> Result<secrecy::SecretString, String> {
-    match raw.trim() {
-        "" => Err("must not be empty".into()),
-        _ => Ok(secrecy::SecretString::from(raw.to_owned())),
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,22 +103,8 @@ fn destination(m: &orders::OutboxMessage) -> String {
     }
 }
 
-/// A client carrying the orders admin token, which `what` ("the outbox commands")
-/// needs.
-pub(crate) fn connect_as_admin(
-    client: &ClientArgs,
-    token: Option<secrecy::SecretString>,
-    what: &str,
-) -> anyhow::Result<Cinema> {
-    let mut config = ClientConfig::new(client.movies.clone(), client.orders.clone());
-    config.orders_admin_token = Some(token.with_context(|| {
-        format!("{what} the orders admin token: set ORDERS_ADMIN_TOKEN or --orders-admin-token")
-    })?);
-    Ok(Cinema::connect(config)?)
-}
-
 fn connect(client: &ClientArgs, token: Option<secrecy::SecretString>) -> anyhow::Result<Cinema> {
-    connect_as_admin(client, token, "the outbox commands need")
+    connect_as(Admin::Orders, client, token, "the outbox")
 }
 
 pub async fn run(args: OutboxArgs) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::ClientArgs;
-use crate::outbox::{connect_as_admin, secret};
+use crate::admin::{Admin, connect_as, secret};
 
 #[derive(Debug, Args)]
 pub struct PromotionArgs {
@@ -55,7 +55,7 @@ pub async fn run(args: PromotionArgs) -> anyhow::Result<()> {
             description,
             client,
         } => {
-            let cinema = connect_as_admin(&client, token, "creating a promotion needs")?;
+            let cinema = connect_as(Admin::Orders, &client, token, "creating a promotion")?;
             let created = cinema
                 .orders()
                 .create_promotion(&code, uses, &description)
@@ -63,11 +63,11 @@ pub async fn run(args: PromotionArgs) -> anyhow::Result<()> {
             (created, client)
         }
         PromotionCommand::Show { code, client } => {
-            let cinema = connect_as_admin(&client, token, "reading a promotion needs")?;
+            let cinema = connect_as(Admin::Orders, &client, token, "reading a promotion")?;
             (cinema.orders().get_promotion(&code).await?, client)
         }
         PromotionCommand::End { code, client } => {
-            let cinema = connect_as_admin(&client, token, "ending a promotion needs")?;
+            let cinema = connect_as(Admin::Orders, &client, token, "ending a promotion")?;
             (cinema.orders().end_promotion(&code).await?, client)
         }
     };

@@ -149,7 +149,11 @@ async fn outbox_list_shows_exhausted_messages_and_redrive_sends_them_again() {
         .output()
         .expect("runs");
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("ORDERS_ADMIN_TOKEN"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the outbox needs the orders admin token: set ORDERS_ADMIN_TOKEN"),
+        "{stderr}"
+    );
 
     // Redrive: attempted once more (the provider is still down), so exhausted again
     // with two attempts on record.

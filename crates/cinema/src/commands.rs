@@ -631,21 +631,55 @@ pub async fn buy(args: &BuyArgs) -> anyhow::Result<()> {
         other => other?,
     };
     let movie = details.movie.map(|m| m.name).unwrap_or_default();
-    let theatre = details.theatre.map(|t| t.name).unwrap_or_default();
+    let theatre = details.theatre.unwrap_or_default();
+    let start = showtime.start_time.as_ref().and_then(instant);
+    let doors = showtime.doors_open.as_ref().and_then(instant);
+    let rfc3339 = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339());
     emit(
         &args.client,
         json!({ "confirmation": placed.confirmation, "price_cents": placed.price_cents, "tickets": args.tickets,
-                "showtime_id": showtime.id, "movie": movie, "theatre": theatre }),
+                "showtime_id": showtime.id, "movie": movie, "theatre": theatre.name,
+                "auditorium": showtime.auditorium, "start_time": rfc3339(start),
+                "doors_open": rfc3339(doors) }),
         || {
-            format!(
-                "Confirmation {}: {} ticket(s) for {movie} at {theatre}, total {}.",
+            // What the buyer needs at the door, said once: the code, the room and the
+            // time on the theatre's clock (as the text and `cinema order` say it).
+            let mut said = format!(
+                "Confirmation {}: {} for {movie} at {}, auditorium {}",
                 placed.confirmation,
-                args.tickets,
-                dollars(placed.price_cents)
-            )
+                tickets(args.tickets),
+                theatre.name,
+                showtime.auditorium,
+            );
+            if let Some(start) = start {
+                said += &format!(", {}", local(&theatre, start));
+                if let Some(doors) = doors {
+                    said += &format!(" (doors open {})", doors_clock(&theatre, doors, start));
+                }
+            }
+            said += &format!("; total {}.", dollars(placed.price_cents));
+            if let Some(last_four) = args.phone.as_deref().and_then(phone_last_four) {
+                said += &format!("\nA text with the code goes to the phone ending in {last_four}.");
+            }
+            said
         },
     )?;
     Ok(())
+}
+
+/// "1 ticket", "2 tickets".
+fn tickets(n: i64) -> String {
+    if n == 1 {
+        "1 ticket".to_owned()
+    } else {
+        format!("{n} tickets")
+    }
+}
+
+/// The last four digits of a phone number, as the order keeps them.
+fn phone_last_four(phone: &str) -> Option<String> {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 4).then(|| digits[digits.len() - 4..].iter().collect())
 }
 
 /// What an order line is for, as a moviegoer knows it: the showtime behind the line's
@@ -697,6 +731,25 @@ pub(crate) fn local(theatre: &movies::Theatre, instant: chrono::DateTime<chrono:
     facade::local_time(theatre, instant)
         .format("%a %b %d %H:%M %Z")
         .to_string()
+}
+
+/// When the doors open for a showtime, after `local` has said its start: the time
+/// alone (`18:30 EST`) on the same day, the whole of it on the evening before a
+/// midnight showing.
+fn doors_clock(
+    theatre: &movies::Theatre,
+    doors: chrono::DateTime<chrono::Utc>,
+    start: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let (doors_local, start_local) = (
+        facade::local_time(theatre, doors),
+        facade::local_time(theatre, start),
+    );
+    if doors_local.date_naive() == start_local.date_naive() {
+        doors_local.format("%H:%M %Z").to_string()
+    } else {
+        local(theatre, doors)
+    }
 }
 
 fn order_json(order: &orders::Order) -> Value {
@@ -926,4 +979,41 @@ pub async fn texts(args: &ClientArgs) -> anyhow::Result<()> {
         t.to_string()
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn boston() -> movies::Theatre {
+        movies::Theatre {
+            time_zone: "America/New_York".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tickets_are_counted_in_words_a_buyer_reads() {
+        assert_eq!(tickets(1), "1 ticket");
+        assert_eq!(tickets(2), "2 tickets");
+    }
+
+    #[test]
+    fn only_the_last_four_digits_of_a_phone_are_repeated() {
+        assert_eq!(phone_last_four("+1 415 555 0132").as_deref(), Some("0132"));
+        assert_eq!(phone_last_four("+12").as_deref(), None);
+    }
+
+    #[test]
+    fn the_doors_of_a_midnight_showing_open_the_evening_before() {
+        // 00:30 EST on Dec 12 is 05:30 UTC; its doors open at 23:30 EST on Dec 11.
+        let start = Utc.with_ymd_and_hms(2026, 12, 12, 5, 30, 0).unwrap();
+        let doors = start - chrono::Duration::hours(1);
+        assert_eq!(doors_clock(&boston(), doors, start), "Fri Dec 11 23:30 EST");
+        // The same evening: the time alone.
+        let start = Utc.with_ymd_and_hms(2026, 12, 12, 0, 30, 0).unwrap();
+        let doors = start - chrono::Duration::hours(1);
+        assert_eq!(doors_clock(&boston(), doors, start), "18:30 EST");
+    }
 }

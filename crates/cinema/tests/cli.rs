@@ -426,7 +426,26 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
             ],
         )
     };
-    for tickets in ["10", "10", "10", "10", "7"] {
+    // As text, a purchase says what the buyer needs at the door: the code, the room and
+    // the time on the theatre's clock, with when its doors open.
+    let start = showtime.start_time.as_ref().expect("start time");
+    let start = chrono::DateTime::from_timestamp(start.seconds, 0)
+        .expect("instant")
+        .with_timezone(&chrono_tz::America::New_York);
+    let bought = buy("10");
+    let said = String::from_utf8_lossy(&bought.stdout);
+    assert!(bought.status.success(), "{said}");
+    assert!(
+        said.starts_with("Confirmation ")
+            && said.trim_end().ends_with(&format!(
+                ": 10 tickets for Casablanca at Kendall Square Cinema, auditorium 1, {} \
+                 (doors open {}); total $125.00.",
+                start.format("%a %b %d %H:%M %Z"),
+                (start - chrono::Duration::hours(1)).format("%H:%M %Z"),
+            )),
+        "{said}"
+    );
+    for tickets in ["10", "10", "10", "7"] {
         assert!(buy(tickets).status.success());
     }
     refused(&buy("10"), "only 3 seats are left for this showtime");

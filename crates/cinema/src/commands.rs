@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 
 use anyhow::Context;
-use cinema_client::facade::{self, TheatreShowtimes};
+use cinema_client::facade::{self, Paid, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use cinema_client::{
@@ -687,6 +687,8 @@ fn phone_last_four(phone: &str) -> Option<String> {
 struct Seats {
     movie: String,
     theatre: String,
+    /// The auditorium's room name.
+    room: String,
     when: String,
     theatre_id: String,
     start: chrono::DateTime<chrono::Utc>,
@@ -719,6 +721,7 @@ async fn seats_of(cinema: &Cinema, order: &orders::Order) -> Vec<Option<Seats>> 
                 movie: movie.name,
                 theatre: theatre.name,
                 theatre_id: theatre.id,
+                room: showtime.auditorium,
                 start,
             })
         }));
@@ -758,6 +761,7 @@ fn order_json(order: &orders::Order) -> Value {
         "status": match order.status() { orders::OrderStatus::Cancelled => "cancelled", _ => "placed" },
         "total_cents": order.total_cents,
         "phone_last_four": (!order.phone_last_four.is_empty()).then_some(&order.phone_last_four),
+        "paid_with": Paid::of(order).map(|paid| paid.to_string()),
         "admitted_at": admitted_at(order).map(|t| t.to_rfc3339()),
         "admitted_by_override": order.admitted_by_override,
         "line_items": order.line_items.iter().map(|l| json!({
@@ -795,17 +799,19 @@ fn order_table(order: &orders::Order, seats: &[Option<Seats>]) -> String {
         "SHOWTIME",
         "MOVIE",
         "THEATRE",
+        "ROOM",
         "WHEN",
         "TICKETS",
         "UNIT PRICE",
         "PRICE",
     ]);
     for (l, seats) in order.line_items.iter().zip(seats) {
-        let (showtime, movie, theatre, when) = match seats {
+        let (showtime, movie, theatre, room, when) = match seats {
             Some(s) => (
                 l.external_ref.clone(),
                 s.movie.clone(),
                 s.theatre.clone(),
+                s.room.clone(),
                 s.when.clone(),
             ),
             // The product's own description still says what it is.
@@ -814,27 +820,40 @@ fn order_table(order: &orders::Order, seats: &[Option<Seats>]) -> String {
                 l.description.clone(),
                 String::new(),
                 String::new(),
+                String::new(),
             ),
         };
         t.add_row(vec![
             showtime,
             movie,
             theatre,
+            room,
             when,
             l.quantity.to_string(),
             dollars(l.unit_price_cents),
             dollars(l.price_cents),
         ]);
     }
-    let texts = match order.phone_last_four.as_str() {
-        "" => String::new(),
-        last_four => format!("\nTexts go to the phone ending in {last_four}."),
-    };
-    format!(
-        "Order {} ({status}), total {}\n{t}{texts}",
-        order.confirmation,
-        dollars(order.total_cents)
-    )
+    let total = dollars(order.total_cents);
+    let mut said = format!(
+        "Order {} ({status}), total {total}\n{t}",
+        order.confirmation
+    );
+    let paid = Paid::of(order);
+    match (order.status(), &paid) {
+        (orders::OrderStatus::Cancelled, paid) => {
+            said += "\nCancelled: its seats are back on sale.";
+            if let Some(paid) = paid {
+                said += &format!(" {}", paid.refund(&paid.to_string(), &total));
+            }
+        }
+        (_, Some(paid)) => said += &format!("\nPaid by {paid}."),
+        (_, None) => {}
+    }
+    if let Some(last_four) = Some(order.phone_last_four.as_str()).filter(|l| !l.is_empty()) {
+        said += &format!("\nTexts go to the phone ending in {last_four}.");
+    }
+    said
 }
 
 pub async fn order(args: &ClientArgs, confirmation: &str) -> anyhow::Result<()> {

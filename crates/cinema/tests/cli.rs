@@ -344,7 +344,24 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         "{text}"
     );
     assert!(
-        text.contains("Texts go to the phone ending in 0132."),
+        text.contains("Texts go to the phone ending in 0132.")
+            && text.contains("Paid by Visa ending in 1111.")
+            && !text.contains("4111 1111"),
+        "{text}"
+    );
+    // Which room, for the way in.
+    let row: Vec<&str> = text
+        .lines()
+        .find(|l| l.contains("Casablanca"))
+        .expect("the order's row")
+        .trim_matches(['│', ' '])
+        .split("   ")
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .collect();
+    assert_eq!(
+        row[..4],
+        [&showtime.id, "Casablanca", "Kendall Square Cinema", "1"],
         "{text}"
     );
 
@@ -366,8 +383,21 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     })
     .await;
 
-    let cancelled = json(&stack, &sms, &["cancel", confirmation]);
+    // Cancelling says what comes back: the seats, and the payment.
+    let cancelled = run(&stack, &sms, &["cancel", confirmation]);
+    let text = String::from_utf8_lossy(&cancelled.stdout);
+    assert!(
+        cancelled.status.success()
+            && text.contains(&format!("Order {confirmation} (cancelled), total $25.00"))
+            && text.contains(
+                "Cancelled: its seats are back on sale. $25.00 is refunded to Visa ending in 1111."
+            )
+            && !text.contains("Paid by"),
+        "{text}"
+    );
+    let cancelled = json(&stack, &sms, &["order", confirmation]);
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    assert_eq!(cancelled["paid_with"], "Visa ending in 1111", "{cancelled}");
 
     // A declined card is said plainly, and nothing is bought.
     let declined = run(

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use cinema_proto::movies::v1 as pb;
+use cinema_proto::orders::v1 as orders_pb;
 
 use crate::ClientError;
 
@@ -43,6 +44,68 @@ impl Showtime {
 pub fn local_time(theatre: &pb::Theatre, instant: DateTime<Utc>) -> DateTime<Tz> {
     let zone = theatre.time_zone.parse::<Tz>().unwrap_or(Tz::UTC);
     instant.with_timezone(&zone)
+}
+
+/// How an order was paid, as a front-end says it: never more of a card than its
+/// brand and last four digits (which is all the orders service keeps).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paid {
+    Card {
+        /// "Visa", "Mastercard", "American Express" ("Card" from a newer server).
+        brand: &'static str,
+        last_four: String,
+    },
+    PayPal {
+        email: String,
+    },
+    Promotion {
+        code: String,
+    },
+}
+
+impl Paid {
+    /// How `order` was paid; `None` for an answer that does not say.
+    pub fn of(order: &orders_pb::Order) -> Option<Self> {
+        use orders_pb::payment_summary::Method;
+        Some(match order.payment.as_ref()?.method.as_ref()? {
+            Method::CreditCard(card) => Paid::Card {
+                brand: match card.brand() {
+                    orders_pb::CardBrand::Visa => "Visa",
+                    orders_pb::CardBrand::Mastercard => "Mastercard",
+                    orders_pb::CardBrand::AmericanExpress => "American Express",
+                    orders_pb::CardBrand::Unspecified => "Card",
+                },
+                last_four: card.last_four.clone(),
+            },
+            Method::Paypal(p) => Paid::PayPal {
+                email: p.email.clone(),
+            },
+            Method::Promotion(p) => Paid::Promotion {
+                code: p.code.clone(),
+            },
+        })
+    }
+
+    /// What cancelling the order gives back: the orders service refunds a card or
+    /// PayPal payment, and a promotion's use. `paid` is how the front-end says the
+    /// payment (`Visa ending in 1111`), `total` the order's total.
+    pub fn refund(&self, paid: &str, total: &str) -> String {
+        match self {
+            Paid::Promotion { code } => format!("Promotion code {code} can be used again."),
+            Paid::Card { .. } | Paid::PayPal { .. } => format!("{total} is refunded to {paid}."),
+        }
+    }
+}
+
+/// `Visa ending in 1111`, `PayPal (ada@example.com)`, `Promotion code CLASSICS`.
+impl std::fmt::Display for Paid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Paid::Card { brand, last_four } => write!(f, "{brand} ending in {last_four}"),
+            Paid::PayPal { email } => write!(f, "PayPal ({email})"),
+            Paid::Promotion { code } => write!(f, "Promotion code {code}"),
+        }
+    }
 }
 
 /// A theatre's address on one line, as front-ends print it: "1 Kendall Sq, Cambridge,
@@ -241,6 +304,47 @@ pub fn group_by_movie(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn paid_with(method: orders_pb::payment_summary::Method) -> orders_pb::Order {
+        orders_pb::Order {
+            payment: Some(orders_pb::PaymentSummary {
+                method: Some(method),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_payment_is_said_without_more_of_a_card_than_its_last_digits() {
+        use orders_pb::payment_summary::Method;
+        let card = Paid::of(&paid_with(Method::CreditCard(orders_pb::CardSummary {
+            brand: orders_pb::CardBrand::AmericanExpress.into(),
+            last_four: "0005".into(),
+            expiration_month: 12,
+            expiration_year: 2030,
+        })))
+        .expect("a card");
+        assert_eq!(card.to_string(), "American Express ending in 0005");
+        assert_eq!(
+            card.refund(&card.to_string(), "$25.00"),
+            "$25.00 is refunded to American Express ending in 0005."
+        );
+        let paypal = Paid::of(&paid_with(Method::Paypal(orders_pb::PayPal {
+            email: "ada@example.com".into(),
+        })))
+        .expect("PayPal");
+        assert_eq!(paypal.to_string(), "PayPal (ada@example.com)");
+        // A promotion is not refunded: its use is given back.
+        let promotion = Paid::of(&paid_with(Method::Promotion(orders_pb::Promotion {
+            code: "CLASSICS".into(),
+        })))
+        .expect("a promotion");
+        assert_eq!(
+            promotion.refund(&promotion.to_string(), "$25.00"),
+            "Promotion code CLASSICS can be used again."
+        );
+        assert_eq!(Paid::of(&orders_pb::Order::default()), None);
+    }
 
     fn movie(id: &str, name: &str) -> pb::Movie {
         pb::Movie {

@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, TimeDelta, Utc};
+use cinema_client::facade::Paid;
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use cinema_client::{ClientError, Reason};
@@ -153,31 +154,18 @@ async fn order_page(
             price: views::dollars(s.price_cents),
         })
         .collect();
-    use orders::payment_summary::Method;
     let cancelled = order.status() == orders::OrderStatus::Cancelled;
     let total = views::dollars(order.total_cents);
-    let method = order.payment.and_then(|p| p.method);
-    let payment = match &method {
-        Some(Method::CreditCard(card)) => {
-            let brand = match card.brand() {
-                orders::CardBrand::Visa => "Visa",
-                orders::CardBrand::Mastercard => "Mastercard",
-                orders::CardBrand::AmericanExpress => "American Express",
-                orders::CardBrand::Unspecified => "Card",
-            };
-            views::card(brand, &card.last_four)
-        }
-        Some(Method::Paypal(p)) => format!("PayPal ({})", p.email),
-        Some(Method::Promotion(p)) => format!("Promotion code {}", p.code),
+    let paid = Paid::of(&order);
+    let payment = match &paid {
+        // Kept on one line: "ending in 1111".
+        Some(Paid::Card { brand, last_four }) => views::card(brand, last_four),
+        Some(other) => other.to_string(),
         None => String::new(),
     };
-    // The orders service refunds a card or PayPal payment when the order is cancelled,
-    // and gives a promotion's use back.
-    let refund = match &method {
-        Some(Method::Promotion(p)) => format!("Promotion code {} can be used again.", p.code),
-        Some(_) => format!("{total} is refunded to {payment}."),
-        None => String::new(),
-    };
+    let refund = paid
+        .map(|paid| paid.refund(&payment, &total))
+        .unwrap_or_default();
     let texts_to = (!order.phone_last_four.is_empty())
         .then(|| format!("the phone {}", views::ending_in(&order.phone_last_four)));
     // Only for a code the box office would still take.

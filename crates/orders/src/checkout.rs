@@ -20,13 +20,13 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use cinema_service::idempotency;
 use sqlx::{Acquire, PgConnection};
 
 use crate::domain::{
     Basket, Confirmation, Fingerprint, Hold, HoldDraft, HoldId, HoldStatus, HoldTtl, Order,
-    OrderDraft, OrderStatus, PaymentMethod, PaymentSummary, RequestId, ZipCode,
+    OrderDraft, OrderStatus, PaymentMethod, PaymentSummary, ProductId, RequestId, ZipCode,
 };
 use crate::error::{Error, Reason};
 use crate::payments::{Authorization, PaymentError, PaymentProcessor};
@@ -788,6 +788,7 @@ impl Checkout {
             payment: PaymentSummary::of(&draft.payment),
             created_at,
             cancelled_at: None,
+            cancelled_by_provider: false,
             admitted: None,
             phone: draft.phone.clone(),
         };
@@ -831,11 +832,60 @@ impl Checkout {
         code: &Confirmation,
         request_id: &RequestId,
     ) -> Result<Order, Error> {
+        self.cancel(code, Canceller::Customer(request_id)).await
+    }
+
+    /// Withdraws a product its provider no longer offers (a cancelled showing): its
+    /// sales end, its active holds are released, and each order of it is cancelled and
+    /// refunded. Each step is its own short transaction and finds what is left to do,
+    /// so a call that died part-way is finished by the next (the provider retries).
+    #[tracing::instrument(skip_all, fields(product_id = %product))]
+    pub async fn withdraw_product(&self, product: ProductId) -> Result<Withdrawal, Error> {
+        let withdrawn_at = {
+            let mut conn = self.pool.acquire().await?;
+            store::withdraw_product(&mut conn, product)
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found("product", product, format!("no product {product}"))
+                })?
+        };
+        // From here no hold of it can be made. A checkout paying for one of these
+        // holds either confirmed it first (its order is cancelled below) or finds it
+        // released, and voids its payment.
+        let holds = {
+            let mut conn = self.pool.acquire().await?;
+            store::active_holds_of(&mut conn, product).await?
+        };
+        for hold in holds {
+            let mut tx = self.pool.begin().await?;
+            if let Some(changes) = store::end_hold(&mut tx, hold, HoldStatus::Released).await? {
+                enqueue_availability_events(&mut tx, &changes).await?;
+            }
+            tx.commit().await?;
+        }
+        let standing = {
+            let mut conn = self.pool.acquire().await?;
+            store::standing_orders_of(&mut conn, product).await?
+        };
+        for code in &standing {
+            self.cancel(code, Canceller::Provider).await?;
+        }
+        let mut conn = self.pool.acquire().await?;
+        let orders_cancelled = store::withdrawn_orders_of(&mut conn, product).await?;
+        tracing::info!(orders_cancelled, "product withdrawn");
+        Ok(Withdrawal {
+            withdrawn_at,
+            orders_cancelled,
+        })
+    }
+
+    async fn cancel(&self, code: &Confirmation, by: Canceller<'_>) -> Result<Order, Error> {
         let mut tx = self.pool.begin().await?;
         let order = store::lock_order(&mut tx, code).await?.ok_or_else(|| {
             Error::not_found("order", code, format!("no order with confirmation {code}"))
         })?;
-        if let (false, Some(at)) = (order.cancelled, order.admitted_at) {
+        let by_provider = matches!(by, Canceller::Provider);
+        if let (false, Some(at), false) = (order.cancelled, order.admitted_at, by_provider) {
             return Err(Error::refused(
                 Reason::AlreadyAdmitted,
                 format!("order {code} was used at the door at {at}: it can no longer be cancelled"),
@@ -845,8 +895,9 @@ impl Checkout {
             let ids: Vec<_> = order.lines.iter().map(|(id, _)| *id).collect();
             // Same lock order as checkout: ascending product id.
             let products = store::lock_products(&mut tx, &ids).await?;
-            // Once a showtime has started its tickets are spent: nothing to refund.
-            if let Some(ended) = products.iter().find(|p| p.sales_ended) {
+            // Once a showtime has started its tickets are spent: nothing to refund. A
+            // withdrawn one was never given: everything is.
+            if let (Some(ended), false) = (products.iter().find(|p| p.sales_ended), by_provider) {
                 return Err(Error::refused(
                     Reason::SalesEnded,
                     format!(
@@ -856,7 +907,10 @@ impl Checkout {
                 ));
             }
             let changes = store::change_stock(&mut tx, &order.lines).await?;
-            enqueue_availability_events(&mut tx, &changes).await?;
+            // The provider that withdrew a product needs no word that it is available.
+            if !by_provider {
+                enqueue_availability_events(&mut tx, &changes).await?;
+            }
             if let Some(promotion) = &order.promotion {
                 store::restore_promotion(&mut tx, promotion).await?;
             }
@@ -868,11 +922,23 @@ impl Checkout {
             }
             if let (true, Some(phone)) = (self.texts, order.phone.clone()) {
                 let refund = order.taken.as_ref().map(|taken| taken.amount_cents);
-                let body = texts::order_cancelled(code, refund);
+                let body = match by {
+                    Canceller::Customer(_) => texts::order_cancelled(code, refund),
+                    Canceller::Provider => {
+                        // What was called off, in the provider's words.
+                        let shown = store::load_order(&mut tx, OrderKey::Id(order.id)).await?;
+                        let lines = shown.map(|o| o.lines).unwrap_or_default();
+                        texts::order_withdrawn(code, &lines, refund)
+                    }
+                };
                 outbox::enqueue(&mut tx, &Message::Text(Text { phone, body })).await?;
             }
-            store::mark_cancelled(&mut tx, order.id, request_id).await?;
-            tracing::info!("order cancelled");
+            let request_id = match by {
+                Canceller::Customer(request_id) => Some(request_id),
+                Canceller::Provider => None,
+            };
+            store::mark_cancelled(&mut tx, order.id, request_id, by_provider).await?;
+            tracing::info!(confirmation = %code, by_provider, "order cancelled");
         }
         let cancelled = store::load_order(&mut tx, OrderKey::Id(order.id))
             .await?
@@ -880,6 +946,23 @@ impl Checkout {
         tx.commit().await?;
         Ok(cancelled)
     }
+}
+
+/// Who cancels an order.
+#[derive(Debug, Clone, Copy)]
+enum Canceller<'a> {
+    /// Its customer, under this request id: refused once its holder was let in or
+    /// its showtime has started.
+    Customer(&'a RequestId),
+    /// Its provider, by withdrawing a product of it: always.
+    Provider,
+}
+
+/// What withdrawing a product did, over every call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub withdrawn_at: DateTime<Utc>,
+    pub orders_cancelled: i64,
 }
 
 /// Runs `statement`, which changes `products`' stock. With `alone` (the caller knows

@@ -3,7 +3,7 @@
 
 use cinema_sms::MAX_MESSAGE_CHARS;
 
-use crate::domain::{Confirmation, Hold};
+use crate::domain::{Confirmation, Hold, PricedLine};
 
 fn dollars(cents: i64) -> String {
     format!("${}.{:02}", cents / 100, cents % 100)
@@ -71,6 +71,34 @@ pub fn order_cancelled(confirmation: &Confirmation, refund_cents: Option<i64>) -
     };
     fit(format!(
         "Cinema: order {confirmation} is cancelled and its seats are back on sale. {money}"
+    ))
+}
+
+/// "Cinema: Heat at Kendall Square Cinema, auditorium 2, Sun Dec 6 7:30 PM EST is
+/// cancelled. Order ABCDEFGHJK: $25.00 will be refunded." Sent when the provider
+/// withdrew what the order was for: the customer did nothing, and must hear of it
+/// before setting out. An order of several products, or one whose description makes
+/// the text too long, is named by its code alone.
+pub fn order_withdrawn(
+    confirmation: &Confirmation,
+    lines: &[PricedLine],
+    refund_cents: Option<i64>,
+) -> String {
+    let money = match refund_cents {
+        Some(cents) => format!("{} will be refunded", dollars(cents)),
+        None => "your promotion code works again".to_owned(),
+    };
+    if let [line] = lines {
+        let named = format!(
+            "Cinema: {} is cancelled. Order {confirmation}: {money}.",
+            line.description
+        );
+        if named.chars().count() <= MAX_MESSAGE_CHARS {
+            return named;
+        }
+    }
+    fit(format!(
+        "Cinema: sorry, what order {confirmation} was for is cancelled, and {money}."
     ))
 }
 
@@ -146,5 +174,30 @@ mod tests {
         assert!(long.starts_with("Cinema: order ABCDEFGHJK, 2 tickets, $25.00: A very"));
         let two = order_confirmed(&code, &hold(&["Heat", "Alien"]));
         assert!(two.contains("4 tickets, total $50.00"), "{two}");
+    }
+
+    #[test]
+    fn a_withdrawal_says_what_is_cancelled_and_what_comes_back() {
+        let code = Confirmation::from_db("ABCDEFGHJK".into());
+        let heat = hold(&["Heat at Kendall Square Cinema, auditorium 2, Sun Dec 6 7:30 PM EST"]);
+        assert_eq!(
+            order_withdrawn(&code, &heat.lines, Some(2500)),
+            "Cinema: Heat at Kendall Square Cinema, auditorium 2, Sun Dec 6 7:30 PM EST is \
+             cancelled. Order ABCDEFGHJK: $25.00 will be refunded."
+        );
+        assert!(
+            order_withdrawn(&code, &heat.lines, None).ends_with("your promotion code works again.")
+        );
+        // Too long to name, or several things: the code alone, never cut.
+        let long = hold(&[&"A very long title ".repeat(20)]);
+        let two = hold(&["Heat", "Alien"]);
+        for lines in [&long.lines, &two.lines] {
+            let text = order_withdrawn(&code, lines, Some(99_999_999_999));
+            assert_eq!(
+                text,
+                "Cinema: sorry, what order ABCDEFGHJK was for is cancelled, and \
+                 $999999999.99 will be refunded."
+            );
+        }
     }
 }

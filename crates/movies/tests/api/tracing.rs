@@ -44,6 +44,12 @@ impl OrdersService for RecordingOrders {
             product_id: "42".into(),
         }))
     }
+    async fn withdraw_product(
+        &self,
+        _: Request<orders::WithdrawProductRequest>,
+    ) -> Result<Response<orders::WithdrawProductResponse>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
     async fn place_order(
         &self,
         _: Request<orders::PlaceOrderRequest>,

@@ -267,6 +267,8 @@ pub struct Order {
     pub payment: PaymentSummary,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Cancelled because its provider withdrew a product of it, not by its customer.
+    pub cancelled_by_provider: bool,
     /// Whether, and how, its holder was let in at the door.
     pub admitted: Option<Admission>,
     /// Where the order's texts go, when the customer asked for them.

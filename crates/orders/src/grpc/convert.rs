@@ -251,6 +251,7 @@ pub fn order(order: &Order) -> pb::Order {
         cancelled_at: order.cancelled_at.map(timestamp),
         admitted_at: order.admitted.map(|a| timestamp(a.at)),
         admitted_by_override: order.admitted.is_some_and(|a| a.overridden),
+        cancelled_by_provider: order.cancelled_by_provider,
         phone_last_four: order
             .phone
             .as_ref()

@@ -93,6 +93,22 @@ impl OrdersService for OrdersApi {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "WithdrawProduct"))]
+    async fn withdraw_product(
+        &self,
+        request: Request<pb::WithdrawProductRequest>,
+    ) -> Result<Response<pb::WithdrawProductResponse>, Status> {
+        self.admin.check(request.metadata()).map_err(Error::from)?;
+        let product = ProductId::parse(&request.get_ref().product_id)
+            .at("product_id")
+            .map_err(Error::from)?;
+        let done = retry_conflicts(|| self.checkout.withdraw_product(product)).await?;
+        Ok(Response::new(pb::WithdrawProductResponse {
+            withdrawn_at: Some(cinema_service::domain::timestamp(done.withdrawn_at)),
+            orders_cancelled: u32::try_from(done.orders_cancelled).unwrap_or(u32::MAX),
+        }))
+    }
+
     #[tracing::instrument(skip_all, fields(rpc = "PlaceOrder", request_id))]
     async fn place_order(
         &self,

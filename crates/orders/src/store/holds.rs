@@ -586,3 +586,20 @@ pub async fn active_holds(pool: &sqlx::PgPool) -> Result<i64, Error> {
             .await?,
     )
 }
+
+/// The active holds with units of `product`. (Read by a scan of the holds' items: a
+/// withdrawal is rare, and an index on the product would cost every hold.)
+pub async fn active_holds_of(
+    conn: &mut PgConnection,
+    product: ProductId,
+) -> Result<Vec<i64>, Error> {
+    Ok(sqlx::query_scalar!(
+        "SELECT h.id FROM holds h
+         WHERE h.status = 'active'
+           AND h.id IN (SELECT hold_id FROM hold_items WHERE product_id = $1)
+         ORDER BY h.id",
+        product.get(),
+    )
+    .fetch_all(conn)
+    .await?)
+}

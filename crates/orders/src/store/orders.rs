@@ -203,16 +203,21 @@ pub async fn lock_order(
     }))
 }
 
+/// Cancels an order: by its customer under `request_id`, or, with `by_provider`,
+/// because its provider withdrew a product of it.
 pub async fn mark_cancelled(
     conn: &mut PgConnection,
     order_id: i64,
-    request_id: &RequestId,
+    request_id: Option<&RequestId>,
+    by_provider: bool,
 ) -> Result<(), Error> {
     sqlx::query!(
-        "UPDATE orders SET status = 'cancelled', cancelled_at = now(), cancel_request_id = $2::text
+        "UPDATE orders SET status = 'cancelled', cancelled_at = now(), cancel_request_id = $2::text,
+                           cancelled_by_provider = $3
          WHERE id = $1",
         order_id,
-        request_id.as_str(),
+        request_id.map(RequestId::as_str),
+        by_provider,
     )
     .execute(conn)
     .await?;
@@ -374,6 +379,7 @@ struct OrderRow {
     cancelled_at: Option<DateTime<Utc>>,
     admitted_at: Option<DateTime<Utc>>,
     admitted_by_override: bool,
+    cancelled_by_provider: bool,
     customer_phone: Option<String>,
     card_brand: Option<String>,
     card_last_four: Option<String>,
@@ -395,7 +401,7 @@ pub async fn load_order(
     let row = sqlx::query_as!(
         OrderRow,
         r#"SELECT o.id, o.hold_id, o.confirmation_code, o.status, o.created_at, o.cancelled_at,
-                  o.admitted_at, o.admitted_by_override,
+                  o.admitted_at, o.admitted_by_override, o.cancelled_by_provider,
                   o.customer_phone::text AS "customer_phone?",
                   c.brand AS "card_brand?", c.last_four AS "card_last_four?",
                   c.expiration_month AS "card_exp_month?",
@@ -460,6 +466,7 @@ pub async fn load_order(
         payment,
         created_at: row.created_at,
         cancelled_at: row.cancelled_at,
+        cancelled_by_provider: row.cancelled_by_provider,
         admitted: row.admitted_at.map(|at| Admission {
             at,
             overridden: row.admitted_by_override,
@@ -661,4 +668,36 @@ pub async fn check_promotion(
         Some((true, 0)) => Err(PromotionRefused::UsedUp),
         Some(_) => Ok(()),
     })
+}
+
+/// The codes of the orders of `product` that still stand, oldest first.
+pub async fn standing_orders_of(
+    conn: &mut PgConnection,
+    product: ProductId,
+) -> Result<Vec<Confirmation>, Error> {
+    let codes = sqlx::query_scalar!(
+        "SELECT o.confirmation_code FROM orders o
+         WHERE o.status = 'placed'
+           AND o.hold_id IN (SELECT hold_id FROM hold_items WHERE product_id = $1)
+         ORDER BY o.id",
+        product.get(),
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(codes.into_iter().map(Confirmation::from_db).collect())
+}
+
+/// How many orders of `product` were cancelled because it was withdrawn.
+pub async fn withdrawn_orders_of(
+    conn: &mut PgConnection,
+    product: ProductId,
+) -> Result<i64, Error> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM orders o
+           WHERE o.cancelled_by_provider
+             AND o.hold_id IN (SELECT hold_id FROM hold_items WHERE product_id = $1)"#,
+        product.get(),
+    )
+    .fetch_one(conn)
+    .await?)
 }

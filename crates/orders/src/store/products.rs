@@ -152,3 +152,23 @@ pub async fn availability(
         })
         .collect())
 }
+
+/// Withdraws a product: its sales end now (unless they already have), and it is
+/// marked withdrawn, once. Returns when it was first withdrawn; `None` for an unknown
+/// product. The row is updated, so a hold or a confirmation of it running now
+/// finishes first or sees the end of its sales.
+pub async fn withdraw_product(
+    conn: &mut sqlx::PgConnection,
+    id: ProductId,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Error> {
+    Ok(sqlx::query_scalar!(
+        r#"UPDATE products
+           SET sales_end = least(coalesce(sales_end, now()), now()),
+               withdrawn_at = coalesce(withdrawn_at, now())
+           WHERE id = $1
+           RETURNING withdrawn_at AS "withdrawn_at!""#,
+        id.get(),
+    )
+    .fetch_optional(conn)
+    .await?)
+}

@@ -23,3 +23,4 @@ mod server;
 mod stale_statistics;
 mod telemetry;
 mod texts;
+mod withdrawals;

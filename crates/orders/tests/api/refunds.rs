@@ -17,19 +17,19 @@ use crate::outbox_admin::{admin_client, list};
 /// refund it gives, and answers the first `unavailable` refunds as if it were down, or
 /// refuses every refund when `refuse` is set.
 #[derive(Debug, Default)]
-struct Processor {
+pub(crate) struct Processor {
     unavailable: AtomicUsize,
     refuse: bool,
     refunds: Mutex<Vec<(String, String, i64)>>,
 }
 
 impl Processor {
-    fn refunds(&self) -> Vec<(String, String, i64)> {
+    pub(crate) fn refunds(&self) -> Vec<(String, String, i64)> {
         self.refunds.lock().expect("lock").clone()
     }
 }
 
-fn code_for(request_id: &str) -> String {
+pub(crate) fn code_for(request_id: &str) -> String {
     format!("AUTH-{}", &request_id[..8])
 }
 

@@ -1,0 +1,208 @@
+//! A provider withdraws a product (a cancelled showing): its sales end at once, the
+//! holds of it are given back, and every order of it is cancelled and refunded, its
+//! customer texted, once, however often the withdrawal is asked for.
+
+use std::sync::Arc;
+
+use cinema_proto::error::Reason;
+use cinema_proto::orders::v1 as pb;
+use tonic::Code;
+
+use crate::helpers::*;
+use crate::refunds::{Processor, code_for};
+
+const PHONE: &str = "+14155550132";
+
+/// A service that refunds through `processor`, queues texts (to a gateway nobody
+/// listens on: the test reads them in the outbox) and delivers its outbox when told.
+async fn spawn(processor: Arc<Processor>) -> TestApp {
+    let database = cinema_testkit::TestDatabase::create()
+        .await
+        .expect("test database");
+    let mut config = delivering_on_demand(&database);
+    config.sms.watertel_url = Some("http://127.0.0.1:9/watertel".into());
+    config.sms.watertel_password = Some("secret".to_owned().into());
+    config.sms.watertel_weight = 100;
+    spawn_app_with_processor(config, database, processor).await
+}
+
+async fn withdraw(
+    app: &TestApp,
+    product: &str,
+) -> Result<pb::WithdrawProductResponse, tonic::Status> {
+    app.client()
+        .withdraw_product(admin(pb::WithdrawProductRequest {
+            product_id: product.into(),
+        }))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn get(app: &TestApp, confirmation: &str) -> pb::Order {
+    app.client()
+        .get_order(pb::GetOrderRequest {
+            confirmation: confirmation.into(),
+        })
+        .await
+        .expect("order")
+        .into_inner()
+        .order
+        .expect("order")
+}
+
+/// The texts queued for customers, in order.
+async fn texts(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT payload->>'message' FROM outbox WHERE kind = 'sms' ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("outbox")
+}
+
+#[tokio::test]
+async fn withdrawing_a_product_cancels_and_refunds_every_order_of_it_once() {
+    let processor = Arc::new(Processor::default());
+    let app = spawn(processor.clone()).await;
+    let heat = app
+        .add_product(
+            "Heat at Kendall Square Cinema, auditorium 2, Sun Dec 6 7:30 PM EST",
+            20,
+            1250,
+        )
+        .await;
+    let other = app.add_product("Alien, 9 pm", 20, 1000).await;
+    app.add_promotion("FREEBIE", 5, true).await;
+
+    let mut by_card = order(vec![item(&heat, 2)], card(VISA));
+    by_card.customer = Some(pb::Customer {
+        phone: Some(PHONE.into()),
+    });
+    let by_paypal = order(vec![item(&heat, 1)], paypal("jo@example.com"));
+    let by_promotion = order(vec![item(&heat, 1)], promotion("FREEBIE"));
+    let elsewhere = order(vec![item(&other, 1)], card(VISA));
+    let mut withdrawn = Vec::new();
+    for request in [&by_card, &by_paypal, &by_promotion] {
+        withdrawn.push(app.place(request, "order").await.confirmation);
+    }
+    let untouched = app.place(&elsewhere, "order").await.confirmation;
+    // Somebody is choosing how to pay for two seats.
+    let held = app
+        .client()
+        .hold_products(pb::HoldProductsRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            items: vec![item(&heat, 2)],
+            ttl_seconds: 0,
+        })
+        .await
+        .expect("hold")
+        .into_inner()
+        .hold
+        .expect("hold");
+    app.deliver_until_settled().await;
+    let texts_before = texts(&app).await.len();
+
+    let first = withdraw(&app, &heat).await.expect("withdrawn");
+    assert_eq!(first.orders_cancelled, 3);
+    for confirmation in &withdrawn {
+        let order = get(&app, confirmation).await;
+        assert_eq!(order.status(), pb::OrderStatus::Cancelled, "{order:?}");
+        assert!(order.cancelled_by_provider, "{order:?}");
+    }
+    let other_order = get(&app, &untouched).await;
+    assert_eq!(other_order.status(), pb::OrderStatus::Placed);
+    assert!(!other_order.cancelled_by_provider);
+
+    // Its sales are over: no new hold, and the hold being paid for is given back.
+    let refused = app
+        .client()
+        .hold_products(pb::HoldProductsRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            items: vec![item(&heat, 1)],
+            ttl_seconds: 0,
+        })
+        .await;
+    let details = expect_details(refused, Code::FailedPrecondition);
+    assert_eq!(details.reason, Some(Reason::SalesEnded));
+    let mut pay_the_hold = order(Vec::new(), card(VISA));
+    pay_the_hold.hold_id = held.hold_id.clone();
+    let details = expect_details(
+        app.client().place_order(pay_the_hold).await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(details.reason, Some(Reason::HoldExpired));
+
+    // Asked again (the provider's retry): the same answer, nothing more cancelled.
+    let again = withdraw(&app, &heat).await.expect("withdrawn again");
+    assert_eq!(again, first);
+    // The customer's own cancellation of a withdrawn order changes nothing either.
+    let cancelled = app
+        .client()
+        .cancel_order(pb::CancelOrderRequest {
+            confirmation: withdrawn[0].clone(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+        })
+        .await
+        .expect("already cancelled")
+        .into_inner()
+        .order
+        .expect("order");
+    assert!(cancelled.cancelled_by_provider);
+
+    app.deliver_until_settled().await;
+    let mut refunds = processor.refunds();
+    refunds.sort();
+    let mut expected = vec![
+        (
+            by_card.request_id.clone(),
+            code_for(&by_card.request_id),
+            2500,
+        ),
+        (
+            by_paypal.request_id.clone(),
+            code_for(&by_paypal.request_id),
+            1250,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(
+        refunds, expected,
+        "card and PayPal refunded in full, once each"
+    );
+    // The promotion's use is given back: it pays for a fifth order of the other product.
+    let texts = texts(&app).await;
+    assert_eq!(
+        texts[texts_before..],
+        [format!(
+            "Cinema: Heat at Kendall Square Cinema, auditorium 2, Sun Dec 6 7:30 PM EST is \
+             cancelled. Order {}: $25.00 will be refunded.",
+            withdrawn[0]
+        )],
+        "only the customer who gave a phone is texted, once"
+    );
+    let uses: i32 =
+        sqlx::query_scalar("SELECT uses_remaining FROM promotions WHERE code = 'FREEBIE'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("promotion");
+    assert_eq!(uses, 5, "the promotion's use is given back");
+}
+
+#[tokio::test]
+async fn only_an_admin_withdraws_a_product_that_exists() {
+    let app = spawn(Arc::new(Processor::default())).await;
+    let product = app.add_product("Heat, 7 pm", 10, 1250).await;
+    let anonymous = app
+        .client()
+        .withdraw_product(pb::WithdrawProductRequest {
+            product_id: product.clone(),
+        })
+        .await;
+    expect_code(anonymous, Code::Unauthenticated);
+    let message = expect_code(withdraw(&app, "999999").await, Code::NotFound);
+    assert!(message.contains("999999"), "{message}");
+    let message = expect_code(withdraw(&app, "seven").await, Code::InvalidArgument);
+    assert!(message.contains("product_id"), "{message}");
+    // Nothing changed: it is still sold.
+    assert_eq!(app.availability(&product).await, 10);
+    app.place(&order(vec![item(&product, 1)], card(VISA)), "order")
+        .await;
+}

@@ -1,5 +1,5 @@
 //! The movies service's view of the orders service: register as a product provider,
-//! and register showtimes as products.
+//! register showtimes as products, and withdraw those of cancelled showtimes.
 
 use std::time::Duration;
 
@@ -105,6 +105,31 @@ impl OrdersGateway {
             .await
             .map_err(|s| orders_error("AddProduct", s))?;
         Ok(response.into_inner().product_id)
+    }
+}
+
+/// What withdrawing a showtime's product did at the orders service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withdrawn {
+    /// Its orders cancelled and refunded, over every call.
+    pub orders_cancelled: u32,
+}
+
+impl OrdersGateway {
+    /// Withdraws a showtime's product: its sales end and every order of it is
+    /// cancelled and refunded. Idempotent at the orders service.
+    pub async fn withdraw_product(&self, product_id: &str) -> Result<Withdrawn, Error> {
+        let response = self
+            .client
+            .clone()
+            .withdraw_product(self.request(orders::WithdrawProductRequest {
+                product_id: product_id.to_owned(),
+            }))
+            .await
+            .map_err(|s| orders_error("WithdrawProduct", s))?;
+        Ok(Withdrawn {
+            orders_cancelled: response.into_inner().orders_cancelled,
+        })
     }
 }
 

@@ -13,6 +13,9 @@
 //! others read it back). A product registered by an attempt that then died is the one
 //! the retry finds, not a second one.
 //!
+//! `cancel_showtime` calls a showing off: the orders service withdraws its product
+//! (cancelling and refunding its orders), then the showtime is marked cancelled.
+//!
 //! `register_missing_door_rules` registers again, at start, the tickets of showtimes
 //! whose products were registered before the orders service kept the door's rules.
 
@@ -25,7 +28,7 @@ use cinema_service::error::Reason;
 use cinema_service::idempotency::{self, Fingerprint};
 
 use crate::Error;
-use crate::domain::{MovieId, NewShowtime, Showtime, TheatreId, Tickets};
+use crate::domain::{MovieId, NewShowtime, Showtime, ShowtimeId, TheatreId, Tickets};
 use crate::orders_gateway::OrdersGateway;
 use crate::store::{self, Inserted};
 
@@ -160,6 +163,42 @@ impl Scheduler {
         }
     }
 
+    /// Calls a showtime off: the orders service withdraws its product first (its sales
+    /// end; every order of it is cancelled, refunded and its customer texted), then
+    /// the showtime is marked cancelled here, which takes it out of every listing and
+    /// frees its auditorium. In that order, no call leaves a cancelled showtime whose
+    /// tickets still stand: an orders service that cannot be reached changes nothing,
+    /// and a call that stops between the two steps is finished by the next (both are
+    /// idempotent). Refused once the movie is over: its tickets were spent.
+    #[tracing::instrument(name = "cancel_showtime", skip_all, fields(showtime_id = %id))]
+    pub async fn cancel_showtime(&self, id: ShowtimeId) -> Result<Cancelled, Error> {
+        let stored = store::get_showtime(&self.pool, id).await?.ok_or_else(|| {
+            Error::not_found("showtime", id, format!("showtime {id} does not exist"))
+        })?;
+        if stored.cancelled_at.is_none() && stored.busy_until <= Utc::now() {
+            return Err(Error::refused(
+                Reason::AdmissionClosed,
+                format!("showtime {id} is over: its tickets were used, and it cannot be cancelled"),
+            ));
+        }
+        let withdrawn = self
+            .orders
+            .withdraw_product(&stored.showtime.product_id)
+            .await?;
+        let cancelled_at = store::cancel_showtime(&self.pool, id)
+            .await?
+            .ok_or_else(|| Error::unexpected(format!("showtime {id} vanished")))?;
+        tracing::info!(
+            orders_cancelled = withdrawn.orders_cancelled,
+            "showtime cancelled"
+        );
+        Ok(Cancelled {
+            showtime: stored.showtime,
+            cancelled_at,
+            orders_cancelled: withdrawn.orders_cancelled,
+        })
+    }
+
     /// Registers again the tickets of every showtime whose product the orders service
     /// took before it kept the door's rules, and whose movie is not over, so that the
     /// box office checks their codes' time and place like any other's. AddProduct with
@@ -235,6 +274,15 @@ impl Scheduler {
         );
         idempotency::replay(&new.request_id, on_record, &asked)
     }
+}
+
+/// A cancelled showtime, and what its cancellation did.
+#[derive(Debug, Clone)]
+pub struct Cancelled {
+    pub showtime: Showtime,
+    pub cancelled_at: DateTime<Utc>,
+    /// Its orders cancelled and refunded, over every call.
+    pub orders_cancelled: u32,
 }
 
 /// What `register_missing_door_rules` did.

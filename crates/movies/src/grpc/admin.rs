@@ -9,9 +9,10 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::Error;
-use crate::domain::{TheatreId, TimeZone};
+use crate::domain::{ShowtimeId, TheatreId, TimeZone};
 use crate::scheduling::Scheduler;
 use crate::store;
+use cinema_service::error::AtField;
 
 /// `MoviesAdminService`: catalogue writes. The admin credential is checked by an interceptor
 /// in front of the whole service (see `startup`), so no handler can forget it.
@@ -144,6 +145,22 @@ impl MoviesAdminService for AdminApi {
         let showtime = self.scheduler.create_showtime(&new).await?;
         Ok(Response::new(pb::CreateShowtimeResponse {
             showtime: Some(convert::showtime(&showtime)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CancelShowtime"))]
+    async fn cancel_showtime(
+        &self,
+        request: Request<pb::CancelShowtimeRequest>,
+    ) -> Result<Response<pb::CancelShowtimeResponse>, Status> {
+        let id = ShowtimeId::parse(&request.get_ref().showtime_id)
+            .at("showtime_id")
+            .map_err(Error::from)?;
+        let cancelled = self.scheduler.cancel_showtime(id).await?;
+        Ok(Response::new(pb::CancelShowtimeResponse {
+            showtime: Some(convert::showtime(&cancelled.showtime)),
+            cancelled_at: Some(cinema_service::domain::timestamp(cancelled.cancelled_at)),
+            orders_cancelled: cancelled.orders_cancelled,
         }))
     }
 }

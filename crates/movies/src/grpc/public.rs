@@ -98,9 +98,10 @@ impl MoviesService for PublicApi {
         let id = ShowtimeId::parse(&request.get_ref().id)
             .at("id")
             .map_err(Error::from)?;
-        let (showtime, sold_out) = store::get_showtime(&self.pool, id).await?.ok_or_else(|| {
+        let stored = store::get_showtime(&self.pool, id).await?.ok_or_else(|| {
             Error::not_found("showtime", id, format!("showtime {id} does not exist"))
         })?;
+        let showtime = stored.showtime;
         let movie = store::get_movie(&self.pool, showtime.movie_id)
             .await?
             .ok_or_else(|| Error::unexpected(format!("showtime {id} has no movie")))?;
@@ -113,7 +114,8 @@ impl MoviesService for PublicApi {
             showtime: Some(convert::showtime(&showtime)),
             movie: Some(convert::movie(&movie)),
             theatre: Some(convert::theatre(&theatre)),
-            sold_out,
+            sold_out: stored.sold_out,
+            cancelled_at: stored.cancelled_at.map(cinema_service::domain::timestamp),
         }))
     }
 

@@ -216,8 +216,9 @@ pub async fn apply_availability(
     sequence: i64,
 ) -> Result<Applied, Error> {
     let changed = sqlx::query!(
+        // A cancelled showtime stays off sale whatever a late event says.
         "UPDATE showtimes SET sold_out = $3, availability_seq = $4
-         WHERE id = $1 AND product_id = $2 AND availability_seq < $4",
+         WHERE id = $1 AND product_id = $2 AND availability_seq < $4 AND cancelled_at IS NULL",
         showtime.get(),
         product_id,
         sold_out,
@@ -244,13 +245,22 @@ pub async fn apply_availability(
     })
 }
 
-/// One showtime by id, with whether it is sold out.
-pub async fn get_showtime(
-    pool: &PgPool,
-    id: ShowtimeId,
-) -> Result<Option<(Showtime, bool)>, Error> {
+/// A showtime with what its listing says of it.
+#[derive(Debug, Clone)]
+pub struct StoredShowtime {
+    pub showtime: Showtime,
+    /// Nothing of it is on sale (a cancelled showtime is sold out too).
+    pub sold_out: bool,
+    /// When the auditorium is free again.
+    pub busy_until: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// One showtime by id, with whether it is sold out or cancelled.
+pub async fn get_showtime(pool: &PgPool, id: ShowtimeId) -> Result<Option<StoredShowtime>, Error> {
     let row = sqlx::query!(
-        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id, sold_out
+        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id, sold_out,
+                busy_until, cancelled_at
          FROM showtimes WHERE id = $1",
         id.get(),
     )
@@ -266,8 +276,29 @@ pub async fn get_showtime(
             price_cents: row.price_cents,
             product_id: row.product_id,
         };
-        (showtime.into(), row.sold_out)
+        StoredShowtime {
+            showtime: showtime.into(),
+            sold_out: row.sold_out,
+            busy_until: row.busy_until,
+            cancelled_at: row.cancelled_at,
+        }
     }))
+}
+
+/// Marks a showtime cancelled (once: the first time is kept) and so no longer on sale.
+/// Returns when it was cancelled; `None` for an unknown showtime.
+pub async fn cancel_showtime(
+    pool: &PgPool,
+    id: ShowtimeId,
+) -> Result<Option<DateTime<Utc>>, Error> {
+    Ok(sqlx::query_scalar!(
+        r#"UPDATE showtimes SET cancelled_at = coalesce(cancelled_at, now()), sold_out = true
+           WHERE id = $1
+           RETURNING cancelled_at AS "cancelled_at!""#,
+        id.get(),
+    )
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub async fn find_by_request_id(pool: &PgPool, id: &RequestId) -> Result<Option<Showtime>, Error> {
@@ -305,7 +336,7 @@ pub async fn overlapping_showtime(
 ) -> Result<Option<(ShowtimeId, DateTime<Utc>, DateTime<Utc>)>, Error> {
     let row = sqlx::query!(
         "SELECT id, start_time, busy_until FROM showtimes
-         WHERE theatre_id = $1 AND room = $2
+         WHERE theatre_id = $1 AND room = $2 AND cancelled_at IS NULL
            AND tstzrange(start_time, busy_until) && tstzrange($3, $4)
          LIMIT 1",
         theatre.get(),
@@ -423,7 +454,7 @@ pub async fn door_rules_pending(
          JOIN movies m ON m.id = s.movie_id
          JOIN theatres t ON t.id = s.theatre_id
          JOIN auditoriums a ON a.theatre_id = s.theatre_id AND a.room = s.room
-         WHERE NOT s.door_rules_registered
+         WHERE NOT s.door_rules_registered AND s.cancelled_at IS NULL
            AND s.id > $1
            AND s.start_time + make_interval(mins => m.length_minutes) > now()
          ORDER BY s.id

@@ -12,7 +12,7 @@ use crate::helpers::*;
 
 const DEADLINE: Duration = Duration::from_secs(15);
 
-fn visa() -> orders_pb::Payment {
+pub(crate) fn visa() -> orders_pb::Payment {
     orders_pb::Payment {
         method: Some(orders_pb::payment::Method::CreditCard(
             orders_pb::CreditCard {
@@ -33,7 +33,7 @@ fn visa() -> orders_pb::Payment {
     }
 }
 
-async fn listed(stack: &TestStack, showtime: &str) -> bool {
+pub(crate) async fn listed(stack: &TestStack, showtime: &str) -> bool {
     stack
         .get_showtimes(pb::GetShowtimesRequest::default())
         .await
@@ -102,7 +102,7 @@ async fn the_movies_service_registers_itself_with_orders_at_start_up() {
     stack.stop().await;
 }
 
-fn callbacks(stack: &TestStack) -> ProductProviderServiceClient<Channel> {
+pub(crate) fn callbacks(stack: &TestStack) -> ProductProviderServiceClient<Channel> {
     ProductProviderServiceClient::new(
         Channel::from_shared(format!("http://{}", stack.movies.local_addr()))
             .expect("uri")
@@ -120,7 +120,7 @@ fn sold_out(showtime: &pb::Showtime, sequence: u64) -> orders_pb::ProductSoldOut
     }
 }
 
-fn with_token<T>(message: T, token: &str) -> Request<T> {
+pub(crate) fn with_token<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert(
         "authorization",

@@ -3,6 +3,7 @@
 
 mod admin;
 mod callbacks;
+mod cancel_showtime;
 mod create_showtime;
 mod distance;
 mod get_showtimes;

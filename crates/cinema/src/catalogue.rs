@@ -1,6 +1,6 @@
-//! `cinema catalogue add-movie|add-theatre|add-showtime`: what an operator of the
-//! chain schedules, through the movies admin API (the calls the demo loader makes),
-//! without writing a gRPC client.
+//! `cinema catalogue add-movie|add-theatre|add-showtime|cancel-showtime`: what an
+//! operator of the chain schedules, or calls off, through the movies admin API (the
+//! calls the demo loader makes), without writing a gRPC client.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -99,6 +99,17 @@ enum CatalogueCommand {
         /// The price of a ticket in dollars, e.g. 12.50.
         #[arg(long, value_parser = cents)]
         price: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Call a showtime off: every order of it is cancelled and refunded (each buyer
+    /// who gave a phone is texted), it leaves the listings, and its auditorium is free
+    /// for another. Safe to run again.
+    #[command(name = "cancel-showtime")]
+    CancelShowtime {
+        /// The showtime's id (`cinema showtimes` lists them).
+        #[arg(long)]
+        showtime: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -298,7 +309,52 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
             };
             add_showtimes(&cinema, &client, &movie, &theatre, run).await
         }
+        CatalogueCommand::CancelShowtime { showtime, client } => {
+            let cinema = connect_as(Admin::Movies, &client, token, "cancelling a showtime")?;
+            cancel_showtime(&cinema, &client, &showtime).await
+        }
     }
+}
+
+/// Cancels a showtime and says what it was, on its theatre's clock, and how many
+/// orders were refunded.
+async fn cancel_showtime(cinema: &Cinema, client: &ClientArgs, id: &str) -> anyhow::Result<()> {
+    let cancelled = cinema.admin().cancel_showtime(id).await?;
+    let details = cinema.movies().get_showtime(id).await?;
+    let (movie, theatre) = (
+        details.movie.unwrap_or_default(),
+        details.theatre.unwrap_or_default(),
+    );
+    let start = details
+        .showtime
+        .as_ref()
+        .and_then(|s| s.start_time.as_ref())
+        .and_then(|t| DateTime::from_timestamp(t.seconds, 0));
+    let room = details.showtime.map(|s| s.auditorium).unwrap_or_default();
+    let orders = cancelled.orders_cancelled;
+    emit(
+        client,
+        json!({
+            "showtime_id": id, "movie": movie.name, "theatre": theatre.name, "auditorium": room,
+            "start_time": start.map(|t| t.to_rfc3339()),
+            "cancelled_at": cancelled.cancelled_at
+                .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+                .map(|t| t.to_rfc3339()),
+            "orders_cancelled": orders,
+        }),
+        || {
+            let when = start.map(|t| local(&theatre, t)).unwrap_or_default();
+            let refunded = match orders {
+                0 => "No order was placed for it.".to_owned(),
+                1 => "1 order was cancelled and refunded.".to_owned(),
+                n => format!("{n} orders were cancelled and refunded."),
+            };
+            format!(
+                "Showtime {id} cancelled: {} at {}, auditorium {room}, {when}. {refunded}",
+                movie.name, theatre.name
+            )
+        },
+    )
 }
 
 /// What `add-showtime` was asked for.

@@ -762,6 +762,7 @@ fn order_json(order: &orders::Order) -> Value {
         "total_cents": order.total_cents,
         "phone_last_four": (!order.phone_last_four.is_empty()).then_some(&order.phone_last_four),
         "paid_with": Paid::of(order).map(|paid| paid.to_string()),
+        "cancelled_by_provider": order.cancelled_by_provider,
         "admitted_at": admitted_at(order).map(|t| t.to_rfc3339()),
         "admitted_by_override": order.admitted_by_override,
         "line_items": order.line_items.iter().map(|l| json!({
@@ -842,7 +843,11 @@ fn order_table(order: &orders::Order, seats: &[Option<Seats>]) -> String {
     let paid = Paid::of(order);
     match (order.status(), &paid) {
         (orders::OrderStatus::Cancelled, paid) => {
-            said += "\nCancelled: its seats are back on sale.";
+            said += if order.cancelled_by_provider {
+                "\nCancelled by the theatre: the showing was called off."
+            } else {
+                "\nCancelled: its seats are back on sale."
+            };
             if let Some(paid) = paid {
                 said += &format!(" {}", paid.refund(&paid.to_string(), &total));
             }

@@ -1008,7 +1008,55 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
         .map(String::as_str)
         .collect::<Vec<_>>(),
     );
-    assert!(said(&bought).starts_with("Confirmation "), "{bought:?}");
+    let confirmation = said(&bought)
+        .strip_prefix("Confirmation ")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(code, _)| code.to_owned())
+        .unwrap_or_else(|| panic!("{bought:?}"));
+
+    // The projector breaks: the operator calls the showing off. Its buyer is refunded
+    // and it is no longer listed; asked again, the same is said.
+    let call_off = format!("cancel-showtime --showtime {showtime_id}");
+    refused(
+        &catalogue(&call_off),
+        "cancelling a showtime needs the movies admin token",
+    );
+    let called_off = said(&catalogue(&format!(
+        "{call_off} --movies-admin-token {token}"
+    )));
+    assert!(
+        called_off.starts_with(&format!(
+            "Showtime {showtime_id} cancelled: Vertigo at Central Square Cinema, auditorium \
+             Balcony, "
+        )) && [" EST", " EDT"]
+            .iter()
+            .any(|zone| called_off
+                .ends_with(&format!("{zone}. 1 order was cancelled and refunded."))),
+        "{called_off}"
+    );
+    assert_eq!(
+        said(&catalogue(&format!(
+            "{call_off} --movies-admin-token {token}"
+        ))),
+        called_off
+    );
+    let listed = json(&stack, &sms, &["showtimes", "--theatre", theatre_id]);
+    let ids: Vec<&str> = listed[0]["showtimes"]
+        .as_array()
+        .expect("showtimes")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert!(!ids.is_empty() && !ids.contains(&showtime_id), "{listed}");
+    let order = said(&run(&stack, &sms, &["order", &confirmation]));
+    assert!(
+        order.contains(&format!("Order {confirmation} (cancelled), total $23.00"))
+            && order.contains(
+                "Cancelled by the theatre: the showing was called off. $23.00 is refunded to \
+                 Visa ending in 1111."
+            ),
+        "{order}"
+    );
     stack.stop().await.expect("stop");
     sms.stop().await;
 }

@@ -590,6 +590,28 @@ impl AdminClient {
         .await
         .and_then(|r| required(r.showtime, "showtime"))
     }
+
+    /// Calls a showing off: its orders are cancelled and refunded. Retried safely:
+    /// cancelling is idempotent.
+    pub async fn cancel_showtime(
+        &self,
+        showtime_id: &str,
+    ) -> Result<movies::CancelShowtimeResponse, ClientError> {
+        let request = movies::CancelShowtimeRequest {
+            showtime_id: showtime_id.to_owned(),
+        };
+        retrying(self.backoff, "CancelShowtime", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .cancel_showtime(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+    }
 }
 
 /// `OrdersService`.

@@ -303,7 +303,7 @@ fn admin_hint(orders_token_given: bool, movies_token_given: bool) {
     }
     if movies_token_given {
         println!(
-            "  cargo run -q -p cinema -- catalogue --help       (movies, theatres, showtimes; with the same MOVIES_ADMIN_TOKEN)"
+            "  cargo run -q -p cinema -- catalogue --help       (add movies, theatres, showtimes, or cancel one; with the same MOVIES_ADMIN_TOKEN)"
         );
     }
     let made_up = [

@@ -2725,3 +2725,49 @@ async fn the_home_page_leads_back_to_the_tickets_this_browser_bought() {
     );
     stack.stop().await.expect("stop");
 }
+
+/// A showing the theatre calls off: its page says so and sells nothing, and its
+/// buyers' order pages say who cancelled it and what is refunded.
+#[tokio::test]
+async fn a_showing_the_theatre_calls_off_says_so_to_its_buyers() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let Showing { show, site, b, .. } = showing(&stack).await;
+    let placed = c
+        .orders()
+        .place_order(tickets(&show.product_id, 2))
+        .await
+        .expect("order");
+    let showtime_url = format!("{site}/showtimes/{}", show.id);
+    let (_, html) = page(&b, &showtime_url, "").await;
+    assert!(html.contains("Hold seats"), "{html}");
+
+    let cancelled = c
+        .admin()
+        .cancel_showtime(&show.id)
+        .await
+        .expect("called off");
+    assert_eq!(cancelled.orders_cancelled, 1);
+
+    let (status, html) = page(&b, &showtime_url, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("The theatre called this showing off: its tickets are no longer sold"),
+        "{html}"
+    );
+    assert!(!html.contains("Hold seats"), "nothing to hold: {html}");
+    let (_, html) = page(&b, &format!("{site}/orders/{}", placed.confirmation), "").await;
+    assert!(
+        html.contains(
+            "The theatre called this showing off, and cancelled the order. $25.00 is \
+             refunded to Visa ending\u{a0}in\u{a0}1111."
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("its seats are back on sale"), "{html}");
+    assert!(
+        !html.contains("Cancel order"),
+        "nothing left to cancel: {html}"
+    );
+    stack.stop().await.expect("stop");
+}

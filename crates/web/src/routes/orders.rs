@@ -38,6 +38,8 @@ struct OrderPage {
     /// have.
     doors: Option<String>,
     cancelled: bool,
+    /// Cancelled because the theatre called the showing off, not by its customer.
+    called_off: bool,
     lines: Vec<OrderLine>,
     total: String,
     payment: String,
@@ -178,6 +180,7 @@ async fn order_page(
         confirmation: order.confirmation.clone(),
         texts_to,
         cancelled,
+        called_off: order.cancelled_by_provider,
         lines,
         total,
         payment,

@@ -113,10 +113,11 @@ async fn showtime_page(
         .map_or(start, |t| views::instant(Some(t)));
     let now = chrono::Utc::now();
     let started = start <= now;
+    let called_off = details.cancelled_at.is_some();
     // Asked of the orders service, not taken from the movies service's sold-out flag:
     // that follows by callback, and seats held by others may come back on sale.
     let availability = async {
-        if started {
+        if started || called_off {
             return Ok((0, 0));
         }
         let products = state
@@ -135,7 +136,13 @@ async fn showtime_page(
     // Seats this browser holds are not others' holds that may come back.
     let held = held - yours.as_ref().map_or(0, |y| y.tickets);
     let seats = |n: i64| if n == 1 { "seat" } else { "seats" };
-    let unavailable = if started {
+    let unavailable = if called_off {
+        Some(
+            "The theatre called this showing off: its tickets are no longer sold, and \
+             everyone who bought some is refunded."
+                .to_owned(),
+        )
+    } else if started {
         Some("This showtime has started.".to_owned())
     } else if left == 0 && held > 0 {
         // Others' holds may be longer than this site's: "in time", not a number.

@@ -868,7 +868,7 @@ impl Checkout {
             store::standing_orders_of(&mut conn, product).await?
         };
         for code in &standing {
-            self.cancel(code, Canceller::Provider).await?;
+            self.cancel(code, Canceller::Provider(product)).await?;
         }
         let mut conn = self.pool.acquire().await?;
         let orders_cancelled = store::withdrawn_orders_of(&mut conn, product).await?;
@@ -884,7 +884,7 @@ impl Checkout {
         let order = store::lock_order(&mut tx, code).await?.ok_or_else(|| {
             Error::not_found("order", code, format!("no order with confirmation {code}"))
         })?;
-        let by_provider = matches!(by, Canceller::Provider);
+        let by_provider = matches!(by, Canceller::Provider(_));
         if let (false, Some(at), false) = (order.cancelled, order.admitted_at, by_provider) {
             return Err(Error::refused(
                 Reason::AlreadyAdmitted,
@@ -906,11 +906,13 @@ impl Checkout {
                     ),
                 ));
             }
-            let changes = store::change_stock(&mut tx, &order.lines).await?;
-            // The provider that withdrew a product needs no word that it is available.
-            if !by_provider {
-                enqueue_availability_events(&mut tx, &changes).await?;
+            let mut changes = store::change_stock(&mut tx, &order.lines).await?;
+            // A withdrawn product is not available again, whatever its count says: its
+            // provider hears only of the order's other products.
+            if let Canceller::Provider(withdrawn) = by {
+                changes.retain(|change| change.product != withdrawn);
             }
+            enqueue_availability_events(&mut tx, &changes).await?;
             if let Some(promotion) = &order.promotion {
                 store::restore_promotion(&mut tx, promotion).await?;
             }
@@ -924,7 +926,7 @@ impl Checkout {
                 let refund = order.taken.as_ref().map(|taken| taken.amount_cents);
                 let body = match by {
                     Canceller::Customer(_) => texts::order_cancelled(code, refund),
-                    Canceller::Provider => {
+                    Canceller::Provider(_) => {
                         // What was called off, in the provider's words.
                         let shown = store::load_order(&mut tx, OrderKey::Id(order.id)).await?;
                         let lines = shown.map(|o| o.lines).unwrap_or_default();
@@ -935,7 +937,7 @@ impl Checkout {
             }
             let request_id = match by {
                 Canceller::Customer(request_id) => Some(request_id),
-                Canceller::Provider => None,
+                Canceller::Provider(_) => None,
             };
             store::mark_cancelled(&mut tx, order.id, request_id, by_provider).await?;
             tracing::info!(confirmation = %code, by_provider, "order cancelled");
@@ -954,8 +956,8 @@ enum Canceller<'a> {
     /// Its customer, under this request id: refused once its holder was let in or
     /// its showtime has started.
     Customer(&'a RequestId),
-    /// Its provider, by withdrawing a product of it: always.
-    Provider,
+    /// Its provider, by withdrawing this product of it: always.
+    Provider(ProductId),
 }
 
 /// What withdrawing a product did, over every call.

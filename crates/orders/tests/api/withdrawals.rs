@@ -206,3 +206,55 @@ async fn only_an_admin_withdraws_a_product_that_exists() {
     app.place(&order(vec![item(&product, 1)], card(VISA)), "order")
         .await;
 }
+
+/// An order of a withdrawn product and another is cancelled whole; its provider hears
+/// that the other is available again, and nothing of the withdrawn one.
+#[tokio::test]
+async fn an_order_of_two_products_gives_the_other_back_to_sale() {
+    let app = spawn(Arc::new(Processor::default())).await;
+    let provider_id = register_provider(&mut app.client(), "http://127.0.0.1:9").await;
+    let product = |external_ref: &'static str| {
+        let mut client = app.client();
+        let provider_id = provider_id.clone();
+        async move {
+            client
+                .add_product(admin(pb::AddProductRequest {
+                    description: format!("Showtime {external_ref}"),
+                    quantity: 2,
+                    price_cents: 1000,
+                    provider_id: Some(provider_id),
+                    external_ref: Some(external_ref.into()),
+                    ..Default::default()
+                }))
+                .await
+                .expect("product")
+                .into_inner()
+                .product_id
+        }
+    };
+    let (withdrawn, other) = (product("7").await, product("8").await);
+    // Both sold out by one order.
+    app.place(
+        &order(vec![item(&withdrawn, 2), item(&other, 2)], card(VISA)),
+        "order",
+    )
+    .await;
+    let events = || async {
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT kind, payload->>'external_ref' FROM outbox
+             WHERE kind LIKE 'product_%' ORDER BY id",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .expect("outbox")
+    };
+    let before = events().await.len();
+
+    let done = withdraw(&app, &withdrawn).await.expect("withdrawn");
+    assert_eq!(done.orders_cancelled, 1);
+    assert_eq!(
+        events().await[before..],
+        [("product_available".to_owned(), "8".to_owned())]
+    );
+    assert_eq!(app.availability(&other).await, 2);
+}

@@ -251,20 +251,30 @@ impl Scheduler {
     }
 
     /// The showtime this request id already created, if any; `REQUEST_ID_REUSED` if it
-    /// was made with other values (see `idempotency`).
+    /// was made with other values (see `idempotency`), or has been cancelled since: a
+    /// replay would pass a showing that no longer exists off as scheduled.
     async fn replay(&self, new: &NewShowtime) -> Result<Option<Showtime>, Error> {
-        let on_record = store::find_by_request_id(&self.pool, &new.request_id)
-            .await?
-            .map(|existing| {
-                let asked = fingerprint(
-                    existing.movie_id,
-                    existing.theatre_id,
-                    &existing.room,
-                    existing.start_time,
-                    existing.price_cents,
-                );
-                (existing, asked)
+        let found = store::find_by_request_id(&self.pool, &new.request_id).await?;
+        if let Some((existing, Some(_))) = &found {
+            return Err(Error::Conflict {
+                reason: Reason::RequestIdReused,
+                message: format!(
+                    "showtime {}, made under this request_id, has been cancelled; schedule \
+                     it again under a new request_id",
+                    existing.id
+                ),
             });
+        }
+        let on_record = found.map(|(existing, _)| {
+            let asked = fingerprint(
+                existing.movie_id,
+                existing.theatre_id,
+                &existing.room,
+                existing.start_time,
+                existing.price_cents,
+            );
+            (existing, asked)
+        });
         let asked = fingerprint(
             new.movie_id,
             new.theatre_id,

@@ -301,16 +301,30 @@ pub async fn cancel_showtime(
     .await?)
 }
 
-pub async fn find_by_request_id(pool: &PgPool, id: &RequestId) -> Result<Option<Showtime>, Error> {
-    Ok(sqlx::query_as!(
-        ShowtimeRow,
-        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id
+/// The showtime a CreateShowtime request id made, with when it was cancelled, if it was.
+pub async fn find_by_request_id(
+    pool: &PgPool,
+    id: &RequestId,
+) -> Result<Option<(Showtime, Option<DateTime<Utc>>)>, Error> {
+    let row = sqlx::query!(
+        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id, cancelled_at
          FROM showtimes WHERE request_id = $1",
         id.as_str(),
     )
     .fetch_optional(pool)
-    .await?
-    .map(Showtime::from))
+    .await?;
+    Ok(row.map(|row| {
+        let showtime = ShowtimeRow {
+            id: row.id,
+            movie_id: row.movie_id,
+            theatre_id: row.theatre_id,
+            room: row.room,
+            start_time: row.start_time,
+            price_cents: row.price_cents,
+            product_id: row.product_id,
+        };
+        (showtime.into(), row.cancelled_at)
+    }))
 }
 
 pub async fn movie_name_and_length(

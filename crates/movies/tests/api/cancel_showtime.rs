@@ -68,7 +68,18 @@ async fn a_cancelled_showtime_is_refunded_delisted_and_frees_its_auditorium() {
     let movie = stack.movie("Heat", 170).await;
     let theatre = stack.theatre("Cambridge", "02139", None).await;
     let start = hours_from_now(30);
-    let called_off = stack.showtime(&movie, &theatre, "1", start).await;
+    let scheduled = showtime_request(&movie, &theatre, "1", start);
+    let schedule = || {
+        let mut admin_client = stack.admin.clone();
+        let request = scheduled.clone();
+        async move { admin_client.create_showtime(admin(request)).await }
+    };
+    let called_off = schedule()
+        .await
+        .expect("scheduled")
+        .into_inner()
+        .showtime
+        .expect("showtime");
     let kept = stack
         .showtime(&movie, &theatre, "2", hours_from_now(50))
         .await;
@@ -118,6 +129,17 @@ async fn a_cancelled_showtime_is_refunded_delisted_and_frees_its_auditorium() {
     // Asked again: the same answer, nothing more done.
     let again = cancel(&stack, &called_off.id).await.expect("again");
     assert_eq!(again, cancelled);
+    // Its scheduling, run again with the same key, does not pass it off as on.
+    let replayed = schedule().await.expect_err("refused");
+    assert_eq!(replayed.code(), Code::AlreadyExists);
+    assert!(
+        replayed.message().contains(&format!(
+            "showtime {}, made under this request_id, has been cancelled",
+            called_off.id
+        )),
+        "{}",
+        replayed.message()
+    );
     // Its auditorium is free: the same movie may be scheduled there at that time.
     let replacement = stack.showtime(&movie, &theatre, "1", start).await;
     assert_ne!(replacement.id, called_off.id);

@@ -2769,5 +2769,18 @@ async fn a_showing_the_theatre_calls_off_says_so_to_its_buyers() {
         !html.contains("Cancel order"),
         "nothing left to cancel: {html}"
     );
+    // A browser that bought it, with no phone to text, hears of it on the home page,
+    // where "Your tickets" no longer shows a code to take to the door.
+    let cookie = format!("orders={}", placed.confirmation);
+    let (_, home) = page(&b, &format!("{site}/"), &cookie).await;
+    let yours = home
+        .split("Your tickets")
+        .nth(1)
+        .unwrap_or_else(|| panic!("Your tickets: {home}"));
+    assert!(
+        yours.contains("Called off by the theatre: refunded")
+            && !yours.contains(&format!(r#"class="code">{}"#, placed.confirmation)),
+        "{home}"
+    );
     stack.stop().await.expect("stop");
 }

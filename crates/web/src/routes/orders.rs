@@ -220,11 +220,15 @@ pub struct YourTickets {
     pub theatre: String,
     pub when: String,
     pub tickets: String,
+    /// The theatre called the showing off (the order is cancelled and refunded): said
+    /// until the showing would have ended, for a buyer who gave no phone to text.
+    pub called_off: bool,
 }
 
 /// Of the orders this browser remembers, those still to be used (placed, and a movie
-/// of theirs not over: a moviegoer running late looks for the code at the door),
-/// most recent first; `None` when the services could not say (the codes are then kept
+/// of theirs not over: a moviegoer running late looks for the code at the door), and
+/// those whose showing the theatre called off, until it would have ended, most recent
+/// first; `None` when the services could not say (the codes are then kept
 /// as they are).
 pub async fn upcoming(state: &AppState, codes: &[String]) -> Option<Vec<YourTickets>> {
     let now = Utc::now();
@@ -243,8 +247,9 @@ pub async fn upcoming(state: &AppState, codes: &[String]) -> Option<Vec<YourTick
         .ok()
 }
 
-/// The order `code` when it is still to be used, `None` when it is not (unknown,
-/// cancelled, admitted, over), an error when the services could not say.
+/// The order `code` when it is still to be used or its showing was called off, `None`
+/// when it is not (unknown, cancelled by its buyer, admitted, over), an error when the
+/// services could not say.
 async fn to_use(
     state: &AppState,
     code: &str,
@@ -259,8 +264,10 @@ async fn to_use(
             return Err(());
         }
     };
-    // Cancelled, or used at the door: not to be shown there (again).
-    if order.status() == orders::OrderStatus::Cancelled || order.admitted_at.is_some() {
+    // Cancelled by its buyer, or used at the door: not to be shown there (again). One
+    // the theatre cancelled is, so that its buyer hears of it.
+    let cancelled = order.status() == orders::OrderStatus::Cancelled;
+    if (cancelled && !order.cancelled_by_provider) || order.admitted_at.is_some() {
         return Ok(None);
     }
     let seats = seats_of(state, &order).await.map_err(|e| {
@@ -287,6 +294,7 @@ async fn to_use(
         } else {
             format!("{tickets}\u{a0}tickets")
         },
+        called_off: cancelled,
     }))
 }
 

@@ -258,3 +258,40 @@ async fn an_order_of_two_products_gives_the_other_back_to_sale() {
     );
     assert_eq!(app.availability(&other).await, 2);
 }
+
+/// A withdrawal that stopped after ending the sales (the process killed there) is
+/// finished by the provider's retry: its orders are cancelled then, once.
+#[tokio::test]
+async fn a_withdrawal_cut_short_is_finished_by_the_next_call() {
+    let processor = Arc::new(Processor::default());
+    let app = spawn(processor.clone()).await;
+    let product = app.add_product("Heat, 7 pm", 10, 1250).await;
+    let request = order(vec![item(&product, 2)], card(VISA));
+    let confirmation = app.place(&request, "order").await.confirmation;
+    // What the first step of a withdrawal writes, and nothing after it.
+    sqlx::query("UPDATE products SET sales_end = now(), withdrawn_at = now() WHERE id = $1")
+        .bind(product.parse::<i64>().expect("id"))
+        .execute(&app.pool)
+        .await
+        .expect("first step");
+    assert_eq!(
+        get(&app, &confirmation).await.status(),
+        pb::OrderStatus::Placed
+    );
+
+    let done = withdraw(&app, &product).await.expect("finished");
+    assert_eq!(done.orders_cancelled, 1);
+    let order = get(&app, &confirmation).await;
+    assert_eq!(order.status(), pb::OrderStatus::Cancelled);
+    assert!(order.cancelled_by_provider);
+    assert_eq!(withdraw(&app, &product).await.expect("again"), done);
+    app.deliver_until_settled().await;
+    assert_eq!(
+        processor.refunds(),
+        [(
+            request.request_id.clone(),
+            code_for(&request.request_id),
+            2500
+        )]
+    );
+}

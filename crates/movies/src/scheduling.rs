@@ -255,17 +255,18 @@ impl Scheduler {
     /// replay would pass a showing that no longer exists off as scheduled.
     async fn replay(&self, new: &NewShowtime) -> Result<Option<Showtime>, Error> {
         let found = store::find_by_request_id(&self.pool, &new.request_id).await?;
-        if let Some((existing, Some(_))) = &found {
+        if let Some(cancelled) = found.as_ref().filter(|f| f.cancelled_at.is_some()) {
             return Err(Error::Conflict {
                 reason: Reason::RequestIdReused,
                 message: format!(
                     "showtime {}, made under this request_id, has been cancelled; schedule \
                      it again under a new request_id",
-                    existing.id
+                    cancelled.showtime.id
                 ),
             });
         }
-        let on_record = found.map(|(existing, _)| {
+        let on_record = found.map(|stored| {
+            let existing = stored.showtime;
             let asked = fingerprint(
                 existing.movie_id,
                 existing.theatre_id,

@@ -301,30 +301,23 @@ pub async fn cancel_showtime(
     .await?)
 }
 
-/// The showtime a CreateShowtime request id made, with when it was cancelled, if it was.
+/// The showtime a CreateShowtime request id made, as [`get_showtime`] reads it (whether
+/// it was cancelled since included). Looked up by key, then read by id: the replay of a
+/// create is rare enough for the second round trip.
 pub async fn find_by_request_id(
     pool: &PgPool,
     id: &RequestId,
-) -> Result<Option<(Showtime, Option<DateTime<Utc>>)>, Error> {
-    let row = sqlx::query!(
-        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id, cancelled_at
-         FROM showtimes WHERE request_id = $1",
+) -> Result<Option<StoredShowtime>, Error> {
+    let found = sqlx::query_scalar!(
+        "SELECT id FROM showtimes WHERE request_id = $1",
         id.as_str(),
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|row| {
-        let showtime = ShowtimeRow {
-            id: row.id,
-            movie_id: row.movie_id,
-            theatre_id: row.theatre_id,
-            room: row.room,
-            start_time: row.start_time,
-            price_cents: row.price_cents,
-            product_id: row.product_id,
-        };
-        (showtime.into(), row.cancelled_at)
-    }))
+    match found {
+        Some(showtime) => get_showtime(pool, ShowtimeId::from_db(showtime)).await,
+        None => Ok(None),
+    }
 }
 
 pub async fn movie_name_and_length(

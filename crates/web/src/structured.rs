@@ -16,6 +16,24 @@ use crate::views;
 /// is one node of the graph, which its events name by `@id` (its page's address):
 /// a fortnight at a theatre repeats its address in no event.
 pub fn screening_events<'a>(showtimes: impl IntoIterator<Item = &'a Showtime>) -> Option<String> {
+    graph(showtimes, Status::OnSale)
+}
+
+/// The JSON-LD of a showing the theatre called off: its event, marked
+/// `EventCancelled` and offering nothing, so that a search stops showing its time
+/// rather than losing word of it.
+pub fn cancelled_screening_event(showtime: &Showtime) -> Option<String> {
+    graph([showtime], Status::Cancelled)
+}
+
+/// What the events of a graph say of their sales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    OnSale,
+    Cancelled,
+}
+
+fn graph<'a>(showtimes: impl IntoIterator<Item = &'a Showtime>, status: Status) -> Option<String> {
     let mut nodes = Vec::new();
     let mut named = HashSet::new();
     let mut events = Vec::new();
@@ -29,7 +47,7 @@ pub fn screening_events<'a>(showtimes: impl IntoIterator<Item = &'a Showtime>) -
         if named.insert(theatre_id.clone()) {
             nodes.push(theatre_node(&theatre_id, theatre));
         }
-        events.push(event(showtime, &movie_id, &theatre_id));
+        events.push(event(showtime, &movie_id, &theatre_id, status));
     }
     if events.is_empty() {
         return None;
@@ -72,8 +90,19 @@ fn theatre_node(id: &str, theatre: &movies::Theatre) -> Value {
     })
 }
 
-fn event(showtime: &Showtime, movie_id: &str, theatre_id: &str) -> Value {
+fn event(showtime: &Showtime, movie_id: &str, theatre_id: &str, status: Status) -> Value {
     let url = format!("/showtimes/{}", showtime.id);
+    if status == Status::Cancelled {
+        return json!({
+            "@type": "ScreeningEvent",
+            "name": showtime.movie.name,
+            "url": url,
+            "eventStatus": "https://schema.org/EventCancelled",
+            "startDate": showtime.local_start().to_rfc3339(),
+            "workPresented": { "@id": movie_id },
+            "location": { "@id": theatre_id },
+        });
+    }
     json!({
         "@type": "ScreeningEvent",
         "name": showtime.movie.name,
@@ -162,6 +191,19 @@ mod tests {
         assert_eq!(event["url"], "/showtimes/7");
         assert_eq!(graph[3]["url"], "/showtimes/8");
         assert!(screening_events([]).is_none());
+        assert!(event.get("eventStatus").is_none());
+    }
+
+    #[test]
+    fn a_called_off_showing_is_a_cancelled_event_that_offers_nothing() {
+        let json = cancelled_screening_event(&showtime("Heat")).expect("an event");
+        let data: Value = serde_json::from_str(&json).expect("JSON");
+        let event = &data["@graph"][2];
+        assert_eq!(event["@type"], "ScreeningEvent");
+        assert_eq!(event["eventStatus"], "https://schema.org/EventCancelled");
+        assert_eq!(event["startDate"], "2026-12-06T19:30:00-05:00");
+        assert_eq!(event["location"]["@id"], data["@graph"][1]["@id"]);
+        assert!(event.get("offers").is_none(), "{data:#}");
     }
 
     #[test]

@@ -2756,6 +2756,12 @@ async fn a_showing_the_theatre_calls_off_says_so_to_its_buyers() {
         "{html}"
     );
     assert!(!html.contains("Hold seats"), "nothing to hold: {html}");
+    // Search engines are told it is cancelled, with nothing on offer.
+    assert!(
+        html.contains(r#""eventStatus":"https://schema.org/EventCancelled""#)
+            && !html.contains("schema.org/InStock"),
+        "{html}"
+    );
     let (_, html) = page(&b, &format!("{site}/orders/{}", placed.confirmation), "").await;
     assert!(
         html.contains(

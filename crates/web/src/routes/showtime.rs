@@ -165,19 +165,25 @@ async fn showtime_page(
         .contains(&left)
         .then(|| format!("Only {left} {} left.", seats(left)));
     let address = facade::address(&theatre);
-    // For search engines, while it is on sale.
-    let structured = unavailable.is_none().then(|| {
-        structured::screening_events([&facade::Showtime {
-            id: showtime.id.clone(),
-            movie: Arc::new(movie.clone()),
-            theatre: Arc::new(theatre.clone()),
-            start_time: start,
-            doors_open: doors,
-            auditorium: showtime.auditorium.clone(),
-            product_id: showtime.product_id.clone(),
-            price_cents: showtime.price_cents,
-        }])
-    });
+    // For search engines: while it is on sale, and once the theatre called it off (so
+    // that a search stops showing its time).
+    let screening = facade::Showtime {
+        id: showtime.id.clone(),
+        movie: Arc::new(movie.clone()),
+        theatre: Arc::new(theatre.clone()),
+        start_time: start,
+        doors_open: doors,
+        auditorium: showtime.auditorium.clone(),
+        product_id: showtime.product_id.clone(),
+        price_cents: showtime.price_cents,
+    };
+    let structured = if called_off {
+        structured::cancelled_screening_event(&screening)
+    } else if unavailable.is_none() {
+        structured::screening_events([&screening])
+    } else {
+        None
+    };
     Ok(ShowtimePage {
         preview: Preview {
             url: format!("{}/showtimes/{}", state.origin, showtime.id),
@@ -202,7 +208,7 @@ async fn showtime_page(
         address,
         when: views::when(&theatre, start, now),
         doors: views::clock(&facade::local_time(&theatre, doors)),
-        structured: structured.flatten(),
+        structured,
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),
         choices: (1..=left.min(MAX_TICKETS_PER_PURCHASE)).collect(),

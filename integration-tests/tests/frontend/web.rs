@@ -2741,6 +2741,13 @@ async fn a_showing_the_theatre_calls_off_says_so_to_its_buyers() {
     let showtime_url = format!("{site}/showtimes/{}", show.id);
     let (_, html) = page(&b, &showtime_url, "").await;
     assert!(html.contains("Hold seats"), "{html}");
+    // Another moviegoer is on the checkout page when it is called off.
+    let (token, cookie, _) = showtime_page(&b, &site, &show.id).await;
+    let held = hold_seats(&b, &site, &show.id, (&token, &cookie), "2").await;
+    let checkout = format!(
+        "{site}{}",
+        held.headers()[LOCATION].to_str().expect("location")
+    );
 
     let cancelled = c
         .admin()
@@ -2756,6 +2763,29 @@ async fn a_showing_the_theatre_calls_off_says_so_to_its_buyers() {
         "{html}"
     );
     assert!(!html.contains("Hold seats"), "nothing to hold: {html}");
+    // Paying now charges nothing, and says why the seats are gone: not that time ran
+    // out.
+    let paid = b
+        .post(&checkout)
+        .form(&card_payment(&token, "4111 1111 1111 1111"))
+        .header(COOKIE, cookie.as_str())
+        .send()
+        .await
+        .expect("pay")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        paid.contains("The theatre called this showing off: its seats are no longer sold, and nothing was charged.")
+            && !paid.contains("time ran out")
+            && !paid.contains("Hold seats again"),
+        "{paid}"
+    );
+    let (_, form) = page(&b, &checkout, &cookie).await;
+    assert!(
+        form.contains("nothing was charged") && !form.contains("held until"),
+        "{form}"
+    );
     // Search engines are told it is cancelled, with nothing on offer.
     assert!(
         html.contains(r#""eventStatus":"https://schema.org/EventCancelled""#)

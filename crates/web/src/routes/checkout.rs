@@ -85,6 +85,8 @@ struct CheckoutPage {
     expires_label: String,
     expires_at: String,
     active: bool,
+    /// The theatre called the showing off: the hold was given back for it.
+    called_off: bool,
     form: CheckoutForm,
     request_id: String,
     csrf: String,
@@ -219,6 +221,9 @@ async fn checkout_page(
     let showtime = details.showtime.unwrap_or_default();
     let expires = views::instant(hold.expires_at.as_ref());
     let now = chrono::Utc::now();
+    let called_off = details.cancelled_at.is_some();
+    // The page says why these seats are gone: not that time ran out.
+    let error = error.filter(|_| !called_off);
     Ok(Checkout::Page(Box::new(CheckoutPage {
         hold_id: hold.hold_id.clone(),
         showtime_id: line.external_ref.clone(),
@@ -233,7 +238,8 @@ async fn checkout_page(
         // may not be in the theatre's time zone.
         expires_label: views::clock(&cinema_client::facade::local_time(&theatre, expires)),
         expires_at: expires.to_rfc3339(),
-        active: hold.status() == orders::HoldStatus::Active && expires > now,
+        active: hold.status() == orders::HoldStatus::Active && expires > now && !called_off,
+        called_off,
         form,
         request_id: uuid::Uuid::new_v4().to_string(),
         csrf,

@@ -71,18 +71,6 @@ async fn bought(app: &TestApp, products: &[&str]) -> String {
         .confirmation
 }
 
-async fn get(app: &TestApp, confirmation: &str) -> pb::Order {
-    app.client()
-        .get_order(pb::GetOrderRequest {
-            confirmation: confirmation.into(),
-        })
-        .await
-        .expect("order")
-        .into_inner()
-        .order
-        .expect("order")
-}
-
 async fn cancel(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::Status> {
     app.client()
         .cancel_order(pb::CancelOrderRequest {
@@ -101,12 +89,12 @@ async fn an_order_admits_its_holder_once_and_its_used_tickets_are_not_refunded()
         .place(&order(vec![item(&product, 2)], card(VISA)), "an order")
         .await;
 
-    assert!(get(&app, &placed.confirmation).await.admitted_at.is_none());
+    assert!(app.order(&placed.confirmation).await.admitted_at.is_none());
     let admitted = admit(&app, &placed.confirmation).await.expect("admitted");
     let at = admitted.admitted_at.expect("when");
     assert_eq!(admitted.status(), pb::OrderStatus::Placed);
     // GetOrder says so too, for whoever looks later.
-    assert_eq!(get(&app, &placed.confirmation).await.admitted_at, Some(at));
+    assert_eq!(app.order(&placed.confirmation).await.admitted_at, Some(at));
 
     // The same code again: refused, saying when it was used; nothing changes.
     let again = admit(&app, &placed.confirmation).await;
@@ -209,7 +197,7 @@ async fn holders_come_in_from_the_doors_opening_until_the_movie_ends_unless_a_ma
         expect_details(refused, Code::FailedPrecondition).reason,
         Some(Reason::AdmissionNotOpen)
     );
-    assert!(get(&app, &early).await.admitted_at.is_none());
+    assert!(app.order(&early).await.admitted_at.is_none());
 
     // Too late: the movie is over.
     let late = bought(&app, &[&this_morning]).await;
@@ -218,7 +206,7 @@ async fn holders_come_in_from_the_doors_opening_until_the_movie_ends_unless_a_ma
         expect_details(refused, Code::FailedPrecondition).reason,
         Some(Reason::AdmissionClosed)
     );
-    assert!(get(&app, &late).await.admitted_at.is_none());
+    assert!(app.order(&late).await.admitted_at.is_none());
 
     // While the movie is on, and for an order of several showtimes from the first
     // opening to the last end.
@@ -240,7 +228,7 @@ async fn holders_come_in_from_the_doors_opening_until_the_movie_ends_unless_a_ma
     // not one.
     let admitted = admit_anyway(&app, &late).await.expect("overridden");
     assert!(admitted.admitted_at.is_some() && admitted.admitted_by_override);
-    assert!(get(&app, &late).await.admitted_by_override);
+    assert!(app.order(&late).await.admitted_by_override);
     let needless = admit_anyway(&app, &bought(&app, &[&showing]).await)
         .await
         .expect("admitted");
@@ -343,7 +331,7 @@ async fn a_code_for_another_venue_is_refused_at_this_one() {
             Some(Reason::WrongVenue)
         );
     }
-    assert!(get(&app, &code).await.admitted_at.is_none());
+    assert!(app.order(&code).await.admitted_at.is_none());
     // At Kendall's, it is let in.
     admit_as(&app, &code, "kendall", false)
         .await

@@ -157,6 +157,19 @@ impl TestApp {
         self.server.stop().await.expect("server stops cleanly");
     }
 
+    /// The order with this confirmation code, as GetOrder answers.
+    pub async fn order(&self, confirmation: &str) -> pb::Order {
+        self.client()
+            .get_order(pb::GetOrderRequest {
+                confirmation: confirmation.into(),
+            })
+            .await
+            .expect("order")
+            .into_inner()
+            .order
+            .expect("order")
+    }
+
     pub async fn add_product(&self, description: &str, quantity: i64, price_cents: i64) -> String {
         self.client()
             .add_product(admin(pb::AddProductRequest {

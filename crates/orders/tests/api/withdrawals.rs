@@ -38,18 +38,6 @@ async fn withdraw(
         .map(tonic::Response::into_inner)
 }
 
-async fn get(app: &TestApp, confirmation: &str) -> pb::Order {
-    app.client()
-        .get_order(pb::GetOrderRequest {
-            confirmation: confirmation.into(),
-        })
-        .await
-        .expect("order")
-        .into_inner()
-        .order
-        .expect("order")
-}
-
 /// The texts queued for customers, in order.
 async fn texts(app: &TestApp) -> Vec<String> {
     sqlx::query_scalar("SELECT payload->>'message' FROM outbox WHERE kind = 'sms' ORDER BY id")
@@ -103,11 +91,11 @@ async fn withdrawing_a_product_cancels_and_refunds_every_order_of_it_once() {
     let first = withdraw(&app, &heat).await.expect("withdrawn");
     assert_eq!(first.orders_cancelled, 3);
     for confirmation in &withdrawn {
-        let order = get(&app, confirmation).await;
+        let order = app.order(confirmation).await;
         assert_eq!(order.status(), pb::OrderStatus::Cancelled, "{order:?}");
         assert!(order.cancelled_by_provider, "{order:?}");
     }
-    let other_order = get(&app, &untouched).await;
+    let other_order = app.order(&untouched).await;
     assert_eq!(other_order.status(), pb::OrderStatus::Placed);
     assert!(!other_order.cancelled_by_provider);
 
@@ -275,13 +263,13 @@ async fn a_withdrawal_cut_short_is_finished_by_the_next_call() {
         .await
         .expect("first step");
     assert_eq!(
-        get(&app, &confirmation).await.status(),
+        app.order(&confirmation).await.status(),
         pb::OrderStatus::Placed
     );
 
     let done = withdraw(&app, &product).await.expect("finished");
     assert_eq!(done.orders_cancelled, 1);
-    let order = get(&app, &confirmation).await;
+    let order = app.order(&confirmation).await;
     assert_eq!(order.status(), pb::OrderStatus::Cancelled);
     assert!(order.cancelled_by_provider);
     assert_eq!(withdraw(&app, &product).await.expect("again"), done);

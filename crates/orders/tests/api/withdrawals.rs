@@ -174,6 +174,48 @@ async fn withdrawing_a_product_cancels_and_refunds_every_order_of_it_once() {
     assert_eq!(uses, 5, "the promotion's use is given back");
 }
 
+/// The projector breaks mid-film: the showing is called off after its audience was let
+/// in, and they are refunded too; their orders keep the record of the visit.
+#[tokio::test]
+async fn a_showing_called_off_after_its_doors_opened_refunds_those_let_in() {
+    let processor = Arc::new(Processor::default());
+    let app = spawn(processor.clone()).await;
+    let heat = app.add_product("Heat, 7 pm", 10, 1250).await;
+    let request = order(vec![item(&heat, 2)], card(VISA));
+    let let_in = app.place(&request, "order").await.confirmation;
+    let door = crate::outbox_admin::admin_client(&app)
+        .await
+        .admit_order(admin(pb::AdmitOrderRequest {
+            confirmation: let_in.clone(),
+            override_admission_window: true,
+            venue: String::new(),
+        }))
+        .await
+        .expect("let in")
+        .into_inner()
+        .order
+        .expect("order");
+
+    let withdrawn = withdraw(&app, &heat).await.expect("withdrawn");
+    assert_eq!(withdrawn.orders_cancelled, 1);
+    let cancelled = app.order(&let_in).await;
+    assert_eq!(cancelled.status(), pb::OrderStatus::Cancelled);
+    assert!(cancelled.cancelled_by_provider);
+    assert_eq!(
+        cancelled.admitted_at, door.admitted_at,
+        "when they came stays"
+    );
+    app.deliver_until_settled().await;
+    assert_eq!(
+        processor.refunds(),
+        [(
+            request.request_id.clone(),
+            code_for(&request.request_id),
+            2500
+        )]
+    );
+}
+
 #[tokio::test]
 async fn only_an_admin_withdraws_a_product_that_exists() {
     let app = spawn(Arc::new(Processor::default())).await;

@@ -381,15 +381,23 @@ impl Day {
         }
     }
 
-    /// Whether `showtime` starts on this day at its theatre, seen at `now`.
-    fn has(self, showtime: &facade::Showtime, now: chrono::DateTime<chrono::Utc>) -> bool {
-        let today = facade::local_time(&showtime.theatre, now).date_naive();
-        let day = match self {
+    /// The date this day is on `theatre`'s calendar, seen at `now`.
+    pub(crate) fn date_at(
+        self,
+        theatre: &movies::Theatre,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::NaiveDate {
+        let today = facade::local_time(theatre, now).date_naive();
+        match self {
             Self::Today => today,
             Self::Tomorrow => today + chrono::Days::new(1),
             Self::On(date) => date,
-        };
-        showtime.local_start().date_naive() == day
+        }
+    }
+
+    /// Whether `showtime` starts on this day at its theatre, seen at `now`.
+    fn has(self, showtime: &facade::Showtime, now: chrono::DateTime<chrono::Utc>) -> bool {
+        showtime.local_start().date_naive() == self.date_at(&showtime.theatre, now)
     }
 
     /// `today`, `tomorrow` or `on Wed Dec 09`, as the listing's dates are written.

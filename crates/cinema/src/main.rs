@@ -1,13 +1,15 @@
 //! `cinema`: the command-line front-end. It talks to a running stack like a website
 //! would (`cinema movies`, `showtimes`, `buy`, `order`, `cancel`, `texts`), and like
-//! the box office and operators (`cinema admit`, `outbox`, `promotion`, `catalogue`),
-//! through `cinema-client` only: it links no server. `cinema-dev up --demo` runs a stack locally.
+//! the box office and operators (`cinema admit`, `outbox`, `promotion`, `catalogue`,
+//! `sales`), through `cinema-client` only: it links no server. `cinema-dev up --demo`
+//! runs a stack locally.
 
 mod admin;
 mod catalogue;
 mod commands;
 mod outbox;
 mod promotion;
+mod sales;
 
 use cinema_client::Near;
 use clap::{Args, Parser, Subcommand};
@@ -105,6 +107,9 @@ enum Command {
     Promotion(promotion::PromotionArgs),
     /// Add movies, theatres and showtimes (the movies admin token is needed).
     Catalogue(catalogue::CatalogueArgs),
+    /// How showings sold: seats sold and let in, takings, cancellations; a theatre's
+    /// day or the showtimes named (the orders admin token is needed).
+    Sales(sales::SalesArgs),
 }
 
 /// `--within`: a distance the movies service searches within, checked here so that
@@ -198,6 +203,7 @@ async fn main() -> std::process::ExitCode {
         Command::Outbox(args) => outbox::run(args).await,
         Command::Promotion(args) => promotion::run(args).await,
         Command::Catalogue(args) => catalogue::run(args).await,
+        Command::Sales(args) => sales::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

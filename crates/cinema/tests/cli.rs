@@ -39,6 +39,25 @@ fn json(stack: &Stack, sms: &Simulator, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
+/// `cinema <command> <args>` as an operator: with the orders admin token.
+fn as_operator(stack: &Stack, sms: &Simulator, command: &str, args: &[&str]) -> Output {
+    let mut all = vec![command];
+    all.extend(args);
+    all.extend([
+        "--orders-admin-token",
+        cinema_integration_tests::ORDERS_ADMIN_TOKEN,
+    ]);
+    run(stack, sms, &all)
+}
+
+/// When a showtime at the catalogue's theatre (in Cambridge, MA) starts, on its clock.
+fn local_start(showtime: &movies::Showtime) -> chrono::DateTime<chrono_tz::Tz> {
+    let start = showtime.start_time.as_ref().expect("start time");
+    chrono::DateTime::from_timestamp(start.seconds, 0)
+        .expect("instant")
+        .with_timezone(&chrono_tz::America::New_York)
+}
+
 /// Asserts that a command failed, saying `why` on standard error.
 #[track_caller]
 fn refused(output: &Output, why: &str) {
@@ -458,10 +477,7 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     };
     // As text, a purchase says what the buyer needs at the door: the code, the room and
     // the time on the theatre's clock, with when its doors open.
-    let start = showtime.start_time.as_ref().expect("start time");
-    let start = chrono::DateTime::from_timestamp(start.seconds, 0)
-        .expect("instant")
-        .with_timezone(&chrono_tz::America::New_York);
+    let start = local_start(&showtime);
     let bought = buy("10");
     let said = String::from_utf8_lossy(&bought.stdout);
     assert!(bought.status.success(), "{said}");
@@ -769,13 +785,7 @@ async fn an_operator_makes_a_promotion_code_a_customer_pays_with() {
         .expect("simulator");
     let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
     let showtime = catalogue(&stack).await;
-    let token = cinema_integration_tests::ORDERS_ADMIN_TOKEN;
-    let promotion = |args: &[&str]| {
-        let mut all = vec!["promotion"];
-        all.extend(args);
-        all.extend(["--orders-admin-token", token]);
-        run(&stack, &sms, &all)
-    };
+    let promotion = |args: &[&str]| as_operator(&stack, &sms, "promotion", args);
     let buy = || {
         let args = [
             "buy",
@@ -838,6 +848,131 @@ async fn an_operator_makes_a_promotion_code_a_customer_pays_with() {
     assert_eq!(ended["uses_remaining"], 1);
     refused(&buy(), "promotion code FILM-CLUB is no longer active");
     refused(&promotion(&["end", "NO-SUCH"]), "no promotion code NO-SUCH");
+    stack.stop().await.expect("stop");
+    sms.stop().await;
+}
+
+/// A theatre's manager reads how a day's showings sold: seats, takings, what was
+/// paid with a code, what was cancelled and refunded; a showing called off stays on
+/// the day's report, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_reads_how_a_day_s_showings_sold() {
+    let sms = Simulator::start("127.0.0.1:0".parse().expect("addr"), SimSettings::default())
+        .await
+        .expect("simulator");
+    let stack = Stack::start_with_texts(Some(&sms)).await.expect("stack");
+    let showtime = catalogue(&stack).await;
+    let sales = |args: &[&str]| as_operator(&stack, &sms, "sales", args);
+    let date = local_start(&showtime).date_naive();
+    let day = date.to_string();
+    let theatre = showtime.theatre_id.as_str();
+
+    refused(
+        &run(&stack, &sms, &["sales", "--theatre", theatre]),
+        "reading sales needs the orders admin token",
+    );
+    let created = as_operator(
+        &stack,
+        &sms,
+        "promotion",
+        &["create", "FREE", "--uses", "1"],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let buy = |how: &[&str]| {
+        let mut args = vec!["buy", "--showtime", showtime.id.as_str()];
+        args.extend(how);
+        json(&stack, &sms, &args)["confirmation"]
+            .as_str()
+            .expect("confirmation")
+            .to_owned()
+    };
+    buy(&["--tickets", "2", "--card", "4111111111111111"]);
+    buy(&["--promotion", "FREE"]);
+    let changed_mind = buy(&["--card", "4111111111111111"]);
+    let cancelled = run(&stack, &sms, &["cancel", &changed_mind]);
+    assert!(cancelled.status.success(), "{cancelled:?}");
+
+    let report = sales(&["--theatre", theatre, "--day", &day]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{report:?}");
+    assert!(
+        text.starts_with(&format!(
+            "Kendall Square Cinema, {}:",
+            date.format("%a %b %d %Y")
+        )),
+        "{text}"
+    );
+    for cell in [
+        "Casablanca",
+        "on sale",
+        "3 of 50 (1 promotional)",
+        "$25.00",
+        "1 order, $12.50 refunded",
+    ] {
+        assert!(text.contains(cell), "{cell} in {text}");
+    }
+    assert!(
+        text.trim_end().ends_with(
+            "In all: 3 of 50 seats sold in 2 orders (1 promotional), 0 let in; $25.00 taken; \
+             1 order cancelled, $12.50 refunded."
+        ),
+        "{text}"
+    );
+    let day_report = || {
+        let output = sales(&["--theatre", theatre, "--day", &day, "--json"]);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice::<Value>(&output.stdout).expect("JSON")
+    };
+    let report = day_report();
+    assert_eq!(report["date"], day.as_str());
+    assert_eq!(report["showtimes"][0]["showtime_id"], showtime.id.as_str());
+    assert_eq!(report["showtimes"][0]["sold"], 3);
+    assert_eq!(report["showtimes"][0]["available"], 47);
+    assert_eq!(report["totals"]["takings_cents"], 2500);
+
+    // One showtime by its id says where it is.
+    let one = sales(&["--showtime", &showtime.id]);
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        one.status.success() && text.contains("Kendall Square Cinema") && text.contains("3 of 50"),
+        "{one:?}"
+    );
+    // The day before has nothing on.
+    let before = (date - chrono::Days::new(1)).to_string();
+    let empty = sales(&["--theatre", theatre, "--day", &before]);
+    assert!(
+        String::from_utf8_lossy(&empty.stdout)
+            .starts_with("Kendall Square Cinema has no showing on "),
+        "{empty:?}"
+    );
+
+    // Called off: still on the day's report, its orders cancelled and refunded.
+    let called_off = run(
+        &stack,
+        &sms,
+        &[
+            "catalogue",
+            "cancel-showtime",
+            "--showtime",
+            &showtime.id,
+            "--movies-admin-token",
+            cinema_integration_tests::MOVIES_ADMIN_TOKEN,
+        ],
+    );
+    assert!(called_off.status.success(), "{called_off:?}");
+    let report = day_report();
+    assert_eq!(report["showtimes"][0]["state"], "called off");
+    assert_eq!(report["showtimes"][0]["sold"], 0);
+    assert_eq!(report["totals"]["cancelled_orders"], 3);
+    assert_eq!(report["totals"]["refunded_cents"], 1250 * 3);
+    refused(
+        &sales(&["--theatre", theatre, "--day", "someday"]),
+        "today, tomorrow or a date like 2026-12-09",
+    );
+    refused(
+        &sales(&["--theatre", "999999"]),
+        "theatre 999999 does not exist",
+    );
     stack.stop().await.expect("stop");
     sms.stop().await;
 }

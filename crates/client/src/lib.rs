@@ -334,7 +334,7 @@ pub struct MoviesClient {
     backoff: ExponentialBuilder,
 }
 
-/// GetAvailability's limit on products per call.
+/// GetAvailability's and GetSales' limit on products per call.
 const MAX_AVAILABILITY_PRODUCTS: usize = 1000;
 
 /// At most this many pages are fetched by `all_showtimes` and `all_theatres` (500 each).
@@ -456,6 +456,30 @@ impl MoviesClient {
         })
         .await
         .and_then(|r| required(r.theatre, "theatre"))
+    }
+
+    /// Every showtime of a theatre on one day of its calendar (`2026-12-09`), those
+    /// sold out, cancelled or started included.
+    pub async fn get_theatre_schedule(
+        &self,
+        theatre_id: &str,
+        date: chrono::NaiveDate,
+    ) -> Result<movies::GetTheatreScheduleResponse, ClientError> {
+        let request = movies::GetTheatreScheduleRequest {
+            theatre_id: theatre_id.to_owned(),
+            date: date.format("%Y-%m-%d").to_string(),
+        };
+        retrying(self.backoff, "GetTheatreSchedule", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .get_theatre_schedule(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
     }
 
     /// The theatres within `radius_miles` (default 15) of `zip`, nearest first.
@@ -966,6 +990,33 @@ impl OrdersClient {
         })
         .await
         .and_then(|p| required(p, "promotion"))
+    }
+
+    /// How each product sold, in request order (needs the orders admin token), in as
+    /// few calls as GetSales' limit allows.
+    pub async fn sales(
+        &self,
+        product_ids: &[&str],
+    ) -> Result<Vec<orders::ProductSales>, ClientError> {
+        let mut all = Vec::with_capacity(product_ids.len());
+        for chunk in product_ids.chunks(MAX_AVAILABILITY_PRODUCTS) {
+            let request = orders::GetSalesRequest {
+                product_ids: chunk.iter().map(|id| (*id).to_owned()).collect(),
+            };
+            let found = retrying(self.backoff, "GetSales", || {
+                let mut client = self.outbox.clone();
+                let request = request.clone();
+                async move {
+                    client
+                        .get_sales(request)
+                        .await
+                        .map(|r| r.into_inner().products)
+                }
+            })
+            .await?;
+            all.extend(found);
+        }
+        Ok(all)
     }
 }
 

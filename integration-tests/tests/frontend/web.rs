@@ -1490,6 +1490,14 @@ impl cinema_client::movies_pb::movies_service_server::MoviesService for Recordin
         self.record(&request);
         Ok(tonic::Response::new(Default::default()))
     }
+    async fn get_theatre_schedule(
+        &self,
+        request: tonic::Request<cinema_client::movies_pb::GetTheatreScheduleRequest>,
+    ) -> Result<tonic::Response<cinema_client::movies_pb::GetTheatreScheduleResponse>, tonic::Status>
+    {
+        self.record(&request);
+        Err(tonic::Status::not_found("no theatres here"))
+    }
 }
 
 #[tokio::test]
@@ -2589,6 +2597,7 @@ async fn showtime_buttons_say_when_few_seats_are_left() {
             && !slot_text(&html, &small.id).contains("left"),
         "{html}"
     );
+
     stack.stop().await.expect("stop");
 }
 

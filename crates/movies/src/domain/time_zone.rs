@@ -1,10 +1,26 @@
 //! A theatre's IANA time zone: showtimes are stored as instants (UTC) and shown to
 //! moviegoers in the theatre's local time.
 
+use std::ops::Range;
+
+use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
 
 use super::ValidationError;
 use cinema_service::text::quote;
+
+/// A day as a theatre's calendar names it: `YYYY-MM-DD`, nothing around it.
+pub fn calendar_date(raw: &str) -> Result<NaiveDate, ValidationError> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|_| raw.len() == 10)
+        .ok_or_else(|| {
+            ValidationError::new(format!(
+                "date {} is not a day written YYYY-MM-DD, such as \"2026-12-09\"",
+                quote(raw)
+            ))
+        })
+}
 
 /// An IANA time zone name that the tz database knows, e.g. `America/New_York`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +90,21 @@ impl TimeZone {
     pub fn name(self) -> &'static str {
         self.0.name()
     }
+
+    /// The instants of one day on this zone's calendar: from its first moment to the
+    /// next day's. Not always 24 hours: the days clocks change on are 23 or 25.
+    pub fn day(self, date: NaiveDate) -> Range<DateTime<Utc>> {
+        self.start_of(date)..self.start_of(date.succ_opt().unwrap_or(NaiveDate::MAX))
+    }
+
+    /// The first moment of `date` here: midnight, or where a zone skips midnight
+    /// (clocks moved forward at 00:00), the first hour that exists.
+    fn start_of(self, date: NaiveDate) -> DateTime<Utc> {
+        (0..24)
+            .filter_map(|hour| date.and_hms_opt(hour, 0, 0))
+            .find_map(|local| self.0.from_local_datetime(&local).earliest())
+            .map_or(DateTime::<Utc>::MAX_UTC, |t| t.with_timezone(&Utc))
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +137,45 @@ mod tests {
         assert!(TimeZone::parse(" America/New_York").is_err());
         assert!(TimeZone::parse("Mars/Olympus_Mons").is_err());
         assert!(TimeZone::parse("").is_err());
+    }
+
+    #[test]
+    fn a_day_runs_from_midnight_to_midnight_on_the_local_clock() {
+        let boston = TimeZone::parse("America/New_York").expect("zone");
+        let date = |raw| NaiveDate::parse_from_str(raw, "%Y-%m-%d").expect("date");
+        let utc = |raw: &str| raw.parse::<DateTime<Utc>>().expect("instant");
+        let day = boston.day(date("2026-12-07"));
+        assert_eq!(day.start, utc("2026-12-07T05:00:00Z"));
+        assert_eq!(day.end, utc("2026-12-08T05:00:00Z"));
+        // The clocks go forward on 8 March 2026 and back on 1 November.
+        let spring = boston.day(date("2026-03-08"));
+        assert_eq!(spring.end - spring.start, chrono::Duration::hours(23));
+        let autumn = boston.day(date("2026-11-01"));
+        assert_eq!(autumn.end - autumn.start, chrono::Duration::hours(25));
+        // Where midnight itself is skipped (Santiago moved its clocks at 00:00 on
+        // 6 September 2026), the day starts at the first hour that exists.
+        let santiago = TimeZone::parse("America/Santiago").expect("zone");
+        assert_eq!(
+            santiago.day(date("2026-09-06")).start,
+            utc("2026-09-06T04:00:00Z")
+        );
+    }
+
+    #[test]
+    fn dates_are_written_in_full() {
+        let date = |raw| calendar_date(raw).map(|d| d.to_string());
+        assert_eq!(date("2026-12-09"), Ok("2026-12-09".to_owned()));
+        for wrong in [
+            "2026-12-9",
+            "2026-13-01",
+            "2026-02-30",
+            "12/09/2026",
+            " 2026-12-09",
+            "",
+        ] {
+            let error = calendar_date(wrong).expect_err(wrong);
+            assert!(error.to_string().contains("YYYY-MM-DD"), "{error}");
+        }
     }
 
     proptest! {

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::convert;
 use crate::Error;
 use crate::domain::{
-    Cursor, MovieId, PageSize, Radius, ShowtimeId, TheatreCursor, TheatreId, ZipCode,
+    Cursor, MovieId, PageSize, Radius, ShowtimeId, TheatreCursor, TheatreId, ZipCode, calendar_date,
 };
 use crate::store;
 use cinema_service::error::AtField;
@@ -21,6 +21,15 @@ pub struct PublicApi {
 impl PublicApi {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
+    }
+
+    /// One theatre, or NOT_FOUND naming it.
+    async fn theatre(&self, id: TheatreId) -> Result<crate::domain::Theatre, Error> {
+        store::theatres_by_ids(&self.pool, &[id], None)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::not_found("theatre", id, format!("theatre {id} does not exist")))
     }
 }
 
@@ -127,13 +136,7 @@ impl MoviesService for PublicApi {
         let id = TheatreId::parse(&request.get_ref().id)
             .at("id")
             .map_err(Error::from)?;
-        let theatre = store::theatres_by_ids(&self.pool, &[id], None)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                Error::not_found("theatre", id, format!("theatre {id} does not exist"))
-            })?;
+        let theatre = self.theatre(id).await?;
         Ok(Response::new(pb::GetTheatreResponse {
             theatre: Some(convert::theatre(&theatre)),
         }))
@@ -183,6 +186,37 @@ impl MoviesService for PublicApi {
         Ok(Response::new(pb::ListTheatresResponse {
             theatres: theatres.iter().map(convert::theatre).collect(),
             next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetTheatreSchedule"))]
+    async fn get_theatre_schedule(
+        &self,
+        request: Request<pb::GetTheatreScheduleRequest>,
+    ) -> Result<Response<pb::GetTheatreScheduleResponse>, Status> {
+        let req = request.get_ref();
+        let id = TheatreId::parse(&req.theatre_id)
+            .at("theatre_id")
+            .map_err(Error::from)?;
+        let date = calendar_date(&req.date).at("date").map_err(Error::from)?;
+        let theatre = self.theatre(id).await?;
+        let showtimes =
+            store::theatre_schedule(&self.pool, id, theatre.time_zone.day(date)).await?;
+        let mut movie_ids: Vec<MovieId> = showtimes.iter().map(|s| s.showtime.movie_id).collect();
+        movie_ids.sort_unstable();
+        movie_ids.dedup();
+        let movies = store::movies_by_ids(&self.pool, &movie_ids).await?;
+        Ok(Response::new(pb::GetTheatreScheduleResponse {
+            theatre: Some(convert::theatre(&theatre)),
+            movies: movies.iter().map(convert::movie).collect(),
+            showtimes: showtimes
+                .iter()
+                .map(|s| pb::ScheduledShowtime {
+                    showtime: Some(convert::showtime(&s.showtime)),
+                    sold_out: s.sold_out,
+                    cancelled_at: s.cancelled_at.map(cinema_service::domain::timestamp),
+                })
+                .collect(),
         }))
     }
 }

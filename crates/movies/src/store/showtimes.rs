@@ -256,17 +256,22 @@ pub struct StoredShowtime {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-/// One showtime by id, with whether it is sold out or cancelled.
-pub async fn get_showtime(pool: &PgPool, id: ShowtimeId) -> Result<Option<StoredShowtime>, Error> {
-    let row = sqlx::query!(
-        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id, sold_out,
-                busy_until, cancelled_at
-         FROM showtimes WHERE id = $1",
-        id.get(),
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|row| {
+/// A showtime row with its state, as [`StoredShowtime`] reads it.
+struct StoredRow {
+    id: i64,
+    movie_id: i64,
+    theatre_id: i64,
+    room: String,
+    start_time: DateTime<Utc>,
+    price_cents: i64,
+    product_id: String,
+    sold_out: bool,
+    busy_until: DateTime<Utc>,
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl From<StoredRow> for StoredShowtime {
+    fn from(row: StoredRow) -> Self {
         let showtime = ShowtimeRow {
             id: row.id,
             movie_id: row.movie_id,
@@ -282,7 +287,45 @@ pub async fn get_showtime(pool: &PgPool, id: ShowtimeId) -> Result<Option<Stored
             busy_until: row.busy_until,
             cancelled_at: row.cancelled_at,
         }
-    }))
+    }
+}
+
+/// One showtime by id, with whether it is sold out or cancelled.
+pub async fn get_showtime(pool: &PgPool, id: ShowtimeId) -> Result<Option<StoredShowtime>, Error> {
+    let row = sqlx::query_as!(
+        StoredRow,
+        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id, sold_out,
+                busy_until, cancelled_at
+         FROM showtimes WHERE id = $1",
+        id.get(),
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(StoredShowtime::from))
+}
+
+/// Every showtime of `theatre` starting within `day`, by start time then id, whatever
+/// its state: a day of one theatre is a few dozen rows, read through
+/// `showtimes_theatre_idx`.
+pub async fn theatre_schedule(
+    pool: &PgPool,
+    theatre: TheatreId,
+    day: std::ops::Range<DateTime<Utc>>,
+) -> Result<Vec<StoredShowtime>, Error> {
+    let rows = sqlx::query_as!(
+        StoredRow,
+        "SELECT id, movie_id, theatre_id, room, start_time, price_cents, product_id, sold_out,
+                busy_until, cancelled_at
+         FROM showtimes
+         WHERE theatre_id = $1 AND start_time >= $2 AND start_time < $3
+         ORDER BY start_time, id",
+        theatre.get(),
+        day.start,
+        day.end,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(StoredShowtime::from).collect())
 }
 
 /// Marks a showtime cancelled (once: the first time is kept) and so no longer on sale.

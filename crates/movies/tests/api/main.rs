@@ -9,4 +9,5 @@ mod distance;
 mod get_showtimes;
 mod helpers;
 mod national;
+mod schedule;
 mod tracing;

@@ -1,5 +1,5 @@
 //! `OrdersAdminService`: what operators ask of the outbox, the box office's
-//! admissions, and promotion codes.
+//! admissions, promotion codes, and how products sold.
 
 use cinema_proto::orders::v1 as pb;
 use cinema_proto::orders::v1::orders_admin_service_server::OrdersAdminService;
@@ -10,7 +10,7 @@ use super::convert;
 use crate::domain::{Confirmation, NewPromotion, PromoCode, Promotion, Venue};
 use crate::error::{Error, Reason};
 use crate::store::outbox::{self, Kind, ListFilter, OutboxEntry, RedriveRefused};
-use crate::store::{self, AdmissionRefused, Window};
+use crate::store::{self, AdmissionRefused, ProductSales, Window};
 use cinema_service::domain::timestamp;
 use cinema_service::error::AtField;
 
@@ -287,6 +287,43 @@ impl OrdersAdminService for AdminApi {
         Ok(Response::new(pb::GetPromotionResponse {
             promotion: Some(promotion_code(promotion)),
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetSales"))]
+    async fn get_sales(
+        &self,
+        request: Request<pb::GetSalesRequest>,
+    ) -> Result<Response<pb::GetSalesResponse>, Status> {
+        self.admin.check(request.metadata()).map_err(Error::from)?;
+        let ids = convert::product_ids(&request.get_ref().product_ids).map_err(Error::from)?;
+        let found = store::sales(&self.pool, &ids).await?;
+        convert::all_found(&ids, found.iter().map(|s| s.id))?;
+        let products = ids
+            .iter()
+            .filter_map(|id| found.iter().find(|s| s.id == *id))
+            .map(product_sales)
+            .collect();
+        Ok(Response::new(pb::GetSalesResponse { products }))
+    }
+}
+
+fn product_sales(sales: &ProductSales) -> pb::ProductSales {
+    pb::ProductSales {
+        product_id: sales.id.to_string(),
+        description: sales.description.clone(),
+        quantity_total: sales.quantity_total,
+        available: sales.available,
+        held: sales.held,
+        orders: sales.orders,
+        sold: sales.sold,
+        admitted_orders: sales.admitted_orders,
+        admitted: sales.admitted,
+        promotional: sales.promotional,
+        takings_cents: sales.takings_cents,
+        cancelled_orders: sales.cancelled_orders,
+        cancelled: sales.cancelled,
+        refunded_cents: sales.refunded_cents,
+        withdrawn_at: sales.withdrawn_at.map(timestamp),
     }
 }
 

@@ -13,6 +13,50 @@ use crate::domain::{
     ProductId, PromoCode, ProviderId, Quantity, RequestId, SecurityCode, ValidationError, Venue,
 };
 
+/// At most this many product ids per GetAvailability or GetSales call, so that one
+/// call stays one cheap query.
+const MAX_PRODUCT_IDS: usize = 1000;
+
+/// A batch call's `product_ids`: 1 to [`MAX_PRODUCT_IDS`] of them, each well formed,
+/// each kept once in the order first given.
+pub fn product_ids(raw: &[String]) -> Result<Vec<ProductId>, ValidationError> {
+    if raw.is_empty() || raw.len() > MAX_PRODUCT_IDS {
+        return Err(ValidationError::of(
+            "product_ids",
+            format!("send 1 to {MAX_PRODUCT_IDS} product ids, got {}", raw.len()),
+        ));
+    }
+    let mut ids: Vec<ProductId> = Vec::with_capacity(raw.len());
+    for (i, id) in raw.iter().enumerate() {
+        let id = ProductId::parse(id).at(format!("product_ids[{i}]"))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// NOT_FOUND naming the first of `asked` that is not among `found`, and listing them all.
+pub fn all_found(
+    asked: &[ProductId],
+    found: impl IntoIterator<Item = ProductId>,
+) -> Result<(), crate::error::Error> {
+    let found: std::collections::HashSet<ProductId> = found.into_iter().collect();
+    let missing: Vec<String> = asked
+        .iter()
+        .filter(|id| !found.contains(id))
+        .map(ToString::to_string)
+        .collect();
+    match missing.first() {
+        None => Ok(()),
+        Some(first) => Err(crate::error::Error::not_found(
+            "product",
+            first,
+            format!("unknown product id(s): {}", missing.join(", ")),
+        )),
+    }
+}
+
 pub fn new_product(req: &pb::AddProductRequest) -> Result<NewProduct, ValidationError> {
     let provider = match (req.provider_id.as_deref(), req.external_ref.as_deref()) {
         (None | Some(""), None | Some("")) => None,

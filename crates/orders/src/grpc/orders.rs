@@ -6,16 +6,11 @@ use cinema_service::BearerAuth;
 
 use super::convert;
 use crate::checkout::Checkout;
-use crate::domain::{
-    CallbackEndpoint, Confirmation, HoldId, ProductId, ProviderName, RequestId, ValidationError,
-};
+use crate::domain::{CallbackEndpoint, Confirmation, HoldId, ProductId, ProviderName, RequestId};
 use crate::error::{Error, Reason};
 use crate::store::{self, AddedProduct};
 use cinema_service::error::AtField;
 use cinema_service::error::retry_conflicts;
-
-/// At most this many ids per GetAvailability call, so one call stays one cheap query.
-const MAX_AVAILABILITY_IDS: usize = 1000;
 
 /// Puts the call's request id on its span, so every line logged while serving it
 /// (an unexpected error included) names it. Quoted: it is the caller's input.
@@ -203,40 +198,9 @@ impl OrdersService for OrdersApi {
         &self,
         request: Request<pb::GetAvailabilityRequest>,
     ) -> Result<Response<pb::GetAvailabilityResponse>, Status> {
-        let raw = &request.get_ref().product_ids;
-        if raw.is_empty() || raw.len() > MAX_AVAILABILITY_IDS {
-            return Err(Error::from(ValidationError::of(
-                "product_ids",
-                format!(
-                    "send 1 to {MAX_AVAILABILITY_IDS} product ids, got {}",
-                    raw.len()
-                ),
-            ))
-            .into());
-        }
-        let mut ids: Vec<ProductId> = Vec::with_capacity(raw.len());
-        for (i, id) in raw.iter().enumerate() {
-            let id = ProductId::parse(id)
-                .at(format!("product_ids[{i}]"))
-                .map_err(Error::from)?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
+        let ids = convert::product_ids(&request.get_ref().product_ids).map_err(Error::from)?;
         let found = store::availability(&self.pool, &ids).await?;
-        let missing: Vec<String> = ids
-            .iter()
-            .filter(|id| !found.iter().any(|(f, _, _)| f == *id))
-            .map(ToString::to_string)
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::not_found(
-                "product",
-                &missing[0],
-                format!("unknown product id(s): {}", missing.join(", ")),
-            )
-            .into());
-        }
+        convert::all_found(&ids, found.iter().map(|(id, _, _)| *id))?;
         let products = ids
             .iter()
             .filter_map(|id| found.iter().find(|(f, _, _)| f == id))

@@ -18,6 +18,7 @@ mod place_order_concurrency;
 mod place_order_validation;
 mod promotions;
 mod refunds;
+mod sales;
 mod sales_end;
 mod server;
 mod stale_statistics;

@@ -281,12 +281,22 @@ pub fn group_by_theatre(
 pub fn group_by_movie(
     result: pb::GetShowtimesResponse,
 ) -> Result<Vec<MovieShowtimes>, ClientError> {
-    let mut groups: Vec<MovieShowtimes> = Vec::new();
-    for showtime in resolve(result)? {
-        match groups
-            .iter_mut()
-            .find(|g| Arc::ptr_eq(&g.movie, &showtime.movie))
-        {
+    Ok(add_by_movie(Vec::new(), resolve(result)?))
+}
+
+/// `groups` with `more` showtimes added, each to its movie's group (a new one for a
+/// movie not among them): movies by name, each with its showtimes by start time, as
+/// [`group_by_movie`] orders them.
+pub fn add_by_movie(mut groups: Vec<MovieShowtimes>, more: Vec<Showtime>) -> Vec<MovieShowtimes> {
+    let mut known: std::collections::HashSet<String> = groups
+        .iter()
+        .flat_map(|g| g.showtimes.iter().map(|s| s.id.clone()))
+        .collect();
+    for showtime in more {
+        if !known.insert(showtime.id.clone()) {
+            continue;
+        }
+        match groups.iter_mut().find(|g| g.movie.id == showtime.movie.id) {
             Some(group) => group.showtimes.push(showtime),
             None => groups.push(MovieShowtimes {
                 movie: showtime.movie.clone(),
@@ -298,7 +308,7 @@ pub fn group_by_movie(
     for group in &mut groups {
         group.showtimes.sort_by(showtime_order);
     }
-    Ok(groups)
+    groups
 }
 
 #[cfg(test)]
@@ -470,6 +480,36 @@ mod tests {
         let names: Vec<_> = groups.iter().map(|g| g.movie.name.as_str()).collect();
         assert_eq!(names, vec!["Alien", "Heat", "Zodiac"]);
         assert_eq!(ids(&groups[0].showtimes), vec!["s3", "s2"]);
+    }
+
+    #[test]
+    fn showtimes_added_join_their_movie_in_order_or_start_a_group() {
+        let listed = pb::GetShowtimesResponse {
+            movies: vec![movie("m1", "Zodiac"), movie("m2", "Heat")],
+            theatres: vec![theatre("t1", "Kendall", None)],
+            showtimes: vec![showtime("s1", "m1", "t1", 1), showtime("s2", "m2", "t1", 4)],
+            next_page_token: String::new(),
+        };
+        let more = pb::GetShowtimesResponse {
+            movies: vec![movie("m2", "Heat"), movie("m3", "Alien")],
+            theatres: vec![theatre("t1", "Kendall", None)],
+            showtimes: vec![
+                showtime("s3", "m2", "t1", 2),
+                showtime("s4", "m3", "t1", 3),
+                // Listed already (the page read it twice): kept once.
+                showtime("s2", "m2", "t1", 4),
+            ],
+            next_page_token: String::new(),
+        };
+        let groups = add_by_movie(
+            group_by_movie(listed).expect("consistent"),
+            resolve(more).expect("consistent"),
+        );
+        let names: Vec<_> = groups.iter().map(|g| g.movie.name.as_str()).collect();
+        assert_eq!(names, vec!["Alien", "Heat", "Zodiac"]);
+        assert_eq!(ids(&groups[0].showtimes), vec!["s4"]);
+        assert_eq!(ids(&groups[1].showtimes), vec!["s3", "s2"]);
+        assert_eq!(ids(&groups[2].showtimes), vec!["s1"]);
     }
 
     #[test]

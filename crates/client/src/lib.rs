@@ -288,6 +288,32 @@ impl Cinema {
         facade::group_by_movie(result)
     }
 
+    /// The showings at a theatre on `date` (its calendar) that are sold out, neither
+    /// cancelled nor started at `now`: what the listings leave out and a theatre's page
+    /// shows as sold out, rather than as a time it does not have.
+    pub async fn sold_out_at_theatre(
+        &self,
+        theatre_id: &str,
+        date: chrono::NaiveDate,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<facade::Showtime>, ClientError> {
+        let schedule = self.movies.get_theatre_schedule(theatre_id, date).await?;
+        let result = movies::GetShowtimesResponse {
+            movies: schedule.movies,
+            theatres: schedule.theatre.into_iter().collect(),
+            showtimes: schedule
+                .showtimes
+                .into_iter()
+                .filter(|s| s.sold_out && s.cancelled_at.is_none())
+                .filter_map(|s| s.showtime)
+                .collect(),
+            next_page_token: String::new(),
+        };
+        let mut sold_out = facade::resolve(result)?;
+        sold_out.retain(|s| s.start_time > now);
+        Ok(sold_out)
+    }
+
     /// For a home page: the movies with current showtimes near a ZIP code (everywhere
     /// when `None`), by name.
     pub async fn current_movies(

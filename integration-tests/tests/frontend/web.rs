@@ -1,7 +1,7 @@
 //! The website against the in-process stack: every page, its filters, each failure's
 //! message, CSRF refusal, and 404s, as a browser sees them over HTTP.
 
-use cinema_integration_tests::{Stack, someone_holds};
+use cinema_integration_tests::{Stack, eventually, someone_holds};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, LOCATION, SET_COOKIE, VARY};
 
@@ -2598,6 +2598,22 @@ async fn showtime_buttons_say_when_few_seats_are_left() {
         "{html}"
     );
 
+    // The last two seats go: the listings leave the showing out, and the theatre's
+    // page keeps it on the day's board, sold out.
+    someone_holds(c, &small.product_id, 2).await;
+    let listed = || async {
+        let (_, html) = page(&b, &movie_page, "").await;
+        html.contains(&format!("href=\"/showtimes/{}\"", small.id))
+    };
+    eventually(
+        "the sold-out showing to leave the listing",
+        std::time::Duration::from_secs(15),
+        || async { (!listed().await).then_some(()) },
+    )
+    .await;
+    let (_, html) = page(&b, &format!("{site}/theatres/{}", kendall.id), "").await;
+    assert!(slot_text(&html, &small.id).contains("Sold out"), "{html}");
+    assert!(!slot_text(&html, &large.id).contains("left"));
     stack.stop().await.expect("stop");
 }
 

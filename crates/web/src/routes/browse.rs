@@ -599,6 +599,41 @@ async fn one_day<'a>(
     (dates, seats)
 }
 
+/// A theatre's movies with the day's sold-out showings added, each marked sold out
+/// (its seats left are none), as a box office's board has them: a moviegoer sees the
+/// 7:30 is full rather than wondering whether it exists. Only the day shown is asked
+/// for, and a schedule that cannot be read leaves the page as the listing has it. (A
+/// day whose every showing is sold out is not among the days offered: the listing
+/// the days come from has none of it.)
+async fn with_sold_out(
+    state: &AppState,
+    theatre: &str,
+    dates: Option<&DayChoice>,
+    movies: Vec<facade::MovieShowtimes>,
+    mut seats: views::SeatsLeft,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Vec<facade::MovieShowtimes>, views::SeatsLeft) {
+    let Some(day) = dates else {
+        return (movies, seats);
+    };
+    match state
+        .cinema
+        .sold_out_at_theatre(theatre, day.shown, now)
+        .await
+    {
+        Ok(sold_out) => {
+            for showtime in &sold_out {
+                seats.0.insert(showtime.product_id.clone(), 0);
+            }
+            (facade::add_by_movie(movies, sold_out), seats)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, theatre, "the theatre's schedule could not be read");
+            (movies, seats)
+        }
+    }
+}
+
 /// A movie with its showtimes at one theatre, by day.
 struct MovieSlots {
     movie: MovieCard,
@@ -647,6 +682,9 @@ pub async fn theatre(
     )
     .await;
     let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
+    let structured =
+        structured::screening_events(movies.iter().flat_map(|g| &g.showtimes).filter(shown));
+    let (movies, seats) = with_sold_out(&state, &id, dates.as_ref(), movies, seats, now).await;
     let address = facade::address(&theatre);
     let page = TheatrePage {
         preview: Preview {
@@ -667,9 +705,7 @@ pub async fn theatre(
                 days: views::by_day(group.showtimes.iter().filter(shown), now, &seats),
             })
             .collect(),
-        structured: structured::screening_events(
-            movies.iter().flat_map(|g| &g.showtimes).filter(shown),
-        ),
+        structured,
         carry: dates.as_ref().map(DayChoice::carried).unwrap_or_default(),
         dates,
     };

@@ -127,6 +127,8 @@ pub struct Slot {
     pub room: String,
     /// `3 seats left` or `Sold out`, when few or none are.
     pub left: Option<String>,
+    /// None are: the button is drawn as one that leads to no seats.
+    pub sold_out: bool,
 }
 
 /// At most this many seats left, a showtime's button says how many: enough warning to
@@ -217,6 +219,7 @@ pub fn by_day<'a>(
                             price: dollars(s.price_cents),
                             room: s.auditorium.clone(),
                             left: seats.label(&s.product_id),
+                            sold_out: seats.0.get(&s.product_id) == Some(&0),
                         }
                     })
                     .collect(),

@@ -2613,7 +2613,12 @@ async fn showtime_buttons_say_when_few_seats_are_left() {
     .await;
     let (_, html) = page(&b, &format!("{site}/theatres/{}", kendall.id), "").await;
     assert!(slot_text(&html, &small.id).contains("Sold out"), "{html}");
+    assert!(html.contains(&format!(
+        r#"class="slot sold-out" href="/showtimes/{}""#,
+        small.id
+    )));
     assert!(!slot_text(&html, &large.id).contains("left"));
+    assert!(html.contains(&format!(r#"class="slot" href="/showtimes/{}""#, large.id)));
     stack.stop().await.expect("stop");
 }
 

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
-use clap::Args;
+use clap::{ArgGroup, Args};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -16,17 +16,14 @@ use crate::admin::{Admin, connect_as, secret};
 use crate::commands::{Day, dollars, emit, local, table};
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("showings").required(true).args(["theatre", "showtime"])))]
 pub struct SalesArgs {
     /// A theatre's id: every showing of the day there.
-    #[arg(
-        long,
-        required_unless_present = "showtime",
-        conflicts_with = "showtime"
-    )]
+    #[arg(long, conflicts_with = "showtime")]
     theatre: Option<String>,
     /// The theatre's day: `today` (the default), `tomorrow` or a date (2026-12-09), on
     /// its calendar.
-    #[arg(long, requires = "theatre", value_parser = Day::parse)]
+    #[arg(long, requires = "theatre", conflicts_with = "showtime", value_parser = Day::parse)]
     day: Option<Day>,
     /// A showtime's id; give the flag again for more.
     #[arg(long)]

@@ -969,6 +969,12 @@ async fn a_manager_reads_how_a_day_s_showings_sold() {
         &sales(&["--theatre", theatre, "--day", "someday"]),
         "today, tomorrow or a date like 2026-12-09",
     );
+    // Which showings is always asked, and a day is a theatre's.
+    refused(&sales(&[]), "<--theatre <THEATRE>|--showtime <SHOWTIME>>");
+    refused(
+        &sales(&["--showtime", &showtime.id, "--day", &day]),
+        "'--showtime <SHOWTIME>' cannot be used with '--day <DAY>'",
+    );
     refused(
         &sales(&["--theatre", "999999"]),
         "theatre 999999 does not exist",

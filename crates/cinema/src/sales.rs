@@ -5,6 +5,7 @@
 //! cancelled and refunded.
 
 use chrono::{DateTime, Utc};
+use cinema_client::Cinema;
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use clap::{ArgGroup, Args};
@@ -89,20 +90,7 @@ pub async fn run(args: SalesArgs) -> anyhow::Result<()> {
             let schedule = cinema.movies().get_theatre_schedule(theatre, date).await?;
             (scheduled(schedule), Some((found, date)))
         }
-        None => {
-            let mut showings = Vec::with_capacity(args.showtime.len());
-            for id in &args.showtime {
-                let found = cinema.movies().get_showtime(id).await?;
-                let movie = found.movie.unwrap_or_default().name;
-                showings.push(Showing {
-                    showtime: found.showtime.unwrap_or_default(),
-                    movie,
-                    theatre: found.theatre.unwrap_or_default(),
-                    cancelled: found.cancelled_at.is_some(),
-                });
-            }
-            (showings, None)
-        }
+        None => (named(&cinema, &args.showtime).await?, None),
     };
     let products: Vec<&str> = showings
         .iter()
@@ -112,31 +100,14 @@ pub async fn run(args: SalesArgs) -> anyhow::Result<()> {
         true => Vec::new(),
         false => cinema.orders().sales(&products).await?,
     };
+    // GetSales answers for every product asked about, or fails.
     let rows: Vec<Row> = showings
         .into_iter()
         .filter_map(|showing| {
             let sales = sales
                 .iter()
-                .find(|s| s.product_id == showing.showtime.product_id)?
-                .clone();
-            let start = instant(showing.showtime.start_time.as_ref())?;
-            let state = if showing.cancelled {
-                State::CalledOff
-            } else if start <= now {
-                State::Started
-            } else if sales.available == 0 {
-                State::SoldOut
-            } else {
-                State::OnSale
-            };
-            Some(Row {
-                showtime: showing.showtime,
-                start,
-                movie: showing.movie,
-                theatre: showing.theatre,
-                state,
-                sales,
-            })
+                .find(|s| s.product_id == showing.showtime.product_id)?;
+            Row::new(showing, sales.clone(), now)
         })
         .collect();
     let totals = Totals::of(&rows);
@@ -148,6 +119,45 @@ pub async fn run(args: SalesArgs) -> anyhow::Result<()> {
             None => showtimes_table(&rows, &totals),
         },
     )
+}
+
+impl Row {
+    /// `None` for a showtime without a start time, which the movies service never sends.
+    fn new(showing: Showing, sales: orders::ProductSales, now: DateTime<Utc>) -> Option<Self> {
+        let start = instant(showing.showtime.start_time.as_ref())?;
+        let state = if showing.cancelled {
+            State::CalledOff
+        } else if start <= now {
+            State::Started
+        } else if sales.available == 0 {
+            State::SoldOut
+        } else {
+            State::OnSale
+        };
+        Some(Self {
+            showtime: showing.showtime,
+            start,
+            movie: showing.movie,
+            theatre: showing.theatre,
+            state,
+            sales,
+        })
+    }
+}
+
+/// The showtimes named, each read on its own (wherever it is, whatever its state).
+async fn named(cinema: &Cinema, ids: &[String]) -> anyhow::Result<Vec<Showing>> {
+    let mut showings = Vec::with_capacity(ids.len());
+    for id in ids {
+        let found = cinema.movies().get_showtime(id).await?;
+        showings.push(Showing {
+            showtime: found.showtime.unwrap_or_default(),
+            movie: found.movie.unwrap_or_default().name,
+            theatre: found.theatre.unwrap_or_default(),
+            cancelled: found.cancelled_at.is_some(),
+        });
+    }
+    Ok(showings)
 }
 
 /// A theatre's schedule as showings, each with its movie's name.

@@ -17,7 +17,10 @@ async fn admit(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::St
 }
 
 /// A manager's admission, outside the window.
-async fn admit_anyway(app: &TestApp, confirmation: &str) -> Result<pb::Order, tonic::Status> {
+pub(crate) async fn admit_anyway(
+    app: &TestApp,
+    confirmation: &str,
+) -> Result<pb::Order, tonic::Status> {
     admit_as(app, confirmation, "", true).await
 }
 

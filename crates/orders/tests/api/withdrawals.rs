@@ -183,18 +183,9 @@ async fn a_showing_called_off_after_its_doors_opened_refunds_those_let_in() {
     let heat = app.add_product("Heat, 7 pm", 10, 1250).await;
     let request = order(vec![item(&heat, 2)], card(VISA));
     let let_in = app.place(&request, "order").await.confirmation;
-    let door = crate::outbox_admin::admin_client(&app)
+    let door = crate::admission::admit_anyway(&app, &let_in)
         .await
-        .admit_order(admin(pb::AdmitOrderRequest {
-            confirmation: let_in.clone(),
-            override_admission_window: true,
-            venue: String::new(),
-        }))
-        .await
-        .expect("let in")
-        .into_inner()
-        .order
-        .expect("order");
+        .expect("let in");
 
     let withdrawn = withdraw(&app, &heat).await.expect("withdrawn");
     assert_eq!(withdrawn.orders_cancelled, 1);

@@ -300,6 +300,9 @@ fn admin_hint(orders_token_given: bool, movies_token_given: bool) {
         println!(
             "  cargo run -q -p cinema -- admit <CONFIRMATION>   (the box office; with the same ORDERS_ADMIN_TOKEN)"
         );
+        println!(
+            "  cargo run -q -p cinema -- sales --theatre 1      (how today's showings there sold; the same token)"
+        );
     }
     if movies_token_given {
         println!(
@@ -309,7 +312,7 @@ fn admin_hint(orders_token_given: bool, movies_token_given: bool) {
     let made_up = [
         (
             orders_token_given,
-            "ORDERS_ADMIN_TOKEN=<yours>   cinema admit, outbox, promotion",
+            "ORDERS_ADMIN_TOKEN=<yours>   cinema admit, outbox, promotion, sales",
         ),
         (
             movies_token_given,

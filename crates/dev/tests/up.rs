@@ -239,7 +239,7 @@ async fn up_demo_serves_the_catalogue_sells_tickets_texts_and_loads_once() {
             .contains("commands need admin tokens: this stack made up\nits own.")
             && stack.banner.contains(
                 "Start it with these to use them:\n  \
-                 ORDERS_ADMIN_TOKEN=<yours>   cinema admit, outbox, promotion\n"
+                 ORDERS_ADMIN_TOKEN=<yours>   cinema admit, outbox, promotion, sales\n"
             )
             // The movies admin token was given: the operators' commands are offered.
             && stack.banner.contains("cinema -- catalogue --help")

@@ -11,33 +11,47 @@ use serde_json::{Value, json};
 
 use crate::views;
 
-/// The JSON-LD for these showtimes, ready to go inside `<script
-/// type="application/ld+json">`; `None` when there are none. Each movie and theatre
-/// is one node of the graph, which its events name by `@id` (its page's address):
-/// a fortnight at a theatre repeats its address in no event.
-pub fn screening_events<'a>(showtimes: impl IntoIterator<Item = &'a Showtime>) -> Option<String> {
-    graph(showtimes, Status::OnSale)
+/// The JSON-LD for these showtimes, each with what its offer says of its seats, ready
+/// to go inside `<script type="application/ld+json">`; `None` when there are none.
+/// Each movie and theatre is one node of the graph, which its events name by `@id`
+/// (its page's address): a fortnight at a theatre repeats its address in no event.
+pub fn screening_events<'a>(
+    showtimes: impl IntoIterator<Item = (&'a Showtime, Status)>,
+) -> Option<String> {
+    graph(showtimes)
 }
 
 /// The JSON-LD of a showing the theatre called off: its event, marked
 /// `EventCancelled` and offering nothing, so that a search stops showing its time
 /// rather than losing word of it.
 pub fn cancelled_screening_event(showtime: &Showtime) -> Option<String> {
-    graph([showtime], Status::Cancelled)
+    graph([(showtime, Status::Cancelled)])
 }
 
-/// What the events of a graph say of their sales.
+/// What an event says of its sales.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
+pub enum Status {
     OnSale,
+    /// Still on, every seat taken: a search shows it as sold out rather than not at all.
+    SoldOut,
     Cancelled,
 }
 
-fn graph<'a>(showtimes: impl IntoIterator<Item = &'a Showtime>, status: Status) -> Option<String> {
+impl Status {
+    /// On sale, or sold out when `seats` says none are left.
+    pub fn of(showtime: &Showtime, seats: &views::SeatsLeft) -> Self {
+        match seats.none_left(&showtime.product_id) {
+            true => Self::SoldOut,
+            false => Self::OnSale,
+        }
+    }
+}
+
+fn graph<'a>(showtimes: impl IntoIterator<Item = (&'a Showtime, Status)>) -> Option<String> {
     let mut nodes = Vec::new();
     let mut named = HashSet::new();
     let mut events = Vec::new();
-    for showtime in showtimes {
+    for (showtime, status) in showtimes {
         let (movie, theatre) = (&showtime.movie, &showtime.theatre);
         let movie_id = format!("/movies/{}", movie.id);
         let theatre_id = format!("/theatres/{}", theatre.id);
@@ -116,8 +130,10 @@ fn event(showtime: &Showtime, movie_id: &str, theatre_id: &str, status: Status) 
             "url": url,
             "price": format!("{}.{:02}", showtime.price_cents / 100, showtime.price_cents % 100),
             "priceCurrency": "USD",
-            // Searches leave sold-out showtimes out.
-            "availability": "https://schema.org/InStock",
+            "availability": match status {
+                Status::SoldOut => "https://schema.org/SoldOut",
+                _ => "https://schema.org/InStock",
+            },
         },
     })
 }
@@ -171,7 +187,9 @@ mod tests {
             id: "8".into(),
             ..showtime("Heat")
         };
-        let json = screening_events([&showtime("Heat"), &later]).expect("events");
+        let heat = showtime("Heat");
+        let json =
+            screening_events([(&heat, Status::OnSale), (&later, Status::SoldOut)]).expect("events");
         let data: Value = serde_json::from_str(&json).expect("JSON");
         let graph = data["@graph"].as_array().expect("a graph");
         // The movie and the theatre once each, then the two events naming them.
@@ -189,7 +207,15 @@ mod tests {
         assert_eq!(event["doorTime"], "2026-12-06T18:30:00-05:00");
         assert_eq!(event["offers"]["price"], "12.50");
         assert_eq!(event["url"], "/showtimes/7");
+        assert_eq!(
+            event["offers"]["availability"],
+            "https://schema.org/InStock"
+        );
         assert_eq!(graph[3]["url"], "/showtimes/8");
+        assert_eq!(
+            graph[3]["offers"]["availability"],
+            "https://schema.org/SoldOut"
+        );
         assert!(screening_events([]).is_none());
         assert!(event.get("eventStatus").is_none());
     }
@@ -209,7 +235,7 @@ mod tests {
     #[test]
     fn no_name_can_close_the_script_element() {
         let name = "</script><script>alert(1)</script> & co";
-        let json = screening_events([&showtime(name)]).expect("one event");
+        let json = screening_events([(&showtime(name), Status::OnSale)]).expect("one event");
         assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'));
         let data: Value = serde_json::from_str(&json).expect("still JSON");
         assert_eq!(data["@graph"][0]["name"], name, "and still the name");

@@ -141,6 +141,11 @@ pub const FEW_SEATS_ON_A_SLOT: i64 = 10;
 pub struct SeatsLeft(pub HashMap<String, i64>);
 
 impl SeatsLeft {
+    /// Whether none of `product_id` are left, as far as this knows.
+    pub fn none_left(&self, product_id: &str) -> bool {
+        self.0.get(product_id) == Some(&0)
+    }
+
     /// What a showtime's button says of its seats, if anything.
     fn label(&self, product_id: &str) -> Option<String> {
         match *self.0.get(product_id)? {
@@ -219,7 +224,7 @@ pub fn by_day<'a>(
                             price: dollars(s.price_cents),
                             room: s.auditorium.clone(),
                             left: seats.label(&s.product_id),
-                            sold_out: seats.0.get(&s.product_id) == Some(&0),
+                            sold_out: seats.none_left(&s.product_id),
                         }
                     })
                     .collect(),

@@ -1656,7 +1656,13 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
         !html.contains("Hold seats") && !html.contains("for now"),
         "{html}"
     );
-    assert!(!html.contains(structured), "no event offered once sold out");
+    // Still an event for search engines, offered as sold out rather than dropped.
+    assert!(
+        html.contains(structured)
+            && html.contains("schema.org/SoldOut")
+            && !html.contains("schema.org/InStock"),
+        "{html}"
+    );
     // Sold out, the page still leads to the next time.
     assert!(
         other_times(&html)
@@ -2613,6 +2619,11 @@ async fn showtime_buttons_say_when_few_seats_are_left() {
     .await;
     let (_, html) = page(&b, &format!("{site}/theatres/{}", kendall.id), "").await;
     assert!(slot_text(&html, &small.id).contains("Sold out"), "{html}");
+    // And its event says so to search engines, beside the other one's offer.
+    assert!(
+        html.contains("schema.org/SoldOut") && html.contains("schema.org/InStock"),
+        "{html}"
+    );
     assert!(html.contains(&format!(
         r#"class="slot sold-out" href="/showtimes/{}""#,
         small.id

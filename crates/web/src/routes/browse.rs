@@ -576,7 +576,11 @@ pub async fn movie(
             .collect(),
         nowhere,
         structured: structured::screening_events(
-            theatres.iter().flat_map(|g| &g.showtimes).filter(shown),
+            theatres
+                .iter()
+                .flat_map(|g| &g.showtimes)
+                .filter(shown)
+                .map(|s| (s, structured::Status::of(s, &seats))),
         ),
         carry: dates.as_ref().map(DayChoice::carried).unwrap_or_default(),
         dates,
@@ -681,10 +685,15 @@ pub async fn theatre(
         |day| format!("?day={day}"),
     )
     .await;
-    let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
-    let structured =
-        structured::screening_events(movies.iter().flat_map(|g| &g.showtimes).filter(shown));
     let (movies, seats) = with_sold_out(&state, &id, dates.as_ref(), movies, seats, now).await;
+    let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
+    let structured = structured::screening_events(
+        movies
+            .iter()
+            .flat_map(|g| &g.showtimes)
+            .filter(shown)
+            .map(|s| (s, structured::Status::of(s, &seats))),
+    );
     let address = facade::address(&theatre);
     let page = TheatrePage {
         preview: Preview {

@@ -165,8 +165,8 @@ async fn showtime_page(
         .contains(&left)
         .then(|| format!("Only {left} {} left.", seats(left)));
     let address = facade::address(&theatre);
-    // For search engines: while it is on sale, and once the theatre called it off (so
-    // that a search stops showing its time).
+    // For search engines: until it starts, sold out or not, and once the theatre
+    // called it off (so that a search stops showing its time).
     let screening = facade::Showtime {
         id: showtime.id.clone(),
         movie: Arc::new(movie.clone()),
@@ -179,10 +179,12 @@ async fn showtime_page(
     };
     let structured = if called_off {
         structured::cancelled_screening_event(&screening)
-    } else if unavailable.is_none() {
-        structured::screening_events([&screening])
-    } else {
+    } else if started {
         None
+    } else if left == 0 {
+        structured::screening_events([(&screening, structured::Status::SoldOut)])
+    } else {
+        structured::screening_events([(&screening, structured::Status::OnSale)])
     };
     Ok(ShowtimePage {
         preview: Preview {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cinema_integration_tests::{Stack, eventually};
+use cinema_integration_tests::{Stack, eventually, someone_holds};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::fixtures::*;
@@ -271,6 +271,19 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     // And one on another day, to be picked from the movie page's row of days.
     let (later_day, later_start) = boston(2, 19);
     let later = showtime_at(c, &heat.id, &kendall.id, "1", later_start).await;
+    // And one whose 200 seats are all taken: the theatre's page shows it sold out, a
+    // muted button that axe-core checks on both screens.
+    let full = showtime(c, &heat.id, &kendall.id, "1", 6).await;
+    someone_holds(c, &full.product_id, 200).await;
+    eventually(
+        "the full showing to be sold out",
+        Duration::from_secs(15),
+        || async {
+            let shown = c.movies().get_showtime(&full.id).await.expect("showtime");
+            shown.sold_out.then_some(())
+        },
+    )
+    .await;
     let site = site(&stack).await;
     let driver = Driver::start();
     let b = browser(&driver, Scheme::Light).await;
@@ -525,6 +538,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         .await
         .expect("theatre");
     wait_for_text(&b, "(617) 555-0100").await;
+    wait_for_text(&b, "Sold out").await;
     assert_accessible(&b, "theatre").await;
     for width in (320..=560).step_by(8) {
         b.set_window_size(width, 900).await.expect("width");
@@ -556,6 +570,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         ("home", format!("{site}/?zip=02139")),
         ("movie", format!("{site}/movies/{}?zip=02139", heat.id)),
         ("showtime", showtime_url),
+        ("theatre", format!("{site}/theatres/{}", kendall.id)),
         ("checkout", declined_checkout),
         ("order", order_url),
     ];

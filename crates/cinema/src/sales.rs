@@ -87,7 +87,10 @@ pub async fn run(args: SalesArgs) -> anyhow::Result<()> {
         Some(theatre) => {
             let found = cinema.movies().get_theatre(theatre).await?;
             let date = args.day.unwrap_or(Day::Today).date_at(&found, now);
-            let schedule = cinema.movies().get_theatre_schedule(theatre, date).await?;
+            let schedule = cinema
+                .movies()
+                .get_theatre_schedule(theatre, Some(date))
+                .await?;
             (scheduled(schedule), Some((found, date)))
         }
         None => (named(&cinema, &args.showtime).await?, None),

@@ -288,16 +288,23 @@ impl Cinema {
         facade::group_by_movie(result)
     }
 
-    /// The showings at a theatre on `date` (its calendar) that are sold out, neither
-    /// cancelled nor started at `now`: what the listings leave out and a theatre's page
-    /// shows as sold out, rather than as a time it does not have.
+    /// The showings at a theatre on `date` (its calendar; `None`: today there) that
+    /// are sold out, neither cancelled nor started at `now`, with the day they are on:
+    /// what the listings leave out and a theatre's page shows as sold out, rather than
+    /// as a time it does not have.
     pub async fn sold_out_at_theatre(
         &self,
         theatre_id: &str,
-        date: chrono::NaiveDate,
+        date: Option<chrono::NaiveDate>,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<facade::Showtime>, ClientError> {
+    ) -> Result<(chrono::NaiveDate, Vec<facade::Showtime>), ClientError> {
         let schedule = self.movies.get_theatre_schedule(theatre_id, date).await?;
+        let day = schedule.date.parse().map_err(|_| {
+            ClientError::Inconsistent(format!(
+                "a theatre's schedule is for {:?}, not a date",
+                schedule.date
+            ))
+        })?;
         let result = movies::GetShowtimesResponse {
             movies: schedule.movies,
             theatres: schedule.theatre.into_iter().collect(),
@@ -311,7 +318,7 @@ impl Cinema {
         };
         let mut sold_out = facade::resolve(result)?;
         sold_out.retain(|s| s.start_time > now);
-        Ok(sold_out)
+        Ok((day, sold_out))
     }
 
     /// For a home page: the movies with current showtimes near a ZIP code (everywhere
@@ -484,16 +491,18 @@ impl MoviesClient {
         .and_then(|r| required(r.theatre, "theatre"))
     }
 
-    /// Every showtime of a theatre on one day of its calendar (`2026-12-09`), those
-    /// sold out, cancelled or started included.
+    /// Every showtime of a theatre on one day of its calendar (`None`: today there),
+    /// those sold out, cancelled or started included.
     pub async fn get_theatre_schedule(
         &self,
         theatre_id: &str,
-        date: chrono::NaiveDate,
+        date: Option<chrono::NaiveDate>,
     ) -> Result<movies::GetTheatreScheduleResponse, ClientError> {
         let request = movies::GetTheatreScheduleRequest {
             theatre_id: theatre_id.to_owned(),
-            date: date.format("%Y-%m-%d").to_string(),
+            date: date
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
         };
         retrying(self.backoff, "GetTheatreSchedule", || {
             let mut client = self.inner.clone();

@@ -2767,6 +2767,60 @@ async fn the_home_page_leads_back_to_the_tickets_this_browser_bought() {
     stack.stop().await.expect("stop");
 }
 
+/// A day at a theatre sold out to its last seat is still a day with showings: its
+/// page shows them, marked sold out, rather than saying nothing is on and jumping to
+/// the next day with seats.
+#[tokio::test]
+async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let kendall = theatre(c, "Kendall", "02139", 8).await;
+    let (full_day, full_start) = boston(1, 19);
+    let full = showtime_at(c, &heat.id, &kendall.id, "2", full_start).await;
+    let (later_day, later_start) = boston(3, 19);
+    let later = showtime_at(c, &heat.id, &kendall.id, "1", later_start).await;
+    // Within the hour, today (unless the test runs in Boston's last hour of the day).
+    let soon = showtime(c, &heat.id, &kendall.id, "2", 1).await;
+    for show in [&full, &soon] {
+        someone_holds(c, &show.product_id, 8).await;
+        eventually("sold out", std::time::Duration::from_secs(15), || async {
+            let shown = c.movies().get_showtime(&show.id).await.expect("showtime");
+            shown.sold_out.then_some(())
+        })
+        .await;
+    }
+    let site = site(&stack).await;
+    let b = browser();
+    let board = format!("{site}/theatres/{}", kendall.id);
+
+    let (_, html) = page(&b, &format!("{board}?day={full_day}"), "").await;
+    assert!(slot_text(&html, &full.id).contains("Sold out"), "{html}");
+    assert!(
+        !html.contains(&format!("href=\"/showtimes/{}\"", later.id)),
+        "one day at a time: {html}"
+    );
+    assert!(html.contains(&format!("?day={later_day}")), "{html}");
+
+    // Asked for no day, the page shows today's, sold out as it is (when the one due
+    // within the hour is still today on Boston's clock).
+    let local_date = |t: &prost_types::Timestamp| {
+        chrono::DateTime::from_timestamp(t.seconds, 0)
+            .expect("instant")
+            .with_timezone(&chrono_tz::America::New_York)
+            .date_naive()
+    };
+    let now = prost_types::Timestamp {
+        seconds: chrono::Utc::now().timestamp(),
+        nanos: 0,
+    };
+    if local_date(soon.start_time.as_ref().expect("start")) == local_date(&now) {
+        let (_, html) = page(&b, &board, "").await;
+        assert!(slot_text(&html, &soon.id).contains("Sold out"), "{html}");
+    }
+    stack.stop().await.expect("stop");
+}
+
 /// A showing the theatre calls off: its page says so and sells nothing, and its
 /// buyers' order pages say who cancelled it and what is refunded.
 #[tokio::test]

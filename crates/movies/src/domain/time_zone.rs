@@ -91,6 +91,11 @@ impl TimeZone {
         self.0.name()
     }
 
+    /// The date `now` falls on here.
+    pub fn today(self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.0).date_naive()
+    }
+
     /// The instants of one day on this zone's calendar: from its first moment to the
     /// next day's. Not always 24 hours: the days clocks change on are 23 or 25.
     pub fn day(self, date: NaiveDate) -> Range<DateTime<Utc>> {

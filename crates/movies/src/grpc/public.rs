@@ -198,8 +198,12 @@ impl MoviesService for PublicApi {
         let id = TheatreId::parse(&req.theatre_id)
             .at("theatre_id")
             .map_err(Error::from)?;
-        let date = calendar_date(&req.date).at("date").map_err(Error::from)?;
+        let date = match req.date.as_str() {
+            "" => None,
+            raw => Some(calendar_date(raw).at("date").map_err(Error::from)?),
+        };
         let theatre = self.theatre(id).await?;
+        let date = date.unwrap_or_else(|| theatre.time_zone.today(Utc::now()));
         let showtimes =
             store::theatre_schedule(&self.pool, id, theatre.time_zone.day(date)).await?;
         let mut movie_ids: Vec<MovieId> = showtimes.iter().map(|s| s.showtime.movie_id).collect();
@@ -217,6 +221,7 @@ impl MoviesService for PublicApi {
                     cancelled_at: s.cancelled_at.map(cinema_service::domain::timestamp),
                 })
                 .collect(),
+            date: date.to_string(),
         }))
     }
 }

@@ -98,6 +98,7 @@ async fn a_day_at_a_theatre_lists_every_showing_from_midnight_to_midnight() {
         .await
         .expect("schedule");
     assert_eq!(found.theatre.expect("theatre").id, theatre);
+    assert_eq!(found.date, day.to_string());
     let ids: Vec<&str> = found
         .showtimes
         .iter()
@@ -129,6 +130,12 @@ async fn a_day_at_a_theatre_lists_every_showing_from_midnight_to_midnight() {
         .await
         .expect("schedule");
     assert!(empty.showtimes.is_empty() && empty.movies.is_empty());
+
+    // No date: today on the theatre's clock (either side of a midnight the call spans).
+    let today = || Utc::now().with_timezone(&New_York).date_naive().to_string();
+    let before = today();
+    let listed = schedule(&stack, &theatre, "").await.expect("today's");
+    assert!([before, today()].contains(&listed.date), "{}", listed.date);
     stack.stop().await;
 }
 
@@ -140,7 +147,7 @@ async fn a_schedule_needs_a_known_theatre_and_a_whole_date() {
         .await
         .expect_err("unknown theatre");
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
-    for date in ["2026-12-9", "2026-02-30", "tomorrow", ""] {
+    for date in ["2026-12-9", "2026-02-30", "tomorrow", " "] {
         let status = schedule(&stack, &theatre, date).await.expect_err(date);
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         let details = cinema_proto::error::Details::of(&status);

@@ -603,39 +603,25 @@ async fn one_day<'a>(
     (dates, seats)
 }
 
-/// A theatre's movies with the day's sold-out showings added, each marked sold out
-/// (its seats left are none), as a box office's board has them: a moviegoer sees the
-/// 7:30 is full rather than wondering whether it exists. Only the day shown is asked
-/// for, and a schedule that cannot be read leaves the page as the listing has it. (A
-/// day whose every showing is sold out is not among the days offered: the listing
-/// the days come from has none of it.)
-async fn with_sold_out(
+/// The sold-out showings at `theatre` on `date` (today there when `None`), with the
+/// day they are on: a theatre's page shows them, marked, as a box office's board has
+/// them, so that a moviegoer sees the 7:30 is full rather than wondering whether it
+/// exists, and a day sold out to its last seat is still a day with showings. `None`
+/// when the schedule cannot be read: the page is then as the listing has it.
+async fn sold_out_on(
     state: &AppState,
     theatre: &str,
-    dates: Option<&DayChoice>,
-    movies: Vec<facade::MovieShowtimes>,
-    mut seats: views::SeatsLeft,
+    date: Option<chrono::NaiveDate>,
     now: chrono::DateTime<chrono::Utc>,
-) -> (Vec<facade::MovieShowtimes>, views::SeatsLeft) {
-    let Some(day) = dates else {
-        return (movies, seats);
-    };
-    match state
+) -> Option<(chrono::NaiveDate, Vec<facade::Showtime>)> {
+    state
         .cinema
-        .sold_out_at_theatre(theatre, day.shown, now)
+        .sold_out_at_theatre(theatre, date, now)
         .await
-    {
-        Ok(sold_out) => {
-            for showtime in &sold_out {
-                seats.0.insert(showtime.product_id.clone(), 0);
-            }
-            (facade::add_by_movie(movies, sold_out), seats)
-        }
-        Err(e) => {
+        .inspect_err(|e| {
             tracing::warn!(error = %e, theatre, "the theatre's schedule could not be read");
-            (movies, seats)
-        }
-    }
+        })
+        .ok()
 }
 
 /// A movie with its showtimes at one theatre, by day.
@@ -670,22 +656,45 @@ pub async fn theatre(
     Path(id): Path<String>,
     Query(query): Query<DayQuery>,
 ) -> Result<Response, WebError> {
-    let (theatre, movies) = tokio::join!(
+    let now = chrono::Utc::now();
+    // The day asked for, or today, is the one shown unless it has nothing on: its
+    // sold-out showings are asked for beside the listing, which leaves them out.
+    let asked = query
+        .day
+        .as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+    let (theatre, movies, sold_out) = tokio::join!(
         state.cinema.movies().get_theatre(&id),
-        state.cinema.showtimes_at_theatre(&id)
+        state.cinema.showtimes_at_theatre(&id),
+        sold_out_on(&state, &id, asked, now)
     );
     let theatre = subject(theatre, "theatre")?;
     let movies = movies?;
-    let now = chrono::Utc::now();
-    let (dates, seats) = one_day(
+    let first = sold_out
+        .as_ref()
+        .map_or(&[][..], |(_, list)| list.as_slice());
+    let (dates, mut seats) = one_day(
         &state,
-        movies.iter().flat_map(|g| &g.showtimes),
+        movies.iter().flat_map(|g| &g.showtimes).chain(first),
         query.day.as_deref(),
         now,
         |day| format!("?day={day}"),
     )
     .await;
-    let (movies, seats) = with_sold_out(&state, &id, dates.as_ref(), movies, seats, now).await;
+    // Another day is shown (the one asked for had nothing on, or none was): its own.
+    let sold_out = match (&dates, sold_out) {
+        (None, _) => Vec::new(),
+        (Some(day), Some((date, list))) if date == day.shown => list,
+        (Some(day), _) => sold_out_on(&state, &id, Some(day.shown), now)
+            .await
+            .map(|(_, list)| list)
+            .unwrap_or_default(),
+    };
+    for showtime in &sold_out {
+        // Unless the orders service says seats came back since.
+        seats.0.entry(showtime.product_id.clone()).or_insert(0);
+    }
+    let movies = facade::add_by_movie(movies, sold_out);
     let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
     let structured = structured::screening_events(
         movies

@@ -233,9 +233,13 @@ impl SeatsLeft {
         self.0.as_ref()?.get(&showtime.product_id).copied()
     }
 
-    /// The table's cell: the count, or nothing when unknown.
+    /// The table's cell: the count, `sold out`, or nothing when unknown.
     fn cell(&self, showtime: &facade::Showtime) -> String {
-        self.of(showtime).map(|n| n.to_string()).unwrap_or_default()
+        match self.of(showtime) {
+            Some(0) => "sold out".to_owned(),
+            Some(n) => n.to_string(),
+            None => String::new(),
+        }
     }
 }
 
@@ -443,11 +447,23 @@ pub async fn showtimes(
             cinema.movies().get_theatre(theatre),
             cinema.showtimes_at_theatre(theatre)
         )?;
+        let groups = on_day(groups, day, |g| &mut g.showtimes);
+        // One day's board has its sold-out showings too, as the website's theatre page.
+        let groups = match day {
+            Some(day) => {
+                let now = chrono::Utc::now();
+                let date = day.date_at(&theatre, now);
+                let (_, sold_out) = cinema
+                    .sold_out_at_theatre(&theatre.id, Some(date), now)
+                    .await?;
+                facade::add_by_movie(groups, sold_out)
+            }
+            None => groups,
+        };
         let groups: Vec<_> = groups
             .into_iter()
             .filter(|g| movie.is_none_or(|m| g.movie.id == m))
             .collect();
-        let groups = on_day(groups, day, |g| &mut g.showtimes);
         let seats = SeatsLeft::of_listed(&cinema, groups.iter().flat_map(|g| &g.showtimes)).await;
         return by_movie(args, &theatre, &groups, &seats, &period(day));
     }

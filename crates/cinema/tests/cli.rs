@@ -648,6 +648,44 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
         &["showtimes", "--zip", "02139", "--day", "someday"],
     );
     refused(&refused_day, "today, tomorrow or a date like 2026-12-09");
+
+    // Sold out, it leaves the listings, and stays on its theatre's board for the day.
+    someone_holds(&stack.cinema, &showtime.product_id, 50).await;
+    eventually(
+        "the showing to be sold out",
+        Duration::from_secs(15),
+        || async {
+            let shown = stack.cinema.movies().get_showtime(&showtime.id).await;
+            shown.expect("showtime").sold_out.then_some(())
+        },
+    )
+    .await;
+    let near = run(
+        &stack,
+        &sms,
+        &["showtimes", "--zip", "02139", "--day", &date],
+    );
+    assert!(
+        String::from_utf8_lossy(&near.stdout).starts_with("No showtimes"),
+        "{near:?}"
+    );
+    let board = run(
+        &stack,
+        &sms,
+        &[
+            "showtimes",
+            "--theatre",
+            &showtime.theatre_id,
+            "--day",
+            &date,
+        ],
+    );
+    let text = String::from_utf8_lossy(&board.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Casablanca") && l.contains("sold out")),
+        "{text}"
+    );
     stack.stop().await.expect("stop");
     sms.stop().await;
 }

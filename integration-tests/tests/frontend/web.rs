@@ -2804,17 +2804,14 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
 
     // Asked for no day, the page shows today's, sold out as it is (when the one due
     // within the hour is still today on Boston's clock).
-    let local_date = |t: &prost_types::Timestamp| {
-        chrono::DateTime::from_timestamp(t.seconds, 0)
+    let boston_date = |seconds: i64| {
+        chrono::DateTime::from_timestamp(seconds, 0)
             .expect("instant")
             .with_timezone(&chrono_tz::America::New_York)
             .date_naive()
     };
-    let now = prost_types::Timestamp {
-        seconds: chrono::Utc::now().timestamp(),
-        nanos: 0,
-    };
-    if local_date(soon.start_time.as_ref().expect("start")) == local_date(&now) {
+    let soon_start = soon.start_time.as_ref().expect("start").seconds;
+    if boston_date(soon_start) == boston_date(chrono::Utc::now().timestamp()) {
         let (_, html) = page(&b, &board, "").await;
         assert!(slot_text(&html, &soon.id).contains("Sold out"), "{html}");
     }

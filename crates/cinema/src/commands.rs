@@ -448,18 +448,17 @@ pub async fn showtimes(
             cinema.showtimes_at_theatre(theatre)
         )?;
         let groups = on_day(groups, day, |g| &mut g.showtimes);
-        // One day's board has its sold-out showings too, as the website's theatre page.
-        let groups = match day {
-            Some(day) => {
-                let now = chrono::Utc::now();
-                let date = day.date_at(&theatre, now);
-                let (_, sold_out) = cinema
-                    .sold_out_at_theatre(&theatre.id, Some(date), now)
-                    .await?;
-                facade::add_by_movie(groups, sold_out)
-            }
-            None => groups,
+        // The board has the sold-out showings too, as the website's theatre page: the
+        // day's, or a month's from today.
+        let now = chrono::Utc::now();
+        let (first, days) = match day {
+            Some(day) => (Some(day.date_at(&theatre, now)), 1),
+            None => (None, cinema_client::SCHEDULE_DAYS),
         };
+        let (_, sold_out) = cinema
+            .sold_out_at_theatre(&theatre.id, first, days, now)
+            .await?;
+        let groups = facade::add_by_movie(groups, sold_out);
         let groups: Vec<_> = groups
             .into_iter()
             .filter(|g| movie.is_none_or(|m| g.movie.id == m))

@@ -89,7 +89,11 @@ pub async fn run(args: SalesArgs) -> anyhow::Result<()> {
             let date = args.day.unwrap_or(Day::Today).date_at(&found, now);
             let schedule = cinema
                 .movies()
-                .get_theatre_schedule(theatre, Some(date))
+                .get_theatre_schedule(movies::GetTheatreScheduleRequest {
+                    theatre_id: theatre.clone(),
+                    date: date.to_string(),
+                    ..Default::default()
+                })
                 .await?;
             (scheduled(schedule), Some((found, date)))
         }

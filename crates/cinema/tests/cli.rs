@@ -649,7 +649,8 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
     );
     refused(&refused_day, "today, tomorrow or a date like 2026-12-09");
 
-    // Sold out, it leaves the listings, and stays on its theatre's board for the day.
+    // Sold out, it leaves the listings, and stays on its theatre's board, for the day
+    // and for the days ahead.
     someone_holds(&stack.cinema, &showtime.product_id, 50).await;
     eventually(
         "the showing to be sold out",
@@ -669,23 +670,19 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
         String::from_utf8_lossy(&near.stdout).starts_with("No showtimes"),
         "{near:?}"
     );
-    let board = run(
-        &stack,
-        &sms,
-        &[
-            "showtimes",
-            "--theatre",
-            &showtime.theatre_id,
-            "--day",
-            &date,
-        ],
-    );
-    let text = String::from_utf8_lossy(&board.stdout);
-    assert!(
-        text.lines()
-            .any(|l| l.contains("Casablanca") && l.contains("sold out")),
-        "{text}"
-    );
+    for day in [&["--day", date.as_str()][..], &[]] {
+        let board = run(
+            &stack,
+            &sms,
+            &[&["showtimes", "--theatre", &showtime.theatre_id][..], day].concat(),
+        );
+        let text = String::from_utf8_lossy(&board.stdout);
+        assert!(
+            text.lines()
+                .any(|l| l.contains("Casablanca") && l.contains("sold out")),
+            "{day:?}: {text}"
+        );
+    }
     stack.stop().await.expect("stop");
     sms.stop().await;
 }

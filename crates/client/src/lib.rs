@@ -46,6 +46,10 @@ pub use facade::{MovieShowtimes, Near, Showtime, TheatreShowtimes};
 /// generic and takes up to 10,000 units of a product in one line.
 pub const MAX_TICKETS_PER_PURCHASE: i64 = 10;
 
+/// The most days the movies service lists of a theatre's schedule at a time (a month):
+/// how far ahead a theatre's page and board look for sold-out showings.
+pub const SCHEDULE_DAYS: u32 = 31;
+
 /// Where the services are and how to talk to them.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -288,17 +292,26 @@ impl Cinema {
         facade::group_by_movie(result)
     }
 
-    /// The showings at a theatre on `date` (its calendar; `None`: today there) that
-    /// are sold out, neither cancelled nor started at `now`, with the day they are on:
-    /// what the listings leave out and a theatre's page shows as sold out, rather than
-    /// as a time it does not have.
+    /// The showings at a theatre on `days` days of its calendar from `first` (`None`:
+    /// today there) that are sold out, neither cancelled nor started at `now`, with the
+    /// first day: what the listings leave out and a theatre's page shows as sold out,
+    /// rather than as a time it does not have.
     pub async fn sold_out_at_theatre(
         &self,
         theatre_id: &str,
-        date: Option<chrono::NaiveDate>,
+        first: Option<chrono::NaiveDate>,
+        days: u32,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(chrono::NaiveDate, Vec<facade::Showtime>), ClientError> {
-        let schedule = self.movies.get_theatre_schedule(theatre_id, date).await?;
+        let schedule = self
+            .movies
+            .get_theatre_schedule(movies::GetTheatreScheduleRequest {
+                theatre_id: theatre_id.to_owned(),
+                date: first.map(|d| d.to_string()).unwrap_or_default(),
+                days,
+                sold_out_only: true,
+            })
+            .await?;
         let day = schedule.date.parse().map_err(|_| {
             ClientError::Inconsistent(format!(
                 "a theatre's schedule is for {:?}, not a date",
@@ -491,19 +504,12 @@ impl MoviesClient {
         .and_then(|r| required(r.theatre, "theatre"))
     }
 
-    /// Every showtime of a theatre on one day of its calendar (`None`: today there),
-    /// those sold out, cancelled or started included.
+    /// Every showtime of a theatre on one day of its calendar, or on a few, those sold
+    /// out, cancelled or started included (or only those sold out).
     pub async fn get_theatre_schedule(
         &self,
-        theatre_id: &str,
-        date: Option<chrono::NaiveDate>,
+        request: movies::GetTheatreScheduleRequest,
     ) -> Result<movies::GetTheatreScheduleResponse, ClientError> {
-        let request = movies::GetTheatreScheduleRequest {
-            theatre_id: theatre_id.to_owned(),
-            date: date
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-        };
         retrying(self.backoff, "GetTheatreSchedule", || {
             let mut client = self.inner.clone();
             let request = request.clone();

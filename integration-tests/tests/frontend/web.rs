@@ -2801,6 +2801,12 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
         "one day at a time: {html}"
     );
     assert!(html.contains(&format!("?day={later_day}")), "{html}");
+    // On any other day, and with no day asked, the day sold out is among those to
+    // choose (the listing alone has only the later one).
+    for url in [format!("{board}?day={later_day}"), board.clone()] {
+        let (_, html) = page(&b, &url, "").await;
+        assert!(html.contains(&format!("?day={full_day}")), "{url}: {html}");
+    }
 
     // Asked for no day, the page shows today's, sold out as it is (when the one due
     // within the hour is still today on Boston's clock).

@@ -9,7 +9,7 @@ pub use catalogue::*;
 pub use cinema_service::domain::{Phone, RequestId, UsState, ZipCode};
 pub use cinema_service::error::ValidationError;
 pub use search::*;
-pub use time_zone::{TimeZone, calendar_date};
+pub use time_zone::{DayCount, TimeZone, calendar_date};
 
 /// Declares an opaque id: a positive integer key inside the service, a string outside.
 macro_rules! id_type {

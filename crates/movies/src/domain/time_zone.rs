@@ -22,6 +22,31 @@ pub fn calendar_date(raw: &str) -> Result<NaiveDate, ValidationError> {
         })
 }
 
+/// How many consecutive days of a calendar a schedule lists: one to a month's worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount(u32);
+
+impl DayCount {
+    pub const ONE: Self = Self(1);
+    pub const MAX: u32 = 31;
+
+    /// 0, a field left unset, is one day.
+    pub fn parse(raw: u32) -> Result<Self, ValidationError> {
+        match raw {
+            0 => Ok(Self::ONE),
+            n if n <= Self::MAX => Ok(Self(n)),
+            n => Err(ValidationError::new(format!(
+                "days must be at most {}, got {n}",
+                Self::MAX
+            ))),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
 /// An IANA time zone name that the tz database knows, e.g. `America/New_York`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeZone(Tz);
@@ -99,7 +124,16 @@ impl TimeZone {
     /// The instants of one day on this zone's calendar: from its first moment to the
     /// next day's. Not always 24 hours: the days clocks change on are 23 or 25.
     pub fn day(self, date: NaiveDate) -> Range<DateTime<Utc>> {
-        self.start_of(date)..self.start_of(date.succ_opt().unwrap_or(NaiveDate::MAX))
+        self.days(date, DayCount::ONE)
+    }
+
+    /// The instants of `count` days on this zone's calendar from `first`: from its
+    /// first moment to that of the day after the last.
+    pub fn days(self, first: NaiveDate, count: DayCount) -> Range<DateTime<Utc>> {
+        let after = first
+            .checked_add_days(chrono::Days::new(count.get().into()))
+            .unwrap_or(NaiveDate::MAX);
+        self.start_of(first)..self.start_of(after)
     }
 
     /// The first moment of `date` here: midnight, or where a zone skips midnight
@@ -164,6 +198,25 @@ mod tests {
             santiago.day(date("2026-09-06")).start,
             utc("2026-09-06T04:00:00Z")
         );
+    }
+
+    #[test]
+    fn a_span_of_days_ends_at_the_midnight_after_its_last() {
+        let boston = TimeZone::parse("America/New_York").expect("zone");
+        let date = |raw| NaiveDate::parse_from_str(raw, "%Y-%m-%d").expect("date");
+        let utc = |raw: &str| raw.parse::<DateTime<Utc>>().expect("instant");
+        let count = |n| DayCount::parse(n).expect("count");
+        // Across the night the clocks go back: a week one hour longer than 7 × 24.
+        let week = boston.days(date("2026-10-29"), count(7));
+        assert_eq!(week.start, utc("2026-10-29T04:00:00Z"));
+        assert_eq!(week.end, utc("2026-11-05T05:00:00Z"));
+        assert_eq!(
+            boston.days(date("2026-12-07"), count(0)),
+            boston.day(date("2026-12-07"))
+        );
+        assert_eq!(count(31).get(), 31);
+        let error = DayCount::parse(32).expect_err("more than a month");
+        assert!(error.to_string().contains("at most 31"), "{error}");
     }
 
     #[test]

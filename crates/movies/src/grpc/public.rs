@@ -7,7 +7,8 @@ use tonic::{Request, Response, Status};
 use super::convert;
 use crate::Error;
 use crate::domain::{
-    Cursor, MovieId, PageSize, Radius, ShowtimeId, TheatreCursor, TheatreId, ZipCode, calendar_date,
+    Cursor, DayCount, MovieId, PageSize, Radius, ShowtimeId, TheatreCursor, TheatreId, ZipCode,
+    calendar_date,
 };
 use crate::store;
 use cinema_service::error::AtField;
@@ -202,10 +203,11 @@ impl MoviesService for PublicApi {
             "" => None,
             raw => Some(calendar_date(raw).at("date").map_err(Error::from)?),
         };
+        let days = DayCount::parse(req.days).at("days").map_err(Error::from)?;
         let theatre = self.theatre(id).await?;
         let date = date.unwrap_or_else(|| theatre.time_zone.today(Utc::now()));
-        let showtimes =
-            store::theatre_schedule(&self.pool, id, theatre.time_zone.day(date)).await?;
+        let span = theatre.time_zone.days(date, days);
+        let showtimes = store::theatre_schedule(&self.pool, id, span, req.sold_out_only).await?;
         let mut movie_ids: Vec<MovieId> = showtimes.iter().map(|s| s.showtime.movie_id).collect();
         movie_ids.sort_unstable();
         movie_ids.dedup();

@@ -304,13 +304,14 @@ pub async fn get_showtime(pool: &PgPool, id: ShowtimeId) -> Result<Option<Stored
     Ok(row.map(StoredShowtime::from))
 }
 
-/// Every showtime of `theatre` starting within `day`, by start time then id, whatever
-/// its state: a day of one theatre is a few dozen rows, read through
-/// `showtimes_theatre_idx`.
+/// Every showtime of `theatre` starting within `days`, by start time then id, whatever
+/// its state, or only the sold-out ones: a month of one theatre is a few hundred rows
+/// at most, read through `showtimes_theatre_idx`.
 pub async fn theatre_schedule(
     pool: &PgPool,
     theatre: TheatreId,
-    day: std::ops::Range<DateTime<Utc>>,
+    days: std::ops::Range<DateTime<Utc>>,
+    sold_out_only: bool,
 ) -> Result<Vec<StoredShowtime>, Error> {
     let rows = sqlx::query_as!(
         StoredRow,
@@ -318,10 +319,12 @@ pub async fn theatre_schedule(
                 busy_until, cancelled_at
          FROM showtimes
          WHERE theatre_id = $1 AND start_time >= $2 AND start_time < $3
+           AND (sold_out OR NOT $4)
          ORDER BY start_time, id",
         theatre.get(),
-        day.start,
-        day.end,
+        days.start,
+        days.end,
+        sold_out_only,
     )
     .fetch_all(pool)
     .await?;

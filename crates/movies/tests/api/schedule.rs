@@ -1,5 +1,6 @@
-//! A theatre's schedule for one day of its calendar: every showtime that starts on it,
-//! sold out and called off included, where the listings show only what is on sale.
+//! A theatre's schedule for a day of its calendar (or a few): every showtime that
+//! starts on it, sold out and called off included, where the listings show only what is
+//! on sale.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
@@ -15,15 +16,35 @@ async fn schedule(
     theatre: &str,
     date: &str,
 ) -> Result<pb::GetTheatreScheduleResponse, tonic::Status> {
+    schedule_of(
+        stack,
+        pb::GetTheatreScheduleRequest {
+            theatre_id: theatre.into(),
+            date: date.into(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn schedule_of(
+    stack: &TestStack,
+    request: pb::GetTheatreScheduleRequest,
+) -> Result<pb::GetTheatreScheduleResponse, tonic::Status> {
     stack
         .public
         .clone()
-        .get_theatre_schedule(pb::GetTheatreScheduleRequest {
-            theatre_id: theatre.into(),
-            date: date.into(),
-        })
+        .get_theatre_schedule(request)
         .await
         .map(tonic::Response::into_inner)
+}
+
+fn ids(schedule: &pb::GetTheatreScheduleResponse) -> Vec<&str> {
+    schedule
+        .showtimes
+        .iter()
+        .map(|s| s.showtime.as_ref().expect("showtime").id.as_str())
+        .collect()
 }
 
 /// `hh:mm` on `date` in Cambridge, MA.
@@ -61,10 +82,10 @@ async fn a_day_at_a_theatre_lists_every_showing_from_midnight_to_midnight() {
         .showtime(&heat, &theatre, "2", boston(day, 23, 0))
         .await;
     // The evening before, the next day, and another theatre: not on the day's schedule.
-    stack
+    let eve = stack
         .showtime(&heat, &theatre, "2", boston(before, 23, 45))
         .await;
-    stack
+    let next = stack
         .showtime(&heat, &theatre, "1", boston(after, 0, 0))
         .await;
     stack
@@ -97,16 +118,11 @@ async fn a_day_at_a_theatre_lists_every_showing_from_midnight_to_midnight() {
     let found = schedule(&stack, &theatre, &day.to_string())
         .await
         .expect("schedule");
-    assert_eq!(found.theatre.expect("theatre").id, theatre);
+    assert_eq!(found.theatre.as_ref().expect("theatre").id, theatre);
     assert_eq!(found.date, day.to_string());
-    let ids: Vec<&str> = found
-        .showtimes
-        .iter()
-        .map(|s| s.showtime.as_ref().expect("showtime").id.as_str())
-        .collect();
     // By start time, then id.
     assert_eq!(
-        ids,
+        ids(&found),
         [
             early.id.as_str(),
             evening.id.as_str(),
@@ -125,6 +141,36 @@ async fn a_day_at_a_theatre_lists_every_showing_from_midnight_to_midnight() {
     );
     let movies: Vec<&str> = found.movies.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(movies, ["Alien", "Heat"], "each once, by name");
+
+    // Three days from the day before: all six, in order; or only the two not on sale,
+    // as a theatre's page asks for them beside the listing.
+    let three_days = |sold_out_only| pb::GetTheatreScheduleRequest {
+        theatre_id: theatre.clone(),
+        date: before.to_string(),
+        days: 3,
+        sold_out_only,
+    };
+    let found = schedule_of(&stack, three_days(false))
+        .await
+        .expect("three days");
+    assert_eq!(found.date, before.to_string(), "the first day");
+    assert_eq!(
+        ids(&found),
+        [
+            eve.id.as_str(),
+            early.id.as_str(),
+            evening.id.as_str(),
+            sold_out.id.as_str(),
+            called_off.id.as_str(),
+            next.id.as_str()
+        ]
+    );
+    let found = schedule_of(&stack, three_days(true))
+        .await
+        .expect("sold out");
+    assert_eq!(ids(&found), [sold_out.id.as_str(), called_off.id.as_str()]);
+    let movies: Vec<&str> = found.movies.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(movies, ["Alien", "Heat"], "the movies of what is listed");
 
     let empty = schedule(&stack, &elsewhere, &after.to_string())
         .await
@@ -153,6 +199,21 @@ async fn a_schedule_needs_a_known_theatre_and_a_whole_date() {
         let details = cinema_proto::error::Details::of(&status);
         assert_eq!(details.violations[0].field, "date", "{status:?}");
     }
+    let status = schedule_of(
+        &stack,
+        pb::GetTheatreScheduleRequest {
+            theatre_id: theatre.clone(),
+            date: "2026-12-09".into(),
+            days: 32,
+            sold_out_only: false,
+        },
+    )
+    .await
+    .expect_err("more than a month");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = cinema_proto::error::Details::of(&status);
+    assert_eq!(details.violations[0].field, "days", "{status:?}");
+    assert!(status.message().contains("at most 31"), "{status:?}");
     let status = schedule(&stack, "", "2026-12-09")
         .await
         .expect_err("no theatre");

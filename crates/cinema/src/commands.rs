@@ -449,15 +449,10 @@ pub async fn showtimes(
         )?;
         let groups = on_day(groups, day, |g| &mut g.showtimes);
         // The board has the sold-out showings too, as the website's theatre page: the
-        // day's, or a month's from today.
+        // day's, or those of every day listed.
         let now = chrono::Utc::now();
-        let (first, days) = match day {
-            Some(day) => (Some(day.date_at(&theatre, now)), 1),
-            None => (None, cinema_client::SCHEDULE_DAYS),
-        };
-        let (_, sold_out) = cinema
-            .sold_out_at_theatre(&theatre.id, first, days, now)
-            .await?;
+        let date = day.map(|day| day.date_at(&theatre, now));
+        let sold_out = cinema.sold_out_at_theatre(&theatre.id, date, now).await?;
         let groups = facade::add_by_movie(groups, sold_out);
         let groups: Vec<_> = groups
             .into_iter()

@@ -46,9 +46,10 @@ pub use facade::{MovieShowtimes, Near, Showtime, TheatreShowtimes};
 /// generic and takes up to 10,000 units of a product in one line.
 pub const MAX_TICKETS_PER_PURCHASE: i64 = 10;
 
-/// The most days the movies service lists of a theatre's schedule at a time (a month):
-/// how far ahead a theatre's page and board look for sold-out showings.
-pub const SCHEDULE_DAYS: u32 = 31;
+/// How far ahead the listings look: `GetShowtimes` lists the showtimes that start
+/// within the next 14 days (its contract says so), and the sold-out showings pages
+/// add to them are those of the same days.
+pub const LISTED_DAYS: u32 = 14;
 
 /// Where the services are and how to talk to them.
 #[derive(Debug, Clone)]
@@ -292,32 +293,27 @@ impl Cinema {
         facade::group_by_movie(result)
     }
 
-    /// The showings at a theatre on `days` days of its calendar from `first` (`None`:
-    /// today there) that are sold out, neither cancelled nor started at `now`, with the
-    /// first day: what the listings leave out and a theatre's page shows as sold out,
-    /// rather than as a time it does not have.
+    /// The showings at a theatre on `day` of its calendar (`None`: on any day the
+    /// listings cover) that are sold out, neither cancelled nor started at `now`: what
+    /// the listings leave out, and a theatre's page shows as sold out rather than as a
+    /// time it does not have.
     pub async fn sold_out_at_theatre(
         &self,
         theatre_id: &str,
-        first: Option<chrono::NaiveDate>,
-        days: u32,
+        day: Option<chrono::NaiveDate>,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(chrono::NaiveDate, Vec<facade::Showtime>), ClientError> {
+    ) -> Result<Vec<facade::Showtime>, ClientError> {
+        let listed_until = now + chrono::Duration::days(LISTED_DAYS.into());
         let schedule = self
             .movies
             .get_theatre_schedule(movies::GetTheatreScheduleRequest {
                 theatre_id: theatre_id.to_owned(),
-                date: first.map(|d| d.to_string()).unwrap_or_default(),
-                days,
+                date: day.map(|d| d.to_string()).unwrap_or_default(),
+                // From today there, the calendar days the listings reach into.
+                days: if day.is_some() { 1 } else { LISTED_DAYS + 1 },
                 sold_out_only: true,
             })
             .await?;
-        let day = schedule.date.parse().map_err(|_| {
-            ClientError::Inconsistent(format!(
-                "a theatre's schedule is for {:?}, not a date",
-                schedule.date
-            ))
-        })?;
         let result = movies::GetShowtimesResponse {
             movies: schedule.movies,
             theatres: schedule.theatre.into_iter().collect(),
@@ -330,8 +326,8 @@ impl Cinema {
             next_page_token: String::new(),
         };
         let mut sold_out = facade::resolve(result)?;
-        sold_out.retain(|s| s.start_time > now);
-        Ok((day, sold_out))
+        sold_out.retain(|s| s.start_time > now && s.start_time < listed_until);
+        Ok(sold_out)
     }
 
     /// For a home page: the movies with current showtimes near a ZIP code (everywhere

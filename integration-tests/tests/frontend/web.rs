@@ -2782,7 +2782,18 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
     let later = showtime_at(c, &heat.id, &kendall.id, "1", later_start).await;
     // Within the hour, today (unless the test runs in Boston's last hour of the day).
     let soon = showtime(c, &heat.id, &kendall.id, "2", 1).await;
-    for show in [&full, &soon] {
+    // Just past the listings' reach (they look 14 days ahead): not a day to choose,
+    // as a day with seats that far would not be.
+    let beyond = chrono::Utc::now() + chrono::Duration::days(14) + chrono::Duration::hours(2);
+    let far_day = beyond
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    let far_start = prost_types::Timestamp {
+        seconds: beyond.timestamp(),
+        nanos: 0,
+    };
+    let far = showtime_at(c, &heat.id, &kendall.id, "2", far_start).await;
+    for show in [&full, &soon, &far] {
         someone_holds(c, &show.product_id, 8).await;
         eventually("sold out", std::time::Duration::from_secs(15), || async {
             let shown = c.movies().get_showtime(&show.id).await.expect("showtime");
@@ -2806,6 +2817,7 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
     for url in [format!("{board}?day={later_day}"), board.clone()] {
         let (_, html) = page(&b, &url, "").await;
         assert!(html.contains(&format!("?day={full_day}")), "{url}: {html}");
+        assert!(!html.contains(&format!("?day={far_day}")), "{url}: {html}");
     }
 
     // Asked for no day, the page shows today's, sold out as it is (when the one due

@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
-use cinema_client::{ClientError, Near, SCHEDULE_DAYS};
+use cinema_client::{ClientError, Near};
 use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
@@ -603,26 +603,24 @@ async fn one_day<'a>(
     (dates, seats)
 }
 
-/// The sold-out showings at `theatre` on `days` days from `first` (today there when
-/// `None`), with the first day: a theatre's page shows them, marked, as a box office's
-/// board has them, so that a moviegoer sees the 7:30 is full rather than wondering
-/// whether it exists, and a day sold out to its last seat is still a day to choose.
-/// `None` when the schedule cannot be read: the page is then as the listing has it.
-async fn sold_out_on(
+/// The sold-out showings at `theatre` on the days the listings cover: a theatre's page
+/// shows them, marked, as a box office's board has them, so that a moviegoer sees the
+/// 7:30 is full rather than wondering whether it exists, and a day sold out to its
+/// last seat is still a day to choose. Empty when the schedule cannot be read: the
+/// page is then as the listing has it.
+async fn sold_out_at(
     state: &AppState,
     theatre: &str,
-    first: Option<chrono::NaiveDate>,
-    days: u32,
     now: chrono::DateTime<chrono::Utc>,
-) -> Option<(chrono::NaiveDate, Vec<facade::Showtime>)> {
+) -> Vec<facade::Showtime> {
     state
         .cinema
-        .sold_out_at_theatre(theatre, first, days, now)
+        .sold_out_at_theatre(theatre, None, now)
         .await
         .inspect_err(|e| {
             tracing::warn!(error = %e, theatre, "the theatre's schedule could not be read");
         })
-        .ok()
+        .unwrap_or_default()
 }
 
 /// A movie with its showtimes at one theatre, by day.
@@ -658,20 +656,14 @@ pub async fn theatre(
     Query(query): Query<DayQuery>,
 ) -> Result<Response, WebError> {
     let now = chrono::Utc::now();
-    // The listing leaves the sold-out showings out: a month of them is asked for
-    // beside it, so that they are shown, and a day sold out to its last seat is among
-    // the days (one further ahead than that is not, unless the listing has it too).
-    let (theatre, movies, ahead) = tokio::join!(
+    // The listing leaves the sold-out showings out: they are asked for beside it.
+    let (theatre, movies, sold_out) = tokio::join!(
         state.cinema.movies().get_theatre(&id),
         state.cinema.showtimes_at_theatre(&id),
-        sold_out_on(&state, &id, None, SCHEDULE_DAYS, now)
+        sold_out_at(&state, &id, now)
     );
     let theatre = subject(theatre, "theatre")?;
     let movies = movies?;
-    let (covered, sold_out) = match ahead {
-        Some((first, list)) => (Some(first), list),
-        None => (None, Vec::new()),
-    };
     let (dates, mut seats) = one_day(
         &state,
         movies.iter().flat_map(|g| &g.showtimes).chain(&sold_out),
@@ -680,22 +672,8 @@ pub async fn theatre(
         |day| format!("?day={day}"),
     )
     .await;
-    // A day shown past the month asked for (the listing's): its own.
-    let past = |shown: chrono::NaiveDate| {
-        covered.is_some_and(|first| (shown - first).num_days() >= i64::from(SCHEDULE_DAYS))
-    };
-    let sold_out = match &dates {
-        Some(day) if past(day.shown) => sold_out_on(&state, &id, Some(day.shown), 1, now)
-            .await
-            .map(|(_, list)| list)
-            .unwrap_or_default(),
-        _ => sold_out,
-    };
-    for showtime in sold_out
-        .iter()
-        .filter(|s| dates.as_ref().is_some_and(|d| d.shows(s)))
-    {
-        // Unless the orders service says seats came back since.
+    for showtime in &sold_out {
+        // Unless the orders service says seats came back since (for a day shown).
         seats.0.entry(showtime.product_id.clone()).or_insert(0);
     }
     let movies = facade::add_by_movie(movies, sold_out);

@@ -1,5 +1,6 @@
-//! `cinema sales`: how showings sold, for a theatre's manager: one theatre's day (every
-//! showing of it, sold out and called off included) or the showtimes named. The
+//! `cinema sales`: how showings sold, for a theatre's manager: one theatre's day, or a
+//! few days (every showing of them, sold out and called off included), or the
+//! showtimes named. The
 //! schedule comes from the movies service, the figures from the orders service's
 //! sales of each showtime's product: seats sold and let in, what they took, what was
 //! cancelled and refunded.
@@ -26,6 +27,15 @@ pub struct SalesArgs {
     /// its calendar.
     #[arg(long, requires = "theatre", conflicts_with = "showtime", value_parser = Day::parse)]
     day: Option<Day>,
+    /// How many days from that one: 7 for a week, at most 31.
+    #[arg(
+        long,
+        requires = "theatre",
+        conflicts_with = "showtime",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=31)
+    )]
+    days: u32,
     /// A showtime's id; give the flag again for more.
     #[arg(long)]
     showtime: Vec<String>,
@@ -83,19 +93,23 @@ pub async fn run(args: SalesArgs) -> anyhow::Result<()> {
         "reading sales",
     )?;
     let now = Utc::now();
-    let (showings, day) = match &args.theatre {
+    let (showings, days) = match &args.theatre {
         Some(theatre) => {
             let found = cinema.movies().get_theatre(theatre).await?;
-            let date = args.day.unwrap_or(Day::Today).date_at(&found, now);
+            let days = Days {
+                first: args.day.unwrap_or(Day::Today).date_at(&found, now),
+                count: args.days,
+            };
             let schedule = cinema
                 .movies()
                 .get_theatre_schedule(movies::GetTheatreScheduleRequest {
                     theatre_id: theatre.clone(),
-                    date: date.to_string(),
-                    ..Default::default()
+                    date: days.first.to_string(),
+                    days: days.count,
+                    sold_out_only: false,
                 })
                 .await?;
-            (scheduled(schedule), Some((found, date)))
+            (scheduled(schedule), Some((found, days)))
         }
         None => (named(&cinema, &args.showtime).await?, None),
     };
@@ -120,12 +134,31 @@ pub async fn run(args: SalesArgs) -> anyhow::Result<()> {
     let totals = Totals::of(&rows);
     emit(
         &args.client,
-        report_json(&rows, &totals, day.as_ref()),
-        || match &day {
-            Some((theatre, date)) => theatre_day(theatre, *date, &rows, &totals),
+        report_json(&rows, &totals, days.as_ref()),
+        || match &days {
+            Some((theatre, days)) => theatre_days(theatre, *days, &rows, &totals),
             None => showtimes_table(&rows, &totals),
         },
     )
+}
+
+/// Consecutive days of a theatre's calendar, from `first`.
+#[derive(Debug, Clone, Copy)]
+struct Days {
+    first: chrono::NaiveDate,
+    count: u32,
+}
+
+impl Days {
+    /// `Mon Dec 07 2026`, or `Mon Dec 07 2026 to Sun Dec 13 2026`.
+    fn named(self) -> String {
+        const DATE: &str = "%a %b %d %Y";
+        let last = self.first + chrono::Days::new(u64::from(self.count.max(1)) - 1);
+        match self.count {
+            0 | 1 => self.first.format(DATE).to_string(),
+            _ => format!("{} to {}", self.first.format(DATE), last.format(DATE)),
+        }
+    }
 }
 
 impl Row {
@@ -291,29 +324,30 @@ fn figures(row: &Row) -> [String; 6] {
 
 const FIGURES: [&str; 6] = ["STATE", "SOLD", "LET IN", "HELD", "TAKINGS", "CANCELLED"];
 
-fn theatre_day(
-    theatre: &movies::Theatre,
-    date: chrono::NaiveDate,
-    rows: &[Row],
-    totals: &Totals,
-) -> String {
-    let day = date.format("%a %b %d %Y");
+fn theatre_days(theatre: &movies::Theatre, days: Days, rows: &[Row], totals: &Totals) -> String {
+    let named = days.named();
     if rows.is_empty() {
-        return format!("{} has no showing on {day}.", theatre.name);
+        let on = if days.count > 1 { "from" } else { "on" };
+        return format!("{} has no showing {on} {named}.", theatre.name);
     }
-    let mut header = vec!["TIME", "MOVIE", "ROOM"];
+    // One day's rows say the time; several days' say the day too.
+    let (when, format) = match days.count {
+        1 => ("TIME", "%H:%M %Z"),
+        _ => ("WHEN", "%a %b %d %H:%M %Z"),
+    };
+    let mut header = vec![when, "MOVIE", "ROOM"];
     header.extend(FIGURES);
     let mut t = table(&header);
     for row in rows {
         let time = cinema_client::facade::local_time(theatre, row.start)
-            .format("%H:%M %Z")
+            .format(format)
             .to_string();
         let mut cells = vec![time, row.movie.clone(), row.showtime.auditorium.clone()];
         cells.extend(figures(row));
         t.add_row(cells);
     }
     format!(
-        "{}, {day}:\n{t}\nIn all: {}",
+        "{}, {named}:\n{t}\nIn all: {}",
         theatre.name,
         totals.sentence()
     )
@@ -340,11 +374,7 @@ fn showtimes_table(rows: &[Row], totals: &Totals) -> String {
     }
 }
 
-fn report_json(
-    rows: &[Row],
-    totals: &Totals,
-    day: Option<&(movies::Theatre, chrono::NaiveDate)>,
-) -> Value {
+fn report_json(rows: &[Row], totals: &Totals, days: Option<&(movies::Theatre, Days)>) -> Value {
     let showtimes: Vec<Value> = rows
         .iter()
         .map(|row| {
@@ -371,10 +401,11 @@ fn report_json(
             "refunded_cents": totals.refunded_cents,
         },
     });
-    if let Some((theatre, date)) = day {
+    if let Some((theatre, days)) = days {
         report["theatre_id"] = json!(theatre.id);
         report["theatre"] = json!(theatre.name);
-        report["date"] = json!(date.to_string());
+        report["date"] = json!(days.first.to_string());
+        report["days"] = json!(days.count);
     }
     report
 }
@@ -435,6 +466,15 @@ mod tests {
             Totals::of(&rows[1..2]).sentence(),
             "2 of 100 seats sold in 1 order, 0 let in; $25.00 taken."
         );
+    }
+
+    #[test]
+    fn days_are_named_by_their_first_and_last() {
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).expect("date");
+        let days = |count| Days { first, count }.named();
+        assert_eq!(days(1), "Mon Dec 07 2026");
+        assert_eq!(days(7), "Mon Dec 07 2026 to Sun Dec 13 2026");
+        assert_eq!(days(31), "Mon Dec 07 2026 to Wed Jan 06 2027");
     }
 
     #[test]

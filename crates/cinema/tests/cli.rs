@@ -965,6 +965,45 @@ async fn a_manager_reads_how_a_day_s_showings_sold() {
     assert_eq!(report["showtimes"][0]["available"], 47);
     assert_eq!(report["totals"]["takings_cents"], 2500);
 
+    // A few days from the day before: the same showing, with its day, and the same sum.
+    let before = (date - chrono::Days::new(1)).to_string();
+    let three = sales(&["--theatre", theatre, "--day", &before, "--days", "3"]);
+    let text = String::from_utf8_lossy(&three.stdout);
+    assert!(three.status.success(), "{three:?}");
+    let last = date + chrono::Days::new(1);
+    assert!(
+        text.starts_with(&format!(
+            "Kendall Square Cinema, {} to {}:",
+            (date - chrono::Days::new(1)).format("%a %b %d %Y"),
+            last.format("%a %b %d %Y")
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&local_start(&showtime).format("%a %b %d %H:%M").to_string())
+            && text.contains("In all: 3 of 50 seats sold in 2 orders"),
+        "{text}"
+    );
+    let output = sales(&[
+        "--theatre",
+        theatre,
+        "--day",
+        &before,
+        "--days",
+        "3",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        (report["date"].as_str(), report["days"].as_u64()),
+        (Some(before.as_str()), Some(3))
+    );
+    assert_eq!(report["showtimes"][0]["showtime_id"], showtime.id.as_str());
+    refused(
+        &sales(&["--theatre", theatre, "--days", "32"]),
+        "32 is not in 1..=31",
+    );
+
     // One showtime by its id says where it is.
     let one = sales(&["--showtime", &showtime.id]);
     let text = String::from_utf8_lossy(&one.stdout);
@@ -973,7 +1012,6 @@ async fn a_manager_reads_how_a_day_s_showings_sold() {
         "{one:?}"
     );
     // The day before has nothing on.
-    let before = (date - chrono::Days::new(1)).to_string();
     let empty = sales(&["--theatre", theatre, "--day", &before]);
     assert!(
         String::from_utf8_lossy(&empty.stdout)
@@ -1009,6 +1047,10 @@ async fn a_manager_reads_how_a_day_s_showings_sold() {
     refused(
         &sales(&["--showtime", &showtime.id, "--day", &day]),
         "'--showtime <SHOWTIME>' cannot be used with '--day <DAY>'",
+    );
+    refused(
+        &sales(&["--showtime", &showtime.id, "--days", "2"]),
+        "'--showtime <SHOWTIME>' cannot be used with '--days <DAYS>'",
     );
     refused(
         &sales(&["--theatre", "999999"]),

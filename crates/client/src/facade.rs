@@ -311,6 +311,30 @@ pub fn add_by_movie(mut groups: Vec<MovieShowtimes>, more: Vec<Showtime>) -> Vec
     groups
 }
 
+/// `groups` with those of `more` at their theatres added, each among its theatre's
+/// showtimes by start time; a showtime at a theatre not among them, or listed already,
+/// is left out: a page adds what the listing left out to the theatres it lists.
+pub fn add_to_theatres(
+    mut groups: Vec<TheatreShowtimes>,
+    more: Vec<Showtime>,
+) -> Vec<TheatreShowtimes> {
+    for showtime in more {
+        let Some(group) = groups
+            .iter_mut()
+            .find(|g| g.theatre.id == showtime.theatre.id)
+        else {
+            continue;
+        };
+        if group.showtimes.iter().all(|s| s.id != showtime.id) {
+            group.showtimes.push(showtime);
+        }
+    }
+    for group in &mut groups {
+        group.showtimes.sort_by(showtime_order);
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,6 +504,43 @@ mod tests {
         let names: Vec<_> = groups.iter().map(|g| g.movie.name.as_str()).collect();
         assert_eq!(names, vec!["Alien", "Heat", "Zodiac"]);
         assert_eq!(ids(&groups[0].showtimes), vec!["s3", "s2"]);
+    }
+
+    #[test]
+    fn showtimes_added_join_their_theatre_in_order_and_no_other() {
+        let listed = pb::GetShowtimesResponse {
+            movies: vec![movie("m1", "Heat")],
+            theatres: vec![
+                theatre("t1", "Kendall", None),
+                theatre("t2", "Brattle", None),
+            ],
+            showtimes: vec![showtime("s1", "m1", "t1", 1), showtime("s2", "m1", "t2", 4)],
+            next_page_token: String::new(),
+        };
+        let more = pb::GetShowtimesResponse {
+            movies: vec![movie("m1", "Heat")],
+            theatres: vec![
+                theatre("t1", "Kendall", None),
+                theatre("t2", "Brattle", None),
+                theatre("t3", "Coolidge", None),
+            ],
+            showtimes: vec![
+                showtime("s3", "m1", "t2", 2),
+                // At a theatre the page does not list: left out.
+                showtime("s4", "m1", "t3", 3),
+                // Listed already: kept once.
+                showtime("s1", "m1", "t1", 1),
+            ],
+            next_page_token: String::new(),
+        };
+        let groups = add_to_theatres(
+            group_by_theatre(listed).expect("consistent"),
+            resolve(more).expect("consistent"),
+        );
+        let names: Vec<_> = groups.iter().map(|g| g.theatre.name.as_str()).collect();
+        assert_eq!(names, vec!["Brattle", "Kendall"]);
+        assert_eq!(ids(&groups[0].showtimes), vec!["s3", "s2"]);
+        assert_eq!(ids(&groups[1].showtimes), vec!["s1"]);
     }
 
     #[test]

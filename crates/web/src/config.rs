@@ -30,8 +30,9 @@ pub struct Settings {
     /// services do.
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
-    /// How long the seats left on listed showtimes are kept before the orders service
-    /// is asked again, in milliseconds (0: every page asks).
+    /// How long the seats left on listed showtimes, and each theatre's sold-out
+    /// showings, are kept before the orders and movies services are asked again, in
+    /// milliseconds (0: every page asks).
     #[arg(long, env = "WEB_SEATS_LEFT_CACHE_MS", default_value_t = 1000)]
     pub seats_left_cache_ms: u64,
     /// How often one client may hold seats or try to pay.

@@ -116,14 +116,14 @@ async fn record_metrics(
 /// The routes, over any client (tests pass one to an in-process stack), for the site
 /// at `origin` (`https://tickets.example.com`).
 pub fn router(cinema: Cinema, settings: &Settings, origin: Origin) -> Router {
+    let kept = std::time::Duration::from_millis(settings.seats_left_cache_ms);
     let state = AppState {
         cinema,
         origin,
         secure_cookies: settings.secure_cookies,
         limiter: limit::Limiter::new(&settings.limits),
-        seats: seats::SeatsCache::new(std::time::Duration::from_millis(
-            settings.seats_left_cache_ms,
-        )),
+        seats: seats::SeatsCache::new(kept),
+        sold_out: seats::SoldOutCache::new(kept),
     };
     Router::new()
         .route("/", get(routes::home))

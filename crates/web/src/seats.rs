@@ -1,12 +1,14 @@
 //! The seats left that listing pages show on their showtimes' buttons, asked of the
-//! orders service and kept for a moment.
+//! orders service, and the sold-out showings they show beside the listings (which
+//! leave them out), asked of the movies service; both kept for a moment.
 //!
-//! The count is a hint for choosing a time (the showtime's own page asks afresh, and
-//! holding is what decides), so a second-old count is as good as a new one, while a
-//! popular movie's page viewed hundreds of times a second would otherwise ask the
-//! orders service as often. Each replica keeps its own counts for
-//! `WEB_SEATS_LEFT_CACHE_MS` (1,000 unless set; 0 asks every time).
+//! Both are hints for choosing a time (the showtime's own page asks afresh, and
+//! holding is what decides), so a second-old answer is as good as a new one, while a
+//! popular movie's page viewed hundreds of times a second would otherwise ask as
+//! often. Each replica keeps its own for `WEB_SEATS_LEFT_CACHE_MS` (1,000 unless set;
+//! 0 asks every time).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cinema_client::{Cinema, facade};
@@ -22,6 +24,22 @@ const WAIT: Duration = Duration::from_millis(500);
 /// At most this many products' counts are kept (a few hundred bytes each).
 const CAPACITY: u64 = 100_000;
 
+/// At most this many theatres' sold-out showings are kept.
+const THEATRES: u64 = 10_000;
+
+/// A cache keeping each entry for `ttl`, or none for zero.
+fn kept_for<V: Clone + Send + Sync + 'static>(
+    ttl: Duration,
+    capacity: u64,
+) -> Option<Cache<String, V>> {
+    (!ttl.is_zero()).then(|| {
+        Cache::builder()
+            .max_capacity(capacity)
+            .time_to_live(ttl)
+            .build()
+    })
+}
+
 /// Counts of seats left by product id, each kept for a while.
 #[derive(Debug, Clone)]
 pub struct SeatsCache {
@@ -31,13 +49,9 @@ pub struct SeatsCache {
 impl SeatsCache {
     /// Keeps each count for `ttl`; zero keeps none.
     pub fn new(ttl: Duration) -> Self {
-        let kept = (!ttl.is_zero()).then(|| {
-            Cache::builder()
-                .max_capacity(CAPACITY)
-                .time_to_live(ttl)
-                .build()
-        });
-        Self { kept }
+        Self {
+            kept: kept_for(ttl, CAPACITY),
+        }
     }
 
     /// The seats left for `showtimes`: the counts kept, and the rest asked in one call;
@@ -77,5 +91,70 @@ impl SeatsCache {
             }
         }
         left
+    }
+}
+
+/// The sold-out showings of each theatre on the days the listings cover, kept for a
+/// while: a listing page marks them "Sold out" among the times on sale, so that a
+/// moviegoer sees the 7:30 is full rather than wondering whether it exists.
+#[derive(Debug, Clone)]
+pub struct SoldOutCache {
+    kept: Option<Cache<String, Arc<Vec<facade::Showtime>>>>,
+}
+
+impl SoldOutCache {
+    /// Keeps each theatre's for `ttl`; zero keeps none.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            kept: kept_for(ttl, THEATRES),
+        }
+    }
+
+    /// The sold-out showings at `theatre` that have not started at `now`; none when the
+    /// movies service cannot say in time (the page is then as the listing has it).
+    pub async fn at(
+        &self,
+        cinema: &Cinema,
+        theatre: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<facade::Showtime> {
+        let list = match self.kept.as_ref().and_then(|k| k.get(theatre)) {
+            Some(kept) => kept,
+            None => match self.ask(cinema, theatre, now).await {
+                Some(asked) => asked,
+                None => return Vec::new(),
+            },
+        };
+        list.iter()
+            .filter(|s| s.start_time > now)
+            .cloned()
+            .collect()
+    }
+
+    async fn ask(
+        &self,
+        cinema: &Cinema,
+        theatre: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Arc<Vec<facade::Showtime>>> {
+        let asked = tokio::time::timeout(WAIT, cinema.sold_out_at_theatre(theatre, None, now));
+        let list = match asked.await {
+            Ok(Ok(list)) => Arc::new(list),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, theatre, "showtimes are listed without those sold out");
+                return None;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    theatre,
+                    "showtimes are listed without those sold out: no answer in time"
+                );
+                return None;
+            }
+        };
+        if let Some(kept) = &self.kept {
+            kept.insert(theatre.to_owned(), list.clone());
+        }
+        Some(list)
     }
 }

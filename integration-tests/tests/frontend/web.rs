@@ -2604,19 +2604,28 @@ async fn showtime_buttons_say_when_few_seats_are_left() {
         "{html}"
     );
 
-    // The last two seats go: the listings leave the showing out, and the theatre's
-    // page keeps it on the day's board, sold out.
+    // The last two seats go: the listings leave the showing out, and the movie's and
+    // the theatre's pages keep it among the day's times, sold out.
     someone_holds(c, &small.product_id, 2).await;
-    let listed = || async {
-        let (_, html) = page(&b, &movie_page, "").await;
-        html.contains(&format!("href=\"/showtimes/{}\"", small.id))
-    };
-    eventually(
-        "the sold-out showing to leave the listing",
-        std::time::Duration::from_secs(15),
-        || async { (!listed().await).then_some(()) },
-    )
+    eventually("sold out", std::time::Duration::from_secs(15), || async {
+        let shown = c.movies().get_showtime(&small.id).await.expect("showtime");
+        shown.sold_out.then_some(())
+    })
     .await;
+    let listing = c.showtimes_at_theatre(&kendall.id).await.expect("listing");
+    assert!(
+        listing
+            .iter()
+            .flat_map(|g| &g.showtimes)
+            .all(|s| s.id != small.id),
+        "the listing leaves it out"
+    );
+    let (_, html) = page(&b, &movie_page, "").await;
+    assert!(slot_text(&html, &small.id).contains("Sold out"), "{html}");
+    assert!(html.contains(&format!(
+        r#"class="slot sold-out" href="/showtimes/{}""#,
+        small.id
+    )));
     let (_, html) = page(&b, &format!("{site}/theatres/{}", kendall.id), "").await;
     assert!(slot_text(&html, &small.id).contains("Sold out"), "{html}");
     // And its event says so to search engines, beside the other one's offer.

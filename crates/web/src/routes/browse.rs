@@ -528,12 +528,25 @@ pub async fn movie(
         Vec::new()
     };
     let now = chrono::Utc::now();
+    // The listing leaves the sold-out showings out: each theatre's are added, marked.
+    let sold_out: Vec<facade::Showtime> = futures::future::join_all(
+        theatres
+            .iter()
+            .map(|g| state.sold_out.at(&state.cinema, &g.theatre.id, now)),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .filter(|s| s.movie.id == movie.id)
+    .collect();
+    let sold_out_products: Vec<String> = sold_out.iter().map(|s| s.product_id.clone()).collect();
+    let theatres = facade::add_to_theatres(theatres, sold_out);
     // One day at a time: the links to the others keep the search.
     let search = match choice.query(choice.distance) {
         query if query.is_empty() => "?".to_owned(),
         query => format!("{query}&"),
     };
-    let (dates, seats) = one_day(
+    let (dates, mut seats) = one_day(
         &state,
         theatres.iter().flat_map(|g| &g.showtimes),
         query.day.as_deref(),
@@ -541,6 +554,10 @@ pub async fn movie(
         |day| format!("{search}day={day}"),
     )
     .await;
+    for product in sold_out_products {
+        // Unless the orders service says seats came back since (for a day shown).
+        seats.0.entry(product).or_insert(0);
+    }
     let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
     let page = MoviePage {
         preview: Preview {
@@ -603,26 +620,6 @@ async fn one_day<'a>(
     (dates, seats)
 }
 
-/// The sold-out showings at `theatre` on the days the listings cover: a theatre's page
-/// shows them, marked, as a box office's board has them, so that a moviegoer sees the
-/// 7:30 is full rather than wondering whether it exists, and a day sold out to its
-/// last seat is still a day to choose. Empty when the schedule cannot be read: the
-/// page is then as the listing has it.
-async fn sold_out_at(
-    state: &AppState,
-    theatre: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Vec<facade::Showtime> {
-    state
-        .cinema
-        .sold_out_at_theatre(theatre, None, now)
-        .await
-        .inspect_err(|e| {
-            tracing::warn!(error = %e, theatre, "the theatre's schedule could not be read");
-        })
-        .unwrap_or_default()
-}
-
 /// A movie with its showtimes at one theatre, by day.
 struct MovieSlots {
     movie: MovieCard,
@@ -660,7 +657,7 @@ pub async fn theatre(
     let (theatre, movies, sold_out) = tokio::join!(
         state.cinema.movies().get_theatre(&id),
         state.cinema.showtimes_at_theatre(&id),
-        sold_out_at(&state, &id, now)
+        state.sold_out.at(&state.cinema, &id, now)
     );
     let theatre = subject(theatre, "theatre")?;
     let movies = movies?;

@@ -31,6 +31,7 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub limiter: crate::limit::Limiter,
     pub seats: crate::seats::SeatsCache,
+    pub sold_out: crate::seats::SoldOutCache,
 }
 
 /// The page's subject (a movie, a theatre, an order...): a service's NOT_FOUND, or an

@@ -484,6 +484,13 @@ pub async fn showtimes(
         facade::group_by_theatre(result)
     };
     let (named, groups) = tokio::try_join!(named, found)?;
+    // Near a ZIP code, the sold-out showings (of the movie named) at the theatres near
+    // too, marked, as on the website's movie page; not for a listing of every theatre.
+    let (around, sold_out) = match near {
+        Some(near) => sold_out_near(&cinema, near, movie).await?,
+        None => Default::default(),
+    };
+    let groups = facade::add_to_theatres(groups, &around, sold_out);
     // Where else the movie plays, when nothing near has it on any day.
     let elsewhere = match (groups.is_empty(), near, movie) {
         (true, Some(_), Some(movie)) => Some(cinema.theatres_showing(movie).await?),
@@ -504,6 +511,31 @@ pub async fn showtimes(
         &seats,
         &period,
     )
+}
+
+/// The theatres near (the nearest [`cinema_client::SOLD_OUT_THEATRES`]) and their
+/// sold-out showings, of `movie` only when one is named: what the listing near leaves
+/// out.
+async fn sold_out_near(
+    cinema: &Cinema,
+    near: &Near,
+    movie: Option<&str>,
+) -> Result<(Vec<movies::Theatre>, Vec<facade::Showtime>), ClientError> {
+    let mut around = cinema.theatres_near(near).await?;
+    around.truncate(cinema_client::SOLD_OUT_THEATRES);
+    let now = chrono::Utc::now();
+    let found = futures::future::try_join_all(
+        around
+            .iter()
+            .map(|t| cinema.sold_out_at_theatre(&t.id, None, now)),
+    )
+    .await?;
+    let sold_out = found
+        .into_iter()
+        .flatten()
+        .filter(|s| movie.is_none_or(|m| s.movie.id == m))
+        .collect();
+    Ok((around, sold_out))
 }
 
 /// What a listing covers, for the line that says it found nothing.

@@ -650,7 +650,8 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
     refused(&refused_day, "today, tomorrow or a date like 2026-12-09");
 
     // Sold out, it leaves the listings, and stays on its theatre's board, for the day
-    // and for the days ahead.
+    // and for the days ahead, and among the times near a ZIP code, marked, as on the
+    // website.
     someone_holds(&stack.cinema, &showtime.product_id, 50).await;
     eventually(
         "the showing to be sold out",
@@ -661,15 +662,24 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
         },
     )
     .await;
-    let near = run(
-        &stack,
-        &sms,
-        &["showtimes", "--zip", "02139", "--day", &date],
-    );
-    assert!(
-        String::from_utf8_lossy(&near.stdout).starts_with("No showtimes"),
-        "{near:?}"
-    );
+    let listing = stack
+        .cinema
+        .showtimes_at_theatre(&showtime.theatre_id)
+        .await
+        .expect("listing");
+    assert!(listing.is_empty(), "the listing leaves it out: {listing:?}");
+    for near in [
+        &["showtimes", "--zip", "02139", "--day", &date][..],
+        &["showtimes", "--zip", "02139", "--movie", &showtime.movie_id],
+    ] {
+        let near = run(&stack, &sms, near);
+        let text = String::from_utf8_lossy(&near.stdout);
+        assert!(
+            text.lines()
+                .any(|l| l.contains("Casablanca") && l.contains("sold out")),
+            "{text}"
+        );
+    }
     for day in [&["--day", date.as_str()][..], &[]] {
         let board = run(
             &stack,

@@ -311,24 +311,36 @@ pub fn add_by_movie(mut groups: Vec<MovieShowtimes>, more: Vec<Showtime>) -> Vec
     groups
 }
 
-/// `groups` with those of `more` at their theatres added, each among its theatre's
-/// showtimes by start time; a showtime at a theatre not among them, or listed already,
-/// is left out: a page adds what the listing left out to the theatres it lists.
+/// `groups` with `more` showtimes added, each among its theatre's by start time. One at
+/// a theatre of `theatres` that has no group yet starts one, with the theatre as
+/// `theatres` has it (a search's, with its distance), in [`group_by_theatre`]'s order;
+/// one at a theatre in neither, or listed already, is left out. A page adds the
+/// sold-out showings at the theatres near to what the listing left of them.
 pub fn add_to_theatres(
     mut groups: Vec<TheatreShowtimes>,
+    theatres: &[pb::Theatre],
     more: Vec<Showtime>,
 ) -> Vec<TheatreShowtimes> {
     for showtime in more {
-        let Some(group) = groups
-            .iter_mut()
-            .find(|g| g.theatre.id == showtime.theatre.id)
-        else {
-            continue;
+        let at = |g: &TheatreShowtimes| g.theatre.id == showtime.theatre.id;
+        let group = match groups.iter().position(at) {
+            Some(i) => &mut groups[i],
+            None => match theatres.iter().find(|t| t.id == showtime.theatre.id) {
+                Some(theatre) => {
+                    groups.push(TheatreShowtimes {
+                        theatre: Arc::new(theatre.clone()),
+                        showtimes: Vec::new(),
+                    });
+                    groups.last_mut().expect("just pushed")
+                }
+                None => continue,
+            },
         };
         if group.showtimes.iter().all(|s| s.id != showtime.id) {
             group.showtimes.push(showtime);
         }
     }
+    groups.sort_by(|a, b| theatre_order(&a.theatre, &b.theatre));
     for group in &mut groups {
         group.showtimes.sort_by(showtime_order);
     }
@@ -507,40 +519,56 @@ mod tests {
     }
 
     #[test]
-    fn showtimes_added_join_their_theatre_in_order_and_no_other() {
+    fn showtimes_added_join_their_theatre_in_order_or_one_of_those_near() {
         let listed = pb::GetShowtimesResponse {
             movies: vec![movie("m1", "Heat")],
             theatres: vec![
-                theatre("t1", "Kendall", None),
-                theatre("t2", "Brattle", None),
+                theatre("t1", "Kendall", Some(0.5)),
+                theatre("t2", "Brattle", Some(3.0)),
             ],
             showtimes: vec![showtime("s1", "m1", "t1", 1), showtime("s2", "m1", "t2", 4)],
             next_page_token: String::new(),
         };
+        // As a theatre's schedule has them: without a distance.
         let more = pb::GetShowtimesResponse {
             movies: vec![movie("m1", "Heat")],
             theatres: vec![
                 theatre("t1", "Kendall", None),
                 theatre("t2", "Brattle", None),
                 theatre("t3", "Coolidge", None),
+                theatre("t4", "Somerville", None),
             ],
             showtimes: vec![
                 showtime("s3", "m1", "t2", 2),
-                // At a theatre the page does not list: left out.
+                // At a theatre near with nothing listed: a group of its own.
                 showtime("s4", "m1", "t3", 3),
+                // At a theatre that is not near: left out.
+                showtime("s5", "m1", "t4", 3),
                 // Listed already: kept once.
                 showtime("s1", "m1", "t1", 1),
             ],
             next_page_token: String::new(),
         };
+        let near = [
+            theatre("t1", "Kendall", Some(0.5)),
+            theatre("t3", "Coolidge", Some(1.5)),
+            theatre("t2", "Brattle", Some(3.0)),
+        ];
         let groups = add_to_theatres(
             group_by_theatre(listed).expect("consistent"),
+            &near,
             resolve(more).expect("consistent"),
         );
         let names: Vec<_> = groups.iter().map(|g| g.theatre.name.as_str()).collect();
-        assert_eq!(names, vec!["Brattle", "Kendall"]);
-        assert_eq!(ids(&groups[0].showtimes), vec!["s3", "s2"]);
-        assert_eq!(ids(&groups[1].showtimes), vec!["s1"]);
+        assert_eq!(
+            names,
+            vec!["Kendall", "Coolidge", "Brattle"],
+            "nearest first"
+        );
+        assert_eq!(groups[1].theatre.distance_miles, Some(1.5));
+        assert_eq!(ids(&groups[0].showtimes), vec!["s1"]);
+        assert_eq!(ids(&groups[1].showtimes), vec!["s4"]);
+        assert_eq!(ids(&groups[2].showtimes), vec!["s3", "s2"]);
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub const MAX_TICKETS_PER_PURCHASE: i64 = 10;
 /// add to them are those of the same days.
 pub const LISTED_DAYS: u32 = 14;
 
+/// How many of the theatres near a ZIP code a listing near it looks at for sold-out
+/// showings, nearest first: a search of 100 miles in a city must not ask for
+/// hundreds of theatres' schedules.
+pub const SOLD_OUT_THEATRES: usize = 25;
+
 /// Where the services are and how to talk to them.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {

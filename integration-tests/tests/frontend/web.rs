@@ -2802,7 +2802,11 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
         nanos: 0,
     };
     let far = showtime_at(c, &heat.id, &kendall.id, "2", far_start).await;
-    for show in [&full, &soon, &far] {
+    // A premiere whose one showing near is sold out.
+    let premiere = movie(c, "Alien", 117).await;
+    let (premiere_day, premiere_start) = boston(2, 21);
+    let premiere_show = showtime_at(c, &premiere.id, &kendall.id, "2", premiere_start).await;
+    for show in [&full, &soon, &far, &premiere_show] {
         someone_holds(c, &show.product_id, 8).await;
         eventually("sold out", std::time::Duration::from_secs(15), || async {
             let shown = c.movies().get_showtime(&show.id).await.expect("showtime");
@@ -2828,6 +2832,16 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
         assert!(html.contains(&format!("?day={full_day}")), "{url}: {html}");
         assert!(!html.contains(&format!("?day={far_day}")), "{url}: {html}");
     }
+
+    // The premiere's page lists the theatre with its showing sold out, rather than
+    // saying the movie is not playing near (its listing has nothing left of it).
+    let (_, html) = page(&b, &format!("{site}/movies/{}?zip=02139", premiere.id), "").await;
+    assert!(
+        slot_text(&html, &premiere_show.id).contains("Sold out")
+            && html.contains(&format!("day={premiere_day}\""))
+            && !html.contains("not playing within"),
+        "{html}"
+    );
 
     // Asked for no day, the page shows today's, sold out as it is (when the one due
     // within the hour is still today on Boston's clock).

@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
-use cinema_client::{ClientError, Near};
+use cinema_client::{ClientError, Near, SOLD_OUT_THEATRES};
 use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
@@ -476,19 +476,41 @@ pub async fn movie(
     // One call in the common case: GetShowtimes is normalized, so the movie comes with
     // its showtimes. Only a movie with nothing near the ZIP (or no ZIP, or an id the
     // search refuses) is asked for on its own, which also decides the 404.
-    let theatres = match choice.near() {
-        Some(near) => match state.cinema.showtimes_for_movie_near(&id, &near).await {
-            Ok(theatres) => theatres,
-            Err(ClientError::NotFound(_)) => {
-                choice = choice.unknown();
-                Vec::new()
-            }
-            // A malformed id: GetMovie says 404 below.
-            Err(ClientError::InvalidInput(_)) => Vec::new(),
-            Err(other) => return Err(other.into()),
-        },
-        None => Vec::new(),
+    let now = chrono::Utc::now();
+    let (theatres, around) = match choice.near() {
+        Some(near) => {
+            let (listed, around) = tokio::join!(
+                state.cinema.showtimes_for_movie_near(&id, &near),
+                theatres_around(&state, &near)
+            );
+            let listed = match listed {
+                Ok(theatres) => theatres,
+                Err(ClientError::NotFound(_)) => {
+                    choice = choice.unknown();
+                    Vec::new()
+                }
+                // A malformed id: GetMovie says 404 below.
+                Err(ClientError::InvalidInput(_)) => Vec::new(),
+                Err(other) => return Err(other.into()),
+            };
+            (listed, around)
+        }
+        None => (Vec::new(), Vec::new()),
     };
+    // The listing leaves the sold-out showings out: those of the movie at the theatres
+    // near are added, marked, a theatre where every one is sold out among them.
+    let sold_out: Vec<facade::Showtime> = futures::future::join_all(
+        around
+            .iter()
+            .map(|t| state.sold_out.at(&state.cinema, &t.id, now)),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .filter(|s| s.movie.id == id)
+    .collect();
+    let sold_out_products: Vec<String> = sold_out.iter().map(|s| s.product_id.clone()).collect();
+    let theatres = facade::add_to_theatres(theatres, &around, sold_out);
     let (movie, elsewhere, nearest) =
         match theatres.first().and_then(|group| group.showtimes.first()) {
             Some(showtime) => ((*showtime.movie).clone(), None, None),
@@ -527,20 +549,6 @@ pub async fn movie(
     } else {
         Vec::new()
     };
-    let now = chrono::Utc::now();
-    // The listing leaves the sold-out showings out: each theatre's are added, marked.
-    let sold_out: Vec<facade::Showtime> = futures::future::join_all(
-        theatres
-            .iter()
-            .map(|g| state.sold_out.at(&state.cinema, &g.theatre.id, now)),
-    )
-    .await
-    .into_iter()
-    .flatten()
-    .filter(|s| s.movie.id == movie.id)
-    .collect();
-    let sold_out_products: Vec<String> = sold_out.iter().map(|s| s.product_id.clone()).collect();
-    let theatres = facade::add_to_theatres(theatres, sold_out);
     // One day at a time: the links to the others keep the search.
     let search = match choice.query(choice.distance) {
         query if query.is_empty() => "?".to_owned(),
@@ -618,6 +626,24 @@ async fn one_day<'a>(
     let shown = showtimes.filter(|s| dates.as_ref().is_some_and(|d| d.shows(s)));
     let seats = seats_left(state, shown).await;
     (dates, seats)
+}
+
+/// The nearest theatres near a ZIP code, whose sold-out showings a movie's page adds
+/// to its listing (at most [`SOLD_OUT_THEATRES`]). None when they cannot be read (the
+/// page is then as the listing has it) or the ZIP code is unknown (the listing says
+/// so).
+async fn theatres_around(state: &AppState, near: &Near) -> Vec<movies::Theatre> {
+    match state.cinema.theatres_near(near).await {
+        Ok(mut theatres) => {
+            theatres.truncate(SOLD_OUT_THEATRES);
+            theatres
+        }
+        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => Vec::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "showtimes are listed without those sold out");
+            Vec::new()
+        }
+    }
 }
 
 /// A movie with its showtimes at one theatre, by day.

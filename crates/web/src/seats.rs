@@ -11,7 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cinema_client::{Cinema, facade};
+use cinema_client::movies_pb as movies;
+use cinema_client::{Cinema, ClientError, Near, SOLD_OUT_THEATRES, facade};
 use moka::sync::Cache;
 
 use crate::views::SeatsLeft;
@@ -94,20 +95,49 @@ impl SeatsCache {
     }
 }
 
-/// The sold-out showings of each theatre on the days the listings cover, kept for a
-/// while: a listing page marks them "Sold out" among the times on sale, so that a
-/// moviegoer sees the 7:30 is full rather than wondering whether it exists.
+/// The sold-out showings of each theatre on the days the listings cover, and the
+/// theatres near each ZIP code a movie's page looks at for them, kept for a while: a
+/// listing page marks them "Sold out" among the times on sale, so that a moviegoer
+/// sees the 7:30 is full rather than wondering whether it exists.
 #[derive(Debug, Clone)]
 pub struct SoldOutCache {
     kept: Option<Cache<String, Arc<Vec<facade::Showtime>>>>,
+    around: Option<Cache<String, Arc<Vec<movies::Theatre>>>>,
 }
 
 impl SoldOutCache {
-    /// Keeps each theatre's for `ttl`; zero keeps none.
+    /// Keeps each theatre's, and each search's theatres, for `ttl`; zero keeps none.
     pub fn new(ttl: Duration) -> Self {
         Self {
             kept: kept_for(ttl, THEATRES),
+            around: kept_for(ttl, THEATRES),
         }
+    }
+
+    /// The nearest theatres near a ZIP code (at most [`SOLD_OUT_THEATRES`]), whose
+    /// sold-out showings a movie's page adds to its listing. None when they cannot be
+    /// read (the page is then as the listing has it) or the ZIP code is unknown (the
+    /// listing says so).
+    pub async fn around(&self, cinema: &Cinema, near: &Near) -> Arc<Vec<movies::Theatre>> {
+        let key = format!("{}/{:?}", near.zip, near.radius_miles);
+        if let Some(theatres) = self.around.as_ref().and_then(|k| k.get(&key)) {
+            return theatres;
+        }
+        let theatres = match cinema.theatres_near(near).await {
+            Ok(mut theatres) => {
+                theatres.truncate(SOLD_OUT_THEATRES);
+                Arc::new(theatres)
+            }
+            Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => return Arc::default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "showtimes are listed without those sold out");
+                return Arc::default();
+            }
+        };
+        if let Some(around) = &self.around {
+            around.insert(key, theatres.clone());
+        }
+        theatres
     }
 
     /// The sold-out showings at `theatre` that have not started at `now`; none when the

@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
-use cinema_client::{ClientError, Near, SOLD_OUT_THEATRES};
+use cinema_client::{ClientError, Near};
 use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
@@ -481,7 +481,7 @@ pub async fn movie(
         Some(near) => {
             let (listed, around) = tokio::join!(
                 state.cinema.showtimes_for_movie_near(&id, &near),
-                theatres_around(&state, &near)
+                state.sold_out.around(&state.cinema, &near)
             );
             let listed = match listed {
                 Ok(theatres) => theatres,
@@ -495,7 +495,7 @@ pub async fn movie(
             };
             (listed, around)
         }
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Default::default()),
     };
     // The listing leaves the sold-out showings out: those of the movie at the theatres
     // near are added, marked, a theatre where every one is sold out among them.
@@ -626,24 +626,6 @@ async fn one_day<'a>(
     let shown = showtimes.filter(|s| dates.as_ref().is_some_and(|d| d.shows(s)));
     let seats = seats_left(state, shown).await;
     (dates, seats)
-}
-
-/// The nearest theatres near a ZIP code, whose sold-out showings a movie's page adds
-/// to its listing (at most [`SOLD_OUT_THEATRES`]). None when they cannot be read (the
-/// page is then as the listing has it) or the ZIP code is unknown (the listing says
-/// so).
-async fn theatres_around(state: &AppState, near: &Near) -> Vec<movies::Theatre> {
-    match state.cinema.theatres_near(near).await {
-        Ok(mut theatres) => {
-            theatres.truncate(SOLD_OUT_THEATRES);
-            theatres
-        }
-        Err(ClientError::NotFound(_) | ClientError::InvalidInput(_)) => Vec::new(),
-        Err(e) => {
-            tracing::warn!(error = %e, "showtimes are listed without those sold out");
-            Vec::new()
-        }
-    }
 }
 
 /// A movie with its showtimes at one theatre, by day.

@@ -30,9 +30,10 @@ pub struct Settings {
     /// services do.
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
-    /// How long the seats left on listed showtimes, and each theatre's sold-out
-    /// showings, are kept before the orders and movies services are asked again, in
-    /// milliseconds (0: every page asks).
+    /// How long the seats left on listed showtimes, each theatre's sold-out showings
+    /// and the theatres near each ZIP code a movie's page looks at for them are kept
+    /// before the orders and movies services are asked again, in milliseconds (0:
+    /// every page asks).
     #[arg(long, env = "WEB_SEATS_LEFT_CACHE_MS", default_value_t = 1000)]
     pub seats_left_cache_ms: u64,
     /// How often one client may hold seats or try to pay.

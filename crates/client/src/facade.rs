@@ -347,6 +347,22 @@ pub fn add_to_theatres(
     groups
 }
 
+/// `movies` (by name) with those of `showtimes` that are not among them, by name: a
+/// home page adds the movies whose every showing near is sold out, which the list of
+/// current movies leaves out.
+pub fn add_movies<'a>(
+    mut movies: Vec<pb::Movie>,
+    showtimes: impl IntoIterator<Item = &'a Showtime>,
+) -> Vec<pb::Movie> {
+    for showtime in showtimes {
+        if movies.iter().all(|m| m.id != showtime.movie.id) {
+            movies.push((*showtime.movie).clone());
+        }
+    }
+    movies.sort_by(movie_order);
+    movies
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,6 +585,24 @@ mod tests {
         assert_eq!(ids(&groups[0].showtimes), vec!["s1"]);
         assert_eq!(ids(&groups[1].showtimes), vec!["s4"]);
         assert_eq!(ids(&groups[2].showtimes), vec!["s3", "s2"]);
+    }
+
+    #[test]
+    fn the_movies_of_showtimes_are_added_once_by_name() {
+        let more = pb::GetShowtimesResponse {
+            movies: vec![movie("m1", "Heat"), movie("m3", "Alien")],
+            theatres: vec![theatre("t1", "Kendall", None)],
+            showtimes: vec![
+                showtime("s1", "m3", "t1", 1),
+                showtime("s2", "m3", "t1", 2),
+                showtime("s3", "m1", "t1", 3),
+            ],
+            next_page_token: String::new(),
+        };
+        let showtimes = resolve(more).expect("consistent");
+        let movies = add_movies(vec![movie("m1", "Heat"), movie("m2", "Zodiac")], &showtimes);
+        let names: Vec<_> = movies.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, vec!["Alien", "Heat", "Zodiac"]);
     }
 
     #[test]

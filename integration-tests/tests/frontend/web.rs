@@ -2843,6 +2843,13 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
         "{html}"
     );
 
+    // And the home page near it still names the premiere among what is on.
+    let (_, html) = page(&b, &format!("{site}/?zip=02139"), "").await;
+    assert!(
+        html.contains(&format!("href=\"/movies/{}?", premiere.id)),
+        "{html}"
+    );
+
     // Asked for no day, the page shows today's, sold out as it is (when the one due
     // within the hour is still today on Boston's clock).
     let boston_date = |seconds: i64| {

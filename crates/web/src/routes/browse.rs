@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
-use cinema_client::{ClientError, Near};
+use cinema_client::{ClientError, Near, SOLD_OUT_THEATRES};
 use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
@@ -340,14 +340,28 @@ pub async fn home(
     };
     let (movies, theatres, yours) =
         tokio::join!(state.cinema.current_movies(near.as_ref()), theatres, yours);
-    let (movies, near_theatres): (Vec<MovieCard>, _) = match (movies, theatres) {
-        (Ok(movies), Ok(theatres)) => (movies.iter().map(MovieCard::from).collect(), theatres),
+    let (movies, near_theatres) = match (movies, theatres) {
+        (Ok(movies), Ok(theatres)) => (movies, theatres),
         (Err(ClientError::NotFound(_)), _) | (_, Err(ClientError::NotFound(_))) => {
             choice = choice.unknown();
             (Vec::new(), Vec::new())
         }
         (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
+    // A movie whose every showing near is sold out is still on near here (a premiere):
+    // the nearest theatres' sold-out showings name it, where the list leaves it out.
+    let now = chrono::Utc::now();
+    let sold_out = futures::future::join_all(
+        near_theatres
+            .iter()
+            .take(SOLD_OUT_THEATRES)
+            .map(|t| state.sold_out.at(&state.cinema, &t.id, now)),
+    )
+    .await;
+    let movies: Vec<MovieCard> = facade::add_movies(movies, sold_out.iter().flatten())
+        .iter()
+        .map(MovieCard::from)
+        .collect();
     let nearest = match (&choice.zip, movies.is_empty()) {
         // Searched as far as a search goes: the theatres are already the answer.
         (Some(_), true) if f64::from(choice.distance.miles()) >= Near::MAX_MILES => {

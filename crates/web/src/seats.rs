@@ -161,6 +161,21 @@ impl SoldOutCache {
             .collect()
     }
 
+    /// The sold-out showings at each of `theatres`, asked together.
+    pub async fn at_each(
+        &self,
+        cinema: &Cinema,
+        theatres: &[movies::Theatre],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<facade::Showtime> {
+        let asked = theatres.iter().map(|t| self.at(cinema, &t.id, now));
+        futures::future::join_all(asked)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     async fn ask(
         &self,
         cinema: &Cinema,

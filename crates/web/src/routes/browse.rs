@@ -351,14 +351,9 @@ pub async fn home(
     // A movie whose every showing near is sold out is still on near here (a premiere):
     // the nearest theatres' sold-out showings name it, where the list leaves it out.
     let now = chrono::Utc::now();
-    let sold_out = futures::future::join_all(
-        near_theatres
-            .iter()
-            .take(SOLD_OUT_THEATRES)
-            .map(|t| state.sold_out.at(&state.cinema, &t.id, now)),
-    )
-    .await;
-    let movies: Vec<MovieCard> = facade::add_movies(movies, sold_out.iter().flatten())
+    let closest = &near_theatres[..near_theatres.len().min(SOLD_OUT_THEATRES)];
+    let sold_out = state.sold_out.at_each(&state.cinema, closest, now).await;
+    let movies: Vec<MovieCard> = facade::add_movies(movies, &sold_out)
         .iter()
         .map(MovieCard::from)
         .collect();
@@ -487,8 +482,8 @@ pub async fn movie(
     Query(query): Query<ZipQuery>,
 ) -> Result<Response, WebError> {
     let mut choice = ZipChoice::new(&query, &jar);
-    // One call in the common case: GetShowtimes is normalized, so the movie comes with
-    // its showtimes. Only a movie with nothing near the ZIP (or no ZIP, or an id the
+    // The movie comes with its showtimes (GetShowtimes is normalized), or with its
+    // sold-out ones. Only a movie with nothing near the ZIP (or no ZIP, or an id the
     // search refuses) is asked for on its own, which also decides the 404.
     let now = chrono::Utc::now();
     let (theatres, around) = match choice.near() {
@@ -513,16 +508,8 @@ pub async fn movie(
     };
     // The listing leaves the sold-out showings out: those of the movie at the theatres
     // near are added, marked, a theatre where every one is sold out among them.
-    let sold_out: Vec<facade::Showtime> = futures::future::join_all(
-        around
-            .iter()
-            .map(|t| state.sold_out.at(&state.cinema, &t.id, now)),
-    )
-    .await
-    .into_iter()
-    .flatten()
-    .filter(|s| s.movie.id == id)
-    .collect();
+    let mut sold_out = state.sold_out.at_each(&state.cinema, &around, now).await;
+    sold_out.retain(|s| s.movie.id == id);
     let sold_out_products: Vec<String> = sold_out.iter().map(|s| s.product_id.clone()).collect();
     let theatres = facade::add_to_theatres(theatres, &around, sold_out);
     let (movie, elsewhere, nearest) =

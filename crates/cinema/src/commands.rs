@@ -79,7 +79,8 @@ pub(crate) fn movie_json(m: &movies::Movie) -> Value {
 
 pub async fn movies(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()> {
     let cinema = connect(args)?;
-    let list = cinema.current_movies(near).await?;
+    // Sold out too, said so: a premiere sold out to its last seat is still showing.
+    let list = cinema.playing_movies(near).await?;
     // Nothing near: the nearest theatre within the farthest a search goes, as the
     // website's home page names it.
     let nearest = match near {
@@ -92,7 +93,15 @@ pub async fn movies(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()
     };
     emit(
         args,
-        Value::Array(list.iter().map(movie_json).collect()),
+        Value::Array(
+            list.iter()
+                .map(|p| {
+                    let mut movie = movie_json(&p.movie);
+                    movie["sold_out"] = json!(p.sold_out);
+                    movie
+                })
+                .collect(),
+        ),
         || {
             match (near, nearest.as_deref()) {
                 (Some(near), Some([])) => {
@@ -122,13 +131,15 @@ pub async fn movies(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()
                     within(near)
                 );
             }
-            let mut t = table(&["ID", "MOVIE", "RATING", "LENGTH"]);
-            for m in &list {
+            let mut t = table(&["ID", "MOVIE", "RATING", "LENGTH", "TICKETS"]);
+            for p in &list {
+                let m = &p.movie;
                 t.add_row(vec![
                     m.id.clone(),
                     m.name.clone(),
                     rating(m).into(),
                     format!("{} min", m.length_minutes),
+                    if p.sold_out { "sold out" } else { "on sale" }.into(),
                 ]);
             }
             t.to_string()

@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Movies showing near a ZIP code (the home page).
+    /// Movies showing near a ZIP code (the home page), those sold out said so.
     Movies {
         #[arg(long)]
         zip: Option<String>,

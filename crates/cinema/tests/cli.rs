@@ -131,6 +131,7 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
 
     let on = json(&stack, &sms, &["movies", "--zip", "02139"]);
     assert_eq!(on[0]["name"], "Casablanca", "{on}");
+    assert_eq!(on[0]["sold_out"], false, "{on}");
     let near = json(&stack, &sms, &["showtimes", "--zip", "02139"]);
     assert_eq!(
         near[0]["theatre"]["name"], "Kendall Square Cinema",
@@ -679,6 +680,19 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
                 .any(|l| l.contains("Casablanca") && l.contains("sold out")),
             "{text}"
         );
+    }
+    // Still showing near the ZIP code, and everywhere, said to be sold out.
+    for near in [&["movies", "--zip", "02139"][..], &["movies"]] {
+        let movies = run(&stack, &sms, near);
+        let text = String::from_utf8_lossy(&movies.stdout);
+        assert!(
+            text.lines()
+                .any(|l| l.contains("Casablanca") && l.contains("sold out")),
+            "{near:?}: {text}"
+        );
+        let listed = json(&stack, &sms, near);
+        assert_eq!(listed[0]["name"], "Casablanca", "{listed}");
+        assert_eq!(listed[0]["sold_out"], true, "{listed}");
     }
     for day in [&["--day", date.as_str()][..], &[]] {
         let board = run(

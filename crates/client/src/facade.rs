@@ -347,20 +347,26 @@ pub fn add_to_theatres(
     groups
 }
 
-/// `movies` (by name) with those of `showtimes` that are not among them, by name: a
-/// home page adds the movies whose every showing near is sold out, which the list of
-/// current movies leaves out.
-pub fn add_movies<'a>(
-    mut movies: Vec<pb::Movie>,
-    showtimes: impl IntoIterator<Item = &'a Showtime>,
-) -> Vec<pb::Movie> {
-    for showtime in showtimes {
-        if movies.iter().all(|m| m.id != showtime.movie.id) {
-            movies.push((*showtime.movie).clone());
-        }
-    }
-    movies.sort_by(movie_order);
-    movies
+/// A movie playing (near a ZIP code, when one was given), and whether every one of its
+/// showings there is sold out: a premiere sold out to its last seat is still on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Playing {
+    pub movie: pb::Movie,
+    pub sold_out: bool,
+}
+
+/// Each movie of a `ListCurrentMovies` answer asked with `include_sold_out`, in its
+/// order (by name), said to be sold out or not.
+pub fn playing(result: pb::ListCurrentMoviesResponse) -> Vec<Playing> {
+    let sold_out = result.sold_out_movie_ids;
+    result
+        .movies
+        .into_iter()
+        .map(|movie| Playing {
+            sold_out: sold_out.contains(&movie.id),
+            movie,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -588,21 +594,27 @@ mod tests {
     }
 
     #[test]
-    fn the_movies_of_showtimes_are_added_once_by_name() {
-        let more = pb::GetShowtimesResponse {
-            movies: vec![movie("m1", "Heat"), movie("m3", "Alien")],
-            theatres: vec![theatre("t1", "Kendall", None)],
-            showtimes: vec![
-                showtime("s1", "m3", "t1", 1),
-                showtime("s2", "m3", "t1", 2),
-                showtime("s3", "m1", "t1", 3),
+    fn the_movies_playing_are_said_sold_out_by_their_ids_alone() {
+        let answer = pb::ListCurrentMoviesResponse {
+            movies: vec![
+                movie("m3", "Alien"),
+                movie("m1", "Heat"),
+                movie("m2", "Zodiac"),
             ],
-            next_page_token: String::new(),
+            sold_out_movie_ids: vec!["m2".into(), "m3".into()],
         };
-        let showtimes = resolve(more).expect("consistent");
-        let movies = add_movies(vec![movie("m1", "Heat"), movie("m2", "Zodiac")], &showtimes);
-        let names: Vec<_> = movies.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, vec!["Alien", "Heat", "Zodiac"]);
+        let said: Vec<_> = playing(answer)
+            .iter()
+            .map(|p| (p.movie.name.clone(), p.sold_out))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("Alien".to_owned(), true),
+                ("Heat".to_owned(), false),
+                ("Zodiac".to_owned(), true)
+            ]
+        );
     }
 
     #[test]

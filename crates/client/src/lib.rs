@@ -344,6 +344,18 @@ impl Cinema {
         self.movies.list_current_movies(near).await
     }
 
+    /// For a home page or a site map: the movies playing near a ZIP code (everywhere
+    /// when `None`), by name, with those whose every showing there is sold out, said so.
+    pub async fn playing_movies(
+        &self,
+        near: Option<&Near>,
+    ) -> Result<Vec<facade::Playing>, ClientError> {
+        self.movies
+            .list_playing_movies(near)
+            .await
+            .map(facade::playing)
+    }
+
     /// The seats left for each of `showtimes` (by product id), asked of the orders
     /// service in as few calls as its limit allows: what a listing of showtimes shows
     /// beside each.
@@ -440,9 +452,26 @@ impl MoviesClient {
         &self,
         near: Option<&Near>,
     ) -> Result<Vec<movies::Movie>, ClientError> {
+        self.movies_playing(near, false).await.map(|r| r.movies)
+    }
+
+    /// The current movies with those sold out (`include_sold_out`), and which these are.
+    pub async fn list_playing_movies(
+        &self,
+        near: Option<&Near>,
+    ) -> Result<movies::ListCurrentMoviesResponse, ClientError> {
+        self.movies_playing(near, true).await
+    }
+
+    async fn movies_playing(
+        &self,
+        near: Option<&Near>,
+        include_sold_out: bool,
+    ) -> Result<movies::ListCurrentMoviesResponse, ClientError> {
         let request = movies::ListCurrentMoviesRequest {
             zip_code: near.map(|n| n.zip.clone()),
             radius_miles: near.and_then(|n| n.radius_miles),
+            include_sold_out,
         };
         retrying(self.backoff, "ListCurrentMovies", || {
             let mut client = self.inner.clone();
@@ -451,7 +480,7 @@ impl MoviesClient {
                 client
                     .list_current_movies(request)
                     .await
-                    .map(|r| r.into_inner().movies)
+                    .map(tonic::Response::into_inner)
             }
         })
         .await

@@ -274,6 +274,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
                 .list_current_movies(movies::ListCurrentMoviesRequest {
                     zip_code: zip,
                     radius_miles: radius,
+                    ..Default::default()
                 })
                 .await
                 .map(drop)

@@ -2843,11 +2843,30 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
         "{html}"
     );
 
-    // And the home page near it still names the premiere among what is on.
-    let (_, html) = page(&b, &format!("{site}/?zip=02139"), "").await;
+    // And the home page still names the premiere among what is on, near it and with
+    // no ZIP code, said to be sold out (Heat, with seats later, is not); so does the
+    // site map.
+    let card = |html: &str, movie: &str| {
+        html.split("<li class=\"card movie\">")
+            .find(|card| card.contains(&format!("href=\"/movies/{movie}")))
+            .map(|card| card.split("</li>").next().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("no card for movie {movie}: {html}"))
+    };
+    for (url, said) in [
+        (
+            format!("{site}/?zip=02139"),
+            "Sold out within 15 miles of 02139",
+        ),
+        (format!("{site}/"), "Sold out"),
+    ] {
+        let (_, html) = page(&b, &url, "").await;
+        assert!(card(&html, &premiere.id).contains(said), "{url}: {html}");
+        assert!(!card(&html, &heat.id).contains("Sold out"), "{url}: {html}");
+    }
+    let (_, sitemap) = page(&b, &format!("{site}/sitemap.xml"), "").await;
     assert!(
-        html.contains(&format!("href=\"/movies/{}?", premiere.id)),
-        "{html}"
+        sitemap.contains(&format!("/movies/{}</loc>", premiere.id)),
+        "{sitemap}"
     );
 
     // Asked for no day, the page shows today's, sold out as it is (when the one due

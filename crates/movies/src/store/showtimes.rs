@@ -196,6 +196,74 @@ pub async fn current_movies(
         .map(Some)
 }
 
+/// A movie playing (near the ZIP code, if given): whether any of its current showings
+/// there is still on sale, or every one is sold out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Playing {
+    pub movie: Movie,
+    pub on_sale: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PlayingRow {
+    movie: MovieRow,
+    on_sale: bool,
+}
+
+/// Like [`current_movies`], with the movies whose every current showing (near) is sold
+/// out as well, each said to be on sale or not. Cancelled showings do not count: a
+/// movie whose showings were all called off is not playing. In one statement; `None`
+/// when the ZIP code is not known.
+pub async fn playing_movies(
+    pool: &PgPool,
+    near: Option<&(ZipCode, Radius)>,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<Playing>>, Error> {
+    let (zip, radius) = near_parameters(near);
+    let row = sqlx::query!(
+        // Not through the partial indexes `current_movies` uses, which leave sold-out
+        // showings out: near a ZIP code by theatre, everywhere by movie.
+        r#"WITH playing AS (
+               SELECT s.movie_id, bool_or(NOT s.sold_out) AS on_sale FROM showtimes s
+               WHERE s.start_time > $1 AND s.start_time < $2 AND s.cancelled_at IS NULL
+                 AND ($3::text IS NULL OR s.theatre_id IN (
+                     SELECT theatre_id FROM theatres_within($3::text, $4::float8)))
+               GROUP BY s.movie_id
+           )
+           SELECT
+               ($3::text IS NULL OR EXISTS (SELECT 1 FROM zip_codes WHERE zip = $3::text))
+                   AS "zip_known!",
+               (SELECT coalesce(json_agg(json_build_object(
+                           'movie', json_build_object(
+                               'id', m.id, 'name', m.name,
+                               'length_minutes', m.length_minutes, 'rating', m.rating),
+                           'on_sale', p.on_sale)
+                       ORDER BY m.name, m.id), '[]')
+                FROM movies m JOIN playing p ON p.movie_id = m.id)
+                   AS "movies!: Json<Vec<PlayingRow>>""#,
+        now,
+        now + chrono::Duration::days(CURRENT_WINDOW_DAYS),
+        zip,
+        radius,
+    )
+    .fetch_one(pool)
+    .await?;
+    if !row.zip_known {
+        return Ok(None);
+    }
+    row.movies
+        .0
+        .into_iter()
+        .map(|row| {
+            Ok(Playing {
+                movie: row.movie.into_movie()?,
+                on_sale: row.on_sale,
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
 /// What applying an availability event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {

@@ -484,6 +484,7 @@ async fn past_far_future_and_sold_out_showtimes_are_not_current() {
         .list_current_movies(pb::ListCurrentMoviesRequest {
             zip_code: Some("10001".into()),
             radius_miles: None,
+            include_sold_out: false,
         })
         .await
         .expect("list")
@@ -495,12 +496,111 @@ async fn past_far_future_and_sold_out_showtimes_are_not_current() {
         .list_current_movies(pb::ListCurrentMoviesRequest {
             zip_code: Some("02139".into()),
             radius_miles: None,
+            include_sold_out: false,
         })
         .await
         .expect("list")
         .into_inner();
     assert_eq!(movies.movies.len(), 1);
     assert_eq!(movies.movies[0].name, "Heat");
+    stack.stop().await;
+}
+
+async fn playing(
+    stack: &TestStack,
+    zip: Option<&str>,
+    include_sold_out: bool,
+) -> Result<(Vec<String>, Vec<String>), tonic::Status> {
+    let answer = stack
+        .public
+        .clone()
+        .list_current_movies(pb::ListCurrentMoviesRequest {
+            zip_code: zip.map(str::to_owned),
+            radius_miles: None,
+            include_sold_out,
+        })
+        .await?
+        .into_inner();
+    let name = |id: &String| {
+        answer
+            .movies
+            .iter()
+            .find(|m| &m.id == id)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| format!("not listed: {id}"))
+    };
+    Ok((
+        answer.movies.iter().map(|m| m.name.clone()).collect(),
+        answer.sold_out_movie_ids.iter().map(name).collect(),
+    ))
+}
+
+/// A premiere sold out to its last seat is still playing: a home page or a site map
+/// that asks names it, said to be sold out, where the listing of what is on sale
+/// leaves it out. A movie whose showings were all called off is not playing at all.
+#[tokio::test]
+async fn movies_sold_out_are_still_playing_when_asked_for() {
+    let stack = spawn_stack().await;
+    let heat = stack.movie("Heat", 170).await;
+    let premiere = stack.movie("Premiere", 120).await;
+    let called_off = stack.movie("Called Off", 100).await;
+    let far = stack.movie("Far Away", 90).await;
+    let cambridge = stack.theatre("Cambridge", "02139", None).await;
+    let new_york = stack.theatre("Chelsea", "10001", None).await;
+    let on_sale = stack
+        .showtime(&heat, &cambridge, "1", hours_from_now(3))
+        .await;
+    let heat_sold_out = stack
+        .showtime(&heat, &cambridge, "1", hours_from_now(8))
+        .await;
+    let premiere_night = stack
+        .showtime(&premiere, &cambridge, "2", hours_from_now(3))
+        .await;
+    let off = stack
+        .showtime(&called_off, &cambridge, "2", hours_from_now(7))
+        .await;
+    let far_night = stack
+        .showtime(&far, &new_york, "1", hours_from_now(3))
+        .await;
+    for sold_out in [&heat_sold_out, &premiere_night, &far_night] {
+        sqlx::query("UPDATE showtimes SET sold_out = true WHERE id = $1")
+            .bind(sold_out.id.parse::<i64>().expect("id"))
+            .execute(stack.movies.pool())
+            .await
+            .expect("sold out");
+    }
+    stack
+        .admin
+        .clone()
+        .cancel_showtime(admin(pb::CancelShowtimeRequest {
+            showtime_id: off.id.clone(),
+        }))
+        .await
+        .expect("called off");
+    let _ = on_sale;
+
+    let names = |list: &[&str]| list.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        playing(&stack, None, true).await.expect("everywhere"),
+        (
+            names(&["Far Away", "Heat", "Premiere"]),
+            names(&["Far Away", "Premiere"])
+        )
+    );
+    assert_eq!(
+        playing(&stack, Some("02139"), true).await.expect("near"),
+        (names(&["Heat", "Premiere"]), names(&["Premiere"]))
+    );
+    // Not asked for: what is on sale, as before.
+    assert_eq!(
+        playing(&stack, None, false).await.expect("on sale"),
+        (names(&["Heat"]), names(&[]))
+    );
+    let unknown = playing(&stack, Some("99999"), true)
+        .await
+        .expect_err("unknown ZIP code");
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(unknown.message().contains("99999"), "{unknown:?}");
     stack.stop().await;
 }
 

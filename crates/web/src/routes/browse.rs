@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
-use cinema_client::{ClientError, Near, SOLD_OUT_THEATRES};
+use cinema_client::{ClientError, Near};
 use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
@@ -74,6 +74,21 @@ pub struct DayQuery {
     day: Option<String>,
 }
 
+/// A movie on the home page, and whether every showing of it (near) is sold out.
+struct PlayingCard {
+    movie: MovieCard,
+    sold_out: bool,
+}
+
+impl From<&facade::Playing> for PlayingCard {
+    fn from(playing: &facade::Playing) -> Self {
+        Self {
+            movie: MovieCard::from(&playing.movie),
+            sold_out: playing.sold_out,
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
@@ -90,7 +105,7 @@ struct HomePage {
     near_query: String,
     /// Farther searches to offer when nothing was found.
     wider: Vec<WiderSearch>,
-    movies: Vec<MovieCard>,
+    movies: Vec<PlayingCard>,
     /// Near the ZIP code, nearest first; none without one.
     theatres: Vec<TheatreCard>,
     /// When no movie was found near: the nearest theatres beyond the distance chosen
@@ -338,8 +353,9 @@ pub async fn home(
             upcoming(&state, &remembered).await
         }
     };
+    // Sold-out movies too: a premiere sold out near here is still on near here.
     let (movies, theatres, yours) =
-        tokio::join!(state.cinema.current_movies(near.as_ref()), theatres, yours);
+        tokio::join!(state.cinema.playing_movies(near.as_ref()), theatres, yours);
     let (movies, near_theatres) = match (movies, theatres) {
         (Ok(movies), Ok(theatres)) => (movies, theatres),
         (Err(ClientError::NotFound(_)), _) | (_, Err(ClientError::NotFound(_))) => {
@@ -348,15 +364,7 @@ pub async fn home(
         }
         (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
-    // A movie whose every showing near is sold out is still on near here (a premiere):
-    // the nearest theatres' sold-out showings name it, where the list leaves it out.
-    let now = chrono::Utc::now();
-    let closest = &near_theatres[..near_theatres.len().min(SOLD_OUT_THEATRES)];
-    let sold_out = state.sold_out.at_each(&state.cinema, closest, now).await;
-    let movies: Vec<MovieCard> = facade::add_movies(movies, &sold_out)
-        .iter()
-        .map(MovieCard::from)
-        .collect();
+    let movies: Vec<PlayingCard> = movies.iter().map(PlayingCard::from).collect();
     let nearest = match (&choice.zip, movies.is_empty()) {
         // Searched as far as a search goes: the theatres are already the answer.
         (Some(_), true) if f64::from(choice.distance.miles()) >= Near::MAX_MILES => {

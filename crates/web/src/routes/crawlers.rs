@@ -24,8 +24,9 @@ pub async fn robots(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Every page a search engine should know of: the home page, each current movie's and
-/// every theatre's (showing or not: its address and phone are worth finding).
+/// Every page a search engine should know of: the home page, each playing movie's (sold
+/// out or not) and every theatre's (showing or not: its address and phone are worth
+/// finding).
 /// Showtime pages are left out: they come and go within two weeks, and the movie and
 /// theatre pages list them as schema.org events.
 #[derive(Template, WebTemplate)]
@@ -37,12 +38,15 @@ struct Sitemap {
 }
 
 pub async fn sitemap(State(state): State<AppState>) -> Result<Response, WebError> {
-    let movies = state.cinema.movies();
-    let (current, theatres) =
-        tokio::try_join!(movies.list_current_movies(None), movies.all_theatres())?;
+    // A movie sold out everywhere is still playing: its page, with its sold-out
+    // showings, is what people search for on a premiere night.
+    let (playing, theatres) = tokio::try_join!(
+        state.cinema.playing_movies(None),
+        state.cinema.movies().all_theatres()
+    )?;
     let map = Sitemap {
         origin: state.origin.to_string(),
-        movies: current.into_iter().map(|m| m.id).collect(),
+        movies: playing.into_iter().map(|p| p.movie.id).collect(),
         theatres: theatres.into_iter().map(|t| t.id).collect(),
     };
     // Crawlers come back now and then; an hour old is fresh enough for them.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 
 use anyhow::Context;
-use cinema_client::facade::{self, Paid, TheatreShowtimes};
+use cinema_client::facade::{self, Elsewhere, Paid, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use cinema_client::{
@@ -262,7 +262,7 @@ fn by_theatre(
     movie: Option<&movies::Movie>,
     near: Option<&Near>,
     groups: &[TheatreShowtimes],
-    elsewhere: Option<&[movies::Theatre]>,
+    elsewhere: Option<&Elsewhere>,
     seats: &SeatsLeft,
     period: &str,
 ) -> anyhow::Result<()> {
@@ -280,13 +280,19 @@ fn by_theatre(
             .map(|m| format!("{} ({}, {} min)\n", m.name, rating(m), m.length_minutes))
             .unwrap_or_default();
         match (groups.is_empty(), elsewhere, movie) {
-            (true, Some([]), Some(m)) => {
+            (true, Some(Elsewhere::Nowhere), Some(m)) => {
                 return format!(
                     "{heading}{} is not playing anywhere in the next two weeks.",
                     m.name
                 );
             }
-            (true, Some(theatres), Some(m)) => {
+            (true, Some(Elsewhere::SoldOut), Some(m)) => {
+                return format!(
+                    "{heading}Every showing of {} in the next two weeks is sold out.",
+                    m.name
+                );
+            }
+            (true, Some(Elsewhere::At(theatres)), Some(m)) => {
                 let list: Vec<_> = theatres.iter().map(theatre_and_town).collect();
                 return format!(
                     "{heading}No showtimes{} in the next two weeks.\n\
@@ -518,7 +524,7 @@ pub async fn showtimes(
         named.as_ref(),
         near,
         &groups,
-        elsewhere.as_deref(),
+        elsewhere.as_ref(),
         &seats,
         &period,
     )

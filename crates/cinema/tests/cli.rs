@@ -681,6 +681,17 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
             "{text}"
         );
     }
+    // Far from it: sold out everywhere, not playing nowhere.
+    let far = run(
+        &stack,
+        &sms,
+        &["showtimes", "--zip", "10001", "--movie", &showtime.movie_id],
+    );
+    let text = String::from_utf8_lossy(&far.stdout);
+    assert!(
+        text.contains("Every showing of Casablanca in the next two weeks is sold out."),
+        "{text}"
+    );
     // Still showing near the ZIP code, and everywhere, said to be sold out.
     for near in [&["movies", "--zip", "02139"][..], &["movies"]] {
         let movies = run(&stack, &sms, near);

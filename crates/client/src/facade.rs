@@ -355,6 +355,17 @@ pub struct Playing {
     pub sold_out: bool,
 }
 
+/// Where a movie is playing, for a search that found nothing near.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Elsewhere {
+    /// Theatres with showings of it on sale.
+    At(Vec<pb::Theatre>),
+    /// Playing, but every showing of it everywhere is sold out.
+    SoldOut,
+    /// Not playing anywhere in the next two weeks.
+    Nowhere,
+}
+
 /// Each movie of a `ListCurrentMovies` answer asked with `include_sold_out`, in its
 /// order (by name), said to be sold out or not.
 pub fn playing(result: pb::ListCurrentMoviesResponse) -> Vec<Playing> {

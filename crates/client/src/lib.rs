@@ -39,7 +39,7 @@ use tonic::{Request, Status};
 /// The wire types, for building requests and reading answers.
 pub use cinema_proto::{movies::v1 as movies_pb, orders::v1 as orders_pb};
 pub use error::{ClientError, ErrorKind, Failure, FieldViolation, Reason, Resource};
-pub use facade::{MovieShowtimes, Near, Showtime, TheatreShowtimes};
+pub use facade::{Elsewhere, MovieShowtimes, Near, Showtime, TheatreShowtimes};
 
 /// The most tickets a moviegoer buys in one checkout, on every front-end (the website
 /// and the `cinema` CLI). A box-office rule, not the orders service's: that service is
@@ -266,12 +266,10 @@ impl Cinema {
     }
 
     /// Where a movie is playing anywhere, for when nothing is near: the theatres of its
-    /// soonest showtimes, by name. One page of showtimes, so on a national catalogue
-    /// this is some of the theatres, not all; empty when it is playing nowhere.
-    pub async fn theatres_showing(
-        &self,
-        movie_id: &str,
-    ) -> Result<Vec<movies::Theatre>, ClientError> {
+    /// soonest showtimes on sale, by name (one page of showtimes, so on a national
+    /// catalogue some of the theatres, not all); or that every showing of it is sold
+    /// out (a premiere), or that it is playing nowhere.
+    pub async fn theatres_showing(&self, movie_id: &str) -> Result<Elsewhere, ClientError> {
         let page = self
             .movies
             .get_showtimes(movies::GetShowtimesRequest {
@@ -280,7 +278,16 @@ impl Cinema {
                 ..Default::default()
             })
             .await?;
-        Ok(page.theatres)
+        if !page.theatres.is_empty() {
+            return Ok(Elsewhere::At(page.theatres));
+        }
+        // The listings leave sold-out showings out: asked apart, and only here.
+        let playing = self.playing_movies(None).await?;
+        Ok(if playing.iter().any(|p| p.movie.id == movie_id) {
+            Elsewhere::SoldOut
+        } else {
+            Elsewhere::Nowhere
+        })
     }
 
     /// The movies at one theatre, by name, each with its showtimes.

@@ -2843,6 +2843,15 @@ async fn a_theatre_s_day_sold_out_to_the_last_seat_is_still_shown() {
         "{html}"
     );
 
+    // Far from it, the page says it is sold out, not that it is playing nowhere.
+    let (_, html) = page(&b, &format!("{site}/movies/{}?zip=10001", premiere.id), "").await;
+    assert!(
+        html.contains("Every showing of Alien in the next two weeks is sold out.")
+            && !html.contains("not playing anywhere")
+            && !html.contains("Look farther"),
+        "{html}"
+    );
+
     // And the home page still names the premiere among what is on, near it and with
     // no ZIP code, said to be sold out (Heat, with seats later, is not); so does the
     // site map.

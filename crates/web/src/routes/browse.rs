@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
-use cinema_client::{ClientError, Near};
+use cinema_client::{ClientError, Elsewhere, Near};
 use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
@@ -459,9 +459,12 @@ struct MoviePage {
     /// When nothing was found near: where the movie is playing instead (some of the
     /// theatres, at most [`ELSEWHERE`]).
     elsewhere: Vec<TheatreCard>,
-    /// Nothing was found near, and the movie is playing nowhere: no search farther
-    /// out would find it.
+    /// Nothing was found near, and the movie is playing nowhere with seats: no search
+    /// farther out would find it.
     nowhere: bool,
+    /// ... because every showing of it is sold out (a premiere), not because it is
+    /// not playing.
+    sold_out_everywhere: bool,
     /// The showtimes as schema.org events (JSON-LD), when there are any.
     structured: Option<String>,
 }
@@ -471,9 +474,9 @@ const ELSEWHERE: usize = 12;
 
 /// Where a movie is playing, for a page that found nothing near: `None` when that
 /// could not be asked (the page says what it found, without this).
-async fn elsewhere(state: &AppState, movie_id: &str) -> Option<Vec<movies::Theatre>> {
+async fn elsewhere(state: &AppState, movie_id: &str) -> Option<Elsewhere> {
     match state.cinema.theatres_showing(movie_id).await {
-        Ok(theatres) => Some(theatres),
+        Ok(elsewhere) => Some(elsewhere),
         Err(e) => {
             tracing::warn!(error = %e, "where the movie plays farther away is left out");
             None
@@ -548,7 +551,8 @@ pub async fn movie(
             }
         };
     let jar = choice.remember(jar, state.secure_cookies);
-    let nowhere = elsewhere.as_ref().is_some_and(Vec::is_empty);
+    let nowhere = matches!(elsewhere, Some(Elsewhere::SoldOut | Elsewhere::Nowhere));
+    let sold_out_everywhere = matches!(elsewhere, Some(Elsewhere::SoldOut));
     let wider = if theatres.is_empty() && !nowhere {
         farther_searches(
             &choice,
@@ -602,13 +606,16 @@ pub async fn movie(
                 days: views::by_day(group.showtimes.iter().filter(shown), now, &seats),
             })
             .collect(),
-        elsewhere: elsewhere
-            .unwrap_or_default()
-            .iter()
-            .take(ELSEWHERE)
-            .map(TheatreCard::from)
-            .collect(),
+        elsewhere: match &elsewhere {
+            Some(Elsewhere::At(theatres)) => theatres
+                .iter()
+                .take(ELSEWHERE)
+                .map(TheatreCard::from)
+                .collect(),
+            _ => Vec::new(),
+        },
         nowhere,
+        sold_out_everywhere,
         structured: structured::screening_events(
             theatres
                 .iter()

@@ -84,6 +84,10 @@ pub enum Scenario {
     /// not there: run it on a stack of its own, since every later search of that
     /// stack finds the national theatres too.
     NationalSearch,
+    /// What the home page asks on the same catalogue: the movies playing (sold out
+    /// included) near each ZIP code, every other call anywhere (a first visit, with no
+    /// ZIP code yet).
+    NationalHome,
 }
 
 /// Runs the scenarios `args` asks for against the stack it names, printing each one's
@@ -114,6 +118,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Scenario::HoldAndPay,
             Scenario::MoviePage,
             Scenario::NationalSearch,
+            Scenario::NationalHome,
         ];
         if compared_with_tpc_b.into_iter().any(wants) {
             pgbench::init_tpc_b(&args.database_url)?;
@@ -158,15 +163,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         };
         in_turns(&load, scenario, pgbench.as_ref(), tpc_b).await?;
     }
-    if wants(Scenario::NationalSearch) {
+    if wants(Scenario::NationalSearch) || wants(Scenario::NationalHome) {
         let url = pgbench::on_server(&args.database_url, &args.movies_database)?;
         let zips = scenarios::national_catalogue(&url, args.national_theatres)
             .await
             .with_context(|| format!("the movies database {}", args.movies_database))?;
-        let scenario = async |load: &Load<'_>| {
-            Ok(scenarios::national_search(&cinema, zips.clone(), load).await)
-        };
-        in_turns(&load, scenario, pgbench.as_ref(), tpc_b).await?;
+        if wants(Scenario::NationalSearch) {
+            let scenario = async |load: &Load<'_>| {
+                Ok(scenarios::national_search(&cinema, zips.clone(), load).await)
+            };
+            in_turns(&load, scenario, pgbench.as_ref(), tpc_b).await?;
+        }
+        if wants(Scenario::NationalHome) {
+            let scenario = async |load: &Load<'_>| {
+                Ok(scenarios::national_home(&cinema, zips.clone(), load).await)
+            };
+            in_turns(&load, scenario, pgbench.as_ref(), tpc_b).await?;
+        }
     }
     if wants(Scenario::HotShowtime) {
         let product = scenarios::hot_showtime(&cinema, &run, args.seats).await?;

@@ -17,7 +17,8 @@
 //! sells out: the elapsed time, and a check that exactly S were sold).
 //! `national-search` searches ZIP codes all over a national-scale catalogue (6,000
 //! theatres, ~500,000 showtimes), which it writes into the movies database first if
-//! it is not there yet (so give it a stack of its own).
+//! it is not there yet (so give it a stack of its own); `national-home` asks what the
+//! home page asks of it (the movies playing near each ZIP code, or anywhere).
 //!
 //! The modules: [`cli`] reads the command line and runs the scenarios asked for,
 //! [`scenarios`] makes the calls, [`measure`] times them, [`cpu`] reads what each

@@ -356,6 +356,21 @@ pub async fn sell_out(
     })
 }
 
+/// The home page's ListCurrentMovies (sold-out movies included) near each of `zips` in
+/// turn, every other call with no ZIP code (a first visit).
+pub async fn national_home(cinema: &Cinema, zips: Arc<Vec<String>>, load: &Load<'_>) -> Figures {
+    let c = cinema.clone();
+    timed("national-home", load, move |n| {
+        let at = (n / 1_000_000) * 131 + n % 1_000_000;
+        let (c, zip) = (c.clone(), zips[at % zips.len()].clone());
+        async move {
+            let near = (n % 2 == 0).then(|| Near::zip(zip));
+            c.playing_movies(near.as_ref()).await.map(drop)
+        }
+    })
+    .await
+}
+
 /// The national catalogue in the movies database at `url`, written first if it is
 /// not there (`theatres` of them, one per ZIP code); returns ZIP codes of its
 /// theatres, to search.

@@ -508,9 +508,10 @@ pub async fn showtimes(
         None => Default::default(),
     };
     let groups = facade::add_to_theatres(groups, &around, sold_out);
-    // Where else the movie plays, when nothing near has it on any day.
-    let elsewhere = match (groups.is_empty(), near, movie) {
-        (true, Some(_), Some(movie)) => Some(cinema.theatres_showing(movie).await?),
+    // Where else the movie plays, when nothing near has it on any day; with no ZIP
+    // code, whether every showing of it is sold out or it is not playing at all.
+    let elsewhere = match (groups.is_empty(), movie) {
+        (true, Some(movie)) => Some(cinema.theatres_showing(movie).await?),
         _ => None,
     };
     let period = match elsewhere {

@@ -220,15 +220,18 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
         })
         .await
         .expect("movie");
-    let nowhere = run(
-        &stack,
-        &sms,
-        &["showtimes", "--zip", "02139", "--movie", &unreleased.id],
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&nowhere.stdout).trim(),
-        "Unreleased (G, 90 min)\nUnreleased is not playing anywhere in the next two weeks."
-    );
+    for place in [&["--zip", "02139"][..], &[]] {
+        let nowhere = run(
+            &stack,
+            &sms,
+            &[&["showtimes", "--movie", &unreleased.id][..], place].concat(),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&nowhere.stdout).trim(),
+            "Unreleased (G, 90 min)\nUnreleased is not playing anywhere in the next two weeks.",
+            "{place:?}"
+        );
+    }
     // How far to look, from Boston's 02115, 1.6 miles from the theatre; a distance
     // the service would refuse is refused naming the flag, before any call.
     for (args, says) in [
@@ -681,17 +684,19 @@ async fn showtimes_are_listed_for_the_day_asked_for() {
             "{text}"
         );
     }
-    // Far from it: sold out everywhere, not playing nowhere.
-    let far = run(
-        &stack,
-        &sms,
-        &["showtimes", "--zip", "10001", "--movie", &showtime.movie_id],
-    );
-    let text = String::from_utf8_lossy(&far.stdout);
-    assert!(
-        text.contains("Every showing of Casablanca in the next two weeks is sold out."),
-        "{text}"
-    );
+    // Far from it, or anywhere: sold out everywhere, not playing nowhere.
+    for place in [&["--zip", "10001"][..], &[]] {
+        let far = run(
+            &stack,
+            &sms,
+            &[&["showtimes", "--movie", &showtime.movie_id][..], place].concat(),
+        );
+        let text = String::from_utf8_lossy(&far.stdout);
+        assert!(
+            text.contains("Every showing of Casablanca in the next two weeks is sold out."),
+            "{place:?}: {text}"
+        );
+    }
     // Still showing near the ZIP code, and everywhere, said to be sold out.
     for near in [&["movies", "--zip", "02139"][..], &["movies"]] {
         let movies = run(&stack, &sms, near);

@@ -275,15 +275,26 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     // muted button that axe-core checks on both screens.
     let full = showtime(c, &heat.id, &kendall.id, "1", 6).await;
     someone_holds(c, &full.product_id, 200).await;
-    eventually(
-        "the full showing to be sold out",
-        Duration::from_secs(15),
-        || async {
-            let shown = c.movies().get_showtime(&full.id).await.expect("showtime");
-            shown.sold_out.then_some(())
-        },
-    )
-    .await;
+    // And a premiere whose one showing is sold out: still on the home page, its card
+    // saying so (a line axe-core checks on both screens too).
+    let premiere = movie(c, "Alien", 117).await;
+    let premiere_night = showtime(c, &premiere.id, &kendall.id, "2", 9).await;
+    someone_holds(c, &premiere_night.product_id, 10).await;
+    for sold_out in [&full, &premiere_night] {
+        eventually(
+            "the full showings to be sold out",
+            Duration::from_secs(15),
+            || async {
+                let shown = c
+                    .movies()
+                    .get_showtime(&sold_out.id)
+                    .await
+                    .expect("showtime");
+                shown.sold_out.then_some(())
+            },
+        )
+        .await;
+    }
     let site = site(&stack).await;
     let driver = Driver::start();
     let b = browser(&driver, Scheme::Light).await;
@@ -297,6 +308,10 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     wait_for_text(&b, "near 02139").await;
     let home = b.current_url().await.expect("url");
     assert_eq!(home.query(), Some("zip=02139&within=5"), "{home}");
+    assert_eq!(
+        text_of(&b, "li.movie .sold-out").await,
+        "Sold out within 5 miles of 02139"
+    );
     snap(&b, "01-home").await;
     assert_accessible(&b, "home").await;
 

@@ -76,19 +76,12 @@ impl MoviesService for PublicApi {
     ) -> Result<Response<pb::ListCurrentMoviesResponse>, Status> {
         let req = request.get_ref();
         let near = convert::near(req.zip_code.as_deref(), req.radius_miles).map_err(Error::from)?;
-        let unknown = || unknown_zip(near.as_ref().map(|(zip, _)| zip));
-        if !req.include_sold_out {
-            let movies = store::current_movies(&self.pool, near.as_ref(), Utc::now())
-                .await?
-                .ok_or_else(unknown)?;
-            return Ok(Response::new(pb::ListCurrentMoviesResponse {
-                movies: movies.iter().map(convert::movie).collect(),
-                sold_out_movie_ids: Vec::new(),
-            }));
-        }
-        let playing = store::playing_movies(&self.pool, near.as_ref(), Utc::now())
+        let mut playing = store::playing_movies(&self.pool, near.as_ref(), Utc::now())
             .await?
-            .ok_or_else(unknown)?;
+            .ok_or_else(|| unknown_zip(near.as_ref().map(|(zip, _)| zip)))?;
+        if !req.include_sold_out {
+            playing.retain(|p| p.on_sale);
+        }
         Ok(Response::new(pb::ListCurrentMoviesResponse {
             movies: playing.iter().map(|p| convert::movie(&p.movie)).collect(),
             sold_out_movie_ids: playing

@@ -154,61 +154,6 @@ fn near_parameters(near: Option<&(ZipCode, Radius)>) -> (Option<&str>, Option<f6
     }
 }
 
-/// The movies with at least one current showtime (near the ZIP code, if given), by
-/// name then id, in one statement of a few milliseconds even on a national catalogue.
-/// `None` when the ZIP code is not known.
-pub async fn current_movies(
-    pool: &PgPool,
-    near: Option<&(ZipCode, Radius)>,
-    now: DateTime<Utc>,
-) -> Result<Option<Vec<Movie>>, Error> {
-    let (zip, radius) = near_parameters(near);
-    let row = sqlx::query!(
-        // Two branches, one of which a ZIP code (or none) turns off before it runs:
-        // near, each nearby theatre's current showtimes from its own index; anywhere,
-        // each movie's first current showtime from its own. (One filter over every
-        // showtime, `$3 IS NULL OR theatre_id IN (...)`, had the planner scan them all:
-        // 50 - 80 ms on a national catalogue for every home page.)
-        r#"WITH current AS (
-               SELECT s.movie_id
-               FROM theatres_within($3::text, $4::float8) near
-               JOIN showtimes s ON s.theatre_id = near.theatre_id
-               WHERE $3::text IS NOT NULL AND NOT s.sold_out
-                 AND s.start_time > $1 AND s.start_time < $2
-               UNION ALL
-               SELECT m.id FROM movies m
-               WHERE $3::text IS NULL AND EXISTS (
-                   SELECT 1 FROM showtimes s
-                   WHERE s.movie_id = m.id AND NOT s.sold_out
-                     AND s.start_time > $1 AND s.start_time < $2)
-           )
-           SELECT
-               ($3::text IS NULL OR EXISTS (SELECT 1 FROM zip_codes WHERE zip = $3::text))
-                   AS "zip_known!",
-               (SELECT coalesce(json_agg(json_build_object(
-                           'id', m.id, 'name', m.name, 'length_minutes', m.length_minutes,
-                           'rating', m.rating)
-                       ORDER BY m.name, m.id), '[]')
-                FROM movies m WHERE m.id IN (SELECT movie_id FROM current))
-                   AS "movies!: Json<Vec<MovieRow>>""#,
-        now,
-        now + chrono::Duration::days(CURRENT_WINDOW_DAYS),
-        zip,
-        radius,
-    )
-    .fetch_one(pool)
-    .await?;
-    if !row.zip_known {
-        return Ok(None);
-    }
-    row.movies
-        .0
-        .into_iter()
-        .map(MovieRow::into_movie)
-        .collect::<Result<_, _>>()
-        .map(Some)
-}
-
 /// A movie playing (near the ZIP code, if given): whether any of its current showings
 /// there is still on sale, or every one is sold out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,10 +168,11 @@ struct PlayingRow {
     on_sale: bool,
 }
 
-/// Like [`current_movies`], with the movies whose every current showing (near) is sold
-/// out as well, each said to be on sale or not. Cancelled showings do not count: a
-/// movie whose showings were all called off is not playing. In one statement; `None`
-/// when the ZIP code is not known.
+/// The movies with at least one current showing (near the ZIP code, if given), by name
+/// then id, each said to be on sale or every showing of it sold out. Cancelled showings
+/// do not count: a movie whose showings were all called off is not playing. In one
+/// statement of a few milliseconds even on a national catalogue; `None` when the ZIP
+/// code is not known.
 pub async fn playing_movies(
     pool: &PgPool,
     near: Option<&(ZipCode, Radius)>,
@@ -234,9 +180,12 @@ pub async fn playing_movies(
 ) -> Result<Option<Vec<Playing>>, Error> {
     let (zip, radius) = near_parameters(near);
     let row = sqlx::query!(
-        // Branched like `current_movies`, through the indexes that keep sold-out
-        // showings (its partial ones leave them out): near a ZIP code by theatre,
-        // anywhere by movie, whether one is on sale from the partial index.
+        // Two branches, one of which a ZIP code (or none) turns off before it runs:
+        // near, each nearby theatre's showtimes from its own index; anywhere, each
+        // movie's first showtime from its own, and whether one is on sale from the
+        // partial index of those. (One filter over every showtime, `$3 IS NULL OR
+        // theatre_id IN (...)`, had the planner scan them all: 50 - 80 ms on a national
+        // catalogue for every home page.)
         r#"WITH playing AS (
                SELECT s.movie_id, bool_or(NOT s.sold_out) AS on_sale
                FROM theatres_within($3::text, $4::float8) near

@@ -67,6 +67,11 @@ async fn every_order_the_benchmark_counts_is_a_sale_and_every_search_finds_showt
     let searches = scenarios::get_showtimes(&stack.cinema, "02139", &short(&meter)).await;
     assert_eq!(searches.errors, 0);
     assert!(!searches.latencies.is_empty());
+    // The home page's question (national-home's), near the ZIP code and anywhere.
+    let zips = std::sync::Arc::new(vec!["02139".to_owned()]);
+    let homes = scenarios::national_home(&stack.cinema, zips, &short(&meter)).await;
+    assert_eq!(homes.errors, 0);
+    assert!(homes.latencies.len() >= 2, "near and anywhere");
     stack.stop().await.expect("stops");
 }
 

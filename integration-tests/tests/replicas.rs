@@ -239,6 +239,7 @@ async fn catalogue(cinema: &Cinema, label: &str) -> Vec<movies::Showtime> {
             length_minutes: 90,
             rating: movies::Rating::Pg.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         })
         .await
         .expect("movie");

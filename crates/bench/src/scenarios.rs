@@ -195,6 +195,7 @@ pub async fn hot_showtime(cinema: &Cinema, run: &str, seats: u32) -> anyhow::Res
             length_minutes: 120,
             rating: movies::Rating::Pg13.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         })
         .await
         .context("CreateMovie (is MOVIES_ADMIN_TOKEN the stack's?)")?;

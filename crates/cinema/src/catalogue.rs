@@ -41,6 +41,9 @@ enum CatalogueCommand {
         length: u32,
         #[arg(long, value_enum, ignore_case = true)]
         rating: Rating,
+        /// What it is about, for its page: one paragraph of at most 1,000 characters.
+        #[arg(long, default_value = "", hide_default_value = true)]
+        synopsis: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -212,6 +215,7 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
             name,
             length,
             rating: rated,
+            synopsis,
             client,
         } => {
             let cinema = connect_as(Admin::Movies, &client, token, "adding a movie")?;
@@ -222,6 +226,7 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
                     length_minutes: length,
                     rating: movies::Rating::from(rated).into(),
                     request_id,
+                    synopsis,
                 })
                 .await?;
             emit(&client, movie_json(&movie), || {
@@ -391,6 +396,7 @@ async fn add_showtimes(
         cinema.movies().get_theatre(theatre),
         cinema.movies().get_movie(movie)
     )?;
+    let movie = movie.movie;
     // Every day's start first: a night whose clocks skip or repeat the time refuses the
     // run before anything is added. Each day's is its own, across a change of clocks.
     let starts = (0..run.days)

@@ -8,7 +8,8 @@ use cinema_client::facade::{self, Elsewhere, Paid, TheatreShowtimes};
 use cinema_client::movies_pb as movies;
 use cinema_client::orders_pb as orders;
 use cinema_client::{
-    Cinema, ClientConfig, ClientError, Failure, MovieShowtimes, Near, NewOrder, Reason,
+    Cinema, ClientConfig, ClientError, Failure, MovieDetails, MovieShowtimes, Near, NewOrder,
+    Reason,
 };
 use clap::Args;
 use comfy_table::Table;
@@ -259,7 +260,7 @@ impl SeatsLeft {
 /// movie page says it).
 fn by_theatre(
     args: &ClientArgs,
-    movie: Option<&movies::Movie>,
+    details: Option<&MovieDetails>,
     near: Option<&Near>,
     groups: &[TheatreShowtimes],
     elsewhere: Option<&Elsewhere>,
@@ -275,9 +276,22 @@ fn by_theatre(
             })
         })
         .collect();
+    let movie = details.map(|d| &d.movie);
     emit(args, Value::Array(json), || {
-        let heading = movie
-            .map(|m| format!("{} ({}, {} min)\n", m.name, rating(m), m.length_minutes))
+        // The movie, and what it is about, as its page on the website begins.
+        let heading = details
+            .map(|MovieDetails { movie: m, synopsis }| {
+                let about = synopsis
+                    .as_ref()
+                    .map(|s| format!("{s}\n\n"))
+                    .unwrap_or_default();
+                format!(
+                    "{} ({}, {} min)\n{about}",
+                    m.name,
+                    rating(m),
+                    m.length_minutes
+                )
+            })
             .unwrap_or_default();
         match (groups.is_empty(), elsewhere, movie) {
             (true, Some(Elsewhere::Nowhere), Some(m)) => {

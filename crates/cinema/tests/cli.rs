@@ -74,6 +74,7 @@ async fn catalogue(stack: &Stack) -> movies::Showtime {
             length_minutes: 102,
             rating: movies::Rating::Pg.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         })
         .await
         .expect("movie");
@@ -217,6 +218,7 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
             length_minutes: 90,
             rating: movies::Rating::G.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         })
         .await
         .expect("movie");
@@ -1144,9 +1146,10 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     };
 
-    let movie = "add-movie --name Vertigo --length 128 --rating pg";
+    let about = "A detective afraid of heights follows a woman through San Francisco.";
+    let movie = format!("add-movie --name Vertigo --length 128 --rating pg --synopsis {about}");
     refused(
-        &catalogue(movie),
+        &catalogue(&movie),
         "adding a movie needs the movies admin token",
     );
     let added = said(&catalogue(&format!("{movie} --movies-admin-token {token}")));
@@ -1154,6 +1157,20 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
         .strip_prefix("Movie ")
         .and_then(|rest| rest.strip_suffix(": Vertigo (PG, 128 min)."))
         .unwrap_or_else(|| panic!("{added}"));
+    // What it is about heads its showtimes, as it heads its page on the website.
+    let listed = said(&run(&stack, &sms, &["showtimes", "--movie", movie_id]));
+    assert!(
+        listed.starts_with(&format!("Vertigo (PG, 128 min)\n{about}\n\n")),
+        "{listed}"
+    );
+    refused(
+        &catalogue(&format!(
+            "add-movie --name Vertigo II --length 128 --rating pg --synopsis {} \
+             --movies-admin-token {token}",
+            "x".repeat(1001)
+        )),
+        "synopsis is longer than 1000 characters",
+    );
 
     let theatre = |phone: &str, rooms: &str| {
         catalogue(&format!(

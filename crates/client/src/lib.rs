@@ -400,6 +400,14 @@ pub struct MoviesClient {
     backoff: ExponentialBuilder,
 }
 
+/// A movie with what only its own page shows (GetMovie); listings name [`movies::Movie`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovieDetails {
+    pub movie: movies::Movie,
+    /// What it is about, a paragraph; `None` when the catalogue has none.
+    pub synopsis: Option<String>,
+}
+
 /// GetAvailability's and GetSales' limit on products per call.
 const MAX_AVAILABILITY_PRODUCTS: usize = 1000;
 
@@ -493,7 +501,8 @@ impl MoviesClient {
         .await
     }
 
-    pub async fn get_movie(&self, id: &str) -> Result<movies::Movie, ClientError> {
+    /// The movie with its synopsis: what its own page shows.
+    pub async fn get_movie(&self, id: &str) -> Result<MovieDetails, ClientError> {
         let request = movies::GetMovieRequest { id: id.to_owned() };
         retrying(self.backoff, "GetMovie", || {
             let mut client = self.inner.clone();
@@ -506,7 +515,12 @@ impl MoviesClient {
             }
         })
         .await
-        .and_then(|r| required(r.movie, "movie"))
+        .and_then(|r| {
+            Ok(MovieDetails {
+                movie: required(r.movie, "movie")?,
+                synopsis: Some(r.synopsis).filter(|s| !s.is_empty()),
+            })
+        })
     }
 
     /// One showtime with its movie and theatre, and whether it is sold out.

@@ -9,39 +9,211 @@ use anyhow::Context;
 use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use cinema_client::movies_pb as pb;
-use cinema_client::{Cinema, ClientConfig, ClientError};
+use cinema_client::{Cinema, ClientConfig, ClientError, Reason};
 
-const MOVIES: &[(&str, u32, pb::Rating)] = &[
-    ("Metropolis", 153, pb::Rating::Pg),
-    ("Casablanca", 102, pb::Rating::Pg),
-    ("Citizen Kane", 119, pb::Rating::Pg),
-    ("The General", 78, pb::Rating::G),
-    ("Nosferatu", 94, pb::Rating::Pg13),
-    ("His Girl Friday", 92, pb::Rating::G),
-    ("Night of the Living Dead", 96, pb::Rating::R),
-    ("It's a Wonderful Life", 130, pb::Rating::G),
-    ("Sherlock Jr.", 45, pb::Rating::G),
-    ("The Kid", 68, pb::Rating::G),
-    ("Safety Last!", 74, pb::Rating::G),
-    ("Charade", 113, pb::Rating::Pg),
-    ("The Lodger", 90, pb::Rating::Pg),
-    ("Detour", 68, pb::Rating::Pg13),
-    ("The Little Shop of Horrors", 72, pb::Rating::Pg),
-    ("Plan 9 from Outer Space", 79, pb::Rating::G),
-    ("Carnival of Souls", 78, pb::Rating::Pg13),
-    ("The Phantom of the Opera", 93, pb::Rating::Pg),
-    ("Steamboat Bill, Jr.", 70, pb::Rating::G),
-    ("A Trip to the Moon", 15, pb::Rating::G),
-    ("The Cabinet of Dr. Caligari", 76, pb::Rating::Pg13),
-    ("Battleship Potemkin", 75, pb::Rating::Pg13),
-    ("The Great Train Robbery", 12, pb::Rating::G),
-    ("Robinson Crusoe on Mars", 110, pb::Rating::Pg),
-    ("The Last Man on Earth", 86, pb::Rating::Pg13),
-    ("Dementia 13", 75, pb::Rating::R),
-    ("House on Haunted Hill", 75, pb::Rating::Pg13),
-    ("The Brain That Wouldn't Die", 82, pb::Rating::R),
-    ("D.O.A.", 83, pb::Rating::Pg13),
-    ("Scarlet Street", 102, pb::Rating::R),
+/// A demo movie: its catalogue entry, with a synopsis of our own.
+struct DemoMovie {
+    name: &'static str,
+    minutes: u32,
+    rating: pb::Rating,
+    synopsis: &'static str,
+}
+
+const fn movie(
+    name: &'static str,
+    minutes: u32,
+    rating: pb::Rating,
+    synopsis: &'static str,
+) -> DemoMovie {
+    DemoMovie {
+        name,
+        minutes,
+        rating,
+        synopsis,
+    }
+}
+
+const MOVIES: &[DemoMovie] = &[
+    movie(
+        "Metropolis",
+        153,
+        pb::Rating::Pg,
+        "In a towering city of the future, the son of its master descends to the machines below and finds the workers who keep it running, and a robot made to lead them astray.",
+    ),
+    movie(
+        "Casablanca",
+        102,
+        pb::Rating::Pg,
+        "A cynical nightclub owner in wartime Morocco holds the letters of transit that could save the woman who left him, and the resistance leader she married.",
+    ),
+    movie(
+        "Citizen Kane",
+        119,
+        pb::Rating::Pg,
+        "A newspaper tycoon dies whispering one word, and a reporter goes from friend to rival to find out what it meant and who the man really was.",
+    ),
+    movie(
+        "The General",
+        78,
+        pb::Rating::G,
+        "A Southern railroad engineer chases the locomotive he loves, and the girl aboard it, deep behind Union lines in a run of breathtaking stunts.",
+    ),
+    movie(
+        "Nosferatu",
+        94,
+        pb::Rating::Pg13,
+        "An estate agent travels to the Carpathians to sell a house to Count Orlok, and brings a plague back to his own town and his wife.",
+    ),
+    movie(
+        "His Girl Friday",
+        92,
+        pb::Rating::G,
+        "A newspaper editor has one day to win back his star reporter, who is also his ex-wife, before she remarries: a murder story might do it.",
+    ),
+    movie(
+        "Night of the Living Dead",
+        96,
+        pb::Rating::R,
+        "Strangers barricade themselves in a Pennsylvania farmhouse as the dead rise and close in, and fear turns them against one another.",
+    ),
+    movie(
+        "It's a Wonderful Life",
+        130,
+        pb::Rating::G,
+        "On Christmas Eve a desperate small-town banker is shown by an angel what his town would have been like had he never been born.",
+    ),
+    movie(
+        "Sherlock Jr.",
+        45,
+        pb::Rating::G,
+        "A projectionist who dreams of being a detective falls asleep at work and walks into the film on the screen to solve a theft.",
+    ),
+    movie(
+        "The Kid",
+        68,
+        pb::Rating::G,
+        "The Tramp finds an abandoned baby, raises him as his own in the slums, and must fight to keep him when the authorities come.",
+    ),
+    movie(
+        "Safety Last!",
+        74,
+        pb::Rating::G,
+        "To impress the girl back home, a store clerk promises a publicity stunt and ends up climbing the building himself, clock and all.",
+    ),
+    movie(
+        "Charade",
+        113,
+        pb::Rating::Pg,
+        "A widow in Paris learns her husband stole a fortune that three of his old partners want back, and a charming stranger may be one of them.",
+    ),
+    movie(
+        "The Lodger",
+        90,
+        pb::Rating::Pg,
+        "A mysterious lodger takes a room in a London house while a killer stalks the fog, and the landlady begins to wonder where he goes at night.",
+    ),
+    movie(
+        "Detour",
+        68,
+        pb::Rating::Pg13,
+        "A nightclub pianist hitchhiking to Los Angeles is caught up in a death he did not cause, and a passenger who knows just how to use it.",
+    ),
+    movie(
+        "The Little Shop of Horrors",
+        72,
+        pb::Rating::Pg,
+        "A clumsy florist's assistant raises a strange plant that brings customers to the shop, and develops a taste for human blood.",
+    ),
+    movie(
+        "Plan 9 from Outer Space",
+        79,
+        pb::Rating::G,
+        "Aliens raise the dead of a California cemetery to stop humanity from building a doomsday weapon, with cardboard and conviction.",
+    ),
+    movie(
+        "Carnival of Souls",
+        78,
+        pb::Rating::Pg13,
+        "After surviving a car crash, a church organist moves to a new town and is drawn again and again to an abandoned lakeside pavilion.",
+    ),
+    movie(
+        "The Phantom of the Opera",
+        93,
+        pb::Rating::Pg,
+        "A masked figure haunting the Paris Opera coaches a young singer to stardom, and will have her for himself at any cost.",
+    ),
+    movie(
+        "Steamboat Bill, Jr.",
+        70,
+        pb::Rating::G,
+        "A dandy from college comes home to his father's battered riverboat and has to prove himself, just as a cyclone strikes the town.",
+    ),
+    movie(
+        "A Trip to the Moon",
+        15,
+        pb::Rating::G,
+        "A congress of astronomers is fired at the Moon in a shell, lands in its eye, and meets its inhabitants in the first great fantasy film.",
+    ),
+    movie(
+        "The Cabinet of Dr. Caligari",
+        76,
+        pb::Rating::Pg13,
+        "A fairground hypnotist shows off a sleepwalker who can predict the future, while murders follow him from town to town.",
+    ),
+    movie(
+        "Battleship Potemkin",
+        75,
+        pb::Rating::Pg13,
+        "Sailors mutiny over rotten meat in 1905, and the people of Odessa who support them are met on the harbour steps by the Tsar's soldiers.",
+    ),
+    movie(
+        "The Great Train Robbery",
+        12,
+        pb::Rating::G,
+        "Bandits hold up a steam train and rob its passengers, and a posse rides after them in the early western that showed what film could do.",
+    ),
+    movie(
+        "Robinson Crusoe on Mars",
+        110,
+        pb::Rating::Pg,
+        "An astronaut stranded on Mars with a monkey must find air, water and food, and then discovers he is not alone.",
+    ),
+    movie(
+        "The Last Man on Earth",
+        86,
+        pb::Rating::Pg13,
+        "A scientist immune to a plague spends his days hunting the infected and his nights barricaded against them, until he meets a woman.",
+    ),
+    movie(
+        "Dementia 13",
+        75,
+        pb::Rating::R,
+        "A widow hides her husband's death to stay in his mother's will, and visits the family's Irish castle, where someone wields an axe.",
+    ),
+    movie(
+        "House on Haunted Hill",
+        75,
+        pb::Rating::Pg13,
+        "A millionaire offers five guests ten thousand dollars each to spend the night in a haunted house, with the doors locked until dawn.",
+    ),
+    movie(
+        "The Brain That Wouldn't Die",
+        82,
+        pb::Rating::R,
+        "A surgeon keeps his fiancée's head alive after a crash while he looks for a new body for her, and she has other plans.",
+    ),
+    movie(
+        "D.O.A.",
+        83,
+        pb::Rating::Pg13,
+        "A notary learns he has been given a slow poison and has only days left to live, just long enough to find out who murdered him and why.",
+    ),
+    movie(
+        "Scarlet Street",
+        102,
+        pb::Rating::R,
+        "A meek cashier who paints on Sundays falls for a young woman, who with her boyfriend passes his paintings off as her own.",
+    ),
 ];
 
 struct DemoTheatre {
@@ -191,6 +363,30 @@ fn demo_key(kind: &str, name: &str) -> String {
     format!("demo-{kind}-{slug}")
 }
 
+/// Creates the demo movie, or finds the one an earlier load created under its request
+/// id. A database a load filled before movies had synopses holds it without one: the
+/// request with its synopsis is refused as another (`REQUEST_ID_REUSED`), and the one
+/// without finds it again, as it was.
+async fn create_movie(cinema: &Cinema, m: &DemoMovie) -> Result<pb::Movie, ClientError> {
+    let request = pb::CreateMovieRequest {
+        name: m.name.into(),
+        length_minutes: m.minutes,
+        rating: m.rating.into(),
+        request_id: demo_key("movie", m.name),
+        synopsis: m.synopsis.into(),
+    };
+    match cinema.admin().create_movie(request.clone()).await {
+        Err(e) if e.reason() == Some(Reason::RequestIdReused) => {
+            let request = pb::CreateMovieRequest {
+                synopsis: String::new(),
+                ..request
+            };
+            cinema.admin().create_movie(request).await
+        }
+        created => created,
+    }
+}
+
 /// Loads the catalogue through the admin API only. Every create is keyed by a request
 /// id derived from what it creates, so a second load gets the same movies, theatres and
 /// showtimes back instead of making new ones.
@@ -199,16 +395,8 @@ pub async fn load(cinema: &Cinema) -> anyhow::Result<Report> {
     let mut movie_ids: HashMap<String, String> = HashMap::new();
     let mut theatre_ids: HashMap<String, String> = HashMap::new();
 
-    for (name, minutes, rating) in MOVIES {
-        let movie = cinema
-            .admin()
-            .create_movie(pb::CreateMovieRequest {
-                name: (*name).into(),
-                length_minutes: *minutes,
-                rating: (*rating).into(),
-                request_id: demo_key("movie", name),
-            })
-            .await?;
+    for m in MOVIES {
+        let movie = create_movie(cinema, m).await?;
         movie_ids.insert(movie.name, movie.id);
         report.movies += 1;
     }
@@ -271,10 +459,9 @@ pub async fn load(cinema: &Cinema) -> anyhow::Result<Report> {
                     if start <= soon {
                         continue;
                     }
-                    let (movie, _, _) =
-                        MOVIES[(ti * 7 + ri * 3 + si + day as usize) % MOVIES.len()];
+                    let movie = &MOVIES[(ti * 7 + ri * 3 + si + day as usize) % MOVIES.len()];
                     let request = pb::CreateShowtimeRequest {
-                        movie_id: movie_ids[movie].clone(),
+                        movie_id: movie_ids[movie.name].clone(),
                         theatre_id: theatre_ids[t.name].clone(),
                         room: (*room).into(),
                         start_time: Some(prost_types::Timestamp {
@@ -355,6 +542,6 @@ mod tests {
     #[test]
     fn demo_movies_fit_between_slots() {
         // 3.5 h between slots, minus the 15-minute cleaning gap.
-        assert!(MOVIES.iter().all(|(_, minutes, _)| *minutes <= 195));
+        assert!(MOVIES.iter().all(|m| m.minutes <= 195));
     }
 }

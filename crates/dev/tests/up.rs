@@ -88,9 +88,13 @@ impl Stack {
     }
 
     /// A client of this stack's services, as a front-end has.
-    fn client(&self) -> Cinema {
+    fn config(&self) -> ClientConfig {
         let url = |port: u16| format!("http://127.0.0.1:{port}");
-        Cinema::connect(ClientConfig::new(url(self.ports[0]), url(self.ports[1]))).expect("client")
+        ClientConfig::new(url(self.ports[0]), url(self.ports[1]))
+    }
+
+    fn client(&self) -> Cinema {
+        Cinema::connect(self.config()).expect("client")
     }
 
     /// What the SMS gateway simulator has delivered.
@@ -165,6 +169,18 @@ async fn counts(database_url: &str, prefix: &str) -> (i64, i64, i64) {
     .expect("counts");
     pool.close().await;
     counts
+}
+
+/// How many movies the catalogue has a synopsis of.
+async fn with_synopsis(database_url: &str, prefix: &str) -> i64 {
+    let url = url_with_db(database_url, &format!("{prefix}_movies"));
+    let pool = sqlx::PgPool::connect(&url).await.expect("movies db");
+    let (count,) = sqlx::query_as("SELECT count(*) FROM movies WHERE synopsis IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    pool.close().await;
+    count
 }
 
 fn url_with_db(server: &str, db: &str) -> String {
@@ -391,6 +407,23 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
     assert_eq!((movies, theatres), (0, 0), "a refused load adds nothing");
 
     stack.load_zip_codes(&server, &prefix).await;
+    // A load from before movies had synopses made this one, under the demo's key.
+    let admin = Cinema::connect(ClientConfig {
+        movies_admin_token: Some(MOVIES_ADMIN_TOKEN.to_owned().into()),
+        ..stack.config()
+    })
+    .expect("client");
+    let metropolis = admin
+        .admin()
+        .create_movie(movies_pb::CreateMovieRequest {
+            name: "Metropolis".into(),
+            length_minutes: 153,
+            rating: movies_pb::Rating::Pg.into(),
+            request_id: "demo-movie-metropolis".into(),
+            synopsis: String::new(),
+        })
+        .await
+        .expect("an earlier load's movie");
     let loaded = stack.load_demo(MOVIES_ADMIN_TOKEN);
     assert!(
         loaded.status.success(),
@@ -398,6 +431,15 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
         String::from_utf8_lossy(&loaded.stderr)
     );
     let cinema = stack.client();
+    // It is found again as it was; every other movie has what it is about.
+    assert_eq!(counts(&server, &prefix).await.0, 30);
+    let found = cinema
+        .movies()
+        .get_movie(&metropolis.id)
+        .await
+        .expect("movie");
+    assert_eq!((found.movie, found.synopsis), (metropolis, None));
+    assert_eq!(with_synopsis(&server, &prefix).await, 29);
     let movies = cinema
         .current_movies(Some(&Near::zip("02139")))
         .await

@@ -58,6 +58,26 @@ pub fn length(movie: &movies::Movie) -> String {
     }
 }
 
+/// The start of `text`, at most `max` characters, cut between words and ending in
+/// "…" when it is longer: a description that says what it quotes is cut short.
+pub fn excerpt(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= max {
+        return text.into();
+    }
+    // Room for the ellipsis, then back to the last space unless the cut is at one (a
+    // word longer than the whole excerpt is cut where it must be).
+    let end = text
+        .char_indices()
+        .nth(max - 1)
+        .map_or(text.len(), |(i, _)| i);
+    let cut = match text[end..].starts_with(' ') {
+        true => end,
+        false => text[..end].rfind(' ').filter(|&i| i > 0).unwrap_or(end),
+    };
+    let kept = text[..cut].trim_end_matches([' ', ',', ';', ':', '.', '-', '\u{2014}']);
+    format!("{kept}…").into()
+}
+
 /// A movie in a list.
 #[derive(Debug)]
 pub struct MovieCard {
@@ -403,6 +423,18 @@ pub fn instant(t: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excerpt_is_cut_between_words_and_says_so() {
+        let text = "A thief, a detective, and one last job in Los Angeles.";
+        assert_eq!(excerpt(text, 200), text);
+        assert_eq!(excerpt(text, text.chars().count()), text);
+        assert_eq!(excerpt(text, 24), "A thief, a detective…");
+        assert!(excerpt(text, 24).chars().count() <= 24);
+        // Characters, not bytes, and never inside one.
+        assert_eq!(excerpt("Él è là, né più né meno", 12), "Él è là, né…");
+        assert_eq!(excerpt("Supercalifragilistic", 6), "Super…");
+    }
 
     #[test]
     fn a_button_says_how_many_seats_are_left_only_when_few_are() {

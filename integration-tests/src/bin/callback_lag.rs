@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
             length_minutes: 30,
             rating: movies::Rating::G.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         })
         .await?;
     // One-seat auditoriums, so one ticket sells a showtime out.

@@ -122,6 +122,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             length_minutes: 122,
             rating: movies::Rating::R.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         };
         f(&mut r);
         let mut client = admin.clone();

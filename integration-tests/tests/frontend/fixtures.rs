@@ -11,6 +11,7 @@ pub async fn movie(cinema: &Cinema, name: &str, minutes: u32) -> movies::Movie {
             length_minutes: minutes,
             rating: movies::Rating::Pg13.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         })
         .await
         .expect("movie created")

@@ -149,6 +149,7 @@ async fn errors_reach_the_front_end_as_what_went_wrong() {
             length_minutes: 90,
             rating: cinema_client::movies_pb::Rating::G.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         })
         .await
         .expect_err("refused");

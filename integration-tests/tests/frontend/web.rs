@@ -1086,6 +1086,67 @@ async fn the_site_counts_and_times_its_requests_by_route() {
 
 /// A movie found nowhere near says where it is playing, and one playing nowhere says
 /// so instead of offering searches that cannot find it.
+/// A movie's page says what the movie is about, near a ZIP code or not, and so does
+/// the description a search result or a shared link shows; a movie the catalogue has
+/// no synopsis of says neither.
+#[tokio::test]
+async fn a_movie_s_page_says_what_it_is_about() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let synopsis = "A master thief plans one last job in Los Angeles while a detective \
+                    who has given his life to the chase closes in on him and his crew.";
+    let heat = c
+        .admin()
+        .create_movie(cinema_client::movies_pb::CreateMovieRequest {
+            name: "Heat".into(),
+            length_minutes: 170,
+            rating: cinema_client::movies_pb::Rating::R.into(),
+            request_id: String::new(),
+            synopsis: synopsis.into(),
+        })
+        .await
+        .expect("movie created");
+    let alien = movie(c, "Alien", 117).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    showtime_at(c, &heat.id, &kendall.id, "1", boston(1, 19).1).await;
+    showtime_at(c, &alien.id, &kendall.id, "2", boston(1, 20).1).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    // Its description quotes the synopsis's start, cut between words, within what a
+    // search result shows.
+    let quoted = "A master thief plans one last job in Los Angeles while a detective who has \
+                  given his life to the chase closes…";
+    let description = format!("{quoted} Showtimes and tickets at theatres near you.");
+    assert!(description.chars().count() <= 160, "{description}");
+    // With showtimes near, far from every theatre, and with no ZIP code.
+    for query in ["?zip=02139", "?zip=10001", ""] {
+        let (status, html) = page(&b, &format!("{site}/movies/{}{query}", heat.id), "").await;
+        assert_eq!(status, StatusCode::OK, "{query}");
+        assert!(
+            html.contains(&format!(r#"<p class="synopsis">{synopsis}</p>"#)),
+            "{query}: {html}"
+        );
+        assert!(
+            html.contains(&format!(
+                r#"<meta name="description" content="{description}">"#
+            )) && html.contains(&format!(
+                r#"<meta property="og:description" content="{description}">"#
+            )),
+            "{query}: {html}"
+        );
+    }
+    let (_, near) = page(&b, &format!("{site}/movies/{}?zip=02139", heat.id), "").await;
+    assert!(near.contains("7:00"), "the showtimes follow: {near}");
+
+    let (_, plain) = page(&b, &format!("{site}/movies/{}?zip=02139", alien.id), "").await;
+    assert!(!plain.contains(r#"class="synopsis""#), "{plain}");
+    assert!(
+        plain.contains("Showtimes and tickets for Alien (PG-13, 1\u{a0}h 57\u{a0}min)"),
+        "{plain}"
+    );
+}
+
 #[tokio::test]
 async fn a_movie_playing_only_far_away_says_where() {
     let stack = Stack::start().await.expect("stack");

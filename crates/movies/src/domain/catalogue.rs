@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use cinema_service::text::{quote, required_text as bounded_text};
+use cinema_service::text::{optional_text, quote, required_text as bounded_text};
 
 use super::{MovieId, Phone, RequestId, TheatreId, TimeZone, UsState, ValidationError, ZipCode};
 use cinema_service::error::AtField;
@@ -40,13 +40,19 @@ pub struct NewMovie {
     pub name: String,
     pub length_minutes: u16,
     pub rating: Rating,
+    /// One paragraph, at most [`NewMovie::MAX_SYNOPSIS`] characters.
+    pub synopsis: Option<String>,
 }
 
 impl NewMovie {
+    pub const MAX_SYNOPSIS: usize = 1000;
+
+    /// A blank `synopsis` is none.
     pub fn parse(
         name: &str,
         length_minutes: u32,
         rating: Option<Rating>,
+        synopsis: &str,
     ) -> Result<Self, ValidationError> {
         let name = bounded_text("name", name, 200).at("name")?;
         if !(1..=600).contains(&length_minutes) {
@@ -58,10 +64,12 @@ impl NewMovie {
         let rating = rating.ok_or_else(|| {
             ValidationError::of("rating", "rating is required: G, PG, PG-13, R or NC-17")
         })?;
+        let synopsis = optional_text("synopsis", synopsis, Self::MAX_SYNOPSIS).at("synopsis")?;
         Ok(Self {
             name,
             length_minutes: length_minutes as u16,
             rating,
+            synopsis,
         })
     }
 }
@@ -72,6 +80,13 @@ pub struct Movie {
     pub name: String,
     pub length_minutes: u16,
     pub rating: Rating,
+}
+
+/// A movie with what only its own page shows (GetMovie); listings carry [`Movie`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovieDetails {
+    pub movie: Movie,
+    pub synopsis: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,11 +161,17 @@ impl Auditorium {
 impl NewMovie {
     /// What the request asks for: a retry under the same request id must ask the same.
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::builder()
+        let f = Fingerprint::builder()
             .text(&self.name)
             .number(i64::from(self.length_minutes))
-            .text(self.rating.as_str())
-            .finish()
+            .text(self.rating.as_str());
+        // Only a synopsis given counts, so that a movie created before movies had one
+        // (the demo's, under its request id) is found again by the same request.
+        match &self.synopsis {
+            Some(synopsis) => f.text(synopsis),
+            None => f,
+        }
+        .finish()
     }
 }
 
@@ -415,7 +436,10 @@ mod tests {
         #[test]
         fn parsers_never_panic_nor_accept_control_chars(raw in proptest::prelude::any::<String>()) {
             for accepted in [
-                NewMovie::parse(&raw, 100, Some(Rating::G)).map(|m| m.name).ok(),
+                NewMovie::parse(&raw, 100, Some(Rating::G), "").map(|m| m.name).ok(),
+                NewMovie::parse("Heat", 100, Some(Rating::G), &raw)
+                    .ok()
+                    .and_then(|m| m.synopsis),
                 Auditorium::parse(&raw, 10).map(|a| a.room).ok(),
                 Address::parse(&raw, &raw, "MA", "02139").map(|a| a.line_1).ok(),
             ]
@@ -459,10 +483,45 @@ mod tests {
 
     #[test]
     fn movies_need_a_rating_and_a_sane_length() {
-        assert!(NewMovie::parse("Heat", 170, Some(Rating::R)).is_ok());
-        assert!(NewMovie::parse("Heat", 0, Some(Rating::R)).is_err());
-        assert!(NewMovie::parse("Heat", 601, Some(Rating::R)).is_err());
-        assert!(NewMovie::parse(" ", 100, Some(Rating::R)).is_err());
-        assert!(NewMovie::parse("Heat", 170, None).is_err());
+        assert!(NewMovie::parse("Heat", 170, Some(Rating::R), "").is_ok());
+        assert!(NewMovie::parse("Heat", 0, Some(Rating::R), "").is_err());
+        assert!(NewMovie::parse("Heat", 601, Some(Rating::R), "").is_err());
+        assert!(NewMovie::parse(" ", 100, Some(Rating::R), "").is_err());
+        assert!(NewMovie::parse("Heat", 170, None, "").is_err());
+    }
+
+    #[test]
+    fn a_synopsis_is_one_paragraph_of_at_most_a_thousand_characters() {
+        let parse = |synopsis: &str| NewMovie::parse("Heat", 170, Some(Rating::R), synopsis);
+        assert_eq!(parse("  ").expect("valid").synopsis, None);
+        assert_eq!(
+            parse(" A thief and a detective. ")
+                .expect("valid")
+                .synopsis
+                .as_deref(),
+            Some("A thief and a detective.")
+        );
+        // Characters, not bytes: a thousand accented letters are 2,000 bytes.
+        assert!(parse(&"é".repeat(1000)).is_ok());
+        let error = parse(&"é".repeat(1001)).expect_err("too long");
+        assert_eq!(error.field(), Some("synopsis"), "{error:?}");
+        assert!(parse("One line.\nAnother.").is_err());
+    }
+
+    #[test]
+    fn a_movie_without_a_synopsis_keeps_its_fingerprint() {
+        let movie = |synopsis: &str| NewMovie::parse("Heat", 170, Some(Rating::R), synopsis);
+        let without = movie("").expect("valid").fingerprint();
+        let before = Fingerprint::builder()
+            .text("Heat")
+            .number(170)
+            .text("R")
+            .finish();
+        assert_eq!(without, before);
+        assert_ne!(movie("A heist.").expect("valid").fingerprint(), without);
+        assert_ne!(
+            movie("A heist.").expect("valid").fingerprint(),
+            movie("Another heist.").expect("valid").fingerprint()
+        );
     }
 }

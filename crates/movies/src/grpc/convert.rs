@@ -67,7 +67,12 @@ pub fn optional_request_id(raw: &str) -> Result<Option<RequestId>, ValidationErr
 }
 
 pub fn new_movie(req: &pb::CreateMovieRequest) -> Result<NewMovie, ValidationError> {
-    NewMovie::parse(&req.name, req.length_minutes, rating(req.rating))
+    NewMovie::parse(
+        &req.name,
+        req.length_minutes,
+        rating(req.rating),
+        &req.synopsis,
+    )
 }
 
 pub fn new_theatre(req: &pb::CreateTheatreRequest) -> Result<NewTheatre, ValidationError> {

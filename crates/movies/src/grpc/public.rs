@@ -100,11 +100,12 @@ impl MoviesService for PublicApi {
         let id = MovieId::parse(&request.get_ref().id)
             .at("id")
             .map_err(Error::from)?;
-        let movie = store::get_movie(&self.pool, id)
+        let details = store::get_movie(&self.pool, id)
             .await?
             .ok_or_else(|| Error::not_found("movie", id, format!("movie {id} does not exist")))?;
         Ok(Response::new(pb::GetMovieResponse {
-            movie: Some(convert::movie(&movie)),
+            movie: Some(convert::movie(&details.movie)),
+            synopsis: details.synopsis.unwrap_or_default(),
         }))
     }
 
@@ -122,7 +123,8 @@ impl MoviesService for PublicApi {
         let showtime = stored.showtime;
         let movie = store::get_movie(&self.pool, showtime.movie_id)
             .await?
-            .ok_or_else(|| Error::unexpected(format!("showtime {id} has no movie")))?;
+            .ok_or_else(|| Error::unexpected(format!("showtime {id} has no movie")))?
+            .movie;
         let theatre = store::theatres_by_ids(&self.pool, &[showtime.theatre_id], None)
             .await?
             .into_iter()

@@ -2,7 +2,7 @@ use cinema_service::idempotency::Fingerprint;
 use sqlx::PgPool;
 
 use crate::Error;
-use crate::domain::{Movie, MovieId, NewMovie, Rating, RequestId};
+use crate::domain::{Movie, MovieDetails, MovieId, NewMovie, Rating, RequestId};
 
 /// A movie as the store reads it: a row, or an element of a search's JSON.
 #[derive(Debug, sqlx::FromRow, serde::Deserialize)]
@@ -40,13 +40,15 @@ pub async fn insert_movie(
 ) -> Result<Option<Movie>, Error> {
     sqlx::query_as!(
         MovieRow,
-        "INSERT INTO movies (name, length_minutes, rating, request_id, request_fingerprint)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO movies (name, length_minutes, rating, synopsis, request_id,
+                             request_fingerprint)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (request_id) DO NOTHING
          RETURNING id, name, length_minutes, rating",
         new.name,
         i32::from(new.length_minutes),
         new.rating.as_str(),
+        new.synopsis.as_deref(),
         request.map(|(id, _)| id.as_str()),
         request.map(|(_, f)| f.as_bytes().as_slice()),
     )
@@ -83,16 +85,28 @@ pub async fn find_movie_by_request_id(
     Ok(Some((movie, fingerprint)))
 }
 
-pub async fn get_movie(pool: &PgPool, id: MovieId) -> Result<Option<Movie>, Error> {
-    sqlx::query_as!(
-        MovieRow,
-        "SELECT id, name, length_minutes, rating FROM movies WHERE id = $1",
+/// The movie with its synopsis, for its own page.
+pub async fn get_movie(pool: &PgPool, id: MovieId) -> Result<Option<MovieDetails>, Error> {
+    let Some(row) = sqlx::query!(
+        "SELECT id, name, length_minutes, rating, synopsis FROM movies WHERE id = $1",
         id.get(),
     )
     .fetch_optional(pool)
     .await?
-    .map(MovieRow::into_movie)
-    .transpose()
+    else {
+        return Ok(None);
+    };
+    let movie = MovieRow {
+        id: row.id,
+        name: row.name,
+        length_minutes: row.length_minutes,
+        rating: row.rating,
+    }
+    .into_movie()?;
+    Ok(Some(MovieDetails {
+        movie,
+        synopsis: row.synopsis,
+    }))
 }
 
 /// The given movies, by name then id.

@@ -24,6 +24,7 @@ async fn admin_calls_without_the_credential_are_refused_and_write_nothing() {
         length_minutes: 90,
         rating: pb::Rating::G.into(),
         request_id: String::new(),
+        synopsis: String::new(),
     };
     for request in [Request::new(movie_request.clone()), wrong(movie_request)] {
         let status = stack
@@ -74,6 +75,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 length_minutes: 90,
                 rating: pb::Rating::G.into(),
                 request_id: String::new(),
+                synopsis: String::new(),
             },
             Code::InvalidArgument,
         ),
@@ -84,6 +86,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 length_minutes: 0,
                 rating: pb::Rating::G.into(),
                 request_id: String::new(),
+                synopsis: String::new(),
             },
             Code::InvalidArgument,
         ),
@@ -94,6 +97,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 length_minutes: 90,
                 rating: 0,
                 request_id: String::new(),
+                synopsis: String::new(),
             },
             Code::InvalidArgument,
         ),
@@ -104,6 +108,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 length_minutes: 90,
                 rating: 42,
                 request_id: String::new(),
+                synopsis: String::new(),
             },
             Code::InvalidArgument,
         ),
@@ -275,6 +280,7 @@ async fn retried_catalogue_writes_create_one_movie_and_one_theatre() {
         length_minutes: 170,
         rating: pb::Rating::R.into(),
         request_id: "movie-heat-1".into(),
+        synopsis: String::new(),
     };
     let create_movie = |request: pb::CreateMovieRequest| {
         let mut admin_client = stack.admin.clone();
@@ -337,5 +343,94 @@ async fn retried_catalogue_writes_create_one_movie_and_one_theatre() {
         2,
         "one theatre's rooms, once"
     );
+    stack.stop().await;
+}
+
+/// A movie's page says what it is about: the synopsis given to CreateMovie comes back
+/// from GetMovie, as one paragraph of at most 1,000 characters, and is part of what a
+/// request id stands for.
+#[tokio::test]
+async fn a_movie_s_synopsis_is_kept_for_its_page() {
+    let stack = spawn_stack().await;
+    let heat = pb::CreateMovieRequest {
+        name: "Heat".into(),
+        length_minutes: 170,
+        rating: pb::Rating::R.into(),
+        request_id: "movie-heat-1".into(),
+        synopsis: "  A thief and the detective on his trail, one last job in Los Angeles. ".into(),
+    };
+    let create_movie = |request: pb::CreateMovieRequest| {
+        let mut admin_client = stack.admin.clone();
+        async move { admin_client.create_movie(admin(request)).await }
+    };
+    let get_movie = |id: String| {
+        let mut public = stack.public.clone();
+        async move {
+            public
+                .get_movie(pb::GetMovieRequest { id })
+                .await
+                .expect("the movie")
+                .into_inner()
+        }
+    };
+    let created = create_movie(heat.clone())
+        .await
+        .expect("created")
+        .into_inner()
+        .movie
+        .expect("movie");
+    let page = get_movie(created.id.clone()).await;
+    assert_eq!(page.movie.as_ref(), Some(&created));
+    assert_eq!(
+        page.synopsis, "A thief and the detective on his trail, one last job in Los Angeles.",
+        "kept, trimmed"
+    );
+
+    // A movie created without one has none.
+    let plain = stack.movie("Ronin", 122).await;
+    assert_eq!(get_movie(plain).await.synopsis, "");
+
+    // Another synopsis under the same request id is another request.
+    let reused = create_movie(pb::CreateMovieRequest {
+        synopsis: "Another story.".into(),
+        ..heat.clone()
+    })
+    .await
+    .expect_err("other values under the same id");
+    assert_eq!(reused.code(), Code::AlreadyExists, "{reused:?}");
+
+    // Too long, or more than one line: refused, naming the field, and nothing written.
+    let before = stack.count("movies").await;
+    for (what, synopsis) in [
+        ("1,001 characters", "é".repeat(1001)),
+        ("two lines", "One line.\nAnother line.".to_owned()),
+    ] {
+        let status = create_movie(pb::CreateMovieRequest {
+            request_id: String::new(),
+            synopsis,
+            ..heat.clone()
+        })
+        .await
+        .expect_err(what);
+        assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
+        let details = cinema_proto::error::Details::of(&status);
+        assert_eq!(
+            details.violations[0].field, "synopsis",
+            "{what}: {status:?}"
+        );
+    }
+    // 1,000 characters of two bytes each fit: the limit counts characters.
+    let long = create_movie(pb::CreateMovieRequest {
+        request_id: String::new(),
+        synopsis: "é".repeat(1000),
+        ..heat
+    })
+    .await
+    .expect("a thousand characters")
+    .into_inner()
+    .movie
+    .expect("movie");
+    assert_eq!(get_movie(long.id).await.synopsis.chars().count(), 1000);
+    assert_eq!(stack.count("movies").await, before + 1);
     stack.stop().await;
 }

@@ -181,6 +181,7 @@ impl TestStack {
                 length_minutes,
                 rating: pb::Rating::Pg13.into(),
                 request_id: String::new(),
+                synopsis: String::new(),
             }))
             .await
             .expect("movie created")

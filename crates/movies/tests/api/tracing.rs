@@ -143,6 +143,7 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
             length_minutes: 170,
             rating: pb::Rating::R.into(),
             request_id: String::new(),
+            synopsis: String::new(),
         }))
         .await
         .expect("movie")

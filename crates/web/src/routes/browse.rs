@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use cinema_client::facade;
 use cinema_client::movies_pb as movies;
-use cinema_client::{ClientError, Elsewhere, Near};
+use cinema_client::{ClientError, Elsewhere, MovieDetails, Near};
 use serde::Deserialize;
 
 use super::{AppState, YourTickets, seats_left, subject, upcoming};
@@ -442,6 +442,8 @@ struct MoviePage {
     /// `…/movies/{id}` (with any ZIP code, distance or day), its title and description.
     preview: Preview,
     movie: MovieCard,
+    /// What the movie is about, when the catalogue says.
+    synopsis: Option<String>,
     /// The code searched near; empty when there is none to search near.
     zip: String,
     typed: String,
@@ -472,6 +474,10 @@ struct MoviePage {
 /// At most this many theatres are named where a movie is playing far away.
 const ELSEWHERE: usize = 12;
 
+/// How much of a synopsis a movie page's description quotes: search engines show
+/// about 160 characters of one.
+const SYNOPSIS_EXCERPT: usize = 110;
+
 /// Where a movie is playing, for a page that found nothing near: `None` when that
 /// could not be asked (the page says what it found, without this).
 async fn elsewhere(state: &AppState, movie_id: &str) -> Option<Elsewhere> {
@@ -493,29 +499,32 @@ pub async fn movie(
     Query(query): Query<ZipQuery>,
 ) -> Result<Response, WebError> {
     let mut choice = ZipChoice::new(&query, &jar);
-    // The movie comes with its showtimes (GetShowtimes is normalized), or with its
-    // sold-out ones. Only a movie with nothing near the ZIP (or no ZIP, or an id the
-    // search refuses) is asked for on its own, which also decides the 404.
     let now = chrono::Utc::now();
-    let (theatres, around) = match choice.near() {
-        Some(near) => {
-            let (listed, around) = tokio::join!(
-                state.cinema.showtimes_for_movie_near(&id, &near),
-                state.sold_out.around(&state.cinema, &near)
-            );
-            let listed = match listed {
-                Ok(theatres) => theatres,
-                Err(ClientError::NotFound(_)) => {
-                    choice = choice.unknown();
-                    Vec::new()
-                }
-                // A malformed id: GetMovie says 404 below.
-                Err(ClientError::InvalidInput(_)) => Vec::new(),
-                Err(other) => return Err(other.into()),
-            };
-            (listed, around)
+    // The movie with its synopsis, asked beside its showtimes near the ZIP code and
+    // the theatres around it; the movie's answer decides the 404.
+    let near = choice.near();
+    let (details, (listed, around)) = tokio::join!(state.cinema.movies().get_movie(&id), async {
+        match &near {
+            Some(near) => {
+                let (listed, around) = tokio::join!(
+                    state.cinema.showtimes_for_movie_near(&id, near),
+                    state.sold_out.around(&state.cinema, near)
+                );
+                (Some(listed), around)
+            }
+            None => (None, Default::default()),
         }
-        None => (Vec::new(), Default::default()),
+    });
+    let MovieDetails { movie, synopsis } = subject(details, "movie")?;
+    let theatres = match listed {
+        Some(Ok(theatres)) => theatres,
+        // The movie is known: the ZIP code is not.
+        Some(Err(ClientError::NotFound(_))) => {
+            choice = choice.unknown();
+            Vec::new()
+        }
+        Some(Err(other)) => return Err(other.into()),
+        None => Vec::new(),
     };
     // The listing leaves the sold-out showings out: those of the movie at the theatres
     // near are added, marked, a theatre where every one is sold out among them.
@@ -523,33 +532,21 @@ pub async fn movie(
     sold_out.retain(|s| s.movie.id == id);
     let sold_out_products: Vec<String> = sold_out.iter().map(|s| s.product_id.clone()).collect();
     let theatres = facade::add_to_theatres(theatres, &around, sold_out);
-    let (movie, elsewhere, nearest) =
-        match theatres.first().and_then(|group| group.showtimes.first()) {
-            Some(showtime) => ((*showtime.movie).clone(), None, None),
-            None => {
-                // Nothing near a ZIP code searched: where it plays instead, and how far
-                // the nearest theatre is, asked beside the movie itself.
-                let zip = choice.zip.clone();
-                // Only to trim farther searches: none is offered beyond the farthest.
-                let farthest = f64::from(choice.distance.miles()) >= Near::MAX_MILES;
-                let (movie, elsewhere, nearest) = tokio::join!(
-                    state.cinema.movies().get_movie(&id),
-                    async {
-                        match &zip {
-                            Some(_) => elsewhere(&state, &id).await,
-                            None => None,
-                        }
-                    },
-                    async {
-                        match &zip {
-                            Some(zip) if !farthest => nearest_theatres(&state, zip).await,
-                            _ => None,
-                        }
-                    }
-                );
-                (subject(movie, "movie")?, elsewhere, nearest)
-            }
-        };
+    // Nothing near a ZIP code searched: where it plays instead, and how far the
+    // nearest theatre is.
+    let (elsewhere, nearest) = match &choice.zip {
+        Some(zip) if theatres.is_empty() => {
+            // Only to trim farther searches: none is offered beyond the farthest.
+            let farthest = f64::from(choice.distance.miles()) >= Near::MAX_MILES;
+            tokio::join!(elsewhere(&state, &id), async {
+                match farthest {
+                    false => nearest_theatres(&state, zip).await,
+                    true => None,
+                }
+            })
+        }
+        _ => (None, None),
+    };
     let jar = choice.remember(jar, state.secure_cookies);
     let nowhere = matches!(elsewhere, Some(Elsewhere::SoldOut | Elsewhere::Nowhere));
     let sold_out_everywhere = matches!(elsewhere, Some(Elsewhere::SoldOut));
@@ -584,14 +581,23 @@ pub async fn movie(
         preview: Preview {
             url: format!("{}/movies/{}", state.origin, movie.id),
             title: movie.name.clone(),
-            description: format!(
-                "Showtimes and tickets for {} ({}, {}) at theatres near you.",
-                movie.name,
-                views::rating(&movie),
-                views::length(&movie)
-            ),
+            // What a search result or a shared link says of the page: what the movie is
+            // about, when the catalogue says, then what the page offers.
+            description: match &synopsis {
+                Some(synopsis) => format!(
+                    "{} Showtimes and tickets at theatres near you.",
+                    views::excerpt(synopsis, SYNOPSIS_EXCERPT)
+                ),
+                None => format!(
+                    "Showtimes and tickets for {} ({}, {}) at theatres near you.",
+                    movie.name,
+                    views::rating(&movie),
+                    views::length(&movie)
+                ),
+            },
         },
         movie: MovieCard::from(&movie),
+        synopsis,
         near: choice.near().map(|n| n.to_string()).unwrap_or_default(),
         form: choice.form(),
         wider,

@@ -18,14 +18,23 @@ use crate::views;
 pub fn screening_events<'a>(
     showtimes: impl IntoIterator<Item = (&'a Showtime, Status)>,
 ) -> Option<String> {
-    graph(showtimes)
+    graph(showtimes, None)
+}
+
+/// A movie page's: [`screening_events`] of one movie, described by its synopsis (a
+/// search engine's summary of the movie), when the catalogue has one.
+pub fn movie_screening_events<'a>(
+    showtimes: impl IntoIterator<Item = (&'a Showtime, Status)>,
+    synopsis: Option<&str>,
+) -> Option<String> {
+    graph(showtimes, synopsis)
 }
 
 /// The JSON-LD of a showing the theatre called off: its event, marked
 /// `EventCancelled` and offering nothing, so that a search stops showing its time
 /// rather than losing word of it.
 pub fn cancelled_screening_event(showtime: &Showtime) -> Option<String> {
-    graph([(showtime, Status::Cancelled)])
+    graph([(showtime, Status::Cancelled)], None)
 }
 
 /// What an event says of its sales.
@@ -47,7 +56,11 @@ impl Status {
     }
 }
 
-fn graph<'a>(showtimes: impl IntoIterator<Item = (&'a Showtime, Status)>) -> Option<String> {
+/// `description`: of every movie the graph names (a movie page names one).
+fn graph<'a>(
+    showtimes: impl IntoIterator<Item = (&'a Showtime, Status)>,
+    description: Option<&str>,
+) -> Option<String> {
     let mut nodes = Vec::new();
     let mut named = HashSet::new();
     let mut events = Vec::new();
@@ -56,7 +69,7 @@ fn graph<'a>(showtimes: impl IntoIterator<Item = (&'a Showtime, Status)>) -> Opt
         let movie_id = format!("/movies/{}", movie.id);
         let theatre_id = format!("/theatres/{}", theatre.id);
         if named.insert(movie_id.clone()) {
-            nodes.push(movie_node(&movie_id, movie));
+            nodes.push(movie_node(&movie_id, movie, description));
         }
         if named.insert(theatre_id.clone()) {
             nodes.push(theatre_node(&theatre_id, theatre));
@@ -74,15 +87,19 @@ fn graph<'a>(showtimes: impl IntoIterator<Item = (&'a Showtime, Status)>) -> Opt
 // Ids and urls are relative, like every link of the site: resolved against the
 // page's address.
 
-fn movie_node(id: &str, movie: &movies::Movie) -> Value {
-    json!({
+fn movie_node(id: &str, movie: &movies::Movie, description: Option<&str>) -> Value {
+    let mut node = json!({
         "@type": "Movie",
         "@id": id,
         "url": id,
         "name": movie.name,
         "duration": format!("PT{}M", movie.length_minutes),
         "contentRating": views::rating(movie),
-    })
+    });
+    if let Some(description) = description {
+        node["description"] = description.into();
+    }
+    node
 }
 
 fn theatre_node(id: &str, theatre: &movies::Theatre) -> Value {
@@ -218,6 +235,26 @@ mod tests {
         );
         assert!(screening_events([]).is_none());
         assert!(event.get("eventStatus").is_none());
+    }
+
+    #[test]
+    fn a_movie_page_s_movie_is_described_by_its_synopsis() {
+        let heat = showtime("Heat");
+        let about = "A thief, a detective </script> & one last job.";
+        let json = movie_screening_events([(&heat, Status::OnSale)], Some(about)).expect("one");
+        assert!(!json.contains('<') && !json.contains('&'), "{json}");
+        let data: Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(data["@graph"][0]["@type"], "Movie");
+        assert_eq!(data["@graph"][0]["description"], about);
+        assert!(
+            data["@graph"][1].get("description").is_none(),
+            "the theatre's"
+        );
+        let plain = screening_events([(&heat, Status::OnSale)]).expect("one");
+        let data: Value = serde_json::from_str(&plain).expect("JSON");
+        assert!(data["@graph"][0].get("description").is_none(), "{data:#}");
+        let none = movie_screening_events([(&heat, Status::OnSale)], None).expect("one");
+        assert_eq!(none, plain);
     }
 
     #[test]

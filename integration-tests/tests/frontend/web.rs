@@ -1138,6 +1138,11 @@ async fn a_movie_s_page_says_what_it_is_about() {
     }
     let (_, near) = page(&b, &format!("{site}/movies/{}?zip=02139", heat.id), "").await;
     assert!(near.contains("7:00"), "the showtimes follow: {near}");
+    // And search engines read it as the movie's description beside its showings.
+    assert!(
+        near.contains(&format!(r#""description":"{synopsis}""#)),
+        "{near}"
+    );
 
     let (_, plain) = page(&b, &format!("{site}/movies/{}?zip=02139", alien.id), "").await;
     assert!(!plain.contains(r#"class="synopsis""#), "{plain}");

@@ -577,6 +577,14 @@ pub async fn movie(
         seats.0.entry(product).or_insert(0);
     }
     let shown = |s: &&facade::Showtime| dates.as_ref().is_some_and(|d| d.shows(s));
+    let structured = structured::movie_screening_events(
+        theatres
+            .iter()
+            .flat_map(|g| &g.showtimes)
+            .filter(shown)
+            .map(|s| (s, structured::Status::of(s, &seats))),
+        synopsis.as_deref(),
+    );
     let page = MoviePage {
         preview: Preview {
             url: format!("{}/movies/{}", state.origin, movie.id),
@@ -622,13 +630,7 @@ pub async fn movie(
         },
         nowhere,
         sold_out_everywhere,
-        structured: structured::screening_events(
-            theatres
-                .iter()
-                .flat_map(|g| &g.showtimes)
-                .filter(shown)
-                .map(|s| (s, structured::Status::of(s, &seats))),
-        ),
+        structured,
         carry: dates.as_ref().map(DayChoice::carried).unwrap_or_default(),
         dates,
     };

@@ -1,4 +1,4 @@
-//! `cinema catalogue add-movie|add-theatre|add-showtime|cancel-showtime`: what an
+//! `cinema catalogue add-movie|edit-movie|add-theatre|add-showtime|cancel-showtime`: what an
 //! operator of the chain schedules, or calls off, through the movies admin API (the
 //! calls the demo loader makes), without writing a gRPC client.
 
@@ -43,6 +43,19 @@ enum CatalogueCommand {
         rating: Rating,
         /// What it is about, for its page: one paragraph of at most 1,000 characters.
         #[arg(long, default_value = "", hide_default_value = true)]
+        synopsis: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Change a movie's synopsis (its name, length and rating are on the tickets sold
+    /// for it, and stay). Safe to run again.
+    #[command(name = "edit-movie")]
+    EditMovie {
+        /// The movie's id (`cinema movies` lists them).
+        #[arg(long)]
+        movie: String,
+        /// The new synopsis, one paragraph of at most 1,000 characters; "" removes it.
+        #[arg(long)]
         synopsis: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -236,6 +249,36 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
                     movie.name,
                     rating(&movie),
                     movie.length_minutes
+                )
+            })
+        }
+        CatalogueCommand::EditMovie {
+            movie,
+            synopsis,
+            client,
+        } => {
+            let cinema = connect_as(Admin::Movies, &client, token, "editing a movie")?;
+            let details = cinema
+                .admin()
+                .update_movie(movies::UpdateMovieRequest {
+                    id: movie,
+                    synopsis: Some(synopsis),
+                })
+                .await?;
+            let m = &details.movie;
+            let mut json = movie_json(m);
+            json["synopsis"] = details.synopsis.clone().into();
+            emit(&client, json, || {
+                let about = match &details.synopsis {
+                    Some(synopsis) => format!("\n{synopsis}"),
+                    None => " No synopsis.".to_owned(),
+                };
+                format!(
+                    "Movie {}: {} ({}, {} min).{about}",
+                    m.id,
+                    m.name,
+                    rating(m),
+                    m.length_minutes
                 )
             })
         }

@@ -1171,6 +1171,47 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
         )),
         "synopsis is longer than 1000 characters",
     );
+    // A synopsis is corrected, or removed, later; the rest of the movie stays.
+    let corrected = "A retired detective afraid of heights follows a woman through San Francisco.";
+    let edited = said(&catalogue(&format!(
+        "edit-movie --movie {movie_id} --synopsis {corrected} --movies-admin-token {token}"
+    )));
+    assert_eq!(
+        edited,
+        format!("Movie {movie_id}: Vertigo (PG, 128 min).\n{corrected}")
+    );
+    let listed = said(&run(&stack, &sms, &["showtimes", "--movie", movie_id]));
+    assert!(listed.contains(corrected), "{listed}");
+    let removed = run(
+        &stack,
+        &sms,
+        &[
+            "catalogue",
+            "edit-movie",
+            "--movie",
+            movie_id,
+            "--synopsis",
+            "",
+            "--movies-admin-token",
+            token,
+            "--json",
+        ],
+    );
+    let removed: Value = serde_json::from_str(&said(&removed)).expect("JSON");
+    assert_eq!(removed["name"], "Vertigo");
+    assert_eq!(removed["synopsis"], Value::Null);
+    let listed = said(&run(&stack, &sms, &["showtimes", "--movie", movie_id]));
+    assert!(!listed.contains("San Francisco"), "{listed}");
+    refused(
+        &catalogue(&format!(
+            "edit-movie --movie 424242 --synopsis A heist. --movies-admin-token {token}"
+        )),
+        "movie 424242 does not exist",
+    );
+    // Back as it was added, for what follows.
+    said(&catalogue(&format!(
+        "edit-movie --movie {movie_id} --synopsis {about} --movies-admin-token {token}"
+    )));
 
     let theatre = |phone: &str, rooms: &str| {
         catalogue(&format!(

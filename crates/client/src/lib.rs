@@ -408,6 +408,16 @@ pub struct MovieDetails {
     pub synopsis: Option<String>,
 }
 
+impl MovieDetails {
+    /// From GetMovie's or UpdateMovie's answer, where an empty synopsis is none.
+    fn new(movie: Option<movies::Movie>, synopsis: String) -> Result<Self, ClientError> {
+        Ok(Self {
+            movie: required(movie, "movie")?,
+            synopsis: Some(synopsis).filter(|s| !s.is_empty()),
+        })
+    }
+}
+
 /// GetAvailability's and GetSales' limit on products per call.
 const MAX_AVAILABILITY_PRODUCTS: usize = 1000;
 
@@ -515,12 +525,7 @@ impl MoviesClient {
             }
         })
         .await
-        .and_then(|r| {
-            Ok(MovieDetails {
-                movie: required(r.movie, "movie")?,
-                synopsis: Some(r.synopsis).filter(|s| !s.is_empty()),
-            })
-        })
+        .and_then(|r| MovieDetails::new(r.movie, r.synopsis))
     }
 
     /// One showtime with its movie and theatre, and whether it is sold out.
@@ -661,6 +666,25 @@ impl AdminClient {
         })
         .await
         .and_then(|r| required(r.movie, "movie"))
+    }
+
+    /// Retried safely: setting a value twice is setting it once.
+    pub async fn update_movie(
+        &self,
+        request: movies::UpdateMovieRequest,
+    ) -> Result<MovieDetails, ClientError> {
+        retrying(self.backoff, "UpdateMovie", || {
+            let mut client = self.inner.clone();
+            let request = request.clone();
+            async move {
+                client
+                    .update_movie(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+        .and_then(|r| MovieDetails::new(r.movie, r.synopsis))
     }
 
     /// Retried safely: the request id (generated when empty) makes it idempotent.

@@ -133,6 +133,19 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
                 .map(drop)
         }) as Call
     };
+    let update_movie = |id: &str, synopsis: String| {
+        let r = movies::UpdateMovieRequest {
+            id: id.to_owned(),
+            synopsis: Some(synopsis),
+        };
+        let mut client = admin.clone();
+        Box::pin(async move {
+            client
+                .update_movie(bearer(r, MOVIES_ADMIN_TOKEN))
+                .await
+                .map(drop)
+        }) as Call
+    };
     let theatre_with = |f: &dyn Fn(&mut movies::CreateTheatreRequest)| {
         let mut r = movies::CreateTheatreRequest {
             name: "Fenway".into(),
@@ -558,6 +571,36 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             "CreateMovie unknown rating",
             Invalid,
             movie_with(&|r| r.rating = 99),
+        ),
+        (
+            "CreateMovie 1 MB synopsis",
+            Invalid,
+            movie_with(&|r| r.synopsis = huge()),
+        ),
+        (
+            "CreateMovie escape in synopsis",
+            Invalid,
+            movie_with(&|r| r.synopsis = "A heist\x1b[2J.".into()),
+        ),
+        (
+            "UpdateMovie 1 MB synopsis",
+            Invalid,
+            update_movie(&heat.id, huge()),
+        ),
+        (
+            "UpdateMovie NUL in synopsis",
+            Invalid,
+            update_movie(&heat.id, "A he\0ist.".into()),
+        ),
+        (
+            "UpdateMovie signed id",
+            Invalid,
+            update_movie("+1", "A heist.".into()),
+        ),
+        (
+            "UpdateMovie unknown id",
+            NotFound,
+            update_movie("424242", "A heist.".into()),
         ),
         (
             "CreateTheatre NUL name",
@@ -1027,6 +1070,9 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
         orders_before,
         "orders changed"
     );
+    // Nor did a refused update change what it was refused for.
+    let heat_now = c.movies().get_movie(&heat.id).await.expect("the movie");
+    assert_eq!((heat_now.movie, heat_now.synopsis), (heat, None));
     assert!(total >= 100, "{total} cases");
     assert!(
         undescribed.is_empty(),

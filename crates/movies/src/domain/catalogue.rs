@@ -82,6 +82,23 @@ pub struct Movie {
     pub rating: Rating,
 }
 
+/// A validated UpdateMovie request: what changes (nothing sold under the movie does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovieUpdate {
+    /// `Some(None)` removes the synopsis; `None` leaves it as it is.
+    pub synopsis: Option<Option<String>>,
+}
+
+impl MovieUpdate {
+    /// `synopsis`: absent, blank (remove it), or the new one.
+    pub fn parse(synopsis: Option<&str>) -> Result<Self, ValidationError> {
+        let synopsis = synopsis
+            .map(|s| optional_text("synopsis", s, NewMovie::MAX_SYNOPSIS).at("synopsis"))
+            .transpose()?;
+        Ok(Self { synopsis })
+    }
+}
+
 /// A movie with what only its own page shows (GetMovie); listings carry [`Movie`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovieDetails {
@@ -506,6 +523,19 @@ mod tests {
         let error = parse(&"é".repeat(1001)).expect_err("too long");
         assert_eq!(error.field(), Some("synopsis"), "{error:?}");
         assert!(parse("One line.\nAnother.").is_err());
+    }
+
+    #[test]
+    fn an_update_sets_removes_or_leaves_the_synopsis() {
+        let update = |s| MovieUpdate::parse(s).map(|u| u.synopsis);
+        assert_eq!(update(None), Ok(None));
+        assert_eq!(update(Some(" ")), Ok(Some(None)));
+        assert_eq!(
+            update(Some(" A heist. ")),
+            Ok(Some(Some("A heist.".to_owned())))
+        );
+        let error = update(Some(&"x".repeat(1001))).expect_err("too long");
+        assert_eq!(error.field(), Some("synopsis"), "{error:?}");
     }
 
     #[test]

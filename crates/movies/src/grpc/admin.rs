@@ -81,6 +81,24 @@ impl MoviesAdminService for AdminApi {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "UpdateMovie"))]
+    async fn update_movie(
+        &self,
+        request: Request<pb::UpdateMovieRequest>,
+    ) -> Result<Response<pb::UpdateMovieResponse>, Status> {
+        let (id, update) = convert::movie_update(request.get_ref()).map_err(Error::from)?;
+        let details = store::update_movie(&self.pool, id, &update)
+            .await?
+            .ok_or_else(|| Error::not_found("movie", id, format!("movie {id} does not exist")))?;
+        if update.synopsis.is_some() {
+            tracing::info!(movie_id = %id, "movie's synopsis changed");
+        }
+        Ok(Response::new(pb::UpdateMovieResponse {
+            movie: Some(convert::movie(&details.movie)),
+            synopsis: details.synopsis.unwrap_or_default(),
+        }))
+    }
+
     #[tracing::instrument(skip_all, fields(rpc = "CreateTheatre"))]
     async fn create_theatre(
         &self,

@@ -6,9 +6,9 @@ use cinema_service::domain::{instant, timestamp};
 use cinema_service::error::AtField;
 
 use crate::domain::{
-    Address, Auditorium, Coordinates, Cursor, MAX_FILTER_IDS, Movie, MovieId, NewMovie,
-    NewShowtime, NewTheatre, PageSize, Radius, Rating, RequestId, Showtime, ShowtimeFilter,
-    Theatre, TheatreId, TimeZone, ValidationError, ZipCode, parse_ids,
+    Address, Auditorium, Coordinates, Cursor, MAX_FILTER_IDS, Movie, MovieId, MovieUpdate,
+    NewMovie, NewShowtime, NewTheatre, PageSize, Radius, Rating, RequestId, Showtime,
+    ShowtimeFilter, Theatre, TheatreId, TimeZone, ValidationError, ZipCode, parse_ids,
 };
 
 /// A ZIP code filter with its radius; `None` when no ZIP was sent.
@@ -73,6 +73,13 @@ pub fn new_movie(req: &pb::CreateMovieRequest) -> Result<NewMovie, ValidationErr
         rating(req.rating),
         &req.synopsis,
     )
+}
+
+pub fn movie_update(
+    req: &pb::UpdateMovieRequest,
+) -> Result<(MovieId, MovieUpdate), ValidationError> {
+    let id = MovieId::parse(&req.id).at("id")?;
+    Ok((id, MovieUpdate::parse(req.synopsis.as_deref())?))
 }
 
 pub fn new_theatre(req: &pb::CreateTheatreRequest) -> Result<NewTheatre, ValidationError> {

@@ -2,7 +2,7 @@ use cinema_service::idempotency::Fingerprint;
 use sqlx::PgPool;
 
 use crate::Error;
-use crate::domain::{Movie, MovieDetails, MovieId, NewMovie, Rating, RequestId};
+use crate::domain::{Movie, MovieDetails, MovieId, MovieUpdate, NewMovie, Rating, RequestId};
 
 /// A movie as the store reads it: a row, or an element of a search's JSON.
 #[derive(Debug, sqlx::FromRow, serde::Deserialize)]
@@ -85,28 +85,68 @@ pub async fn find_movie_by_request_id(
     Ok(Some((movie, fingerprint)))
 }
 
+/// A movie with its synopsis, as the store reads it.
+struct MovieDetailsRow {
+    id: i64,
+    name: String,
+    length_minutes: i32,
+    rating: String,
+    synopsis: Option<String>,
+}
+
+impl MovieDetailsRow {
+    fn into_details(self) -> Result<MovieDetails, Error> {
+        let Self {
+            id,
+            name,
+            length_minutes,
+            rating,
+            synopsis,
+        } = self;
+        let movie = MovieRow {
+            id,
+            name,
+            length_minutes,
+            rating,
+        }
+        .into_movie()?;
+        Ok(MovieDetails { movie, synopsis })
+    }
+}
+
 /// The movie with its synopsis, for its own page.
 pub async fn get_movie(pool: &PgPool, id: MovieId) -> Result<Option<MovieDetails>, Error> {
-    let Some(row) = sqlx::query!(
+    sqlx::query_as!(
+        MovieDetailsRow,
         "SELECT id, name, length_minutes, rating, synopsis FROM movies WHERE id = $1",
         id.get(),
     )
     .fetch_optional(pool)
     .await?
-    else {
-        return Ok(None);
+    .map(MovieDetailsRow::into_details)
+    .transpose()
+}
+
+/// Applies the update, and returns the movie as it is then; `None` for an unknown one.
+pub async fn update_movie(
+    pool: &PgPool,
+    id: MovieId,
+    update: &MovieUpdate,
+) -> Result<Option<MovieDetails>, Error> {
+    let Some(synopsis) = &update.synopsis else {
+        return get_movie(pool, id).await;
     };
-    let movie = MovieRow {
-        id: row.id,
-        name: row.name,
-        length_minutes: row.length_minutes,
-        rating: row.rating,
-    }
-    .into_movie()?;
-    Ok(Some(MovieDetails {
-        movie,
-        synopsis: row.synopsis,
-    }))
+    sqlx::query_as!(
+        MovieDetailsRow,
+        "UPDATE movies SET synopsis = $2 WHERE id = $1
+         RETURNING id, name, length_minutes, rating, synopsis",
+        id.get(),
+        synopsis.as_deref(),
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(MovieDetailsRow::into_details)
+    .transpose()
 }
 
 /// The given movies, by name then id.

@@ -363,23 +363,13 @@ async fn a_movie_s_synopsis_is_kept_for_its_page() {
         let mut admin_client = stack.admin.clone();
         async move { admin_client.create_movie(admin(request)).await }
     };
-    let get_movie = |id: String| {
-        let mut public = stack.public.clone();
-        async move {
-            public
-                .get_movie(pb::GetMovieRequest { id })
-                .await
-                .expect("the movie")
-                .into_inner()
-        }
-    };
     let created = create_movie(heat.clone())
         .await
         .expect("created")
         .into_inner()
         .movie
         .expect("movie");
-    let page = get_movie(created.id.clone()).await;
+    let page = stack.get_movie(&created.id).await;
     assert_eq!(page.movie.as_ref(), Some(&created));
     assert_eq!(
         page.synopsis, "A thief and the detective on his trail, one last job in Los Angeles.",
@@ -388,7 +378,7 @@ async fn a_movie_s_synopsis_is_kept_for_its_page() {
 
     // A movie created without one has none.
     let plain = stack.movie("Ronin", 122).await;
-    assert_eq!(get_movie(plain).await.synopsis, "");
+    assert_eq!(stack.get_movie(&plain).await.synopsis, "");
 
     // Another synopsis under the same request id is another request.
     let reused = create_movie(pb::CreateMovieRequest {
@@ -430,7 +420,85 @@ async fn a_movie_s_synopsis_is_kept_for_its_page() {
     .into_inner()
     .movie
     .expect("movie");
-    assert_eq!(get_movie(long.id).await.synopsis.chars().count(), 1000);
+    assert_eq!(
+        stack.get_movie(&long.id).await.synopsis.chars().count(),
+        1000
+    );
     assert_eq!(stack.count("movies").await, before + 1);
+    stack.stop().await;
+}
+
+/// A movie created without a synopsis (every one from before they existed) gets one
+/// later, and a synopsis can be corrected or removed; nothing else of the movie changes.
+#[tokio::test]
+async fn a_movie_s_synopsis_is_set_corrected_and_removed() {
+    let stack = spawn_stack().await;
+    let id = stack.movie("Ronin", 122).await;
+    let update =
+        |synopsis: Option<&str>,
+         request: fn(pb::UpdateMovieRequest) -> Request<pb::UpdateMovieRequest>| {
+            let mut admin_client = stack.admin.clone();
+            let request = request(pb::UpdateMovieRequest {
+                id: id.clone(),
+                synopsis: synopsis.map(str::to_owned),
+            });
+            async move { admin_client.update_movie(request).await }
+        };
+    let before = stack.get_movie(&id).await;
+    assert_eq!(before.synopsis, "");
+
+    // Only with the admin token.
+    for request in [Request::new, wrong] {
+        let status = update(Some("A heist."), request)
+            .await
+            .expect_err("refused");
+        assert_eq!(status.code(), Code::Unauthenticated);
+    }
+    assert_eq!(stack.get_movie(&id).await, before);
+
+    let set = update(Some(" Mercenaries in Paris chase a briefcase. "), admin)
+        .await
+        .expect("set")
+        .into_inner();
+    assert_eq!(set.synopsis, "Mercenaries in Paris chase a briefcase.");
+    assert_eq!(set.movie, before.movie, "nothing else changes");
+    assert_eq!(stack.get_movie(&id).await.synopsis, set.synopsis);
+    // The same again (a retry) answers the same; absent leaves it as it is.
+    let again = update(Some("Mercenaries in Paris chase a briefcase."), admin)
+        .await
+        .expect("again")
+        .into_inner();
+    assert_eq!(again, set);
+    let untouched = update(None, admin).await.expect("nothing").into_inner();
+    assert_eq!(untouched, set);
+
+    // Refused, naming the field, and left as it was.
+    let status = update(Some(&"x".repeat(1001)), admin)
+        .await
+        .expect_err("too long");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert_eq!(
+        cinema_proto::error::Details::of(&status).violations[0].field,
+        "synopsis"
+    );
+    assert_eq!(stack.get_movie(&id).await.synopsis, set.synopsis);
+
+    // Empty removes it.
+    let removed = update(Some(""), admin).await.expect("removed").into_inner();
+    assert_eq!(removed.synopsis, "");
+    assert_eq!(stack.get_movie(&id).await, before);
+
+    // An unknown movie, or no movie id.
+    let mut admin_client = stack.admin.clone();
+    for (id, code) in [("424242", Code::NotFound), ("", Code::InvalidArgument)] {
+        let status = admin_client
+            .update_movie(admin(pb::UpdateMovieRequest {
+                id: id.into(),
+                synopsis: Some("A heist.".into()),
+            }))
+            .await
+            .expect_err(id);
+        assert_eq!(status.code(), code, "{id:?}: {status:?}");
+    }
     stack.stop().await;
 }

@@ -173,6 +173,16 @@ impl TestStack {
         )
     }
 
+    /// GetMovie's answer: the movie and its synopsis.
+    pub async fn get_movie(&self, id: &str) -> pb::GetMovieResponse {
+        self.public
+            .clone()
+            .get_movie(pb::GetMovieRequest { id: id.into() })
+            .await
+            .expect("the movie")
+            .into_inner()
+    }
+
     pub async fn movie(&self, name: &str, length_minutes: u32) -> String {
         self.admin
             .clone()

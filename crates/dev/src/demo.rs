@@ -365,8 +365,9 @@ fn demo_key(kind: &str, name: &str) -> String {
 
 /// Creates the demo movie, or finds the one an earlier load created under its request
 /// id. A database a load filled before movies had synopses holds it without one: the
-/// request with its synopsis is refused as another (`REQUEST_ID_REUSED`), and the one
-/// without finds it again, as it was.
+/// request with its synopsis is refused as another (`REQUEST_ID_REUSED`), the one
+/// without finds it again, and it is given its synopsis (unless someone gave it one
+/// since).
 async fn create_movie(cinema: &Cinema, m: &DemoMovie) -> Result<pb::Movie, ClientError> {
     let request = pb::CreateMovieRequest {
         name: m.name.into(),
@@ -381,7 +382,23 @@ async fn create_movie(cinema: &Cinema, m: &DemoMovie) -> Result<pb::Movie, Clien
                 synopsis: String::new(),
                 ..request
             };
-            cinema.admin().create_movie(request).await
+            let movie = cinema.admin().create_movie(request).await?;
+            if cinema
+                .movies()
+                .get_movie(&movie.id)
+                .await?
+                .synopsis
+                .is_none()
+            {
+                cinema
+                    .admin()
+                    .update_movie(pb::UpdateMovieRequest {
+                        id: movie.id.clone(),
+                        synopsis: Some(m.synopsis.into()),
+                    })
+                    .await?;
+            }
+            Ok(movie)
         }
         created => created,
     }

@@ -1666,6 +1666,15 @@ async fn a_showtime_page_says_how_few_seats_are_left_and_why_none_are() {
         html.contains("Only 3 seats left.") && html.contains("Hold seats"),
         "{html}"
     );
+    // Reached from a shared link, it leads to what the movie is about and where else
+    // it plays.
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/movies/{}">About Heat, and where else it plays</a>"#,
+            heat.id
+        )),
+        "{html}"
+    );
     // On sale, it is a schema.org event for search engines; its description, read in a
     // shared link's preview another day, names the date rather than "Today".
     let structured = r#"<script type="application/ld+json">"#;

@@ -374,6 +374,23 @@ pub fn clock_on(theatre: &movies::Theatre, instant: DateTime<Utc>, now: DateTime
     }
 }
 
+/// When the doors open for a showtime whose day the page has said: the time alone on
+/// that day, or, when they open the day before (a showing just after midnight), the
+/// time with its own day (`11:10 PM EST today`), which a moviegoer would otherwise
+/// take for the showing's.
+pub fn doors(
+    theatre: &movies::Theatre,
+    doors: DateTime<Utc>,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> String {
+    let local = facade::local_time(theatre, doors);
+    match local.date_naive() == facade::local_time(theatre, start).date_naive() {
+        true => clock(&local),
+        false => clock_on(theatre, doors, now),
+    }
+}
+
 /// `Sunday, December 6 at 7:30 PM EST`, without "Today": for what is read later than
 /// the page is made (a shared link's preview).
 pub fn date_and_time(theatre: &movies::Theatre, instant: DateTime<Utc>) -> String {
@@ -538,6 +555,26 @@ mod tests {
         assert_eq!(
             clock_on(&la, at("2026-12-08T03:00:00Z"), now),
             "7:00\u{a0}PM\u{a0}PST on Monday, December\u{a0}7"
+        );
+        // A showing at 12:10 AM on Sunday opens its doors at 11:10 PM on Saturday.
+        assert_eq!(
+            doors(
+                &la,
+                at("2026-12-06T07:10:00Z"),
+                at("2026-12-06T08:10:00Z"),
+                now
+            ),
+            "11:10\u{a0}PM\u{a0}PST today"
+        );
+        assert_eq!(
+            doors(
+                &la,
+                at("2026-12-07T02:30:00Z"),
+                at("2026-12-07T03:30:00Z"),
+                now
+            ),
+            "6:30\u{a0}PM\u{a0}PST",
+            "the showing's own day is said before"
         );
         assert_eq!(
             date_and_time(&la, at("2026-12-06T07:30:00Z")),

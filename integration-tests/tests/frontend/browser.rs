@@ -264,6 +264,16 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     let stack = Stack::start_with_texts(Some(&sim)).await.expect("stack");
     let c = &stack.cinema;
     let heat = movie(c, "Heat", 170).await;
+    // What it is about, under its name on its page (axe-core reads that paragraph on
+    // both screens too).
+    let about = "A master thief plans one last job in Los Angeles while a detective closes in.";
+    c.admin()
+        .update_movie(cinema_client::movies_pb::UpdateMovieRequest {
+            id: heat.id.clone(),
+            synopsis: Some(about.into()),
+        })
+        .await
+        .expect("a synopsis");
     // Ten seats: the showtime's button says how many are left (and axe-core checks
     // that line too).
     let kendall = theatre(c, "Kendall Square", "02139", 10).await;
@@ -327,6 +337,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     click(&b, Locator::LinkText("Heat")).await;
     wait_for_text(&b, "Find showtimes").await;
     assert_eq!(text_of(&b, "h1").await, "Heat");
+    assert_eq!(text_of(&b, "p.synopsis").await, about);
     assert_eq!(text_of(&b, "select#within option:checked").await, "5 miles");
     assert!(
         text_of(&b, "section.theatre h2")

@@ -1857,6 +1857,34 @@ async fn an_order_used_at_the_door_says_so_and_cannot_be_cancelled() {
     stack.stop().await.expect("stop");
 }
 
+/// A showing just after midnight opens its doors the evening before: its page names
+/// that day, which a moviegoer would otherwise take for the showing's.
+#[tokio::test]
+async fn doors_that_open_the_evening_before_say_which_evening() {
+    let stack = Stack::start().await.expect("stack");
+    let c = &stack.cinema;
+    let heat = movie(c, "Heat", 170).await;
+    let kendall = theatre(c, "Kendall", "02139", 40).await;
+    // Midnight at the start of the day after tomorrow, and 7 PM that day.
+    let midnight = showtime_at(c, &heat.id, &kendall.id, "1", boston(2, 0).1).await;
+    let evening = showtime_at(c, &heat.id, &kendall.id, "1", boston(2, 19).1).await;
+    let site = site(&stack).await;
+    let b = browser();
+
+    let (_, html) = page(&b, &format!("{site}/showtimes/{}", midnight.id), "").await;
+    assert!(
+        html.contains("at 12:00\u{a0}AM\u{a0}EST")
+            && html.contains("Doors open at 11:00\u{a0}PM\u{a0}EST tomorrow</span>"),
+        "{html}"
+    );
+    let (_, html) = page(&b, &format!("{site}/showtimes/{}", evening.id), "").await;
+    assert!(
+        html.contains("Doors open at 6:00\u{a0}PM\u{a0}EST</span>"),
+        "the showing's own day, said before: {html}"
+    );
+    stack.stop().await.expect("stop");
+}
+
 /// Once a showtime starts its tickets are neither sold nor refunded: its pages say so,
 /// and a form from a page shown before the start is refused with the reason, changing
 /// nothing.

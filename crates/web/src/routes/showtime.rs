@@ -209,7 +209,7 @@ async fn showtime_page(
         directions: views::directions(&address),
         address,
         when: views::when(&theatre, start, now),
-        doors: views::clock(&facade::local_time(&theatre, doors)),
+        doors: views::doors(&theatre, doors, start, now),
         structured,
         room: showtime.auditorium.clone(),
         price: views::dollars(showtime.price_cents),

@@ -11,12 +11,9 @@ use serde_json::Value;
 
 const CINEMA_DEV: &str = env!("CARGO_BIN_EXE_cinema-dev");
 
+/// A port for a stack this test starts as a child process to listen on.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    cinema_testkit::unused_local_addr().port()
 }
 
 struct Stack {

@@ -160,6 +160,28 @@ fn redact(url: &Url) -> String {
     url.to_string()
 }
 
+/// A local address for a server a test starts as a child process, which is told its
+/// port before it binds it. Not one the kernel hands out for port 0: that range is also
+/// where the outgoing connections of the tests running alongside (to Postgres, to the
+/// services) take their ports, and one can take the port between this check and the
+/// child's bind (seen on 2026-12-08: "cannot listen on 127.0.0.1:33793: Address
+/// already in use"). Below that range nothing takes a port by itself; each call takes
+/// the next port from a start of this process's own, so two calls never share one.
+pub fn unused_local_addr() -> std::net::SocketAddr {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    // 20,000 – 32,000: under Linux's default ephemeral range (32,768 – 60,999).
+    let start = 20_000 + (std::process::id() % 500) as u16 * 20;
+    loop {
+        let port = start + NEXT.fetch_add(1, Ordering::Relaxed) % 2_000;
+        if let Ok(addr) = std::net::TcpListener::bind(("127.0.0.1", port))
+            .and_then(|listener| listener.local_addr())
+        {
+            return addr;
+        }
+    }
+}
+
 /// Sets up tracing for tests once: trace contexts propagate as in production, and
 /// logs stay silent unless `TEST_LOG` is set, as in zero2prod.
 pub fn init_test_logging() {

@@ -72,9 +72,7 @@ async fn sigkill_between_hold_and_confirm_loses_nothing() {
     cinema_testkit::init_test_logging();
     let database = TestDatabase::create().await.expect("database");
     let pool = sqlx::PgPool::connect(database.url()).await.expect("pool");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port");
+    let addr = cinema_testkit::unused_local_addr();
 
     // A processor slow enough to kill the process while it thinks; a short hold.
     let mut doomed = Process::start(
@@ -148,9 +146,7 @@ async fn a_callback_claimed_by_a_killed_process_is_delivered_by_another_within_s
     )
     .await;
     let database = TestDatabase::create().await.expect("database");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port");
+    let addr = cinema_testkit::unused_local_addr();
     // Default delivery settings: the lease is what this test is about.
     let mut doomed = Process::start(&database, addr, &[]);
     let mut orders = client(addr).await;

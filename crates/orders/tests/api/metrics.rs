@@ -50,11 +50,7 @@ async fn metrics_show_calls_latency_pool_outbox_and_holds() {
     let provider =
         FakeProvider::start("127.0.0.1:0".parse().expect("addr"), Behaviour::Accept).await;
     let database = TestDatabase::create().await.expect("database");
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-    };
+    let free = || cinema_testkit::unused_local_addr();
     let (addr, metrics_addr) = (free(), free());
     let _process = Process::start(
         &database,

@@ -76,9 +76,7 @@ impl Drop for Service {
 }
 
 fn free_addr() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
+    cinema_testkit::unused_local_addr()
 }
 
 /// Waits for the service to serve, then makes one admin call that continues the

@@ -240,6 +240,7 @@ async fn catalogue(cinema: &Cinema, label: &str) -> Vec<movies::Showtime> {
             rating: movies::Rating::Pg.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 0,
         })
         .await
         .expect("movie");

@@ -196,6 +196,7 @@ pub async fn hot_showtime(cinema: &Cinema, run: &str, seats: u32) -> anyhow::Res
             rating: movies::Rating::Pg13.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 0,
         })
         .await
         .context("CreateMovie (is MOVIES_ADMIN_TOKEN the stack's?)")?;

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::ClientArgs;
 use crate::admin::{Admin, connect_as, secret};
-use crate::commands::{dollars, emit, local, movie_json, rating};
+use crate::commands::{dollars, emit, local, movie_facts, movie_json};
 
 #[derive(Debug, Args)]
 pub struct CatalogueArgs {
@@ -44,19 +44,26 @@ enum CatalogueCommand {
         /// What it is about, for its page: one paragraph of at most 1,000 characters.
         #[arg(long, default_value = "", hide_default_value = true)]
         synopsis: String,
+        /// The year of its first release, e.g. 1958: what tells it from a remake.
+        #[arg(long, value_name = "YEAR")]
+        year: Option<u32>,
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Change a movie's synopsis (its name, length and rating are on the tickets sold
-    /// for it, and stay). Safe to run again.
+    /// Change a movie's synopsis or release year (its name, length and rating are on
+    /// the tickets sold for it, and stay). Safe to run again.
     #[command(name = "edit-movie")]
+    #[command(group = clap::ArgGroup::new("change").required(true).multiple(true).args(["synopsis", "year"]))]
     EditMovie {
         /// The movie's id (`cinema movies` lists them).
         #[arg(long)]
         movie: String,
         /// The new synopsis, one paragraph of at most 1,000 characters; "" removes it.
         #[arg(long)]
-        synopsis: String,
+        synopsis: Option<String>,
+        /// The year of its first release; 0 removes it.
+        #[arg(long, value_name = "YEAR")]
+        year: Option<u32>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -229,6 +236,7 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
             length,
             rating: rated,
             synopsis,
+            year,
             client,
         } => {
             let cinema = connect_as(Admin::Movies, &client, token, "adding a movie")?;
@@ -240,21 +248,22 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
                     rating: movies::Rating::from(rated).into(),
                     request_id,
                     synopsis,
+                    release_year: year.unwrap_or(0),
                 })
                 .await?;
             emit(&client, movie_json(&movie), || {
                 format!(
-                    "Movie {}: {} ({}, {} min).",
+                    "Movie {}: {} ({}).",
                     movie.id,
                     movie.name,
-                    rating(&movie),
-                    movie.length_minutes
+                    movie_facts(&movie)
                 )
             })
         }
         CatalogueCommand::EditMovie {
             movie,
             synopsis,
+            year,
             client,
         } => {
             let cinema = connect_as(Admin::Movies, &client, token, "editing a movie")?;
@@ -262,7 +271,8 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
                 .admin()
                 .update_movie(movies::UpdateMovieRequest {
                     id: movie,
-                    synopsis: Some(synopsis),
+                    synopsis,
+                    release_year: year,
                 })
                 .await?;
             let m = &details.movie;
@@ -273,13 +283,7 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
                     Some(synopsis) => format!("\n{synopsis}"),
                     None => " No synopsis.".to_owned(),
                 };
-                format!(
-                    "Movie {}: {} ({}, {} min).{about}",
-                    m.id,
-                    m.name,
-                    rating(m),
-                    m.length_minutes
-                )
+                format!("Movie {}: {} ({}).{about}", m.id, m.name, movie_facts(m))
             })
         }
         CatalogueCommand::Theatre {

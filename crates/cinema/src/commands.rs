@@ -75,7 +75,24 @@ fn when(s: &facade::Showtime) -> String {
 }
 
 pub(crate) fn movie_json(m: &movies::Movie) -> Value {
-    json!({ "id": m.id, "name": m.name, "rating": rating(m), "length_minutes": m.length_minutes })
+    json!({
+        "id": m.id, "name": m.name, "rating": rating(m), "length_minutes": m.length_minutes,
+        "release_year": year(m),
+    })
+}
+
+/// The year of its release, when known.
+fn year(m: &movies::Movie) -> Option<u32> {
+    Some(m.release_year).filter(|&y| y != 0)
+}
+
+/// `1942, PG, 102 min`: what follows a movie's name, in parentheses.
+pub(crate) fn movie_facts(m: &movies::Movie) -> String {
+    let facts = format!("{}, {} min", rating(m), m.length_minutes);
+    match year(m) {
+        Some(year) => format!("{year}, {facts}"),
+        None => facts,
+    }
 }
 
 pub async fn movies(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()> {
@@ -132,12 +149,13 @@ pub async fn movies(args: &ClientArgs, near: Option<&Near>) -> anyhow::Result<()
                     within(near)
                 );
             }
-            let mut t = table(&["ID", "MOVIE", "RATING", "LENGTH", "TICKETS"]);
+            let mut t = table(&["ID", "MOVIE", "YEAR", "RATING", "LENGTH", "TICKETS"]);
             for p in &list {
                 let m = &p.movie;
                 t.add_row(vec![
                     m.id.clone(),
                     m.name.clone(),
+                    year(m).map(|y| y.to_string()).unwrap_or_default(),
                     rating(m).into(),
                     format!("{} min", m.length_minutes),
                     if p.sold_out { "sold out" } else { "on sale" }.into(),
@@ -285,12 +303,7 @@ fn by_theatre(
                     .as_ref()
                     .map(|s| format!("{s}\n\n"))
                     .unwrap_or_default();
-                format!(
-                    "{} ({}, {} min)\n{about}",
-                    m.name,
-                    rating(m),
-                    m.length_minutes
-                )
+                format!("{} ({})\n{about}", m.name, movie_facts(m))
             })
             .unwrap_or_default();
         match (groups.is_empty(), elsewhere, movie) {

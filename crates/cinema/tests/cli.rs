@@ -75,6 +75,7 @@ async fn catalogue(stack: &Stack) -> movies::Showtime {
             rating: movies::Rating::Pg.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 1942,
         })
         .await
         .expect("movie");
@@ -132,7 +133,17 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
 
     let on = json(&stack, &sms, &["movies", "--zip", "02139"]);
     assert_eq!(on[0]["name"], "Casablanca", "{on}");
+    assert_eq!(on[0]["release_year"], 1942, "{on}");
     assert_eq!(on[0]["sold_out"], false, "{on}");
+    let table = run(&stack, &sms, &["movies", "--zip", "02139"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.lines().any(|l| l.contains("YEAR"))
+            && table
+                .lines()
+                .any(|l| l.contains("Casablanca") && l.contains("1942")),
+        "{table}"
+    );
     let near = json(&stack, &sms, &["showtimes", "--zip", "02139"]);
     assert_eq!(
         near[0]["theatre"]["name"], "Kendall Square Cinema",
@@ -203,7 +214,7 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
     assert_eq!(
         String::from_utf8_lossy(&elsewhere.stdout).trim(),
         format!(
-            "Casablanca (PG, 102 min)\n\
+            "Casablanca (1942, PG, 102 min)\n\
              No showtimes within 15 miles of 94103 in the next two weeks.\n\
              Playing at Kendall Square Cinema (Cambridge, MA): \
              `cinema showtimes --movie {0}` lists them.",
@@ -219,6 +230,7 @@ async fn the_command_line_finds_a_movie_buys_tickets_and_cancels_them() {
             rating: movies::Rating::G.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 0,
         })
         .await
         .expect("movie");
@@ -1147,7 +1159,9 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
     };
 
     let about = "A detective afraid of heights follows a woman through San Francisco.";
-    let movie = format!("add-movie --name Vertigo --length 128 --rating pg --synopsis {about}");
+    // A year off by one, corrected below.
+    let movie =
+        format!("add-movie --name Vertigo --length 128 --rating pg --year 1957 --synopsis {about}");
     refused(
         &catalogue(&movie),
         "adding a movie needs the movies admin token",
@@ -1155,12 +1169,12 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
     let added = said(&catalogue(&format!("{movie} --movies-admin-token {token}")));
     let movie_id = added
         .strip_prefix("Movie ")
-        .and_then(|rest| rest.strip_suffix(": Vertigo (PG, 128 min)."))
+        .and_then(|rest| rest.strip_suffix(": Vertigo (1957, PG, 128 min)."))
         .unwrap_or_else(|| panic!("{added}"));
     // What it is about heads its showtimes, as it heads its page on the website.
     let listed = said(&run(&stack, &sms, &["showtimes", "--movie", movie_id]));
     assert!(
-        listed.starts_with(&format!("Vertigo (PG, 128 min)\n{about}\n\n")),
+        listed.starts_with(&format!("Vertigo (1957, PG, 128 min)\n{about}\n\n")),
         "{listed}"
     );
     refused(
@@ -1171,6 +1185,13 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
         )),
         "synopsis is longer than 1000 characters",
     );
+    refused(
+        &catalogue(&format!(
+            "add-movie --name Vertigo II --length 128 --rating pg --year 1800 \
+             --movies-admin-token {token}"
+        )),
+        "release_year must be 1888 to 2100",
+    );
     // A synopsis is corrected, or removed, later; the rest of the movie stays.
     let corrected = "A retired detective afraid of heights follows a woman through San Francisco.";
     let edited = said(&catalogue(&format!(
@@ -1178,7 +1199,7 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
     )));
     assert_eq!(
         edited,
-        format!("Movie {movie_id}: Vertigo (PG, 128 min).\n{corrected}")
+        format!("Movie {movie_id}: Vertigo (1957, PG, 128 min).\n{corrected}")
     );
     let listed = said(&run(&stack, &sms, &["showtimes", "--movie", movie_id]));
     assert!(listed.contains(corrected), "{listed}");
@@ -1200,6 +1221,7 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
     let removed: Value = serde_json::from_str(&said(&removed)).expect("JSON");
     assert_eq!(removed["name"], "Vertigo");
     assert_eq!(removed["synopsis"], Value::Null);
+    assert_eq!(removed["release_year"], 1957, "what was not asked stays");
     let listed = said(&run(&stack, &sms, &["showtimes", "--movie", movie_id]));
     assert!(!listed.contains("San Francisco"), "{listed}");
     refused(
@@ -1207,6 +1229,19 @@ async fn an_operator_schedules_a_movie_at_a_new_theatre_and_it_goes_on_sale() {
             "edit-movie --movie 424242 --synopsis A heist. --movies-admin-token {token}"
         )),
         "movie 424242 does not exist",
+    );
+    // The year corrected; an edit that changes nothing is refused up front.
+    assert_eq!(
+        said(&catalogue(&format!(
+            "edit-movie --movie {movie_id} --year 1958 --movies-admin-token {token}"
+        ))),
+        format!("Movie {movie_id}: Vertigo (1958, PG, 128 min). No synopsis.")
+    );
+    refused(
+        &catalogue(&format!(
+            "edit-movie --movie {movie_id} --movies-admin-token {token}"
+        )),
+        "--synopsis <SYNOPSIS>",
     );
     // Back as it was added, for what follows.
     said(&catalogue(&format!(

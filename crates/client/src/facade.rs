@@ -431,6 +431,7 @@ mod tests {
             name: name.into(),
             length_minutes: 100,
             rating: pb::Rating::Pg.into(),
+            release_year: 0,
         }
     }
 

@@ -16,6 +16,7 @@ struct DemoMovie {
     name: &'static str,
     minutes: u32,
     rating: pb::Rating,
+    year: u32,
     synopsis: &'static str,
 }
 
@@ -23,12 +24,14 @@ const fn movie(
     name: &'static str,
     minutes: u32,
     rating: pb::Rating,
+    year: u32,
     synopsis: &'static str,
 ) -> DemoMovie {
     DemoMovie {
         name,
         minutes,
         rating,
+        year,
         synopsis,
     }
 }
@@ -38,180 +41,210 @@ const MOVIES: &[DemoMovie] = &[
         "Metropolis",
         153,
         pb::Rating::Pg,
+        1927,
         "In a towering city of the future, the son of its master descends to the machines below and finds the workers who keep it running, and a robot made to lead them astray.",
     ),
     movie(
         "Casablanca",
         102,
         pb::Rating::Pg,
+        1942,
         "A cynical nightclub owner in wartime Morocco holds the letters of transit that could save the woman who left him, and the resistance leader she married.",
     ),
     movie(
         "Citizen Kane",
         119,
         pb::Rating::Pg,
+        1941,
         "A newspaper tycoon dies whispering one word, and a reporter goes from friend to rival to find out what it meant and who the man really was.",
     ),
     movie(
         "The General",
         78,
         pb::Rating::G,
+        1926,
         "A Southern railroad engineer chases the locomotive he loves, and the girl aboard it, deep behind Union lines in a run of breathtaking stunts.",
     ),
     movie(
         "Nosferatu",
         94,
         pb::Rating::Pg13,
+        1922,
         "An estate agent travels to the Carpathians to sell a house to Count Orlok, and brings a plague back to his own town and his wife.",
     ),
     movie(
         "His Girl Friday",
         92,
         pb::Rating::G,
+        1940,
         "A newspaper editor has one day to win back his star reporter, who is also his ex-wife, before she remarries: a murder story might do it.",
     ),
     movie(
         "Night of the Living Dead",
         96,
         pb::Rating::R,
+        1968,
         "Strangers barricade themselves in a Pennsylvania farmhouse as the dead rise and close in, and fear turns them against one another.",
     ),
     movie(
         "It's a Wonderful Life",
         130,
         pb::Rating::G,
+        1946,
         "On Christmas Eve a desperate small-town banker is shown by an angel what his town would have been like had he never been born.",
     ),
     movie(
         "Sherlock Jr.",
         45,
         pb::Rating::G,
+        1924,
         "A projectionist who dreams of being a detective falls asleep at work and walks into the film on the screen to solve a theft.",
     ),
     movie(
         "The Kid",
         68,
         pb::Rating::G,
+        1921,
         "The Tramp finds an abandoned baby, raises him as his own in the slums, and must fight to keep him when the authorities come.",
     ),
     movie(
         "Safety Last!",
         74,
         pb::Rating::G,
+        1923,
         "To impress the girl back home, a store clerk promises a publicity stunt and ends up climbing the building himself, clock and all.",
     ),
     movie(
         "Charade",
         113,
         pb::Rating::Pg,
+        1963,
         "A widow in Paris learns her husband stole a fortune that three of his old partners want back, and a charming stranger may be one of them.",
     ),
     movie(
         "The Lodger",
         90,
         pb::Rating::Pg,
+        1927,
         "A mysterious lodger takes a room in a London house while a killer stalks the fog, and the landlady begins to wonder where he goes at night.",
     ),
     movie(
         "Detour",
         68,
         pb::Rating::Pg13,
+        1945,
         "A nightclub pianist hitchhiking to Los Angeles is caught up in a death he did not cause, and a passenger who knows just how to use it.",
     ),
     movie(
         "The Little Shop of Horrors",
         72,
         pb::Rating::Pg,
+        1960,
         "A clumsy florist's assistant raises a strange plant that brings customers to the shop, and develops a taste for human blood.",
     ),
     movie(
         "Plan 9 from Outer Space",
         79,
         pb::Rating::G,
+        1957,
         "Aliens raise the dead of a California cemetery to stop humanity from building a doomsday weapon, with cardboard and conviction.",
     ),
     movie(
         "Carnival of Souls",
         78,
         pb::Rating::Pg13,
+        1962,
         "After surviving a car crash, a church organist moves to a new town and is drawn again and again to an abandoned lakeside pavilion.",
     ),
     movie(
         "The Phantom of the Opera",
         93,
         pb::Rating::Pg,
+        1925,
         "A masked figure haunting the Paris Opera coaches a young singer to stardom, and will have her for himself at any cost.",
     ),
     movie(
         "Steamboat Bill, Jr.",
         70,
         pb::Rating::G,
+        1928,
         "A dandy from college comes home to his father's battered riverboat and has to prove himself, just as a cyclone strikes the town.",
     ),
     movie(
         "A Trip to the Moon",
         15,
         pb::Rating::G,
+        1902,
         "A congress of astronomers is fired at the Moon in a shell, lands in its eye, and meets its inhabitants in the first great fantasy film.",
     ),
     movie(
         "The Cabinet of Dr. Caligari",
         76,
         pb::Rating::Pg13,
+        1920,
         "A fairground hypnotist shows off a sleepwalker who can predict the future, while murders follow him from town to town.",
     ),
     movie(
         "Battleship Potemkin",
         75,
         pb::Rating::Pg13,
+        1925,
         "Sailors mutiny over rotten meat in 1905, and the people of Odessa who support them are met on the harbour steps by the Tsar's soldiers.",
     ),
     movie(
         "The Great Train Robbery",
         12,
         pb::Rating::G,
+        1903,
         "Bandits hold up a steam train and rob its passengers, and a posse rides after them in the early western that showed what film could do.",
     ),
     movie(
         "Robinson Crusoe on Mars",
         110,
         pb::Rating::Pg,
+        1964,
         "An astronaut stranded on Mars with a monkey must find air, water and food, and then discovers he is not alone.",
     ),
     movie(
         "The Last Man on Earth",
         86,
         pb::Rating::Pg13,
+        1964,
         "A scientist immune to a plague spends his days hunting the infected and his nights barricaded against them, until he meets a woman.",
     ),
     movie(
         "Dementia 13",
         75,
         pb::Rating::R,
+        1963,
         "A widow hides her husband's death to stay in his mother's will, and visits the family's Irish castle, where someone wields an axe.",
     ),
     movie(
         "House on Haunted Hill",
         75,
         pb::Rating::Pg13,
+        1959,
         "A millionaire offers five guests ten thousand dollars each to spend the night in a haunted house, with the doors locked until dawn.",
     ),
     movie(
         "The Brain That Wouldn't Die",
         82,
         pb::Rating::R,
+        1962,
         "A surgeon keeps his fiancée's head alive after a crash while he looks for a new body for her, and she has other plans.",
     ),
     movie(
         "D.O.A.",
         83,
         pb::Rating::Pg13,
+        1949,
         "A notary learns he has been given a slow poison and has only days left to live, just long enough to find out who murdered him and why.",
     ),
     movie(
         "Scarlet Street",
         102,
         pb::Rating::R,
+        1945,
         "A meek cashier who paints on Sundays falls for a young woman, who with her boyfriend passes his paintings off as her own.",
     ),
 ];
@@ -364,9 +397,9 @@ fn demo_key(kind: &str, name: &str) -> String {
 }
 
 /// Creates the demo movie, or finds the one an earlier load created under its request
-/// id. A database a load filled before movies had synopses holds it without one: the
-/// request with its synopsis is refused as another (`REQUEST_ID_REUSED`), the one
-/// without finds it again, and it is given its synopsis (unless someone gave it one
+/// id. A database a load filled before movies had synopses and years holds it without
+/// them: the request with them is refused as another (`REQUEST_ID_REUSED`), the one
+/// without finds it again, and it is given what it lacks (not what someone gave it
 /// since).
 async fn create_movie(cinema: &Cinema, m: &DemoMovie) -> Result<pb::Movie, ClientError> {
     let request = pb::CreateMovieRequest {
@@ -375,30 +408,26 @@ async fn create_movie(cinema: &Cinema, m: &DemoMovie) -> Result<pb::Movie, Clien
         rating: m.rating.into(),
         request_id: demo_key("movie", m.name),
         synopsis: m.synopsis.into(),
+        release_year: m.year,
     };
     match cinema.admin().create_movie(request.clone()).await {
         Err(e) if e.reason() == Some(Reason::RequestIdReused) => {
             let request = pb::CreateMovieRequest {
                 synopsis: String::new(),
+                release_year: 0,
                 ..request
             };
-            let movie = cinema.admin().create_movie(request).await?;
-            if cinema
-                .movies()
-                .get_movie(&movie.id)
-                .await?
-                .synopsis
-                .is_none()
-            {
-                cinema
-                    .admin()
-                    .update_movie(pb::UpdateMovieRequest {
-                        id: movie.id.clone(),
-                        synopsis: Some(m.synopsis.into()),
-                    })
-                    .await?;
+            let found = cinema.admin().create_movie(request).await?;
+            let now = cinema.movies().get_movie(&found.id).await?;
+            let update = pb::UpdateMovieRequest {
+                id: found.id.clone(),
+                synopsis: now.synopsis.is_none().then(|| m.synopsis.into()),
+                release_year: (now.movie.release_year == 0).then_some(m.year),
+            };
+            match update.synopsis.is_some() || update.release_year.is_some() {
+                true => Ok(cinema.admin().update_movie(update).await?.movie),
+                false => Ok(now.movie),
             }
-            Ok(movie)
         }
         created => created,
     }

@@ -418,6 +418,7 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
             rating: movies_pb::Rating::Pg.into(),
             request_id: "demo-movie-metropolis".into(),
             synopsis: String::new(),
+            release_year: 0,
         })
         .await
         .expect("an earlier load's movie");
@@ -428,14 +429,20 @@ async fn cinema_demo_fills_a_running_stack_once_and_only_with_the_admin_token() 
         String::from_utf8_lossy(&loaded.stderr)
     );
     let cinema = stack.client();
-    // It is found again, not made twice, and given what it is about like the others.
+    // It is found again, not made twice, and given its year and what it is about.
     assert_eq!(counts(&server, &prefix).await.0, 30);
     let found = cinema
         .movies()
         .get_movie(&metropolis.id)
         .await
         .expect("movie");
-    assert_eq!(found.movie, metropolis);
+    assert_eq!(
+        found.movie,
+        movies_pb::Movie {
+            release_year: 1927,
+            ..metropolis
+        }
+    );
     assert!(
         found
             .synopsis

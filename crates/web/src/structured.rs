@@ -99,6 +99,9 @@ fn movie_node(id: &str, movie: &movies::Movie, description: Option<&str>) -> Val
     if let Some(description) = description {
         node["description"] = description.into();
     }
+    if movie.release_year != 0 {
+        node["dateCreated"] = movie.release_year.to_string().into();
+    }
     node
 }
 
@@ -177,6 +180,7 @@ mod tests {
                 name: movie_name.into(),
                 length_minutes: 170,
                 rating: movies::Rating::R.into(),
+                release_year: 1995,
             }),
             theatre: Arc::new(movies::Theatre {
                 id: "2".into(),
@@ -215,6 +219,7 @@ mod tests {
         assert_eq!(movie["@type"], "Movie");
         assert_eq!(movie["duration"], "PT170M");
         assert_eq!(movie["contentRating"], "R");
+        assert_eq!(movie["dateCreated"], "1995");
         assert_eq!(theatre["@type"], "MovieTheater");
         assert_eq!(theatre["address"]["postalCode"], "02139");
         assert_eq!(event["@type"], "ScreeningEvent");

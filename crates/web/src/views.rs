@@ -84,7 +84,8 @@ pub struct MovieCard {
     pub id: String,
     pub name: String,
     pub rating: &'static str,
-    pub length: String,
+    /// `1942 · 1 h 42 min`: the year of its release, when known, and its length.
+    pub facts: String,
 }
 
 impl From<&movies::Movie> for MovieCard {
@@ -93,7 +94,10 @@ impl From<&movies::Movie> for MovieCard {
             id: m.id.clone(),
             name: m.name.clone(),
             rating: rating(m),
-            length: length(m),
+            facts: match m.release_year {
+                0 => length(m),
+                year => format!("{year}\u{a0}· {}", length(m)),
+            },
         }
     }
 }

@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
             rating: movies::Rating::G.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 0,
         })
         .await?;
     // One-seat auditoriums, so one ticket sells a showtime out.

@@ -123,6 +123,7 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
             rating: movies::Rating::R.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 0,
         };
         f(&mut r);
         let mut client = admin.clone();
@@ -133,10 +134,11 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
                 .map(drop)
         }) as Call
     };
-    let update_movie = |id: &str, synopsis: String| {
+    let update_movie = |id: &str, synopsis: Option<String>, release_year: Option<u32>| {
         let r = movies::UpdateMovieRequest {
             id: id.to_owned(),
-            synopsis: Some(synopsis),
+            synopsis,
+            release_year,
         };
         let mut client = admin.clone();
         Box::pin(async move {
@@ -585,22 +587,32 @@ async fn every_rpc_answers_bad_input_precisely_briefly_and_harmlessly() {
         (
             "UpdateMovie 1 MB synopsis",
             Invalid,
-            update_movie(&heat.id, huge()),
+            update_movie(&heat.id, Some(huge()), None),
         ),
         (
             "UpdateMovie NUL in synopsis",
             Invalid,
-            update_movie(&heat.id, "A he\0ist.".into()),
+            update_movie(&heat.id, Some("A he\0ist.".into()), None),
+        ),
+        (
+            "CreateMovie year before films",
+            Invalid,
+            movie_with(&|r| r.release_year = 1500),
+        ),
+        (
+            "UpdateMovie year 30000",
+            Invalid,
+            update_movie(&heat.id, None, Some(30_000)),
         ),
         (
             "UpdateMovie signed id",
             Invalid,
-            update_movie("+1", "A heist.".into()),
+            update_movie("+1", Some("A heist.".into()), None),
         ),
         (
             "UpdateMovie unknown id",
             NotFound,
-            update_movie("424242", "A heist.".into()),
+            update_movie("424242", Some("A heist.".into()), None),
         ),
         (
             "CreateTheatre NUL name",

@@ -268,6 +268,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
         .update_movie(cinema_client::movies_pb::UpdateMovieRequest {
             id: heat.id.clone(),
             synopsis: Some(about.into()),
+            release_year: None,
         })
         .await
         .expect("a synopsis");

@@ -12,6 +12,7 @@ pub async fn movie(cinema: &Cinema, name: &str, minutes: u32) -> movies::Movie {
             rating: movies::Rating::Pg13.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 0,
         })
         .await
         .expect("movie created")

@@ -150,6 +150,7 @@ async fn errors_reach_the_front_end_as_what_went_wrong() {
             rating: cinema_client::movies_pb::Rating::G.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 0,
         })
         .await
         .expect_err("refused");

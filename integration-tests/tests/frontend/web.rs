@@ -1087,8 +1087,8 @@ async fn the_site_counts_and_times_its_requests_by_route() {
 /// A movie found nowhere near says where it is playing, and one playing nowhere says
 /// so instead of offering searches that cannot find it.
 /// A movie's page says what the movie is about, near a ZIP code or not, and so does
-/// the description a search result or a shared link shows; a movie the catalogue has
-/// no synopsis of says neither.
+/// the description a search result or a shared link shows, and the year it came out;
+/// a movie the catalogue has no synopsis or year of says none.
 #[tokio::test]
 async fn a_movie_s_page_says_what_it_is_about() {
     let stack = Stack::start().await.expect("stack");
@@ -1103,6 +1103,7 @@ async fn a_movie_s_page_says_what_it_is_about() {
             rating: cinema_client::movies_pb::Rating::R.into(),
             request_id: String::new(),
             synopsis: synopsis.into(),
+            release_year: 1995,
         })
         .await
         .expect("movie created");
@@ -1143,9 +1144,20 @@ async fn a_movie_s_page_says_what_it_is_about() {
         near.contains(&format!(r#""description":"{synopsis}""#)),
         "{near}"
     );
+    // Its year, what tells a film from its remakes, beside its rating and length, on
+    // its page and its card; and for search engines.
+    let facts = "</span> 1995\u{a0}· 2\u{a0}h 50\u{a0}min</p>";
+    assert!(near.contains(facts), "{near}");
+    assert!(near.contains(r#""dateCreated":"1995""#), "{near}");
+    let (_, home) = page(&b, &format!("{site}/?zip=02139"), "").await;
+    assert!(home.contains(facts), "{home}");
 
     let (_, plain) = page(&b, &format!("{site}/movies/{}?zip=02139", alien.id), "").await;
     assert!(!plain.contains(r#"class="synopsis""#), "{plain}");
+    assert!(
+        plain.contains("</span> 1\u{a0}h 57\u{a0}min</p>") && !plain.contains("dateCreated"),
+        "no year where none is known: {plain}"
+    );
     assert!(
         plain.contains("Showtimes and tickets for Alien (PG-13, 1\u{a0}h 57\u{a0}min)"),
         "{plain}"

@@ -34,6 +34,22 @@ impl Rating {
     }
 }
 
+/// The years a release year can be: from the first films to far enough ahead for any
+/// film announced.
+pub const RELEASE_YEARS: std::ops::RangeInclusive<u32> = 1888..=2100;
+
+/// A release year as the API sends it, where 0 is not known.
+fn parse_release_year(raw: u32) -> Result<Option<u16>, ValidationError> {
+    match raw {
+        0 => Ok(None),
+        year if RELEASE_YEARS.contains(&year) => Ok(Some(year as u16)),
+        year => Err(ValidationError::of(
+            "release_year",
+            format!("release_year must be 1888 to 2100 (or 0, not known), got {year}"),
+        )),
+    }
+}
+
 /// A validated CreateMovie request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMovie {
@@ -42,17 +58,20 @@ pub struct NewMovie {
     pub rating: Rating,
     /// One paragraph, at most [`NewMovie::MAX_SYNOPSIS`] characters.
     pub synopsis: Option<String>,
+    /// In [`RELEASE_YEARS`].
+    pub release_year: Option<u16>,
 }
 
 impl NewMovie {
     pub const MAX_SYNOPSIS: usize = 1000;
 
-    /// A blank `synopsis` is none.
+    /// A blank `synopsis` is none, and so is a `release_year` of 0.
     pub fn parse(
         name: &str,
         length_minutes: u32,
         rating: Option<Rating>,
         synopsis: &str,
+        release_year: u32,
     ) -> Result<Self, ValidationError> {
         let name = bounded_text("name", name, 200).at("name")?;
         if !(1..=600).contains(&length_minutes) {
@@ -70,6 +89,7 @@ impl NewMovie {
             length_minutes: length_minutes as u16,
             rating,
             synopsis,
+            release_year: parse_release_year(release_year)?,
         })
     }
 }
@@ -80,6 +100,8 @@ pub struct Movie {
     pub name: String,
     pub length_minutes: u16,
     pub rating: Rating,
+    /// In [`RELEASE_YEARS`]; `None` when not known.
+    pub release_year: Option<u16>,
 }
 
 /// A validated UpdateMovie request: what changes (nothing sold under the movie does).
@@ -87,15 +109,25 @@ pub struct Movie {
 pub struct MovieUpdate {
     /// `Some(None)` removes the synopsis; `None` leaves it as it is.
     pub synopsis: Option<Option<String>>,
+    /// Likewise.
+    pub release_year: Option<Option<u16>>,
 }
 
 impl MovieUpdate {
-    /// `synopsis`: absent, blank (remove it), or the new one.
-    pub fn parse(synopsis: Option<&str>) -> Result<Self, ValidationError> {
+    /// Each absent (left as it is), empty (blank or 0: removed), or the new value.
+    pub fn parse(synopsis: Option<&str>, year: Option<u32>) -> Result<Self, ValidationError> {
         let synopsis = synopsis
             .map(|s| optional_text("synopsis", s, NewMovie::MAX_SYNOPSIS).at("synopsis"))
             .transpose()?;
-        Ok(Self { synopsis })
+        Ok(Self {
+            synopsis,
+            release_year: year.map(parse_release_year).transpose()?,
+        })
+    }
+
+    /// Whether it changes anything.
+    pub fn changes(&self) -> bool {
+        self.synopsis.is_some() || self.release_year.is_some()
     }
 }
 
@@ -182,10 +214,14 @@ impl NewMovie {
             .text(&self.name)
             .number(i64::from(self.length_minutes))
             .text(self.rating.as_str());
-        // Only a synopsis given counts, so that a movie created before movies had one
-        // (the demo's, under its request id) is found again by the same request.
-        match &self.synopsis {
+        // Only a synopsis or a year given counts, so that a movie created before movies
+        // had them (the demo's, under its request id) is found again by the same request.
+        let f = match &self.synopsis {
             Some(synopsis) => f.text(synopsis),
+            None => f,
+        };
+        match self.release_year {
+            Some(year) => f.text("release_year").number(i64::from(year)),
             None => f,
         }
         .finish()
@@ -453,8 +489,8 @@ mod tests {
         #[test]
         fn parsers_never_panic_nor_accept_control_chars(raw in proptest::prelude::any::<String>()) {
             for accepted in [
-                NewMovie::parse(&raw, 100, Some(Rating::G), "").map(|m| m.name).ok(),
-                NewMovie::parse("Heat", 100, Some(Rating::G), &raw)
+                NewMovie::parse(&raw, 100, Some(Rating::G), "", 0).map(|m| m.name).ok(),
+                NewMovie::parse("Heat", 100, Some(Rating::G), &raw, 0)
                     .ok()
                     .and_then(|m| m.synopsis),
                 Auditorium::parse(&raw, 10).map(|a| a.room).ok(),
@@ -500,16 +536,16 @@ mod tests {
 
     #[test]
     fn movies_need_a_rating_and_a_sane_length() {
-        assert!(NewMovie::parse("Heat", 170, Some(Rating::R), "").is_ok());
-        assert!(NewMovie::parse("Heat", 0, Some(Rating::R), "").is_err());
-        assert!(NewMovie::parse("Heat", 601, Some(Rating::R), "").is_err());
-        assert!(NewMovie::parse(" ", 100, Some(Rating::R), "").is_err());
-        assert!(NewMovie::parse("Heat", 170, None, "").is_err());
+        assert!(NewMovie::parse("Heat", 170, Some(Rating::R), "", 0).is_ok());
+        assert!(NewMovie::parse("Heat", 0, Some(Rating::R), "", 0).is_err());
+        assert!(NewMovie::parse("Heat", 601, Some(Rating::R), "", 0).is_err());
+        assert!(NewMovie::parse(" ", 100, Some(Rating::R), "", 0).is_err());
+        assert!(NewMovie::parse("Heat", 170, None, "", 0).is_err());
     }
 
     #[test]
     fn a_synopsis_is_one_paragraph_of_at_most_a_thousand_characters() {
-        let parse = |synopsis: &str| NewMovie::parse("Heat", 170, Some(Rating::R), synopsis);
+        let parse = |synopsis: &str| NewMovie::parse("Heat", 170, Some(Rating::R), synopsis, 0);
         assert_eq!(parse("  ").expect("valid").synopsis, None);
         assert_eq!(
             parse(" A thief and a detective. ")
@@ -527,7 +563,7 @@ mod tests {
 
     #[test]
     fn an_update_sets_removes_or_leaves_the_synopsis() {
-        let update = |s| MovieUpdate::parse(s).map(|u| u.synopsis);
+        let update = |s| MovieUpdate::parse(s, None).map(|u| u.synopsis);
         assert_eq!(update(None), Ok(None));
         assert_eq!(update(Some(" ")), Ok(Some(None)));
         assert_eq!(
@@ -539,8 +575,29 @@ mod tests {
     }
 
     #[test]
+    fn a_release_year_is_a_film_s_or_not_known() {
+        let year = |y| NewMovie::parse("Nosferatu", 94, Some(Rating::Pg13), "", y);
+        assert_eq!(year(0).expect("not known").release_year, None);
+        assert_eq!(year(1922).expect("valid").release_year, Some(1922));
+        for bad in [1887, 2101, 19220] {
+            let error = year(bad).expect_err("out of range");
+            assert_eq!(error.field(), Some("release_year"), "{bad}: {error:?}");
+        }
+        let update = |y| MovieUpdate::parse(None, y).map(|u| u.release_year);
+        assert_eq!(update(None), Ok(None));
+        assert_eq!(update(Some(0)), Ok(Some(None)));
+        assert_eq!(update(Some(1979)), Ok(Some(Some(1979))));
+        assert!(update(Some(1)).is_err());
+        assert!(!MovieUpdate::parse(None, None).expect("nothing").changes());
+        assert_ne!(
+            year(1922).expect("valid").fingerprint(),
+            year(1979).expect("valid").fingerprint()
+        );
+    }
+
+    #[test]
     fn a_movie_without_a_synopsis_keeps_its_fingerprint() {
-        let movie = |synopsis: &str| NewMovie::parse("Heat", 170, Some(Rating::R), synopsis);
+        let movie = |synopsis: &str| NewMovie::parse("Heat", 170, Some(Rating::R), synopsis, 0);
         let without = movie("").expect("valid").fingerprint();
         let before = Fingerprint::builder()
             .text("Heat")

@@ -90,8 +90,8 @@ impl MoviesAdminService for AdminApi {
         let details = store::update_movie(&self.pool, id, &update)
             .await?
             .ok_or_else(|| Error::not_found("movie", id, format!("movie {id} does not exist")))?;
-        if update.synopsis.is_some() {
-            tracing::info!(movie_id = %id, "movie's synopsis changed");
+        if update.changes() {
+            tracing::info!(movie_id = %id, "movie updated");
         }
         Ok(Response::new(pb::UpdateMovieResponse {
             movie: Some(convert::movie(&details.movie)),

@@ -72,6 +72,7 @@ pub fn new_movie(req: &pb::CreateMovieRequest) -> Result<NewMovie, ValidationErr
         req.length_minutes,
         rating(req.rating),
         &req.synopsis,
+        req.release_year,
     )
 }
 
@@ -79,7 +80,10 @@ pub fn movie_update(
     req: &pb::UpdateMovieRequest,
 ) -> Result<(MovieId, MovieUpdate), ValidationError> {
     let id = MovieId::parse(&req.id).at("id")?;
-    Ok((id, MovieUpdate::parse(req.synopsis.as_deref())?))
+    Ok((
+        id,
+        MovieUpdate::parse(req.synopsis.as_deref(), req.release_year)?,
+    ))
 }
 
 pub fn new_theatre(req: &pb::CreateTheatreRequest) -> Result<NewTheatre, ValidationError> {
@@ -156,6 +160,7 @@ pub fn movie(movie: &Movie) -> pb::Movie {
             Rating::Nc17 => pb::Rating::Nc17,
         }
         .into(),
+        release_year: movie.release_year.map_or(0, u32::from),
     }
 }
 

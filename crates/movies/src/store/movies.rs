@@ -11,6 +11,7 @@ pub(super) struct MovieRow {
     name: String,
     length_minutes: i32,
     rating: String,
+    release_year: Option<i16>,
 }
 
 impl MovieRow {
@@ -20,6 +21,7 @@ impl MovieRow {
             name,
             length_minutes,
             rating,
+            release_year,
         } = self;
         Ok(Movie {
             id: MovieId::from_db(id),
@@ -27,6 +29,8 @@ impl MovieRow {
             length_minutes: length_minutes as u16,
             rating: Rating::from_db(&rating)
                 .ok_or_else(|| Error::unexpected(format!("movie {id} has rating {rating:?}")))?,
+            // The column's check keeps it a year.
+            release_year: release_year.map(|year| year as u16),
         })
     }
 }
@@ -40,15 +44,16 @@ pub async fn insert_movie(
 ) -> Result<Option<Movie>, Error> {
     sqlx::query_as!(
         MovieRow,
-        "INSERT INTO movies (name, length_minutes, rating, synopsis, request_id,
+        "INSERT INTO movies (name, length_minutes, rating, synopsis, release_year, request_id,
                              request_fingerprint)
-         VALUES ($1, $2, $3, $4, $5, $6)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (request_id) DO NOTHING
-         RETURNING id, name, length_minutes, rating",
+         RETURNING id, name, length_minutes, rating, release_year",
         new.name,
         i32::from(new.length_minutes),
         new.rating.as_str(),
         new.synopsis.as_deref(),
+        new.release_year.map(|year| year as i16),
         request.map(|(id, _)| id.as_str()),
         request.map(|(_, f)| f.as_bytes().as_slice()),
     )
@@ -64,7 +69,8 @@ pub async fn find_movie_by_request_id(
     request_id: &RequestId,
 ) -> Result<Option<(Movie, Fingerprint)>, Error> {
     let Some(row) = sqlx::query!(
-        r#"SELECT id, name, length_minutes, rating, request_fingerprint AS "fingerprint!"
+        r#"SELECT id, name, length_minutes, rating, release_year,
+                  request_fingerprint AS "fingerprint!"
            FROM movies WHERE request_id = $1"#,
         request_id.as_str(),
     )
@@ -80,6 +86,7 @@ pub async fn find_movie_by_request_id(
         name: row.name,
         length_minutes: row.length_minutes,
         rating: row.rating,
+        release_year: row.release_year,
     }
     .into_movie()?;
     Ok(Some((movie, fingerprint)))
@@ -91,6 +98,7 @@ struct MovieDetailsRow {
     name: String,
     length_minutes: i32,
     rating: String,
+    release_year: Option<i16>,
     synopsis: Option<String>,
 }
 
@@ -101,6 +109,7 @@ impl MovieDetailsRow {
             name,
             length_minutes,
             rating,
+            release_year,
             synopsis,
         } = self;
         let movie = MovieRow {
@@ -108,6 +117,7 @@ impl MovieDetailsRow {
             name,
             length_minutes,
             rating,
+            release_year,
         }
         .into_movie()?;
         Ok(MovieDetails { movie, synopsis })
@@ -118,7 +128,8 @@ impl MovieDetailsRow {
 pub async fn get_movie(pool: &PgPool, id: MovieId) -> Result<Option<MovieDetails>, Error> {
     sqlx::query_as!(
         MovieDetailsRow,
-        "SELECT id, name, length_minutes, rating, synopsis FROM movies WHERE id = $1",
+        "SELECT id, name, length_minutes, rating, release_year, synopsis
+         FROM movies WHERE id = $1",
         id.get(),
     )
     .fetch_optional(pool)
@@ -133,15 +144,30 @@ pub async fn update_movie(
     id: MovieId,
     update: &MovieUpdate,
 ) -> Result<Option<MovieDetails>, Error> {
-    let Some(synopsis) = &update.synopsis else {
+    if !update.changes() {
         return get_movie(pool, id).await;
+    }
+    // Each column is set when its flag says so (to NULL too), and left otherwise.
+    let (set_synopsis, synopsis) = match &update.synopsis {
+        Some(synopsis) => (true, synopsis.as_deref()),
+        None => (false, None),
+    };
+    let (set_year, year) = match update.release_year {
+        Some(year) => (true, year.map(|y| y as i16)),
+        None => (false, None),
     };
     sqlx::query_as!(
         MovieDetailsRow,
-        "UPDATE movies SET synopsis = $2 WHERE id = $1
-         RETURNING id, name, length_minutes, rating, synopsis",
+        "UPDATE movies
+         SET synopsis = CASE WHEN $2 THEN $3 ELSE synopsis END,
+             release_year = CASE WHEN $4 THEN $5 ELSE release_year END
+         WHERE id = $1
+         RETURNING id, name, length_minutes, rating, release_year, synopsis",
         id.get(),
-        synopsis.as_deref(),
+        set_synopsis,
+        synopsis,
+        set_year,
+        year,
     )
     .fetch_optional(pool)
     .await?
@@ -154,7 +180,7 @@ pub async fn movies_by_ids(pool: &PgPool, ids: &[MovieId]) -> Result<Vec<Movie>,
     let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
     sqlx::query_as!(
         MovieRow,
-        "SELECT id, name, length_minutes, rating FROM movies WHERE id = ANY($1)
+        "SELECT id, name, length_minutes, rating, release_year FROM movies WHERE id = ANY($1)
          ORDER BY name, id",
         &ids,
     )

@@ -85,7 +85,7 @@ SELECT
     page_rows.product_ids AS "product_ids!",
     (SELECT coalesce(json_agg(json_build_object(
                 'id', m.id, 'name', m.name, 'length_minutes', m.length_minutes,
-                'rating', m.rating)
+                'rating', m.rating, 'release_year', m.release_year)
             ORDER BY m.name, m.id), '[]')
      FROM movies m WHERE m.id IN (SELECT movie_id FROM shown)) AS "movies!: Json<Vec<MovieRow>>",
     (SELECT coalesce(json_agg(json_build_object(

@@ -210,7 +210,8 @@ pub async fn playing_movies(
                (SELECT coalesce(json_agg(json_build_object(
                            'movie', json_build_object(
                                'id', m.id, 'name', m.name,
-                               'length_minutes', m.length_minutes, 'rating', m.rating),
+                               'length_minutes', m.length_minutes, 'rating', m.rating,
+                               'release_year', m.release_year),
                            'on_sale', p.on_sale)
                        ORDER BY m.name, m.id), '[]')
                 FROM movies m JOIN playing p ON p.movie_id = m.id)

@@ -25,6 +25,7 @@ async fn admin_calls_without_the_credential_are_refused_and_write_nothing() {
         rating: pb::Rating::G.into(),
         request_id: String::new(),
         synopsis: String::new(),
+        release_year: 0,
     };
     for request in [Request::new(movie_request.clone()), wrong(movie_request)] {
         let status = stack
@@ -76,6 +77,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 rating: pb::Rating::G.into(),
                 request_id: String::new(),
                 synopsis: String::new(),
+                release_year: 0,
             },
             Code::InvalidArgument,
         ),
@@ -87,6 +89,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 rating: pb::Rating::G.into(),
                 request_id: String::new(),
                 synopsis: String::new(),
+                release_year: 0,
             },
             Code::InvalidArgument,
         ),
@@ -98,6 +101,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 rating: 0,
                 request_id: String::new(),
                 synopsis: String::new(),
+                release_year: 0,
             },
             Code::InvalidArgument,
         ),
@@ -109,6 +113,7 @@ async fn bad_catalogue_writes_get_precise_statuses_and_write_nothing() {
                 rating: 42,
                 request_id: String::new(),
                 synopsis: String::new(),
+                release_year: 0,
             },
             Code::InvalidArgument,
         ),
@@ -281,6 +286,7 @@ async fn retried_catalogue_writes_create_one_movie_and_one_theatre() {
         rating: pb::Rating::R.into(),
         request_id: "movie-heat-1".into(),
         synopsis: String::new(),
+        release_year: 0,
     };
     let create_movie = |request: pb::CreateMovieRequest| {
         let mut admin_client = stack.admin.clone();
@@ -358,6 +364,7 @@ async fn a_movie_s_synopsis_is_kept_for_its_page() {
         rating: pb::Rating::R.into(),
         request_id: "movie-heat-1".into(),
         synopsis: "  A thief and the detective on his trail, one last job in Los Angeles. ".into(),
+        release_year: 0,
     };
     let create_movie = |request: pb::CreateMovieRequest| {
         let mut admin_client = stack.admin.clone();
@@ -441,6 +448,7 @@ async fn a_movie_s_synopsis_is_set_corrected_and_removed() {
             let request = request(pb::UpdateMovieRequest {
                 id: id.clone(),
                 synopsis: synopsis.map(str::to_owned),
+                release_year: None,
             });
             async move { admin_client.update_movie(request).await }
         };
@@ -495,10 +503,116 @@ async fn a_movie_s_synopsis_is_set_corrected_and_removed() {
             .update_movie(admin(pb::UpdateMovieRequest {
                 id: id.into(),
                 synopsis: Some("A heist.".into()),
+                release_year: None,
             }))
             .await
             .expect_err(id);
         assert_eq!(status.code(), code, "{id:?}: {status:?}");
     }
+    stack.stop().await;
+}
+
+/// A movie's release year (what tells "Nosferatu" from its remakes) is part of the
+/// movie wherever it is named: its page, the listings, a showtime; it is set when the
+/// movie is created or later, and refused, naming the field, when it is no film's.
+#[tokio::test]
+async fn a_movie_s_release_year_is_named_with_it_everywhere() {
+    let stack = spawn_stack().await;
+    let nosferatu = pb::CreateMovieRequest {
+        name: "Nosferatu".into(),
+        length_minutes: 94,
+        rating: pb::Rating::Pg13.into(),
+        request_id: String::new(),
+        synopsis: String::new(),
+        release_year: 1922,
+    };
+    let mut admin_client = stack.admin.clone();
+    let before = stack.count("movies").await;
+    for year in [1887, 2101] {
+        let status = admin_client
+            .create_movie(admin(pb::CreateMovieRequest {
+                release_year: year,
+                ..nosferatu.clone()
+            }))
+            .await
+            .expect_err("no film's year");
+        assert_eq!(status.code(), Code::InvalidArgument, "{year}: {status:?}");
+        assert_eq!(
+            cinema_proto::error::Details::of(&status).violations[0].field,
+            "release_year"
+        );
+    }
+    assert_eq!(
+        stack.count("movies").await,
+        before,
+        "refusals write nothing"
+    );
+    let movie = admin_client
+        .create_movie(admin(nosferatu))
+        .await
+        .expect("created")
+        .into_inner()
+        .movie
+        .expect("movie");
+    assert_eq!(movie.release_year, 1922);
+    let theatre = stack.theatre("Brattle", "02139", None).await;
+    let showtime = stack
+        .showtime(&movie.id, &theatre, "1", hours_from_now(4))
+        .await;
+
+    let mut public = stack.public.clone();
+    let named = |m: Option<&pb::Movie>| m.map(|m| (m.id.clone(), m.release_year));
+    let expected = Some((movie.id.clone(), 1922));
+    assert_eq!(
+        named(stack.get_movie(&movie.id).await.movie.as_ref()),
+        expected
+    );
+    let listed = public
+        .get_showtimes(pb::GetShowtimesRequest {
+            zip_code: Some("02139".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("showtimes")
+        .into_inner();
+    assert_eq!(named(listed.movies.first()), expected);
+    let playing = public
+        .list_current_movies(pb::ListCurrentMoviesRequest::default())
+        .await
+        .expect("movies")
+        .into_inner();
+    assert_eq!(named(playing.movies.first()), expected);
+    let shown = public
+        .get_showtime(pb::GetShowtimeRequest {
+            id: showtime.id.clone(),
+        })
+        .await
+        .expect("showtime")
+        .into_inner();
+    assert_eq!(named(shown.movie.as_ref()), expected);
+
+    // Corrected, refused, removed.
+    let update = |year| {
+        let mut admin_client = stack.admin.clone();
+        let id = movie.id.clone();
+        async move {
+            admin_client
+                .update_movie(admin(pb::UpdateMovieRequest {
+                    id,
+                    synopsis: None,
+                    release_year: Some(year),
+                }))
+                .await
+        }
+    };
+    let corrected = update(1979).await.expect("corrected").into_inner();
+    assert_eq!(corrected.movie.map(|m| m.release_year), Some(1979));
+    let status = update(30_000).await.expect_err("no film's year");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let page = stack.get_movie(&movie.id).await;
+    assert_eq!(page.movie.map(|m| m.release_year), Some(1979), "unchanged");
+    update(0).await.expect("removed");
+    let page = stack.get_movie(&movie.id).await;
+    assert_eq!(page.movie.map(|m| m.release_year), Some(0), "not known");
     stack.stop().await;
 }

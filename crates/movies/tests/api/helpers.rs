@@ -192,6 +192,7 @@ impl TestStack {
                 rating: pb::Rating::Pg13.into(),
                 request_id: String::new(),
                 synopsis: String::new(),
+                release_year: 0,
             }))
             .await
             .expect("movie created")

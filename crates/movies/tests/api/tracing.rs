@@ -144,6 +144,7 @@ async fn create_showtime_carries_the_callers_trace_to_the_orders_service() {
             rating: pb::Rating::R.into(),
             request_id: String::new(),
             synopsis: String::new(),
+            release_year: 0,
         }))
         .await
         .expect("movie")

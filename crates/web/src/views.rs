@@ -94,9 +94,10 @@ impl From<&movies::Movie> for MovieCard {
             id: m.id.clone(),
             name: m.name.clone(),
             rating: rating(m),
+            // On a narrow card the line breaks after the year, not inside the length.
             facts: match m.release_year {
                 0 => length(m),
-                year => format!("{year}\u{a0}· {}", length(m)),
+                year => format!("{year}\u{a0}· {}", length(m).replace(' ', "\u{a0}")),
             },
         }
     }
@@ -492,6 +493,15 @@ mod tests {
         assert_eq!(length(&movie(170)), "2\u{a0}h 50\u{a0}min");
         assert_eq!(length(&movie(120)), "2\u{a0}h");
         assert_eq!(length(&movie(45)), "45\u{a0}min");
+        // A card's year and length: the line breaks after the year, if anywhere.
+        let card = |release_year| {
+            MovieCard::from(&movies::Movie {
+                release_year,
+                ..movie(102)
+            })
+        };
+        assert_eq!(card(0).facts, "1\u{a0}h 42\u{a0}min");
+        assert_eq!(card(1942).facts, "1942\u{a0}· 1\u{a0}h\u{a0}42\u{a0}min");
         assert_eq!(phone("+16175550101"), "(617) 555-0101");
         assert_eq!(phone("+442079460958"), "+442079460958");
     }

@@ -1146,7 +1146,7 @@ async fn a_movie_s_page_says_what_it_is_about() {
     );
     // Its year, what tells a film from its remakes, beside its rating and length, on
     // its page and its card; and for search engines.
-    let facts = "</span> 1995\u{a0}· 2\u{a0}h 50\u{a0}min</p>";
+    let facts = "</span> 1995\u{a0}· 2\u{a0}h\u{a0}50\u{a0}min</p>";
     assert!(near.contains(facts), "{near}");
     assert!(near.contains(r#""dateCreated":"1995""#), "{near}");
     let (_, home) = page(&b, &format!("{site}/?zip=02139"), "").await;

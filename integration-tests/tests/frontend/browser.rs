@@ -261,14 +261,14 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     let stack = Stack::start_with_texts(Some(&sim)).await.expect("stack");
     let c = &stack.cinema;
     let heat = movie(c, "Heat", 170).await;
-    // What it is about, under its name on its page (axe-core reads that paragraph on
-    // both screens too).
+    // What it is about and its year, under its name on its page (axe-core reads them
+    // on both screens too).
     let about = "A master thief plans one last job in Los Angeles while a detective closes in.";
     c.admin()
         .update_movie(cinema_client::movies_pb::UpdateMovieRequest {
             id: heat.id.clone(),
             synopsis: Some(about.into()),
-            release_year: None,
+            release_year: Some(1995),
         })
         .await
         .expect("a synopsis");
@@ -336,6 +336,7 @@ async fn a_moviegoer_buys_tickets_in_a_real_browser() {
     wait_for_text(&b, "Find showtimes").await;
     assert_eq!(text_of(&b, "h1").await, "Heat");
     assert_eq!(text_of(&b, "p.synopsis").await, about);
+    assert_eq!(text_of(&b, "p.meta").await, "PG-13 1995 · 2 h 50 min");
     assert_eq!(text_of(&b, "select#within option:checked").await, "5 miles");
     assert!(
         text_of(&b, "section.theatre h2")

@@ -121,10 +121,12 @@ impl MoviesService for PublicApi {
             Error::not_found("showtime", id, format!("showtime {id} does not exist"))
         })?;
         let showtime = stored.showtime;
-        let movie = store::get_movie(&self.pool, showtime.movie_id)
+        // The movie as listings name it: a showtime's page shows no synopsis.
+        let movie = store::movies_by_ids(&self.pool, &[showtime.movie_id])
             .await?
-            .ok_or_else(|| Error::unexpected(format!("showtime {id} has no movie")))?
-            .movie;
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::unexpected(format!("showtime {id} has no movie")))?;
         let theatre = store::theatres_by_ids(&self.pool, &[showtime.theatre_id], None)
             .await?
             .into_iter()

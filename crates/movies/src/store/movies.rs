@@ -104,23 +104,17 @@ struct MovieDetailsRow {
 
 impl MovieDetailsRow {
     fn into_details(self) -> Result<MovieDetails, Error> {
-        let Self {
-            id,
-            name,
-            length_minutes,
-            rating,
-            release_year,
-            synopsis,
-        } = self;
         let movie = MovieRow {
-            id,
-            name,
-            length_minutes,
-            rating,
-            release_year,
-        }
-        .into_movie()?;
-        Ok(MovieDetails { movie, synopsis })
+            id: self.id,
+            name: self.name,
+            length_minutes: self.length_minutes,
+            rating: self.rating,
+            release_year: self.release_year,
+        };
+        Ok(MovieDetails {
+            movie: movie.into_movie()?,
+            synopsis: self.synopsis,
+        })
     }
 }
 
